@@ -1,0 +1,87 @@
+# KVS for nginx.  `make run` and `make test` are the two commands; see README.
+
+SHELL      := /bin/bash
+NGINX      ?= /usr/sbin/nginx
+NGINX_SRC  ?= /usr/share/nginx/src
+
+# SANITIZE=1 builds the module and the unit tests with AddressSanitizer and
+# UBSan, in a separate tree; the test suites then run nginx with libasan
+# preloaded (see t/run).
+ifeq ($(SANITIZE),1)
+BUILD      := build-asan
+SAN_FLAGS  := -fsanitize=address,undefined -fno-omit-frame-pointer
+else
+BUILD      := build
+SAN_FLAGS  :=
+endif
+
+MODULE     := $(BUILD)/ngx_http_kvs_module.so
+NGX_OBJS   := $(BUILD)/nginx/objs
+
+DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libssl-dev gcc make
+DEB_TEST   := libtest-base-perl curl perl
+DEB_BENCH  := wrk etcd-server
+
+CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
+NGX_CC_OPT := -g -O2 -fstack-protector-strong -Wformat \
+              -Werror=format-security -fPIC -D_FORTIFY_SOURCE=2 \
+              -Wall -Wextra -Werror $(SAN_FLAGS)
+NGX_LD_OPT := -Wl,-z,relro -Wl,-z,now -fPIC $(SAN_FLAGS)
+
+KVS_SRCS   := $(wildcard src/kvs/*.c)
+KVS_HDRS   := $(wildcard src/kvs/*.h)
+NGX_SRCS   := $(wildcard src/*.c) $(wildcard src/*.h)
+UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
+
+RUN_PREFIX := $(CURDIR)/run
+
+.PHONY: all deps deps-bench build unit run test bench clean
+
+all: build
+
+# Installs the Debian packages the build and the tests need, when missing.
+deps:
+	@./tools/deps $(DEB_BUILD) $(DEB_TEST)
+
+deps-bench:
+	@./tools/deps $(DEB_BENCH)
+
+build: deps $(MODULE)
+
+$(NGX_OBJS)/Makefile: config $(NGINX_SRC)/conf_flags
+	rm -rf $(BUILD)/nginx
+	mkdir -p $(BUILD)
+	cp -r $(NGINX_SRC) $(BUILD)/nginx
+	cd $(BUILD)/nginx && . ./conf_flags \
+	    && ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="$(NGX_CC_OPT)" --with-ld-opt="$(NGX_LD_OPT)" \
+	        --add-dynamic-module=$(CURDIR) > configure.log \
+	    || { cat configure.log; exit 1; }
+
+$(MODULE): $(NGX_OBJS)/Makefile $(KVS_SRCS) $(KVS_HDRS) $(NGX_SRCS)
+	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(NGX_OBJS)/ngx_http_kvs_module.so $@
+
+$(BUILD)/unit/%: t/unit/%.c $(KVS_SRCS) $(KVS_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
+	    -llmdb -lyaml -lcrypto
+
+unit: deps $(UNIT_TESTS)
+
+# A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
+run: build
+	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
+	@echo "KVS: serving on http://127.0.0.1:8080 (data in run/data); Ctrl-C stops it"
+	exec $(NGINX) -p $(RUN_PREFIX)/ \
+	    -c $(CURDIR)/conf-examples/standalone.conf \
+	    -g "load_module $(CURDIR)/$(MODULE); daemon off;"
+
+test: build unit
+	@BUILD=$(BUILD) NGINX=$(NGINX) SANITIZE=$(SANITIZE) ./t/run
+
+bench: build deps-bench
+	@BUILD=$(BUILD) NGINX=$(NGINX) ./bench/run
+
+clean:
+	rm -rf build build-asan run t/servroot* t/cluster/servroot*

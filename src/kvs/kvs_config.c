@@ -1,0 +1,1079 @@
+/*
+ * KVS node configuration loader.
+ *
+ * The whole YAML file is composed into a libyaml document first, so syntax
+ * errors are reported before any value is looked at and every key keeps the
+ * mark libyaml gave it.  The top-level mapping is then walked once: each key
+ * is looked up in a static table that says where the value goes in
+ * kvs_config_t, how it is parsed and which range it must fall in.  The first
+ * problem stops the walk and becomes one sentence "<file>:<line>: <key>:
+ * <problem>" with the key's line, because that is what an operator needs to
+ * fix the file.  Scalars are interpreted by their text whatever their
+ * quoting, so port: "8080" is as good as port: 8080; only plain "~", "null"
+ * and empty scalars are nulls.  Values are stored into *cf as they are met:
+ * a failed load may leave some fields changed, but every pointer in *cf is
+ * always either NULL or owned by it, so kvs_config_free() is always safe.
+ */
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "kvs_config.h"
+
+
+/* longest number text worth parsing; longer ones are not numbers we take */
+#define KVS_CONFIG_NUMLEN     64
+
+/* how much of a bad scalar is quoted back in an error message */
+#define KVS_CONFIG_SHOWLEN    48
+
+#define KVS_CONFIG_YEAR       31536000
+#define KVS_CONFIG_KIB        1024ULL
+#define KVS_CONFIG_MIB        (1024ULL * 1024)
+#define KVS_CONFIG_GIB        (1024ULL * 1024 * 1024)
+#define KVS_CONFIG_TIB        (1024ULL * 1024 * 1024 * 1024)
+
+
+typedef enum {
+    KVS_CONFIG_STRING = 0,     /* char *, non-empty */
+    KVS_CONFIG_INT,            /* int */
+    KVS_CONFIG_INT64,          /* int64_t */
+    KVS_CONFIG_BOOL,           /* int, 0 or 1 */
+    KVS_CONFIG_LOG_LEVEL,      /* kvs_log_level_e */
+    KVS_CONFIG_NUMBER,         /* double, min < x <= max */
+    KVS_CONFIG_SIZE,           /* size_t, bytes with optional k/m/g */
+    KVS_CONFIG_SEEDS           /* char **, size_t */
+} kvs_config_type_e;
+
+
+typedef struct {
+    const char         *name;
+    kvs_config_type_e   type;
+    size_t              offset;
+    int64_t             min;
+    int64_t             max;
+} kvs_config_key_t;
+
+
+typedef struct {
+    const char         *file;
+    char               *err;
+    size_t              errlen;
+    yaml_document_t    *doc;
+    kvs_config_t       *cf;
+} kvs_config_ctx_t;
+
+
+#define kvs_config_field(cf, key, type)                                       \
+    ((type *) (void *) ((char *) (cf) + (key)->offset))
+
+
+static const kvs_config_key_t  kvs_config_keys[] = {
+
+    { "node_id", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, node_id), 0, 0 },
+
+    { "bind_address", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, bind_address), 0, 0 },
+
+    { "port", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, port), 1, 65535 },
+
+    { "data_dir", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, data_dir), 0, 0 },
+
+    { "seed_nodes", KVS_CONFIG_SEEDS,
+      offsetof(kvs_config_t, seed_nodes), 0, 0 },
+
+    { "read_only", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, read_only), 0, 1 },
+
+    { "log_level", KVS_CONFIG_LOG_LEVEL,
+      offsetof(kvs_config_t, log_level), 0, 0 },
+
+    { "gossip_interval_min", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, gossip_interval_min), 0, KVS_CONFIG_YEAR },
+
+    { "gossip_interval_max", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, gossip_interval_max), 0, KVS_CONFIG_YEAR },
+
+    { "sync_interval", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, sync_interval), 0, KVS_CONFIG_YEAR },
+
+    { "catchup_interval", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, catchup_interval), 0, KVS_CONFIG_YEAR },
+
+    /* 100 years: a guard against typos, not a policy */
+    { "bootstrap_max_age_hours", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, bootstrap_max_age_hours), 0, 876000 },
+
+    /* 10 minutes: anything longer would stall replication for good */
+    { "throttle_delay_ms", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, throttle_delay_ms), 0, 600000 },
+
+    { "fetch_delay_ms", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, fetch_delay_ms), 0, 600000 },
+
+    { "max_json_size", KVS_CONFIG_SIZE,
+      offsetof(kvs_config_t, max_json_size), 1, (int64_t) KVS_CONFIG_GIB },
+
+    /* LMDB cannot usefully map less than a few pages */
+    { "max_db_size", KVS_CONFIG_SIZE,
+      offsetof(kvs_config_t, max_db_size),
+      (int64_t) KVS_CONFIG_MIB, (int64_t) KVS_CONFIG_TIB }
+};
+
+#define KVS_CONFIG_NKEYS                                                      \
+    (sizeof(kvs_config_keys) / sizeof(kvs_config_keys[0]))
+
+
+static int kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root);
+static int kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
+    yaml_node_t *value, unsigned long line);
+static int kvs_config_set_seeds(kvs_config_ctx_t *ctx,
+    const kvs_config_key_t *key, yaml_node_t *value, unsigned long line);
+static int kvs_config_check_gossip(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    unsigned long max_line);
+static int kvs_config_parse_int(const char *p, size_t len, int64_t *v);
+static int kvs_config_parse_number(const char *p, size_t len, double *v);
+static int kvs_config_parse_size(const char *p, size_t len, uint64_t *v);
+static int kvs_config_parse_bool(const char *p, size_t len, int *v);
+static int kvs_config_is_null(yaml_node_t *node);
+static const char *kvs_config_describe(yaml_node_t *node, char *buf,
+    size_t size);
+static unsigned long kvs_config_line(yaml_mark_t mark);
+static int kvs_config_error(kvs_config_ctx_t *ctx, unsigned long line,
+    const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+
+int
+kvs_config_defaults(kvs_config_t *cf)
+{
+    char  host[256];
+
+    /* the caller hands us uninitialised memory: nothing here is ours yet */
+    memset(cf, 0, sizeof(kvs_config_t));
+
+    /*
+     * POSIX leaves the result unterminated when the name is truncated, so
+     * the last byte is forced; an empty name is as useless as none.
+     */
+    if (gethostname(host, sizeof(host)) != 0) {
+        host[0] = '\0';
+    }
+
+    host[sizeof(host) - 1] = '\0';
+
+    cf->node_id = strdup(host[0] != '\0' ? host : "localhost");
+    cf->bind_address = strdup("127.0.0.1");
+    cf->data_dir = strdup("./data");
+
+    if (cf->node_id == NULL || cf->bind_address == NULL
+        || cf->data_dir == NULL)
+    {
+        kvs_config_free(cf);
+        return -1;
+    }
+
+    cf->port = 8080;
+    cf->seed_nodes = NULL;
+    cf->nseed_nodes = 0;
+    cf->read_only = 0;
+    cf->log_level = KVS_LOG_INFO;
+
+    cf->gossip_interval_min = 60;
+    cf->gossip_interval_max = 120;
+    cf->sync_interval = 300;
+    cf->catchup_interval = 120;
+    cf->bootstrap_max_age_hours = 720;
+
+    cf->throttle_delay_ms = 100;
+    cf->fetch_delay_ms = 50;
+
+    cf->max_json_size = (size_t) KVS_CONFIG_MIB;
+    cf->max_db_size = (size_t) KVS_CONFIG_GIB;
+
+    return 0;
+}
+
+
+int
+kvs_config_load(kvs_config_t *cf, const char *file, char *err,
+    size_t errlen)
+{
+    int                rc, loaded, extra_loaded;
+    FILE              *fp;
+    struct stat        st;
+    yaml_node_t       *extra_root;
+    yaml_parser_t      parser;
+    yaml_document_t    doc, extra;
+    kvs_config_ctx_t   ctx;
+
+    ctx.file = file;
+    ctx.err = err;
+    ctx.errlen = errlen;
+    ctx.doc = &doc;
+    ctx.cf = cf;
+
+    if (err != NULL && errlen > 0) {
+        err[0] = '\0';
+    }
+
+    fp = fopen(file, "rb");
+    if (fp == NULL) {
+        return kvs_config_error(&ctx, 0, NULL, "%s", strerror(errno));
+    }
+
+    /* fopen() opens a directory fine on Linux; libyaml would then only say
+     * "input error", which tells the operator nothing */
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        fclose(fp);
+        return kvs_config_error(&ctx, 0, NULL, "%s", strerror(EISDIR));
+    }
+
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(fp);
+        return kvs_config_error(&ctx, 0, NULL, "out of memory");
+    }
+
+    yaml_parser_set_input_file(&parser, fp);
+
+    rc = -1;
+    loaded = 0;
+    extra_loaded = 0;
+
+    if (!yaml_parser_load(&parser, &doc)) {
+        goto yaml_error;
+    }
+
+    loaded = 1;
+
+    /*
+     * A second document would be silently ignored by a reader that only
+     * takes the first one; the rest of the file is read anyway, so that a
+     * syntax error past the first document is not missed either.
+     */
+    if (!yaml_parser_load(&parser, &extra)) {
+        goto yaml_error;
+    }
+
+    extra_loaded = 1;
+
+    extra_root = yaml_document_get_root_node(&extra);
+    if (extra_root != NULL) {
+        kvs_config_error(&ctx, kvs_config_line(extra_root->start_mark), NULL,
+                         "a second YAML document is not allowed");
+        goto done;
+    }
+
+    rc = kvs_config_apply(&ctx, yaml_document_get_root_node(&doc));
+    goto done;
+
+yaml_error:
+
+    switch (parser.error) {
+
+    case YAML_MEMORY_ERROR:
+        kvs_config_error(&ctx, 0, NULL, "out of memory");
+        break;
+
+    case YAML_READER_ERROR:
+        /* the reader reports a byte offset, its mark is not filled in */
+        if (ferror(fp)) {
+            kvs_config_error(&ctx, 0, NULL, "%s", strerror(errno));
+
+        } else {
+            kvs_config_error(&ctx, 0, NULL, "%s at byte %lu",
+                             parser.problem ? parser.problem : "read error",
+                             (unsigned long) parser.problem_offset);
+        }
+        break;
+
+    default:
+        kvs_config_error(&ctx, parser.problem_mark.line + 1, NULL, "%s",
+                         parser.problem ? parser.problem : "YAML error");
+        break;
+    }
+
+done:
+
+    if (extra_loaded) {
+        yaml_document_delete(&extra);
+    }
+
+    if (loaded) {
+        yaml_document_delete(&doc);
+    }
+
+    yaml_parser_delete(&parser);
+    fclose(fp);
+
+    return rc;
+}
+
+
+void
+kvs_config_free(kvs_config_t *cf)
+{
+    size_t  i;
+
+    free(cf->node_id);
+    free(cf->bind_address);
+    free(cf->data_dir);
+
+    for (i = 0; i < cf->nseed_nodes; i++) {
+        free(cf->seed_nodes[i]);
+    }
+
+    free(cf->seed_nodes);
+
+    /* a second call, or a load after free, must find nothing to free */
+    cf->node_id = NULL;
+    cf->bind_address = NULL;
+    cf->data_dir = NULL;
+    cf->seed_nodes = NULL;
+    cf->nseed_nodes = 0;
+}
+
+
+static int
+kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
+{
+    char                     desc[KVS_CONFIG_SHOWLEN + 8];
+    size_t                   i;
+    const char              *name;
+    yaml_node_t             *knode, *vnode;
+    unsigned long            line, max_line;
+    unsigned char            seen[KVS_CONFIG_NKEYS];
+    yaml_node_pair_t        *pair;
+    const kvs_config_key_t  *key;
+
+    /* an empty file, or one holding only comments or "---", means
+     * "all defaults", which is what a fresh node wants */
+    if (root == NULL || kvs_config_is_null(root)) {
+        return 0;
+    }
+
+    if (root->type != YAML_MAPPING_NODE) {
+        return kvs_config_error(ctx, kvs_config_line(root->start_mark), NULL,
+                                "expected a mapping at the top level, got %s",
+                                kvs_config_describe(root, desc,
+                                                    sizeof(desc)));
+    }
+
+    memset(seen, 0, sizeof(seen));
+    max_line = 0;
+
+    for (pair = root->data.mapping.pairs.start;
+         pair < root->data.mapping.pairs.top;
+         pair++)
+    {
+        knode = yaml_document_get_node(ctx->doc, pair->key);
+        vnode = yaml_document_get_node(ctx->doc, pair->value);
+
+        line = kvs_config_line(knode->start_mark);
+
+        if (knode->type != YAML_SCALAR_NODE) {
+            return kvs_config_error(ctx, line, NULL,
+                                    "expected a key name, got %s",
+                                    kvs_config_describe(knode, desc,
+                                                        sizeof(desc)));
+        }
+
+        name = (const char *) knode->data.scalar.value;
+        key = NULL;
+
+        for (i = 0; i < KVS_CONFIG_NKEYS; i++) {
+            if (strlen(kvs_config_keys[i].name) == knode->data.scalar.length
+                && memcmp(kvs_config_keys[i].name, name,
+                          knode->data.scalar.length) == 0)
+            {
+                key = &kvs_config_keys[i];
+                break;
+            }
+        }
+
+        if (key == NULL) {
+            /* quoting the key back keeps a long or odd key readable */
+            return kvs_config_error(ctx, line, NULL, "%.*s: unknown key",
+                                    (int) (knode->data.scalar.length
+                                           > KVS_CONFIG_SHOWLEN
+                                           ? KVS_CONFIG_SHOWLEN
+                                           : knode->data.scalar.length),
+                                    name);
+        }
+
+        if (seen[i] != 0) {
+            return kvs_config_error(ctx, line, key->name, "duplicate key");
+        }
+
+        seen[i] = 1;
+
+        /* the min/max check runs after the loop and points at this line */
+        if (key->offset == offsetof(kvs_config_t, gossip_interval_max)) {
+            max_line = line;
+        }
+
+        if (kvs_config_set(ctx, key, vnode, line) != 0) {
+            return -1;
+        }
+    }
+
+    return kvs_config_check_gossip(ctx, root, max_line);
+}
+
+
+static int
+kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
+    yaml_node_t *value, unsigned long line)
+{
+    int          b, rc;
+    char        *s, **sp;
+    char         buf[KVS_CONFIG_SHOWLEN + 8];
+    size_t       len;
+    double       d;
+    int64_t      n;
+    uint64_t     u;
+    const char  *text, *desc;
+
+    if (key->type == KVS_CONFIG_SEEDS) {
+        return kvs_config_set_seeds(ctx, key, value, line);
+    }
+
+    /* the parsers set these on success only, which gcc -O2 cannot see */
+    b = 0;
+    n = 0;
+    d = 0;
+    u = 0;
+
+    desc = kvs_config_describe(value, buf, sizeof(buf));
+
+    if (value->type != YAML_SCALAR_NODE || kvs_config_is_null(value)) {
+        text = NULL;
+        len = 0;
+
+    } else {
+        text = (const char *) value->data.scalar.value;
+        len = value->data.scalar.length;
+    }
+
+    switch (key->type) {
+
+    case KVS_CONFIG_STRING:
+
+        /* a "\0" escape would silently cut the string at strdup() */
+        if (text == NULL || len == 0 || strlen(text) != len) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a non-empty string, got %s",
+                                    desc);
+        }
+
+        s = strdup(text);
+        if (s == NULL) {
+            return kvs_config_error(ctx, line, key->name, "out of memory");
+        }
+
+        sp = kvs_config_field(ctx->cf, key, char *);
+        free(*sp);
+        *sp = s;
+
+        return 0;
+
+    case KVS_CONFIG_INT:
+    case KVS_CONFIG_INT64:
+
+        rc = (text == NULL) ? -1 : kvs_config_parse_int(text, len, &n);
+
+        if (rc == -1) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected an integer, got %s", desc);
+        }
+
+        if (rc == -2 || n < key->min || n > key->max) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "%.*s is out of range (%lld..%lld)",
+                                    KVS_CONFIG_SHOWLEN, text,
+                                    (long long) key->min,
+                                    (long long) key->max);
+        }
+
+        if (key->type == KVS_CONFIG_INT) {
+            *kvs_config_field(ctx->cf, key, int) = (int) n;
+
+        } else {
+            *kvs_config_field(ctx->cf, key, int64_t) = n;
+        }
+
+        return 0;
+
+    case KVS_CONFIG_BOOL:
+
+        if (text == NULL || kvs_config_parse_bool(text, len, &b) != 0) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a boolean (true/false, yes/no, "
+                                    "on/off), got %s", desc);
+        }
+
+        *kvs_config_field(ctx->cf, key, int) = b;
+
+        return 0;
+
+    case KVS_CONFIG_LOG_LEVEL:
+
+        if (text != NULL && strlen(text) == len) {
+
+            if (strcasecmp(text, "debug") == 0) {
+                ctx->cf->log_level = KVS_LOG_DEBUG;
+                return 0;
+            }
+
+            if (strcasecmp(text, "info") == 0) {
+                ctx->cf->log_level = KVS_LOG_INFO;
+                return 0;
+            }
+
+            if (strcasecmp(text, "warn") == 0) {
+                ctx->cf->log_level = KVS_LOG_WARN;
+                return 0;
+            }
+
+            if (strcasecmp(text, "error") == 0) {
+                ctx->cf->log_level = KVS_LOG_ERROR;
+                return 0;
+            }
+        }
+
+        return kvs_config_error(ctx, line, key->name,
+                                "expected debug, info, warn or error, got %s",
+                                desc);
+
+    case KVS_CONFIG_NUMBER:
+
+        rc = (text == NULL) ? -1 : kvs_config_parse_number(text, len, &d);
+
+        if (rc == -1) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a number, got %s", desc);
+        }
+
+        /* the lower bound is exclusive: a zero interval would spin */
+        if (rc == -2 || !(d > (double) key->min) || d > (double) key->max) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "%.*s is out of range (> %lld and "
+                                    "<= %lld)",
+                                    KVS_CONFIG_SHOWLEN, text,
+                                    (long long) key->min,
+                                    (long long) key->max);
+        }
+
+        *kvs_config_field(ctx->cf, key, double) = d;
+
+        return 0;
+
+    case KVS_CONFIG_SIZE:
+
+        rc = (text == NULL) ? -1 : kvs_config_parse_size(text, len, &u);
+
+        if (rc == -1) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a size in bytes with an "
+                                    "optional k, m or g suffix, got %s",
+                                    desc);
+        }
+
+        if (rc == -2 || u < (uint64_t) key->min || u > (uint64_t) key->max
+            || u > (uint64_t) SIZE_MAX)
+        {
+            return kvs_config_error(ctx, line, key->name,
+                                    "%.*s is out of range (%lld..%lld)",
+                                    KVS_CONFIG_SHOWLEN, text,
+                                    (long long) key->min,
+                                    (long long) key->max);
+        }
+
+        *kvs_config_field(ctx->cf, key, size_t) = (size_t) u;
+
+        return 0;
+
+    default:
+        break;
+    }
+
+    return kvs_config_error(ctx, line, key->name, "unsupported key type");
+}
+
+
+/*
+ * The new list is built aside and only then replaces the old one, so that a
+ * bad item leaves the previous list, and nothing half-built, in *cf.
+ */
+
+static int
+kvs_config_set_seeds(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
+    yaml_node_t *value, unsigned long line)
+{
+    size_t            i, n;
+    char            **seeds;
+    char              desc[KVS_CONFIG_SHOWLEN + 8];
+    yaml_node_t      *item;
+    yaml_node_item_t *it;
+
+    if (kvs_config_is_null(value)) {
+        n = 0;
+
+    } else if (value->type != YAML_SEQUENCE_NODE) {
+        return kvs_config_error(ctx, line, key->name,
+                                "expected a sequence of strings, got %s",
+                                kvs_config_describe(value, desc,
+                                                    sizeof(desc)));
+
+    } else {
+        n = (size_t) (value->data.sequence.items.top
+                      - value->data.sequence.items.start);
+    }
+
+    seeds = NULL;
+
+    if (n > 0) {
+        seeds = calloc(n, sizeof(char *));
+        if (seeds == NULL) {
+            return kvs_config_error(ctx, line, key->name, "out of memory");
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        it = value->data.sequence.items.start + i;
+        item = yaml_document_get_node(ctx->doc, *it);
+
+        if (item->type != YAML_SCALAR_NODE || kvs_config_is_null(item)
+            || item->data.scalar.length == 0
+            || strlen((char *) item->data.scalar.value)
+               != item->data.scalar.length)
+        {
+            kvs_config_error(ctx, line, key->name,
+                             "item %lu: expected a non-empty string, got %s",
+                             (unsigned long) (i + 1),
+                             kvs_config_describe(item, desc, sizeof(desc)));
+            goto failed;
+        }
+
+        seeds[i] = strdup((char *) item->data.scalar.value);
+        if (seeds[i] == NULL) {
+            kvs_config_error(ctx, line, key->name, "out of memory");
+            goto failed;
+        }
+    }
+
+    for (i = 0; i < ctx->cf->nseed_nodes; i++) {
+        free(ctx->cf->seed_nodes[i]);
+    }
+
+    free(ctx->cf->seed_nodes);
+
+    ctx->cf->seed_nodes = seeds;
+    ctx->cf->nseed_nodes = n;
+
+    return 0;
+
+failed:
+
+    /* calloc() left the unfilled slots NULL */
+    for (i = 0; i < n; i++) {
+        free(seeds[i]);
+    }
+
+    free(seeds);
+
+    return -1;
+}
+
+
+/*
+ * The pair is checked after the whole mapping is read, since either key may
+ * come first.  The error names gossip_interval_max: with the key in the
+ * file it is its line, otherwise the file's last line, as the conflict is
+ * then with the default or a value set before this file.
+ */
+
+static int
+kvs_config_check_gossip(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    unsigned long max_line)
+{
+    unsigned long  line;
+    yaml_mark_t    end;
+
+    if (ctx->cf->gossip_interval_max >= ctx->cf->gossip_interval_min) {
+        return 0;
+    }
+
+    line = max_line;
+
+    if (line == 0) {
+        end = root->end_mark;
+
+        /* a mark at the start of a line is past the end of the last one */
+        line = (end.column == 0 && end.line > 0) ? end.line : end.line + 1;
+    }
+
+    return kvs_config_error(ctx, line, "gossip_interval_max",
+                            "%g is less than gossip_interval_min (%g)",
+                            ctx->cf->gossip_interval_max,
+                            ctx->cf->gossip_interval_min);
+}
+
+
+/*
+ * The parsers take the scalar's length rather than trusting a terminating
+ * NUL, and return 0 on success, -1 when the text is not of the type and -2
+ * when it is of the type but cannot be represented, so the caller can say
+ * "out of range" for 99999999999999999999 rather than "not an integer".
+ */
+
+static int
+kvs_config_parse_int(const char *p, size_t len, int64_t *v)
+{
+    int       neg, overflow;
+    size_t    i;
+    uint64_t  n, limit;
+
+    i = 0;
+    neg = 0;
+
+    if (i < len && (p[i] == '-' || p[i] == '+')) {
+        neg = (p[i] == '-');
+        i++;
+    }
+
+    if (i == len) {
+        return -1;
+    }
+
+    /* the magnitude of INT64_MIN is one more than INT64_MAX */
+    limit = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    n = 0;
+    overflow = 0;
+
+    for ( /* void */ ; i < len; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return -1;
+        }
+
+        if (n > (limit - (uint64_t) (p[i] - '0')) / 10) {
+            overflow = 1;
+
+        } else {
+            n = n * 10 + (uint64_t) (p[i] - '0');
+        }
+    }
+
+    if (overflow) {
+        return -2;
+    }
+
+    if (neg) {
+        *v = (n == (uint64_t) INT64_MAX + 1) ? INT64_MIN : -(int64_t) n;
+
+    } else {
+        *v = (int64_t) n;
+    }
+
+    return 0;
+}
+
+
+/*
+ * strtod() alone would also take "inf", "nan", hex floats and leading
+ * blanks, none of which a YAML number is, so the text is first checked
+ * against YAML's float syntax: [-+]? (digits [. digits*] | . digits)
+ * ([eE] [-+]? digits)?.
+ */
+
+static int
+kvs_config_parse_number(const char *p, size_t len, double *v)
+{
+    char    buf[KVS_CONFIG_NUMLEN];
+    char   *end;
+    size_t  i, digits;
+
+    i = 0;
+    digits = 0;
+
+    if (i < len && (p[i] == '-' || p[i] == '+')) {
+        i++;
+    }
+
+    while (i < len && p[i] >= '0' && p[i] <= '9') {
+        i++;
+        digits++;
+    }
+
+    if (i < len && p[i] == '.') {
+        i++;
+
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+            digits++;
+        }
+    }
+
+    if (digits == 0) {
+        return -1;
+    }
+
+    if (i < len && (p[i] == 'e' || p[i] == 'E')) {
+        i++;
+
+        if (i < len && (p[i] == '-' || p[i] == '+')) {
+            i++;
+        }
+
+        digits = 0;
+
+        while (i < len && p[i] >= '0' && p[i] <= '9') {
+            i++;
+            digits++;
+        }
+
+        if (digits == 0) {
+            return -1;
+        }
+    }
+
+    if (i != len) {
+        return -1;
+    }
+
+    if (len >= sizeof(buf)) {
+        return -2;
+    }
+
+    memcpy(buf, p, len);
+    buf[len] = '\0';
+
+    errno = 0;
+    *v = strtod(buf, &end);
+
+    if (end != buf + len) {
+        return -1;
+    }
+
+    /* an underflow to 0 is left to the range check, which refuses 0 */
+    if (!isfinite(*v)) {
+        return -2;
+    }
+
+    return 0;
+}
+
+
+/*
+ * Sizes are whole bytes, optionally with a binary k, m or g multiplier as
+ * nginx's own size directives take them.  A leading minus is accepted
+ * syntactically so that "-1" is reported as out of range, which is what it
+ * is, and not as "not a size".
+ */
+
+static int
+kvs_config_parse_size(const char *p, size_t len, uint64_t *v)
+{
+    int       rc;
+    int64_t   n;
+    uint64_t  mult;
+
+    if (len == 0) {
+        return -1;
+    }
+
+    mult = 1;
+
+    switch (tolower((unsigned char) p[len - 1])) {
+
+    case 'k':
+        mult = KVS_CONFIG_KIB;
+        break;
+
+    case 'm':
+        mult = KVS_CONFIG_MIB;
+        break;
+
+    case 'g':
+        mult = KVS_CONFIG_GIB;
+        break;
+
+    default:
+        break;
+    }
+
+    if (mult != 1) {
+        len--;
+    }
+
+    rc = kvs_config_parse_int(p, len, &n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (n < 0 || (uint64_t) n > UINT64_MAX / mult) {
+        return -2;
+    }
+
+    *v = (uint64_t) n * mult;
+
+    return 0;
+}
+
+
+static int
+kvs_config_parse_bool(const char *p, size_t len, int *v)
+{
+    static const char  *yes[] = { "true", "yes", "on" };
+    static const char  *no[] = { "false", "no", "off" };
+    size_t              i;
+
+    if (strlen(p) != len) {
+        return -1;
+    }
+
+    for (i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+        if (strcasecmp(p, yes[i]) == 0) {
+            *v = 1;
+            return 0;
+        }
+
+        if (strcasecmp(p, no[i]) == 0) {
+            *v = 0;
+            return 0;
+        }
+    }
+
+    return -1;
+}
+
+
+/* YAML's nulls: only plain scalars, a quoted "~" is a string */
+
+static int
+kvs_config_is_null(yaml_node_t *node)
+{
+    const char  *s;
+
+    if (node->type != YAML_SCALAR_NODE
+        || node->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
+    {
+        return 0;
+    }
+
+    s = (const char *) node->data.scalar.value;
+
+    return node->data.scalar.length == 0
+           || strcmp(s, "~") == 0
+           || strcmp(s, "null") == 0
+           || strcmp(s, "Null") == 0
+           || strcmp(s, "NULL") == 0;
+}
+
+
+/*
+ * Words for "got ..." in a type error.  A scalar is quoted back, cut at its
+ * first line and at KVS_CONFIG_SHOWLEN bytes, so that a block scalar cannot
+ * turn the one-line error into a page.
+ */
+
+static const char *
+kvs_config_describe(yaml_node_t *node, char *buf, size_t size)
+{
+    size_t       n, len;
+    const char  *s;
+
+    switch (node->type) {
+
+    case YAML_MAPPING_NODE:
+        return "a mapping";
+
+    case YAML_SEQUENCE_NODE:
+        return "a sequence";
+
+    case YAML_SCALAR_NODE:
+        break;
+
+    default:
+        return "nothing";
+    }
+
+    if (kvs_config_is_null(node)) {
+        return "null";
+    }
+
+    s = (const char *) node->data.scalar.value;
+    len = node->data.scalar.length;
+
+    for (n = 0; n < len && n < KVS_CONFIG_SHOWLEN; n++) {
+        if (s[n] == '\n' || s[n] == '\0') {
+            break;
+        }
+    }
+
+    snprintf(buf, size, "\"%.*s%s\"", (int) n, s, n < len ? "..." : "");
+
+    return buf;
+}
+
+
+static unsigned long
+kvs_config_line(yaml_mark_t mark)
+{
+    return (unsigned long) mark.line + 1;
+}
+
+
+/*
+ * Writes "<file>:<line>: <key>: <text>"; a line of 0 means the problem is
+ * with the file as a whole and a NULL key that it is not about one key.
+ * Always returns -1 so that callers can return its result.
+ */
+
+static int
+kvs_config_error(kvs_config_ctx_t *ctx, unsigned long line, const char *key,
+    const char *fmt, ...)
+{
+    int      n;
+    size_t   pos;
+    va_list  args;
+
+    if (ctx->err == NULL || ctx->errlen == 0) {
+        return -1;
+    }
+
+    if (line != 0) {
+        n = snprintf(ctx->err, ctx->errlen, "%s:%lu: ", ctx->file, line);
+
+    } else {
+        n = snprintf(ctx->err, ctx->errlen, "%s: ", ctx->file);
+    }
+
+    pos = (n < 0) ? 0 : (size_t) n;
+
+    if (key != NULL && pos < ctx->errlen) {
+        n = snprintf(ctx->err + pos, ctx->errlen - pos, "%s: ", key);
+        pos += (n < 0) ? 0 : (size_t) n;
+    }
+
+    if (pos < ctx->errlen) {
+        va_start(args, fmt);
+        vsnprintf(ctx->err + pos, ctx->errlen - pos, fmt, args);
+        va_end(args);
+    }
+
+    return -1;
+}

@@ -1,0 +1,59 @@
+/*
+ * KVS node configuration: the original KVS's YAML keys, their defaults and
+ * their ranges.  This file knows nothing of nginx: the module's
+ * "kvs_config" directive calls kvs_config_load() and reports its sentence.
+ */
+
+#ifndef KVS_CONFIG_H
+#define KVS_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KVS_CONFIG_ERRLEN  512
+
+typedef enum {
+    KVS_LOG_DEBUG = 0,
+    KVS_LOG_INFO,
+    KVS_LOG_WARN,
+    KVS_LOG_ERROR
+} kvs_log_level_e;
+
+typedef struct {
+    char            *node_id;            /* default: gethostname() */
+    char            *bind_address;       /* default: "127.0.0.1" */
+    int              port;               /* 1..65535, default 8080 */
+    char            *data_dir;           /* default: "./data" */
+    char           **seed_nodes;         /* "host:port" or URL strings */
+    size_t           nseed_nodes;
+    int              read_only;          /* bool, default 0 */
+    kvs_log_level_e  log_level;          /* debug|info|warn|error */
+
+    /* intervals in seconds, fractional allowed, > 0 */
+    double           gossip_interval_min;    /* default 60 */
+    double           gossip_interval_max;    /* default 120, >= min */
+    double           sync_interval;          /* default 300 */
+    double           catchup_interval;       /* default 120 */
+    double           bootstrap_max_age_hours;/* default 720 */
+
+    int64_t          throttle_delay_ms;  /* default 100, >= 0 */
+    int64_t          fetch_delay_ms;     /* default 50, >= 0 */
+
+    size_t           max_json_size;      /* default 1 MiB, 1..1 GiB */
+    size_t           max_db_size;        /* LMDB map size, default 1 GiB,
+                                            1 MiB..1 TiB */
+} kvs_config_t;
+
+/* Fills every field with the original KVS's default.  Returns 0, or -1 when
+ * memory runs out. */
+int kvs_config_defaults(kvs_config_t *cf);
+
+/* Loads a YAML file over the defaults already in *cf.  On failure returns -1
+ * and writes into err a sentence "<file>:<line>: <key>: <problem>", for
+ * example "node1.yaml:4: port: 70000 is out of range (1..65535)". */
+int kvs_config_load(kvs_config_t *cf, const char *file, char *err,
+    size_t errlen);
+
+void kvs_config_free(kvs_config_t *cf);
+
+#endif /* KVS_CONFIG_H */

@@ -1,0 +1,303 @@
+/*
+ * Records, versions and keys; see kvs_record.h for the idea.
+ *
+ * Header layout (88 bytes, little-endian):
+ *
+ *   0 format      1 flags       2 permissions(2)   4 value_len(4)
+ *   8 timestamp(8)             16 uuid(16)
+ *  32 created_at(8)            40 expires_at(8)
+ *  48 owner(16)                64 group(16)
+ *  80 raw_len(4)               84 reserved(4), zero
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "kvs_record.h"
+
+
+void
+kvs_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t) v;
+    p[1] = (uint8_t) (v >> 8);
+}
+
+
+void
+kvs_put_u32(uint8_t *p, uint32_t v)
+{
+    kvs_put_u16(p, (uint16_t) v);
+    kvs_put_u16(p + 2, (uint16_t) (v >> 16));
+}
+
+
+void
+kvs_put_u64(uint8_t *p, uint64_t v)
+{
+    kvs_put_u32(p, (uint32_t) v);
+    kvs_put_u32(p + 4, (uint32_t) (v >> 32));
+}
+
+
+void
+kvs_put_be64(uint8_t *p, uint64_t v)
+{
+    int  i;
+
+    for (i = 7; i >= 0; i--) {
+        p[i] = (uint8_t) v;
+        v >>= 8;
+    }
+}
+
+
+uint16_t
+kvs_get_u16(const uint8_t *p)
+{
+    return (uint16_t) (p[0] | (p[1] << 8));
+}
+
+
+uint32_t
+kvs_get_u32(const uint8_t *p)
+{
+    return kvs_get_u16(p) | ((uint32_t) kvs_get_u16(p + 2) << 16);
+}
+
+
+uint64_t
+kvs_get_u64(const uint8_t *p)
+{
+    return kvs_get_u32(p) | ((uint64_t) kvs_get_u32(p + 4) << 32);
+}
+
+
+uint64_t
+kvs_get_be64(const uint8_t *p)
+{
+    int       i;
+    uint64_t  v;
+
+    v = 0;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+
+    return v;
+}
+
+
+void
+kvs_record_encode(const kvs_record_hdr_t *hdr, uint8_t *out)
+{
+    out[0] = KVS_RECORD_FORMAT;
+    out[1] = hdr->flags;
+    kvs_put_u16(out + 2, hdr->permissions);
+    kvs_put_u32(out + 4, hdr->value_len);
+    kvs_put_u64(out + 8, hdr->version.timestamp);
+    memcpy(out + 16, hdr->version.uuid, KVS_UUID_LEN);
+    kvs_put_u64(out + 32, hdr->created_at);
+    kvs_put_u64(out + 40, hdr->expires_at);
+    memcpy(out + 48, hdr->owner, KVS_UUID_LEN);
+    memcpy(out + 64, hdr->group, KVS_UUID_LEN);
+    kvs_put_u32(out + 80, hdr->raw_len);
+    kvs_put_u32(out + 84, 0);
+}
+
+
+int
+kvs_record_decode(kvs_record_hdr_t *hdr, const uint8_t *in, size_t len)
+{
+    if (len < KVS_RECORD_HDR_SIZE || in[0] != KVS_RECORD_FORMAT) {
+        return -1;
+    }
+
+    hdr->format = in[0];
+    hdr->flags = in[1];
+    hdr->permissions = kvs_get_u16(in + 2);
+    hdr->value_len = kvs_get_u32(in + 4);
+    hdr->version.timestamp = kvs_get_u64(in + 8);
+    memcpy(hdr->version.uuid, in + 16, KVS_UUID_LEN);
+    hdr->created_at = kvs_get_u64(in + 32);
+    hdr->expires_at = kvs_get_u64(in + 40);
+    memcpy(hdr->owner, in + 48, KVS_UUID_LEN);
+    memcpy(hdr->group, in + 64, KVS_UUID_LEN);
+    hdr->raw_len = kvs_get_u32(in + 80);
+
+    if (hdr->value_len != len - KVS_RECORD_HDR_SIZE) {
+        return -1;
+    }
+
+    return 0;
+}
+
+
+int
+kvs_version_cmp(const kvs_version_t *a, const kvs_version_t *b)
+{
+    if (a->timestamp != b->timestamp) {
+        return a->timestamp < b->timestamp ? -1 : 1;
+    }
+
+    return memcmp(a->uuid, b->uuid, KVS_UUID_LEN);
+}
+
+
+/*
+ * Random (version 4) uuids.  A buffer of entropy is refilled rarely, so a
+ * write costs no system call; each thread of each process fills its own.
+ */
+
+static __thread uint8_t  kvs_uuid_pool[4096];
+static __thread size_t   kvs_uuid_left;
+static __thread pid_t    kvs_uuid_pid;
+
+
+void
+kvs_uuid_generate(uint8_t *uuid)
+{
+    ssize_t  n;
+    size_t   got;
+    pid_t    pid;
+
+    pid = getpid();
+
+    if (kvs_uuid_left < KVS_UUID_LEN || pid != kvs_uuid_pid) {
+        got = 0;
+
+        while (got < sizeof(kvs_uuid_pool)) {
+            n = getrandom(kvs_uuid_pool + got, sizeof(kvs_uuid_pool) - got,
+                          0);
+            if (n < 0) {
+                if (errno == EINTR) {
+                    continue;
+                }
+                break;
+            }
+            got += (size_t) n;
+        }
+
+        kvs_uuid_left = got;
+        kvs_uuid_pid = pid;
+    }
+
+    memcpy(uuid, kvs_uuid_pool + sizeof(kvs_uuid_pool) - kvs_uuid_left,
+           KVS_UUID_LEN);
+    kvs_uuid_left -= KVS_UUID_LEN;
+
+    uuid[6] = (uuid[6] & 0x0f) | 0x40;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+
+void
+kvs_uuid_format(const uint8_t *uuid, char *out)
+{
+    static const char  hex[] = "0123456789abcdef";
+    int                i;
+
+    for (i = 0; i < KVS_UUID_LEN; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *out++ = '-';
+        }
+        *out++ = hex[uuid[i] >> 4];
+        *out++ = hex[uuid[i] & 0x0f];
+    }
+}
+
+
+static int
+kvs_hex_value(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+int
+kvs_uuid_parse(uint8_t *uuid, const char *in, size_t len)
+{
+    int     hi, lo;
+    size_t  i, n;
+
+    if (len != KVS_UUID_STR_LEN) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (in[i] != '-') {
+                return -1;
+            }
+            continue;
+        }
+
+        hi = kvs_hex_value(in[i]);
+        lo = (i + 1 < len) ? kvs_hex_value(in[i + 1]) : -1;
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        uuid[n++] = (uint8_t) (hi << 4 | lo);
+        i++;
+    }
+
+    return 0;
+}
+
+
+const char *
+kvs_key_check(const char *path, size_t len)
+{
+    size_t  i, seg;
+
+    if (len == 0) {
+        return "the key is empty";
+    }
+
+    if (len > KVS_KEY_MAX) {
+        return "the key is longer than 1024 bytes";
+    }
+
+    seg = 0;
+
+    for (i = 0; i <= len; i++) {
+
+        if (i == len || path[i] == '/') {
+            if (i == seg) {
+                return "the key has an empty segment";
+            }
+
+            if (path[seg] == '.'
+                && (i - seg == 1 || (i - seg == 2 && path[seg + 1] == '.')))
+            {
+                return "the key has a \".\" or \"..\" segment";
+            }
+
+            seg = i + 1;
+            continue;
+        }
+
+        if ((unsigned char) path[i] < 0x20 || path[i] == 0x7f) {
+            return "the key contains a control character";
+        }
+    }
+
+    return NULL;
+}

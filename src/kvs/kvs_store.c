@@ -1,0 +1,872 @@
+/*
+ * The store on LMDB; see kvs_store.h for the idea.
+ *
+ * Keys of "kv" are a namespace byte followed by the path.  Every write of a
+ * batch updates, in the batch's one transaction:
+ *
+ *   kv           the record (header + value; DELETE writes a tombstone)
+ *   by_time      big-endian timestamp + key, old entry replaced
+ *   expiry       big-endian expires_at + key, when the record has a TTL
+ *   merkle       the key's bucket digest: old version out, new one in (XOR)
+ *   bucket_keys  bucket + key -> version and flags
+ *   changes      next sequence number -> version, flags and key
+ *   meta         "change_seq", once per batch
+ *
+ * so a crash leaves either all of a batch or none of it.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+
+#include "kvs_merkle.h"
+#include "kvs_store.h"
+
+
+#define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
+
+
+struct kvs_store_s {
+    MDB_env   *env;
+    MDB_txn   *read;           /* the process's read transaction, reset
+                                  between requests */
+    int        reading;
+    char      *dir;
+
+    MDB_dbi    kv;
+    MDB_dbi    rev;
+    MDB_dbi    by_time;
+    MDB_dbi    expiry;
+    MDB_dbi    changes;
+    MDB_dbi    merkle;
+    MDB_dbi    bucket_keys;
+    MDB_dbi    members;
+    MDB_dbi    audit;
+    MDB_dbi    meta;
+};
+
+
+static int kvs_store_fail(char *err, size_t errlen, const char *what,
+    const char *dir, int rc);
+static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
+    size_t errlen);
+static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    uint64_t now_ms, uint64_t *seq);
+
+
+static int
+kvs_store_fail(char *err, size_t errlen, const char *what, const char *dir,
+    int rc)
+{
+    snprintf(err, errlen, "%s in \"%s\" failed: %s", what, dir,
+             mdb_strerror(rc));
+
+    return rc == MDB_MAP_FULL ? KVS_FULL : KVS_ERROR;
+}
+
+
+int
+kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
+    char *err, size_t errlen)
+{
+    int           rc, dead;
+    MDB_txn      *txn;
+    kvs_store_t  *st;
+    struct {
+        const char  *name;
+        MDB_dbi     *dbi;
+    } dbs[10];
+    size_t        i;
+
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create data_dir \"%s\": %s", dir,
+                 strerror(errno));
+        return KVS_ERROR;
+    }
+
+    st = calloc(1, sizeof(kvs_store_t));
+    if (st == NULL) {
+        snprintf(err, errlen, "out of memory opening \"%s\"", dir);
+        return KVS_ERROR;
+    }
+
+    st->dir = strdup(dir);
+    if (st->dir == NULL) {
+        free(st);
+        snprintf(err, errlen, "out of memory opening \"%s\"", dir);
+        return KVS_ERROR;
+    }
+
+    dbs[0].name = "kv";          dbs[0].dbi = &st->kv;
+    dbs[1].name = "rev";         dbs[1].dbi = &st->rev;
+    dbs[2].name = "by_time";     dbs[2].dbi = &st->by_time;
+    dbs[3].name = "expiry";      dbs[3].dbi = &st->expiry;
+    dbs[4].name = "changes";     dbs[4].dbi = &st->changes;
+    dbs[5].name = "merkle";      dbs[5].dbi = &st->merkle;
+    dbs[6].name = "bucket_keys"; dbs[6].dbi = &st->bucket_keys;
+    dbs[7].name = "members";     dbs[7].dbi = &st->members;
+    dbs[8].name = "audit";       dbs[8].dbi = &st->audit;
+    dbs[9].name = "meta";        dbs[9].dbi = &st->meta;
+
+    rc = mdb_env_create(&st->env);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_set_maxdbs(st->env, 16);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_set_mapsize(st->env, map_size);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_set_maxreaders(st->env, 1024);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /*
+     * MDB_NOTLS: a read transaction belongs to the request that uses it,
+     * not to a thread, and writes run on nginx's thread pool.
+     */
+
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    /* readers left behind by processes killed with -9 */
+    (void) mdb_reader_check(st->env, &dead);
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
+        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
+        if (rc != 0) {
+            mdb_txn_abort(txn);
+            goto failed;
+        }
+    }
+
+    if (kvs_store_init_schema(st, txn, err, errlen) != KVS_OK) {
+        mdb_txn_abort(txn);
+        mdb_env_close(st->env);
+        free(st->dir);
+        free(st);
+        return KVS_ERROR;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    *stp = st;
+
+    return KVS_OK;
+
+failed:
+
+    kvs_store_fail(err, errlen, "opening the store", dir, rc);
+
+    if (st->env) {
+        mdb_env_close(st->env);
+    }
+
+    free(st->dir);
+    free(st);
+
+    return KVS_ERROR;
+}
+
+
+static int
+kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
+    size_t errlen)
+{
+    int         rc;
+    uint8_t     buf[4];
+    MDB_val     key, val;
+    MDB_stat    stat;
+    uint32_t    version;
+
+    key.mv_data = "schema_version";
+    key.mv_size = sizeof("schema_version") - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == 0) {
+        version = val.mv_size == 4 ? kvs_get_u32(val.mv_data) : 0;
+
+        if (version != KVS_SCHEMA_VERSION) {
+            snprintf(err, errlen,
+                     "the store in \"%s\" has schema version %u, but this "
+                     "build of KVS reads only version %u; use a matching "
+                     "build or a new data_dir",
+                     st->dir, version, KVS_SCHEMA_VERSION);
+            return KVS_ERROR;
+        }
+
+        return KVS_OK;
+    }
+
+    if (rc != MDB_NOTFOUND) {
+        kvs_store_fail(err, errlen, "reading the schema version", st->dir,
+                       rc);
+        return KVS_ERROR;
+    }
+
+    rc = mdb_stat(txn, st->kv, &stat);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "reading the store", st->dir, rc);
+        return KVS_ERROR;
+    }
+
+    if (stat.ms_entries != 0) {
+        snprintf(err, errlen,
+                 "the store in \"%s\" holds data but no schema version; it "
+                 "was not written by KVS", st->dir);
+        return KVS_ERROR;
+    }
+
+    kvs_put_u32(buf, KVS_SCHEMA_VERSION);
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    rc = mdb_put(txn, st->meta, &key, &val, 0);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "writing the schema version", st->dir,
+                       rc);
+        return KVS_ERROR;
+    }
+
+    return KVS_OK;
+}
+
+
+void
+kvs_store_close(kvs_store_t *st)
+{
+    if (st == NULL) {
+        return;
+    }
+
+    if (st->read) {
+        mdb_txn_abort(st->read);
+    }
+
+    mdb_env_close(st->env);
+    free(st->dir);
+    free(st);
+}
+
+
+const char *
+kvs_store_path(kvs_store_t *st)
+{
+    return st->dir;
+}
+
+
+int
+kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
+{
+    int  rc;
+
+    if (st->read == NULL) {
+        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->read);
+
+    } else {
+        rc = mdb_txn_renew(st->read);
+    }
+
+    if (rc != 0) {
+        if (st->read) {
+            mdb_txn_abort(st->read);
+            st->read = NULL;
+        }
+
+        return kvs_store_fail(err, errlen, "starting a read", st->dir, rc);
+    }
+
+    st->reading = 1;
+
+    return KVS_OK;
+}
+
+
+void
+kvs_store_read_end(kvs_store_t *st)
+{
+    if (st->reading) {
+        mdb_txn_reset(st->read);
+        st->reading = 0;
+    }
+}
+
+
+/* namespace byte + path, the key of kv */
+static size_t
+kvs_store_key(uint8_t *buf, char ns, const char *path, size_t len)
+{
+    buf[0] = (uint8_t) ns;
+    memcpy(buf + 1, path, len);
+
+    return len + 1;
+}
+
+
+int
+kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
+    kvs_record_hdr_t *hdr, const uint8_t **value)
+{
+    int      rc;
+    uint8_t  kbuf[1 + KVS_KEY_MAX];
+    MDB_val  key, val;
+
+    key.mv_data = kbuf;
+    key.mv_size = kvs_store_key(kbuf, ns, path, len);
+
+    rc = mdb_get(st->read, st->kv, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return KVS_NOT_FOUND;
+    }
+
+    if (rc != 0 || kvs_record_decode(hdr, val.mv_data, val.mv_size) != 0) {
+        return KVS_ERROR;
+    }
+
+    *value = (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE;
+
+    return KVS_OK;
+}
+
+
+int
+kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n, uint64_t now_ms,
+    char *err, size_t errlen)
+{
+    int       rc;
+    size_t    i;
+    uint8_t   buf[8];
+    MDB_txn  *txn;
+    MDB_val   key, val;
+    uint64_t  seq;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    key.mv_data = "change_seq";
+    key.mv_size = sizeof("change_seq") - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+    if (rc == 0 && val.mv_size == 8) {
+        seq = kvs_get_u64(val.mv_data);
+
+    } else if (rc == MDB_NOTFOUND) {
+        seq = 0;
+
+    } else {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = kvs_store_apply(st, txn, &w[i], now_ms, &seq);
+        if (rc != 0) {
+            goto failed;
+        }
+    }
+
+    kvs_put_u64(buf, seq);
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    rc = mdb_put(txn, st->meta, &key, &val, 0);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing a write", st->dir,
+                              rc);
+    }
+
+    return KVS_OK;
+
+failed:
+
+    mdb_txn_abort(txn);
+
+    return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+}
+
+
+/* version (big-endian timestamp, uuid) and flags, as bucket_keys and
+ * changes store them */
+static void
+kvs_store_version_rec(uint8_t *out, const kvs_version_t *v, uint8_t flags)
+{
+    kvs_put_be64(out, v->timestamp);
+    memcpy(out + 8, v->uuid, KVS_UUID_LEN);
+    out[8 + KVS_UUID_LEN] = flags;
+}
+
+
+/* Puts or deletes "<big-endian u64><key>" in an index database. */
+static int
+kvs_store_index(MDB_txn *txn, MDB_dbi dbi, uint64_t at, const uint8_t *k,
+    size_t klen, int del)
+{
+    int      rc;
+    uint8_t  buf[8 + 1 + KVS_KEY_MAX];
+    MDB_val  key, val;
+
+    kvs_put_be64(buf, at);
+    memcpy(buf + 8, k, klen);
+
+    key.mv_data = buf;
+    key.mv_size = 8 + klen;
+    val.mv_data = NULL;
+    val.mv_size = 0;
+
+    if (del) {
+        rc = mdb_del(txn, dbi, &key, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+
+static int
+kvs_store_merkle_update(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const kvs_record_hdr_t *old, const kvs_record_hdr_t *new)
+{
+    int       rc;
+    uint8_t   bkey[2], digest[KVS_MERKLE_DIGEST_LEN];
+    uint8_t   acc[KVS_MERKLE_DIGEST_LEN], vrec[KVS_VERSION_REC_LEN];
+    uint8_t   bk[2 + 1 + KVS_KEY_MAX];
+    uint16_t  bucket;
+    MDB_val   key, val;
+
+    bucket = kvs_merkle_bucket((char) k[0], (const char *) k + 1, klen - 1);
+    bkey[0] = (uint8_t) (bucket >> 8);
+    bkey[1] = (uint8_t) bucket;
+
+    key.mv_data = bkey;
+    key.mv_size = 2;
+
+    rc = mdb_get(txn, st->merkle, &key, &val);
+    if (rc == 0 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+        memcpy(acc, val.mv_data, KVS_MERKLE_DIGEST_LEN);
+
+    } else if (rc == MDB_NOTFOUND) {
+        memset(acc, 0, KVS_MERKLE_DIGEST_LEN);
+
+    } else {
+        return rc ? rc : MDB_CORRUPTED;
+    }
+
+    if (old) {
+        kvs_merkle_digest(digest, (char) k[0], (const char *) k + 1,
+                          klen - 1, &old->version, old->flags);
+        kvs_merkle_xor(acc, digest);
+    }
+
+    kvs_merkle_digest(digest, (char) k[0], (const char *) k + 1, klen - 1,
+                      &new->version, new->flags);
+    kvs_merkle_xor(acc, digest);
+
+    val.mv_data = acc;
+    val.mv_size = KVS_MERKLE_DIGEST_LEN;
+
+    rc = mdb_put(txn, st->merkle, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    memcpy(bk, bkey, 2);
+    memcpy(bk + 2, k, klen);
+    key.mv_data = bk;
+    key.mv_size = 2 + klen;
+
+    kvs_store_version_rec(vrec, &new->version, new->flags);
+    val.mv_data = vrec;
+    val.mv_size = sizeof(vrec);
+
+    return mdb_put(txn, st->bucket_keys, &key, &val, 0);
+}
+
+
+static int
+kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
+    const uint8_t *k, size_t klen, const kvs_record_hdr_t *new)
+{
+    uint8_t  sk[8], rec[KVS_VERSION_REC_LEN + 1 + KVS_KEY_MAX];
+    MDB_val  key, val;
+
+    (*seq)++;
+
+    kvs_put_be64(sk, *seq);
+    key.mv_data = sk;
+    key.mv_size = sizeof(sk);
+
+    kvs_store_version_rec(rec, &new->version, new->flags);
+    memcpy(rec + KVS_VERSION_REC_LEN, k, klen);
+    val.mv_data = rec;
+    val.mv_size = KVS_VERSION_REC_LEN + klen;
+
+    return mdb_put(txn, st->changes, &key, &val, MDB_APPEND);
+}
+
+
+static int
+kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    uint64_t now_ms, uint64_t *seq)
+{
+    int                rc, have_old;
+    size_t             klen;
+    uint8_t            k[1 + KVS_KEY_MAX];
+    MDB_val            key, val;
+    kvs_record_hdr_t   old, new;
+
+    klen = kvs_store_key(k, w->ns, w->path, w->path_len);
+    key.mv_data = k;
+    key.mv_size = klen;
+
+    rc = mdb_get(txn, st->kv, &key, &val);
+
+    if (rc == 0) {
+        if (kvs_record_decode(&old, val.mv_data, val.mv_size) != 0) {
+            return MDB_CORRUPTED;
+        }
+        have_old = 1;
+
+    } else if (rc == MDB_NOTFOUND) {
+        have_old = 0;
+
+    } else {
+        return rc;
+    }
+
+    if (w->op == KVS_WRITE_DELETE
+        && (!have_old || (old.flags & KVS_FLAG_TOMBSTONE)))
+    {
+        w->rc = KVS_NOT_FOUND;
+        return 0;
+    }
+
+    memset(&new, 0, sizeof(new));
+
+    /* a node's own overwrite always supersedes what it replaces */
+    new.version.timestamp = now_ms;
+    if (have_old && old.version.timestamp >= now_ms) {
+        new.version.timestamp = old.version.timestamp + 1;
+    }
+
+    kvs_uuid_generate(new.version.uuid);
+
+    new.permissions = KVS_DEFAULT_PERMISSIONS;
+    new.created_at = (have_old && !(old.flags & KVS_FLAG_TOMBSTONE))
+                     ? old.created_at : new.version.timestamp;
+
+    if (have_old) {
+        memcpy(new.owner, old.owner, KVS_UUID_LEN);
+        memcpy(new.group, old.group, KVS_UUID_LEN);
+        new.permissions = old.permissions;
+    }
+
+    if (w->op == KVS_WRITE_DELETE) {
+        new.flags = KVS_FLAG_TOMBSTONE;
+
+    } else {
+        new.expires_at = w->expires_at;
+        new.value_len = (uint32_t) w->value_len;
+        new.raw_len = (uint32_t) w->value_len;
+    }
+
+    val.mv_size = KVS_RECORD_HDR_SIZE + new.value_len;
+
+    rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE);
+    if (rc != 0) {
+        return rc;
+    }
+
+    kvs_record_encode(&new, val.mv_data);
+    if (new.value_len) {
+        memcpy((uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE, w->value,
+               new.value_len);
+    }
+
+    if (have_old) {
+        rc = kvs_store_index(txn, st->by_time, old.version.timestamp, k, klen,
+                             1);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (old.expires_at) {
+            rc = kvs_store_index(txn, st->expiry, old.expires_at, k, klen, 1);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+
+    rc = kvs_store_index(txn, st->by_time, new.version.timestamp, k, klen, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (new.expires_at) {
+        rc = kvs_store_index(txn, st->expiry, new.expires_at, k, klen, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    rc = kvs_store_merkle_update(st, txn, k, klen, have_old ? &old : NULL,
+                                 &new);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_store_change(st, txn, seq, k, klen, &new);
+    if (rc != 0) {
+        return rc;
+    }
+
+    w->rc = KVS_OK;
+    w->version = new.version;
+
+    return 0;
+}
+
+
+/*
+ * A member record: last_seen (8), joined_timestamp (8), state (1), then
+ * the address bytes; the key is the node id.
+ */
+
+#define KVS_MEMBER_FIXED  17
+
+static void
+kvs_store_member_encode(const kvs_member_t *m, uint8_t *out, size_t *len)
+{
+    size_t  alen;
+
+    alen = strlen(m->address);
+
+    kvs_put_u64(out, m->last_seen);
+    kvs_put_u64(out + 8, m->joined_timestamp);
+    out[16] = (uint8_t) m->state;
+    memcpy(out + KVS_MEMBER_FIXED, m->address, alen);
+
+    *len = KVS_MEMBER_FIXED + alen;
+}
+
+
+static int
+kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,
+    const MDB_val *val)
+{
+    size_t  alen;
+
+    if (val->mv_size < KVS_MEMBER_FIXED
+        || key->mv_size >= sizeof(m->node_id)
+        || val->mv_size - KVS_MEMBER_FIXED >= sizeof(m->address))
+    {
+        return KVS_ERROR;
+    }
+
+    memcpy(m->node_id, key->mv_data, key->mv_size);
+    m->node_id[key->mv_size] = '\0';
+
+    m->last_seen = kvs_get_u64(val->mv_data);
+    m->joined_timestamp = kvs_get_u64((uint8_t *) val->mv_data + 8);
+    m->state = ((uint8_t *) val->mv_data)[16];
+
+    alen = val->mv_size - KVS_MEMBER_FIXED;
+    memcpy(m->address, (uint8_t *) val->mv_data + KVS_MEMBER_FIXED, alen);
+    m->address[alen] = '\0';
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
+    char *err, size_t errlen)
+{
+    int           rc;
+    size_t        len;
+    uint8_t       buf[KVS_MEMBER_FIXED + sizeof(m->address)];
+    MDB_txn      *txn;
+    MDB_val       key, val;
+    kvs_member_t  old;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    key.mv_data = m->node_id;
+    key.mv_size = strlen(m->node_id);
+
+    if (keep_joined) {
+        rc = mdb_get(txn, st->members, &key, &val);
+
+        if (rc == 0 && kvs_store_member_decode(&old, &key, &val) == KVS_OK) {
+            m->joined_timestamp = old.joined_timestamp;
+
+        } else if (rc != 0 && rc != MDB_NOTFOUND) {
+            goto failed;
+        }
+    }
+
+    kvs_store_member_encode(m, buf, &len);
+    val.mv_data = buf;
+    val.mv_size = len;
+
+    rc = mdb_put(txn, st->members, &key, &val, 0);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing a member", st->dir,
+                              rc);
+    }
+
+    return KVS_OK;
+
+failed:
+
+    mdb_txn_abort(txn);
+
+    return kvs_store_fail(err, errlen, "writing a member", st->dir, rc);
+}
+
+
+int
+kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m, char *err,
+    size_t errlen)
+{
+    kvs_member_t  copy;
+
+    copy = *m;
+
+    return kvs_store_member_write(st, &copy, 0, err, errlen);
+}
+
+
+int
+kvs_store_member_self(kvs_store_t *st, kvs_member_t *self, uint64_t now_ms,
+    char *err, size_t errlen)
+{
+    self->last_seen = now_ms;
+    self->joined_timestamp = now_ms;
+    self->state = KVS_MEMBER_ALIVE;
+
+    return kvs_store_member_write(st, self, 1, err, errlen);
+}
+
+
+int
+kvs_store_member_each(kvs_store_t *st,
+    int (*fn)(const kvs_member_t *m, void *data), void *data)
+{
+    int           rc;
+    MDB_val       key, val;
+    MDB_cursor   *cur;
+    kvs_member_t  m;
+
+    if (mdb_cursor_open(st->read, st->members, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        if (kvs_store_member_decode(&m, &key, &val) == KVS_OK
+            && fn(&m, data) != KVS_OK)
+        {
+            mdb_cursor_close(cur);
+            return KVS_ERROR;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? KVS_OK : KVS_ERROR;
+}
+
+
+int
+kvs_store_change_seq(kvs_store_t *st, uint64_t *seq)
+{
+    MDB_val  key, val;
+
+    key.mv_data = "change_seq";
+    key.mv_size = sizeof("change_seq") - 1;
+
+    switch (mdb_get(st->read, st->meta, &key, &val)) {
+
+    case 0:
+        *seq = val.mv_size == 8 ? kvs_get_u64(val.mv_data) : 0;
+        return KVS_OK;
+
+    case MDB_NOTFOUND:
+        *seq = 0;
+        return KVS_OK;
+
+    default:
+        return KVS_ERROR;
+    }
+}
+
+
+int
+kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
+{
+    uint8_t  bkey[2];
+    MDB_val  key, val;
+
+    bkey[0] = (uint8_t) (bucket >> 8);
+    bkey[1] = (uint8_t) bucket;
+    key.mv_data = bkey;
+    key.mv_size = 2;
+
+    switch (mdb_get(st->read, st->merkle, &key, &val)) {
+
+    case 0:
+        if (val.mv_size != KVS_MERKLE_DIGEST_LEN) {
+            return KVS_ERROR;
+        }
+        memcpy(out, val.mv_data, KVS_MERKLE_DIGEST_LEN);
+        return KVS_OK;
+
+    case MDB_NOTFOUND:
+        memset(out, 0, KVS_MERKLE_DIGEST_LEN);
+        return KVS_OK;
+
+    default:
+        return KVS_ERROR;
+    }
+}

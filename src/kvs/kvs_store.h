@@ -1,0 +1,105 @@
+/*
+ * The store: one LMDB environment in data_dir with the named databases of
+ * DESIGN.md, shared by every nginx process of a node.
+ *
+ * Reads run in a read-only transaction that each process keeps and renews
+ * per request, so a GET costs no allocation and no lock.  Writes come in
+ * batches: kvs_store_write() applies a whole batch in one write
+ * transaction, together with every index the batch touches (by_time,
+ * expiry, the Merkle bucket, bucket_keys and the change feed), and commits
+ * it with one fsync.  A batch is durable when the call returns KVS_OK.
+ */
+
+#ifndef KVS_STORE_H
+#define KVS_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kvs_record.h"
+
+#define KVS_SCHEMA_VERSION  1
+#define KVS_STORE_ERRLEN    512
+
+#define KVS_OK              0
+#define KVS_NOT_FOUND       1
+#define KVS_ERROR          -1
+#define KVS_FULL           -2       /* the map (max_db_size) is full */
+
+
+typedef struct kvs_store_s  kvs_store_t;
+
+
+typedef enum {
+    KVS_WRITE_PUT = 0,
+    KVS_WRITE_DELETE
+} kvs_write_op_e;
+
+
+typedef struct {
+    kvs_write_op_e    op;
+    char              ns;
+    const char       *path;          /* checked with kvs_key_check() */
+    size_t            path_len;
+    const uint8_t    *value;         /* PUT: JSON bytes */
+    size_t            value_len;
+    uint64_t          expires_at;    /* ms, 0 = never */
+
+    /* results */
+    int               rc;            /* KVS_OK or KVS_NOT_FOUND (DELETE) */
+    kvs_version_t     version;       /* the version written */
+} kvs_write_t;
+
+
+typedef struct {
+    char              node_id[256];
+    char              address[256];
+    uint64_t          last_seen;
+    uint64_t          joined_timestamp;
+    int               state;
+} kvs_member_t;
+
+#define KVS_MEMBER_ALIVE   0
+#define KVS_MEMBER_FAILED  1
+
+
+/* Opens (creating when missing) the store in dir.  Fails with a sentence in
+ * err when dir cannot be created, LMDB refuses, or the store was written by
+ * a build with another schema version. */
+int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
+    char *err, size_t errlen);
+void kvs_store_close(kvs_store_t *st);
+
+/* The files of the store, for the master to hand them to nginx's user. */
+const char *kvs_store_path(kvs_store_t *st);
+
+int kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen);
+/* KVS_OK with the header and a pointer to the stored value, valid until
+ * kvs_store_read_end(); KVS_NOT_FOUND; or KVS_ERROR. */
+int kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
+    kvs_record_hdr_t *hdr, const uint8_t **value);
+void kvs_store_read_end(kvs_store_t *st);
+
+/* Applies n writes in one durable transaction; now_ms is the node's clock.
+ * Returns KVS_OK (each w[i].rc says what happened to it), KVS_FULL, or
+ * KVS_ERROR with a sentence in err; on failure nothing was written. */
+int kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n,
+    uint64_t now_ms, char *err, size_t errlen);
+
+/* Members of the cluster as this node knows them. */
+int kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m,
+    char *err, size_t errlen);
+/* Records this node in members, keeping its joined_timestamp across
+ * restarts; returns the member as stored. */
+int kvs_store_member_self(kvs_store_t *st, kvs_member_t *self,
+    uint64_t now_ms, char *err, size_t errlen);
+/* Calls fn for every member, inside the current read transaction. */
+int kvs_store_member_each(kvs_store_t *st,
+    int (*fn)(const kvs_member_t *m, void *data), void *data);
+
+/* The change feed's last sequence number and the Merkle bucket digest, for
+ * tests and the agent. */
+int kvs_store_change_seq(kvs_store_t *st, uint64_t *seq);
+int kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out);
+
+#endif /* KVS_STORE_H */

@@ -1,0 +1,695 @@
+/*
+ * ngx_http_kvs_module: a node of the KVS key-value store inside nginx.
+ *
+ * This file holds what makes it an nginx module: the "kvs_config" and
+ * "kvs_api" directives, the node's configuration (read from the original
+ * KVS's YAML by src/kvs/kvs_config.c), the store each process opens after
+ * fork, the content handler that routes API requests to their files, and
+ * the filters that turn every error of a KVS location into a JSON
+ * {"error": "<sentence>"} body, including the errors nginx itself raises
+ * (413, 408, 500...), so a client never has to parse HTML.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+
+
+static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_kvs_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_kvs_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_kvs_config(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static void ngx_http_kvs_cleanup_config(void *data);
+static ngx_int_t ngx_http_kvs_postconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_kvs_init_module(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
+static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
+
+static ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+kvs_store_t  *ngx_http_kvs_store;
+
+static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
+static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
+static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+static ngx_command_t  ngx_http_kvs_commands[] = {
+
+    { ngx_string("kvs_config"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_kvs_config,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kvs_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_kvs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_kvs_module_ctx = {
+    NULL,                                  /* preconfiguration */
+    ngx_http_kvs_postconfiguration,        /* postconfiguration */
+
+    ngx_http_kvs_create_main_conf,         /* create main configuration */
+    ngx_http_kvs_init_main_conf,           /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_kvs_create_loc_conf,          /* create location configuration */
+    ngx_http_kvs_merge_loc_conf            /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_kvs_module = {
+    NGX_MODULE_V1,
+    &ngx_http_kvs_module_ctx,              /* module context */
+    ngx_http_kvs_commands,                 /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    ngx_http_kvs_init_module,              /* init module */
+    ngx_http_kvs_init_process,             /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    ngx_http_kvs_exit_process,             /* exit process */
+    ngx_http_kvs_exit_process,             /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static void *
+ngx_http_kvs_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_pool_cleanup_t        *cln;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_kvs_main_conf_t));
+    if (kmcf == NULL) {
+        return NULL;
+    }
+
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    if (kvs_config_defaults(&kmcf->kc) != 0) {
+        return NULL;
+    }
+
+    cln->handler = ngx_http_kvs_cleanup_config;
+    cln->data = &kmcf->kc;
+
+    return kmcf;
+}
+
+
+static void
+ngx_http_kvs_cleanup_config(void *data)
+{
+    kvs_config_free(data);
+}
+
+
+static char *
+ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_kvs_main_conf_t *kmcf = conf;
+
+    /*
+     * data_dir is relative to nginx's prefix, like nginx's own paths; the
+     * full name stays NUL-terminated, as LMDB needs, because the YAML's
+     * string is.
+     */
+
+    kmcf->data_dir.data = (u_char *) kmcf->kc.data_dir;
+    kmcf->data_dir.len = ngx_strlen(kmcf->kc.data_dir);
+
+    if (ngx_conf_full_name(cf->cycle, &kmcf->data_dir, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_kvs_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_kvs_loc_conf_t  *klcf;
+
+    klcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_kvs_loc_conf_t));
+    if (klcf == NULL) {
+        return NULL;
+    }
+
+    klcf->api = NGX_CONF_UNSET;
+
+    return klcf;
+}
+
+
+static char *
+ngx_http_kvs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_kvs_loc_conf_t *prev = parent;
+    ngx_http_kvs_loc_conf_t *conf = child;
+
+    ngx_conf_merge_value(conf->api, prev->api, 0);
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_kvs_config(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_kvs_main_conf_t *kmcf = conf;
+
+    char        err[KVS_CONFIG_ERRLEN];
+    ngx_str_t  *value;
+
+    if (kmcf->file.len) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+    kmcf->file = value[1];
+
+    if (ngx_conf_full_name(cf->cycle, &kmcf->file, 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (kvs_config_load(&kmcf->kc, (char *) kmcf->file.data, err,
+                        sizeof(err))
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "%s", err);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_kvs_loc_conf_t *klcf = conf;
+
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    if (klcf->api != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    klcf->api = 1;
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_kvs_handler;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
+    kmcf->used = 1;
+
+#if (NGX_THREADS)
+
+    /*
+     * Durable commits run on this pool, so an fsync or LMDB's writer lock
+     * never stalls a worker's event loop: nginx's "default" pool, which
+     * "thread_pool default threads=N;" in the main context sizes.
+     */
+
+    if (kmcf->thread_pool == NULL) {
+        kmcf->thread_pool = ngx_thread_pool_add(cf, NULL);
+        if (kmcf->thread_pool == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+#else
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "\"kvs_api\" needs an nginx built --with-threads");
+
+    return NGX_CONF_ERROR;
+
+#endif
+}
+
+
+static ngx_int_t
+ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_next_header_filter = ngx_http_top_header_filter;
+    ngx_http_top_header_filter = ngx_http_kvs_header_filter;
+
+    ngx_http_next_body_filter = ngx_http_top_body_filter;
+    ngx_http_top_body_filter = ngx_http_kvs_body_filter;
+
+    ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
+    ngx_http_top_request_body_filter = ngx_http_kvs_request_body_filter;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The master opens the store once before it forks, so that a store it
+ * cannot use (another schema version, a bad data_dir) stops nginx at start
+ * with a sentence, and so that the files belong to nginx's "user" when
+ * workers are not root.  It closes the store again: LMDB handles must not
+ * cross a fork.
+ */
+
+static ngx_int_t
+ngx_http_kvs_init_module(ngx_cycle_t *cycle)
+{
+    char                       err[KVS_STORE_ERRLEN];
+    u_char                    *p;
+    ngx_uint_t                 i;
+    kvs_store_t               *st;
+    kvs_member_t               self;
+    ngx_core_conf_t           *ccf;
+    ngx_http_kvs_main_conf_t  *kmcf;
+    static const char         *files[] = { "", "/data.mdb", "/lock.mdb" };
+    u_char                     path[NGX_MAX_PATH];
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
+
+    if (kmcf == NULL || !kmcf->used || ngx_test_config) {
+        return NGX_OK;
+    }
+
+    if (kvs_store_open(&st, (char *) kmcf->data_dir.data,
+                       kmcf->kc.max_db_size, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(&self, sizeof(kvs_member_t));
+    ngx_cpystrn((u_char *) self.node_id, (u_char *) kmcf->kc.node_id,
+                sizeof(self.node_id));
+    ngx_snprintf((u_char *) self.address, sizeof(self.address) - 1, "%s:%d",
+                 kmcf->kc.bind_address, kmcf->kc.port);
+
+    if (kvs_store_member_self(st, &self, ngx_http_kvs_now_ms(), err,
+                              sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        kvs_store_close(st);
+        return NGX_ERROR;
+    }
+
+    kvs_store_close(st);
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
+
+    if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        return NGX_OK;
+    }
+
+    for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        p = ngx_snprintf(path, sizeof(path) - 1, "%V%s", &kmcf->data_dir,
+                         files[i]);
+        *p = '\0';
+
+        if (chown((char *) path, ccf->user, ccf->group) == -1) {
+            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                          "kvs: chown(\"%s\", %d) failed", path, ccf->user);
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_init_process(ngx_cycle_t *cycle)
+{
+    char                       err[KVS_STORE_ERRLEN];
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
+
+    if (kmcf == NULL || !kmcf->used) {
+        return NGX_OK;
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    if (kvs_store_open(&ngx_http_kvs_store, (char *) kmcf->data_dir.data,
+                       kmcf->kc.max_db_size, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        return NGX_ERROR;
+    }
+
+    ngx_http_kvs_write_init_process(cycle);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
+{
+    kvs_store_close(ngx_http_kvs_store);
+    ngx_http_kvs_store = NULL;
+}
+
+
+uint64_t
+ngx_http_kvs_now_ms(void)
+{
+    struct timeval  tv;
+
+    ngx_gettimeofday(&tv);
+
+    return (uint64_t) tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+
+ngx_http_kvs_ctx_t *
+ngx_http_kvs_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ngx_http_set_ctx(r, ctx, ngx_http_kvs_module);
+    }
+
+    return ctx;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_handler(ngx_http_request_t *r)
+{
+    ngx_str_t  *uri;
+
+    uri = &r->uri;
+
+    if (uri->len >= 4 && ngx_strncmp(uri->data, "/kv/", 4) == 0) {
+        return ngx_http_kvs_data_handler(r);
+    }
+
+    if ((uri->len == 8 || uri->len == 9)
+        && ngx_strncmp(uri->data, "/members/", uri->len) == 0)
+    {
+        return ngx_http_kvs_members_handler(r);
+    }
+
+    if (uri->len == 7 && ngx_strncmp(uri->data, "/health", 7) == 0) {
+        return ngx_http_kvs_health_handler(r);
+    }
+
+    return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                              "no KVS endpoint at \"%V\"", uri);
+}
+
+
+/*
+ * Remembers the sentence for the JSON error and returns the status, which
+ * the caller hands to nginx: nginx discards the body, closes keep-alive
+ * when it must, and the header filter below writes the JSON.
+ */
+
+ngx_int_t
+ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char              *p;
+    va_list              args;
+    ngx_http_kvs_ctx_t  *ctx;
+    u_char               buf[NGX_MAX_ERROR_STR];
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
+    va_end(args);
+
+    ctx->error.len = p - buf;
+    ctx->error.data = ngx_pnalloc(r->pool, ctx->error.len);
+    if (ctx->error.data == NULL) {
+        ctx->error.len = 0;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(ctx->error.data, buf, ctx->error.len);
+
+    return status;
+}
+
+
+/* The sentence of an error nginx raised itself, or none was given. */
+
+static const char *
+ngx_http_kvs_status_sentence(ngx_uint_t status)
+{
+    switch (status) {
+
+    case NGX_HTTP_BAD_REQUEST:
+        return "the request is malformed";
+    case NGX_HTTP_NOT_FOUND:
+        return "not found";
+    case NGX_HTTP_NOT_ALLOWED:
+        return "the method is not allowed here";
+    case NGX_HTTP_REQUEST_TIME_OUT:
+        return "the client took too long to send the request";
+    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
+        return "the request body is too large";
+    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
+        return "the request URI is too long";
+    case NGX_HTTP_SERVICE_UNAVAILABLE:
+        return "the service is unavailable";
+    default:
+        return status >= 500 ? "internal server error" : "the request failed";
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kvs_header_filter(ngx_http_request_t *r)
+{
+    u_char                   *p;
+    size_t                    len;
+    ngx_str_t                 sentence;
+    ngx_http_kvs_ctx_t       *ctx;
+    ngx_http_kvs_loc_conf_t  *klcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
+
+    if (klcf == NULL || !klcf->api || r->err_status < NGX_HTTP_BAD_REQUEST
+        || r != r->main)
+    {
+        return ngx_http_next_header_filter(r);
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    sentence = ctx->error;
+
+    if (sentence.len == 0) {
+        sentence.data = (u_char *) ngx_http_kvs_status_sentence(r->err_status);
+        sentence.len = ngx_strlen(sentence.data);
+    }
+
+    len = sizeof("{\"error\":\"\"}\n") - 1
+          + sentence.len + ngx_escape_json(NULL, sentence.data, sentence.len);
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    ctx->error.data = p;
+    p = ngx_cpymem(p, "{\"error\":\"", sizeof("{\"error\":\"") - 1);
+    p = (u_char *) ngx_escape_json(p, sentence.data, sentence.len);
+    p = ngx_cpymem(p, "\"}\n", 3);
+    ctx->error.len = p - ctx->error.data;
+    ctx->json_error = 1;
+
+    r->headers_out.content_length_n = ctx->error.len;
+    if (r->headers_out.content_length) {
+        r->headers_out.content_length->hash = 0;
+        r->headers_out.content_length = NULL;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = sizeof("application/json") - 1;
+    r->headers_out.content_type_lowcase = NULL;
+    r->headers_out.charset.len = 0;
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_buf_t           *b;
+    ngx_chain_t          out;
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    if (ctx == NULL || !ctx->json_error) {
+        return ngx_http_next_body_filter(r, in);
+    }
+
+    /* nginx's own error page is dropped: the JSON replaces it */
+
+    if (ctx->error_sent || in == NULL) {
+        return NGX_OK;
+    }
+
+    ctx->error_sent = 1;
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = ctx->error.data;
+    b->last = ctx->error.data + ctx->error.len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_next_body_filter(r, &out);
+}
+
+
+/*
+ * Counts a request body as it arrives, chunked or not, and stops reading
+ * once it passes max_json_size, so a client cannot make a worker buffer
+ * more than that.
+ */
+
+static ngx_int_t
+ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
+{
+    ngx_chain_t               *cl;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_loc_conf_t   *klcf;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
+
+    if (!klcf->api) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (cl = in; cl; cl = cl->next) {
+        ctx->body_size += ngx_buf_size(cl->buf);
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    if (ctx->body_size > (off_t) kmcf->kc.max_json_size) {
+        return ngx_http_kvs_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "the request body is larger than "
+                                  "max_json_size (%uz bytes)",
+                                  kmcf->kc.max_json_size);
+    }
+
+    return ngx_http_next_request_body_filter(r, in);
+}
+
+
+ngx_int_t
+ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = len;
+
+    if (len) {
+        ngx_str_set(&r->headers_out.content_type, "application/json");
+        r->headers_out.content_type_len = sizeof("application/json") - 1;
+
+    } else {
+        r->header_only = 1;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -1,0 +1,68 @@
+/*
+ * What the files of ngx_http_kvs_module share: the configuration, the
+ * per-request context, the store handle of this process, and the few
+ * functions one API area calls in another.
+ */
+
+#ifndef NGX_HTTP_KVS_MODULE_H
+#define NGX_HTTP_KVS_MODULE_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "kvs_config.h"
+#include "kvs_record.h"
+#include "kvs_store.h"
+
+
+typedef struct {
+    kvs_config_t           kc;
+    ngx_str_t              file;          /* kvs_config, "" = defaults */
+    ngx_str_t              data_dir;      /* absolute */
+    ngx_thread_pool_t     *thread_pool;
+    ngx_flag_t             used;          /* some location has kvs_api */
+} ngx_http_kvs_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t             api;
+} ngx_http_kvs_loc_conf_t;
+
+
+typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
+
+struct ngx_http_kvs_ctx_s {
+    ngx_str_t              error;         /* sentence for the JSON error */
+    ngx_str_t              key;           /* the key path of /kv/ */
+    ngx_http_request_t    *request;
+    ngx_queue_t            queue;         /* in the write queue */
+    kvs_write_t            write;
+    off_t                  body_size;     /* bytes of body seen so far */
+    unsigned               json_error:1;  /* the error body is ours */
+    unsigned               error_sent:1;
+};
+
+
+extern ngx_module_t  ngx_http_kvs_module;
+extern kvs_store_t  *ngx_http_kvs_store;
+
+
+ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...);
+ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
+    u_char *data, size_t len);
+uint64_t ngx_http_kvs_now_ms(void);
+
+ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
+
+ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+void ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
+
+#endif /* NGX_HTTP_KVS_MODULE_H */

@@ -1,0 +1,927 @@
+/*
+ * Unit tests for src/kvs/kvs_config.c, printed as TAP.
+ *
+ * Each case writes its YAML into a fresh directory made with mkdtemp() and
+ * loads it by a relative name, so that the expected error sentences can be
+ * compared byte for byte, "<file>:<line>: <key>: <problem>" included,
+ * without depending on where the test runs.  The program is meant to be
+ * built with -fsanitize=address,undefined: the many loads, reloads and
+ * frees after failures are as much a leak and double-free test as a test of
+ * the values.  It exits non-zero when any check fails.
+ *
+ *   gcc -std=gnu11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
+ *       -Isrc/kvs src/kvs/kvs_config.c t/unit/test_config.c -lyaml \
+ *       -o /tmp/test_config && /tmp/test_config
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "kvs_config.h"
+
+
+#define KVS_TEST_MAXFILES  16
+
+#define KVS_TEST_KIB       1024ULL
+#define KVS_TEST_MIB       (1024ULL * 1024)
+#define KVS_TEST_GIB       (1024ULL * 1024 * 1024)
+#define KVS_TEST_TIB       (1024ULL * 1024 * 1024 * 1024)
+
+#define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
+
+#define CHECK_STR(got, want, desc)                                            \
+    kvs_test_str(got, want, desc)
+
+
+typedef struct {
+    const char  *yaml;
+    const char  *want;
+    const char  *desc;
+} kvs_test_fail_t;
+
+
+typedef struct {
+    const char  *yaml;
+    size_t       json;
+    size_t       db;
+    const char  *desc;
+} kvs_test_size_t;
+
+
+static int    kvs_test_n;
+static int    kvs_test_failed;
+static char   kvs_test_dir[] = "/tmp/kvs_config_test.XXXXXX";
+static char  *kvs_test_files[KVS_TEST_MAXFILES];
+static int    kvs_test_nfiles;
+
+
+static void
+kvs_test_ok(int ok, const char *desc)
+{
+    kvs_test_n++;
+
+    if (!ok) {
+        kvs_test_failed++;
+    }
+
+    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
+}
+
+
+static void
+kvs_test_str(const char *got, const char *want, const char *desc)
+{
+    int  ok;
+
+    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
+         || (got == NULL && want == NULL);
+
+    kvs_test_ok(ok, desc);
+
+    if (!ok) {
+        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
+               got ? got : "(null)", want ? want : "(null)");
+    }
+}
+
+
+/* remembers each name once so that the cleanup can unlink it */
+
+static void
+kvs_test_write(const char *name, const char *text)
+{
+    int    i;
+    FILE  *fp;
+
+    fp = fopen(name, "w");
+    if (fp == NULL || fputs(text, fp) == EOF || fclose(fp) != 0) {
+        printf("Bail out! cannot write %s: %s\n", name, strerror(errno));
+        exit(2);
+    }
+
+    for (i = 0; i < kvs_test_nfiles; i++) {
+        if (strcmp(kvs_test_files[i], name) == 0) {
+            return;
+        }
+    }
+
+    if (kvs_test_nfiles == KVS_TEST_MAXFILES) {
+        printf("Bail out! too many fixture files\n");
+        exit(2);
+    }
+
+    kvs_test_files[kvs_test_nfiles++] = strdup(name);
+}
+
+
+/* defaults, then the text as "name"; the caller frees cf */
+
+static int
+kvs_test_load(const char *name, const char *text, kvs_config_t *cf,
+    char *err, size_t errlen)
+{
+    if (kvs_config_defaults(cf) != 0) {
+        printf("Bail out! kvs_config_defaults() failed\n");
+        exit(2);
+    }
+
+    kvs_test_write(name, text);
+
+    return kvs_config_load(cf, name, err, errlen);
+}
+
+
+static void
+kvs_test_defaults(void)
+{
+    char          host[256];
+    const char   *want;
+    kvs_config_t  cf;
+
+    CHECK(kvs_config_defaults(&cf) == 0, "defaults: returns 0");
+
+    if (gethostname(host, sizeof(host)) != 0) {
+        host[0] = '\0';
+    }
+
+    host[sizeof(host) - 1] = '\0';
+    want = host[0] != '\0' ? host : "localhost";
+
+    CHECK_STR(cf.node_id, want, "defaults: node_id is the host name");
+    CHECK_STR(cf.bind_address, "127.0.0.1", "defaults: bind_address");
+    CHECK(cf.port == 8080, "defaults: port 8080");
+    CHECK_STR(cf.data_dir, "./data", "defaults: data_dir");
+    CHECK(cf.seed_nodes == NULL && cf.nseed_nodes == 0,
+          "defaults: no seed nodes");
+    CHECK(cf.read_only == 0, "defaults: read_only false");
+    CHECK(cf.log_level == KVS_LOG_INFO, "defaults: log_level info");
+    CHECK(cf.gossip_interval_min == 60 && cf.gossip_interval_max == 120,
+          "defaults: gossip intervals 60..120");
+    CHECK(cf.sync_interval == 300, "defaults: sync_interval 300");
+    CHECK(cf.catchup_interval == 120, "defaults: catchup_interval 120");
+    CHECK(cf.bootstrap_max_age_hours == 720,
+          "defaults: bootstrap_max_age_hours 720");
+    CHECK(cf.throttle_delay_ms == 100, "defaults: throttle_delay_ms 100");
+    CHECK(cf.fetch_delay_ms == 50, "defaults: fetch_delay_ms 50");
+    CHECK(cf.max_json_size == 1048576, "defaults: max_json_size 1 MiB");
+    CHECK(cf.max_db_size == 1073741824, "defaults: max_db_size 1 GiB");
+
+    kvs_config_free(&cf);
+    CHECK(cf.node_id == NULL && cf.bind_address == NULL
+          && cf.data_dir == NULL && cf.seed_nodes == NULL,
+          "free after defaults clears the pointers");
+
+    /* a second free must be harmless; ASan would report otherwise */
+    kvs_config_free(&cf);
+    CHECK(1, "free twice after defaults");
+}
+
+
+static void
+kvs_test_empty(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("empty.yaml", "", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.port == 8080 && cf.max_db_size == KVS_TEST_GIB,
+          "empty file: all defaults");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("empty.yaml", "# only a comment\n\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.port == 8080, "comment-only file: all defaults");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("empty.yaml", "---\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.port == 8080, "bare document marker: all defaults");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_full(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    static const char  yaml[] =
+        "# node 1 of the test cluster\n"
+        "node_id: \"node #1\"        # the '#' inside quotes is kept\n"
+        "bind_address: '0.0.0.0'\n"
+        "port: 9090\n"
+        "data_dir: /var/lib/kvs\n"
+        "seed_nodes:\n"
+        "  - \"10.0.0.2:9090\"\n"
+        "  - http://10.0.0.3:9090   # a URL is fine too\n"
+        "read_only: Yes\n"
+        "log_level: debug\n"
+        "gossip_interval_min: 30\n"
+        "gossip_interval_max: 90\n"
+        "sync_interval: 600\n"
+        "catchup_interval: 60\n"
+        "bootstrap_max_age_hours: 48\n"
+        "throttle_delay_ms: 0\n"
+        "fetch_delay_ms: 600000\n"
+        "max_json_size: 2m\n"
+        "max_db_size: 10G\n";
+
+    err[0] = 'x';
+    rc = kvs_test_load("full.yaml", yaml, &cf, err, sizeof(err));
+
+    CHECK(rc == 0, "full file: loads");
+    CHECK(err[0] == '\0', "full file: err is empty on success");
+    CHECK_STR(cf.node_id, "node #1", "full file: double-quoted node_id");
+    CHECK_STR(cf.bind_address, "0.0.0.0",
+              "full file: single-quoted bind_address");
+    CHECK(cf.port == 9090, "full file: port");
+    CHECK_STR(cf.data_dir, "/var/lib/kvs", "full file: data_dir");
+    CHECK(cf.nseed_nodes == 2, "full file: two seed nodes");
+
+    if (cf.nseed_nodes == 2) {
+        CHECK_STR(cf.seed_nodes[0], "10.0.0.2:9090", "full file: seed 1");
+        CHECK_STR(cf.seed_nodes[1], "http://10.0.0.3:9090",
+                  "full file: seed 2, trailing comment dropped");
+
+    } else {
+        CHECK(0, "full file: seed 1");
+        CHECK(0, "full file: seed 2, trailing comment dropped");
+    }
+
+    CHECK(cf.read_only == 1, "full file: read_only Yes");
+    CHECK(cf.log_level == KVS_LOG_DEBUG, "full file: log_level debug");
+    CHECK(cf.gossip_interval_min == 30 && cf.gossip_interval_max == 90,
+          "full file: gossip intervals");
+    CHECK(cf.sync_interval == 600 && cf.catchup_interval == 60,
+          "full file: sync and catchup intervals");
+    CHECK(cf.bootstrap_max_age_hours == 48,
+          "full file: bootstrap_max_age_hours");
+    CHECK(cf.throttle_delay_ms == 0, "full file: throttle_delay_ms 0");
+    CHECK(cf.fetch_delay_ms == 600000, "full file: fetch_delay_ms 600000");
+    CHECK(cf.max_json_size == 2 * KVS_TEST_MIB, "full file: max_json_size");
+    CHECK(cf.max_db_size == 10 * KVS_TEST_GIB, "full file: max_db_size");
+
+    /* loading over a loaded config must free what it replaces */
+    kvs_test_write("over.yaml",
+                   "node_id: other\nseed_nodes: [x:1]\ndata_dir: /d\n");
+    rc = kvs_config_load(&cf, "over.yaml", err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.node_id, "other") == 0
+          && cf.nseed_nodes == 1 && strcmp(cf.seed_nodes[0], "x:1") == 0
+          && cf.port == 9090,
+          "second load replaces only its keys");
+
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_fractions(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("frac.yaml",
+                       "gossip_interval_min: 0.2\n"
+                       "gossip_interval_max: .5\n"
+                       "sync_interval: 1e2\n"
+                       "catchup_interval: \"1.5\"\n"
+                       "bootstrap_max_age_hours: 0.25\n",
+                       &cf, err, sizeof(err));
+
+    CHECK(rc == 0, "fractional intervals: load");
+    CHECK(cf.gossip_interval_min == 0.2, "fractional: 0.2");
+    CHECK(cf.gossip_interval_max == 0.5, "fractional: .5");
+    CHECK(cf.sync_interval == 100, "fractional: exponent 1e2");
+    CHECK(cf.catchup_interval == 1.5, "fractional: quoted 1.5");
+    CHECK(cf.bootstrap_max_age_hours == 0.25, "fractional: hours 0.25");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("frac.yaml",
+                       "sync_interval: 31536000\n"
+                       "gossip_interval_min: 7\n"
+                       "gossip_interval_max: 7\n"
+                       "bootstrap_max_age_hours: 876000\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.sync_interval == 31536000
+          && cf.bootstrap_max_age_hours == 876000,
+          "intervals: upper bounds are inclusive");
+    CHECK(cf.gossip_interval_min == 7 && cf.gossip_interval_max == 7,
+          "intervals: gossip min == max is allowed");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_sizes(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    size_t        i;
+    kvs_config_t  cf;
+
+    static const kvs_test_size_t  sizes[] = {
+        { "max_json_size: 512k\n", 512 * KVS_TEST_KIB, KVS_TEST_GIB,
+          "size: 512k" },
+        { "max_json_size: 512K\n", 512 * KVS_TEST_KIB, KVS_TEST_GIB,
+          "size: 512K upper case" },
+        { "max_json_size: \"2m\"\n", 2 * KVS_TEST_MIB, KVS_TEST_GIB,
+          "size: quoted 2m" },
+        { "max_json_size: 1g\n", KVS_TEST_GIB, KVS_TEST_GIB,
+          "size: max_json_size 1g is the upper bound" },
+        { "max_json_size: 1\n", 1, KVS_TEST_GIB,
+          "size: max_json_size 1 is the lower bound" },
+        { "max_json_size: 4096\n", 4096, KVS_TEST_GIB,
+          "size: plain bytes" },
+        { "max_db_size: 4G\n", KVS_TEST_MIB, 4 * KVS_TEST_GIB,
+          "size: max_db_size 4G" },
+        { "max_db_size: 1m\n", KVS_TEST_MIB, KVS_TEST_MIB,
+          "size: max_db_size 1m is the lower bound" },
+        { "max_db_size: 1048576\n", KVS_TEST_MIB, KVS_TEST_MIB,
+          "size: max_db_size 1048576 bytes" },
+        { "max_db_size: 1024g\n", KVS_TEST_MIB, KVS_TEST_TIB,
+          "size: max_db_size 1024g is the upper bound" },
+        { "max_db_size: 1099511627776\n", KVS_TEST_MIB, KVS_TEST_TIB,
+          "size: max_db_size 1 TiB in bytes" }
+    };
+
+    for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+        rc = kvs_test_load("size.yaml", sizes[i].yaml, &cf, err,
+                           sizeof(err));
+
+        /* a key left out keeps its default, which is what json/db say */
+        CHECK(rc == 0 && cf.max_json_size == sizes[i].json
+              && cf.max_db_size == sizes[i].db,
+              sizes[i].desc);
+
+        if (rc != 0) {
+            printf("#   %s\n", err);
+        }
+
+        kvs_config_free(&cf);
+    }
+}
+
+
+static void
+kvs_test_seeds(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("seeds.yaml",
+                       "seed_nodes: [a:1, \"b:2\", 'http://c:3']\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 3
+          && strcmp(cf.seed_nodes[0], "a:1") == 0
+          && strcmp(cf.seed_nodes[1], "b:2") == 0
+          && strcmp(cf.seed_nodes[2], "http://c:3") == 0,
+          "seeds: flow style");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("seeds.yaml",
+                       "seed_nodes:\n"
+                       "- a:1\n"
+                       "# a comment between items\n"
+                       "- b:2\n"
+                       "port: 1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 2
+          && strcmp(cf.seed_nodes[0], "a:1") == 0
+          && strcmp(cf.seed_nodes[1], "b:2") == 0 && cf.port == 1,
+          "seeds: block style");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("seeds.yaml", "seed_nodes: []\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0 && cf.seed_nodes == NULL,
+          "seeds: empty flow sequence");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("seeds.yaml", "seed_nodes: ~\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0, "seeds: ~ means none");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("seeds.yaml", "seed_nodes: null\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0, "seeds: null means none");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("seeds.yaml", "seed_nodes:\nport: 2\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0 && cf.port == 2,
+          "seeds: empty value means none");
+    kvs_config_free(&cf);
+
+    /* a list loaded earlier is dropped by an empty one, without a leak */
+    rc = kvs_test_load("seeds.yaml", "seed_nodes: [a:1]\n", &cf, err,
+                       sizeof(err));
+    kvs_test_write("seeds2.yaml", "seed_nodes: []\n");
+    rc |= kvs_config_load(&cf, "seeds2.yaml", err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0 && cf.seed_nodes == NULL,
+          "seeds: reload with an empty list clears the old one");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_values(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("v.yaml", "read_only: TRUE\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.read_only == 1, "bool: TRUE");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "read_only: on\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.read_only == 1, "bool: on");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "read_only: true\nread_only_x: 1\n", &cf,
+                       err, sizeof(err));
+    CHECK(rc == -1, "bool: a key sharing a prefix is still unknown");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "read_only: Off\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.read_only == 0, "bool: Off");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "read_only: no\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.read_only == 0, "bool: no");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "read_only: False\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.read_only == 0, "bool: False");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "log_level: warn\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.log_level == KVS_LOG_WARN, "log_level: warn");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "log_level: error\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.log_level == KVS_LOG_ERROR, "log_level: error");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "log_level: info\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.log_level == KVS_LOG_INFO, "log_level: info");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "port: 65535\nthrottle_delay_ms: 600000\n"
+                       "fetch_delay_ms: 0\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.port == 65535 && cf.throttle_delay_ms == 600000
+          && cf.fetch_delay_ms == 0, "integers: bounds are inclusive");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "port: \"8081\"\nnode_id: 42\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.port == 8081 && strcmp(cf.node_id, "42") == 0,
+          "quoted integer and numeric-looking string both accepted");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("v.yaml", "node_id: \"~\"\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.node_id, "~") == 0,
+          "a quoted ~ is a string, not null");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_errors(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    size_t        i;
+    kvs_config_t  cf;
+
+    static const kvs_test_fail_t  fails[] = {
+
+        /* keys */
+
+        { "port: 8080\nfoo: 1\n",
+          "n.yaml:2: foo: unknown key",
+          "unknown key" },
+        { "Port: 8080\n",
+          "n.yaml:1: Port: unknown key",
+          "keys are case-sensitive" },
+        { "# header\nport: 1\nlog_level: info\nport: 2\n",
+          "n.yaml:4: port: duplicate key",
+          "duplicate key at the second occurrence" },
+        { "[a, b]: 1\n",
+          "n.yaml:1: expected a key name, got a sequence",
+          "non-scalar key" },
+
+        /* integers */
+
+        { "\n\nport: abc\n",
+          "n.yaml:3: port: expected an integer, got \"abc\"",
+          "port: wrong type" },
+        { "# c\nread_only: no\nport: 70000\n",
+          "n.yaml:3: port: 70000 is out of range (1..65535)",
+          "port: above range" },
+        { "port: 0\n",
+          "n.yaml:1: port: 0 is out of range (1..65535)",
+          "port: zero" },
+        { "port: -1\n",
+          "n.yaml:1: port: -1 is out of range (1..65535)",
+          "port: negative" },
+        { "port: 99999999999999999999\n",
+          "n.yaml:1: port: 99999999999999999999 is out of range (1..65535)",
+          "port: overflowing integer is out of range" },
+        { "port: 80.5\n",
+          "n.yaml:1: port: expected an integer, got \"80.5\"",
+          "port: decimal is not an integer" },
+        { "port:\n",
+          "n.yaml:1: port: expected an integer, got null",
+          "port: empty value" },
+        { "port: [1]\n",
+          "n.yaml:1: port: expected an integer, got a sequence",
+          "port: sequence" },
+        { "port:\n  value: 1\n",
+          "n.yaml:1: port: expected an integer, got a mapping",
+          "port: nested mapping" },
+        { "throttle_delay_ms: -1\n",
+          "n.yaml:1: throttle_delay_ms: -1 is out of range (0..600000)",
+          "throttle_delay_ms: negative" },
+        { "fetch_delay_ms: 600001\n",
+          "n.yaml:1: fetch_delay_ms: 600001 is out of range (0..600000)",
+          "fetch_delay_ms: above range" },
+        { "fetch_delay_ms: 1.5\n",
+          "n.yaml:1: fetch_delay_ms: expected an integer, got \"1.5\"",
+          "fetch_delay_ms: decimal" },
+
+        /* booleans and log levels */
+
+        { "read_only: maybe\n",
+          "n.yaml:1: read_only: expected a boolean (true/false, yes/no, "
+          "on/off), got \"maybe\"",
+          "read_only: not a boolean" },
+        { "read_only: 1\n",
+          "n.yaml:1: read_only: expected a boolean (true/false, yes/no, "
+          "on/off), got \"1\"",
+          "read_only: 1 is not a YAML boolean" },
+        { "log_level: verbose\n",
+          "n.yaml:1: log_level: expected debug, info, warn or error, "
+          "got \"verbose\"",
+          "log_level: unknown level" },
+        { "log_level: {a: b}\n",
+          "n.yaml:1: log_level: expected debug, info, warn or error, "
+          "got a mapping",
+          "log_level: mapping" },
+
+        /* intervals */
+
+        { "sync_interval: 0\n",
+          "n.yaml:1: sync_interval: 0 is out of range (> 0 and <= 31536000)",
+          "sync_interval: zero" },
+        { "catchup_interval: -0.5\n",
+          "n.yaml:1: catchup_interval: -0.5 is out of range "
+          "(> 0 and <= 31536000)",
+          "catchup_interval: negative" },
+        { "gossip_interval_min: 31536000.5\n",
+          "n.yaml:1: gossip_interval_min: 31536000.5 is out of range "
+          "(> 0 and <= 31536000)",
+          "gossip_interval_min: more than a year" },
+        { "sync_interval: 1e400\n",
+          "n.yaml:1: sync_interval: 1e400 is out of range "
+          "(> 0 and <= 31536000)",
+          "sync_interval: infinite after parsing" },
+        { "sync_interval: fast\n",
+          "n.yaml:1: sync_interval: expected a number, got \"fast\"",
+          "sync_interval: not a number" },
+        { "sync_interval: inf\n",
+          "n.yaml:1: sync_interval: expected a number, got \"inf\"",
+          "sync_interval: inf is not a number here" },
+        { "sync_interval: 0x10\n",
+          "n.yaml:1: sync_interval: expected a number, got \"0x10\"",
+          "sync_interval: hex is not a number here" },
+        { "bootstrap_max_age_hours: 876001\n",
+          "n.yaml:1: bootstrap_max_age_hours: 876001 is out of range "
+          "(> 0 and <= 876000)",
+          "bootstrap_max_age_hours: above range" },
+        { "gossip_interval_min: 10\ngossip_interval_max: 5\n",
+          "n.yaml:2: gossip_interval_max: 5 is less than "
+          "gossip_interval_min (10)",
+          "gossip max < min: at the max key's line" },
+        { "gossip_interval_max: 0.5\nport: 1\ngossip_interval_min: 1.5\n",
+          "n.yaml:1: gossip_interval_max: 0.5 is less than "
+          "gossip_interval_min (1.5)",
+          "gossip max < min: max key first" },
+        { "gossip_interval_min: 200\nport: 1\n",
+          "n.yaml:2: gossip_interval_max: 120 is less than "
+          "gossip_interval_min (200)",
+          "gossip min above the default max: at the end" },
+
+        /* sizes */
+
+        { "max_json_size: 0\n",
+          "n.yaml:1: max_json_size: 0 is out of range (1..1073741824)",
+          "max_json_size: zero" },
+        { "max_json_size: 2g\n",
+          "n.yaml:1: max_json_size: 2g is out of range (1..1073741824)",
+          "max_json_size: 2g above range" },
+        { "max_json_size: -1k\n",
+          "n.yaml:1: max_json_size: -1k is out of range (1..1073741824)",
+          "max_json_size: negative" },
+        { "max_json_size: 5x\n",
+          "n.yaml:1: max_json_size: expected a size in bytes with an "
+          "optional k, m or g suffix, got \"5x\"",
+          "max_json_size: unknown suffix" },
+        { "max_json_size: k\n",
+          "n.yaml:1: max_json_size: expected a size in bytes with an "
+          "optional k, m or g suffix, got \"k\"",
+          "max_json_size: suffix alone" },
+        { "max_json_size: 1.5m\n",
+          "n.yaml:1: max_json_size: expected a size in bytes with an "
+          "optional k, m or g suffix, got \"1.5m\"",
+          "max_json_size: fractional size" },
+        { "max_db_size: 1023k\n",
+          "n.yaml:1: max_db_size: 1023k is out of range "
+          "(1048576..1099511627776)",
+          "max_db_size: below 1 MiB" },
+        { "max_db_size: 1025g\n",
+          "n.yaml:1: max_db_size: 1025g is out of range "
+          "(1048576..1099511627776)",
+          "max_db_size: above 1 TiB" },
+        { "max_db_size: 99999999999999g\n",
+          "n.yaml:1: max_db_size: 99999999999999g is out of range "
+          "(1048576..1099511627776)",
+          "max_db_size: multiplication overflow" },
+
+        /* strings */
+
+        { "node_id: \"\"\n",
+          "n.yaml:1: node_id: expected a non-empty string, got \"\"",
+          "node_id: empty string" },
+        { "data_dir: ~\n",
+          "n.yaml:1: data_dir: expected a non-empty string, got null",
+          "data_dir: null" },
+        { "bind_address:\n  - 127.0.0.1\n",
+          "n.yaml:1: bind_address: expected a non-empty string, "
+          "got a sequence",
+          "bind_address: sequence" },
+        { "node_id:\n  name: x\n",
+          "n.yaml:1: node_id: expected a non-empty string, got a mapping",
+          "node_id: nested mapping" },
+        { "node_id: \"a\\0b\"\n",
+          "n.yaml:1: node_id: expected a non-empty string, got \"a...\"",
+          "node_id: embedded NUL" },
+        { "port: \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"\n",
+          "n.yaml:1: port: expected an integer, got "
+          "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\"",
+          "long bad values are cut in the message" },
+        { "port: |\n  12\n  34\n",
+          "n.yaml:1: port: expected an integer, got \"12...\"",
+          "multi-line bad values are cut at the first line" },
+
+        /* seed nodes */
+
+        { "seed_nodes: \"a:1\"\n",
+          "n.yaml:1: seed_nodes: expected a sequence of strings, "
+          "got \"a:1\"",
+          "seed_nodes: scalar instead of a sequence" },
+        { "seed_nodes: {a: 1}\n",
+          "n.yaml:1: seed_nodes: expected a sequence of strings, "
+          "got a mapping",
+          "seed_nodes: mapping" },
+        { "seed_nodes: [a, \"\"]\n",
+          "n.yaml:1: seed_nodes: item 2: expected a non-empty string, "
+          "got \"\"",
+          "seed_nodes: empty item" },
+        { "port: 1\nseed_nodes:\n  - a\n  -\n",
+          "n.yaml:2: seed_nodes: item 2: expected a non-empty string, "
+          "got null",
+          "seed_nodes: null item in block style" },
+        { "seed_nodes:\n  - a\n  - {host: b}\n",
+          "n.yaml:1: seed_nodes: item 2: expected a non-empty string, "
+          "got a mapping",
+          "seed_nodes: mapping item" },
+        { "seed_nodes: [[a]]\n",
+          "n.yaml:1: seed_nodes: item 1: expected a non-empty string, "
+          "got a sequence",
+          "seed_nodes: nested sequence" },
+
+        /* document shape and syntax */
+
+        { "- port: 1\n",
+          "n.yaml:1: expected a mapping at the top level, got a sequence",
+          "top level sequence" },
+        { "\nhello\n",
+          "n.yaml:2: expected a mapping at the top level, got \"hello\"",
+          "top level scalar" },
+        { "port: 1\n  bad: 2\n",
+          "n.yaml:2: mapping values are not allowed in this context",
+          "syntax error: bad indentation" },
+        { "seed_nodes: [a, b\nport: 1\n",
+          "n.yaml:2: did not find expected ',' or ']'",
+          "syntax error: unclosed flow sequence" },
+        { "port: *p\n",
+          "n.yaml:1: found undefined alias",
+          "syntax error: undefined alias" },
+        { "port: 1\n---\nport: 2\n",
+          "n.yaml:3: a second YAML document is not allowed",
+          "second document" }
+    };
+
+    for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
+        rc = kvs_test_load("n.yaml", fails[i].yaml, &cf, err, sizeof(err));
+
+        if (rc != -1) {
+            kvs_test_ok(0, fails[i].desc);
+            printf("#   load returned %d\n", rc);
+
+        } else {
+            CHECK_STR(err, fails[i].want, fails[i].desc);
+        }
+
+        kvs_config_free(&cf);
+    }
+}
+
+
+static void
+kvs_test_files_errors(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN], want[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    kvs_config_defaults(&cf);
+
+    rc = kvs_config_load(&cf, "missing.yaml", err, sizeof(err));
+    snprintf(want, sizeof(want), "missing.yaml: %s", strerror(ENOENT));
+    CHECK(rc == -1, "missing file fails");
+    CHECK_STR(err, want, "missing file: <file>: <strerror>");
+
+    if (mkdir("subdir", 0700) != 0) {
+        printf("Bail out! mkdir subdir: %s\n", strerror(errno));
+        exit(2);
+    }
+
+    rc = kvs_config_load(&cf, "subdir", err, sizeof(err));
+    snprintf(want, sizeof(want), "subdir: %s", strerror(EISDIR));
+    CHECK(rc == -1, "directory fails");
+    CHECK_STR(err, want, "directory: <file>: <strerror>");
+
+    /* root reads anything, so the test only means something for others */
+    kvs_test_write("noperm.yaml", "port: 1\n");
+    chmod("noperm.yaml", 0);
+
+    if (geteuid() != 0) {
+        rc = kvs_config_load(&cf, "noperm.yaml", err, sizeof(err));
+        snprintf(want, sizeof(want), "noperm.yaml: %s", strerror(EACCES));
+        CHECK(rc == -1 && strcmp(err, want) == 0,
+              "unreadable file: <file>: <strerror>");
+
+    } else {
+        kvs_test_n++;
+        printf("ok %d - unreadable file # SKIP running as root\n",
+               kvs_test_n);
+    }
+
+    kvs_test_write("bad-utf8.yaml", "port: \xff\n");
+    rc = kvs_config_load(&cf, "bad-utf8.yaml", err, sizeof(err));
+    CHECK(rc == -1 && strncmp(err, "bad-utf8.yaml: ", 15) == 0,
+          "invalid UTF-8 is a reader error");
+
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_free_after_failure(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    /* strings and seeds are applied before the failing key */
+    rc = kvs_test_load("late.yaml",
+                       "node_id: n1\n"
+                       "data_dir: /tmp/x\n"
+                       "seed_nodes: [a:1, b:2]\n"
+                       "port: nope\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == -1, "late failure: load fails");
+    CHECK_STR(err, "late.yaml:4: port: expected an integer, got \"nope\"",
+              "late failure: message");
+
+    kvs_config_free(&cf);
+    CHECK(cf.node_id == NULL && cf.seed_nodes == NULL
+          && cf.nseed_nodes == 0, "late failure: free clears everything");
+
+    kvs_config_free(&cf);
+    CHECK(1, "late failure: free twice");
+
+    /* a bad item leaves the list loaded before untouched */
+    rc = kvs_test_load("late.yaml", "seed_nodes: [a:1]\n", &cf, err,
+                       sizeof(err));
+    kvs_test_write("late2.yaml", "seed_nodes: [b:2, \"\"]\n");
+    rc = (rc == 0) ? kvs_config_load(&cf, "late2.yaml", err, sizeof(err))
+                   : 0;
+    CHECK(rc == -1 && cf.nseed_nodes == 1
+          && strcmp(cf.seed_nodes[0], "a:1") == 0,
+          "bad seed item keeps the previous list");
+    kvs_config_free(&cf);
+
+    /* syntax errors happen before anything is applied */
+    rc = kvs_test_load("late.yaml", "node_id: n2\nport: [\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == -1 && cf.node_id != NULL && strcmp(cf.node_id, "n2") != 0,
+          "syntax error: nothing applied");
+    kvs_config_free(&cf);
+
+    /* a config never given defaults, only zeroed, is freeable after a
+     * failed load as well */
+    memset(&cf, 0, sizeof(cf));
+    kvs_test_write("late.yaml", "node_id: n3\nfoo: 1\n");
+    rc = kvs_config_load(&cf, "late.yaml", err, sizeof(err));
+    CHECK(rc == -1 && cf.node_id != NULL, "zeroed config: load fails late");
+    kvs_config_free(&cf);
+    CHECK(cf.node_id == NULL, "zeroed config: freed");
+}
+
+
+static void
+kvs_test_err_buffer(void)
+{
+    int           rc;
+    char          err[16];
+    kvs_config_t  cf;
+
+    memset(err, 'x', sizeof(err));
+    rc = kvs_test_load("n.yaml", "port: 70000\n", &cf, err, 10);
+    CHECK(rc == -1 && strlen(err) == 9 && err[10] == 'x',
+          "short err buffer: truncated and terminated");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("n.yaml", "port: 70000\n", &cf, NULL, 0);
+    CHECK(rc == -1, "NULL err buffer: still fails cleanly");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_cleanup(void)
+{
+    int  i;
+
+    for (i = 0; i < kvs_test_nfiles; i++) {
+        unlink(kvs_test_files[i]);
+        free(kvs_test_files[i]);
+    }
+
+    rmdir("subdir");
+
+    if (chdir("/") == 0) {
+        rmdir(kvs_test_dir);
+    }
+}
+
+
+int
+main(void)
+{
+    /* TAP readers interleave our lines with ASan's: no buffering */
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    if (mkdtemp(kvs_test_dir) == NULL || chdir(kvs_test_dir) != 0) {
+        printf("Bail out! temp dir: %s\n", strerror(errno));
+        return 2;
+    }
+
+    kvs_test_defaults();
+    kvs_test_empty();
+    kvs_test_full();
+    kvs_test_fractions();
+    kvs_test_sizes();
+    kvs_test_seeds();
+    kvs_test_values();
+    kvs_test_errors();
+    kvs_test_files_errors();
+    kvs_test_free_after_failure();
+    kvs_test_err_buffer();
+
+    kvs_test_cleanup();
+
+    printf("1..%d\n", kvs_test_n);
+
+    if (kvs_test_failed) {
+        printf("# %d of %d tests failed\n", kvs_test_failed, kvs_test_n);
+        return 1;
+    }
+
+    return 0;
+}
