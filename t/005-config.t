@@ -1,0 +1,68 @@
+# The node's YAML: nginx -t refuses a bad file naming the file, the line and
+# the key; a good one passes; without kvs_config the built-in defaults serve.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use KVS::Node;
+use Sys::Hostname;
+
+my $node = KVS::Node->new(name => 'config');
+my $yaml = $node->prefix . '/conf/node.yaml';
+
+my @bad = (
+    [ "node_id: a\nbogus: 1\n",          qr/node\.yaml:2: bogus: unknown key/ ],
+    [ "port: abc\n",                     qr/node\.yaml:1: port: expected an integer, got "abc"/ ],
+    [ "port: 70000\n",                   qr/node\.yaml:1: port: 70000 is out of range \(1\.\.65535\)/ ],
+    [ "read_only: maybe\n",              qr/node\.yaml:1: read_only: / ],
+    [ "log_level: loud\n",               qr/node\.yaml:1: log_level: / ],
+    [ "gossip_interval_min: 0\n",        qr/node\.yaml:1: gossip_interval_min: 0 is out of range/ ],
+    [ "gossip_interval_min: 5\ngossip_interval_max: 1\n",
+                                         qr/node\.yaml:2: gossip_interval_max: / ],
+    [ "max_json_size: 2g\n",             qr/node\.yaml:1: max_json_size: 2g is out of range/ ],
+    [ "seed_nodes: 12\n",                qr/node\.yaml:1: seed_nodes: / ],
+    [ "port: [1, 2\n",                   qr/node\.yaml:\d+: / ],
+    [ "node_id:\n  nested: map\n",       qr/node\.yaml:1: node_id: / ],
+);
+
+for my $case (@bad) {
+    my ($text, $re) = @$case;
+    $node->set_yaml($text);
+    my ($rc, $out) = $node->test_config;
+    isnt($rc, 0, "nginx -t fails for: " . ($text =~ s/\n/\\n/gr));
+    like($out, qr/\[emerg\].*$re.* in \S+nginx\.conf:\d+/,
+         'naming the file, line and key');
+}
+
+$node->set_yaml("node_id: good\nport: 8080\ngossip_interval_min: 0.2\n"
+                . "gossip_interval_max: 0.4\nseed_nodes: []\n"
+                . "max_json_size: 64k\nmax_db_size: 64m\n");
+my ($rc, $out) = $node->test_config;
+is($rc, 0, 'a valid file passes nginx -t') or diag $out;
+ok(!-e $node->data_dir, 'nginx -t does not create the data_dir');
+
+my $missing = KVS::Node->new(name => 'missing',
+                             kvs_config => 'kvs_config nowhere.yaml;');
+($rc, $out) = $missing->test_config;
+isnt($rc, 0, 'a missing kvs_config file fails nginx -t');
+like($out, qr/nowhere\.yaml: No such file or directory/, 'saying so');
+
+my $dup = KVS::Node->new(name => 'dup',
+          kvs_config => "kvs_config node.yaml;\n    kvs_config node.yaml;");
+($rc, $out) = $dup->test_config;
+like($out, qr/"kvs_config" directive is duplicate/,
+     'kvs_config twice is refused');
+
+my $plain = KVS::Node->new(name => 'defaults', kvs_config => '');
+$plain->start;
+my ($st, $h, $b) = $plain->request(GET => '/health');
+is($st, 200, 'without kvs_config the node serves with defaults');
+my $host = hostname;
+like($b, qr/"node_id":"\Q$host\E"/, 'node_id defaults to the hostname');
+ok(-e $plain->prefix . '/data/data.mdb',
+   'data_dir defaults to ./data under the nginx prefix');
+($st) = $plain->request(PUT => '/kv/x', body => ('[' . ('1,' x 600000) . '1]'));
+is($st, 413, 'max_json_size defaults to 1 MiB');
+$plain->stop;
+
+done_testing;

@@ -1,0 +1,238 @@
+package KVS::Node;
+
+# One real KVS node for the suites that need more than Test::Nginx gives:
+# its own nginx prefix, data_dir and free loopback port, started, stopped,
+# killed with -9 and restarted by pid, and a small blocking HTTP client.
+# Every node started is stopped when the test ends, whatever happens.
+
+use strict;
+use warnings;
+
+use Cwd qw(abs_path);
+use File::Path qw(make_path remove_tree);
+use IO::Socket::INET;
+use POSIX qw(:sys_wait_h);
+use Time::HiRes qw(sleep time);
+
+my @live;
+my $owner = $$;    # forked clients must not stop the nodes when they exit
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+        or die "cannot find a free port: $!";
+    my $port = $s->sockport;
+    close $s;
+    return $port;
+}
+
+# new(name => 'n1', yaml => "extra: lines\n", workers => 2,
+#     http => "extra http directives", server => "extra server directives")
+sub new {
+    my ($class, %o) = @_;
+    my $top = abs_path(__FILE__) =~ s{/t/lib/KVS/Node\.pm$}{}r;
+    my $self = bless {
+        name    => $o{name} // 'node',
+        workers => $o{workers} // 2,
+        yaml    => $o{yaml} // '',
+        http    => $o{http} // '',
+        server  => $o{server} // '',
+        kvs_config => exists $o{kvs_config} ? $o{kvs_config}
+                                            : 'kvs_config node.yaml;',
+        port    => $o{port} // free_port(),
+        module  => $ENV{KVS_MODULE} // "$top/build/ngx_http_kvs_module.so",
+        nginx   => $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx',
+    }, $class;
+    $self->{prefix} = "$top/t/servroot-nodes/$$-$self->{name}";
+    remove_tree($self->{prefix});
+    make_path("$self->{prefix}/conf", "$self->{prefix}/logs",
+              "$self->{prefix}/tmp");
+    $self->write_conf;
+    return $self;
+}
+
+sub port   { $_[0]{port} }
+sub prefix { $_[0]{prefix} }
+sub data_dir { "$_[0]{prefix}/data" }
+sub error_log { "$_[0]{prefix}/logs/error.log" }
+
+sub write_conf {
+    my ($self) = @_;
+    my $user = $> == 0 ? "user root;\n" : '';
+    open my $c, '>', "$self->{prefix}/conf/nginx.conf" or die $!;
+    print $c <<"CONF";
+load_module $self->{module};
+${user}worker_processes $self->{workers};
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path tmp/body;
+    proxy_temp_path tmp/proxy;
+    fastcgi_temp_path tmp/fastcgi;
+    uwsgi_temp_path tmp/uwsgi;
+    scgi_temp_path tmp/scgi;
+    $self->{kvs_config}
+    $self->{http}
+    server {
+        listen 127.0.0.1:$self->{port};
+        client_body_buffer_size 1m;
+        $self->{server}
+        location / { kvs_api; }
+    }
+}
+CONF
+    close $c;
+    open my $y, '>', "$self->{prefix}/conf/node.yaml" or die $!;
+    print $y "node_id: $self->{name}\nbind_address: 127.0.0.1\n"
+           . "port: $self->{port}\ndata_dir: ./data\n$self->{yaml}";
+    close $y;
+}
+
+# Starts nginx (it daemonizes) and waits until /health answers; dies with
+# the error log when it does not start.
+sub start {
+    my ($self, %o) = @_;
+    my $out = `$self->{nginx} -p $self->{prefix}/ -c conf/nginx.conf 2>&1`;
+    if ($? != 0) {
+        return $out if $o{may_fail};
+        die "nginx did not start: $out\n" . $self->log_text;
+    }
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        my $pid = $self->master_pid;
+        if ($pid) {
+            $self->{pid} = $pid;
+            push @live, $self unless grep { $_ == $self } @live;
+            my ($st) = eval { $self->request(GET => '/health') };
+            return '' if $st && $st == 200;
+        }
+        sleep 0.05;
+    }
+    die "nginx did not answer /health within 10 s\n" . $self->log_text;
+}
+
+# nginx -t on the node's configuration: (exit code, output).
+sub test_config {
+    my ($self) = @_;
+    my $out = `$self->{nginx} -t -p $self->{prefix}/ -c conf/nginx.conf 2>&1`;
+    return ($? >> 8, $out);
+}
+
+# Replaces the node's YAML with exactly this text.
+sub set_yaml {
+    my ($self, $text) = @_;
+    open my $y, '>', "$self->{prefix}/conf/node.yaml" or die $!;
+    print $y $text;
+    close $y;
+}
+
+sub master_pid {
+    my ($self) = @_;
+    open my $f, '<', "$self->{prefix}/logs/nginx.pid" or return;
+    my $pid = <$f>;
+    return unless defined $pid;
+    chomp $pid;
+    return $pid =~ /^\d+$/ && kill(0, $pid) ? $pid : undef;
+}
+
+# The master and every process whose parent it is (workers, helpers).
+sub pids {
+    my ($self) = @_;
+    my $m = $self->{pid} or return ();
+    my @p = ($m);
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $f, '<', $stat or next;
+        my $line = <$f> // next;
+        my ($pid, $ppid) = $line =~ /^(\d+) \(.*\) \S+ (\d+)/ or next;
+        push @p, $pid if $ppid == $m;
+    }
+    return @p;
+}
+
+sub worker_pids {
+    my ($self) = @_;
+    return grep { $_ != $self->{pid} } $self->pids;
+}
+
+sub wait_gone {
+    my ($self, @pids) = @_;
+    my $deadline = time + 10;
+    while (time < $deadline) {
+        @pids = grep { kill 0, $_ } @pids;
+        return 1 unless @pids;
+        sleep 0.02;
+    }
+    return 0;
+}
+
+# Graceful stop (QUIT), then TERM and KILL if it lingers.
+sub stop {
+    my ($self) = @_;
+    my @p = $self->pids or return;
+    kill 'QUIT', $self->{pid};
+    unless ($self->wait_gone(@p)) {
+        kill 'KILL', @p;
+        $self->wait_gone(@p);
+    }
+    delete $self->{pid};
+}
+
+# kill -9 of the master and all its children at once.
+sub kill9 {
+    my ($self) = @_;
+    my @p = $self->pids or return;
+    kill 'KILL', @p;
+    $self->wait_gone(@p);
+    delete $self->{pid};
+    unlink "$self->{prefix}/logs/nginx.pid";
+}
+
+sub log_text {
+    my ($self) = @_;
+    open my $f, '<', $self->error_log or return '';
+    local $/;
+    return <$f>;
+}
+
+# request(METHOD => '/path', body => '...', headers => {...}, keep => $sock)
+# returns (status, {lowercased headers}, body).
+sub request {
+    my ($self, $method, $path, %o) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $self->{port}, Proto => 'tcp',
+                                  Timeout => 10)
+        or die "connect to $self->{port}: $!";
+    my $body = $o{body} // '';
+    my $h = $o{headers} // {};
+    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n"
+            . "Connection: close\r\n";
+    $req .= "$_: $h->{$_}\r\n" for sort keys %$h;
+    $req .= "Content-Length: " . length($body) . "\r\n"
+        if length $body || $method eq 'PUT';
+    $req .= "\r\n$body";
+    print $s $req;
+    local $/;
+    my $resp = <$s> // '';
+    close $s;
+    my ($head, $rbody) = split /\r\n\r\n/, $resp, 2;
+    die "no response from port $self->{port}\n" unless defined $head;
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})} or die "bad response";
+    my %hdr;
+    for (split /\r\n/, $head) {
+        $hdr{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    return ($status + 0, \%hdr, $rbody // '');
+}
+
+END {
+    return unless $$ == $owner;
+    for my $n (@live) {
+        my @p = $n->pids or next;
+        kill 'KILL', @p;
+        $n->wait_gone(@p);
+    }
+}
+
+1;
