@@ -7,7 +7,9 @@
  *   8 timestamp(8)             16 uuid(16)
  *  32 created_at(8)            40 expires_at(8)
  *  48 owner(16)                64 group(16)
- *  80 raw_len(4)               84 reserved(4), zero
+ *  80 raw_len(4)               84 key_len(2)  86 reserved(2), zero
+ *
+ * then key_len bytes of path (see kvs_store.c), then value_len bytes.
  */
 
 #include <errno.h>
@@ -105,7 +107,8 @@ kvs_record_encode(const kvs_record_hdr_t *hdr, uint8_t *out)
     memcpy(out + 48, hdr->owner, KVS_UUID_LEN);
     memcpy(out + 64, hdr->group, KVS_UUID_LEN);
     kvs_put_u32(out + 80, hdr->raw_len);
-    kvs_put_u32(out + 84, 0);
+    kvs_put_u16(out + 84, hdr->key_len);
+    kvs_put_u16(out + 86, 0);
 }
 
 
@@ -127,8 +130,9 @@ kvs_record_decode(kvs_record_hdr_t *hdr, const uint8_t *in, size_t len)
     memcpy(hdr->owner, in + 48, KVS_UUID_LEN);
     memcpy(hdr->group, in + 64, KVS_UUID_LEN);
     hdr->raw_len = kvs_get_u32(in + 80);
+    hdr->key_len = kvs_get_u16(in + 84);
 
-    if (hdr->value_len != len - KVS_RECORD_HDR_SIZE) {
+    if ((size_t) hdr->value_len + hdr->key_len != len - KVS_RECORD_HDR_SIZE) {
         return -1;
     }
 

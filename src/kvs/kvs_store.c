@@ -21,12 +21,24 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <lmdb.h>
+#include <openssl/sha.h>
 
 #include "kvs_merkle.h"
 #include "kvs_store.h"
 
 
 #define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
+
+/*
+ * LMDB keys are at most 511 bytes, and index keys add up to 8 bytes to a
+ * key, but paths may have 1,024.  A path of up to KVS_KEY_INLINE bytes is
+ * its own key; a longer one is keyed by its first KVS_KEY_INLINE bytes and
+ * the SHA-256 of the whole path, and its record keeps the full path.  Keys
+ * still sort by path, except among long paths sharing their first 448
+ * bytes, and the two forms never collide: they differ in length.
+ */
+#define KVS_KEY_INLINE       448
+#define KVS_STORE_KEY_MAX    (1 + KVS_KEY_INLINE + SHA256_DIGEST_LENGTH)
 
 
 struct kvs_store_s {
@@ -314,14 +326,21 @@ kvs_store_read_end(kvs_store_t *st)
 }
 
 
-/* namespace byte + path, the key of kv */
+/* namespace byte + path (or its prefix and digest), the key of kv */
 static size_t
 kvs_store_key(uint8_t *buf, char ns, const char *path, size_t len)
 {
     buf[0] = (uint8_t) ns;
-    memcpy(buf + 1, path, len);
 
-    return len + 1;
+    if (len <= KVS_KEY_INLINE) {
+        memcpy(buf + 1, path, len);
+        return len + 1;
+    }
+
+    memcpy(buf + 1, path, KVS_KEY_INLINE);
+    SHA256((const uint8_t *) path, len, buf + 1 + KVS_KEY_INLINE);
+
+    return KVS_STORE_KEY_MAX;
 }
 
 
@@ -330,7 +349,7 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
     kvs_record_hdr_t *hdr, const uint8_t **value)
 {
     int      rc;
-    uint8_t  kbuf[1 + KVS_KEY_MAX];
+    uint8_t  kbuf[KVS_STORE_KEY_MAX];
     MDB_val  key, val;
 
     key.mv_data = kbuf;
@@ -346,7 +365,8 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
         return KVS_ERROR;
     }
 
-    *value = (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE;
+    *value = (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE
+             + hdr->key_len;
 
     return KVS_OK;
 }
@@ -431,7 +451,7 @@ kvs_store_index(MDB_txn *txn, MDB_dbi dbi, uint64_t at, const uint8_t *k,
     size_t klen, int del)
 {
     int      rc;
-    uint8_t  buf[8 + 1 + KVS_KEY_MAX];
+    uint8_t  buf[8 + KVS_STORE_KEY_MAX];
     MDB_val  key, val;
 
     kvs_put_be64(buf, at);
@@ -452,17 +472,18 @@ kvs_store_index(MDB_txn *txn, MDB_dbi dbi, uint64_t at, const uint8_t *k,
 
 
 static int
-kvs_store_merkle_update(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, const kvs_record_hdr_t *old, const kvs_record_hdr_t *new)
+kvs_store_merkle_update(kvs_store_t *st, MDB_txn *txn, const kvs_write_t *w,
+    const uint8_t *k, size_t klen, const kvs_record_hdr_t *old,
+    const kvs_record_hdr_t *new)
 {
     int       rc;
     uint8_t   bkey[2], digest[KVS_MERKLE_DIGEST_LEN];
     uint8_t   acc[KVS_MERKLE_DIGEST_LEN], vrec[KVS_VERSION_REC_LEN];
-    uint8_t   bk[2 + 1 + KVS_KEY_MAX];
+    uint8_t   bk[2 + KVS_STORE_KEY_MAX];
     uint16_t  bucket;
     MDB_val   key, val;
 
-    bucket = kvs_merkle_bucket((char) k[0], (const char *) k + 1, klen - 1);
+    bucket = kvs_merkle_bucket(w->ns, w->path, w->path_len);
     bkey[0] = (uint8_t) (bucket >> 8);
     bkey[1] = (uint8_t) bucket;
 
@@ -481,13 +502,13 @@ kvs_store_merkle_update(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     }
 
     if (old) {
-        kvs_merkle_digest(digest, (char) k[0], (const char *) k + 1,
-                          klen - 1, &old->version, old->flags);
+        kvs_merkle_digest(digest, w->ns, w->path, w->path_len,
+                          &old->version, old->flags);
         kvs_merkle_xor(acc, digest);
     }
 
-    kvs_merkle_digest(digest, (char) k[0], (const char *) k + 1, klen - 1,
-                      &new->version, new->flags);
+    kvs_merkle_digest(digest, w->ns, w->path, w->path_len, &new->version,
+                      new->flags);
     kvs_merkle_xor(acc, digest);
 
     val.mv_data = acc;
@@ -515,7 +536,7 @@ static int
 kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
     const uint8_t *k, size_t klen, const kvs_record_hdr_t *new)
 {
-    uint8_t  sk[8], rec[KVS_VERSION_REC_LEN + 1 + KVS_KEY_MAX];
+    uint8_t  sk[8], rec[KVS_VERSION_REC_LEN + KVS_STORE_KEY_MAX];
     MDB_val  key, val;
 
     (*seq)++;
@@ -539,7 +560,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 {
     int                rc, have_old;
     size_t             klen;
-    uint8_t            k[1 + KVS_KEY_MAX];
+    uint8_t           *p, k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
     kvs_record_hdr_t   old, new;
 
@@ -598,17 +619,28 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         new.raw_len = (uint32_t) w->value_len;
     }
 
-    val.mv_size = KVS_RECORD_HDR_SIZE + new.value_len;
+    if (w->path_len > KVS_KEY_INLINE) {
+        new.key_len = (uint16_t) w->path_len;
+    }
+
+    val.mv_size = KVS_RECORD_HDR_SIZE + new.key_len + new.value_len;
 
     rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
 
-    kvs_record_encode(&new, val.mv_data);
+    p = val.mv_data;
+    kvs_record_encode(&new, p);
+    p += KVS_RECORD_HDR_SIZE;
+
+    if (new.key_len) {
+        memcpy(p, w->path, new.key_len);
+        p += new.key_len;
+    }
+
     if (new.value_len) {
-        memcpy((uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE, w->value,
-               new.value_len);
+        memcpy(p, w->value, new.value_len);
     }
 
     if (have_old) {
@@ -638,8 +670,8 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         }
     }
 
-    rc = kvs_store_merkle_update(st, txn, k, klen, have_old ? &old : NULL,
-                                 &new);
+    rc = kvs_store_merkle_update(st, txn, w, k, klen,
+                                 have_old ? &old : NULL, &new);
     if (rc != 0) {
         return rc;
     }

@@ -77,7 +77,6 @@ http {
     $self->{http}
     server {
         listen 127.0.0.1:$self->{port};
-        client_body_buffer_size 1m;
         $self->{server}
         location / { kvs_api; }
     }
