@@ -19,7 +19,7 @@ MODULE     := $(BUILD)/ngx_http_kvs_module.so
 NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libssl-dev gcc make
-DEB_TEST   := libtest-base-perl curl perl
+DEB_TEST   := libtest-base-perl curl perl lmdb-utils
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
