@@ -1,7 +1,7 @@
 # KVS for nginx.  `make run` and `make test` are the two commands; see README.
 
 SHELL      := /bin/bash
-NGINX      ?= /usr/sbin/nginx
+NGINX_BIN  ?= /usr/sbin/nginx
 NGINX_SRC  ?= /usr/share/nginx/src
 
 # SANITIZE=1 builds the module and the unit tests with AddressSanitizer and
@@ -73,15 +73,15 @@ unit: deps $(UNIT_TESTS)
 run: build
 	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
 	@echo "KVS: serving on http://127.0.0.1:8080 (data in run/data); Ctrl-C stops it"
-	exec $(NGINX) -p $(RUN_PREFIX)/ \
+	exec $(NGINX_BIN) -p $(RUN_PREFIX)/ \
 	    -c $(CURDIR)/conf-examples/standalone.conf \
 	    -g "load_module $(CURDIR)/$(MODULE); daemon off;"
 
 test: build unit
-	@BUILD=$(BUILD) NGINX=$(NGINX) SANITIZE=$(SANITIZE) ./t/run
+	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) SANITIZE=$(SANITIZE) ./t/run
 
 bench: build deps-bench
-	@BUILD=$(BUILD) NGINX=$(NGINX) ./bench/run
+	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
 
 clean:
 	rm -rf build build-asan run t/servroot* t/cluster/servroot*

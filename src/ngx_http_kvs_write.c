@@ -48,6 +48,7 @@ static ngx_uint_t          ngx_http_kvs_busy;
  * requests are answered.
  */
 static ngx_event_t         ngx_http_kvs_inflight_ev;
+static ngx_connection_t    ngx_http_kvs_inflight_conn;  /* for its log lines */
 
 
 void
@@ -72,6 +73,8 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     ngx_http_kvs_task->event.data = ngx_http_kvs_task;
     ngx_http_kvs_task->event.log = cycle->log;
 
+    ngx_http_kvs_inflight_conn.fd = (ngx_socket_t) -1;
+    ngx_http_kvs_inflight_ev.data = &ngx_http_kvs_inflight_conn;
     ngx_http_kvs_inflight_ev.handler = ngx_http_kvs_write_inflight;
     ngx_http_kvs_inflight_ev.log = cycle->log;
     ngx_http_kvs_inflight_ev.cancelable = 0;

@@ -3,6 +3,7 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
+no_root_location();
 run_tests();
 
 __DATA__
@@ -70,6 +71,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 node_id: sanity-node
 bind_address: 127.0.0.1
 port: 9999
@@ -87,6 +89,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 node_id: sanity-node
 --- request
 GET /health
@@ -115,4 +118,4 @@ GET /static/x
 --- error_code: 404
 --- response_headers
 Content-Type: text/html
---- response_body_like: <center>nginx</center>
+--- response_body_like: <center>nginx

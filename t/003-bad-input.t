@@ -3,6 +3,7 @@ use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();
+no_root_location();
 run_tests();
 
 __DATA__
@@ -151,6 +152,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 max_json_size: 16
 --- request
 PUT /kv/big/one
@@ -169,6 +171,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 max_json_size: 16
 --- more_headers
 Transfer-Encoding: chunked
@@ -189,6 +192,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 max_json_size: 64
 --- more_headers
 Transfer-Encoding: chunked
@@ -247,6 +251,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 read_only: true
 --- request
 PUT /kv/ro/key
@@ -264,6 +269,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 read_only: true
 --- request
 DELETE /kv/ro/key
@@ -280,6 +286,7 @@ kvs_config ../html/node.yaml;
 location / { kvs_api; }
 --- user_files
 >>> node.yaml
+data_dir: html/data
 node_id: ro
 read_only: true
 --- request

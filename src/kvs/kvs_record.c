@@ -13,6 +13,8 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
@@ -161,31 +163,70 @@ static __thread size_t   kvs_uuid_left;
 static __thread pid_t    kvs_uuid_pid;
 
 
+/*
+ * Fills buf with entropy from getrandom(), or from /dev/urandom where that
+ * system call is missing or filtered.  A node that cannot make a random
+ * uuid must not make a version at all: two nodes sharing a uuid would
+ * never see their conflict, so it aborts instead.
+ */
+
+static void
+kvs_random(uint8_t *buf, size_t size)
+{
+    int      fd;
+    ssize_t  n;
+    size_t   got;
+
+    got = 0;
+
+    while (got < size) {
+        n = getrandom(buf + got, size - got, 0);
+        if (n < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        got += (size_t) n;
+    }
+
+    if (got == size) {
+        return;
+    }
+
+    fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+
+    while (fd != -1 && got < size) {
+        n = read(fd, buf + got, size - got);
+        if (n <= 0) {
+            if (n < 0 && errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        got += (size_t) n;
+    }
+
+    if (fd != -1) {
+        close(fd);
+    }
+
+    if (got < size) {
+        abort();
+    }
+}
+
+
 void
 kvs_uuid_generate(uint8_t *uuid)
 {
-    ssize_t  n;
-    size_t   got;
-    pid_t    pid;
+    pid_t  pid;
 
     pid = getpid();
 
     if (kvs_uuid_left < KVS_UUID_LEN || pid != kvs_uuid_pid) {
-        got = 0;
-
-        while (got < sizeof(kvs_uuid_pool)) {
-            n = getrandom(kvs_uuid_pool + got, sizeof(kvs_uuid_pool) - got,
-                          0);
-            if (n < 0) {
-                if (errno == EINTR) {
-                    continue;
-                }
-                break;
-            }
-            got += (size_t) n;
-        }
-
-        kvs_uuid_left = got;
+        kvs_random(kvs_uuid_pool, sizeof(kvs_uuid_pool));
+        kvs_uuid_left = sizeof(kvs_uuid_pool);
         kvs_uuid_pid = pid;
     }
 

@@ -1,0 +1,544 @@
+# Self-test of the Test::Nginx-compatible harness in t/lib/Test/Nginx/.
+# Uses only stock nginx features (no kvs module), so it proves the harness
+# itself: config generation, request building, response parsing, checks,
+# subtest counting, and (in the tail of this file) that failures and nginx
+# startup errors are really reported.
+#
+#   TEST_NGINX_BINARY=/usr/sbin/nginx prove -I t/lib t/000-harness.t
+
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::Nginx::Socket;
+use Cwd ();
+use File::Temp ();
+use IO::Socket::INET ();
+
+repeat_each(1);
+no_shuffle();
+log_level('info');
+
+our $HttpConfig = <<'_EOC_';
+    map $uri $hc_var {
+        default "hc-ok";
+    }
+_EOC_
+
+# custom section: --- req_x_foo: VALUE  ==>  --- more_headers X-Foo: VALUE
+add_block_preprocessor(sub {
+    my $block = shift;
+    if (defined $block->req_x_foo) {
+        $block->set_value('more_headers', 'X-Foo: ' . $block->req_x_foo);
+    }
+});
+
+my $meta_tests = 9;
+plan tests => 108 + $meta_tests;
+
+run_tests();
+
+# ---------------------------------------------------------------------------
+# Meta tests: run a small suite in a child perl and check its TAP.  It uses
+# master_on/workers(2)/repeat_each(2) and an explicit plan, has a failing
+# expectation and a block whose nginx cannot start.
+# ---------------------------------------------------------------------------
+{
+    my $tmp = File::Temp::tempdir(CLEANUP => 1);
+    my $lib = Cwd::abs_path('t/lib');
+    my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                      Listen => 1, ReuseAddr => 1) or die $!;
+    my $port = $probe->sockport;
+    close $probe;
+
+    open my $fh, '>', "$tmp/child.t" or die $!;
+    print {$fh} <<'_EOT_';
+use Test::Nginx::Socket;
+repeat_each(2);
+master_on();
+workers(2);
+no_shuffle();
+log_level('info');
+plan tests => repeat_each() * (3 * blocks());
+run_tests();
+__DATA__
+
+=== TEST 1: passes
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+
+=== TEST 2: wrong body expected
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+not ok
+--- no_error_log
+[error]
+
+=== TEST 3: nginx cannot start
+--- config
+    location = /t { bogus_directive_xyz on; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+_EOT_
+    close $fh;
+
+    my $out;
+    {
+        local $ENV{TEST_NGINX_SERVROOT} = "$tmp/servroot";
+        local $ENV{TEST_NGINX_PORT} = $port;
+        delete local $ENV{TEST_NGINX_SERVER_PORT};
+        delete local $ENV{TEST_NGINX_CLIENT_PORT};
+        delete local $ENV{TEST_NGINX_HTML_DIR};
+        delete local $ENV{TEST_NGINX_NO_CLEAN};
+        delete local $ENV{HARNESS_ACTIVE};
+        $out = `$^X -I$lib $tmp/child.t 2>&1`;
+    }
+    my $rc = $? >> 8;
+    my @ok     = $out =~ /^ok \d+/mg;
+    my @not_ok = $out =~ /^not ok \d+/mg;
+
+    like($out, qr/^1\.\.18$/m, 'meta: child plan is 1..18');
+    is(scalar(@ok) + scalar(@not_ok), 18, 'meta: child ran exactly the planned subtests');
+    is(scalar(@not_ok), 8, 'meta: 2 wrong bodies + 6 subtests of the unstartable block fail');
+    is($rc, 8, 'meta: child exit status is the number of failures');
+    like($out, qr/^not ok \d+ - TEST 2: wrong body expected - response_body - response is expected/m,
+         'meta: the wrong body is reported under its block name');
+    unlike($out, qr/^not ok \d+ - TEST 1/m, 'meta: the good block passes with master_on/workers(2)');
+    like($out, qr/nginx failed to start/, 'meta: startup failure is reported');
+    like($out, qr/unknown directive "bogus_directive_xyz"/,
+         'meta: the startup diagnostic includes nginx\'s error output');
+    ok(!-e "$tmp/servroot/logs/nginx.pid" || do {
+            open my $p, '<', "$tmp/servroot/logs/nginx.pid"; my $pid = <$p>; chomp $pid;
+            !kill(0, $pid) },
+       'meta: child stopped its nginx');
+    diag("child output:\n$out") if $ENV{TEST_VERBOSE_META};
+}
+
+__DATA__
+
+=== TEST 1: return 200 with a body
+--- config
+    location = /t {
+        return 200 "hello\n";
+    }
+--- request
+GET /t
+--- error_code: 200
+--- response_headers
+Content-Type: text/plain
+Content-Length: 6
+--- response_body
+hello
+--- no_error_log
+[error]
+[alert]
+--- access_log
+"GET /t HTTP/1.1" 200
+--- wait: 0.05
+
+
+
+=== TEST 2: a block without --- config reuses the previous one; chop
+--- request
+GET /t
+--- response_body_like chop
+^hello$
+--- response_body_unlike: bye
+
+
+
+=== TEST 3: request headers from --- more_headers
+--- config
+    location = /h {
+        return 200 "foo=$http_x_foo bar=$http_x_bar host=$host\n";
+    }
+--- request
+GET /h
+--- more_headers
+X-Foo: hello world
+# a comment line
+X-Bar: 1
+--- response_body
+foo=hello world bar=1 host=localhost
+
+
+
+=== TEST 4: --- more_headers eval, and a Host header replaces the default one
+--- request
+GET /h
+--- more_headers eval
+"X-Foo: " . ("a" x 3) . "\nHost: example.com"
+--- response_body
+foo=aaa bar= host=example.com
+
+
+
+=== TEST 5: add_block_preprocessor with a custom section
+--- request
+GET /h
+--- req_x_foo: from-preprocessor
+--- response_body
+foo=from-preprocessor bar= host=localhost
+
+
+
+=== TEST 6: response header checks
+--- config
+    location = /hdr {
+        add_header X-One "1";
+        add_header X-Multi "a";
+        add_header X-Multi "b";
+        add_header ETag '"0123abcd-0000-4000-8000-00000000beef"';
+        return 200 "ok\n";
+    }
+--- request
+GET /hdr
+--- response_headers
+X-One: 1
+X-Multi: a, b
+!X-Absent
+X-Also-Absent:
+--- response_headers_like
+ETag: "[0-9a-f-]{36}"
+Server: nginx(/[\d.]+)?
+--- raw_response_headers_like: X-One: 1\r\n
+--- response_body
+ok
+
+
+
+=== TEST 7: 404 from a missing file and an [error] line in error.log
+--- config
+    location /e/ {
+        root /nonexistent;
+    }
+--- request
+GET /e/missing.txt
+--- error_code: 404
+--- response_body_like: 404 Not Found
+--- error_log eval
+[
+    'open() "/nonexistent/e/missing.txt" failed',
+    qr/\[error\] \d+#\d+: \*\d+ open\(\) ".*" failed \(2: No such file or directory\)/,
+]
+--- no_error_log
+[alert]
+
+
+
+=== TEST 8: error_code_like
+--- config
+    location = /forbidden {
+        return 403;
+    }
+--- request
+GET /forbidden
+--- error_code_like: ^40[13]$
+--- response_body_like: 403 Forbidden
+
+
+
+=== TEST 9: chunked request body (sent as given) to a 204 location
+--- config
+    location = /c {
+        return 204;
+    }
+--- more_headers
+Transfer-Encoding: chunked
+--- request eval
+"POST /c\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+--- error_code: 204
+--- response_body:
+--- no_error_log
+[error]
+[info]
+
+
+
+=== TEST 10: the chunked body is decoded by nginx (seen through a proxy)
+--- config
+    location = /proxy {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location = /sink {
+        return 200 "len=$http_content_length te=$http_transfer_encoding\n";
+    }
+--- more_headers
+Transfer-Encoding: chunked
+--- request eval
+"POST /proxy\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+--- response_body
+len=11 te=
+
+
+
+=== TEST 11: body in --- request: Content-Length added, surrounding whitespace dropped
+--- config
+    location = /len {
+        return 200 "len=$http_content_length\n";
+    }
+--- request
+POST /len
+
+  hello world  
+
+--- response_body
+len=11
+
+
+
+=== TEST 12: raw bytes in the body
+--- request eval
+"POST /len\n\x00\x01\xff\x7f"
+--- response_body
+len=4
+
+
+
+=== TEST 13: a Content-Length from --- more_headers is kept and the body sent verbatim
+--- more_headers
+Content-Length: 7
+--- request eval
+"POST /len\n  abc  "
+--- response_body
+len=7
+
+
+
+=== TEST 14: request split into packets
+--- request eval
+[["POST /len\nhel", {value => "lo", delay_before => 0.05}]]
+--- response_body
+len=5
+
+
+
+=== TEST 15: several requests (one connection each)
+--- config
+    location = /a { return 200 "A\n"; }
+    location = /b { return 201 "B\n"; }
+--- request eval
+["GET /a", "GET /b"]
+--- error_code eval
+[200, 201]
+--- response_body eval
+["A\n", "B\n"]
+
+
+
+=== TEST 16: pipelined requests on one connection
+--- pipelined_requests eval
+["GET /a", "HEAD /b", "GET /nope", "GET /b"]
+--- error_code eval
+[200, 201, 404, 201]
+--- response_body eval
+["A\n", "", qr/404 Not Found/, "B\n"]
+
+
+
+=== TEST 17: --- raw_request, HTTP/1.0
+--- raw_request eval
+"GET /a HTTP/1.0\r\nHost: foo\r\n\r\n"
+--- response_body
+A
+--- response_headers
+Connection: close
+
+
+
+=== TEST 18: --- raw_request split into packets
+--- raw_request eval
+["GET /b HTTP/1.1\r\nHo", "st: localhost\r\nConnection: close\r\n\r\n"]
+--- error_code: 201
+--- response_body
+B
+
+
+
+=== TEST 19: --- user_files go to html/ ($TEST_NGINX_HTML_DIR), with an mtime
+--- config
+    location = /where {
+        return 200 "$TEST_NGINX_HTML_DIR|$document_root\n";
+    }
+--- user_files
+>>> foo.txt
+Hello, world
+>>> sub/dir/bar.txt 201001020304.05
+second file
+--- request eval
+["GET /foo.txt", "GET /sub/dir/bar.txt", "GET /where"]
+--- response_body eval
+["Hello, world\n", "second file\n",
+ "$ENV{TEST_NGINX_HTML_DIR}|$ENV{TEST_NGINX_HTML_DIR}\n"]
+--- response_headers eval
+require POSIX;
+["Content-Length: 13",
+ "Last-Modified: " . POSIX::strftime("%a, %d %b %Y %H:%M:%S GMT",
+                                     gmtime(POSIX::mktime(5, 4, 3, 2, 0, 110, 0, 0, -1))),
+ ""]
+
+
+
+=== TEST 20: http_config from a Perl variable, main_config, TEST_NGINX_* expansion, log_level
+--- main_config
+worker_rlimit_nofile 1024;
+--- http_config eval: $::HttpConfig
+--- config
+    location = /hc {
+        return 200 "$hc_var port=$TEST_NGINX_SERVER_PORT\n";
+    }
+--- request
+GET /hc
+--- response_body eval
+"hc-ok port=$ENV{TEST_NGINX_SERVER_PORT}\n"
+--- log_level: debug
+--- error_log
+[debug]
+
+
+
+=== TEST 21: response_body_filters and grep_error_log
+--- config
+    location = /t { return 200 "hello\n"; }
+    location /e/ { root /nonexistent; }
+--- request eval
+["GET /t", "GET /e/a", "GET /e/b"]
+--- response_body_filters
+uc
+--- response_body eval
+["HELLO\n", qr/404 NOT FOUND/, qr/404 NOT FOUND/]
+--- error_code eval
+[200, 404, 404]
+--- grep_error_log eval
+qr{/nonexistent/e/\w+}
+--- grep_error_log_out
+/nonexistent/e/a
+/nonexistent/e/b
+
+
+
+=== TEST 22: comments before the request line; HEAD over HTTP/1.0
+--- request
+   # a comment
+   # another one
+HEAD /t HTTP/1.0
+--- response_headers
+Content-Length: 6
+--- response_body:
+
+
+
+=== TEST 23: connection closed without a response (return 444)
+--- config
+    location = /close { return 444; }
+--- request
+GET /close
+--- error_code:
+--- response_body:
+
+
+
+=== TEST 24: client timeout with --- abort (nginx waits for the rest of the body)
+--- config
+    location = /slow {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_SERVER_PORT/sink;
+    }
+    location = /sink { return 200; }
+--- more_headers
+Content-Length: 100
+--- request eval
+"POST /slow\nshort"
+--- timeout: 300ms
+--- abort
+--- error_code:
+--- response_body:
+
+
+
+=== TEST 25: skip_nginx skips every subtest of the block
+--- config
+    location = /t { return 200 "x\n"; }
+--- request
+GET /t
+--- response_body
+never checked
+--- skip_nginx: 2: > 0.0.1
+
+
+
+=== TEST 26: skip_eval with a false condition runs the block
+--- config
+    location = /t { return 200 "x\n"; }
+--- request
+GET /t
+--- response_body
+x
+--- skip_eval: 2: 0
+
+
+
+=== TEST 27: --- SKIP drops the block
+--- SKIP
+--- request
+GET /nonexistent
+--- response_body
+should not run
+
+
+
+=== TEST 28: shutdown_error_log
+--- request
+GET /t
+--- response_body
+x
+--- shutdown_error_log
+signal 3 (SIGQUIT) received
+--- no_shutdown_error_log
+[alert]
+
+
+
+=== TEST 29: --- must_die with a bad directive
+--- config
+    location = /t { no_such_directive on; }
+--- must_die
+--- error_log
+unknown directive "no_such_directive"
+--- no_error_log
+[alert]
+
+
+
+=== TEST 30: chunked responses (sub_filter drops Content-Length), also pipelined
+--- config
+    location = /c {
+        sub_filter 'x' 'y';
+        sub_filter_types *;
+        return 200 "xxx\n";
+    }
+    location = /json {
+        add_header ETag '"0a1b2c3d-0000-4000-8000-000000000001"';
+        return 200 '{"uuid":"0a1b2c3d-0000-4000-8000-000000000001","timestamp":1700000000}';
+    }
+--- pipelined_requests eval
+["GET /c", "PUT /json\n{\"x\":1}", "GET /c"]
+--- more_headers
+Content-Type: application/json
+--- response_headers eval
+["Transfer-Encoding: chunked\n!Content-Length", "", "Transfer-Encoding: chunked"]
+--- response_body_like eval
+["^yxx\n\\z", '^\{"uuid":"[0-9a-f-]{36}","timestamp":\d+\}$', "^yxx\n\\z"]
+--- response_headers_like eval
+["", 'ETag: "[0-9a-f-]{36}"', ""]

@@ -1,0 +1,1820 @@
+/*
+ * Unit tests for src/kvs/kvs_store.c, printed as TAP.
+ *
+ * Each case opens its own store in a directory under one mkdtemp() base,
+ * drives it through the public API only, and, where the API cannot show
+ * it, closes the store and looks at the LMDB databases directly: the
+ * indexes every write must keep in the same transaction (by_time, expiry,
+ * merkle, bucket_keys, changes, meta) are what replication and the TTL
+ * sweep will trust, so they are checked entry by entry.  A store is never
+ * open twice in this process at once, as LMDB requires.  The program is
+ * meant to be built with -fsanitize=address,undefined and exits non-zero
+ * when any check fails.
+ *
+ *   gcc -std=gnu11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
+ *       -Isrc/kvs t/unit/test_store.c src/kvs/kvs_record.c \
+ *       src/kvs/kvs_merkle.c src/kvs/kvs_store.c src/kvs/kvs_json.c \
+ *       src/kvs/kvs_config.c -llmdb -lyaml -lcrypto \
+ *       -o /tmp/test_store && /tmp/test_store
+ */
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <lmdb.h>
+#include <openssl/sha.h>
+
+#include "kvs_merkle.h"
+#include "kvs_record.h"
+#include "kvs_store.h"
+
+
+#define KVS_TEST_MAP        (64 * 1024 * 1024)
+#define KVS_TEST_FULL_MAP   (1024 * 1024)
+#define KVS_TEST_VALUE_MAX  4096
+#define KVS_TEST_BATCH      100
+#define KVS_TEST_FULL_BATCH 10
+#define KVS_TEST_FULL_MAXB  1000
+#define KVS_TEST_FULL_VLEN  1000
+#define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
+
+#define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
+
+
+typedef struct {
+    int               rc;
+    kvs_record_hdr_t  hdr;
+    size_t            len;
+    char              value[KVS_TEST_VALUE_MAX + 1];
+} kvs_test_rec_t;
+
+
+typedef struct {
+    MDB_env          *env;
+    MDB_txn          *txn;
+} kvs_test_raw_t;
+
+
+typedef struct {
+    kvs_member_t      m[8];
+    int               n;
+    int               stop_after;
+} kvs_test_members_t;
+
+
+static int   kvs_test_n;
+static int   kvs_test_failed;
+static char  kvs_test_base[] = "/tmp/kvs_store_test.XXXXXX";
+
+
+static void
+kvs_test_ok(int ok, const char *desc)
+{
+    kvs_test_n++;
+
+    if (!ok) {
+        kvs_test_failed++;
+    }
+
+    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
+}
+
+
+static void
+kvs_test_str(const char *got, const char *want, const char *desc)
+{
+    int  ok;
+
+    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
+         || (got == NULL && want == NULL);
+
+    kvs_test_ok(ok, desc);
+
+    if (!ok) {
+        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
+               got ? got : "(null)", want ? want : "(null)");
+    }
+}
+
+
+static void
+kvs_test_u64(uint64_t got, uint64_t want, const char *desc)
+{
+    kvs_test_ok(got == want, desc);
+
+    if (got != want) {
+        printf("#   got:  %llu\n#   want: %llu\n",
+               (unsigned long long) got, (unsigned long long) want);
+    }
+}
+
+
+static int
+kvs_test_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+
+    return remove(path);
+}
+
+
+static void
+kvs_test_cleanup(void)
+{
+    if (nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        printf("# cannot remove %s: %s\n", kvs_test_base, strerror(errno));
+    }
+}
+
+
+static void
+kvs_test_bail(const char *what, const char *err)
+{
+    printf("Bail out! %s: %s\n", what, err);
+    kvs_test_cleanup();
+    exit(2);
+}
+
+
+static void
+kvs_test_dir(char *dir, const char *name)
+{
+    snprintf(dir, PATH_MAX, "%s/%s", kvs_test_base, name);
+}
+
+
+/* opens a store the case needs in order to go on at all */
+
+static kvs_store_t *
+kvs_test_open(const char *dir, size_t map_size)
+{
+    char          err[KVS_STORE_ERRLEN];
+    kvs_store_t  *st;
+
+    st = NULL;
+
+    if (kvs_store_open(&st, dir, map_size, err, sizeof(err)) != KVS_OK) {
+        kvs_test_bail("kvs_store_open", err);
+    }
+
+    return st;
+}
+
+
+static void
+kvs_test_set(kvs_write_t *w, kvs_write_op_e op, char ns, const char *path,
+    const char *value, uint64_t expires_at)
+{
+    memset(w, 0, sizeof(kvs_write_t));
+
+    w->op = op;
+    w->ns = ns;
+    w->path = path;
+    w->path_len = strlen(path);
+    w->value = (const uint8_t *) value;
+    w->value_len = value ? strlen(value) : 0;
+    w->expires_at = expires_at;
+    w->rc = -100;
+}
+
+
+/* one write in its own batch: the write's rc, or the batch's failure */
+
+static int
+kvs_test_write1(kvs_store_t *st, kvs_write_op_e op, const char *path,
+    const char *value, uint64_t expires_at, uint64_t now,
+    kvs_version_t *v)
+{
+    int          rc;
+    char         err[KVS_STORE_ERRLEN];
+    kvs_write_t  w;
+
+    kvs_test_set(&w, op, KVS_NS_DATA, path, value, expires_at);
+
+    rc = kvs_store_write(st, &w, 1, now, err, sizeof(err));
+    if (rc != KVS_OK) {
+        printf("# writing \"%s\": %s\n", path, err);
+        return rc;
+    }
+
+    if (v) {
+        *v = w.version;
+    }
+
+    return w.rc;
+}
+
+
+static int
+kvs_test_put(kvs_store_t *st, const char *path, const char *value,
+    uint64_t now, kvs_version_t *v)
+{
+    return kvs_test_write1(st, KVS_WRITE_PUT, path, value, 0, now, v);
+}
+
+
+static int
+kvs_test_del(kvs_store_t *st, const char *path, uint64_t now,
+    kvs_version_t *v)
+{
+    return kvs_test_write1(st, KVS_WRITE_DELETE, path, NULL, 0, now, v);
+}
+
+
+/* a whole read: begin, get, copy the value out, end */
+
+static int
+kvs_test_get_n(kvs_store_t *st, char ns, const char *path, size_t len,
+    kvs_test_rec_t *r)
+{
+    char            err[KVS_STORE_ERRLEN];
+    const uint8_t  *value;
+
+    memset(r, 0, sizeof(kvs_test_rec_t));
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        r->rc = KVS_ERROR;
+        return r->rc;
+    }
+
+    value = NULL;
+    r->rc = kvs_store_get(st, ns, path, len, &r->hdr, &value);
+
+    if (r->rc == KVS_OK) {
+        r->len = r->hdr.value_len;
+
+        if (r->len > KVS_TEST_VALUE_MAX) {
+            r->len = KVS_TEST_VALUE_MAX;
+        }
+
+        if (r->len) {
+            memcpy(r->value, value, r->len);
+        }
+    }
+
+    kvs_store_read_end(st);
+
+    return r->rc;
+}
+
+
+static int
+kvs_test_get_ns(kvs_store_t *st, char ns, const char *path,
+    kvs_test_rec_t *r)
+{
+    return kvs_test_get_n(st, ns, path, strlen(path), r);
+}
+
+
+static int
+kvs_test_get(kvs_store_t *st, const char *path, kvs_test_rec_t *r)
+{
+    return kvs_test_get_ns(st, KVS_NS_DATA, path, r);
+}
+
+
+static uint64_t
+kvs_test_seq(kvs_store_t *st)
+{
+    char      err[KVS_STORE_ERRLEN];
+    uint64_t  seq;
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return UINT64_MAX;
+    }
+
+    if (kvs_store_change_seq(st, &seq) != KVS_OK) {
+        seq = UINT64_MAX;
+    }
+
+    kvs_store_read_end(st);
+
+    return seq;
+}
+
+
+static int
+kvs_test_bucket(kvs_store_t *st, uint16_t bucket, uint8_t *out)
+{
+    int   rc;
+    char  err[KVS_STORE_ERRLEN];
+
+    memset(out, 0xff, KVS_MERKLE_DIGEST_LEN);
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return KVS_ERROR;
+    }
+
+    rc = kvs_store_bucket_digest(st, bucket, out);
+
+    kvs_store_read_end(st);
+
+    return rc;
+}
+
+
+static uint16_t
+kvs_test_bucket_of(const char *path)
+{
+    return kvs_merkle_bucket(KVS_NS_DATA, path, strlen(path));
+}
+
+
+static void
+kvs_test_digest(uint8_t *out, const char *path, const kvs_version_t *v,
+    uint8_t flags)
+{
+    kvs_merkle_digest(out, KVS_NS_DATA, path, strlen(path), v, flags);
+}
+
+
+/*
+ * The digest a bucket must have: the XOR of the digests of the versions
+ * now stored for those of the keys that fall into it.
+ */
+
+static void
+kvs_test_expect_bucket(kvs_store_t *st, uint16_t bucket, const char **keys,
+    size_t nkeys, uint8_t *out)
+{
+    size_t          i;
+    uint8_t         d[KVS_MERKLE_DIGEST_LEN];
+    kvs_test_rec_t  r;
+
+    memset(out, 0, KVS_MERKLE_DIGEST_LEN);
+
+    for (i = 0; i < nkeys; i++) {
+        if (kvs_test_bucket_of(keys[i]) != bucket) {
+            continue;
+        }
+
+        if (kvs_test_get(st, keys[i], &r) != KVS_OK) {
+            continue;
+        }
+
+        kvs_test_digest(d, keys[i], &r.hdr.version, r.hdr.flags);
+        kvs_merkle_xor(out, d);
+    }
+}
+
+
+/* the store's digest of bucket equals the one recomputed from headers */
+
+static int
+kvs_test_bucket_consistent(kvs_store_t *st, uint16_t bucket,
+    const char **keys, size_t nkeys)
+{
+    uint8_t  got[KVS_MERKLE_DIGEST_LEN], want[KVS_MERKLE_DIGEST_LEN];
+
+    if (kvs_test_bucket(st, bucket, got) != KVS_OK) {
+        return 0;
+    }
+
+    kvs_test_expect_bucket(st, bucket, keys, nkeys, want);
+
+    return memcmp(got, want, KVS_MERKLE_DIGEST_LEN) == 0;
+}
+
+
+/* raw LMDB access to a closed store's environment */
+
+static int
+kvs_test_raw_open(kvs_test_raw_t *raw, const char *dir, int write)
+{
+    int  rc;
+
+    raw->env = NULL;
+    raw->txn = NULL;
+
+    rc = mdb_env_create(&raw->env);
+    if (rc != 0) {
+        raw->env = NULL;
+        goto failed;
+    }
+
+    rc = mdb_env_set_maxdbs(raw->env, 16);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_env_open(raw->env, dir, write ? 0 : MDB_RDONLY, 0600);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    rc = mdb_txn_begin(raw->env, NULL, write ? 0 : MDB_RDONLY, &raw->txn);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    return 0;
+
+failed:
+
+    printf("# raw open of %s: %s\n", dir, mdb_strerror(rc));
+
+    if (raw->env) {
+        mdb_env_close(raw->env);
+        raw->env = NULL;
+    }
+
+    return -1;
+}
+
+
+static int
+kvs_test_raw_close(kvs_test_raw_t *raw, int commit)
+{
+    int  rc;
+
+    rc = 0;
+
+    if (raw->txn) {
+        if (commit) {
+            rc = mdb_txn_commit(raw->txn);
+
+        } else {
+            mdb_txn_abort(raw->txn);
+        }
+    }
+
+    if (raw->env) {
+        mdb_env_close(raw->env);
+    }
+
+    raw->txn = NULL;
+    raw->env = NULL;
+
+    return rc;
+}
+
+
+static int
+kvs_test_raw_get(kvs_test_raw_t *raw, const char *db, const void *k,
+    size_t klen, MDB_val *val)
+{
+    int      rc;
+    MDB_dbi  dbi;
+    MDB_val  key;
+
+    rc = mdb_dbi_open(raw->txn, db, 0, &dbi);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) k;
+    key.mv_size = klen;
+
+    return mdb_get(raw->txn, dbi, &key, val);
+}
+
+
+static int
+kvs_test_raw_put(kvs_test_raw_t *raw, const char *db, const void *k,
+    size_t klen, const void *v, size_t vlen)
+{
+    int      rc;
+    MDB_dbi  dbi;
+    MDB_val  key, val;
+
+    rc = mdb_dbi_open(raw->txn, db, 0, &dbi);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) k;
+    key.mv_size = klen;
+    val.mv_data = (void *) v;
+    val.mv_size = vlen;
+
+    return mdb_put(raw->txn, dbi, &key, &val, 0);
+}
+
+
+static int
+kvs_test_raw_del(kvs_test_raw_t *raw, const char *db, const void *k,
+    size_t klen)
+{
+    int      rc;
+    MDB_dbi  dbi;
+    MDB_val  key;
+
+    rc = mdb_dbi_open(raw->txn, db, 0, &dbi);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) k;
+    key.mv_size = klen;
+
+    return mdb_del(raw->txn, dbi, &key, NULL);
+}
+
+
+static size_t
+kvs_test_raw_count(kvs_test_raw_t *raw, const char *db)
+{
+    MDB_dbi   dbi;
+    MDB_stat  stat;
+
+    if (mdb_dbi_open(raw->txn, db, 0, &dbi) != 0
+        || mdb_stat(raw->txn, dbi, &stat) != 0)
+    {
+        return (size_t) -1;
+    }
+
+    return stat.ms_entries;
+}
+
+
+/* "<big-endian u64><ns><path>", the keys of by_time and expiry (paths
+ * of up to 448 bytes) */
+
+static size_t
+kvs_test_ikey(uint8_t *buf, uint64_t at, const char *path)
+{
+    size_t  len;
+
+    len = strlen(path);
+
+    kvs_put_be64(buf, at);
+    buf[8] = KVS_NS_DATA;
+    memcpy(buf + 9, path, len);
+
+    return 9 + len;
+}
+
+
+/* "<big-endian bucket><ns><path>", the keys of bucket_keys (paths of up
+ * to 448 bytes) */
+
+static size_t
+kvs_test_bkey(uint8_t *buf, const char *path)
+{
+    size_t    len;
+    uint16_t  b;
+
+    len = strlen(path);
+    b = kvs_test_bucket_of(path);
+
+    buf[0] = (uint8_t) (b >> 8);
+    buf[1] = (uint8_t) b;
+    buf[2] = KVS_NS_DATA;
+    memcpy(buf + 3, path, len);
+
+    return 3 + len;
+}
+
+
+/* a version record of bucket_keys / changes: be64 ts, uuid, flags */
+
+static int
+kvs_test_vrec_is(const uint8_t *p, const kvs_version_t *v, uint8_t flags)
+{
+    return kvs_get_be64(p) == v->timestamp
+           && memcmp(p + 8, v->uuid, KVS_UUID_LEN) == 0
+           && p[8 + KVS_UUID_LEN] == flags;
+}
+
+
+static int
+kvs_test_has(kvs_test_raw_t *raw, const char *db, const uint8_t *k,
+    size_t klen)
+{
+    MDB_val  val;
+
+    return kvs_test_raw_get(raw, db, k, klen, &val) == 0;
+}
+
+
+static int
+kvs_test_same_version(const kvs_version_t *a, const kvs_version_t *b)
+{
+    return kvs_version_cmp(a, b) == 0;
+}
+
+
+static void
+kvs_test_open_errors(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], want[PATH_MAX + 128];
+    char          err[KVS_STORE_ERRLEN];
+    FILE         *fp;
+    struct stat   sb;
+    kvs_store_t  *st;
+
+    kvs_test_dir(dir, "created");
+
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK && st != NULL, "open: a missing data_dir is created");
+    CHECK(stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode),
+          "open: the data_dir exists afterwards");
+
+    if (rc == KVS_OK) {
+        kvs_test_str(kvs_store_path(st), dir, "store path is the data_dir");
+        kvs_store_close(st);
+    }
+
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "open: an existing empty store reopens");
+    kvs_store_close(st);
+
+    kvs_test_dir(dir, "no/such/parent");
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    snprintf(want, sizeof(want),
+             "cannot create data_dir \"%s\": No such file or directory", dir);
+    CHECK(rc == KVS_ERROR, "open: a data_dir under a missing parent fails");
+    kvs_test_str(err, want, "open: the sentence names the data_dir");
+
+    kvs_test_dir(dir, "a-file");
+    fp = fopen(dir, "w");
+    if (fp == NULL || fclose(fp) != 0) {
+        kvs_test_bail("cannot create a file", strerror(errno));
+    }
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    snprintf(want, sizeof(want),
+             "opening the store in \"%s\" failed: Not a directory", dir);
+    CHECK(rc == KVS_ERROR, "open: a data_dir that is a file fails");
+    kvs_test_str(err, want, "open: the sentence says LMDB's reason");
+}
+
+
+static void
+kvs_test_put_get(void)
+{
+    int              rc;
+    char             dir[PATH_MAX];
+    uint64_t         seq;
+    kvs_store_t     *st;
+    kvs_version_t    v1, v2, v3, v4, vd, v5;
+    kvs_test_rec_t   r;
+    const char      *key, *val;
+
+    kvs_test_dir(dir, "basic");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    key = "users/john/profile";
+    val = "{\"name\":\"john\",\"age\":42}";
+
+    CHECK(kvs_test_get(st, key, &r) == KVS_NOT_FOUND,
+          "get of a key never written: KVS_NOT_FOUND");
+    kvs_test_u64(kvs_test_seq(st), 0, "a new store's change_seq is 0");
+
+    rc = kvs_test_put(st, key, val, 1000, &v1);
+    CHECK(rc == KVS_OK, "put: rc KVS_OK");
+    kvs_test_u64(v1.timestamp, 1000, "put: first version's timestamp is now");
+
+    rc = kvs_test_get(st, key, &r);
+    CHECK(rc == KVS_OK, "get after put: KVS_OK");
+    CHECK(r.len == strlen(val) && memcmp(r.value, val, r.len) == 0,
+          "get after put: the same bytes");
+    kvs_test_u64(r.hdr.value_len, strlen(val), "get: value_len");
+    kvs_test_u64(r.hdr.raw_len, strlen(val), "get: raw_len");
+    kvs_test_u64(r.hdr.version.timestamp, 1000, "get: timestamp == now");
+    kvs_test_u64(r.hdr.created_at, 1000, "get: created_at == now");
+    CHECK(kvs_test_same_version(&r.hdr.version, &v1),
+          "get: the version the write returned");
+    CHECK(r.hdr.format == KVS_RECORD_FORMAT && r.hdr.flags == 0
+          && r.hdr.expires_at == 0
+          && r.hdr.permissions == KVS_DEFAULT_PERMISSIONS,
+          "get: format 1, no flags, no expiry, default permissions");
+    CHECK((v1.uuid[6] & 0xf0) == 0x40, "put: the version's uuid is a v4");
+
+    CHECK(kvs_test_get_ns(st, KVS_NS_USER, key, &r) == KVS_NOT_FOUND,
+          "the same path in another namespace is not found");
+    CHECK(kvs_test_get(st, "users/john", &r) == KVS_NOT_FOUND,
+          "a prefix of a key is not found");
+
+    rc = kvs_test_put(st, key, "{\"v\":2}", 1000, &v2);
+    kvs_test_get(st, key, &r);
+    CHECK(rc == KVS_OK, "overwrite at the same now: KVS_OK");
+    kvs_test_u64(v2.timestamp, 1001, "overwrite at the same now: old + 1");
+    kvs_test_u64(r.hdr.created_at, 1000, "overwrite keeps created_at");
+    CHECK(memcmp(v1.uuid, v2.uuid, KVS_UUID_LEN) != 0
+          && kvs_version_cmp(&v2, &v1) > 0,
+          "overwrite: a new uuid, a newer version");
+    CHECK(r.len == 7 && memcmp(r.value, "{\"v\":2}", 7) == 0
+          && kvs_test_same_version(&r.hdr.version, &v2),
+          "overwrite: get returns the new value and version");
+
+    rc = kvs_test_put(st, key, "{\"v\":3}", 500, &v3);
+    kvs_test_u64(v3.timestamp, 1002,
+                 "overwrite with the clock gone back: still old + 1");
+    kvs_test_get(st, key, &r);
+    kvs_test_u64(r.hdr.created_at, 1000,
+                 "overwrite with the clock gone back keeps created_at");
+
+    rc = kvs_test_put(st, key, "{\"v\":4}", 5000, &v4);
+    kvs_test_u64(v4.timestamp, 5000, "overwrite later: timestamp is now");
+
+    kvs_test_u64(kvs_test_seq(st), 4, "change_seq counts the 4 writes");
+
+    /* DELETE writes a tombstone, which kvs_store_get returns as KVS_OK */
+    rc = kvs_test_del(st, key, 5000, &vd);
+    CHECK(rc == KVS_OK, "delete of a live key: rc KVS_OK");
+    kvs_test_u64(vd.timestamp, 5001, "delete at the same now: old + 1");
+
+    rc = kvs_test_get(st, key, &r);
+    CHECK(rc == KVS_OK && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "get of a deleted key: KVS_OK with the tombstone flag");
+    CHECK(r.hdr.value_len == 0 && r.hdr.raw_len == 0 && r.hdr.expires_at == 0,
+          "tombstone: no value");
+    CHECK(kvs_test_same_version(&r.hdr.version, &vd),
+          "tombstone: carries the delete's version");
+    kvs_test_u64(r.hdr.created_at, 1000,
+                 "tombstone: keeps the deleted record's created_at");
+
+    seq = kvs_test_seq(st);
+    kvs_test_u64(seq, 5, "delete advanced change_seq");
+
+    rc = kvs_test_del(st, key, 6000, NULL);
+    CHECK(rc == KVS_NOT_FOUND, "delete of a tombstone: KVS_NOT_FOUND");
+    kvs_test_u64(kvs_test_seq(st), seq,
+                 "delete of a tombstone: change_seq unchanged");
+    kvs_test_get(st, key, &r);
+    CHECK(r.rc == KVS_OK && kvs_test_same_version(&r.hdr.version, &vd),
+          "delete of a tombstone: the tombstone is unchanged");
+
+    rc = kvs_test_del(st, "users/nobody", 6000, NULL);
+    CHECK(rc == KVS_NOT_FOUND, "delete of a missing key: KVS_NOT_FOUND");
+    kvs_test_u64(kvs_test_seq(st), seq,
+                 "delete of a missing key: change_seq unchanged");
+    CHECK(kvs_test_get(st, "users/nobody", &r) == KVS_NOT_FOUND,
+          "delete of a missing key leaves no tombstone");
+
+    rc = kvs_test_put(st, key, "{\"v\":5}", 7000, &v5);
+    kvs_test_get(st, key, &r);
+    CHECK(rc == KVS_OK && r.rc == KVS_OK && r.hdr.flags == 0,
+          "put after delete: a live record again");
+    kvs_test_u64(r.hdr.created_at, 7000, "put after delete resets created_at");
+    kvs_test_u64(v5.timestamp, 7000, "put after delete: timestamp is now");
+
+    rc = kvs_test_del(st, key, 8000, NULL);
+    CHECK(rc == KVS_OK, "delete of the record written again: KVS_OK");
+    rc = kvs_test_put(st, key, "{\"v\":6}", 100, &v5);
+    kvs_test_get(st, key, &r);
+    CHECK(rc == KVS_OK && r.rc == KVS_OK && r.hdr.flags == 0,
+          "put after delete with the clock gone back: KVS_OK");
+    kvs_test_u64(v5.timestamp, 8001,
+                 "put after delete with the clock gone back: tomb + 1");
+    kvs_test_u64(r.hdr.created_at, 8001,
+                 "put after delete with the clock gone back: created_at is "
+                 "the new timestamp");
+
+    kvs_store_close(st);
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_get(st, key, &r);
+    CHECK(r.rc == KVS_OK && r.len == 7 && memcmp(r.value, "{\"v\":6}", 7) == 0
+          && kvs_test_same_version(&r.hdr.version, &v5),
+          "reopen: the record reads back");
+    kvs_test_u64(kvs_test_seq(st), 8, "reopen: change_seq persisted");
+    kvs_store_close(st);
+}
+
+
+static void
+kvs_test_snapshot(void)
+{
+    int              rc;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    const uint8_t   *value;
+    kvs_store_t     *st;
+    kvs_record_hdr_t hdr;
+    kvs_test_rec_t   r;
+
+    kvs_test_dir(dir, "snapshot");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(st, "s", "1", 1000, NULL);
+
+    rc = kvs_store_read_begin(st, err, sizeof(err));
+    CHECK(rc == KVS_OK, "read_begin: KVS_OK");
+
+    kvs_test_put(st, "s", "22", 1000, NULL);
+
+    rc = kvs_store_get(st, KVS_NS_DATA, "s", 1, &hdr, &value);
+    CHECK(rc == KVS_OK && hdr.value_len == 1 && value[0] == '1',
+          "a read begun before a write still sees the old value");
+    kvs_store_read_end(st);
+
+    kvs_test_get(st, "s", &r);
+    CHECK(r.rc == KVS_OK && r.len == 2 && memcmp(r.value, "22", 2) == 0,
+          "the next read sees the write");
+
+    kvs_store_close(st);
+}
+
+
+static void
+kvs_test_indexes(void)
+{
+    size_t           klen;
+    char             dir[PATH_MAX];
+    uint8_t          k[16 + KVS_KEY_MAX], d[KVS_MERKLE_DIGEST_LEN];
+    MDB_val          val;
+    kvs_store_t     *st;
+    kvs_version_t    va, vb1, vb2, va2, vad;
+    kvs_test_raw_t   raw;
+
+    kvs_test_dir(dir, "indexes");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/a", "1", 9000, 1000, &va);
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "2", 7000, 1000, &vb1);
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "3", 8000, 1000, &vb2);
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    klen = kvs_test_ikey(k, 1000, "idx/a");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen),
+          "by_time holds (timestamp, key) of a put");
+    klen = kvs_test_ikey(k, 1001, "idx/b");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen),
+          "by_time holds the overwrite's timestamp");
+    klen = kvs_test_ikey(k, 1000, "idx/b");
+    CHECK(!kvs_test_has(&raw, "by_time", k, klen),
+          "by_time lost the overwritten timestamp");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 2,
+                 "by_time: one entry per key");
+
+    klen = kvs_test_ikey(k, 9000, "idx/a");
+    CHECK(kvs_test_has(&raw, "expiry", k, klen),
+          "expiry holds (expires_at, key) of a put with a TTL");
+    klen = kvs_test_ikey(k, 8000, "idx/b");
+    CHECK(kvs_test_has(&raw, "expiry", k, klen),
+          "expiry holds the overwrite's expires_at");
+    klen = kvs_test_ikey(k, 7000, "idx/b");
+    CHECK(!kvs_test_has(&raw, "expiry", k, klen),
+          "expiry lost the overwritten expires_at");
+    kvs_test_u64(kvs_test_raw_count(&raw, "expiry"), 2,
+                 "expiry: one entry per key with a TTL");
+
+    klen = kvs_test_bkey(k, "idx/b");
+    CHECK(kvs_test_raw_get(&raw, "bucket_keys", k, klen, &val) == 0
+          && val.mv_size == 8 + KVS_UUID_LEN + 1
+          && kvs_test_vrec_is(val.mv_data, &vb2, 0),
+          "bucket_keys: (bucket, key) -> the latest version");
+    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 2,
+                 "bucket_keys: one entry per key");
+
+    kvs_test_u64(kvs_test_raw_count(&raw, "changes"), 3,
+                 "changes: one entry per applied write");
+    kvs_put_be64(k, 1);
+    CHECK(kvs_test_raw_get(&raw, "changes", k, 8, &val) == 0
+          && val.mv_size == 8 + KVS_UUID_LEN + 1 + 6
+          && kvs_test_vrec_is(val.mv_data, &va, 0)
+          && memcmp((uint8_t *) val.mv_data + 8 + KVS_UUID_LEN + 1,
+                    "didx/a", 6) == 0,
+          "changes: seq 1 -> version, flags and key of the first write");
+    kvs_put_be64(k, 3);
+    CHECK(kvs_test_raw_get(&raw, "changes", k, 8, &val) == 0
+          && kvs_test_vrec_is(val.mv_data, &vb2, 0),
+          "changes: seq 3 -> the third write");
+
+    CHECK(kvs_test_raw_get(&raw, "meta", "change_seq", 10, &val) == 0
+          && val.mv_size == 8 && kvs_get_u64(val.mv_data) == 3,
+          "meta: change_seq is 3 (little-endian u64)");
+    CHECK(kvs_test_raw_get(&raw, "meta", "schema_version", 14, &val) == 0
+          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 1,
+          "meta: schema_version is 1 (little-endian u32)");
+
+    k[0] = (uint8_t) (kvs_test_bucket_of("idx/a") >> 8);
+    k[1] = (uint8_t) kvs_test_bucket_of("idx/a");
+    kvs_test_digest(d, "idx/a", &va, 0);
+    if (kvs_test_bucket_of("idx/a") == kvs_test_bucket_of("idx/b")) {
+        uint8_t  db[KVS_MERKLE_DIGEST_LEN];
+
+        kvs_test_digest(db, "idx/b", &vb2, 0);
+        kvs_merkle_xor(d, db);
+    }
+    CHECK(kvs_test_raw_get(&raw, "merkle", k, 2, &val) == 0
+          && val.mv_size == KVS_MERKLE_DIGEST_LEN
+          && memcmp(val.mv_data, d, KVS_MERKLE_DIGEST_LEN) == 0,
+          "merkle: big-endian bucket -> digest of the bucket's versions");
+
+    kvs_test_raw_close(&raw, 0);
+
+    /* overwrite without a TTL, then delete: the indexes follow */
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/a", "4", 0, 2000, &va2);
+    kvs_test_write1(st, KVS_WRITE_DELETE, "idx/b", NULL, 0, 2000, &vad);
+    kvs_test_u64(vad.timestamp, 2000, "delete later than the record: now");
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_test_u64(kvs_test_raw_count(&raw, "expiry"), 0,
+                 "expiry: an overwrite without TTL and a delete remove "
+                 "the entries");
+    klen = kvs_test_ikey(k, 2000, "idx/a");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen),
+          "by_time: the overwrite's timestamp");
+    klen = kvs_test_ikey(k, 2000, "idx/b");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen),
+          "by_time: a tombstone is indexed at its timestamp");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 2,
+                 "by_time: still one entry per key");
+
+    klen = kvs_test_bkey(k, "idx/b");
+    CHECK(kvs_test_raw_get(&raw, "bucket_keys", k, klen, &val) == 0
+          && kvs_test_vrec_is(val.mv_data, &vad, KVS_FLAG_TOMBSTONE),
+          "bucket_keys: the tombstone's version and flag");
+
+    kvs_put_be64(k, 5);
+    CHECK(kvs_test_raw_get(&raw, "changes", k, 8, &val) == 0
+          && kvs_test_vrec_is(val.mv_data, &vad, KVS_FLAG_TOMBSTONE)
+          && memcmp((uint8_t *) val.mv_data + 8 + KVS_UUID_LEN + 1,
+                    "didx/b", 6) == 0,
+          "changes: the delete is in the feed with the tombstone flag");
+    kvs_test_u64(kvs_test_raw_count(&raw, "changes"), 5,
+                 "changes: 5 entries after 5 writes");
+
+    kvs_test_raw_close(&raw, 0);
+}
+
+
+static void
+kvs_test_batch(void)
+{
+    int              rc, ok;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             keys[KVS_TEST_BATCH][32], vals[KVS_TEST_BATCH][32];
+    size_t           i, klen;
+    uint8_t          k[16 + KVS_KEY_MAX];
+    uint64_t         seq;
+    MDB_val          val;
+    kvs_write_t      w[KVS_TEST_BATCH];
+    kvs_store_t     *st;
+    kvs_test_rec_t   r;
+    kvs_test_raw_t   raw;
+
+    kvs_test_dir(dir, "batch");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(st, "before", "0", 4000, NULL);
+    seq = kvs_test_seq(st);
+
+    for (i = 0; i < KVS_TEST_BATCH; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "batch/%02zu",
+                 i == KVS_TEST_BATCH - 1 ? (size_t) 7 : i);
+        snprintf(vals[i], sizeof(vals[i]), "{\"i\":%zu}", i);
+        kvs_test_set(&w[i], KVS_WRITE_PUT, KVS_NS_DATA, keys[i], vals[i], 0);
+    }
+
+    rc = kvs_store_write(st, w, KVS_TEST_BATCH, 5000, err, sizeof(err));
+    CHECK(rc == KVS_OK, "batch of 100 writes: KVS_OK");
+
+    ok = 1;
+    for (i = 0; i < KVS_TEST_BATCH; i++) {
+        if (w[i].rc != KVS_OK) {
+            ok = 0;
+        }
+    }
+    CHECK(ok, "batch: every write's rc is KVS_OK");
+
+    kvs_test_u64(kvs_test_seq(st), seq + KVS_TEST_BATCH,
+                 "batch: change_seq advanced by 100");
+
+    ok = 1;
+    for (i = 0; i < KVS_TEST_BATCH - 1; i++) {
+        if (i == 7) {
+            continue;
+        }
+
+        if (kvs_test_get(st, keys[i], &r) != KVS_OK
+            || r.len != strlen(vals[i])
+            || memcmp(r.value, vals[i], r.len) != 0
+            || !kvs_test_same_version(&r.hdr.version, &w[i].version)
+            || r.hdr.version.timestamp != 5000)
+        {
+            ok = 0;
+        }
+    }
+    CHECK(ok, "batch: the 98 other keys read back with their versions");
+
+    kvs_test_u64(w[KVS_TEST_BATCH - 1].version.timestamp, 5001,
+                 "batch: a key's second write in one batch gets first + 1");
+    CHECK(kvs_version_cmp(&w[KVS_TEST_BATCH - 1].version, &w[7].version) > 0,
+          "batch: the second write's version is newer");
+
+    kvs_test_get(st, "batch/07", &r);
+    CHECK(r.rc == KVS_OK && r.len == strlen(vals[KVS_TEST_BATCH - 1])
+          && memcmp(r.value, vals[KVS_TEST_BATCH - 1], r.len) == 0
+          && kvs_test_same_version(&r.hdr.version,
+                                   &w[KVS_TEST_BATCH - 1].version),
+          "batch: the second write of a key supersedes the first");
+    kvs_test_u64(r.hdr.created_at, 5000,
+                 "batch: the second write keeps the first's created_at");
+
+    /* puts and deletes mixed: only applied writes reach the feed */
+
+    seq = kvs_test_seq(st);
+
+    kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, "mix/a", "1", 0);
+    kvs_test_set(&w[1], KVS_WRITE_DELETE, KVS_NS_DATA, "mix/none", NULL, 0);
+    kvs_test_set(&w[2], KVS_WRITE_DELETE, KVS_NS_DATA, "mix/a", NULL, 0);
+    kvs_test_set(&w[3], KVS_WRITE_DELETE, KVS_NS_DATA, "mix/a", NULL, 0);
+    kvs_test_set(&w[4], KVS_WRITE_PUT, KVS_NS_USER, "mix/a", "2", 0);
+
+    rc = kvs_store_write(st, w, 5, 6000, err, sizeof(err));
+    CHECK(rc == KVS_OK, "mixed batch: KVS_OK");
+    CHECK(w[0].rc == KVS_OK && w[1].rc == KVS_NOT_FOUND
+          && w[2].rc == KVS_OK && w[3].rc == KVS_NOT_FOUND
+          && w[4].rc == KVS_OK,
+          "mixed batch: put ok, delete missing not found, delete ok, "
+          "delete again not found, other namespace ok");
+    kvs_test_u64(kvs_test_seq(st), seq + 3,
+                 "mixed batch: change_seq advanced by the 3 applied writes");
+    kvs_test_u64(w[2].version.timestamp, 6001,
+                 "mixed batch: the delete supersedes the put of the batch");
+
+    kvs_test_get(st, "mix/a", &r);
+    CHECK(r.rc == KVS_OK && (r.hdr.flags & KVS_FLAG_TOMBSTONE)
+          && kvs_test_same_version(&r.hdr.version, &w[2].version),
+          "mixed batch: the key ends as the batch's tombstone");
+    kvs_test_get_ns(st, KVS_NS_USER, "mix/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.len == 1
+          && r.value[0] == '2',
+          "mixed batch: the other namespace's record is separate");
+
+    seq = kvs_test_seq(st);
+    rc = kvs_store_write(st, w, 0, 7000, err, sizeof(err));
+    CHECK(rc == KVS_OK, "an empty batch: KVS_OK");
+    kvs_test_u64(kvs_test_seq(st), seq,
+                 "an empty batch: change_seq unchanged");
+
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    klen = kvs_test_ikey(k, 5001, "batch/07");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen),
+          "batch: by_time holds the second write of a key");
+    klen = kvs_test_ikey(k, 5000, "batch/07");
+    CHECK(!kvs_test_has(&raw, "by_time", k, klen),
+          "batch: by_time dropped the first write of a key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "changes"), seq,
+                 "batch: the change feed holds one entry per applied write");
+    kvs_put_be64(k, seq);
+    CHECK(kvs_test_raw_get(&raw, "changes", k, 8, &val) == 0
+          && val.mv_size == 8 + KVS_UUID_LEN + 1 + 6
+          && ((uint8_t *) val.mv_data)[8 + KVS_UUID_LEN + 1] == KVS_NS_USER,
+          "batch: the last change is the last applied write");
+
+    kvs_test_raw_close(&raw, 0);
+}
+
+
+/*
+ * Paths longer than LMDB's 511-byte keys allow: kv is keyed by the first
+ * 448 bytes and the SHA-256 of the whole path, and the record keeps the
+ * path between its header and its value.
+ */
+
+static void
+kvs_test_long_keys(void)
+{
+    int              rc;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             p1[KVS_KEY_MAX + 1], p2[KVS_KEY_MAX + 1];
+    char             p448[KVS_TEST_INLINE + 1], p449[KVS_TEST_INLINE + 2];
+    uint8_t          k[1 + KVS_TEST_INLINE + SHA256_DIGEST_LENGTH];
+    uint64_t         seq;
+    MDB_val          val;
+    kvs_write_t      w[3];
+    kvs_store_t     *st;
+    kvs_version_t    v;
+    kvs_test_rec_t   r;
+    kvs_test_raw_t   raw;
+    const char      *keys[5];
+
+    memset(p1, 'p', KVS_KEY_MAX);
+    memcpy(p1, "long/", 5);
+    p1[KVS_KEY_MAX - 1] = '1';
+    p1[KVS_KEY_MAX] = '\0';
+    memcpy(p2, p1, sizeof(p2));
+    p2[KVS_KEY_MAX - 1] = '2';
+
+    memset(p448, 'q', KVS_TEST_INLINE);
+    p448[KVS_TEST_INLINE] = '\0';
+    memset(p449, 'q', KVS_TEST_INLINE + 1);
+    p449[KVS_TEST_INLINE + 1] = '\0';
+
+    keys[0] = p1;
+    keys[1] = p2;
+    keys[2] = p448;
+    keys[3] = p449;
+    keys[4] = "short";
+
+    kvs_test_dir(dir, "long");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, p1, "\"one\"", 0);
+    kvs_test_set(&w[1], KVS_WRITE_PUT, KVS_NS_DATA, "short", "\"s\"", 0);
+    kvs_test_set(&w[2], KVS_WRITE_PUT, KVS_NS_DATA, p2, "\"two\"", 0);
+
+    rc = kvs_store_write(st, w, 3, 1000, err, sizeof(err));
+    CHECK(rc == KVS_OK && w[0].rc == KVS_OK && w[1].rc == KVS_OK
+          && w[2].rc == KVS_OK,
+          "long keys: a batch with two 1024-byte keys and a short one");
+    if (rc != KVS_OK) {
+        printf("#   %s\n", err);
+    }
+
+    kvs_test_get(st, p1, &r);
+    CHECK(r.rc == KVS_OK && r.len == 5 && memcmp(r.value, "\"one\"", 5) == 0
+          && r.hdr.key_len == KVS_KEY_MAX && r.hdr.value_len == 5,
+          "long keys: a 1024-byte key reads back its value");
+    kvs_test_get(st, p2, &r);
+    CHECK(r.rc == KVS_OK && r.len == 5 && memcmp(r.value, "\"two\"", 5) == 0,
+          "long keys: a key differing only in its last byte is another "
+          "record");
+    kvs_test_get(st, "short", &r);
+    CHECK(r.rc == KVS_OK && r.len == 3 && r.hdr.key_len == 0,
+          "long keys: the short key of the batch is stored inline");
+
+    rc = kvs_test_get_n(st, KVS_NS_DATA, p1, KVS_KEY_MAX - 1, &r);
+    CHECK(rc == KVS_NOT_FOUND,
+          "long keys: a 1023-byte prefix of a stored key is not found");
+
+    rc = kvs_test_put(st, p448, "448", 1000, NULL);
+    kvs_test_get(st, p448, &r);
+    CHECK(rc == KVS_OK && r.rc == KVS_OK && r.hdr.key_len == 0
+          && r.len == 3 && memcmp(r.value, "448", 3) == 0,
+          "long keys: a 448-byte key is its own LMDB key");
+
+    rc = kvs_test_put(st, p449, "449", 1000, NULL);
+    kvs_test_get(st, p449, &r);
+    CHECK(rc == KVS_OK && r.rc == KVS_OK
+          && r.hdr.key_len == KVS_TEST_INLINE + 1
+          && r.len == 3 && memcmp(r.value, "449", 3) == 0,
+          "long keys: a 449-byte key is keyed by prefix and digest");
+    kvs_test_get(st, p448, &r);
+    CHECK(r.rc == KVS_OK && memcmp(r.value, "448", 3) == 0,
+          "long keys: the 448-byte key is untouched by its 449-byte "
+          "extension");
+
+    rc = kvs_test_put(st, p1, "\"uno\"", 1000, &v);
+    kvs_test_get(st, p1, &r);
+    kvs_test_u64(v.timestamp, 1001, "long keys: overwrite at the same now: "
+                 "old + 1");
+    CHECK(rc == KVS_OK && r.rc == KVS_OK && r.hdr.created_at == 1000
+          && r.len == 5 && memcmp(r.value, "\"uno\"", 5) == 0,
+          "long keys: overwrite keeps created_at, returns the new value");
+
+    CHECK(kvs_test_bucket_consistent(st, kvs_test_bucket_of(p1), keys, 5)
+          && kvs_test_bucket_consistent(st, kvs_test_bucket_of(p2), keys, 5)
+          && kvs_test_bucket_consistent(st, kvs_test_bucket_of(p449),
+                                        keys, 5),
+          "long keys: buckets hold the digests of the full paths");
+
+    rc = kvs_test_del(st, p1, 1000, &v);
+    kvs_test_get(st, p1, &r);
+    CHECK(rc == KVS_OK && r.rc == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE) && r.hdr.value_len == 0
+          && r.hdr.key_len == KVS_KEY_MAX
+          && kvs_test_same_version(&r.hdr.version, &v),
+          "long keys: delete leaves a tombstone that keeps the path");
+
+    seq = kvs_test_seq(st);
+    CHECK(kvs_test_del(st, p1, 1000, NULL) == KVS_NOT_FOUND
+          && kvs_test_seq(st) == seq,
+          "long keys: delete of the tombstone: KVS_NOT_FOUND, no change");
+    kvs_test_get(st, p2, &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0,
+          "long keys: the sibling key is still live");
+    CHECK(kvs_test_bucket_consistent(st, kvs_test_bucket_of(p1), keys, 5),
+          "long keys: the bucket follows the tombstone");
+
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    k[0] = KVS_NS_DATA;
+    memcpy(k + 1, p2, KVS_TEST_INLINE);
+    SHA256((const uint8_t *) p2, KVS_KEY_MAX, k + 1 + KVS_TEST_INLINE);
+
+    CHECK(kvs_test_raw_get(&raw, "kv", k, sizeof(k), &val) == 0
+          && val.mv_size == KVS_RECORD_HDR_SIZE + KVS_KEY_MAX + 5
+          && memcmp((uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE, p2,
+                    KVS_KEY_MAX) == 0
+          && memcmp((uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE
+                    + KVS_KEY_MAX, "\"two\"", 5) == 0,
+          "long keys: kv key is ns + 448 bytes + SHA-256, the record holds "
+          "header, path, value");
+    kvs_test_u64(kvs_test_raw_count(&raw, "kv"), 5,
+                 "long keys: kv holds the 5 keys");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 5,
+                 "long keys: by_time holds one entry per key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 5,
+                 "long keys: bucket_keys holds one entry per key");
+
+    kvs_test_raw_close(&raw, 0);
+}
+
+
+/* two keys in one bucket and two more in two other buckets */
+
+static void
+kvs_test_merkle_keys(char keys[4][32])
+{
+    int       *seen;
+    size_t     i, n;
+    uint16_t   b, b0;
+
+    seen = calloc(KVS_MERKLE_BUCKETS, sizeof(int));
+    if (seen == NULL) {
+        kvs_test_bail("calloc", "out of memory");
+    }
+
+    for (i = 1; /* void */; i++) {
+        snprintf(keys[0], 32, "m/%zu", i);
+        b = kvs_test_bucket_of(keys[0]);
+
+        if (seen[b]) {
+            snprintf(keys[1], 32, "m/%d", seen[b]);
+            break;
+        }
+
+        seen[b] = (int) i;
+    }
+
+    free(seen);
+
+    b0 = kvs_test_bucket_of(keys[0]);
+    n = 2;
+
+    for (i = 1; n < 4; i++) {
+        snprintf(keys[n], 32, "o/%zu", i);
+        b = kvs_test_bucket_of(keys[n]);
+
+        if (b != b0 && (n == 2 || b != kvs_test_bucket_of(keys[2]))) {
+            n++;
+        }
+    }
+}
+
+
+static void
+kvs_test_merkle(void)
+{
+    int              ok;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             keys[4][32];
+    size_t           i;
+    uint8_t          got[KVS_MERKLE_DIGEST_LEN], want[KVS_MERKLE_DIGEST_LEN];
+    uint8_t          d[KVS_MERKLE_DIGEST_LEN];
+    uint16_t         b1, b3, b4, other;
+    kvs_store_t     *x, *y;
+    kvs_write_t      w[7];
+    kvs_version_t    va, vb, v2, vd;
+    kvs_test_rec_t   r, rx, ry;
+    const char      *kp[4];
+
+    kvs_test_merkle_keys(keys);
+
+    for (i = 0; i < 4; i++) {
+        kp[i] = keys[i];
+    }
+
+    b1 = kvs_test_bucket_of(keys[0]);
+    b3 = kvs_test_bucket_of(keys[2]);
+    b4 = kvs_test_bucket_of(keys[3]);
+
+    CHECK(b1 == kvs_test_bucket_of(keys[1]) && b3 != b1 && b4 != b1
+          && b3 != b4,
+          "merkle: found two keys sharing a bucket, two in others");
+
+    kvs_test_dir(dir, "merkle-x");
+    x = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_bucket(x, b1, got);
+    memset(want, 0, sizeof(want));
+    CHECK(memcmp(got, want, sizeof(got)) == 0,
+          "merkle: an untouched bucket's digest is zero");
+
+    kvs_test_put(x, keys[0], "\"A\"", 1000, &va);
+    kvs_test_bucket(x, b1, got);
+    kvs_test_digest(want, keys[0], &va, 0);
+    CHECK(memcmp(got, want, sizeof(got)) == 0,
+          "merkle: after put A the bucket is the digest of A");
+
+    kvs_test_put(x, keys[0], "\"B\"", 1000, &vb);
+    kvs_test_bucket(x, b1, got);
+    kvs_test_get(x, keys[0], &r);
+    kvs_test_digest(want, keys[0], &r.hdr.version, r.hdr.flags);
+    CHECK(memcmp(got, want, sizeof(got)) == 0
+          && kvs_test_same_version(&r.hdr.version, &vb),
+          "merkle: after put B of the same key only B's digest remains");
+
+    kvs_test_put(x, keys[1], "\"C\"", 1000, &v2);
+    kvs_test_bucket(x, b1, got);
+    kvs_test_digest(want, keys[0], &vb, 0);
+    kvs_test_digest(d, keys[1], &v2, 0);
+    kvs_merkle_xor(want, d);
+    CHECK(memcmp(got, want, sizeof(got)) == 0,
+          "merkle: two keys of one bucket: the XOR of their digests");
+
+    kvs_test_del(x, keys[0], 1000, &vd);
+    kvs_test_bucket(x, b1, got);
+    kvs_test_digest(want, keys[0], &vd, KVS_FLAG_TOMBSTONE);
+    kvs_test_digest(d, keys[1], &v2, 0);
+    kvs_merkle_xor(want, d);
+    CHECK(memcmp(got, want, sizeof(got)) == 0,
+          "merkle: a delete swaps the record's digest for the tombstone's");
+
+    kvs_test_put(x, keys[2], "\"D\"", 1100, NULL);
+    kvs_test_put(x, keys[3], "\"E\"", 1100, NULL);
+    kvs_test_del(x, keys[2], 1200, NULL);
+    kvs_test_del(x, keys[1], 1200, NULL);
+    kvs_test_put(x, keys[1], "\"F\"", 1300, NULL);
+
+    /* the same final state, in another order, in one batch */
+
+    kvs_test_dir(dir, "merkle-y");
+    y = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, keys[3], "\"E\"", 0);
+    kvs_test_set(&w[1], KVS_WRITE_PUT, KVS_NS_DATA, keys[2], "\"D\"", 0);
+    kvs_test_set(&w[2], KVS_WRITE_PUT, KVS_NS_DATA, keys[1], "\"C\"", 0);
+    kvs_test_set(&w[3], KVS_WRITE_DELETE, KVS_NS_DATA, keys[2], NULL, 0);
+    kvs_test_set(&w[4], KVS_WRITE_PUT, KVS_NS_DATA, keys[0], "\"A\"", 0);
+    kvs_test_set(&w[5], KVS_WRITE_PUT, KVS_NS_DATA, keys[1], "\"F\"", 0);
+    kvs_test_set(&w[6], KVS_WRITE_DELETE, KVS_NS_DATA, keys[0], NULL, 0);
+
+    CHECK(kvs_store_write(y, w, 7, 1000, err, sizeof(err)) == KVS_OK,
+          "merkle: the other order in one batch: KVS_OK");
+
+    ok = 1;
+    for (i = 0; i < 4; i++) {
+        kvs_test_get(x, keys[i], &rx);
+        kvs_test_get(y, keys[i], &ry);
+
+        if (rx.rc != KVS_OK || ry.rc != KVS_OK
+            || rx.hdr.flags != ry.hdr.flags || rx.len != ry.len
+            || memcmp(rx.value, ry.value, rx.len) != 0)
+        {
+            ok = 0;
+        }
+    }
+    CHECK(ok, "merkle: both stores end in the same state");
+
+    kvs_test_get(x, keys[0], &rx);
+    kvs_test_get(x, keys[2], &ry);
+    CHECK((rx.hdr.flags & KVS_FLAG_TOMBSTONE)
+          && (ry.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "merkle: the deleted keys are tombstones");
+
+    CHECK(kvs_test_bucket_consistent(x, b1, kp, 4)
+          && kvs_test_bucket_consistent(x, b3, kp, 4)
+          && kvs_test_bucket_consistent(x, b4, kp, 4),
+          "merkle: one write at a time: every touched bucket equals the XOR "
+          "of its stored versions' digests");
+    CHECK(kvs_test_bucket_consistent(y, b1, kp, 4)
+          && kvs_test_bucket_consistent(y, b3, kp, 4)
+          && kvs_test_bucket_consistent(y, b4, kp, 4),
+          "merkle: one batch, other order: every touched bucket equals the "
+          "XOR of its stored versions' digests");
+
+    other = (uint16_t) (b1 + 1);
+    while (other == b3 || other == b4) {
+        other++;
+    }
+    kvs_test_bucket(y, other, got);
+    memset(want, 0, sizeof(want));
+    CHECK(memcmp(got, want, sizeof(got)) == 0,
+          "merkle: a bucket no write touched stays zero");
+
+    kvs_store_close(x);
+    kvs_store_close(y);
+
+    kvs_test_dir(dir, "merkle-x");
+    x = kvs_test_open(dir, KVS_TEST_MAP);
+    CHECK(kvs_test_bucket_consistent(x, b1, kp, 4)
+          && kvs_test_bucket_consistent(x, b3, kp, 4)
+          && kvs_test_bucket_consistent(x, b4, kp, 4),
+          "merkle: the digests persist across reopen");
+    kvs_store_close(x);
+}
+
+
+static void
+kvs_test_schema(void)
+{
+    int              rc;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             want[PATH_MAX + 256];
+    uint8_t          buf[4];
+    kvs_store_t     *st;
+    kvs_test_rec_t   r;
+    kvs_test_raw_t   raw;
+
+    kvs_test_dir(dir, "schema");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_put(st, "keep", "true", 1000, NULL);
+    kvs_store_close(st);
+
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "schema: the store reopens");
+    if (rc == KVS_OK) {
+        kvs_test_get(st, "keep", &r);
+        CHECK(r.rc == KVS_OK && r.len == 4, "schema: data reads back");
+        kvs_store_close(st);
+    }
+
+    if (kvs_test_raw_open(&raw, dir, 1) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_put_u32(buf, 2);
+    rc = kvs_test_raw_put(&raw, "meta", "schema_version", 14, buf, 4);
+    if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
+        kvs_test_bail("raw put", mdb_strerror(rc));
+    }
+
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_ERROR && st == NULL,
+          "schema: a store of schema version 2 fails to open");
+    if (rc == KVS_OK) {
+        kvs_store_close(st);
+    }
+
+    snprintf(want, sizeof(want),
+             "the store in \"%s\" has schema version 2, but this build of "
+             "KVS reads only version 1; use a matching build or a new "
+             "data_dir", dir);
+    kvs_test_str(err, want, "schema: the sentence names both versions");
+
+    if (kvs_test_raw_open(&raw, dir, 1) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    rc = kvs_test_raw_del(&raw, "meta", "schema_version", 14);
+    if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
+        kvs_test_bail("raw del", mdb_strerror(rc));
+    }
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_ERROR,
+          "schema: a store with data and no schema version fails to open");
+    snprintf(want, sizeof(want),
+             "the store in \"%s\" holds data but no schema version; it was "
+             "not written by KVS", dir);
+    kvs_test_str(err, want, "schema: the sentence says it is not a KVS store");
+
+    if (kvs_test_raw_open(&raw, dir, 1) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_put_u32(buf, KVS_SCHEMA_VERSION);
+    rc = kvs_test_raw_put(&raw, "meta", "schema_version", 14, buf, 4);
+    if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
+        kvs_test_bail("raw put", mdb_strerror(rc));
+    }
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "schema: version 1 restored, the store opens again");
+    if (rc == KVS_OK) {
+        kvs_test_get(st, "keep", &r);
+        CHECK(r.rc == KVS_OK && r.len == 4 && memcmp(r.value, "true", 4) == 0,
+              "schema: and its data is intact");
+        kvs_store_close(st);
+    }
+}
+
+
+static int
+kvs_test_member_cb(const kvs_member_t *m, void *data)
+{
+    kvs_test_members_t  *ms = data;
+
+    if (ms->n == (int) (sizeof(ms->m) / sizeof(ms->m[0]))
+        || ms->n == ms->stop_after)
+    {
+        return KVS_ERROR;
+    }
+
+    ms->m[ms->n++] = *m;
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_members_list(kvs_store_t *st, kvs_test_members_t *ms,
+    int stop_after)
+{
+    int   rc;
+    char  err[KVS_STORE_ERRLEN];
+
+    memset(ms, 0, sizeof(kvs_test_members_t));
+    ms->stop_after = stop_after;
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return KVS_ERROR;
+    }
+
+    rc = kvs_store_member_each(st, kvs_test_member_cb, ms);
+
+    kvs_store_read_end(st);
+
+    return rc;
+}
+
+
+static void
+kvs_test_members(void)
+{
+    int                  rc;
+    char                 dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    kvs_store_t         *st;
+    kvs_member_t         self, again, b, lng;
+    kvs_test_members_t   ms;
+
+    kvs_test_dir(dir, "members");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    rc = kvs_test_members_list(st, &ms, -1);
+    CHECK(rc == KVS_OK && ms.n == 0, "members: a new store has none");
+
+    memset(&self, 0, sizeof(self));
+    strcpy(self.node_id, "node-a");
+    strcpy(self.address, "10.0.0.1:8080");
+    self.state = KVS_MEMBER_FAILED;
+
+    rc = kvs_store_member_self(st, &self, 1000, err, sizeof(err));
+    CHECK(rc == KVS_OK, "member_self: KVS_OK");
+    CHECK(self.joined_timestamp == 1000 && self.last_seen == 1000
+          && self.state == KVS_MEMBER_ALIVE,
+          "member_self: first call joins now, alive");
+
+    memset(&again, 0, sizeof(again));
+    strcpy(again.node_id, "node-a");
+    strcpy(again.address, "10.0.0.1:8080");
+
+    rc = kvs_store_member_self(st, &again, 2000, err, sizeof(err));
+    CHECK(rc == KVS_OK && again.joined_timestamp == 1000
+          && again.last_seen == 2000,
+          "member_self: a later call keeps joined_timestamp, "
+          "updates last_seen");
+
+    memset(&b, 0, sizeof(b));
+    strcpy(b.node_id, "node-b");
+    strcpy(b.address, "10.0.0.2:8080");
+    b.last_seen = 1600;
+    b.joined_timestamp = 1500;
+    b.state = KVS_MEMBER_FAILED;
+
+    rc = kvs_store_member_put(st, &b, err, sizeof(err));
+    CHECK(rc == KVS_OK, "member_put: KVS_OK");
+
+    rc = kvs_test_members_list(st, &ms, -1);
+    CHECK(rc == KVS_OK && ms.n == 2, "member_each lists both members");
+    CHECK(ms.n == 2
+          && strcmp(ms.m[0].node_id, "node-a") == 0
+          && strcmp(ms.m[0].address, "10.0.0.1:8080") == 0
+          && ms.m[0].joined_timestamp == 1000 && ms.m[0].last_seen == 2000
+          && ms.m[0].state == KVS_MEMBER_ALIVE,
+          "member_each: self as stored");
+    CHECK(ms.n == 2
+          && strcmp(ms.m[1].node_id, "node-b") == 0
+          && strcmp(ms.m[1].address, "10.0.0.2:8080") == 0
+          && ms.m[1].joined_timestamp == 1500 && ms.m[1].last_seen == 1600
+          && ms.m[1].state == KVS_MEMBER_FAILED,
+          "member_each: a peer as put");
+
+    rc = kvs_test_members_list(st, &ms, 1);
+    CHECK(rc == KVS_ERROR && ms.n == 1,
+          "member_each: a callback's error stops the walk");
+
+    b.joined_timestamp = 1700;
+    b.state = KVS_MEMBER_ALIVE;
+    kvs_store_member_put(st, &b, err, sizeof(err));
+    kvs_test_members_list(st, &ms, -1);
+    CHECK(ms.n == 2 && ms.m[1].joined_timestamp == 1700
+          && ms.m[1].state == KVS_MEMBER_ALIVE,
+          "member_put replaces a peer's record as given");
+
+    kvs_store_close(st);
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    memset(&again, 0, sizeof(again));
+    strcpy(again.node_id, "node-a");
+    strcpy(again.address, "10.0.0.9:9090");
+
+    rc = kvs_store_member_self(st, &again, 3000, err, sizeof(err));
+    CHECK(rc == KVS_OK && again.joined_timestamp == 1000
+          && again.last_seen == 3000,
+          "member_self after reopen keeps joined_timestamp");
+
+    kvs_test_members_list(st, &ms, -1);
+    CHECK(ms.n == 2 && ms.m[0].last_seen == 3000
+          && ms.m[0].joined_timestamp == 1000
+          && strcmp(ms.m[0].address, "10.0.0.9:9090") == 0,
+          "member_each after reopen: the new address and last_seen");
+
+    memset(&lng, 0, sizeof(lng));
+    memset(lng.node_id, 'n', sizeof(lng.node_id) - 1);
+    memset(lng.address, 'a', sizeof(lng.address) - 1);
+    lng.last_seen = 1;
+    lng.joined_timestamp = 2;
+
+    /* "nnn..." sorts before "node-a": members come in node id order */
+    rc = kvs_store_member_put(st, &lng, err, sizeof(err));
+    kvs_test_members_list(st, &ms, -1);
+    CHECK(rc == KVS_OK && ms.n == 3
+          && strcmp(ms.m[0].node_id, lng.node_id) == 0
+          && strcmp(ms.m[0].address, lng.address) == 0
+          && ms.m[0].last_seen == 1 && ms.m[0].joined_timestamp == 2,
+          "member: a 255-byte node id and address round-trip");
+
+    kvs_store_close(st);
+}
+
+
+static void
+kvs_test_full(void)
+{
+    int              rc, ok;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             want1[PATH_MAX + 128], want2[PATH_MAX + 128];
+    char            *value, (*keys)[32];
+    size_t           i, b, nkeys, applied;
+    uint64_t         seq;
+    kvs_write_t      w[KVS_TEST_FULL_BATCH];
+    kvs_store_t     *st;
+    kvs_test_rec_t   r;
+
+    value = malloc(KVS_TEST_FULL_VLEN + 1);
+    keys = malloc((size_t) (KVS_TEST_FULL_MAXB + 1) * KVS_TEST_FULL_BATCH
+                  * sizeof(*keys));
+    if (value == NULL || keys == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    memset(value, 'x', KVS_TEST_FULL_VLEN);
+    value[0] = '"';
+    value[KVS_TEST_FULL_VLEN - 1] = '"';
+    value[KVS_TEST_FULL_VLEN] = '\0';
+
+    kvs_test_dir(dir, "full");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+
+    rc = KVS_OK;
+    applied = 0;
+    nkeys = 0;
+
+    for (b = 0; b < KVS_TEST_FULL_MAXB; b++) {
+        for (i = 0; i < KVS_TEST_FULL_BATCH; i++) {
+            snprintf(keys[nkeys + i], 32, "full/%06zu", nkeys + i);
+            kvs_test_set(&w[i], KVS_WRITE_PUT, KVS_NS_DATA, keys[nkeys + i],
+                         value, 0);
+        }
+
+        rc = kvs_store_write(st, w, KVS_TEST_FULL_BATCH, 1000 + b, err,
+                             sizeof(err));
+        if (rc != KVS_OK) {
+            break;
+        }
+
+        nkeys += KVS_TEST_FULL_BATCH;
+        applied += KVS_TEST_FULL_BATCH;
+    }
+
+    CHECK(rc == KVS_FULL, "1 MiB map: writing on ends in KVS_FULL");
+    CHECK(applied > 0, "1 MiB map: batches were written before it filled");
+
+    snprintf(want1, sizeof(want1), "writing in \"%s\" failed: MDB_MAP_FULL: "
+             "Environment mapsize limit reached", dir);
+    snprintf(want2, sizeof(want2), "committing a write in \"%s\" failed: "
+             "MDB_MAP_FULL: Environment mapsize limit reached", dir);
+    CHECK(strcmp(err, want1) == 0 || strcmp(err, want2) == 0,
+          "1 MiB map: the sentence says the map is full");
+    if (strcmp(err, want1) != 0 && strcmp(err, want2) != 0) {
+        printf("#   got:  \"%s\"\n", err);
+    }
+
+    kvs_test_u64(kvs_test_seq(st), applied,
+                 "1 MiB map: change_seq counts only the committed batches");
+
+    ok = 1;
+    for (i = 0; i < KVS_TEST_FULL_BATCH; i++) {
+        if (kvs_test_get(st, keys[nkeys + i], &r) != KVS_NOT_FOUND) {
+            ok = 0;
+        }
+    }
+    CHECK(ok, "1 MiB map: no write of the failed batch is stored");
+
+    ok = 1;
+    for (i = 0; i < nkeys; i++) {
+        if (kvs_test_get(st, keys[i], &r) != KVS_OK
+            || r.len != KVS_TEST_FULL_VLEN
+            || memcmp(r.value, value, r.len) != 0)
+        {
+            ok = 0;
+        }
+    }
+    CHECK(ok, "1 MiB map: every earlier write reads back");
+
+    kvs_store_close(st);
+
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_FULL_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "1 MiB map: the full store opens again");
+    if (rc != KVS_OK) {
+        printf("#   %s\n", err);
+
+    } else {
+        ok = 1;
+        for (i = 0; i < nkeys; i++) {
+            if (kvs_test_get(st, keys[i], &r) != KVS_OK
+                || r.len != KVS_TEST_FULL_VLEN
+                || memcmp(r.value, value, r.len) != 0)
+            {
+                ok = 0;
+            }
+        }
+        CHECK(ok, "1 MiB map: after reopen every earlier write reads back");
+        kvs_test_u64(kvs_test_seq(st), applied,
+                     "1 MiB map: after reopen change_seq is unchanged");
+
+        seq = kvs_test_seq(st);
+        kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, keys[nkeys], value, 0);
+        rc = kvs_store_write(st, w, 1, 999999, err, sizeof(err));
+        CHECK(rc == KVS_OK || rc == KVS_FULL,
+              "1 MiB map: a later write is either stored or KVS_FULL");
+        kvs_test_u64(kvs_test_seq(st), rc == KVS_OK ? seq + 1 : seq,
+                     "1 MiB map: and change_seq agrees with its outcome");
+
+        kvs_store_close(st);
+    }
+
+    free(keys);
+    free(value);
+}
+
+
+int
+main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    if (mkdtemp(kvs_test_base) == NULL) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        return 2;
+    }
+
+    kvs_test_open_errors();
+    kvs_test_put_get();
+    kvs_test_snapshot();
+    kvs_test_indexes();
+    kvs_test_batch();
+    kvs_test_long_keys();
+    kvs_test_merkle();
+    kvs_test_schema();
+    kvs_test_members();
+    kvs_test_full();
+
+    kvs_test_cleanup();
+
+    printf("1..%d\n", kvs_test_n);
+
+    if (kvs_test_failed) {
+        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
+        return 1;
+    }
+
+    return 0;
+}
