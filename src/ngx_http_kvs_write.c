@@ -2,13 +2,17 @@
  * Group commit: how a worker writes without blocking its event loop.
  *
  * A durable LMDB commit costs an fsync, and LMDB admits one writer at a
- * time across all processes.  So PUT and DELETE requests are queued in
- * their worker; while one batch commits on nginx's thread pool, the next
- * requests gather, and when the commit returns they all go as the next
- * batch: one transaction, one fsync, many requests.  Under load the batch
- * grows by itself; alone, a request waits for one commit and no more.
- * Each request is answered from the event loop after its batch is
- * durable, never before.
+ * time across all processes.  So PUT and DELETE requests are staged in
+ * their worker and committed on nginx's thread pool, many to one
+ * transaction.  The batch is taken from the stage only once the thread
+ * holds LMDB's writer lock: while it waited for another worker's commit,
+ * every request that arrived has joined it.  Under load batches grow by
+ * themselves; alone, a request waits for one commit and no more.  Each
+ * request is answered from the event loop after its batch is durable,
+ * never before.
+ *
+ * The stage is the one thing the event loop and the thread share; a mutex
+ * guards it.  One batch per worker is in flight at a time.
  */
 
 #include <ngx_config.h>
@@ -18,7 +22,7 @@
 #include "ngx_http_kvs_module.h"
 
 
-#define NGX_HTTP_KVS_BATCH_MAX  512
+#define NGX_HTTP_KVS_BATCH_MAX  1024
 
 
 typedef struct {
@@ -26,18 +30,20 @@ typedef struct {
     ngx_uint_t            n;
     int                   rc;
     char                  err[KVS_STORE_ERRLEN];
-    ngx_http_request_t   *requests[NGX_HTTP_KVS_BATCH_MAX];
+    ngx_http_kvs_ctx_t   *ctx[NGX_HTTP_KVS_BATCH_MAX];
     kvs_write_t           writes[NGX_HTTP_KVS_BATCH_MAX];
 } ngx_http_kvs_batch_t;
 
 
-static void ngx_http_kvs_write_flush(void);
+static void ngx_http_kvs_write_post(void);
 static void ngx_http_kvs_write_thread(void *data, ngx_log_t *log);
+static void ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data);
 static void ngx_http_kvs_write_done(ngx_event_t *ev);
 static void ngx_http_kvs_write_inflight(ngx_event_t *ev);
 
 
-static ngx_queue_t         ngx_http_kvs_pending;
+static ngx_queue_t         ngx_http_kvs_stage;
+static ngx_thread_mutex_t  ngx_http_kvs_stage_mutex;
 static ngx_thread_task_t  *ngx_http_kvs_task;
 static ngx_thread_pool_t  *ngx_http_kvs_thread_pool;
 static ngx_uint_t          ngx_http_kvs_busy;
@@ -58,9 +64,15 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
 
-    ngx_queue_init(&ngx_http_kvs_pending);
+    ngx_queue_init(&ngx_http_kvs_stage);
     ngx_http_kvs_busy = 0;
     ngx_http_kvs_thread_pool = kmcf->thread_pool;
+
+    if (ngx_thread_mutex_create(&ngx_http_kvs_stage_mutex, cycle->log)
+        != NGX_OK)
+    {
+        return;
+    }
 
     ngx_http_kvs_task = ngx_thread_task_alloc(cycle->pool,
                                               sizeof(ngx_http_kvs_batch_t));
@@ -90,10 +102,13 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     }
 
     ctx->request = r;
-    ngx_queue_insert_tail(&ngx_http_kvs_pending, &ctx->queue);
+
+    ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, r->connection->log);
+    ngx_queue_insert_tail(&ngx_http_kvs_stage, &ctx->queue);
+    ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, r->connection->log);
 
     if (!ngx_http_kvs_busy) {
-        ngx_http_kvs_write_flush();
+        ngx_http_kvs_write_post();
     }
 
     return NGX_OK;
@@ -101,35 +116,17 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
 
 static void
-ngx_http_kvs_write_flush(void)
+ngx_http_kvs_write_post(void)
 {
-    ngx_uint_t             i;
-    ngx_queue_t           *q;
-    ngx_http_kvs_ctx_t    *ctx;
-    ngx_http_kvs_batch_t  *batch;
-    ngx_http_request_t    *r;
-    ngx_connection_t      *c;
+    ngx_queue_t         *q;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+    ngx_http_kvs_ctx_t  *ctx;
+    ngx_http_kvs_batch_t *batch;
 
     batch = ngx_http_kvs_task->ctx;
     batch->store = ngx_http_kvs_store;
     batch->n = 0;
-
-    while (!ngx_queue_empty(&ngx_http_kvs_pending)
-           && batch->n < NGX_HTTP_KVS_BATCH_MAX)
-    {
-        q = ngx_queue_head(&ngx_http_kvs_pending);
-        ngx_queue_remove(q);
-
-        ctx = ngx_queue_data(q, ngx_http_kvs_ctx_t, queue);
-
-        batch->requests[batch->n] = ctx->request;
-        batch->writes[batch->n] = ctx->write;
-        batch->n++;
-    }
-
-    if (batch->n == 0) {
-        return;
-    }
 
     if (ngx_thread_task_post(ngx_http_kvs_thread_pool, ngx_http_kvs_task)
         == NGX_OK)
@@ -139,8 +136,25 @@ ngx_http_kvs_write_flush(void)
         return;
     }
 
-    for (i = 0; i < batch->n; i++) {
-        r = batch->requests[i];
+    /* the pool's queue is full: nothing of the stage can be written */
+
+    for ( ;; ) {
+        ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex,
+                              ngx_cycle->log);
+
+        if (ngx_queue_empty(&ngx_http_kvs_stage)) {
+            ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex,
+                                    ngx_cycle->log);
+            return;
+        }
+
+        q = ngx_queue_head(&ngx_http_kvs_stage);
+        ngx_queue_remove(q);
+
+        ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+        ctx = ngx_queue_data(q, ngx_http_kvs_ctx_t, queue);
+        r = ctx->request;
         c = r->connection;
 
         ngx_http_finalize_request(r,
@@ -158,9 +172,42 @@ ngx_http_kvs_write_thread(void *data, ngx_log_t *log)
 {
     ngx_http_kvs_batch_t *batch = data;
 
-    batch->rc = kvs_store_write(batch->store, batch->writes, batch->n,
-                                ngx_http_kvs_now_ms(), batch->err,
-                                sizeof(batch->err));
+    batch->rc = kvs_store_write_collect(batch->store,
+                                        ngx_http_kvs_write_collect, batch,
+                                        batch->err, sizeof(batch->err));
+}
+
+
+/* on the pool's thread, holding LMDB's writer lock: takes the stage */
+
+static void
+ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
+{
+    ngx_http_kvs_batch_t *batch = data;
+
+    ngx_queue_t         *q;
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+    while (!ngx_queue_empty(&ngx_http_kvs_stage)
+           && batch->n < NGX_HTTP_KVS_BATCH_MAX)
+    {
+        q = ngx_queue_head(&ngx_http_kvs_stage);
+        ngx_queue_remove(q);
+
+        ctx = ngx_queue_data(q, ngx_http_kvs_ctx_t, queue);
+
+        batch->ctx[batch->n] = ctx;
+        batch->writes[batch->n] = ctx->write;
+        batch->n++;
+    }
+
+    ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+    b->w = batch->writes;
+    b->n = batch->n;
+    b->now_ms = ngx_http_kvs_now_ms();
 }
 
 
@@ -168,7 +215,7 @@ static void
 ngx_http_kvs_write_done(ngx_event_t *ev)
 {
     ngx_int_t                  rc;
-    ngx_uint_t                 i;
+    ngx_uint_t                 i, more;
     ngx_connection_t          *c;
     ngx_thread_task_t         *task;
     ngx_http_request_t        *r;
@@ -192,9 +239,9 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     }
 
     for (i = 0; i < batch->n; i++) {
-        r = batch->requests[i];
+        ctx = batch->ctx[i];
+        r = ctx->request;
         c = r->connection;
-        ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
 
         ctx->write.rc = batch->writes[i].rc;
         ctx->write.version = batch->writes[i].version;
@@ -222,7 +269,13 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
         ngx_http_run_posted_requests(c);
     }
 
-    ngx_http_kvs_write_flush();
+    ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ev->log);
+    more = !ngx_queue_empty(&ngx_http_kvs_stage);
+    ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ev->log);
+
+    if (more) {
+        ngx_http_kvs_write_post();
+    }
 }
 
 

@@ -372,20 +372,67 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
 }
 
 
+typedef struct {
+    kvs_write_t  *w;
+    size_t        n;
+    uint64_t      now_ms;
+} kvs_store_array_t;
+
+
+static void
+kvs_store_collect_array(kvs_write_batch_t *b, void *data)
+{
+    kvs_store_array_t *a = data;
+
+    b->w = a->w;
+    b->n = a->n;
+    b->now_ms = a->now_ms;
+}
+
+
 int
 kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n, uint64_t now_ms,
     char *err, size_t errlen)
 {
-    int       rc;
-    size_t    i;
-    uint8_t   buf[8];
-    MDB_txn  *txn;
-    MDB_val   key, val;
-    uint64_t  seq;
+    kvs_store_array_t  a;
+
+    a.w = w;
+    a.n = n;
+    a.now_ms = now_ms;
+
+    return kvs_store_write_collect(st, kvs_store_collect_array, &a, err,
+                                   errlen);
+}
+
+
+int
+kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
+    void *data, char *err, size_t errlen)
+{
+    int                rc;
+    size_t             i;
+    uint8_t            buf[8];
+    MDB_txn           *txn;
+    MDB_val            key, val;
+    uint64_t           seq;
+    kvs_write_batch_t  b;
+
+    /* waits for LMDB's writer lock, held by another process's commit */
 
     rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+
+    b.w = NULL;
+    b.n = 0;
+    b.now_ms = 0;
+    collect(&b, data);
+
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    if (b.n == 0) {
+        mdb_txn_abort(txn);
+        return KVS_OK;
     }
 
     key.mv_data = "change_seq";
@@ -402,8 +449,8 @@ kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n, uint64_t now_ms,
         goto failed;
     }
 
-    for (i = 0; i < n; i++) {
-        rc = kvs_store_apply(st, txn, &w[i], now_ms, &seq);
+    for (i = 0; i < b.n; i++) {
+        rc = kvs_store_apply(st, txn, &b.w[i], b.now_ms, &seq);
         if (rc != 0) {
             goto failed;
         }

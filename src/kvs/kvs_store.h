@@ -86,6 +86,24 @@ void kvs_store_read_end(kvs_store_t *st);
 int kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n,
     uint64_t now_ms, char *err, size_t errlen);
 
+/*
+ * Group commit across processes: begins the write transaction, which waits
+ * for LMDB's writer lock while another process commits, and only then asks
+ * collect() for the batch, so that every write that arrived meanwhile joins
+ * this commit instead of waiting for the next one.  collect() also gives
+ * the clock to stamp the batch with.  A batch of none commits nothing.
+ */
+typedef struct {
+    kvs_write_t      *w;
+    size_t            n;
+    uint64_t          now_ms;
+} kvs_write_batch_t;
+
+typedef void (*kvs_write_collect_pt)(kvs_write_batch_t *b, void *data);
+
+int kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
+    void *data, char *err, size_t errlen);
+
 /* Members of the cluster as this node knows them. */
 int kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m,
     char *err, size_t errlen);

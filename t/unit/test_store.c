@@ -1786,6 +1786,68 @@ kvs_test_full(void)
 }
 
 
+/*
+ * kvs_store_write_collect: the batch is asked for only once the write
+ * transaction holds the writer lock, and an empty batch commits nothing.
+ */
+
+typedef struct {
+    kvs_write_t  w[2];
+    size_t       n;
+    int          calls;
+} kvs_test_collect_t;
+
+
+static void
+kvs_test_collector(kvs_write_batch_t *b, void *data)
+{
+    kvs_test_collect_t *c = data;
+
+    c->calls++;
+    b->w = c->w;
+    b->n = c->n;
+    b->now_ms = 5000;
+}
+
+
+static void
+kvs_test_collect(void)
+{
+    char                 dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    uint64_t             before, after;
+    kvs_store_t         *st;
+    kvs_test_collect_t   c;
+
+    kvs_test_dir(dir, "collect");
+    st = kvs_test_open(dir, 16 << 20);
+
+    memset(&c, 0, sizeof(c));
+    before = kvs_test_seq(st);
+
+    CHECK(kvs_store_write_collect(st, kvs_test_collector, &c, err,
+                                  sizeof(err)) == KVS_OK
+          && c.calls == 1,
+          "collect: an empty batch is asked for once and succeeds");
+    CHECK(kvs_test_seq(st) == before,
+          "collect: an empty batch writes nothing");
+
+    kvs_test_set(&c.w[0], KVS_WRITE_PUT, KVS_NS_DATA, "c/a", "1", 0);
+    kvs_test_set(&c.w[1], KVS_WRITE_PUT, KVS_NS_DATA, "c/b", "2", 0);
+    c.n = 2;
+
+    CHECK(kvs_store_write_collect(st, kvs_test_collector, &c, err,
+                                  sizeof(err)) == KVS_OK,
+          "collect: a collected batch commits");
+    after = kvs_test_seq(st);
+    CHECK(after == before + 2 && c.w[0].rc == KVS_OK && c.w[1].rc == KVS_OK,
+          "collect: both collected writes are applied");
+    CHECK(c.w[0].version.timestamp == 5000,
+          "collect: the batch is stamped with the collector's clock");
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -1806,6 +1868,7 @@ main(void)
     kvs_test_schema();
     kvs_test_members();
     kvs_test_full();
+    kvs_test_collect();
 
     kvs_test_cleanup();
 
