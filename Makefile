@@ -62,7 +62,7 @@ $(MODULE): $(NGX_OBJS)/Makefile $(KVS_SRCS) $(KVS_HDRS) $(NGX_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
 	cp $(NGX_OBJS)/ngx_http_kvs_module.so $@
 
-$(BUILD)/unit/%: t/unit/%.c $(KVS_SRCS) $(KVS_HDRS)
+$(BUILD)/unit/%: t/unit/%.c t/unit/kvs_test.h $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
 	    -llmdb -lyaml -lcrypto

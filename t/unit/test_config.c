@@ -23,6 +23,8 @@
 
 #include "kvs_config.h"
 
+#include "kvs_test.h"
+
 
 #define KVS_TEST_MAXFILES  16
 
@@ -31,7 +33,6 @@
 #define KVS_TEST_GIB       (1024ULL * 1024 * 1024)
 #define KVS_TEST_TIB       (1024ULL * 1024 * 1024 * 1024)
 
-#define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
 
 #define CHECK_STR(got, want, desc)                                            \
     kvs_test_str(got, want, desc)
@@ -52,41 +53,9 @@ typedef struct {
 } kvs_test_size_t;
 
 
-static int    kvs_test_n;
-static int    kvs_test_failed;
 static char   kvs_test_dir[] = "/tmp/kvs_config_test.XXXXXX";
 static char  *kvs_test_files[KVS_TEST_MAXFILES];
 static int    kvs_test_nfiles;
-
-
-static void
-kvs_test_ok(int ok, const char *desc)
-{
-    kvs_test_n++;
-
-    if (!ok) {
-        kvs_test_failed++;
-    }
-
-    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
-}
-
-
-static void
-kvs_test_str(const char *got, const char *want, const char *desc)
-{
-    int  ok;
-
-    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
-         || (got == NULL && want == NULL);
-
-    kvs_test_ok(ok, desc);
-
-    if (!ok) {
-        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
-               got ? got : "(null)", want ? want : "(null)");
-    }
-}
 
 
 /* remembers each name once so that the cleanup can unlink it */

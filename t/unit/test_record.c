@@ -32,15 +32,14 @@
 #include "kvs_merkle.h"
 #include "kvs_record.h"
 
+#include "kvs_test.h"
+
 
 #define KVS_TEST_NUUIDS  10000
 #define KVS_TEST_NOENT   64
 
-#define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
 
 
-static int  kvs_test_n;
-static int  kvs_test_failed;
 static int  kvs_test_no_entropy;
 
 
@@ -53,36 +52,6 @@ getrandom(void *buf, size_t buflen, unsigned int flags)
     }
 
     return syscall(SYS_getrandom, buf, buflen, flags);
-}
-
-
-static void
-kvs_test_ok(int ok, const char *desc)
-{
-    kvs_test_n++;
-
-    if (!ok) {
-        kvs_test_failed++;
-    }
-
-    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
-}
-
-
-static void
-kvs_test_str(const char *got, const char *want, const char *desc)
-{
-    int  ok;
-
-    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
-         || (got == NULL && want == NULL);
-
-    kvs_test_ok(ok, desc);
-
-    if (!ok) {
-        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
-               got ? got : "(null)", want ? want : "(null)");
-    }
 }
 
 

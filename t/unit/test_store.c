@@ -35,6 +35,8 @@
 #include "kvs_record.h"
 #include "kvs_store.h"
 
+#include "kvs_test.h"
+
 
 #define KVS_TEST_MAP        (64 * 1024 * 1024)
 #define KVS_TEST_FULL_MAP   (1024 * 1024)
@@ -45,7 +47,6 @@
 #define KVS_TEST_FULL_VLEN  1000
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
 
-#define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
 
 
 typedef struct {
@@ -69,39 +70,7 @@ typedef struct {
 } kvs_test_members_t;
 
 
-static int   kvs_test_n;
-static int   kvs_test_failed;
 static char  kvs_test_base[] = "/tmp/kvs_store_test.XXXXXX";
-
-
-static void
-kvs_test_ok(int ok, const char *desc)
-{
-    kvs_test_n++;
-
-    if (!ok) {
-        kvs_test_failed++;
-    }
-
-    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
-}
-
-
-static void
-kvs_test_str(const char *got, const char *want, const char *desc)
-{
-    int  ok;
-
-    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
-         || (got == NULL && want == NULL);
-
-    kvs_test_ok(ok, desc);
-
-    if (!ok) {
-        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
-               got ? got : "(null)", want ? want : "(null)");
-    }
-}
 
 
 static void
