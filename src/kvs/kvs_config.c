@@ -13,6 +13,10 @@
  * and empty scalars are nulls.  Values are stored into *cf as they are met:
  * a failed load may leave some fields changed, but every pointer in *cf is
  * always either NULL or owned by it, so kvs_config_free() is always safe.
+ * Rules between keys (gossip_interval_max >= gossip_interval_min, seed
+ * nodes need a cluster_secret) are checked once the whole mapping is read,
+ * against the values then in *cf, since the keys may come in any order or
+ * from an earlier file.
  */
 
 #include <ctype.h>
@@ -46,6 +50,7 @@
 
 typedef enum {
     KVS_CONFIG_STRING = 0,     /* char *, non-empty */
+    KVS_CONFIG_SECRET,         /* char *, at least min bytes, never shown */
     KVS_CONFIG_INT,            /* int */
     KVS_CONFIG_INT64,          /* int64_t */
     KVS_CONFIG_BOOL,           /* int, 0 or 1 */
@@ -72,6 +77,13 @@ typedef struct {
     yaml_document_t    *doc;
     kvs_config_t       *cf;
 } kvs_config_ctx_t;
+
+
+/* two number keys where the first must not be greater than the second */
+typedef struct {
+    const char         *low;
+    const char         *high;
+} kvs_config_order_t;
 
 
 #define kvs_config_field(cf, key, type)                                       \
@@ -130,11 +142,38 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     /* LMDB cannot usefully map less than a few pages */
     { "max_db_size", KVS_CONFIG_SIZE,
       offsetof(kvs_config_t, max_db_size),
-      (int64_t) KVS_CONFIG_MIB, (int64_t) KVS_CONFIG_TIB }
+      (int64_t) KVS_CONFIG_MIB, (int64_t) KVS_CONFIG_TIB },
+
+    /* 16 bytes: a floor against short passwords, since anyone holding
+     * one signed request can try guesses offline */
+    { "cluster_secret", KVS_CONFIG_SECRET,
+      offsetof(kvs_config_t, cluster_secret), 16, 0 },
+
+    { "failure_timeout", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, failure_timeout), 0, KVS_CONFIG_YEAR },
+
+    { "removal_timeout", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, removal_timeout), 0, KVS_CONFIG_YEAR },
+
+    { "peer_ca_file", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, peer_ca_file), 0, 0 },
+
+    /* an hour: a peer silent for longer is gone, and a guard against typos */
+    { "peer_timeout", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, peer_timeout), 0, 3600 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
     (sizeof(kvs_config_keys) / sizeof(kvs_config_keys[0]))
+
+
+static const kvs_config_order_t  kvs_config_orders[] = {
+    { "gossip_interval_min", "gossip_interval_max" },
+    { "failure_timeout", "removal_timeout" }
+};
+
+#define KVS_CONFIG_NORDERS                                                    \
+    (sizeof(kvs_config_orders) / sizeof(kvs_config_orders[0]))
 
 
 static int kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root);
@@ -142,8 +181,12 @@ static int kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     yaml_node_t *value, unsigned long line);
 static int kvs_config_set_seeds(kvs_config_ctx_t *ctx,
     const kvs_config_key_t *key, yaml_node_t *value, unsigned long line);
-static int kvs_config_check_gossip(kvs_config_ctx_t *ctx, yaml_node_t *root,
-    unsigned long max_line);
+static int kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines);
+static const kvs_config_key_t *kvs_config_find(const char *name, size_t len);
+static unsigned long kvs_config_key_line(yaml_node_t *root,
+    const unsigned long *lines, const kvs_config_key_t *key);
+static void kvs_config_free_secret(char *s);
 static int kvs_config_parse_int(const char *p, size_t len, int64_t *v);
 static int kvs_config_parse_number(const char *p, size_t len, double *v);
 static int kvs_config_parse_size(const char *p, size_t len, uint64_t *v);
@@ -203,6 +246,13 @@ kvs_config_defaults(kvs_config_t *cf)
 
     cf->max_json_size = (size_t) KVS_CONFIG_MIB;
     cf->max_db_size = (size_t) KVS_CONFIG_GIB;
+
+    /* no secret: a standalone node has no peers to authenticate */
+    cf->cluster_secret = NULL;
+    cf->failure_timeout = 300;
+    cf->removal_timeout = 600;
+    cf->peer_ca_file = NULL;
+    cf->peer_timeout = 5;
 
     return 0;
 }
@@ -331,6 +381,8 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->node_id);
     free(cf->bind_address);
     free(cf->data_dir);
+    free(cf->peer_ca_file);
+    kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
         free(cf->seed_nodes[i]);
@@ -342,6 +394,8 @@ kvs_config_free(kvs_config_t *cf)
     cf->node_id = NULL;
     cf->bind_address = NULL;
     cf->data_dir = NULL;
+    cf->peer_ca_file = NULL;
+    cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
 }
@@ -354,8 +408,8 @@ kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
     size_t                   i;
     const char              *name;
     yaml_node_t             *knode, *vnode;
-    unsigned long            line, max_line;
-    unsigned char            seen[KVS_CONFIG_NKEYS];
+    unsigned long            line;
+    unsigned long            lines[KVS_CONFIG_NKEYS];
     yaml_node_pair_t        *pair;
     const kvs_config_key_t  *key;
 
@@ -372,8 +426,9 @@ kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
                                                     sizeof(desc)));
     }
 
-    memset(seen, 0, sizeof(seen));
-    max_line = 0;
+    /* the line of each key met, 0 for keys not in the file: it tells a
+     * duplicate, and where a rule between keys is reported */
+    memset(lines, 0, sizeof(lines));
 
     for (pair = root->data.mapping.pairs.start;
          pair < root->data.mapping.pairs.top;
@@ -392,17 +447,7 @@ kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
         }
 
         name = (const char *) knode->data.scalar.value;
-        key = NULL;
-
-        for (i = 0; i < KVS_CONFIG_NKEYS; i++) {
-            if (strlen(kvs_config_keys[i].name) == knode->data.scalar.length
-                && memcmp(kvs_config_keys[i].name, name,
-                          knode->data.scalar.length) == 0)
-            {
-                key = &kvs_config_keys[i];
-                break;
-            }
-        }
+        key = kvs_config_find(name, knode->data.scalar.length);
 
         if (key == NULL) {
             /* quoting the key back keeps a long or odd key readable */
@@ -414,23 +459,37 @@ kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
                                     name);
         }
 
-        if (seen[i] != 0) {
+        i = (size_t) (key - kvs_config_keys);
+
+        if (lines[i] != 0) {
             return kvs_config_error(ctx, line, key->name, "duplicate key");
         }
 
-        seen[i] = 1;
-
-        /* the min/max check runs after the loop and points at this line */
-        if (key->offset == offsetof(kvs_config_t, gossip_interval_max)) {
-            max_line = line;
-        }
+        lines[i] = line;
 
         if (kvs_config_set(ctx, key, vnode, line) != 0) {
             return -1;
         }
     }
 
-    return kvs_config_check_gossip(ctx, root, max_line);
+    return kvs_config_check(ctx, root, lines);
+}
+
+
+static const kvs_config_key_t *
+kvs_config_find(const char *name, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < KVS_CONFIG_NKEYS; i++) {
+        if (strlen(kvs_config_keys[i].name) == len
+            && memcmp(kvs_config_keys[i].name, name, len) == 0)
+        {
+            return &kvs_config_keys[i];
+        }
+    }
+
+    return NULL;
 }
 
 
@@ -469,6 +528,39 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     }
 
     switch (key->type) {
+
+    case KVS_CONFIG_SECRET:
+
+        /*
+         * A secret is never quoted back, not even its first bytes, since
+         * the message ends up in error logs; "got" only names a type.
+         */
+        if (text == NULL) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a string, got %s", desc);
+        }
+
+        if (strlen(text) != len) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "must not contain a NUL byte");
+        }
+
+        if (len < (size_t) key->min) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "must be at least %lld bytes long",
+                                    (long long) key->min);
+        }
+
+        s = strdup(text);
+        if (s == NULL) {
+            return kvs_config_error(ctx, line, key->name, "out of memory");
+        }
+
+        sp = kvs_config_field(ctx->cf, key, char *);
+        kvs_config_free_secret(*sp);
+        *sp = s;
+
+        return 0;
 
     case KVS_CONFIG_STRING:
 
@@ -626,6 +718,7 @@ kvs_config_set_seeds(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     size_t            i, n;
     char            **seeds;
     char              desc[KVS_CONFIG_SHOWLEN + 8];
+    kvs_seed_t        seed;
     yaml_node_t      *item;
     yaml_node_item_t *it;
 
@@ -668,6 +761,18 @@ kvs_config_set_seeds(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
             goto failed;
         }
 
+        if (kvs_config_parse_seed((char *) item->data.scalar.value,
+                                  item->data.scalar.length, &seed)
+            != 0)
+        {
+            kvs_config_error(ctx, line, key->name,
+                             "item %lu: %s is not host:port or an "
+                             "http(s):// URL",
+                             (unsigned long) (i + 1),
+                             kvs_config_describe(item, desc, sizeof(desc)));
+            goto failed;
+        }
+
         seeds[i] = strdup((char *) item->data.scalar.value);
         if (seeds[i] == NULL) {
             kvs_config_error(ctx, line, key->name, "out of memory");
@@ -700,36 +805,184 @@ failed:
 
 
 /*
- * The pair is checked after the whole mapping is read, since either key may
- * come first.  The error names gossip_interval_max: with the key in the
- * file it is its line, otherwise the file's last line, as the conflict is
- * then with the default or a value set before this file.
+ * The rules between keys, checked after the whole mapping is read since
+ * either key may come first.  Each error names the key an operator would
+ * most likely change, at its line; when that key is not in this file, the
+ * conflict is with a default or a value loaded before, and the file's last
+ * line is given instead.
  */
 
 static int
-kvs_config_check_gossip(kvs_config_ctx_t *ctx, yaml_node_t *root,
-    unsigned long max_line)
+kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines)
 {
-    unsigned long  line;
-    yaml_mark_t    end;
+    size_t                   i;
+    double                   low, high;
+    const kvs_config_key_t  *lkey, *hkey;
 
-    if (ctx->cf->gossip_interval_max >= ctx->cf->gossip_interval_min) {
-        return 0;
+    for (i = 0; i < KVS_CONFIG_NORDERS; i++) {
+        lkey = kvs_config_find(kvs_config_orders[i].low,
+                               strlen(kvs_config_orders[i].low));
+        hkey = kvs_config_find(kvs_config_orders[i].high,
+                               strlen(kvs_config_orders[i].high));
+
+        low = *kvs_config_field(ctx->cf, lkey, double);
+        high = *kvs_config_field(ctx->cf, hkey, double);
+
+        if (high < low) {
+            return kvs_config_error(ctx,
+                                    kvs_config_key_line(root, lines, hkey),
+                                    hkey->name,
+                                    "%g is less than %s (%g)",
+                                    high, lkey->name, low);
+        }
     }
 
-    line = max_line;
+    /*
+     * Peers refuse unsigned internal requests, so a node that would join a
+     * cluster without a secret could never be part of it: better to say so
+     * at "nginx -t" than to fail every gossip round.
+     */
+    if (ctx->cf->nseed_nodes > 0 && ctx->cf->cluster_secret == NULL) {
+        hkey = kvs_config_find("seed_nodes", sizeof("seed_nodes") - 1);
 
-    if (line == 0) {
-        end = root->end_mark;
-
-        /* a mark at the start of a line is past the end of the last one */
-        line = (end.column == 0 && end.line > 0) ? end.line : end.line + 1;
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, hkey),
+                                hkey->name,
+                                "seed_nodes are set but cluster_secret is "
+                                "not: every node of a cluster needs the same "
+                                "cluster_secret");
     }
 
-    return kvs_config_error(ctx, line, "gossip_interval_max",
-                            "%g is less than gossip_interval_min (%g)",
-                            ctx->cf->gossip_interval_max,
-                            ctx->cf->gossip_interval_min);
+    return 0;
+}
+
+
+static unsigned long
+kvs_config_key_line(yaml_node_t *root, const unsigned long *lines,
+    const kvs_config_key_t *key)
+{
+    yaml_mark_t  end;
+
+    if (lines[key - kvs_config_keys] != 0) {
+        return lines[key - kvs_config_keys];
+    }
+
+    end = root->end_mark;
+
+    /* a mark at the start of a line is past the end of the last one */
+    return (end.column == 0 && end.line > 0) ? end.line : end.line + 1;
+}
+
+
+/*
+ * "host:port", "http://host:port" or "https://host:port", and nothing
+ * else: no user, no path, not even a trailing "/", because the agent builds
+ * its request URIs on the bare authority.  The scheme is matched without
+ * regard to case, as URLs have it.  A host with a colon must be a bracketed
+ * IPv6 literal, otherwise "::1:8080" would be ambiguous.  The port is taken
+ * after the last colon: 1..65535, digits only.
+ */
+
+int
+kvs_config_parse_seed(const char *s, size_t len, kvs_seed_t *seed)
+{
+    int          port;
+    size_t       i, n;
+    const char  *p, *end, *colon;
+
+    p = s;
+    end = s + len;
+    seed->ssl = 0;
+
+    if (len > 7 && strncasecmp(p, "http://", 7) == 0) {
+        p += 7;
+
+    } else if (len > 8 && strncasecmp(p, "https://", 8) == 0) {
+        p += 8;
+        seed->ssl = 1;
+    }
+
+    colon = NULL;
+
+    for (i = 0; i < (size_t) (end - p); i++) {
+        if (p[i] == ':') {
+            colon = p + i;
+        }
+    }
+
+    if (colon == NULL || colon == p) {
+        return -1;
+    }
+
+    n = (size_t) (colon - p);
+
+    if (p[0] == '[') {
+
+        /* "[" inner "]": the inner part is left to the resolver */
+        if (n < 3 || p[n - 1] != ']') {
+            return -1;
+        }
+
+        for (i = 1; i < n - 1; i++) {
+            if (p[i] <= ' ' || p[i] >= 0x7f || p[i] == '[' || p[i] == ']'
+                || p[i] == '/')
+            {
+                return -1;
+            }
+        }
+
+    } else {
+
+        /* no blanks, controls, 8-bit bytes or URL delimiters */
+        for (i = 0; i < n; i++) {
+            if (p[i] <= ' ' || p[i] >= 0x7f
+                || strchr(":/?#@[]\\", p[i]) != NULL)
+            {
+                return -1;
+            }
+        }
+    }
+
+    /* at most 5 digits, so the value cannot overflow */
+    if (end - (colon + 1) < 1 || end - (colon + 1) > 5) {
+        return -1;
+    }
+
+    port = 0;
+
+    for (p = colon + 1; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        port = port * 10 + (*p - '0');
+    }
+
+    if (port < 1 || port > 65535) {
+        return -1;
+    }
+
+    seed->host = colon - n;
+    seed->host_len = n;
+    seed->port = port;
+
+    return 0;
+}
+
+
+/*
+ * The secret is zeroed before it is freed, so that the memory handed back
+ * does not keep it for whatever the process allocates next, core dumps
+ * included; explicit_bzero() is not optimised away as memset() may be.
+ */
+
+static void
+kvs_config_free_secret(char *s)
+{
+    if (s != NULL) {
+        explicit_bzero(s, strlen(s));
+        free(s);
+    }
 }
 
 

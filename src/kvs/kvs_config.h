@@ -24,7 +24,8 @@ typedef struct {
     char            *bind_address;       /* default: "127.0.0.1" */
     int              port;               /* 1..65535, default 8080 */
     char            *data_dir;           /* default: "./data" */
-    char           **seed_nodes;         /* "host:port" or URL strings */
+    char           **seed_nodes;         /* "host:port", "http://host:port"
+                                            or "https://host:port" */
     size_t           nseed_nodes;
     int              read_only;          /* bool, default 0 */
     kvs_log_level_e  log_level;          /* debug|info|warn|error */
@@ -42,7 +43,29 @@ typedef struct {
     size_t           max_json_size;      /* default 1 MiB, 1..1 GiB */
     size_t           max_db_size;        /* LMDB map size, default 1 GiB,
                                             1 MiB..1 TiB */
+
+    /* cluster membership and security */
+    char            *cluster_secret;     /* HMAC key of internal requests,
+                                            >= 16 bytes; default NULL, and
+                                            required with seed_nodes */
+    double           failure_timeout;    /* s unseen until failed, 300 */
+    double           removal_timeout;    /* s unseen until removed, 600,
+                                            >= failure_timeout */
+    char            *peer_ca_file;       /* CA for https:// peers, NULL */
+    double           peer_timeout;       /* s, connect/send/read timeout of
+                                            one peer request, default 5 */
 } kvs_config_t;
+
+
+/* One seed_nodes entry taken apart; host points into the parsed text. */
+typedef struct {
+    int              ssl;                /* https:// */
+    const char      *host;               /* not terminated; an IPv6
+                                            literal keeps its brackets */
+    size_t           host_len;
+    int              port;               /* 1..65535 */
+} kvs_seed_t;
+
 
 /* Fills every field with the original KVS's default.  Returns 0, or -1 when
  * memory runs out. */
@@ -54,6 +77,14 @@ int kvs_config_defaults(kvs_config_t *cf);
 int kvs_config_load(kvs_config_t *cf, const char *file, char *err,
     size_t errlen);
 
+/* Frees what *cf owns, the secret wiped first, and leaves the pointers
+ * NULL: a second call is harmless. */
 void kvs_config_free(kvs_config_t *cf);
+
+/* Splits a seed_nodes entry: "host:port", "http://host:port" or
+ * "https://host:port", nothing before or after, port 1..65535.  Returns 0,
+ * or -1 when the text is not of that form.  The loader refuses any entry
+ * this refuses, so the cluster agent can split every loaded one again. */
+int kvs_config_parse_seed(const char *s, size_t len, kvs_seed_t *seed);
 
 #endif /* KVS_CONFIG_H */

@@ -34,6 +34,12 @@
 #define KVS_TEST_TIB       (1024ULL * 1024 * 1024 * 1024)
 
 
+/* seed nodes need a cluster_secret; 16 bytes is the shortest one taken */
+#define KVS_TEST_SECRET    "0123456789abcdef"
+#define KVS_TEST_SECRET_YAML                                                  \
+    "cluster_secret: " KVS_TEST_SECRET "\n"
+
+
 #define CHECK_STR(got, want, desc)                                            \
     kvs_test_str(got, want, desc)
 
@@ -51,6 +57,14 @@ typedef struct {
     size_t       db;
     const char  *desc;
 } kvs_test_size_t;
+
+
+typedef struct {
+    const char  *text;
+    int          ssl;
+    const char  *host;           /* NULL: the text must be refused */
+    int          port;
+} kvs_test_seed_t;
 
 
 static char   kvs_test_dir[] = "/tmp/kvs_config_test.XXXXXX";
@@ -138,10 +152,16 @@ kvs_test_defaults(void)
     CHECK(cf.fetch_delay_ms == 50, "defaults: fetch_delay_ms 50");
     CHECK(cf.max_json_size == 1048576, "defaults: max_json_size 1 MiB");
     CHECK(cf.max_db_size == 1073741824, "defaults: max_db_size 1 GiB");
+    CHECK(cf.cluster_secret == NULL, "defaults: no cluster_secret");
+    CHECK(cf.failure_timeout == 300, "defaults: failure_timeout 300");
+    CHECK(cf.removal_timeout == 600, "defaults: removal_timeout 600");
+    CHECK(cf.peer_ca_file == NULL, "defaults: no peer_ca_file");
+    CHECK(cf.peer_timeout == 5, "defaults: peer_timeout 5");
 
     kvs_config_free(&cf);
     CHECK(cf.node_id == NULL && cf.bind_address == NULL
-          && cf.data_dir == NULL && cf.seed_nodes == NULL,
+          && cf.data_dir == NULL && cf.seed_nodes == NULL
+          && cf.cluster_secret == NULL && cf.peer_ca_file == NULL,
           "free after defaults clears the pointers");
 
     /* a second free must be harmless; ASan would report otherwise */
@@ -199,7 +219,12 @@ kvs_test_full(void)
         "throttle_delay_ms: 0\n"
         "fetch_delay_ms: 600000\n"
         "max_json_size: 2m\n"
-        "max_db_size: 10G\n";
+        "max_db_size: 10G\n"
+        "cluster_secret: 'correct horse battery staple'\n"
+        "failure_timeout: 30\n"
+        "removal_timeout: 60.5\n"
+        "peer_ca_file: /etc/kvs/ca.pem\n"
+        "peer_timeout: 0.5\n";
 
     err[0] = 'x';
     rc = kvs_test_load("full.yaml", yaml, &cf, err, sizeof(err));
@@ -235,15 +260,29 @@ kvs_test_full(void)
     CHECK(cf.fetch_delay_ms == 600000, "full file: fetch_delay_ms 600000");
     CHECK(cf.max_json_size == 2 * KVS_TEST_MIB, "full file: max_json_size");
     CHECK(cf.max_db_size == 10 * KVS_TEST_GIB, "full file: max_db_size");
+    CHECK_STR(cf.cluster_secret, "correct horse battery staple",
+              "full file: cluster_secret");
+    CHECK(cf.failure_timeout == 30 && cf.removal_timeout == 60.5,
+          "full file: failure and removal timeouts");
+    CHECK_STR(cf.peer_ca_file, "/etc/kvs/ca.pem", "full file: peer_ca_file");
+    CHECK(cf.peer_timeout == 0.5, "full file: peer_timeout");
 
-    /* loading over a loaded config must free what it replaces */
+    /* loading over a loaded config must free what it replaces; the seed
+     * nodes are fine with the secret the first file gave */
     kvs_test_write("over.yaml",
-                   "node_id: other\nseed_nodes: [x:1]\ndata_dir: /d\n");
+                   "node_id: other\nseed_nodes: [x:1]\ndata_dir: /d\n"
+                   "peer_ca_file: ca2.pem\n");
     rc = kvs_config_load(&cf, "over.yaml", err, sizeof(err));
     CHECK(rc == 0 && strcmp(cf.node_id, "other") == 0
           && cf.nseed_nodes == 1 && strcmp(cf.seed_nodes[0], "x:1") == 0
-          && cf.port == 9090,
+          && cf.port == 9090 && strcmp(cf.peer_ca_file, "ca2.pem") == 0
+          && strcmp(cf.cluster_secret, "correct horse battery staple") == 0,
           "second load replaces only its keys");
+
+    kvs_test_write("over.yaml", KVS_TEST_SECRET_YAML);
+    rc = kvs_config_load(&cf, "over.yaml", err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.cluster_secret, KVS_TEST_SECRET) == 0,
+          "second load replaces the secret");
 
     kvs_config_free(&cf);
 }
@@ -346,7 +385,8 @@ kvs_test_seeds(void)
     kvs_config_t  cf;
 
     rc = kvs_test_load("seeds.yaml",
-                       "seed_nodes: [a:1, \"b:2\", 'http://c:3']\n",
+                       "seed_nodes: [a:1, \"b:2\", 'http://c:3']\n"
+                       KVS_TEST_SECRET_YAML,
                        &cf, err, sizeof(err));
     CHECK(rc == 0 && cf.nseed_nodes == 3
           && strcmp(cf.seed_nodes[0], "a:1") == 0
@@ -360,7 +400,8 @@ kvs_test_seeds(void)
                        "- a:1\n"
                        "# a comment between items\n"
                        "- b:2\n"
-                       "port: 1\n",
+                       "port: 1\n"
+                       KVS_TEST_SECRET_YAML,
                        &cf, err, sizeof(err));
     CHECK(rc == 0 && cf.nseed_nodes == 2
           && strcmp(cf.seed_nodes[0], "a:1") == 0
@@ -391,12 +432,190 @@ kvs_test_seeds(void)
     kvs_config_free(&cf);
 
     /* a list loaded earlier is dropped by an empty one, without a leak */
-    rc = kvs_test_load("seeds.yaml", "seed_nodes: [a:1]\n", &cf, err,
+    rc = kvs_test_load("seeds.yaml",
+                       "seed_nodes: [a:1]\n" KVS_TEST_SECRET_YAML, &cf, err,
                        sizeof(err));
     kvs_test_write("seeds2.yaml", "seed_nodes: []\n");
     rc |= kvs_config_load(&cf, "seeds2.yaml", err, sizeof(err));
     CHECK(rc == 0 && cf.nseed_nodes == 0 && cf.seed_nodes == NULL,
           "seeds: reload with an empty list clears the old one");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_seed_forms(void)
+{
+    int          rc, ok;
+    char         desc[128];
+    size_t       i;
+    kvs_seed_t   seed;
+
+    static const kvs_test_seed_t  forms[] = {
+        { "a:1", 0, "a", 1 },
+        { "node-2.example.com:65535", 0, "node-2.example.com", 65535 },
+        { "10.0.0.1:8080", 0, "10.0.0.1", 8080 },
+        { "http://10.0.0.3:9090", 0, "10.0.0.3", 9090 },
+        { "https://kvs.example:443", 1, "kvs.example", 443 },
+        { "HTTPS://kvs.example:443", 1, "kvs.example", 443 },
+        { "Http://b:80", 0, "b", 80 },
+        { "[::1]:8080", 0, "[::1]", 8080 },
+        { "https://[fe80::1%eth0]:1", 1, "[fe80::1%eth0]", 1 },
+        { "a:08080", 0, "a", 8080 },
+
+        { "", 0, NULL, 0 },
+        { "a", 0, NULL, 0 },
+        { "a:", 0, NULL, 0 },
+        { ":80", 0, NULL, 0 },
+        { "a:0", 0, NULL, 0 },
+        { "a:65536", 0, NULL, 0 },
+        { "a:000080", 0, NULL, 0 },
+        { "a:8o", 0, NULL, 0 },
+        { "a:-1", 0, NULL, 0 },
+        { "a:+1", 0, NULL, 0 },
+        { "a: 1", 0, NULL, 0 },
+        { " a:1", 0, NULL, 0 },
+        { "a b:1", 0, NULL, 0 },
+        { "a:1:2", 0, NULL, 0 },
+        { "::1:8080", 0, NULL, 0 },
+        { "[::1]", 0, NULL, 0 },
+        { "[]:80", 0, NULL, 0 },
+        { "[::1:80", 0, NULL, 0 },
+        { "x[::1]:80", 0, NULL, 0 },
+        { "http://a", 0, NULL, 0 },
+        { "http://", 0, NULL, 0 },
+        { "https://", 0, NULL, 0 },
+        { "http://:80", 0, NULL, 0 },
+        { "http://a:80/", 0, NULL, 0 },
+        { "http://a:80/kv", 0, NULL, 0 },
+        { "http://user@a:80", 0, NULL, 0 },
+        { "ftp://a:80", 0, NULL, 0 },
+        { "http:/a:80", 0, NULL, 0 },
+        { "a/b:80", 0, NULL, 0 },
+        { "a?b:80", 0, NULL, 0 },
+        { "h\xc3\xa9:80", 0, NULL, 0 }
+    };
+
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        memset(&seed, 0x5a, sizeof(seed));
+        rc = kvs_config_parse_seed(forms[i].text, strlen(forms[i].text),
+                                   &seed);
+
+        if (forms[i].host == NULL) {
+            snprintf(desc, sizeof(desc), "seed form: \"%s\" refused",
+                     forms[i].text);
+            CHECK(rc == -1, desc);
+            continue;
+        }
+
+        snprintf(desc, sizeof(desc), "seed form: \"%s\" is %s, %s, %d",
+                 forms[i].text, forms[i].ssl ? "https" : "http",
+                 forms[i].host, forms[i].port);
+
+        ok = rc == 0 && seed.ssl == forms[i].ssl
+             && seed.host_len == strlen(forms[i].host)
+             && memcmp(seed.host, forms[i].host, seed.host_len) == 0
+             && seed.port == forms[i].port;
+
+        CHECK(ok, desc);
+    }
+
+    /* the length is the bound, not a NUL: the agent may split a slice */
+    rc = kvs_config_parse_seed("a:1234", 4, &seed);
+    CHECK(rc == 0 && seed.port == 12 && seed.host_len == 1,
+          "seed form: parses only len bytes");
+}
+
+
+static void
+kvs_test_cluster(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("c.yaml",
+                       "seed_nodes: ['[::1]:1', https://b:443]\n"
+                       "cluster_secret: \"0123456789abcdef\"\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 2
+          && strcmp(cf.cluster_secret, KVS_TEST_SECRET) == 0,
+          "cluster: seeds with a 16-byte secret, secret after the seeds");
+    kvs_config_free(&cf);
+    CHECK(cf.cluster_secret == NULL, "cluster: free clears the secret");
+
+    rc = kvs_test_load("c.yaml", "cluster_secret: 1234567890123456\n", &cf,
+                       err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.cluster_secret, "1234567890123456") == 0,
+          "cluster: a numeric-looking secret is its text");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml",
+                       "cluster_secret: |\n"
+                       "  a secret of\n"
+                       "  two lines\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0
+          && strcmp(cf.cluster_secret, "a secret of\ntwo lines\n") == 0,
+          "cluster: a block scalar secret keeps its bytes");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "cluster_secret: " KVS_TEST_SECRET "\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 0,
+          "cluster: a secret without seeds is fine");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "seed_nodes: []\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.cluster_secret == NULL,
+          "cluster: an empty seed list needs no secret");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml",
+                       "failure_timeout: 2.5\n"
+                       "removal_timeout: 2.5\n"
+                       "peer_timeout: 3600\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.failure_timeout == 2.5
+          && cf.removal_timeout == 2.5 && cf.peer_timeout == 3600,
+          "cluster: removal == failure allowed, peer_timeout upper bound");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml",
+                       "removal_timeout: 0.2\n"
+                       "failure_timeout: 0.1\n"
+                       "peer_timeout: .05\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.failure_timeout == 0.1
+          && cf.removal_timeout == 0.2 && cf.peer_timeout == 0.05,
+          "cluster: fractional timeouts, removal key first");
+    kvs_config_free(&cf);
+
+    /* the second file's seeds rely on the first file's secret */
+    rc = kvs_test_load("c.yaml", KVS_TEST_SECRET_YAML, &cf, err,
+                       sizeof(err));
+    kvs_test_write("c2.yaml", "seed_nodes: [a:1]\n");
+    rc |= kvs_config_load(&cf, "c2.yaml", err, sizeof(err));
+    CHECK(rc == 0 && cf.nseed_nodes == 1,
+          "cluster: secret from an earlier load counts");
+    kvs_config_free(&cf);
+
+    /*
+     * Seeds without a secret can only come from outside a load, as the
+     * module could hand them over; a file without seed_nodes then gets the
+     * error at its last line, as for gossip_interval_max.
+     */
+    kvs_config_defaults(&cf);
+    cf.seed_nodes = calloc(1, sizeof(char *));
+    cf.seed_nodes[0] = strdup("a:1");
+    cf.nseed_nodes = 1;
+    kvs_test_write("c.yaml", "port: 1\nnode_id: x\n");
+    rc = kvs_config_load(&cf, "c.yaml", err, sizeof(err));
+    CHECK(rc == -1, "cluster: earlier seeds, no secret: load fails");
+    CHECK_STR(err, "c.yaml:2: seed_nodes: seed_nodes are set but "
+              "cluster_secret is not: every node of a cluster needs the "
+              "same cluster_secret",
+              "cluster: earlier seeds, no secret: at the last line");
     kvs_config_free(&cf);
 }
 
@@ -665,15 +884,15 @@ kvs_test_errors(void)
           "n.yaml:1: seed_nodes: expected a sequence of strings, "
           "got a mapping",
           "seed_nodes: mapping" },
-        { "seed_nodes: [a, \"\"]\n",
+        { "seed_nodes: [a:1, \"\"]\n",
           "n.yaml:1: seed_nodes: item 2: expected a non-empty string, "
           "got \"\"",
           "seed_nodes: empty item" },
-        { "port: 1\nseed_nodes:\n  - a\n  -\n",
+        { "port: 1\nseed_nodes:\n  - a:1\n  -\n",
           "n.yaml:2: seed_nodes: item 2: expected a non-empty string, "
           "got null",
           "seed_nodes: null item in block style" },
-        { "seed_nodes:\n  - a\n  - {host: b}\n",
+        { "seed_nodes:\n  - a:1\n  - {host: b}\n",
           "n.yaml:1: seed_nodes: item 2: expected a non-empty string, "
           "got a mapping",
           "seed_nodes: mapping item" },
@@ -681,6 +900,95 @@ kvs_test_errors(void)
           "n.yaml:1: seed_nodes: item 1: expected a non-empty string, "
           "got a sequence",
           "seed_nodes: nested sequence" },
+
+        { "seed_nodes: [a:1, x]\n" KVS_TEST_SECRET_YAML,
+          "n.yaml:1: seed_nodes: item 2: \"x\" is not host:port or an "
+          "http(s):// URL",
+          "seed_nodes: item without a port" },
+        { "seed_nodes:\n  - http://a:1/\n",
+          "n.yaml:1: seed_nodes: item 1: \"http://a:1/\" is not host:port "
+          "or an http(s):// URL",
+          "seed_nodes: URL with a path, before the secret check" },
+        { "seed_nodes: [\"b:70000\"]\n",
+          "n.yaml:1: seed_nodes: item 1: \"b:70000\" is not host:port or an "
+          "http(s):// URL",
+          "seed_nodes: port out of range" },
+        { "seed_nodes: [ftp://a:21]\n",
+          "n.yaml:1: seed_nodes: item 1: \"ftp://a:21\" is not host:port or "
+          "an http(s):// URL",
+          "seed_nodes: other scheme" },
+
+        /* cluster membership and security */
+
+        { "port: 1\nseed_nodes: [a:1]\n",
+          "n.yaml:2: seed_nodes: seed_nodes are set but cluster_secret is "
+          "not: every node of a cluster needs the same cluster_secret",
+          "seed_nodes without cluster_secret: at the seed_nodes line" },
+        { "# cluster\nseed_nodes:\n  - a:1\n  - b:2\nport: 1\n",
+          "n.yaml:2: seed_nodes: seed_nodes are set but cluster_secret is "
+          "not: every node of a cluster needs the same cluster_secret",
+          "seed_nodes without cluster_secret: block style" },
+        { "cluster_secret: short\n",
+          "n.yaml:1: cluster_secret: must be at least 16 bytes long",
+          "cluster_secret: too short, not quoted back" },
+        { "cluster_secret: 0123456789abcde\n",
+          "n.yaml:1: cluster_secret: must be at least 16 bytes long",
+          "cluster_secret: 15 bytes" },
+        { "cluster_secret: \"\"\n",
+          "n.yaml:1: cluster_secret: must be at least 16 bytes long",
+          "cluster_secret: empty string" },
+        { "cluster_secret: ~\n",
+          "n.yaml:1: cluster_secret: expected a string, got null",
+          "cluster_secret: null" },
+        { "cluster_secret: [0123456789abcdef]\n",
+          "n.yaml:1: cluster_secret: expected a string, got a sequence",
+          "cluster_secret: sequence" },
+        { "cluster_secret: \"0123456789abcdef\\0tail\"\n",
+          "n.yaml:1: cluster_secret: must not contain a NUL byte",
+          "cluster_secret: embedded NUL, not quoted back" },
+        { "seed_nodes: [a:1]\ncluster_secret: short\n",
+          "n.yaml:2: cluster_secret: must be at least 16 bytes long",
+          "cluster_secret: a short one is not taken as set" },
+        { "failure_timeout: 0\n",
+          "n.yaml:1: failure_timeout: 0 is out of range "
+          "(> 0 and <= 31536000)",
+          "failure_timeout: zero" },
+        { "removal_timeout: soon\n",
+          "n.yaml:1: removal_timeout: expected a number, got \"soon\"",
+          "removal_timeout: not a number" },
+        { "failure_timeout: 10\nremoval_timeout: 5\n",
+          "n.yaml:2: removal_timeout: 5 is less than failure_timeout (10)",
+          "removal < failure: at the removal key's line" },
+        { "removal_timeout: 5\nport: 1\nfailure_timeout: 10\n",
+          "n.yaml:1: removal_timeout: 5 is less than failure_timeout (10)",
+          "removal < failure: removal key first" },
+        { "failure_timeout: 900\nport: 1\n",
+          "n.yaml:2: removal_timeout: 600 is less than failure_timeout (900)",
+          "failure above the default removal: at the end" },
+        { "removal_timeout: 299.5\n",
+          "n.yaml:1: removal_timeout: 299.5 is less than failure_timeout "
+          "(300)",
+          "removal below the default failure" },
+        { "peer_timeout: 0\n",
+          "n.yaml:1: peer_timeout: 0 is out of range (> 0 and <= 3600)",
+          "peer_timeout: zero" },
+        { "peer_timeout: 3600.5\n",
+          "n.yaml:1: peer_timeout: 3600.5 is out of range (> 0 and <= 3600)",
+          "peer_timeout: above an hour" },
+        { "peer_timeout: -5\n",
+          "n.yaml:1: peer_timeout: -5 is out of range (> 0 and <= 3600)",
+          "peer_timeout: negative" },
+        { "peer_ca_file: \"\"\n",
+          "n.yaml:1: peer_ca_file: expected a non-empty string, got \"\"",
+          "peer_ca_file: empty" },
+        { "peer_ca_file: [a.pem]\n",
+          "n.yaml:1: peer_ca_file: expected a non-empty string, "
+          "got a sequence",
+          "peer_ca_file: sequence" },
+        { "cluster_secret: " KVS_TEST_SECRET "\n"
+          "cluster_secret: " KVS_TEST_SECRET "\n",
+          "n.yaml:2: cluster_secret: duplicate key",
+          "cluster_secret: duplicate key" },
 
         /* document shape and syntax */
 
@@ -795,7 +1103,8 @@ kvs_test_free_after_failure(void)
     CHECK(1, "late failure: free twice");
 
     /* a bad item leaves the list loaded before untouched */
-    rc = kvs_test_load("late.yaml", "seed_nodes: [a:1]\n", &cf, err,
+    rc = kvs_test_load("late.yaml",
+                       "seed_nodes: [a:1]\n" KVS_TEST_SECRET_YAML, &cf, err,
                        sizeof(err));
     kvs_test_write("late2.yaml", "seed_nodes: [b:2, \"\"]\n");
     rc = (rc == 0) ? kvs_config_load(&cf, "late2.yaml", err, sizeof(err))
@@ -804,6 +1113,20 @@ kvs_test_free_after_failure(void)
           && strcmp(cf.seed_nodes[0], "a:1") == 0,
           "bad seed item keeps the previous list");
     kvs_config_free(&cf);
+
+    /* the secret and the CA file are freed after a late failure too, and
+     * a rule between keys fails after everything was applied */
+    rc = kvs_test_load("late.yaml",
+                       KVS_TEST_SECRET_YAML
+                       "peer_ca_file: ca.pem\n"
+                       "seed_nodes: [a:1]\n"
+                       "removal_timeout: 1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == -1 && cf.cluster_secret != NULL && cf.peer_ca_file != NULL,
+          "late failure: secret and CA file applied before the rule fails");
+    kvs_config_free(&cf);
+    CHECK(cf.cluster_secret == NULL && cf.peer_ca_file == NULL,
+          "late failure: secret and CA file freed");
 
     /* syntax errors happen before anything is applied */
     rc = kvs_test_load("late.yaml", "node_id: n2\nport: [\n", &cf, err,
@@ -877,6 +1200,8 @@ main(void)
     kvs_test_fractions();
     kvs_test_sizes();
     kvs_test_seeds();
+    kvs_test_seed_forms();
+    kvs_test_cluster();
     kvs_test_values();
     kvs_test_errors();
     kvs_test_files_errors();

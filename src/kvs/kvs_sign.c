@@ -1,0 +1,239 @@
+/*
+ * Request signatures; see kvs_sign.h for what is signed and why.
+ *
+ * OpenSSL's one-shot HMAC() and SHA256() are used, as the 3.0 headers
+ * deprecate the incremental SHA256_Init family and this tree builds with
+ * -Werror.  HMAC() wants the signed text in one piece, so it is assembled
+ * in a buffer on the stack, or on the heap for the rare request whose uri
+ * does not fit.  Both functions sign through kvs_sign_text(), which takes
+ * the date as text: the sender formats its clock, the receiver signs the
+ * header exactly as it came, and neither can disagree on a format.
+ */
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+
+#include "kvs_sign.h"
+
+
+/* method, a uri of a long key percent-encoded, a date and a digest fit */
+#define KVS_SIGN_BUFLEN      4096
+
+/* "18446744073709551615", the longest uint64_t, and a NUL */
+#define KVS_SIGN_DATE_LEN    21
+
+
+static int kvs_sign_text(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
+    const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN]);
+static void kvs_sign_hex(char *dst, const uint8_t *src, size_t len);
+
+
+int
+kvs_sign(const char *secret, size_t slen, const char *method, size_t mlen,
+    const char *uri, size_t ulen, uint64_t date_ms, const uint8_t *body,
+    size_t blen, char out[KVS_SIGN_LEN])
+{
+    int   n;
+    char  date[KVS_SIGN_DATE_LEN];
+
+    n = snprintf(date, sizeof(date), "%llu", (unsigned long long) date_ms);
+    if (n < 0 || (size_t) n >= sizeof(date)) {
+        return -1;
+    }
+
+    return kvs_sign_text(secret, slen, method, mlen, uri, ulen, date,
+                         (size_t) n, body, blen, out);
+}
+
+
+int
+kvs_sign_verify(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, const char *date,
+    size_t dlen, const uint8_t *body, size_t blen, const char *sig,
+    size_t siglen, uint64_t now_ms, const char **why)
+{
+    char      want[KVS_SIGN_LEN];
+    size_t    i;
+    uint64_t  d, skew;
+
+    if (date == NULL || dlen == 0 || sig == NULL || siglen == 0) {
+        *why = "the request is not signed";
+        return -1;
+    }
+
+    /*
+     * Digits only: no sign, no blanks, no fraction, so that one header
+     * value cannot be read two ways.  A value past uint64_t saturates and
+     * is then refused as too far ahead, which it is.
+     */
+    d = 0;
+
+    for (i = 0; i < dlen; i++) {
+        if (date[i] < '0' || date[i] > '9') {
+            *why = "the X-KVS-Date header is not a number";
+            return -1;
+        }
+
+        if (d > (UINT64_MAX - (uint64_t) (date[i] - '0')) / 10) {
+            d = UINT64_MAX;
+
+        } else {
+            d = d * 10 + (uint64_t) (date[i] - '0');
+        }
+    }
+
+    skew = (now_ms > d) ? now_ms - d : d - now_ms;
+
+    if (skew > KVS_SIGN_MAX_SKEW) {
+        *why = "the request is more than 60 s old or ahead";
+        return -1;
+    }
+
+    /* the length of a signature is no secret, so it is checked first and
+     * garbage costs no HMAC */
+    if (siglen != KVS_SIGN_LEN) {
+        *why = "the signature does not match";
+        return -1;
+    }
+
+    if (kvs_sign_text(secret, slen, method, mlen, uri, ulen, date, dlen,
+                      body, blen, want)
+        != 0)
+    {
+        *why = "cannot compute the signature: out of memory";
+        return -2;
+    }
+
+    if (CRYPTO_memcmp(want, sig, KVS_SIGN_LEN) != 0) {
+        *why = "the signature does not match";
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static int
+kvs_sign_text(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
+    const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN])
+{
+    int            rc;
+    char          *p;
+    size_t         len;
+    uint8_t        md[SHA256_DIGEST_LENGTH], key[SHA256_DIGEST_LENGTH];
+    uint8_t        mac[EVP_MAX_MD_SIZE];
+    uint8_t        stack[KVS_SIGN_BUFLEN], *buf;
+    unsigned int   maclen;
+
+    /* the three newlines and the hex digest; sizes the caller cannot
+     * have in memory are refused rather than wrapped */
+    len = 3 + 2 * SHA256_DIGEST_LENGTH;
+
+    if (mlen > SIZE_MAX - len || ulen > SIZE_MAX - len - mlen
+        || dlen > SIZE_MAX - len - mlen - ulen)
+    {
+        return -1;
+    }
+
+    len += mlen + ulen + dlen;
+
+    if (len <= sizeof(stack)) {
+        buf = stack;
+
+    } else {
+        buf = malloc(len);
+        if (buf == NULL) {
+            return -1;
+        }
+    }
+
+    rc = -1;
+
+    /* SHA256() of a NULL pointer is not promised to work, even for 0 */
+    if (SHA256(body != NULL ? body : (const uint8_t *) "", blen, md)
+        == NULL)
+    {
+        goto done;
+    }
+
+    /* memcpy() from NULL is undefined even for 0 bytes, hence the tests */
+    p = (char *) buf;
+
+    if (mlen > 0) {
+        memcpy(p, method, mlen);
+        p += mlen;
+    }
+
+    *p++ = '\n';
+
+    if (ulen > 0) {
+        memcpy(p, uri, ulen);
+        p += ulen;
+    }
+
+    *p++ = '\n';
+
+    memcpy(p, date, dlen);
+    p += dlen;
+    *p++ = '\n';
+
+    kvs_sign_hex(p, md, sizeof(md));
+
+    /*
+     * HMAC() takes an int key length.  HMAC itself replaces a key longer
+     * than the hash's block by the key's hash (RFC 2104), so doing that
+     * here for a key past INT_MAX gives the same MAC without truncating.
+     */
+    if (slen > INT_MAX) {
+        if (SHA256((const uint8_t *) secret, slen, key) == NULL) {
+            goto done;
+        }
+
+        secret = (const char *) key;
+        slen = sizeof(key);
+    }
+
+    if (HMAC(EVP_sha256(), secret != NULL ? secret : "", (int) slen, buf,
+             len, mac, &maclen)
+        == NULL
+        || maclen != SHA256_DIGEST_LENGTH)
+    {
+        goto done;
+    }
+
+    kvs_sign_hex(out, mac, SHA256_DIGEST_LENGTH);
+
+    rc = 0;
+
+done:
+
+    OPENSSL_cleanse(key, sizeof(key));
+
+    if (buf != stack) {
+        free(buf);
+    }
+
+    return rc;
+}
+
+
+static void
+kvs_sign_hex(char *dst, const uint8_t *src, size_t len)
+{
+    size_t             i;
+    static const char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < len; i++) {
+        *dst++ = hex[src[i] >> 4];
+        *dst++ = hex[src[i] & 0x0f];
+    }
+}
