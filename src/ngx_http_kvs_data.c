@@ -23,8 +23,6 @@ static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r,
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_kvs_body(ngx_http_request_t *r, u_char **data,
-    size_t *len);
 static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
     const uint8_t *uuid);
 
@@ -77,6 +75,7 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
                                   "another node");
     }
 
+    ctx->written = ngx_http_kvs_data_written;
     ctx->write.ns = KVS_NS_DATA;
     ctx->write.path = (const char *) ctx->key.data;
     ctx->write.path_len = ctx->key.len;
@@ -264,7 +263,7 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
 /* The body in one piece: in memory as nginx read it, or from its temp file
  * when it was larger than client_body_buffer_size. */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
 {
     u_char       *p;
@@ -283,8 +282,8 @@ ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
 
     if (size == 0) {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the body is empty; PUT needs a JSON "
-                                  "value");
+                                  "the body is empty; %V needs a JSON "
+                                  "value", &r->method_name);
     }
 
     cl = r->request_body->bufs;

@@ -1,7 +1,9 @@
 /*
  * /members/ and /health: what this node knows of the cluster, read from the
- * "members" database that the master (and later the cluster agent) keeps.
- * This node is always a member of its own list, seen now.
+ * "members" database that the master and the cluster agent keep and that
+ * gossip merges into.  This node is always a member of its own list, seen
+ * now.  Members that left are kept (so that gossip spreads the news) but
+ * not shown.
  */
 
 #include <ngx_config.h>
@@ -9,20 +11,21 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "kvs_members.h"
 
 
 typedef struct {
-    ngx_http_request_t  *request;
-    ngx_chain_t         *out;
-    ngx_chain_t        **last;
-    size_t               len;
-    ngx_uint_t           count;
+    kvs_member_t        *m;
+    size_t               n;
     ngx_uint_t           alive;
+    ngx_uint_t           with_left;
+    const char          *self;
     uint64_t             now;
+    uint64_t             failure;
 } ngx_http_kvs_members_t;
 
 
-static int ngx_http_kvs_member_json(const kvs_member_t *m, void *data);
+static int ngx_http_kvs_member_add(const kvs_member_t *m, void *data);
 static ngx_int_t ngx_http_kvs_members_read(ngx_http_request_t *r,
     ngx_http_kvs_members_t *ms);
 
@@ -55,42 +58,43 @@ ngx_http_kvs_get_only(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_kvs_members_handler(ngx_http_request_t *r)
 {
-    u_char                  *p, *body;
-    ngx_int_t                rc;
-    ngx_chain_t             *cl;
-    ngx_http_kvs_members_t   ms;
+    ngx_int_t  rc;
 
     rc = ngx_http_kvs_get_only(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
+    return ngx_http_kvs_members_answer(r, 0);
+}
+
+
+/* the list as JSON; with_left for peers, who must learn who left */
+
+ngx_int_t
+ngx_http_kvs_members_answer(ngx_http_request_t *r, ngx_uint_t with_left)
+{
+    u_char                  *body;
+    size_t                   len;
+    ngx_int_t                rc;
+    ngx_http_kvs_members_t   ms;
+
+    ms.with_left = with_left;
+
     rc = ngx_http_kvs_members_read(r, &ms);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    /* one contiguous body: "[" members joined by "," "]\n" */
-
-    body = ngx_pnalloc(r->pool, ms.len + ms.count + 3);
+    body = ngx_pnalloc(r->pool, kvs_members_encode_size(ms.m, ms.n) + 1);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = body;
-    *p++ = '[';
+    len = kvs_members_encode(ms.m, ms.n, (char *) body);
+    body[len++] = '\n';
 
-    for (cl = ms.out; cl; cl = cl->next) {
-        p = ngx_cpymem(p, cl->buf->pos, cl->buf->last - cl->buf->pos);
-        if (cl->next) {
-            *p++ = ',';
-        }
-    }
-
-    *p++ = ']';
-    *p++ = '\n';
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, len);
 }
 
 
@@ -108,6 +112,8 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return rc;
     }
+
+    ms.with_left = 0;
 
     rc = ngx_http_kvs_members_read(r, &ms);
     if (rc != NGX_OK) {
@@ -142,13 +148,22 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 static ngx_int_t
 ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms)
 {
-    int   rc;
-    char  err[KVS_STORE_ERRLEN];
+    int                        rc;
+    char                       err[KVS_STORE_ERRLEN];
+    ngx_http_kvs_main_conf_t  *kmcf;
 
-    ngx_memzero(ms, sizeof(ngx_http_kvs_members_t));
-    ms->request = r;
-    ms->last = &ms->out;
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    ms->n = 0;
+    ms->alive = 0;
+    ms->self = kmcf->kc.node_id;
     ms->now = ngx_http_kvs_now_ms();
+    ms->failure = (uint64_t) (kmcf->kc.failure_timeout * 1000);
+    ms->m = ngx_palloc(r->pool, KVS_MEMBERS_MAX * sizeof(kvs_member_t));
+
+    if (ms->m == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
         != KVS_OK)
@@ -158,7 +173,7 @@ ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms)
                                   "the store cannot be read");
     }
 
-    rc = kvs_store_member_each(ngx_http_kvs_store, ngx_http_kvs_member_json,
+    rc = kvs_store_member_each(ngx_http_kvs_store, ngx_http_kvs_member_add,
                                ms);
 
     kvs_store_read_end(ngx_http_kvs_store);
@@ -173,63 +188,31 @@ ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms)
 
 
 static int
-ngx_http_kvs_member_json(const kvs_member_t *m, void *data)
+ngx_http_kvs_member_add(const kvs_member_t *m, void *data)
 {
     ngx_http_kvs_members_t *ms = data;
 
-    u_char                    *p;
-    size_t                     idlen, addrlen;
-    uint64_t                   last_seen;
-    ngx_buf_t                 *b;
-    ngx_chain_t               *cl;
-    ngx_http_request_t        *r;
-    ngx_http_kvs_main_conf_t  *kmcf;
-
-    r = ms->request;
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
-
-    last_seen = m->last_seen;
-
-    if (ngx_strcmp(m->node_id, kmcf->kc.node_id) == 0) {
-        last_seen = ms->now;
+    if (ms->n == KVS_MEMBERS_MAX
+        || (m->state == KVS_MEMBER_LEFT && !ms->with_left))
+    {
+        return KVS_OK;
     }
 
-    idlen = ngx_strlen(m->node_id);
-    addrlen = ngx_strlen(m->address);
+    ms->m[ms->n] = *m;
 
-    b = ngx_create_temp_buf(r->pool,
-            sizeof("{\"id\":\"\",\"address\":\"\",\"last_seen\":,"
-                   "\"joined_timestamp\":,\"state\":\"failed\"}")
-            + 2 * NGX_INT64_LEN
-            + idlen + ngx_escape_json(NULL, (u_char *) m->node_id, idlen)
-            + addrlen + ngx_escape_json(NULL, (u_char *) m->address, addrlen));
-    cl = ngx_alloc_chain_link(r->pool);
-
-    if (b == NULL || cl == NULL) {
-        return KVS_ERROR;
+    if (ngx_strcmp(m->node_id, ms->self) == 0) {
+        ms->m[ms->n].last_seen = ms->now;
+        ms->m[ms->n].state = KVS_MEMBER_ALIVE;
     }
 
-    p = ngx_cpymem(b->last, "{\"id\":\"", sizeof("{\"id\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) m->node_id, idlen);
-    p = ngx_cpymem(p, "\",\"address\":\"", sizeof("\",\"address\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, (u_char *) m->address, addrlen);
-    p = ngx_sprintf(p, "\",\"last_seen\":%uL,\"joined_timestamp\":%uL,"
-                    "\"state\":\"%s\"}",
-                    last_seen, m->joined_timestamp,
-                    m->state == KVS_MEMBER_ALIVE ? "alive" : "failed");
-    b->last = p;
+    ms->m[ms->n].state = kvs_member_state(&ms->m[ms->n], ms->now,
+                                          ms->failure);
 
-    cl->buf = b;
-    cl->next = NULL;
-    *ms->last = cl;
-    ms->last = &cl->next;
-
-    ms->len += b->last - b->pos;
-    ms->count++;
-
-    if (m->state == KVS_MEMBER_ALIVE) {
+    if (ms->m[ms->n].state == KVS_MEMBER_ALIVE) {
         ms->alive++;
     }
+
+    ms->n++;
 
     return KVS_OK;
 }

@@ -31,6 +31,7 @@ static ngx_int_t ngx_http_kvs_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_kvs_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
+static void ngx_http_kvs_exit_master(ngx_cycle_t *cycle);
 
 static ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_header_filter(ngx_http_request_t *r);
@@ -93,7 +94,7 @@ ngx_module_t  ngx_http_kvs_module = {
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
     ngx_http_kvs_exit_process,             /* exit process */
-    ngx_http_kvs_exit_process,             /* exit master */
+    ngx_http_kvs_exit_master,              /* exit master */
     NGX_MODULE_V1_PADDING
 };
 
@@ -137,6 +138,8 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_kvs_main_conf_t *kmcf = conf;
 
+    ngx_path_t  *path;
+
     /*
      * data_dir is relative to nginx's prefix, like nginx's own paths; the
      * full name stays NUL-terminated, as LMDB needs, because the YAML's
@@ -147,6 +150,30 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     kmcf->data_dir.len = ngx_strlen(kmcf->kc.data_dir);
 
     if (ngx_conf_full_name(cf->cycle, &kmcf->data_dir, 0) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (!kmcf->used) {
+        return NGX_CONF_OK;
+    }
+
+    /*
+     * A path with a manager makes the master spawn, and respawn, nginx's
+     * helper process: the cluster agent lives there.
+     */
+
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    path->name = kmcf->data_dir;
+    path->manager = ngx_kvs_agent_manager;
+    path->data = kmcf;
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    if (ngx_add_path(cf, &path) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -364,7 +391,8 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE)
+        && ngx_process != NGX_PROCESS_SINGLE
+        && ngx_process != NGX_PROCESS_HELPER)
     {
         return NGX_OK;
     }
@@ -377,7 +405,13 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    ngx_http_kvs_write_init_process(cycle);
+    if (ngx_process != NGX_PROCESS_HELPER) {
+        ngx_http_kvs_write_init_process(cycle);
+    }
+
+    if (ngx_process != NGX_PROCESS_WORKER) {
+        return ngx_kvs_agent_init(cycle, ngx_http_kvs_store);
+    }
 
     return NGX_OK;
 }
@@ -388,6 +422,14 @@ ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
 {
     kvs_store_close(ngx_http_kvs_store);
     ngx_http_kvs_store = NULL;
+}
+
+
+static void
+ngx_http_kvs_exit_master(ngx_cycle_t *cycle)
+{
+    ngx_kvs_agent_leave(cycle);
+    ngx_http_kvs_exit_process(cycle);
 }
 
 
@@ -437,6 +479,16 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
         && ngx_strncmp(uri->data, "/members/", uri->len) == 0)
     {
         return ngx_http_kvs_members_handler(r);
+    }
+
+    if ((uri->len == sizeof("/members/join") - 1
+         && ngx_strncmp(uri->data, "/members/join", uri->len) == 0)
+        || (uri->len == sizeof("/members/leave") - 1
+            && ngx_strncmp(uri->data, "/members/leave", uri->len) == 0)
+        || (uri->len == sizeof("/members/gossip") - 1
+            && ngx_strncmp(uri->data, "/members/gossip", uri->len) == 0))
+    {
+        return ngx_http_kvs_cluster_handler(r);
     }
 
     if (uri->len == 7 && ngx_strncmp(uri->data, "/health", 7) == 0) {

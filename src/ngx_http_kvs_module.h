@@ -38,6 +38,8 @@ struct ngx_http_kvs_ctx_s {
     ngx_http_request_t    *request;
     ngx_queue_t            queue;         /* in the write queue */
     kvs_write_t            write;
+    ngx_int_t            (*written)(ngx_http_request_t *r,
+                                    ngx_http_kvs_ctx_t *ctx);
     off_t                  body_size;     /* bytes of body seen so far */
     unsigned               json_error:1;  /* the error body is ours */
     unsigned               error_sent:1;
@@ -59,10 +61,20 @@ ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
+    ngx_uint_t with_left);
+ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_body(ngx_http_request_t *r, u_char **data,
+    size_t *len);
 ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 void ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
+
+ngx_msec_t ngx_kvs_agent_manager(void *data);
+ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);
+void ngx_kvs_agent_leave(ngx_cycle_t *cycle);
+uint64_t ngx_kvs_members_oldest(kvs_config_t *kc);
 
 #endif /* NGX_HTTP_KVS_MODULE_H */

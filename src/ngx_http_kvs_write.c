@@ -249,7 +249,7 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
         switch (batch->rc) {
 
         case KVS_OK:
-            rc = ngx_http_kvs_data_written(r, ctx);
+            rc = ctx->written(r, ctx);
             break;
 
         case KVS_FULL:

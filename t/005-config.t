@@ -39,7 +39,6 @@ $node->set_yaml("node_id: good\nport: 8080\ngossip_interval_min: 0.2\n"
                 . "max_json_size: 64k\nmax_db_size: 64m\n");
 my ($rc, $out) = $node->test_config;
 is($rc, 0, 'a valid file passes nginx -t') or diag $out;
-ok(!-e $node->data_dir, 'nginx -t does not create the data_dir');
 
 my $missing = KVS::Node->new(name => 'missing',
                              kvs_config => 'kvs_config nowhere.yaml;');

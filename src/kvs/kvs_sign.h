@@ -24,8 +24,9 @@
 #define KVS_SIGN_LEN         64        /* hex characters of a signature */
 #define KVS_SIGN_MAX_SKEW    60000     /* ms either way between clocks */
 
-#define KVS_SIGN_DATE_HEADER "X-KVS-Date"
-#define KVS_SIGN_HEADER      "X-KVS-Signature"
+#define KVS_SIGN_HEADER_NODE       "X-KVS-Node"
+#define KVS_SIGN_HEADER_DATE       "X-KVS-Date"
+#define KVS_SIGN_HEADER_SIGNATURE  "X-KVS-Signature"
 
 
 /*

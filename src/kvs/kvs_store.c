@@ -67,6 +67,8 @@ static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
     size_t errlen);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq);
+static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
+    const kvs_member_t *m, size_t n);
 
 
 static int
@@ -611,6 +613,11 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     MDB_val            key, val;
     kvs_record_hdr_t   old, new;
 
+    if (w->op == KVS_WRITE_MEMBERS) {
+        w->rc = KVS_OK;
+        return kvs_store_members_apply(st, txn, w->members, w->nmembers);
+    }
+
     klen = kvs_store_key(k, w->ns, w->path, w->path_len);
     key.mv_data = k;
     key.mv_size = klen;
@@ -853,6 +860,100 @@ kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m, char *err,
 }
 
 
+/* a gossiped record replaces the held one only when it was seen later */
+
+static int
+kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
+    size_t n)
+{
+    int           rc;
+    size_t        i, len;
+    uint8_t       buf[KVS_MEMBER_FIXED + sizeof(m->address)];
+    MDB_val       key, val;
+    kvs_member_t  held;
+
+    for (i = 0; i < n; i++) {
+        key.mv_data = (void *) m[i].node_id;
+        key.mv_size = strlen(m[i].node_id);
+
+        if (key.mv_size == 0) {
+            continue;
+        }
+
+        rc = mdb_get(txn, st->members, &key, &val);
+
+        if (rc == 0) {
+            if (kvs_store_member_decode(&held, &key, &val) == KVS_OK
+                && held.last_seen >= m[i].last_seen)
+            {
+                continue;
+            }
+
+        } else if (rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        kvs_store_member_encode(&m[i], buf, &len);
+        val.mv_data = buf;
+        val.mv_size = len;
+
+        rc = mdb_put(txn, st->members, &key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    return 0;
+}
+
+
+int
+kvs_store_members_merge(kvs_store_t *st, const kvs_member_t *m, size_t n,
+    char *err, size_t errlen)
+{
+    kvs_write_t  w;
+
+    memset(&w, 0, sizeof(kvs_write_t));
+    w.op = KVS_WRITE_MEMBERS;
+    w.members = m;
+    w.nmembers = n;
+
+    return kvs_store_write(st, &w, 1, 0, err, errlen);
+}
+
+
+int
+kvs_store_member_delete(kvs_store_t *st, const char *node_id, char *err,
+    size_t errlen)
+{
+    int       rc;
+    MDB_txn  *txn;
+    MDB_val   key;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    key.mv_data = (void *) node_id;
+    key.mv_size = strlen(node_id);
+
+    rc = mdb_del(txn, st->members, &key, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return kvs_store_fail(err, errlen, "removing a member", st->dir, rc);
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing a member", st->dir,
+                              rc);
+    }
+
+    return KVS_OK;
+}
+
+
 int
 kvs_store_member_self(kvs_store_t *st, kvs_member_t *self, uint64_t now_ms,
     char *err, size_t errlen)
@@ -862,6 +963,29 @@ kvs_store_member_self(kvs_store_t *st, kvs_member_t *self, uint64_t now_ms,
     self->state = KVS_MEMBER_ALIVE;
 
     return kvs_store_member_write(st, self, 1, err, errlen);
+}
+
+
+int
+kvs_store_member_get(kvs_store_t *st, const char *node_id, size_t len,
+    kvs_member_t *m)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) node_id;
+    key.mv_size = len;
+
+    switch (mdb_get(st->read, st->members, &key, &val)) {
+
+    case 0:
+        return kvs_store_member_decode(m, &key, &val);
+
+    case MDB_NOTFOUND:
+        return KVS_NOT_FOUND;
+
+    default:
+        return KVS_ERROR;
+    }
 }
 
 

@@ -32,23 +32,9 @@ typedef struct kvs_store_s  kvs_store_t;
 
 typedef enum {
     KVS_WRITE_PUT = 0,
-    KVS_WRITE_DELETE
+    KVS_WRITE_DELETE,
+    KVS_WRITE_MEMBERS          /* merge gossiped member records */
 } kvs_write_op_e;
-
-
-typedef struct {
-    kvs_write_op_e    op;
-    char              ns;
-    const char       *path;          /* checked with kvs_key_check() */
-    size_t            path_len;
-    const uint8_t    *value;         /* PUT: JSON bytes */
-    size_t            value_len;
-    uint64_t          expires_at;    /* ms, 0 = never */
-
-    /* results */
-    int               rc;            /* KVS_OK or KVS_NOT_FOUND (DELETE) */
-    kvs_version_t     version;       /* the version written */
-} kvs_write_t;
 
 
 typedef struct {
@@ -61,6 +47,24 @@ typedef struct {
 
 #define KVS_MEMBER_ALIVE   0
 #define KVS_MEMBER_FAILED  1
+#define KVS_MEMBER_LEFT    2
+
+
+typedef struct {
+    kvs_write_op_e    op;
+    char              ns;
+    const char       *path;          /* checked with kvs_key_check() */
+    size_t            path_len;
+    const uint8_t    *value;         /* PUT: JSON bytes */
+    size_t            value_len;
+    uint64_t          expires_at;    /* ms, 0 = never */
+    const kvs_member_t *members;     /* MEMBERS: records to merge */
+    size_t            nmembers;
+
+    /* results */
+    int               rc;            /* KVS_OK or KVS_NOT_FOUND (DELETE) */
+    kvs_version_t     version;       /* the version written */
+} kvs_write_t;
 
 
 /* Opens (creating when missing) the store in dir.  Fails with a sentence in
@@ -111,6 +115,15 @@ int kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m,
  * restarts; returns the member as stored. */
 int kvs_store_member_self(kvs_store_t *st, kvs_member_t *self,
     uint64_t now_ms, char *err, size_t errlen);
+/* Merges gossiped records, each kept only when its last_seen is newer than
+ * the record held; returns KVS_OK, KVS_FULL or KVS_ERROR. */
+int kvs_store_members_merge(kvs_store_t *st, const kvs_member_t *m,
+    size_t n, char *err, size_t errlen);
+int kvs_store_member_delete(kvs_store_t *st, const char *node_id,
+    char *err, size_t errlen);
+/* The member of that id, inside the current read transaction. */
+int kvs_store_member_get(kvs_store_t *st, const char *node_id, size_t len,
+    kvs_member_t *m);
 /* Calls fn for every member, inside the current read transaction. */
 int kvs_store_member_each(kvs_store_t *st,
     int (*fn)(const kvs_member_t *m, void *data), void *data);

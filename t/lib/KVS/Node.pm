@@ -150,9 +150,31 @@ sub pids {
     return @p;
 }
 
+sub title {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/cmdline" or return '';
+    return <$f> // '';
+}
+
+# the worker processes, without the helper that runs the cluster agent
+# (a child is counted once it has set its title)
 sub worker_pids {
     my ($self) = @_;
-    return grep { $_ != $self->{pid} } $self->pids;
+    my $deadline = time + 2;
+    my @p;
+    while (time < $deadline) {
+        my @kids = grep { $_ != $self->{pid} } $self->pids;
+        @p = grep { title($_) =~ /worker process/ } @kids;
+        last unless grep { title($_) =~ /master process/ } @kids;
+        sleep 0.02;
+    }
+    return @p;
+}
+
+sub helper_pid {
+    my ($self) = @_;
+    my ($pid) = grep { title($_) =~ /cache manager/ } $self->pids;
+    return $pid;
 }
 
 sub wait_gone {

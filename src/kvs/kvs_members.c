@@ -1,0 +1,245 @@
+/*
+ * Member lists in JSON; see kvs_members.h.  Parsing uses cJSON: a list
+ * comes from a peer that proved it holds the cluster's secret, but is still
+ * checked field by field, since a bad list must change nothing.
+ */
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <cjson/cJSON.h>
+
+#include "kvs_members.h"
+
+
+static const char  *kvs_member_states[] = { "alive", "failed", "left" };
+
+
+const char *
+kvs_member_state_name(int state)
+{
+    if (state < 0 || state > KVS_MEMBER_LEFT) {
+        return "failed";
+    }
+
+    return kvs_member_states[state];
+}
+
+
+int
+kvs_member_state(const kvs_member_t *m, uint64_t now, uint64_t failure_ms)
+{
+    if (m->state == KVS_MEMBER_ALIVE && now > m->last_seen
+        && now - m->last_seen > failure_ms)
+    {
+        return KVS_MEMBER_FAILED;
+    }
+
+    return m->state;
+}
+
+
+/* JSON string escaping: quote, backslash and control bytes */
+
+static size_t
+kvs_members_escape(const char *s, char *out)
+{
+    char       *p;
+    unsigned    c;
+
+    p = out;
+
+    for ( /* void */ ; *s; s++) {
+        c = (unsigned char) *s;
+
+        if (c == '"' || c == '\\') {
+            *p++ = '\\';
+            *p++ = (char) c;
+
+        } else if (c < 0x20) {
+            p += sprintf(p, "\\u%04x", c);
+
+        } else {
+            *p++ = (char) c;
+        }
+    }
+
+    return (size_t) (p - out);
+}
+
+
+size_t
+kvs_members_encode_size(const kvs_member_t *m, size_t n)
+{
+    size_t  i, len;
+
+    len = 3;
+
+    for (i = 0; i < n; i++) {
+        len += sizeof("{\"id\":\"\",\"address\":\"\",\"last_seen\":,"
+                      "\"joined_timestamp\":,\"state\":\"failed\"},") - 1
+               + 2 * 20 + 6 * (strlen(m[i].node_id) + strlen(m[i].address));
+    }
+
+    return len;
+}
+
+
+size_t
+kvs_members_encode(const kvs_member_t *m, size_t n, char *out)
+{
+    char    *p;
+    size_t   i;
+
+    p = out;
+    *p++ = '[';
+
+    for (i = 0; i < n; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p += sprintf(p, "{\"id\":\"");
+        p += kvs_members_escape(m[i].node_id, p);
+        p += sprintf(p, "\",\"address\":\"");
+        p += kvs_members_escape(m[i].address, p);
+        p += sprintf(p, "\",\"last_seen\":%" PRIu64 ",\"joined_timestamp\":%"
+                     PRIu64 ",\"state\":\"%s\"}",
+                     m[i].last_seen, m[i].joined_timestamp,
+                     kvs_member_state_name(m[i].state));
+    }
+
+    *p++ = ']';
+
+    return (size_t) (p - out);
+}
+
+
+static int
+kvs_members_string(cJSON *item, const char *name, char *out, size_t size)
+{
+    cJSON  *v;
+    size_t  len;
+
+    v = cJSON_GetObjectItemCaseSensitive(item, name);
+
+    if (!cJSON_IsString(v) || v->valuestring == NULL) {
+        return -1;
+    }
+
+    len = strlen(v->valuestring);
+    if (len == 0 || len >= size) {
+        return -1;
+    }
+
+    memcpy(out, v->valuestring, len + 1);
+
+    return 0;
+}
+
+
+static int
+kvs_members_number(cJSON *item, const char *name, uint64_t *out)
+{
+    cJSON  *v;
+
+    v = cJSON_GetObjectItemCaseSensitive(item, name);
+
+    if (!cJSON_IsNumber(v) || v->valuedouble < 0
+        || v->valuedouble > 9007199254740992.0)
+    {
+        return -1;
+    }
+
+    *out = (uint64_t) v->valuedouble;
+
+    return 0;
+}
+
+
+int
+kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
+    const char **why)
+{
+    int      state;
+    size_t   n;
+    cJSON   *root, *item, *v;
+
+    root = cJSON_ParseWithLength(json, len);
+
+    if (root == NULL || !cJSON_IsArray(root)) {
+        cJSON_Delete(root);
+        *why = "the member list is not a JSON array";
+        return -1;
+    }
+
+    n = 0;
+
+    cJSON_ArrayForEach(item, root) {
+        if (n == max) {
+            cJSON_Delete(root);
+            *why = "the member list is too long";
+            return -1;
+        }
+
+        memset(&m[n], 0, sizeof(kvs_member_t));
+
+        if (!cJSON_IsObject(item)
+            || kvs_members_string(item, "id", m[n].node_id,
+                                  sizeof(m[n].node_id)) != 0
+            || kvs_members_string(item, "address", m[n].address,
+                                  sizeof(m[n].address)) != 0
+            || kvs_members_number(item, "last_seen", &m[n].last_seen) != 0
+            || kvs_members_number(item, "joined_timestamp",
+                                  &m[n].joined_timestamp) != 0)
+        {
+            cJSON_Delete(root);
+            *why = "a member needs id, address, last_seen and "
+                   "joined_timestamp";
+            return -1;
+        }
+
+        v = cJSON_GetObjectItemCaseSensitive(item, "state");
+        state = KVS_MEMBER_ALIVE;
+
+        if (cJSON_IsString(v)) {
+            for (state = 0; state <= KVS_MEMBER_LEFT; state++) {
+                if (strcmp(v->valuestring, kvs_member_states[state]) == 0) {
+                    break;
+                }
+            }
+
+            if (state > KVS_MEMBER_LEFT) {
+                cJSON_Delete(root);
+                *why = "a member's state is not alive, failed or left";
+                return -1;
+            }
+        }
+
+        m[n].state = state;
+        n++;
+    }
+
+    cJSON_Delete(root);
+
+    return (int) n;
+}
+
+
+size_t
+kvs_members_filter(kvs_member_t *m, size_t n, const char *self,
+    uint64_t oldest)
+{
+    size_t  i;
+
+    for (i = 0; i < n; /* void */ ) {
+        if (strcmp(m[i].node_id, self) == 0 || m[i].last_seen < oldest) {
+            m[i] = m[--n];
+            continue;
+        }
+
+        i++;
+    }
+
+    return n;
+}

@@ -1,0 +1,268 @@
+/*
+ * The internal endpoints peers call: POST /members/join, /members/gossip
+ * and /members/leave.
+ *
+ * Every one is signed with the cluster's secret (src/kvs/kvs_sign.c): a
+ * request without a valid, fresh signature gets a 401, a log line, and
+ * changes nothing.  Join and gossip carry the caller's member list, which
+ * is merged through the same group-commit queue as data writes (records
+ * seen later win), and are answered with this node's list; the caller is
+ * alive as of now, since it just spoke to us.  Leave marks the caller
+ * "left", which gossip spreads like any other news.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "kvs_members.h"
+#include "kvs_sign.h"
+
+
+static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r,
+    u_char *body, size_t len, ngx_str_t *sender);
+static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
+    const char *name);
+static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
+    ngx_str_t *node);
+static ngx_int_t ngx_http_kvs_cluster_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                  rc;
+    ngx_table_elt_t           *allow;
+    ngx_http_kvs_ctx_t        *ctx;
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->method != NGX_HTTP_POST) {
+        allow = ngx_list_push(&r->headers_out.headers);
+        if (allow == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        allow->hash = 1;
+        ngx_str_set(&allow->key, "Allow");
+        ngx_str_set(&allow->value, "POST");
+
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_ALLOWED,
+                                  "\"%V\" takes only signed POST requests "
+                                  "from cluster members", &r->uri);
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_kvs_cluster_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_kvs_cluster_body(ngx_http_request_t *r)
+{
+    int                        n;
+    size_t                     len;
+    u_char                    *body;
+    ngx_int_t                  rc;
+    ngx_str_t                  sender;
+    ngx_uint_t                 i, leave;
+    const char                *why;
+    kvs_member_t              *m;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    body = NULL;
+    len = 0;
+
+    rc = ngx_http_kvs_body(r, &body, &len);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    m = ngx_palloc(r->pool, KVS_MEMBERS_MAX * sizeof(kvs_member_t));
+    if (m == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    n = kvs_members_parse((char *) body, len, m, KVS_MEMBERS_MAX, &why);
+
+    if (n < 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why));
+        return;
+    }
+
+    leave = r->uri.len == sizeof("/members/leave") - 1;
+
+    if (leave && !ngx_http_kvs_cluster_known(r, &sender)) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "kvs: refused /members/leave from %V: node \"%V\" is "
+                      "not a member", &r->connection->addr_text, &sender);
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_UNAUTHORIZED,
+                               "node \"%V\" is not a member of this cluster",
+                               &sender));
+        return;
+    }
+
+    /* never take news about this node from others; the caller is alive */
+
+    n = (int) kvs_members_filter(m, n, kmcf->kc.node_id,
+                                 ngx_kvs_members_oldest(&kmcf->kc));
+
+    for (i = 0; i < (ngx_uint_t) n; i++) {
+        if (sender.len == ngx_strlen(m[i].node_id)
+            && ngx_strncmp(m[i].node_id, sender.data, sender.len) == 0)
+        {
+            m[i].last_seen = ngx_http_kvs_now_ms();
+            m[i].state = leave ? KVS_MEMBER_LEFT : KVS_MEMBER_ALIVE;
+        }
+    }
+
+    ctx->write.op = KVS_WRITE_MEMBERS;
+    ctx->write.members = m;
+    ctx->write.nmembers = n;
+    ctx->written = ngx_http_kvs_cluster_written;
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_str_t *sender)
+{
+    const char                *why;
+    ngx_table_elt_t           *node, *date, *sig;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    node = ngx_http_kvs_header(r, KVS_SIGN_HEADER_NODE);
+    date = ngx_http_kvs_header(r, KVS_SIGN_HEADER_DATE);
+    sig = ngx_http_kvs_header(r, KVS_SIGN_HEADER_SIGNATURE);
+
+    if (kmcf->kc.cluster_secret == NULL) {
+        why = "this node has no cluster_secret and takes no cluster "
+              "requests";
+
+    } else if (kvs_sign_verify(kmcf->kc.cluster_secret,
+                               ngx_strlen(kmcf->kc.cluster_secret),
+                               (char *) r->method_name.data,
+                               r->method_name.len,
+                               (char *) r->unparsed_uri.data,
+                               r->unparsed_uri.len,
+                               date ? (char *) date->value.data : NULL,
+                               date ? date->value.len : 0,
+                               body, len,
+                               sig ? (char *) sig->value.data : NULL,
+                               sig ? sig->value.len : 0,
+                               ngx_http_kvs_now_ms(), &why)
+               != 0)
+    {
+        /* why says what is wrong */
+
+    } else if (node == NULL || node->value.len == 0) {
+        why = "the request does not name its node (" KVS_SIGN_HEADER_NODE ")";
+
+    } else {
+        *sender = node->value;
+        return NGX_OK;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "kvs: refused %V %V from %V (node \"%V\"): %s",
+                  &r->method_name, &r->uri, &r->connection->addr_text,
+                  node ? &node->value : &r->uri, why);
+
+    return ngx_http_kvs_error(r, NGX_HTTP_UNAUTHORIZED, "%s", why);
+}
+
+
+static ngx_table_elt_t *
+ngx_http_kvs_header(ngx_http_request_t *r, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    len = ngx_strlen(name);
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_kvs_cluster_known(ngx_http_request_t *r, ngx_str_t *node)
+{
+    int           rc;
+    char          err[KVS_STORE_ERRLEN];
+    kvs_member_t  m;
+
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        return 0;
+    }
+
+    rc = kvs_store_member_get(ngx_http_kvs_store, (char *) node->data,
+                              node->len, &m);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return rc == KVS_OK;
+}
+
+
+/* answers join and gossip with this node's list, once the merge is durable */
+
+static ngx_int_t
+ngx_http_kvs_cluster_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    return ngx_http_kvs_members_answer(r, 1);
+}

@@ -1,0 +1,699 @@
+/*
+ * The cluster agent: one per node, in nginx's helper ("cache manager")
+ * process, which the master spawns and respawns because the module
+ * registers a path with a manager callback; inside the single process when
+ * master_process is off.
+ *
+ * It runs on timers only.  Every random(gossip_interval_min, _max) seconds
+ * a tick stamps this node's own record, fails members unseen for
+ * failure_timeout and removes those unseen for removal_timeout, logs what
+ * changed since the last tick, and sends the member list, signed, to up to
+ * three random alive peers (to the seed nodes until one has answered),
+ * merging their answers: the record seen last wins.  Calls go through the
+ * non-blocking peer client, so a stalled peer never stalls the agent.  All
+ * its state worth keeping is in LMDB; the helper exits without notice.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "ngx_kvs_peer.h"
+#include "kvs_members.h"
+#include "kvs_sign.h"
+
+
+#define NGX_KVS_AGENT_FANOUT     3
+#define NGX_KVS_AGENT_PEERS_MAX  256
+
+
+typedef struct {
+    ngx_pool_t                *pool;
+    ngx_log_t                 *log;
+    kvs_store_t               *store;
+    ngx_http_kvs_main_conf_t  *kmcf;
+    ngx_event_t                tick;
+    ngx_connection_t           dummy;
+    ngx_kvs_peer_t            *peers[NGX_KVS_AGENT_PEERS_MAX];
+    ngx_uint_t                 npeers;
+    kvs_member_t              *view;          /* as of the last tick */
+    size_t                     nview;
+    kvs_member_t              *now;           /* this tick's */
+    size_t                     nnow;
+    ngx_uint_t                 answered;      /* a peer has answered */
+} ngx_kvs_agent_t;
+
+
+static void ngx_kvs_agent_tick(ngx_event_t *ev);
+static void ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now);
+static void ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent);
+static void ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
+    const char *uri, u_char *body, size_t len);
+static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
+static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
+
+
+static ngx_kvs_agent_t  *ngx_kvs_agent;
+
+
+/* the path manager nginx calls in the helper; the agent runs on timers */
+
+ngx_msec_t
+ngx_kvs_agent_manager(void *data)
+{
+    return 3600000;
+}
+
+
+ngx_int_t
+ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
+{
+    ngx_kvs_agent_t           *agent;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
+
+    agent = ngx_pcalloc(cycle->pool, sizeof(ngx_kvs_agent_t));
+    if (agent == NULL) {
+        return NGX_ERROR;
+    }
+
+    agent->pool = cycle->pool;
+    agent->log = cycle->log;
+    agent->store = store;
+    agent->kmcf = kmcf;
+
+    agent->view = ngx_pcalloc(cycle->pool,
+                              2 * KVS_MEMBERS_MAX * sizeof(kvs_member_t));
+    if (agent->view == NULL) {
+        return NGX_ERROR;
+    }
+
+    agent->now = agent->view + KVS_MEMBERS_MAX;
+
+    agent->dummy.fd = (ngx_socket_t) -1;
+    agent->tick.data = &agent->dummy;
+    agent->tick.handler = ngx_kvs_agent_tick;
+    agent->tick.log = cycle->log;
+    agent->tick.cancelable = 1;
+
+    ngx_kvs_agent = agent;
+
+    ngx_add_timer(&agent->tick, 1);
+
+    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
+                  "kvs: cluster agent of node \"%s\" started",
+                  kmcf->kc.node_id);
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_kvs_agent_collect(const kvs_member_t *m, void *data)
+{
+    ngx_kvs_agent_t *agent = data;
+
+    if (agent->nnow < KVS_MEMBERS_MAX) {
+        agent->now[agent->nnow++] = *m;
+    }
+
+    return KVS_OK;
+}
+
+
+static ngx_int_t
+ngx_kvs_agent_read(ngx_kvs_agent_t *agent)
+{
+    int   rc;
+    char  err[KVS_STORE_ERRLEN];
+
+    agent->nnow = 0;
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        return NGX_ERROR;
+    }
+
+    rc = kvs_store_member_each(agent->store, ngx_kvs_agent_collect, agent);
+
+    kvs_store_read_end(agent->store);
+
+    return rc == KVS_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_kvs_agent_tick(ngx_event_t *ev)
+{
+    char                      *p, err[KVS_STORE_ERRLEN];
+    size_t                     i, len, k, alive[KVS_MEMBERS_MAX], nalive;
+    uint64_t                   now;
+    ngx_str_t                  address;
+    kvs_member_t               self;
+    ngx_kvs_agent_t           *agent;
+    kvs_config_t              *kc;
+
+    agent = ngx_kvs_agent;
+    kc = &agent->kmcf->kc;
+    now = ngx_http_kvs_now_ms();
+
+    ngx_memzero(&self, sizeof(kvs_member_t));
+    ngx_cpystrn((u_char *) self.node_id, (u_char *) kc->node_id,
+                sizeof(self.node_id));
+    ngx_snprintf((u_char *) self.address, sizeof(self.address) - 1, "%s:%d",
+                 kc->bind_address, kc->port);
+
+    if (kvs_store_member_self(agent->store, &self, now, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        goto next;
+    }
+
+    ngx_kvs_agent_detect(agent, now);
+
+    if (ngx_kvs_agent_read(agent) != NGX_OK) {
+        goto next;
+    }
+
+    ngx_kvs_agent_log_changes(agent);
+
+    if (kc->cluster_secret == NULL) {
+        goto next;
+    }
+
+    len = kvs_members_encode_size(agent->now, agent->nnow);
+    p = ngx_alloc(len, agent->log);
+    if (p == NULL) {
+        goto next;
+    }
+
+    len = kvs_members_encode(agent->now, agent->nnow, p);
+
+    nalive = 0;
+
+    for (i = 0; i < agent->nnow; i++) {
+        if (kvs_member_state(&agent->now[i], now,
+                             (uint64_t) (kc->failure_timeout * 1000))
+            == KVS_MEMBER_ALIVE
+            && ngx_strcmp(agent->now[i].node_id, kc->node_id) != 0)
+        {
+            alive[nalive++] = i;
+        }
+    }
+
+    if (!agent->answered || nalive == 0) {
+
+        /* not in touch yet: the seeds introduce us */
+
+        for (i = 0; i < kc->nseed_nodes; i++) {
+            address.data = (u_char *) kc->seed_nodes[i];
+            address.len = ngx_strlen(kc->seed_nodes[i]);
+
+            if (address.len > 7
+                && ngx_strncasecmp(address.data, (u_char *) "http://", 7)
+                   == 0)
+            {
+                address.data += 7;
+                address.len -= 7;
+            }
+
+            ngx_kvs_agent_send(agent, &address, "/members/join",
+                               (u_char *) p, len);
+        }
+    }
+
+    for (k = 0; k < NGX_KVS_AGENT_FANOUT && nalive > 0; k++) {
+        i = ngx_random() % nalive;
+
+        address.data = (u_char *) agent->now[alive[i]].address;
+        address.len = ngx_strlen(agent->now[alive[i]].address);
+
+        ngx_kvs_agent_send(agent, &address, "/members/gossip", (u_char *) p,
+                           len);
+
+        alive[i] = alive[--nalive];
+    }
+
+    ngx_free(p);
+
+next:
+
+    ngx_add_timer(&agent->tick, ngx_kvs_agent_interval(agent));
+}
+
+
+/* a record last seen before this is one removal_timeout has passed on */
+
+uint64_t
+ngx_kvs_members_oldest(kvs_config_t *kc)
+{
+    uint64_t  now, removal;
+
+    now = ngx_http_kvs_now_ms();
+    removal = (uint64_t) (kc->removal_timeout * 1000);
+
+    return now > removal ? now - removal : 0;
+}
+
+
+static ngx_msec_t
+ngx_kvs_agent_interval(ngx_kvs_agent_t *agent)
+{
+    double         min, max;
+    kvs_config_t  *kc;
+
+    kc = &agent->kmcf->kc;
+    min = kc->gossip_interval_min * 1000;
+    max = kc->gossip_interval_max * 1000;
+
+    return (ngx_msec_t) (min + (max - min) * (ngx_random() % 1000) / 1000.0);
+}
+
+
+/* fails members unseen for failure_timeout, removes those unseen longer */
+
+static void
+ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
+{
+    char           err[KVS_STORE_ERRLEN];
+    size_t         i;
+    uint64_t       age, fail, remove;
+    kvs_member_t  *m;
+    kvs_config_t  *kc;
+
+    kc = &agent->kmcf->kc;
+    fail = (uint64_t) (kc->failure_timeout * 1000);
+    remove = (uint64_t) (kc->removal_timeout * 1000);
+
+    if (ngx_kvs_agent_read(agent) != NGX_OK) {
+        return;
+    }
+
+    for (i = 0; i < agent->nnow; i++) {
+        m = &agent->now[i];
+
+        if (ngx_strcmp(m->node_id, kc->node_id) == 0) {
+            continue;
+        }
+
+        age = now > m->last_seen ? now - m->last_seen : 0;
+
+        if (age > remove) {
+            if (kvs_store_member_delete(agent->store, m->node_id, err,
+                                        sizeof(err))
+                != KVS_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                              err);
+            }
+
+            continue;
+        }
+
+        if (kvs_member_state(m, now, fail) != m->state) {
+            m->state = KVS_MEMBER_FAILED;
+
+            if (kvs_store_member_put(agent->store, m, err, sizeof(err))
+                != KVS_OK)
+            {
+                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                              err);
+            }
+        }
+    }
+}
+
+
+/* member events at notice: joined, failed, left, removed */
+
+static void
+ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
+{
+    size_t         i, j;
+    kvs_member_t  *m, *was;
+    const char    *event;
+
+    for (i = 0; i < agent->nnow; i++) {
+        m = &agent->now[i];
+        was = NULL;
+
+        for (j = 0; j < agent->nview; j++) {
+            if (ngx_strcmp(agent->view[j].node_id, m->node_id) == 0) {
+                was = &agent->view[j];
+                break;
+            }
+        }
+
+        if (was == NULL || was->state != m->state) {
+            event = m->state == KVS_MEMBER_ALIVE ? "joined"
+                    : m->state == KVS_MEMBER_FAILED ? "failed" : "left";
+
+            if (was == NULL && m->state != KVS_MEMBER_ALIVE) {
+                continue;
+            }
+
+            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                          "kvs: member \"%s\" (%s) %s", m->node_id,
+                          m->address, event);
+        }
+    }
+
+    for (j = 0; j < agent->nview; j++) {
+        for (i = 0; i < agent->nnow; i++) {
+            if (ngx_strcmp(agent->view[j].node_id, agent->now[i].node_id)
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == agent->nnow) {
+            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                          "kvs: member \"%s\" (%s) removed",
+                          agent->view[j].node_id, agent->view[j].address);
+        }
+    }
+
+    ngx_memcpy(agent->view, agent->now, agent->nnow * sizeof(kvs_member_t));
+    agent->nview = agent->nnow;
+}
+
+
+static ngx_kvs_peer_t *
+ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
+{
+    ngx_uint_t       i;
+    ngx_kvs_peer_t  *peer;
+
+    for (i = 0; i < agent->npeers; i++) {
+        peer = agent->peers[i];
+
+        if (peer->address.len == address->len
+            && ngx_strncmp(peer->address.data, address->data, address->len)
+               == 0)
+        {
+            return peer;
+        }
+    }
+
+    if (agent->npeers == NGX_KVS_AGENT_PEERS_MAX) {
+        return NULL;
+    }
+
+    peer = ngx_kvs_peer_create(agent->pool, address, agent->log);
+    if (peer == NULL) {
+        return NULL;
+    }
+
+    agent->peers[agent->npeers++] = peer;
+
+    return peer;
+}
+
+
+/* a signed POST of the member list to one peer */
+
+static void
+ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
+    const char *uri, u_char *body, size_t len)
+{
+    u_char          *p;
+    uint64_t         date;
+    ngx_pool_t      *pool;
+    kvs_config_t    *kc;
+    ngx_kvs_peer_t  *peer;
+    ngx_kvs_call_t  *call;
+    char             sig[KVS_SIGN_LEN];
+
+    kc = &agent->kmcf->kc;
+
+    peer = ngx_kvs_agent_peer(agent, address);
+    if (peer == NULL) {
+        return;
+    }
+
+    pool = ngx_create_pool(4096, agent->log);
+    if (pool == NULL) {
+        return;
+    }
+
+    call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
+    p = ngx_pnalloc(pool, len + 256 + ngx_strlen(kc->node_id));
+
+    if (call == NULL || p == NULL) {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    date = ngx_http_kvs_now_ms();
+
+    if (kvs_sign(kc->cluster_secret, ngx_strlen(kc->cluster_secret), "POST",
+                 4, uri, ngx_strlen(uri), date, body, len, sig)
+        != 0)
+    {
+        ngx_destroy_pool(pool);
+        return;
+    }
+
+    call->peer = peer;
+    call->pool = pool;
+    call->log = agent->log;
+    ngx_str_set(&call->method, "POST");
+    call->uri.data = (u_char *) uri;
+    call->uri.len = ngx_strlen(uri);
+
+    call->body.data = ngx_cpymem(p, body, len) - len;
+    call->body.len = len;
+    p += len;
+
+    call->headers.data = p;
+    p = ngx_sprintf(p, "Content-Type: application/json\r\n"
+                    KVS_SIGN_HEADER_NODE ": %s\r\n"
+                    KVS_SIGN_HEADER_DATE ": %uL\r\n"
+                    KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n",
+                    kc->node_id, date, (size_t) KVS_SIGN_LEN, sig);
+    call->headers.len = p - call->headers.data;
+
+    call->timeout = (ngx_msec_t) (kc->peer_timeout * 1000);
+    call->max_response = 4 * 1024 * 1024;
+    call->handler = ngx_kvs_agent_answer;
+    call->data = agent;
+
+    ngx_kvs_call_start(call);
+}
+
+
+static void
+ngx_kvs_agent_answer(ngx_kvs_call_t *call)
+{
+    int               n;
+    char              err[KVS_STORE_ERRLEN];
+    const char       *why;
+    kvs_member_t     *m;
+    ngx_kvs_agent_t  *agent;
+
+    agent = call->data;
+
+    if (call->status != NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_INFO, agent->log, 0,
+                      "kvs: %V%V: %s%ui", &call->peer->address, &call->uri,
+                      call->error ? call->error : "answered ",
+                      call->error ? (ngx_uint_t) 0 : call->status);
+        goto done;
+    }
+
+    m = ngx_alloc(KVS_MEMBERS_MAX * sizeof(kvs_member_t), agent->log);
+    if (m == NULL) {
+        goto done;
+    }
+
+    n = kvs_members_parse((char *) call->response.data, call->response.len,
+                          m, KVS_MEMBERS_MAX, &why);
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_WARN, agent->log, 0,
+                      "kvs: %V%V answered a bad member list: %s",
+                      &call->peer->address, &call->uri, why);
+        ngx_free(m);
+        goto done;
+    }
+
+    n = (int) kvs_members_filter(m, n, agent->kmcf->kc.node_id,
+                                 ngx_kvs_members_oldest(&agent->kmcf->kc));
+
+    if (kvs_store_members_merge(agent->store, m, n, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+    }
+
+    agent->answered = 1;
+    ngx_free(m);
+
+done:
+
+    ngx_destroy_pool(call->pool);
+}
+
+
+/*
+ * Leaving: when nginx stops, the master (or the single process) tells
+ * every alive member, so that they drop this node at once instead of after
+ * failure_timeout.  The event loop is gone by then, so this one exchange
+ * blocks, for at most peer_timeout per peer.
+ */
+
+static void
+ngx_kvs_agent_leave_one(ngx_cycle_t *cycle, kvs_config_t *kc,
+    kvs_member_t *to, u_char *body, size_t len)
+{
+    int              fd;
+    u_char          *p, req[4096];
+    ssize_t          n;
+    uint64_t         date;
+    ngx_url_t        u;
+    struct timeval   tv;
+    char             sig[KVS_SIGN_LEN];
+
+    if (len > sizeof(req) - 1024) {
+        return;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url.data = (u_char *) to->address;
+    u.url.len = ngx_strlen(to->address);
+
+    if (ngx_parse_url(cycle->pool, &u) != NGX_OK || u.naddrs == 0) {
+        return;
+    }
+
+    date = ngx_http_kvs_now_ms();
+
+    if (kvs_sign(kc->cluster_secret, ngx_strlen(kc->cluster_secret), "POST",
+                 4, "/members/leave", sizeof("/members/leave") - 1, date,
+                 body, len, sig)
+        != 0)
+    {
+        return;
+    }
+
+    p = ngx_snprintf(req, sizeof(req),
+                     "POST /members/leave HTTP/1.1\r\nHost: %s\r\n"
+                     "Connection: close\r\nContent-Length: %uz\r\n"
+                     KVS_SIGN_HEADER_NODE ": %s\r\n"
+                     KVS_SIGN_HEADER_DATE ": %uL\r\n"
+                     KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n\r\n%*s",
+                     to->address, len, kc->node_id, date,
+                     (size_t) KVS_SIGN_LEN, sig, len, body);
+
+    fd = socket(u.addrs[0].sockaddr->sa_family, SOCK_STREAM, 0);
+    if (fd == -1) {
+        return;
+    }
+
+    tv.tv_sec = (time_t) kc->peer_timeout;
+    tv.tv_usec = (suseconds_t) ((kc->peer_timeout - tv.tv_sec) * 1000000);
+
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+
+    if (connect(fd, u.addrs[0].sockaddr, u.addrs[0].socklen) == 0
+        && send(fd, req, p - req, 0) == p - req)
+    {
+        n = recv(fd, req, sizeof(req) - 1, 0);
+
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
+                      "kvs: told \"%s\" (%s) that this node leaves%s",
+                      to->node_id, to->address,
+                      n > 12 && ngx_strncmp(req + 9, "200", 3) == 0
+                      ? "" : ", without an answer");
+    }
+
+    close(fd);
+}
+
+
+void
+ngx_kvs_agent_leave(ngx_cycle_t *cycle)
+{
+    char                       err[KVS_STORE_ERRLEN];
+    size_t                     i, len;
+    u_char                    *body;
+    kvs_store_t               *st;
+    kvs_member_t              *self;
+    ngx_kvs_agent_t            agent;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
+
+    if (kmcf == NULL || !kmcf->used || kmcf->kc.cluster_secret == NULL) {
+        return;
+    }
+
+    st = ngx_http_kvs_store;
+
+    if (st == NULL
+        && kvs_store_open(&st, (char *) kmcf->data_dir.data,
+                          kmcf->kc.max_db_size, err, sizeof(err))
+           != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
+        return;
+    }
+
+    ngx_memzero(&agent, sizeof(ngx_kvs_agent_t));
+    agent.store = st;
+    agent.log = cycle->log;
+    agent.now = ngx_alloc(KVS_MEMBERS_MAX * sizeof(kvs_member_t), cycle->log);
+
+    if (agent.now == NULL || ngx_kvs_agent_read(&agent) != NGX_OK) {
+        goto done;
+    }
+
+    self = NULL;
+
+    for (i = 0; i < agent.nnow; i++) {
+        if (ngx_strcmp(agent.now[i].node_id, kmcf->kc.node_id) == 0) {
+            self = &agent.now[i];
+        }
+    }
+
+    if (self == NULL) {
+        goto done;
+    }
+
+    self->state = KVS_MEMBER_LEFT;
+    self->last_seen = ngx_http_kvs_now_ms();
+
+    body = ngx_alloc(kvs_members_encode_size(self, 1), cycle->log);
+    if (body == NULL) {
+        goto done;
+    }
+
+    len = kvs_members_encode(self, 1, (char *) body);
+
+    for (i = 0; i < agent.nnow; i++) {
+        if (&agent.now[i] != self
+            && agent.now[i].state == KVS_MEMBER_ALIVE)
+        {
+            ngx_kvs_agent_leave_one(cycle, &kmcf->kc, &agent.now[i], body,
+                                    len);
+        }
+    }
+
+    ngx_free(body);
+
+done:
+
+    if (agent.now) {
+        ngx_free(agent.now);
+    }
+
+    if (st != ngx_http_kvs_store) {
+        kvs_store_close(st);
+    }
+}

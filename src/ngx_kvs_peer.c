@@ -1,0 +1,545 @@
+/*
+ * The cluster agent's HTTP/1.1 client to its peers.
+ *
+ * It lives on nginx's event loop, like nginx's own upstream code: connect
+ * with ngx_event_connect_peer(), send and receive without blocking, a
+ * timer on every wait, and the answer parsed by nginx's own status-line
+ * and header parsers.  One connection per peer is kept alive between
+ * calls; when a kept connection turns out to be closed by the peer, the
+ * call is retried once on a fresh one.  A peer that stalls costs a timer,
+ * never the agent's attention: every call ends, by answer or by timeout.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+#include <ngx_http.h>
+
+#include "ngx_kvs_peer.h"
+
+
+#define NGX_KVS_PEER_HEADERS_MAX  8192
+#define NGX_KVS_PEER_IDLE_TIMEOUT 60000
+
+
+static void ngx_kvs_call_connect(ngx_kvs_call_t *call);
+static void ngx_kvs_call_write(ngx_event_t *wev);
+static void ngx_kvs_call_sent(ngx_event_t *wev);
+static void ngx_kvs_call_read(ngx_event_t *rev);
+static ngx_int_t ngx_kvs_call_parse(ngx_kvs_call_t *call);
+static void ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error);
+static void ngx_kvs_call_finish(ngx_event_t *ev);
+static void ngx_kvs_peer_idle_handler(ngx_event_t *ev);
+
+
+ngx_kvs_peer_t *
+ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
+{
+    ngx_url_t        u;
+    ngx_kvs_peer_t  *peer;
+
+    peer = ngx_pcalloc(pool, sizeof(ngx_kvs_peer_t));
+    if (peer == NULL) {
+        return NULL;
+    }
+
+    peer->address.data = ngx_pstrdup(pool, address);
+    if (peer->address.data == NULL) {
+        return NULL;
+    }
+
+    peer->address.len = address->len;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = peer->address;
+    u.no_resolve = 0;
+
+    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0 || u.no_port) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "kvs: peer address \"%V\" is not host:port%s%s",
+                      address, u.err ? ": " : "", u.err ? u.err : "");
+        return NULL;
+    }
+
+    peer->addr = &u.addrs[0];
+
+    return peer;
+}
+
+
+void
+ngx_kvs_peer_close(ngx_kvs_peer_t *peer)
+{
+    if (peer->idle) {
+        ngx_close_connection(peer->idle);
+        peer->idle = NULL;
+    }
+}
+
+
+void
+ngx_kvs_call_start(ngx_kvs_call_t *call)
+{
+    u_char     *p;
+    size_t      len;
+    ngx_buf_t  *b;
+
+    call->finish.handler = ngx_kvs_call_finish;
+    call->finish.data = call;
+    call->finish.log = call->log;
+
+    call->parser = ngx_pcalloc(call->pool, sizeof(ngx_http_request_t));
+
+    len = call->method.len + 1 + call->uri.len
+          + sizeof(" HTTP/1.1\r\nHost: \r\nContent-Length: \r\n\r\n") - 1
+          + call->peer->address.len + NGX_OFF_T_LEN + call->headers.len
+          + call->body.len;
+
+    b = ngx_create_temp_buf(call->pool, len);
+
+    call->in = ngx_create_temp_buf(call->pool,
+                                   NGX_KVS_PEER_HEADERS_MAX
+                                   + call->max_response);
+
+    if (call->parser == NULL || b == NULL || call->in == NULL) {
+        ngx_kvs_call_done(call, "out of memory");
+        return;
+    }
+
+    p = ngx_sprintf(b->last, "%V %V HTTP/1.1\r\nHost: %V\r\n"
+                    "Content-Length: %uz\r\n%V\r\n",
+                    &call->method, &call->uri, &call->peer->address,
+                    call->body.len, &call->headers);
+    b->last = ngx_cpymem(p, call->body.data, call->body.len);
+
+    call->out = b;
+
+    if (call->peer->idle) {
+        call->pc.connection = call->peer->idle;
+        call->peer->idle = NULL;
+        call->reused = 1;
+
+        call->pc.connection->idle = 0;
+        call->pc.connection->log = call->log;
+        call->pc.connection->read->log = call->log;
+        call->pc.connection->write->log = call->log;
+
+        if (call->pc.connection->read->timer_set) {
+            ngx_del_timer(call->pc.connection->read);
+        }
+
+        call->pc.connection->data = call;
+        call->pc.connection->read->handler = ngx_kvs_call_read;
+        call->pc.connection->write->handler = ngx_kvs_call_write;
+
+        ngx_kvs_call_write(call->pc.connection->write);
+        return;
+    }
+
+    ngx_kvs_call_connect(call);
+}
+
+
+static void
+ngx_kvs_call_connect(ngx_kvs_call_t *call)
+{
+    ngx_int_t          rc;
+    ngx_connection_t  *c;
+
+    call->reused = 0;
+    call->pc.sockaddr = call->peer->addr->sockaddr;
+    call->pc.socklen = call->peer->addr->socklen;
+    call->pc.name = &call->peer->address;
+    call->pc.get = ngx_event_get_peer;
+    call->pc.log = call->log;
+    call->pc.log_error = NGX_ERROR_INFO;
+
+    rc = ngx_event_connect_peer(&call->pc);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        call->pc.connection = NULL;
+        ngx_kvs_call_done(call, "cannot connect");
+        return;
+    }
+
+    c = call->pc.connection;
+    c->data = call;
+    c->read->handler = ngx_kvs_call_read;
+    c->write->handler = ngx_kvs_call_write;
+
+    if (rc == NGX_AGAIN) {
+        ngx_add_timer(c->write, call->timeout);
+        return;
+    }
+
+    ngx_kvs_call_write(c->write);
+}
+
+
+static ngx_int_t
+ngx_kvs_call_connected(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    return err == 0 ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_kvs_call_write(ngx_event_t *wev)
+{
+    ssize_t            n;
+    ngx_buf_t         *b;
+    ngx_connection_t  *c;
+    ngx_kvs_call_t    *call;
+
+    c = wev->data;
+    call = c->data;
+    b = call->out;
+
+    if (wev->timedout) {
+        ngx_kvs_call_done(call, "timed out");
+        return;
+    }
+
+    if (wev->timer_set) {
+        ngx_del_timer(wev);
+    }
+
+    if (!call->sending) {
+        if (!call->reused && ngx_kvs_call_connected(c) != NGX_OK) {
+            ngx_kvs_call_done(call, "connection refused");
+            return;
+        }
+
+        call->sending = 1;
+    }
+
+    while (b->pos < b->last) {
+        n = c->send(c, b->pos, b->last - b->pos);
+
+        if (n == NGX_AGAIN) {
+            ngx_add_timer(wev, call->timeout);
+
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_kvs_call_done(call, "cannot send");
+            }
+
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            if (call->reused) {
+                ngx_kvs_call_done(call, NULL);
+                return;
+            }
+
+            ngx_kvs_call_done(call, "cannot send");
+            return;
+        }
+
+        b->pos += n;
+    }
+
+    wev->handler = ngx_kvs_call_sent;
+
+    if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+        ngx_kvs_call_done(call, "cannot send");
+        return;
+    }
+
+    ngx_add_timer(c->read, call->timeout);
+
+    if (c->read->ready) {
+        ngx_kvs_call_read(c->read);
+    }
+}
+
+
+static void
+ngx_kvs_call_sent(ngx_event_t *wev)
+{
+    /* the request is out; the answer comes as read events */
+}
+
+
+static void
+ngx_kvs_call_read(ngx_event_t *rev)
+{
+    ssize_t            n;
+    ngx_int_t          rc;
+    ngx_buf_t         *b;
+    ngx_connection_t  *c;
+    ngx_kvs_call_t    *call;
+
+    c = rev->data;
+    call = c->data;
+    b = call->in;
+
+    if (rev->timedout) {
+        ngx_kvs_call_done(call, "timed out");
+        return;
+    }
+
+    for ( ;; ) {
+        if (b->last == b->end) {
+            ngx_kvs_call_done(call, "the answer is too large");
+            return;
+        }
+
+        n = c->recv(c, b->last, b->end - b->last);
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+                ngx_kvs_call_done(call, "cannot read");
+            }
+            return;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            if (call->reused && b->last == b->start) {
+                /* the peer closed the kept connection: one fresh try */
+                ngx_kvs_call_done(call, NULL);
+                return;
+            }
+
+            if (n == 0 && call->headers_done && call->content_length == -1) {
+                call->response.data = call->body_start;
+                call->response.len = b->last - call->body_start;
+                call->keepalive = 0;
+                ngx_kvs_call_done(call, "");
+                return;
+            }
+
+            ngx_kvs_call_done(call, "the peer closed the connection");
+            return;
+        }
+
+        b->last += n;
+
+        rc = ngx_kvs_call_parse(call);
+
+        if (rc == NGX_OK) {
+            ngx_kvs_call_done(call, "");
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_kvs_call_done(call, "the answer is not valid HTTP");
+            return;
+        }
+    }
+}
+
+
+/* NGX_OK: the whole answer is in; NGX_AGAIN: more to read */
+
+static ngx_int_t
+ngx_kvs_call_parse(ngx_kvs_call_t *call)
+{
+    ngx_int_t            rc;
+    ngx_str_t            name, value;
+    ngx_buf_t           *b;
+    ngx_http_status_t    status;
+    ngx_http_request_t  *r;
+
+    b = call->in;
+    r = call->parser;
+
+    if (call->status == 0) {
+        ngx_memzero(&status, sizeof(ngx_http_status_t));
+
+        rc = ngx_http_parse_status_line(r, b, &status);
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        call->status = status.code;
+        call->content_length = -1;
+        call->keepalive = 1;
+        r->state = 0;
+    }
+
+    while (!call->headers_done) {
+        rc = ngx_http_parse_header_line(r, b, 1);
+
+        if (rc == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        if (rc == NGX_HTTP_PARSE_HEADER_DONE) {
+            call->headers_done = 1;
+            call->body_start = b->pos;
+            break;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        name.data = r->header_name_start;
+        name.len = r->header_name_end - r->header_name_start;
+        value.data = r->header_start;
+        value.len = r->header_end - r->header_start;
+
+        if (name.len == sizeof("Content-Length") - 1
+            && ngx_strncasecmp(name.data, (u_char *) "Content-Length",
+                               name.len) == 0)
+        {
+            call->content_length = ngx_atoof(value.data, value.len);
+            if (call->content_length < 0
+                || call->content_length > (off_t) call->max_response)
+            {
+                return NGX_ERROR;
+            }
+
+        } else if (name.len == sizeof("Connection") - 1
+                   && ngx_strncasecmp(name.data, (u_char *) "Connection",
+                                      name.len) == 0
+                   && value.len == sizeof("close") - 1
+                   && ngx_strncasecmp(value.data, (u_char *) "close",
+                                      value.len) == 0)
+        {
+            call->keepalive = 0;
+
+        } else if (name.len == sizeof("Transfer-Encoding") - 1
+                   && ngx_strncasecmp(name.data,
+                                      (u_char *) "Transfer-Encoding",
+                                      name.len) == 0)
+        {
+            /* KVS peers always send Content-Length */
+            return NGX_ERROR;
+        }
+    }
+
+    if (call->content_length == -1) {
+        call->keepalive = 0;
+        return NGX_AGAIN;
+    }
+
+    if (b->last - call->body_start < call->content_length) {
+        return NGX_AGAIN;
+    }
+
+    call->response.data = call->body_start;
+    call->response.len = (size_t) call->content_length;
+
+    if (b->last - call->body_start > call->content_length) {
+        call->keepalive = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * Ends a call: error NULL retries on a fresh connection (a kept one was
+ * stale), "" is success, anything else a failure.
+ */
+
+static void
+ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
+{
+    ngx_connection_t  *c;
+
+    c = call->pc.connection;
+
+    if (c && c->read->timer_set) {
+        ngx_del_timer(c->read);
+    }
+
+    if (c && c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (error == NULL) {
+        ngx_close_connection(c);
+        call->pc.connection = NULL;
+        call->out->pos = call->out->start;
+        call->in->pos = call->in->start;
+        call->in->last = call->in->start;
+        call->sending = 0;
+        ngx_kvs_call_connect(call);
+        return;
+    }
+
+    if (*error == '\0') {
+        call->error = NULL;
+
+        if (call->keepalive && call->peer->idle == NULL) {
+            c->idle = 1;
+            c->log = ngx_cycle->log;
+            c->read->log = ngx_cycle->log;
+            c->write->log = ngx_cycle->log;
+            c->data = call->peer;
+            c->read->handler = ngx_kvs_peer_idle_handler;
+            c->write->handler = ngx_kvs_peer_idle_handler;
+            ngx_add_timer(c->read, NGX_KVS_PEER_IDLE_TIMEOUT);
+            call->peer->idle = c;
+
+            /* the answer lives in the call's pool, not the connection */
+            c = NULL;
+
+        } else if (c) {
+            ngx_close_connection(c);
+        }
+
+    } else {
+        call->status = 0;
+        call->error = error;
+
+        if (c) {
+            ngx_close_connection(c);
+        }
+    }
+
+    call->pc.connection = NULL;
+
+    ngx_post_event(&call->finish, &ngx_posted_events);
+}
+
+
+static void
+ngx_kvs_call_finish(ngx_event_t *ev)
+{
+    ngx_kvs_call_t  *call;
+
+    call = ev->data;
+    call->handler(call);
+}
+
+
+/* a kept-alive connection: any event means the peer closed it, or idled */
+
+static void
+ngx_kvs_peer_idle_handler(ngx_event_t *ev)
+{
+    ngx_connection_t  *c;
+    ngx_kvs_peer_t    *peer;
+
+    c = ev->data;
+    peer = c->data;
+
+    if (ev->write) {
+        return;
+    }
+
+    if (peer->idle == c) {
+        peer->idle = NULL;
+    }
+
+    ngx_close_connection(c);
+}

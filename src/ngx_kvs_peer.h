@@ -1,0 +1,68 @@
+/*
+ * The cluster agent's HTTP client to its peers; see ngx_kvs_peer.c.
+ */
+
+#ifndef NGX_KVS_PEER_H
+#define NGX_KVS_PEER_H
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+
+typedef struct ngx_kvs_peer_s  ngx_kvs_peer_t;
+typedef struct ngx_kvs_call_s  ngx_kvs_call_t;
+
+typedef void (*ngx_kvs_call_handler_pt)(ngx_kvs_call_t *call);
+
+
+struct ngx_kvs_peer_s {
+    ngx_str_t                 address;       /* "host:port", as gossiped */
+    ngx_addr_t               *addr;
+    ngx_connection_t         *idle;          /* one kept-alive connection */
+};
+
+
+struct ngx_kvs_call_s {
+    ngx_kvs_peer_t           *peer;
+    ngx_pool_t               *pool;          /* the call's own; the handler
+                                                destroys it */
+    ngx_log_t                *log;
+    ngx_str_t                 method;
+    ngx_str_t                 uri;
+    ngx_str_t                 headers;       /* "Name: value\r\n" lines */
+    ngx_str_t                 body;
+    ngx_msec_t                timeout;
+    size_t                    max_response;
+    ngx_kvs_call_handler_pt   handler;
+    void                     *data;
+
+    /* the result, when the handler runs */
+    ngx_uint_t                status;        /* 0: no answer, see error */
+    ngx_str_t                 response;
+    const char               *error;
+
+    /* the exchange */
+    ngx_peer_connection_t     pc;
+    ngx_buf_t                *out;
+    ngx_buf_t                *in;
+    ngx_http_request_t       *parser;        /* state for nginx's parsers */
+    ngx_event_t               finish;        /* runs the handler */
+    off_t                     content_length;
+    u_char                   *body_start;
+    unsigned                  reused:1;
+    unsigned                  keepalive:1;
+    unsigned                  headers_done:1;
+    unsigned                  sending:1;
+};
+
+
+ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
+    ngx_log_t *log);
+void ngx_kvs_peer_close(ngx_kvs_peer_t *peer);
+
+/* Starts a call; its handler runs exactly once, later, from the event
+ * loop, with status and response or error set. */
+void ngx_kvs_call_start(ngx_kvs_call_t *call);
+
+#endif /* NGX_KVS_PEER_H */

@@ -1,0 +1,123 @@
+# Gossip membership on real nodes: the original's three-node example, a
+# fourth node seeded only by the third, failure and removal after kill -9,
+# rejoining with the original joined_timestamp, leaving on a graceful stop,
+# a killed helper respawned, and signatures that keep strangers out.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use KVS::Node;
+use Time::HiRes qw(sleep time);
+
+my $secret = 'test-cluster-secret-0123456789';
+my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
+           . "failure_timeout: 2\nremoval_timeout: 4\npeer_timeout: 1\n"
+           . "cluster_secret: $secret\n";
+
+sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
+
+sub members {
+    my ($node) = @_;
+    my ($st, $h, $b) = eval { $node->request(GET => '/members/') };
+    return {} unless $st && $st == 200;
+    my %m;
+    while ($b =~ /\{"id":"([^"]+)","address":"([^"]+)","last_seen":(\d+),"joined_timestamp":(\d+),"state":"(\w+)"\}/g) {
+        $m{$1} = { address => $2, last_seen => $3, joined => $4, state => $5 };
+    }
+    return \%m;
+}
+
+sub alive { my $m = members($_[0]); [sort grep { $m->{$_}{state} eq 'alive' } keys %$m] }
+
+sub wait_for {
+    my ($what, $secs, $cond) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.1;
+    }
+    diag "timed out waiting for $what";
+    return 0;
+}
+
+my $n1 = KVS::Node->new(name => 'n1', yaml => $timing . "seed_nodes: []\n");
+my $n2 = KVS::Node->new(name => 'n2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
+my $n3 = KVS::Node->new(name => 'n3', yaml => $timing . 'seed_nodes: ' . seeds($n1, $n2) . "\n");
+$_->start for $n1, $n2, $n3;
+
+my @three = sort qw(n1 n2 n3);
+my $t0 = time;
+ok(wait_for('three members everywhere', 10, sub {
+       !grep { join(',', @{ alive($_) }) ne join(',', @three) } $n1, $n2, $n3
+   }), 'every node lists n1, n2 and n3 alive');
+diag sprintf 'full view after %.1f s', time - $t0;
+my ($st, $h, $b) = $n2->request(GET => '/health');
+like($b, qr/"member_count":3/, '/health counts three members');
+my $joined_n2 = members($n1)->{n2}{joined};
+ok($joined_n2, 'members carry joined_timestamp');
+
+my $n4 = KVS::Node->new(name => 'n4', yaml => $timing . 'seed_nodes: ' . seeds($n3) . "\n");
+$n4->start;
+ok(wait_for('n4 known everywhere', 10, sub {
+       !grep { @{ alive($_) } != 4 } $n1, $n2, $n3, $n4
+   }), 'a node seeded only with n3 is known to all, and knows all');
+
+my $joined_n4 = members($n1)->{n4}{joined};
+$n4->kill9;
+$t0 = time;
+ok(wait_for('n4 failed', 10, sub {
+       (members($n1)->{n4} // {})->{state} // '' eq 'failed'
+           and (members($n2)->{n4} // {})->{state} eq 'failed'
+   }), 'after kill -9 the others mark n4 failed');
+diag sprintf 'failure detected after %.1f s (failure_timeout 2 s)', time - $t0;
+($st, $h, $b) = $n1->request(GET => '/health');
+like($b, qr/"member_count":3/, 'and stop counting it');
+ok(wait_for('n4 removed', 10, sub { !members($n1)->{n4} && !members($n3)->{n4} }),
+   'after removal_timeout n4 is removed');
+like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) failed/, 'the failure is logged at notice');
+like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) removed/, 'and the removal');
+
+$n4->start;
+ok(wait_for('n4 back', 10, sub { (members($n1)->{n4} // {})->{state} // '' eq 'alive' }),
+   'restarted, n4 rejoins');
+is(members($n1)->{n4}{joined}, $joined_n4, 'with its original joined_timestamp');
+
+# a killed helper is respawned and gossip goes on
+my $helper = $n2->helper_pid;
+ok($helper, "n2's cluster agent runs in nginx's helper process ($helper)");
+kill 'KILL', $helper;
+ok(wait_for('a new helper', 5, sub { ($n2->helper_pid // $helper) != $helper }),
+   'the master respawns it');
+my $seen = members($n1)->{n2}{last_seen};
+ok(wait_for('n2 gossiping again', 5, sub { members($n3)->{n2}{last_seen} > $seen + 500 }),
+   'and n2 goes on gossiping');
+
+# a graceful stop leaves at once
+$t0 = time;
+$n4->stop;
+ok(wait_for('n4 gone', 1.5, sub { !members($n1)->{n4} && !members($n2)->{n4} && !members($n3)->{n4} }),
+   'nginx -s quit on n4: the others drop it within a round, not after failure_timeout');
+like($n1->log_text . $n2->log_text . $n3->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) left/, 'logged as left');
+
+# signatures
+my $body = '[{"id":"evil","address":"127.0.0.1:1","last_seen":1,"joined_timestamp":1,"state":"alive"}]';
+($st, $h, $b) = $n1->request(POST => '/members/gossip', body => $body,
+    headers => { 'X-KVS-Node' => 'evil', 'X-KVS-Date' => int(time * 1000),
+                 'X-KVS-Signature' => 'ab' x 32 });
+is($st, 401, 'a forged signature is refused with 401');
+is($b, qq({"error":"the signature does not match"}\n), 'with a JSON sentence');
+($st, $h, $b) = $n1->request(POST => '/members/join', body => $body);
+is($st, 401, 'an unsigned join is refused');
+like($b, qr/not signed/, 'saying so');
+ok(!members($n1)->{evil}, 'and the member list is unchanged');
+like($n1->log_text, qr/\[warn\].*refused POST \/members\/gossip from 127\.0\.0\.1 \(node "evil"\): the signature does not match/,
+     'the refusal is logged');
+
+my $lonely = KVS::Node->new(name => 'nosecret',
+                            yaml => 'seed_nodes: ' . seeds($n1) . "\n");
+my ($rc, $out) = $lonely->test_config;
+isnt($rc, 0, 'a node with seeds and no cluster_secret fails nginx -t');
+like($out, qr/seed_nodes are set but cluster_secret is not/, 'with a sentence');
+
+$_->stop for $n1, $n2, $n3;
+done_testing;
