@@ -99,6 +99,10 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     agent->tick.log = cycle->log;
     agent->tick.cancelable = 1;
 
+    if (ngx_kvs_peer_ssl_init(cycle, kmcf->kc.peer_ca_file) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_kvs_agent = agent;
 
     ngx_add_timer(&agent->tick, 1);

@@ -8,6 +8,8 @@
  * calls; when a kept connection turns out to be closed by the peer, the
  * call is retried once on a fresh one.  A peer that stalls costs a timer,
  * never the agent's attention: every call ends, by answer or by timeout.
+ * Peers whose address is https:// are spoken to through nginx's own SSL
+ * client code, as proxy_pass to an https upstream is.
  */
 
 #include <ngx_config.h>
@@ -31,6 +33,58 @@ static ngx_int_t ngx_kvs_call_parse(ngx_kvs_call_t *call);
 static void ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error);
 static void ngx_kvs_call_finish(ngx_event_t *ev);
 static void ngx_kvs_peer_idle_handler(ngx_event_t *ev);
+static void ngx_kvs_peer_close_connection(ngx_connection_t *c);
+#if (NGX_SSL)
+static void ngx_kvs_call_ssl(ngx_kvs_call_t *call, ngx_connection_t *c);
+static void ngx_kvs_call_ssl_done(ngx_connection_t *c);
+
+static ngx_ssl_t   *ngx_kvs_peer_ssl;
+static ngx_uint_t   ngx_kvs_peer_verify;
+
+
+ngx_int_t
+ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file)
+{
+    ngx_kvs_peer_ssl = ngx_pcalloc(cycle->pool, sizeof(ngx_ssl_t));
+    if (ngx_kvs_peer_ssl == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_kvs_peer_ssl->log = cycle->log;
+
+    if (ngx_ssl_create(ngx_kvs_peer_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3,
+                       NULL)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ca_file == NULL) {
+        return NGX_OK;
+    }
+
+    if (SSL_CTX_load_verify_locations(ngx_kvs_peer_ssl->ctx, ca_file, NULL)
+        != 1)
+    {
+        ngx_ssl_error(NGX_LOG_EMERG, cycle->log, 0,
+                      "kvs: cannot load peer_ca_file \"%s\"", ca_file);
+        return NGX_ERROR;
+    }
+
+    ngx_kvs_peer_verify = 1;
+
+    return NGX_OK;
+}
+
+#else
+
+ngx_int_t
+ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file)
+{
+    return NGX_OK;
+}
+
+#endif
 
 
 ngx_kvs_peer_t *
@@ -50,9 +104,25 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     }
 
     peer->address.len = address->len;
+    peer->hostport = peer->address;
+
+    if (address->len > 8
+        && ngx_strncasecmp(address->data, (u_char *) "https://", 8) == 0)
+    {
+        peer->ssl = 1;
+        peer->hostport.data += 8;
+        peer->hostport.len -= 8;
+
+    } else if (address->len > 7
+               && ngx_strncasecmp(address->data, (u_char *) "http://", 7)
+                  == 0)
+    {
+        peer->hostport.data += 7;
+        peer->hostport.len -= 7;
+    }
 
     ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = peer->address;
+    u.url = peer->hostport;
     u.no_resolve = 0;
 
     if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0 || u.no_port) {
@@ -63,6 +133,16 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     }
 
     peer->addr = &u.addrs[0];
+    peer->host = u.host;
+
+#if !(NGX_SSL)
+    if (peer->ssl) {
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "kvs: peer \"%V\" needs an nginx built with SSL",
+                      address);
+        return NULL;
+    }
+#endif
 
     return peer;
 }
@@ -72,8 +152,29 @@ void
 ngx_kvs_peer_close(ngx_kvs_peer_t *peer)
 {
     if (peer->idle) {
-        ngx_close_connection(peer->idle);
+        ngx_kvs_peer_close_connection(peer->idle);
         peer->idle = NULL;
+    }
+}
+
+
+static void
+ngx_kvs_peer_close_connection(ngx_connection_t *c)
+{
+    ngx_pool_t  *pool;
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+    pool = c->pool;
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
     }
 }
 
@@ -109,7 +210,7 @@ ngx_kvs_call_start(ngx_kvs_call_t *call)
 
     p = ngx_sprintf(b->last, "%V %V HTTP/1.1\r\nHost: %V\r\n"
                     "Content-Length: %uz\r\n%V\r\n",
-                    &call->method, &call->uri, &call->peer->address,
+                    &call->method, &call->uri, &call->peer->hostport,
                     call->body.len, &call->headers);
     b->last = ngx_cpymem(p, call->body.data, call->body.len);
 
@@ -168,6 +269,14 @@ ngx_kvs_call_connect(ngx_kvs_call_t *call)
     c->read->handler = ngx_kvs_call_read;
     c->write->handler = ngx_kvs_call_write;
 
+    /* the connection may outlive the call, kept alive: its own pool */
+
+    c->pool = ngx_create_pool(1024, call->log);
+    if (c->pool == NULL) {
+        ngx_kvs_call_done(call, "out of memory");
+        return;
+    }
+
     if (rc == NGX_AGAIN) {
         ngx_add_timer(c->write, call->timeout);
         return;
@@ -220,6 +329,13 @@ ngx_kvs_call_write(ngx_event_t *wev)
             ngx_kvs_call_done(call, "connection refused");
             return;
         }
+
+#if (NGX_SSL)
+        if (call->peer->ssl && c->ssl == NULL) {
+            ngx_kvs_call_ssl(call, c);
+            return;
+        }
+#endif
 
         call->sending = 1;
     }
@@ -466,7 +582,7 @@ ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
     }
 
     if (error == NULL) {
-        ngx_close_connection(c);
+        ngx_kvs_peer_close_connection(c);
         call->pc.connection = NULL;
         call->out->pos = call->out->start;
         call->in->pos = call->in->start;
@@ -494,7 +610,7 @@ ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
             c = NULL;
 
         } else if (c) {
-            ngx_close_connection(c);
+            ngx_kvs_peer_close_connection(c);
         }
 
     } else {
@@ -502,7 +618,7 @@ ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
         call->error = error;
 
         if (c) {
-            ngx_close_connection(c);
+            ngx_kvs_peer_close_connection(c);
         }
     }
 
@@ -541,5 +657,92 @@ ngx_kvs_peer_idle_handler(ngx_event_t *ev)
         peer->idle = NULL;
     }
 
-    ngx_close_connection(c);
+    ngx_kvs_peer_close_connection(c);
 }
+
+
+#if (NGX_SSL)
+
+static void
+ngx_kvs_call_ssl(ngx_kvs_call_t *call, ngx_connection_t *c)
+{
+    u_char     *name;
+    ngx_int_t   rc;
+
+    if (ngx_kvs_peer_ssl == NULL
+        || ngx_ssl_create_connection(ngx_kvs_peer_ssl, c,
+                                     NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+           != NGX_OK)
+    {
+        ngx_kvs_call_done(call, "cannot start TLS");
+        return;
+    }
+
+    c->sendfile = 0;
+
+    /* SNI takes a host name, not an address */
+
+    if (ngx_inet_addr(call->peer->host.data, call->peer->host.len)
+        == INADDR_NONE)
+    {
+        name = ngx_pnalloc(call->pool, call->peer->host.len + 1);
+        if (name == NULL) {
+            ngx_kvs_call_done(call, "out of memory");
+            return;
+        }
+
+        (void) ngx_cpystrn(name, call->peer->host.data,
+                           call->peer->host.len + 1);
+        (void) SSL_set_tlsext_host_name(c->ssl->connection, (char *) name);
+    }
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        ngx_add_timer(c->write, call->timeout);
+        c->ssl->handler = ngx_kvs_call_ssl_done;
+        return;
+    }
+
+    ngx_kvs_call_ssl_done(c);
+}
+
+
+static void
+ngx_kvs_call_ssl_done(ngx_connection_t *c)
+{
+    ngx_kvs_call_t  *call;
+
+    call = c->data;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    if (!c->ssl->handshaked) {
+        ngx_kvs_call_done(call, "the TLS handshake failed");
+        return;
+    }
+
+    if (ngx_kvs_peer_verify) {
+        if (SSL_get_verify_result(c->ssl->connection) != X509_V_OK) {
+            ngx_kvs_call_done(call, "the peer's certificate is not signed "
+                                    "by peer_ca_file");
+            return;
+        }
+
+        if (ngx_ssl_check_host(c, &call->peer->host) != NGX_OK) {
+            ngx_kvs_call_done(call, "the peer's certificate does not name "
+                                    "its host");
+            return;
+        }
+    }
+
+    c->read->handler = ngx_kvs_call_read;
+    c->write->handler = ngx_kvs_call_write;
+
+    call->sending = 1;
+    ngx_kvs_call_write(c->write);
+}
+
+#endif

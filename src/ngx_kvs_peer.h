@@ -17,9 +17,14 @@ typedef void (*ngx_kvs_call_handler_pt)(ngx_kvs_call_t *call);
 
 
 struct ngx_kvs_peer_s {
-    ngx_str_t                 address;       /* "host:port", as gossiped */
+    ngx_str_t                 address;       /* as gossiped: "host:port",
+                                                or "https://host:port" */
+    ngx_str_t                 host;          /* for Host, SNI and the
+                                                certificate's name */
+    ngx_str_t                 hostport;
     ngx_addr_t               *addr;
     ngx_connection_t         *idle;          /* one kept-alive connection */
+    unsigned                  ssl:1;
 };
 
 
@@ -56,6 +61,10 @@ struct ngx_kvs_call_s {
     unsigned                  sending:1;
 };
 
+
+/* TLS for https:// peers; with a CA file, their certificates are checked
+ * against it and must name the peer's host. */
+ngx_int_t ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file);
 
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);

@@ -37,6 +37,8 @@ sub new {
         yaml    => $o{yaml} // '',
         http    => $o{http} // '',
         server  => $o{server} // '',
+        bind_address => $o{bind_address},    # what peers are told
+        peer_port    => $o{peer_port},
         kvs_config => exists $o{kvs_config} ? $o{kvs_config}
                                             : 'kvs_config node.yaml;',
         port    => $o{port} // free_port(),
@@ -84,8 +86,10 @@ http {
 CONF
     close $c;
     open my $y, '>', "$self->{prefix}/conf/node.yaml" or die $!;
-    print $y "node_id: $self->{name}\nbind_address: 127.0.0.1\n"
-           . "port: $self->{port}\ndata_dir: ./data\n$self->{yaml}";
+    my $bind = $self->{bind_address} // '127.0.0.1';
+    my $port = $self->{peer_port} // $self->{port};
+    print $y "node_id: $self->{name}\nbind_address: $bind\n"
+           . "port: $port\ndata_dir: ./data\n$self->{yaml}";
     close $y;
 }
 
