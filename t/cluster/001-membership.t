@@ -8,6 +8,7 @@ use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Time::HiRes qw(sleep time);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 
 my $secret = 'test-cluster-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
@@ -63,11 +64,13 @@ ok(wait_for('n4 known everywhere', 10, sub {
    }), 'a node seeded only with n3 is known to all, and knows all');
 
 my $joined_n4 = members($n1)->{n4}{joined};
+sub state_of { ((members($_[0])->{$_[1]} // {})->{state} // '') }
+my $age = int(time * 1000) - members($n1)->{n4}{last_seen};
+cmp_ok($age, "<", 1500, "n1 heard of n4 ${age} ms ago, within a few rounds");
 $n4->kill9;
 $t0 = time;
 ok(wait_for('n4 failed', 10, sub {
-       (members($n1)->{n4} // {})->{state} // '' eq 'failed'
-           and (members($n2)->{n4} // {})->{state} eq 'failed'
+       state_of($n1, 'n4') eq 'failed' && state_of($n2, 'n4') eq 'failed'
    }), 'after kill -9 the others mark n4 failed');
 diag sprintf 'failure detected after %.1f s (failure_timeout 2 s)', time - $t0;
 ($st, $h, $b) = $n1->request(GET => '/health');
@@ -78,7 +81,7 @@ like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) failed/, 'the failure is
 like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) removed/, 'and the removal');
 
 $n4->start;
-ok(wait_for('n4 back', 10, sub { (members($n1)->{n4} // {})->{state} // '' eq 'alive' }),
+ok(wait_for('n4 back', 10, sub { state_of($n1, 'n4') eq 'alive' }),
    'restarted, n4 rejoins');
 is(members($n1)->{n4}{joined}, $joined_n4, 'with its original joined_timestamp');
 
@@ -97,7 +100,8 @@ $t0 = time;
 $n4->stop;
 ok(wait_for('n4 gone', 1.5, sub { !members($n1)->{n4} && !members($n2)->{n4} && !members($n3)->{n4} }),
    'nginx -s quit on n4: the others drop it within a round, not after failure_timeout');
-like($n1->log_text . $n2->log_text . $n3->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) left/, 'logged as left');
+ok(wait_for('the left line', 2, sub { ($n1->log_text . $n2->log_text . $n3->log_text) =~ /member "n4" \(127\.0\.0\.1:\d+\) left/ }),
+   'logged as left');
 
 # signatures
 my $body = '[{"id":"evil","address":"127.0.0.1:1","last_seen":1,"joined_timestamp":1,"state":"alive"}]';
@@ -112,6 +116,26 @@ like($b, qr/not signed/, 'saying so');
 ok(!members($n1)->{evil}, 'and the member list is unchanged');
 like($n1->log_text, qr/\[warn\].*refused POST \/members\/gossip from 127\.0\.0\.1 \(node "evil"\): the signature does not match/,
      'the refusal is logged');
+
+# a correctly signed request, as a member would send it
+sub signed {
+    my ($node, $uri, $body, $from, $date) = @_;
+    my $sig = hmac_sha256_hex(join("\n", 'POST', $uri, $date, sha256_hex($body)), $secret);
+    return $node->request(POST => $uri, body => $body,
+        headers => { 'X-KVS-Node' => $from, 'X-KVS-Date' => $date,
+                     'X-KVS-Signature' => $sig });
+}
+my $now = int(time * 1000);
+($st, $h, $b) = signed($n1, '/members/gossip', $body, 'evil', $now - 61_000);
+is($st, 401, 'a signed request replayed after 61 s is refused');
+like($b, qr/more than 60 s old/, 'as too old');
+($st, $h, $b) = signed($n1, '/members/leave', $body, 'evil', $now);
+is($st, 401, 'a signed leave from a node that is not a member is refused');
+like($b, qr/node \\"evil\\" is not a member/, 'naming it');
+($st, $h, $b) = signed($n1, '/members/gossip', '[]', 'n2', $now);
+is($st, 200, 'while a fresh, correctly signed gossip is answered');
+like($b, qr/"id":"n1"/, 'with the member list');
+ok(!members($n1)->{evil}, 'and no stranger got in');
 
 my $lonely = KVS::Node->new(name => 'nosecret',
                             yaml => 'seed_nodes: ' . seeds($n1) . "\n");

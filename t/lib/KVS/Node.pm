@@ -181,11 +181,19 @@ sub helper_pid {
     return $pid;
 }
 
+# a process is gone once it is dead: nobody may reap a daemon's zombie here
+sub running {
+    my ($pid) = @_;
+    open my $f, '<', "/proc/$pid/stat" or return 0;
+    my $stat = <$f> // '';
+    return $stat !~ /^\d+ \(.*\) Z/;
+}
+
 sub wait_gone {
     my ($self, @pids) = @_;
     my $deadline = time + 10;
     while (time < $deadline) {
-        @pids = grep { kill 0, $_ } @pids;
+        @pids = grep { running($_) } @pids;
         return 1 unless @pids;
         sleep 0.02;
     }
