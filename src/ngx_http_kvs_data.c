@@ -18,10 +18,8 @@
 #include "kvs_json.h"
 
 
-static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r,
-    ngx_http_kvs_ctx_t *ctx);
-static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r,
-    ngx_http_kvs_ctx_t *ctx);
+static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key);
+static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
     const uint8_t *uuid);
@@ -31,14 +29,10 @@ ngx_int_t
 ngx_http_kvs_data_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
+    ngx_str_t                  key;
     ngx_table_elt_t           *allow;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_main_conf_t  *kmcf;
-
-    ctx = ngx_http_kvs_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT
                        |NGX_HTTP_DELETE)))
@@ -58,13 +52,15 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
                                   &r->method_name);
     }
 
-    rc = ngx_http_kvs_key(r, ctx);
+    rc = ngx_http_kvs_key(r, &key);
     if (rc != NGX_OK) {
         return rc;
     }
 
+    /* a read needs no context: it is answered at once */
+
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_http_kvs_get(r, ctx);
+        return ngx_http_kvs_get(r, &key);
     }
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
@@ -74,6 +70,13 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
                                   "this node is read-only; send writes to "
                                   "another node");
     }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key = key;
 
     ctx->written = ngx_http_kvs_data_written;
     ctx->write.ns = KVS_NS_DATA;
@@ -126,7 +129,7 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
  */
 
 static ngx_int_t
-ngx_http_kvs_key(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key)
 {
     u_char      *src, *dst, *end;
     const char  *why;
@@ -141,16 +144,16 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
     src += 4;
 
-    ctx->key.data = ngx_pnalloc(r->pool, end - src + 1);
-    if (ctx->key.data == NULL) {
+    key->data = ngx_pnalloc(r->pool, end - src + 1);
+    if (key->data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    dst = ctx->key.data;
+    dst = key->data;
     ngx_unescape_uri(&dst, &src, end - src, 0);
-    ctx->key.len = dst - ctx->key.data;
+    key->len = dst - key->data;
 
-    why = kvs_key_check((const char *) ctx->key.data, ctx->key.len);
+    why = kvs_key_check((const char *) key->data, key->len);
 
     if (why != NULL) {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why);
@@ -161,7 +164,7 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
 
 static ngx_int_t
-ngx_http_kvs_get(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key)
 {
     int                rc;
     u_char            *copy;
@@ -178,7 +181,7 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     }
 
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
-                       (const char *) ctx->key.data, ctx->key.len, &hdr,
+                       (const char *) key->data, key->len, &hdr,
                        &value);
 
     if (rc == KVS_OK && (hdr.flags & KVS_FLAG_TOMBSTONE)) {
@@ -198,12 +201,12 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
     if (rc == KVS_NOT_FOUND) {
         return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                  "key \"%V\" not found", &ctx->key);
+                                  "key \"%V\" not found", key);
     }
 
     if (rc != KVS_OK) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: the record of \"%V\" is unreadable", &ctx->key);
+                      "kvs: the record of \"%V\" is unreadable", key);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the record of this key is unreadable");
     }

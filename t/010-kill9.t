@@ -37,7 +37,7 @@ sleep 1.5;
 my @pids = $node->pids;
 ok(@pids >= 3, "master and workers are running (@pids)");
 $node->kill9;
-ok(!(grep { kill 0, $_ } @pids), 'kill -9 took every nginx process');
+ok(!(grep { KVS::Node::running($_) } @pids), 'kill -9 took every nginx process');
 waitpid $_, 0 for @kids;
 
 my %acked;

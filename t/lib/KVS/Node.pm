@@ -137,7 +137,7 @@ sub master_pid {
     my $pid = <$f>;
     return unless defined $pid;
     chomp $pid;
-    return $pid =~ /^\d+$/ && kill(0, $pid) ? $pid : undef;
+    return $pid =~ /^\d+$/ && running($pid) ? $pid : undef;
 }
 
 # The master and every process whose parent it is (workers, helpers).
