@@ -148,16 +148,6 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
 }
 
 
-void
-ngx_kvs_peer_close(ngx_kvs_peer_t *peer)
-{
-    if (peer->idle) {
-        ngx_kvs_peer_close_connection(peer->idle);
-        peer->idle = NULL;
-    }
-}
-
-
 static void
 ngx_kvs_peer_close_connection(ngx_connection_t *c)
 {

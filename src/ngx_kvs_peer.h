@@ -68,7 +68,6 @@ ngx_int_t ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file);
 
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);
-void ngx_kvs_peer_close(ngx_kvs_peer_t *peer);
 
 /* Starts a call; its handler runs exactly once, later, from the event
  * loop, with status and response or error set. */

@@ -1,0 +1,146 @@
+/*
+ * Member lists: JSON both ways, the filter of what a node takes from its
+ * peers, and a member's state as of now.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvs_members.h"
+
+#include "kvs_test.h"
+
+
+static void
+kvs_test_member(kvs_member_t *m, const char *id, const char *addr,
+    uint64_t seen, uint64_t joined, int state)
+{
+    memset(m, 0, sizeof(kvs_member_t));
+    snprintf(m->node_id, sizeof(m->node_id), "%s", id);
+    snprintf(m->address, sizeof(m->address), "%s", addr);
+    m->last_seen = seen;
+    m->joined_timestamp = joined;
+    m->state = state;
+}
+
+
+static int
+kvs_test_parse(const char *json, kvs_member_t *m, size_t max,
+    const char **why)
+{
+    *why = NULL;
+    return kvs_members_parse(json, strlen(json), m, max, why);
+}
+
+
+int
+main(void)
+{
+    int            n;
+    char          *buf;
+    size_t         len;
+    const char    *why;
+    kvs_member_t   in[3], out[4];
+
+    kvs_test_member(&in[0], "node1", "127.0.0.1:8081", 1000, 10,
+                    KVS_MEMBER_ALIVE);
+    kvs_test_member(&in[1], "we\"ird\\id\n", "https://h:1", 2000, 20,
+                    KVS_MEMBER_FAILED);
+    kvs_test_member(&in[2], "node3", "127.0.0.1:8083", 9007199254740992ULL,
+                    30, KVS_MEMBER_LEFT);
+
+    buf = malloc(kvs_members_encode_size(in, 3));
+    len = kvs_members_encode(in, 3, buf);
+    CHECK(len < kvs_members_encode_size(in, 3),
+          "encode: stays within encode_size");
+
+    CHECK(strncmp(buf, "[{\"id\":\"node1\",\"address\":\"127.0.0.1:8081\","
+                  "\"last_seen\":1000,\"joined_timestamp\":10,"
+                  "\"state\":\"alive\"},", 91) == 0,
+          "encode: the original's field names, in order");
+
+    n = kvs_members_parse(buf, len, out, 4, &why);
+    CHECK(n == 3, "parse: what encode wrote reads back");
+    CHECK(n == 3 && memcmp(&in[1], &out[1], sizeof(kvs_member_t)) == 0,
+          "parse: quotes, backslashes and control bytes survive");
+    CHECK(n == 3 && out[2].state == KVS_MEMBER_LEFT
+          && out[2].last_seen == 9007199254740992ULL,
+          "parse: state left and a 2^53 timestamp survive");
+    free(buf);
+
+    n = kvs_test_parse("[]", out, 4, &why);
+    CHECK(n == 0, "parse: an empty list");
+
+    n = kvs_test_parse("{\"id\":\"x\"}", out, 4, &why);
+    CHECK(n == -1, "parse: an object is not a list");
+    kvs_test_str(why, "the member list is not a JSON array",
+                 "parse: saying so");
+
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1}]",
+                       out, 4, &why);
+    CHECK(n == -1, "parse: a member without joined_timestamp is refused");
+    kvs_test_str(why, "a member needs id, address, last_seen and "
+                 "joined_timestamp", "parse: naming the fields");
+
+    n = kvs_test_parse("[{\"id\":\"\",\"address\":\"a:1\",\"last_seen\":1,"
+                       "\"joined_timestamp\":1}]", out, 4, &why);
+    CHECK(n == -1, "parse: an empty id is refused");
+
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":-5,"
+                       "\"joined_timestamp\":1}]", out, 4, &why);
+    CHECK(n == -1, "parse: a negative last_seen is refused");
+
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
+                       "\"joined_timestamp\":1,\"state\":\"zombie\"}]",
+                       out, 4, &why);
+    CHECK(n == -1, "parse: an unknown state is refused");
+    kvs_test_str(why, "a member's state is not alive, failed or left",
+                 "parse: saying which states exist");
+
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
+                       "\"joined_timestamp\":1},1,2,3,4]", out, 1, &why);
+    CHECK(n == -1, "parse: more members than room is refused");
+    kvs_test_str(why, "the member list is too long", "parse: as too long");
+
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
+                       "\"joined_timestamp\":1}", out, 4, &why);
+    CHECK(n == -1, "parse: truncated JSON is refused");
+
+    /* the filter: never self, never records older than the bound */
+
+    kvs_test_member(&out[0], "self", "a:1", 5000, 1, KVS_MEMBER_ALIVE);
+    kvs_test_member(&out[1], "old", "a:2", 100, 1, KVS_MEMBER_FAILED);
+    kvs_test_member(&out[2], "fresh", "a:3", 4000, 1, KVS_MEMBER_ALIVE);
+    kvs_test_member(&out[3], "edge", "a:4", 1000, 1, KVS_MEMBER_ALIVE);
+
+    len = kvs_members_filter(out, 4, "self", 1000);
+    CHECK(len == 2, "filter: drops this node and records seen too long ago");
+    CHECK(len == 2
+          && ((strcmp(out[0].node_id, "edge") == 0
+               && strcmp(out[1].node_id, "fresh") == 0)
+              || (strcmp(out[0].node_id, "fresh") == 0
+                  && strcmp(out[1].node_id, "edge") == 0)),
+          "filter: keeps the others, the bound itself included");
+
+    /* the state as of now */
+
+    kvs_test_member(&out[0], "a", "a:1", 10000, 1, KVS_MEMBER_ALIVE);
+    CHECK(kvs_member_state(&out[0], 12000, 2000) == KVS_MEMBER_ALIVE,
+          "state: alive up to failure_timeout");
+    CHECK(kvs_member_state(&out[0], 12001, 2000) == KVS_MEMBER_FAILED,
+          "state: failed once failure_timeout has passed");
+    CHECK(kvs_member_state(&out[0], 5000, 2000) == KVS_MEMBER_ALIVE,
+          "state: a last_seen ahead of the clock is alive");
+    out[0].state = KVS_MEMBER_LEFT;
+    CHECK(kvs_member_state(&out[0], 99999, 2000) == KVS_MEMBER_LEFT,
+          "state: left stays left");
+
+    kvs_test_str(kvs_member_state_name(KVS_MEMBER_FAILED), "failed",
+                 "state: names");
+
+    printf("1..%d\n", kvs_test_n);
+
+    return kvs_test_failed ? 1 : 0;
+}
