@@ -153,6 +153,15 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (kmcf->kc.peer_ca_file) {
+        kmcf->peer_ca_file.data = (u_char *) kmcf->kc.peer_ca_file;
+        kmcf->peer_ca_file.len = ngx_strlen(kmcf->kc.peer_ca_file);
+
+        if (ngx_conf_full_name(cf->cycle, &kmcf->peer_ca_file, 0) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if (!kmcf->used) {
         return NGX_CONF_OK;
     }

@@ -20,6 +20,7 @@ typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
+    ngx_str_t              peer_ca_file;  /* absolute, "" = none */
     ngx_thread_pool_t     *thread_pool;
     ngx_flag_t             used;          /* some location has kvs_api */
 } ngx_http_kvs_main_conf_t;

@@ -99,7 +99,11 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     agent->tick.log = cycle->log;
     agent->tick.cancelable = 1;
 
-    if (ngx_kvs_peer_ssl_init(cycle, kmcf->kc.peer_ca_file) != NGX_OK) {
+    if (ngx_kvs_peer_ssl_init(cycle, kmcf->peer_ca_file.len
+                                     ? (char *) kmcf->peer_ca_file.data
+                                     : NULL)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -551,17 +555,74 @@ done:
  * blocks, for at most peer_timeout per peer.
  */
 
+/* one blocking exchange, over TLS for https:// peers */
+
+static ssize_t
+ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_str_t *host,
+    ngx_uint_t tls, u_char *req, size_t len, u_char *answer, size_t size)
+{
+#if (NGX_SSL)
+    SSL      *ssl;
+    SSL_CTX  *ctx;
+    ssize_t   n;
+    char     *ca;
+
+    if (tls) {
+        n = -1;
+        ssl = NULL;
+        ca = agent->kmcf->peer_ca_file.len
+             ? (char *) agent->kmcf->peer_ca_file.data : NULL;
+
+        ctx = SSL_CTX_new(TLS_client_method());
+
+        if (ctx != NULL
+            && (ca == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL))
+            && (ssl = SSL_new(ctx)) != NULL
+            && SSL_set_fd(ssl, fd) == 1
+            && SSL_connect(ssl) == 1
+            && (ca == NULL
+                || (SSL_get_verify_result(ssl) == X509_V_OK
+                    && ngx_kvs_peer_check_name(ssl, host) == NGX_OK))
+            && SSL_write(ssl, req, (int) len) == (int) len)
+        {
+            n = SSL_read(ssl, answer, (int) size);
+        }
+
+        if (ssl) {
+            SSL_free(ssl);
+        }
+
+        if (ctx) {
+            SSL_CTX_free(ctx);
+        }
+
+        return n;
+    }
+#endif
+
+    if (send(fd, req, len, 0) != (ssize_t) len) {
+        return -1;
+    }
+
+    return recv(fd, answer, size, 0);
+}
+
+
 static void
-ngx_kvs_agent_leave_one(ngx_cycle_t *cycle, kvs_config_t *kc,
-    kvs_member_t *to, u_char *body, size_t len)
+ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
+    u_char *body, size_t len)
 {
     int              fd;
     u_char          *p, req[4096];
     ssize_t          n;
     uint64_t         date;
     ngx_url_t        u;
+    ngx_uint_t       tls;
+    kvs_config_t    *kc;
     struct timeval   tv;
     char             sig[KVS_SIGN_LEN];
+
+    kc = &agent->kmcf->kc;
 
     if (len > sizeof(req) - 1024) {
         return;
@@ -570,8 +631,23 @@ ngx_kvs_agent_leave_one(ngx_cycle_t *cycle, kvs_config_t *kc,
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url.data = (u_char *) to->address;
     u.url.len = ngx_strlen(to->address);
+    tls = 0;
 
-    if (ngx_parse_url(cycle->pool, &u) != NGX_OK || u.naddrs == 0) {
+    if (u.url.len > 8
+        && ngx_strncasecmp(u.url.data, (u_char *) "https://", 8) == 0)
+    {
+        tls = 1;
+        u.url.data += 8;
+        u.url.len -= 8;
+
+    } else if (u.url.len > 7
+               && ngx_strncasecmp(u.url.data, (u_char *) "http://", 7) == 0)
+    {
+        u.url.data += 7;
+        u.url.len -= 7;
+    }
+
+    if (ngx_parse_url(agent->pool, &u) != NGX_OK || u.naddrs == 0) {
         return;
     }
 
@@ -586,12 +662,12 @@ ngx_kvs_agent_leave_one(ngx_cycle_t *cycle, kvs_config_t *kc,
     }
 
     p = ngx_snprintf(req, sizeof(req),
-                     "POST /members/leave HTTP/1.1\r\nHost: %s\r\n"
+                     "POST /members/leave HTTP/1.1\r\nHost: %V\r\n"
                      "Connection: close\r\nContent-Length: %uz\r\n"
                      KVS_SIGN_HEADER_NODE ": %s\r\n"
                      KVS_SIGN_HEADER_DATE ": %uL\r\n"
                      KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n\r\n%*s",
-                     to->address, len, kc->node_id, date,
+                     &u.url, len, kc->node_id, date,
                      (size_t) KVS_SIGN_LEN, sig, len, body);
 
     fd = socket(u.addrs[0].sockaddr->sa_family, SOCK_STREAM, 0);
@@ -605,17 +681,18 @@ ngx_kvs_agent_leave_one(ngx_cycle_t *cycle, kvs_config_t *kc,
     (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 
-    if (connect(fd, u.addrs[0].sockaddr, u.addrs[0].socklen) == 0
-        && send(fd, req, p - req, 0) == p - req)
-    {
-        n = recv(fd, req, sizeof(req) - 1, 0);
+    n = -1;
 
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0,
-                      "kvs: told \"%s\" (%s) that this node leaves%s",
-                      to->node_id, to->address,
-                      n > 12 && ngx_strncmp(req + 9, "200", 3) == 0
-                      ? "" : ", without an answer");
+    if (connect(fd, u.addrs[0].sockaddr, u.addrs[0].socklen) == 0) {
+        n = ngx_kvs_agent_leave_send(agent, fd, &u.host, tls, req, p - req,
+                                     req, sizeof(req) - 1);
     }
+
+    ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                  "kvs: told \"%s\" (%s) that this node leaves%s",
+                  to->node_id, to->address,
+                  n > 12 && ngx_strncmp(req + 9, "200", 3) == 0
+                  ? "" : ", without an answer");
 
     close(fd);
 }
@@ -652,6 +729,8 @@ ngx_kvs_agent_leave(ngx_cycle_t *cycle)
     ngx_memzero(&agent, sizeof(ngx_kvs_agent_t));
     agent.store = st;
     agent.log = cycle->log;
+    agent.pool = cycle->pool;
+    agent.kmcf = kmcf;
     agent.now = ngx_alloc(KVS_MEMBERS_MAX * sizeof(kvs_member_t), cycle->log);
 
     if (agent.now == NULL || ngx_kvs_agent_read(&agent) != NGX_OK) {
@@ -684,8 +763,7 @@ ngx_kvs_agent_leave(ngx_cycle_t *cycle)
         if (&agent.now[i] != self
             && agent.now[i].state == KVS_MEMBER_ALIVE)
         {
-            ngx_kvs_agent_leave_one(cycle, &kmcf->kc, &agent.now[i], body,
-                                    len);
+            ngx_kvs_agent_leave_one(&agent, &agent.now[i], body, len);
         }
     }
 

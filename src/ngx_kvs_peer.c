@@ -76,6 +76,44 @@ ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file)
     return NGX_OK;
 }
 
+/*
+ * Does the peer's certificate name the host we called?  An address is
+ * matched against the certificate's IP addresses, a name against its DNS
+ * names: peers are often known by address alone.
+ */
+
+ngx_int_t
+ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host)
+{
+    int     rc;
+    X509   *cert;
+    u_char  name[NGX_SOCKADDR_STRLEN + 1];
+
+    if (host->len >= sizeof(name)) {
+        return NGX_ERROR;
+    }
+
+    cert = SSL_get_peer_certificate(ssl);
+    if (cert == NULL) {
+        return NGX_ERROR;
+    }
+
+    (void) ngx_cpystrn(name, host->data, host->len + 1);
+
+    if (ngx_inet_addr(host->data, host->len) != INADDR_NONE
+        || ngx_strlchr(host->data, host->data + host->len, ':') != NULL)
+    {
+        rc = X509_check_ip_asc(cert, (char *) name, 0);
+
+    } else {
+        rc = X509_check_host(cert, (char *) name, host->len, 0, NULL);
+    }
+
+    X509_free(cert);
+
+    return rc == 1 ? NGX_OK : NGX_ERROR;
+}
+
 #else
 
 ngx_int_t
@@ -721,7 +759,9 @@ ngx_kvs_call_ssl_done(ngx_connection_t *c)
             return;
         }
 
-        if (ngx_ssl_check_host(c, &call->peer->host) != NGX_OK) {
+        if (ngx_kvs_peer_check_name(c->ssl->connection, &call->peer->host)
+            != NGX_OK)
+        {
             ngx_kvs_call_done(call, "the peer's certificate does not name "
                                     "its host");
             return;

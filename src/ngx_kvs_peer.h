@@ -65,6 +65,9 @@ struct ngx_kvs_call_s {
 /* TLS for https:// peers; with a CA file, their certificates are checked
  * against it and must name the peer's host. */
 ngx_int_t ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file);
+#if (NGX_SSL)
+ngx_int_t ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host);
+#endif
 
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);

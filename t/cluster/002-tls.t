@@ -17,7 +17,8 @@ for my $ca ('ca', 'other') {
 }
 sub cert {
     my ($name, $ca) = @_;
-    sh("openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 "
+    # the name is in the IP address SAN only, as certificates have it now
+    sh("openssl req -newkey rsa:2048 -nodes -subj /CN=kvs-$name "
        . "-keyout $pki/$name.key -out $pki/$name.csr");
     open my $ext, '>', "$pki/$name.ext" or die $!;
     print $ext "subjectAltName=IP:127.0.0.1\n";
@@ -78,6 +79,13 @@ ok(wait_for(10, sub { ($a->log_text . $b->log_text . $c->log_text)
                       && ($a->log_text . $b->log_text . $c->log_text)
                           =~ /https:\/\/127\.0\.0\.1:$stranger->{tls}\/members\/\w+: the peer's certificate is not signed by peer_ca_file/ }),
    "a peer whose certificate another CA signed is refused, and the log says why");
+
+# leaving over TLS: a graceful stop of c reaches a and b at once
+$c->stop;
+ok(wait_for(3, sub { !view($a)->{'tls-c'} && !view($b)->{'tls-c'} }),
+   'nginx -s quit on a TLS node: the others drop it at once');
+like($c->log_text, qr/told "tls-a" \(https:\/\/127\.0\.0\.1:\d+\) that this node leaves\n/,
+     'the leave went over TLS and was answered');
 
 $_->stop for @nodes;
 done_testing;
