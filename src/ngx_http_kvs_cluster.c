@@ -35,7 +35,6 @@ ngx_int_t
 ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
-    ngx_table_elt_t           *allow;
     ngx_http_kvs_ctx_t        *ctx;
 
     ctx = ngx_http_kvs_get_ctx(r);
@@ -44,18 +43,10 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
     }
 
     if (r->method != NGX_HTTP_POST) {
-        allow = ngx_list_push(&r->headers_out.headers);
-        if (allow == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        allow->hash = 1;
-        ngx_str_set(&allow->key, "Allow");
-        ngx_str_set(&allow->value, "POST");
-
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_ALLOWED,
-                                  "\"%V\" takes only signed POST requests "
-                                  "from cluster members", &r->uri);
+        return ngx_http_kvs_not_allowed(r, "POST",
+                                        "\"%V\" takes only signed POST "
+                                        "requests from cluster members",
+                                        &r->uri);
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_kvs_cluster_body);

@@ -30,26 +30,16 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  key;
-    ngx_table_elt_t           *allow;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_main_conf_t  *kmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT
                        |NGX_HTTP_DELETE)))
     {
-        allow = ngx_list_push(&r->headers_out.headers);
-        if (allow == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        allow->hash = 1;
-        ngx_str_set(&allow->key, "Allow");
-        ngx_str_set(&allow->value, "GET, HEAD, PUT, DELETE");
-
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_ALLOWED,
-                                  "the method %V is not allowed on a key; "
-                                  "use GET, HEAD, PUT or DELETE",
-                                  &r->method_name);
+        return ngx_http_kvs_not_allowed(r, "GET, HEAD, PUT, DELETE",
+                                        "the method %V is not allowed on a "
+                                        "key; use GET, HEAD, PUT or DELETE",
+                                        &r->method_name);
     }
 
     rc = ngx_http_kvs_key(r, &key);

@@ -33,25 +33,14 @@ static ngx_int_t ngx_http_kvs_members_read(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_kvs_get_only(ngx_http_request_t *r)
 {
-    ngx_table_elt_t  *allow;
-
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
         return ngx_http_discard_request_body(r) == NGX_OK
                ? NGX_OK : NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    allow = ngx_list_push(&r->headers_out.headers);
-    if (allow == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    allow->hash = 1;
-    ngx_str_set(&allow->key, "Allow");
-    ngx_str_set(&allow->value, "GET, HEAD");
-
-    return ngx_http_kvs_error(r, NGX_HTTP_NOT_ALLOWED,
-                              "the method %V is not allowed on \"%V\"; use "
-                              "GET", &r->method_name, &r->uri);
+    return ngx_http_kvs_not_allowed(r, "GET, HEAD",
+                                    "the method %V is not allowed on \"%V\"; "
+                                    "use GET", &r->method_name, &r->uri);
 }
 
 

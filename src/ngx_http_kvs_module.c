@@ -515,12 +515,11 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
  * when it must, and the header filter below writes the JSON.
  */
 
-ngx_int_t
-ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
+static ngx_int_t
+ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, va_list args)
 {
     u_char              *p;
-    va_list              args;
     ngx_http_kvs_ctx_t  *ctx;
     u_char               buf[NGX_MAX_ERROR_STR];
 
@@ -529,9 +528,7 @@ ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    va_start(args, fmt);
     p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-    va_end(args);
 
     ctx->error.len = p - buf;
     ctx->error.data = ngx_pnalloc(r->pool, ctx->error.len);
@@ -543,6 +540,49 @@ ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_memcpy(ctx->error.data, buf, ctx->error.len);
 
     return status;
+}
+
+
+ngx_int_t
+ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    ngx_int_t  rc;
+    va_list    args;
+
+    va_start(args, fmt);
+    rc = ngx_http_kvs_verror(r, status, fmt, args);
+    va_end(args);
+
+    return rc;
+}
+
+
+/* 405 with the Allow header that lists the methods the endpoint takes */
+
+ngx_int_t
+ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
+    const char *fmt, ...)
+{
+    ngx_int_t         rc;
+    va_list           args;
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Allow");
+    h->value.data = (u_char *) allow;
+    h->value.len = ngx_strlen(allow);
+
+    va_start(args, fmt);
+    rc = ngx_http_kvs_verror(r, NGX_HTTP_NOT_ALLOWED, fmt, args);
+    va_end(args);
+
+    return rc;
 }
 
 

@@ -54,6 +54,8 @@ extern kvs_store_t  *ngx_http_kvs_store;
 ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
+ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
+    const char *fmt, ...);
 ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 uint64_t ngx_http_kvs_now_ms(void);

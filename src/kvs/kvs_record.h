@@ -53,7 +53,7 @@ typedef struct {
     uint8_t        owner[KVS_UUID_LEN];  /* all zero = no owner */
     uint8_t        group[KVS_UUID_LEN];
     uint32_t       value_len;            /* bytes stored after the header */
-    uint32_t       raw_len;              /* bytes of JSON the value decodes to */
+    uint32_t       raw_len;              /* JSON bytes the value decodes to */
     uint16_t       key_len;              /* bytes of the full path stored
                                             before the value, when the LMDB
                                             key is a digest of a long path */
