@@ -95,6 +95,17 @@ my $seen = members($n1)->{n2}{last_seen};
 ok(wait_for('n2 gossiping again', 5, sub { members($n3)->{n2}{last_seen} > $seen + 500 }),
    'and n2 goes on gossiping');
 
+# a stalled peer stalls nobody: n3 frozen, n1 and n2 go on and fail it
+my @frozen = $n3->pids;
+kill 'STOP', @frozen;
+$seen = members($n1)->{n2}{last_seen};
+ok(wait_for('n3 failed while frozen', 8, sub { state_of($n1, 'n3') eq 'failed' && state_of($n2, 'n3') eq 'failed' }),
+   'a frozen node (SIGSTOP) is failed after failure_timeout');
+cmp_ok(members($n1)->{n2}{last_seen}, '>', $seen + 1000, 'while n1 and n2 go on gossiping');
+kill 'CONT', @frozen;
+ok(wait_for('n3 back', 8, sub { state_of($n1, 'n3') eq 'alive' && state_of($n2, 'n3') eq 'alive' }),
+   'thawed (SIGCONT), it is alive again');
+
 # a graceful stop leaves at once
 $t0 = time;
 $n4->stop;
