@@ -163,6 +163,25 @@ static __thread size_t   kvs_uuid_left;
 static __thread pid_t    kvs_uuid_pid;
 
 
+kvs_version_verdict_e
+kvs_version_decide(const kvs_version_t *held, const kvs_version_t *incoming)
+{
+    if (held == NULL || incoming->timestamp > held->timestamp) {
+        return KVS_VERSION_NEWER;
+    }
+
+    if (incoming->timestamp < held->timestamp) {
+        return KVS_VERSION_OLDER;
+    }
+
+    if (memcmp(incoming->uuid, held->uuid, KVS_UUID_LEN) == 0) {
+        return KVS_VERSION_SAME;
+    }
+
+    return KVS_VERSION_CONFLICT;
+}
+
+
 /*
  * Fills buf with entropy from getrandom(), or from /dev/urandom where that
  * system call is missing or filtered.  A node that cannot make a random

@@ -69,6 +69,22 @@ int kvs_record_decode(kvs_record_hdr_t *hdr, const uint8_t *in, size_t len);
 /* <0, 0, >0 as a is older than, the same as, or newer than b. */
 int kvs_version_cmp(const kvs_version_t *a, const kvs_version_t *b);
 
+/*
+ * What an incoming version does to the one held (NULL: none): the newer
+ * timestamp wins; the same version changes nothing; the same timestamp
+ * with another uuid is a conflict, which the cluster agent resolves.
+ * Push replication, anti-entropy and bootstrap all ask this function.
+ */
+typedef enum {
+    KVS_VERSION_NEWER = 0,
+    KVS_VERSION_OLDER,
+    KVS_VERSION_SAME,
+    KVS_VERSION_CONFLICT
+} kvs_version_verdict_e;
+
+kvs_version_verdict_e kvs_version_decide(const kvs_version_t *held,
+    const kvs_version_t *incoming);
+
 void kvs_uuid_generate(uint8_t *uuid);
 void kvs_uuid_format(const uint8_t *uuid, char *out);   /* 36 chars, no NUL */
 int kvs_uuid_parse(uint8_t *uuid, const char *in, size_t len);

@@ -603,6 +603,92 @@ kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
 }
 
 
+/*
+ * A record from a peer: the one function that decides between versions
+ * says whether it replaces the one held.  Only a newer version is stored,
+ * as it is, with its own timestamp and uuid.
+ */
+
+static int
+kvs_store_apply_remote(kvs_write_t *w, int have_old,
+    const kvs_record_hdr_t *old, kvs_record_hdr_t *new,
+    const uint8_t **value)
+{
+    if (kvs_record_decode(new, w->value, w->value_len) != 0) {
+        w->rc = KVS_INVALID;
+        return 0;
+    }
+
+    switch (kvs_version_decide(have_old ? &old->version : NULL,
+                               &new->version))
+    {
+    case KVS_VERSION_NEWER:
+        break;
+
+    case KVS_VERSION_CONFLICT:
+        w->rc = KVS_CONFLICT;
+        w->version = old->version;
+        return 0;
+
+    default:
+        w->rc = KVS_STALE;
+        w->version = old->version;
+        return 0;
+    }
+
+    *value = w->value + KVS_RECORD_HDR_SIZE + new->key_len;
+    new->key_len = 0;
+
+    return 1;
+}
+
+
+/* A local PUT or DELETE: a new version that supersedes what it replaces. */
+
+static int
+kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
+    const kvs_record_hdr_t *old, kvs_record_hdr_t *new)
+{
+    if (w->op == KVS_WRITE_DELETE
+        && (!have_old || (old->flags & KVS_FLAG_TOMBSTONE)))
+    {
+        w->rc = KVS_NOT_FOUND;
+        return 0;
+    }
+
+    memset(new, 0, sizeof(kvs_record_hdr_t));
+
+    /* a node's own overwrite always supersedes what it replaces */
+    new->version.timestamp = now_ms;
+    if (have_old && old->version.timestamp >= now_ms) {
+        new->version.timestamp = old->version.timestamp + 1;
+    }
+
+    kvs_uuid_generate(new->version.uuid);
+
+    new->permissions = KVS_DEFAULT_PERMISSIONS;
+    new->created_at = (have_old && !(old->flags & KVS_FLAG_TOMBSTONE))
+                      ? old->created_at : new->version.timestamp;
+
+    if (have_old) {
+        memcpy(new->owner, old->owner, KVS_UUID_LEN);
+        memcpy(new->group, old->group, KVS_UUID_LEN);
+        new->permissions = old->permissions;
+    }
+
+    if (w->op == KVS_WRITE_DELETE) {
+        new->flags = KVS_FLAG_TOMBSTONE;
+
+    } else {
+        new->expires_at = w->expires_at;
+        new->value_len = (uint32_t) w->value_len;
+        new->raw_len = (uint32_t) w->value_len;
+    }
+
+    return 1;
+}
+
+
 static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq)
@@ -611,6 +697,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     size_t             klen;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
+    const uint8_t     *value;
     kvs_record_hdr_t   old, new;
 
     if (w->op == KVS_WRITE_MEMBERS) {
@@ -637,40 +724,15 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         return rc;
     }
 
-    if (w->op == KVS_WRITE_DELETE
-        && (!have_old || (old.flags & KVS_FLAG_TOMBSTONE)))
-    {
-        w->rc = KVS_NOT_FOUND;
+    value = w->value;
+
+    if (w->op == KVS_WRITE_REMOTE) {
+        if (!kvs_store_apply_remote(w, have_old, &old, &new, &value)) {
+            return 0;
+        }
+
+    } else if (!kvs_store_apply_local(w, now_ms, have_old, &old, &new)) {
         return 0;
-    }
-
-    memset(&new, 0, sizeof(new));
-
-    /* a node's own overwrite always supersedes what it replaces */
-    new.version.timestamp = now_ms;
-    if (have_old && old.version.timestamp >= now_ms) {
-        new.version.timestamp = old.version.timestamp + 1;
-    }
-
-    kvs_uuid_generate(new.version.uuid);
-
-    new.permissions = KVS_DEFAULT_PERMISSIONS;
-    new.created_at = (have_old && !(old.flags & KVS_FLAG_TOMBSTONE))
-                     ? old.created_at : new.version.timestamp;
-
-    if (have_old) {
-        memcpy(new.owner, old.owner, KVS_UUID_LEN);
-        memcpy(new.group, old.group, KVS_UUID_LEN);
-        new.permissions = old.permissions;
-    }
-
-    if (w->op == KVS_WRITE_DELETE) {
-        new.flags = KVS_FLAG_TOMBSTONE;
-
-    } else {
-        new.expires_at = w->expires_at;
-        new.value_len = (uint32_t) w->value_len;
-        new.raw_len = (uint32_t) w->value_len;
     }
 
     if (w->path_len > KVS_KEY_INLINE) {
@@ -694,7 +756,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     }
 
     if (new.value_len) {
-        memcpy(p, w->value, new.value_len);
+        memcpy(p, value, new.value_len);
     }
 
     if (have_old) {

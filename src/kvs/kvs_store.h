@@ -26,6 +26,11 @@
 #define KVS_ERROR          -1
 #define KVS_FULL           -2       /* the map (max_db_size) is full */
 
+/* what became of a peer's record (kvs_write_t.rc of KVS_WRITE_REMOTE) */
+#define KVS_STALE           2       /* the version held is the same or newer */
+#define KVS_CONFLICT        3       /* same timestamp, another uuid */
+#define KVS_INVALID         4       /* not a record this build reads */
+
 
 typedef struct kvs_store_s  kvs_store_t;
 
@@ -33,7 +38,8 @@ typedef struct kvs_store_s  kvs_store_t;
 typedef enum {
     KVS_WRITE_PUT = 0,
     KVS_WRITE_DELETE,
-    KVS_WRITE_MEMBERS          /* merge gossiped member records */
+    KVS_WRITE_MEMBERS,         /* merge gossiped member records */
+    KVS_WRITE_REMOTE           /* a peer's record: value holds it whole */
 } kvs_write_op_e;
 
 

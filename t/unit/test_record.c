@@ -501,6 +501,33 @@ kvs_test_merkle(void)
 }
 
 
+static void
+kvs_test_decide(void)
+{
+    kvs_version_t  held, in;
+
+    memset(&held, 0, sizeof(held));
+    held.timestamp = 1000;
+    held.uuid[0] = 5;
+    in = held;
+
+    CHECK(kvs_version_decide(NULL, &in) == KVS_VERSION_NEWER,
+          "decide: anything is newer than nothing");
+    CHECK(kvs_version_decide(&held, &in) == KVS_VERSION_SAME,
+          "decide: the same version");
+    in.timestamp = 1001;
+    CHECK(kvs_version_decide(&held, &in) == KVS_VERSION_NEWER,
+          "decide: a later timestamp wins");
+    in.timestamp = 999;
+    in.uuid[0] = 9;
+    CHECK(kvs_version_decide(&held, &in) == KVS_VERSION_OLDER,
+          "decide: an earlier timestamp loses, whatever its uuid");
+    in.timestamp = 1000;
+    CHECK(kvs_version_decide(&held, &in) == KVS_VERSION_CONFLICT,
+          "decide: the same timestamp with another uuid is a conflict");
+}
+
+
 int
 main(void)
 {
@@ -509,6 +536,7 @@ main(void)
     kvs_test_ints();
     kvs_test_record();
     kvs_test_version();
+    kvs_test_decide();
     kvs_test_uuid();
     kvs_test_uuid_no_entropy();
     kvs_test_key();

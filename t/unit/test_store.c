@@ -1817,6 +1817,132 @@ kvs_test_collect(void)
 }
 
 
+/*
+ * A peer's record (KVS_WRITE_REMOTE): stored as it is when newer, with the
+ * same version, bytes and Merkle digest as on the peer; ignored when the
+ * same or older; a conflict when the timestamp ties with another uuid.
+ */
+
+static int
+kvs_test_remote1(kvs_store_t *st, const char *path, const uint8_t *rec,
+    size_t len)
+{
+    char         err[KVS_STORE_ERRLEN];
+    kvs_write_t  w;
+
+    kvs_test_set(&w, KVS_WRITE_REMOTE, KVS_NS_DATA, path, NULL, 0);
+    w.value = rec;
+    w.value_len = len;
+
+    if (kvs_store_write(st, &w, 1, 1, err, sizeof(err)) != KVS_OK) {
+        printf("# remote write of \"%s\": %s\n", path, err);
+        return -100;
+    }
+
+    return w.rc;
+}
+
+
+static size_t
+kvs_test_record(kvs_store_t *st, const char *path, uint8_t *out)
+{
+    char               err[KVS_STORE_ERRLEN];
+    size_t             len;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    len = 0;
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        return 0;
+    }
+
+    if (kvs_store_get(st, KVS_NS_DATA, path, strlen(path), &hdr, &value)
+        == KVS_OK)
+    {
+        hdr.key_len = 0;
+        kvs_record_encode(&hdr, out);
+        memcpy(out + KVS_RECORD_HDR_SIZE, value, hdr.value_len);
+        len = KVS_RECORD_HDR_SIZE + hdr.value_len;
+    }
+
+    kvs_store_read_end(st);
+
+    return len;
+}
+
+
+static void
+kvs_test_remote(void)
+{
+    char              dir[PATH_MAX];
+    size_t            len;
+    uint8_t           rec[KVS_RECORD_HDR_SIZE + 64], got[sizeof(rec)];
+    uint8_t           da[KVS_MERKLE_DIGEST_LEN], db[KVS_MERKLE_DIGEST_LEN];
+    uint16_t          bucket;
+    uint64_t          seq;
+    kvs_store_t      *a, *b;
+    kvs_version_t     v;
+    kvs_test_rec_t    r;
+    kvs_record_hdr_t  hdr;
+
+    kvs_test_dir(dir, "remote-a");
+    a = kvs_test_open(dir, 16 << 20);
+    kvs_test_dir(dir, "remote-b");
+    b = kvs_test_open(dir, 16 << 20);
+
+    kvs_test_put(a, "r/x", "{\"v\":1}", 1000, &v);
+    len = kvs_test_record(a, "r/x", rec);
+
+    CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_OK,
+          "remote: a peer's record for a missing key is stored");
+    CHECK(kvs_test_record(b, "r/x", got) == len
+          && memcmp(got, rec, len) == 0,
+          "remote: with the peer's version, header and value");
+
+    bucket = kvs_merkle_bucket(KVS_NS_DATA, "r/x", 3);
+    CHECK(kvs_test_bucket(a, bucket, da) == KVS_OK
+          && kvs_test_bucket(b, bucket, db) == KVS_OK
+          && memcmp(da, db, sizeof(da)) == 0,
+          "remote: both nodes' Merkle buckets agree");
+
+    seq = kvs_test_seq(b);
+    CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_STALE
+          && kvs_test_seq(b) == seq,
+          "remote: the same version again changes nothing");
+
+    kvs_test_put(b, "r/x", "{\"v\":2}", 5000, NULL);
+    CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_STALE,
+          "remote: an older version is ignored");
+    CHECK(kvs_test_get(b, "r/x", &r) == KVS_OK
+          && strcmp(r.value, "{\"v\":2}") == 0,
+          "remote: and the newer value stays");
+
+    kvs_record_decode(&hdr, rec, len);
+    hdr.version.timestamp = r.hdr.version.timestamp;
+    kvs_record_encode(&hdr, rec);
+    CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_CONFLICT,
+          "remote: the same timestamp with another uuid is a conflict");
+    CHECK(kvs_test_get(b, "r/x", &r) == KVS_OK
+          && strcmp(r.value, "{\"v\":2}") == 0,
+          "remote: which changes nothing until it is resolved");
+
+    kvs_test_del(a, "r/x", 9000, NULL);
+    len = kvs_test_record(a, "r/x", rec);
+    CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_OK,
+          "remote: a newer tombstone is stored");
+    CHECK(kvs_test_get(b, "r/x", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "remote: and the key reads as deleted");
+
+    CHECK(kvs_test_remote1(b, "r/y", rec, 10) == KVS_INVALID,
+          "remote: bytes that are not a record are refused");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+}
+
+
 int
 main(void)
 {
@@ -1838,6 +1964,7 @@ main(void)
     kvs_test_members();
     kvs_test_full();
     kvs_test_collect();
+    kvs_test_remote();
 
     kvs_test_cleanup();
 
