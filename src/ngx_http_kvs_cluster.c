@@ -9,6 +9,12 @@
  * seen later win), and are answered with this node's list; the caller is
  * alive as of now, since it just spoke to us.  Leave marks the caller
  * "left", which gossip spreads like any other news.
+ *
+ * POST /_cluster/apply carries records pushed by a peer's agent, applied
+ * through the group-commit queue by the version rules (kvs_version_decide):
+ * newer versions are stored as they are, the same or older ignored, and a
+ * tie with another uuid is logged as a conflict.  It is accepted in every
+ * mode, read-only included.
  */
 
 #include <ngx_config.h>
@@ -27,6 +33,9 @@ static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
     ngx_str_t *node);
+static void ngx_http_kvs_apply_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_apply_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
 static ngx_int_t ngx_http_kvs_cluster_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 
@@ -49,7 +58,9 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                                         &r->uri);
     }
 
-    rc = ngx_http_read_client_request_body(r, ngx_http_kvs_cluster_body);
+    rc = ngx_http_read_client_request_body(r,
+             r->uri.data[1] == '_' ? ngx_http_kvs_apply_body
+                                   : ngx_http_kvs_cluster_body);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -256,4 +267,178 @@ static ngx_int_t
 ngx_http_kvs_cluster_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 {
     return ngx_http_kvs_members_answer(r, 1);
+}
+
+
+/*
+ * A batch of records: for each, the namespace byte, the path's length (2
+ * bytes, little-endian) and bytes, the record's length (4 bytes) and the
+ * record whole, as kvs_store_changes() gives it.
+ */
+
+static void
+ngx_http_kvs_apply_body(ngx_http_request_t *r)
+{
+    size_t               len, plen, rlen;
+    u_char              *body, *p, *end;
+    ngx_int_t            rc;
+    ngx_str_t            sender;
+    ngx_uint_t           n;
+    const char          *why;
+    kvs_write_t         *w;
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    body = NULL;
+    len = 0;
+
+    rc = ngx_http_kvs_body(r, &body, &len);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    rc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    w = ngx_pcalloc(r->pool, NGX_HTTP_KVS_APPLY_MAX * sizeof(kvs_write_t));
+    if (w == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    p = body;
+    end = body + len;
+    why = NULL;
+
+    for (n = 0; p < end; n++) {
+
+        if (n == NGX_HTTP_KVS_APPLY_MAX) {
+            why = "too many records in one batch";
+            break;
+        }
+
+        if (end - p < 3) {
+            why = "a record is cut short";
+            break;
+        }
+
+        w[n].ns = (char) p[0];
+        plen = p[1] | (p[2] << 8);
+        p += 3;
+
+        if ((size_t) (end - p) < plen + 4) {
+            why = "a record is cut short";
+            break;
+        }
+
+        w[n].path = (const char *) p;
+        w[n].path_len = plen;
+        p += plen;
+
+        rlen = kvs_get_u32(p);
+        p += 4;
+
+        if ((size_t) (end - p) < rlen) {
+            why = "a record is cut short";
+            break;
+        }
+
+        if (w[n].ns != KVS_NS_DATA && w[n].ns != KVS_NS_USER
+            && w[n].ns != KVS_NS_GROUP && w[n].ns != KVS_NS_TOKEN)
+        {
+            why = "a record has an unknown namespace";
+            break;
+        }
+
+        why = kvs_key_check(w[n].path, plen);
+        if (why != NULL) {
+            break;
+        }
+
+        w[n].op = KVS_WRITE_REMOTE;
+        w[n].value = p;
+        w[n].value_len = rlen;
+        p += rlen;
+    }
+
+    if (why != NULL) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                               "the batch from \"%V\" is refused: %s",
+                               &sender, why));
+        return;
+    }
+
+    if (n == 0) {
+        ngx_http_finalize_request(r, ngx_http_kvs_apply_written(r, ctx));
+        return;
+    }
+
+    ctx->writes = w;
+    ctx->nwrites = n;
+    ctx->written = ngx_http_kvs_apply_written;
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    u_char       *body, *p;
+    ngx_uint_t    i, applied, stale, conflicts, invalid;
+    kvs_write_t  *w;
+    char          held[KVS_UUID_STR_LEN + 1];
+
+    applied = stale = conflicts = invalid = 0;
+
+    for (i = 0; i < ctx->nwrites; i++) {
+        w = &ctx->writes[i];
+
+        switch (w->rc) {
+
+        case KVS_OK:
+            applied++;
+            break;
+
+        case KVS_STALE:
+            stale++;
+            break;
+
+        case KVS_CONFLICT:
+            conflicts++;
+            kvs_uuid_format(w->version.uuid, held);
+            held[KVS_UUID_STR_LEN] = '\0';
+            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
+                          "kvs: conflict on \"%*s\": this node holds "
+                          "%uL/%s, a peer sent another uuid with the same "
+                          "timestamp", w->path_len, w->path,
+                          w->version.timestamp, held);
+            break;
+
+        default:
+            invalid++;
+        }
+    }
+
+    body = ngx_pnalloc(r->pool, sizeof("{\"applied\":,\"stale\":,"
+                                       "\"conflicts\":,\"invalid\":}\n")
+                                + 4 * NGX_INT_T_LEN);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_sprintf(body, "{\"applied\":%ui,\"stale\":%ui,"
+                    "\"conflicts\":%ui,\"invalid\":%ui}\n",
+                    applied, stale, conflicts, invalid);
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }

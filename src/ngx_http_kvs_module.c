@@ -490,6 +490,12 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
         return ngx_http_kvs_members_handler(r);
     }
 
+    if (uri->len == sizeof("/_cluster/apply") - 1
+        && ngx_strncmp(uri->data, "/_cluster/apply", uri->len) == 0)
+    {
+        return ngx_http_kvs_cluster_handler(r);
+    }
+
     if ((uri->len == sizeof("/members/join") - 1
          && ngx_strncmp(uri->data, "/members/join", uri->len) == 0)
         || (uri->len == sizeof("/members/leave") - 1
@@ -720,6 +726,7 @@ ngx_http_kvs_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 static ngx_int_t
 ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
+    off_t                      limit;
     ngx_chain_t               *cl;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_loc_conf_t   *klcf;
@@ -742,11 +749,18 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    if (ctx->body_size > (off_t) kmcf->kc.max_json_size) {
+    /* a peer's batch may carry a value of max_json_size and its framing */
+
+    limit = kmcf->kc.max_json_size;
+
+    if (r->uri.len > 10 && ngx_strncmp(r->uri.data, "/_cluster/", 10) == 0) {
+        limit = 2 * limit + 65536;
+    }
+
+    if (ctx->body_size > limit) {
         return ngx_http_kvs_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
                                   "the request body is larger than "
-                                  "max_json_size (%uz bytes)",
-                                  kmcf->kc.max_json_size);
+                                  "max_json_size (%O bytes)", limit);
     }
 
     return ngx_http_next_request_body_filter(r, in);

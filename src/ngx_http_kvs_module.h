@@ -31,6 +31,9 @@ typedef struct {
 } ngx_http_kvs_loc_conf_t;
 
 
+/* records in one /_cluster/apply batch; a batch commits in one group */
+#define NGX_HTTP_KVS_APPLY_MAX  512
+
 typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
 
 struct ngx_http_kvs_ctx_s {
@@ -39,6 +42,8 @@ struct ngx_http_kvs_ctx_s {
     ngx_http_request_t    *request;
     ngx_queue_t            queue;         /* in the write queue */
     kvs_write_t            write;
+    kvs_write_t           *writes;        /* &write, or a peer's records */
+    ngx_uint_t             nwrites;
     ngx_int_t            (*written)(ngx_http_request_t *r,
                                     ngx_http_kvs_ctx_t *ctx);
     off_t                  body_size;     /* bytes of body seen so far */

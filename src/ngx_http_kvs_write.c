@@ -27,7 +27,8 @@
 
 typedef struct {
     kvs_store_t          *store;
-    ngx_uint_t            n;
+    ngx_uint_t            n;            /* writes */
+    ngx_uint_t            nctx;         /* requests */
     int                   rc;
     char                  err[KVS_STORE_ERRLEN];
     ngx_http_kvs_ctx_t   *ctx[NGX_HTTP_KVS_BATCH_MAX];
@@ -103,6 +104,11 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
     ctx->request = r;
 
+    if (ctx->writes == NULL) {
+        ctx->writes = &ctx->write;
+        ctx->nwrites = 1;
+    }
+
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, r->connection->log);
     ngx_queue_insert_tail(&ngx_http_kvs_stage, &ctx->queue);
     ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, r->connection->log);
@@ -127,6 +133,7 @@ ngx_http_kvs_write_post(void)
     batch = ngx_http_kvs_task->ctx;
     batch->store = ngx_http_kvs_store;
     batch->n = 0;
+    batch->nctx = 0;
 
     if (ngx_thread_task_post(ngx_http_kvs_thread_pool, ngx_http_kvs_task)
         == NGX_OK)
@@ -190,17 +197,23 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
 
-    while (!ngx_queue_empty(&ngx_http_kvs_stage)
-           && batch->n < NGX_HTTP_KVS_BATCH_MAX)
-    {
-        q = ngx_queue_head(&ngx_http_kvs_stage);
-        ngx_queue_remove(q);
+    /* a request's writes go in one batch; a request of many (a peer's
+     * records) waits for a batch of its own when this one is full */
 
+    while (!ngx_queue_empty(&ngx_http_kvs_stage)) {
+        q = ngx_queue_head(&ngx_http_kvs_stage);
         ctx = ngx_queue_data(q, ngx_http_kvs_ctx_t, queue);
 
-        batch->ctx[batch->n] = ctx;
-        batch->writes[batch->n] = ctx->write;
-        batch->n++;
+        if (batch->n + ctx->nwrites > NGX_HTTP_KVS_BATCH_MAX) {
+            break;
+        }
+
+        ngx_queue_remove(q);
+
+        ngx_memcpy(&batch->writes[batch->n], ctx->writes,
+                   ctx->nwrites * sizeof(kvs_write_t));
+        batch->n += ctx->nwrites;
+        batch->ctx[batch->nctx++] = ctx;
     }
 
     ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
@@ -215,7 +228,7 @@ static void
 ngx_http_kvs_write_done(ngx_event_t *ev)
 {
     ngx_int_t                  rc;
-    ngx_uint_t                 i, more;
+    ngx_uint_t                 i, n, more;
     ngx_connection_t          *c;
     ngx_thread_task_t         *task;
     ngx_http_request_t        *r;
@@ -238,13 +251,14 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
                       batch->n, batch->err);
     }
 
-    for (i = 0; i < batch->n; i++) {
+    for (i = 0, n = 0; i < batch->nctx; i++) {
         ctx = batch->ctx[i];
         r = ctx->request;
         c = r->connection;
 
-        ctx->write.rc = batch->writes[i].rc;
-        ctx->write.version = batch->writes[i].version;
+        ngx_memcpy(ctx->writes, &batch->writes[n],
+                   ctx->nwrites * sizeof(kvs_write_t));
+        n += ctx->nwrites;
 
         switch (batch->rc) {
 

@@ -20,42 +20,25 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "ngx_kvs_agent.h"
 #include "ngx_kvs_peer.h"
 #include "kvs_members.h"
 #include "kvs_sign.h"
 
 
 #define NGX_KVS_AGENT_FANOUT     3
-#define NGX_KVS_AGENT_PEERS_MAX  256
 
 
-typedef struct {
-    ngx_pool_t                *pool;
-    ngx_log_t                 *log;
-    kvs_store_t               *store;
-    ngx_http_kvs_main_conf_t  *kmcf;
-    ngx_event_t                tick;
-    ngx_connection_t           dummy;
-    ngx_kvs_peer_t            *peers[NGX_KVS_AGENT_PEERS_MAX];
-    ngx_uint_t                 npeers;
-    kvs_member_t              *view;          /* as of the last tick */
-    size_t                     nview;
-    kvs_member_t              *now;           /* this tick's */
-    size_t                     nnow;
-    ngx_uint_t                 answered;      /* a peer has answered */
-} ngx_kvs_agent_t;
 
 
 static void ngx_kvs_agent_tick(ngx_event_t *ev);
 static void ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now);
 static void ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent);
-static void ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
-    const char *uri, u_char *body, size_t len);
 static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
 static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
 
 
-static ngx_kvs_agent_t  *ngx_kvs_agent;
+ngx_kvs_agent_t  *ngx_kvs_agent;
 
 
 /* the path manager nginx calls in the helper; the agent runs on timers */
@@ -110,6 +93,10 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     ngx_kvs_agent = agent;
 
     ngx_add_timer(&agent->tick, 1);
+
+    if (ngx_kvs_push_init(agent) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
                   "kvs: cluster agent of node \"%s\" started",
@@ -229,8 +216,9 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
                 address.len -= 7;
             }
 
-            ngx_kvs_agent_send(agent, &address, "/members/join",
-                               (u_char *) p, len);
+            (void) ngx_kvs_agent_send(agent, &address, "/members/join",
+                                      (u_char *) p, len,
+                                      ngx_kvs_agent_answer, agent);
         }
     }
 
@@ -240,8 +228,9 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
         address.data = (u_char *) agent->now[alive[i]].address;
         address.len = ngx_strlen(agent->now[alive[i]].address);
 
-        ngx_kvs_agent_send(agent, &address, "/members/gossip", (u_char *) p,
-                           len);
+        (void) ngx_kvs_agent_send(agent, &address, "/members/gossip",
+                                  (u_char *) p, len, ngx_kvs_agent_answer,
+                                  agent);
 
         alive[i] = alive[--nalive];
     }
@@ -391,7 +380,7 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
 }
 
 
-static ngx_kvs_peer_t *
+ngx_kvs_peer_t *
 ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
 {
     ngx_uint_t       i;
@@ -423,11 +412,12 @@ ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
 }
 
 
-/* a signed POST of the member list to one peer */
+/* a signed POST to one peer; handler gets the call and data */
 
-static void
+ngx_int_t
 ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
-    const char *uri, u_char *body, size_t len)
+    const char *uri, u_char *body, size_t len,
+    ngx_kvs_call_handler_pt handler, void *data)
 {
     u_char          *p;
     uint64_t         date;
@@ -441,12 +431,12 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
 
     peer = ngx_kvs_agent_peer(agent, address);
     if (peer == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     pool = ngx_create_pool(4096, agent->log);
     if (pool == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
@@ -454,7 +444,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
-        return;
+        return NGX_ERROR;
     }
 
     date = ngx_http_kvs_now_ms();
@@ -464,7 +454,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
         != 0)
     {
         ngx_destroy_pool(pool);
-        return;
+        return NGX_ERROR;
     }
 
     call->peer = peer;
@@ -479,19 +469,22 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
     p += len;
 
     call->headers.data = p;
-    p = ngx_sprintf(p, "Content-Type: application/json\r\n"
+    p = ngx_sprintf(p, "Content-Type: application/%s\r\n"
                     KVS_SIGN_HEADER_NODE ": %s\r\n"
                     KVS_SIGN_HEADER_DATE ": %uL\r\n"
                     KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n",
+                    uri[1] == '_' ? "octet-stream" : "json",
                     kc->node_id, date, (size_t) KVS_SIGN_LEN, sig);
     call->headers.len = p - call->headers.data;
 
     call->timeout = (ngx_msec_t) (kc->peer_timeout * 1000);
     call->max_response = 4 * 1024 * 1024;
-    call->handler = ngx_kvs_agent_answer;
-    call->data = agent;
+    call->handler = handler;
+    call->data = data;
 
     ngx_kvs_call_start(call);
+
+    return NGX_OK;
 }
 
 
@@ -508,9 +501,8 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
 
     if (call->status != NGX_HTTP_OK) {
         ngx_log_error(NGX_LOG_INFO, agent->log, 0,
-                      "kvs: %V%V: %s%ui", &call->peer->address, &call->uri,
-                      call->error ? call->error : "answered ",
-                      call->error ? (ngx_uint_t) 0 : call->status);
+                      "kvs: %V%V: %s", &call->peer->address, &call->uri,
+                      ngx_kvs_call_failure(call));
         goto done;
     }
 

@@ -656,6 +656,26 @@ ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
 }
 
 
+const char *
+ngx_kvs_call_failure(ngx_kvs_call_t *call)
+{
+    u_char  *p;
+
+    if (call->error) {
+        return call->error;
+    }
+
+    p = ngx_pnalloc(call->pool, sizeof("answered 999"));
+    if (p == NULL) {
+        return "answered with an error";
+    }
+
+    ngx_sprintf(p, "answered %ui%Z", call->status);
+
+    return (const char *) p;
+}
+
+
 static void
 ngx_kvs_call_finish(ngx_event_t *ev)
 {

@@ -72,6 +72,9 @@ ngx_int_t ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host);
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);
 
+/* Why a call did not get its 200, in words: its error, or "answered 401". */
+const char *ngx_kvs_call_failure(ngx_kvs_call_t *call);
+
 /* Starts a call; its handler runs exactly once, later, from the event
  * loop, with status and response or error set. */
 void ngx_kvs_call_start(ngx_kvs_call_t *call);

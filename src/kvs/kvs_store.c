@@ -68,7 +68,7 @@ static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
-    const kvs_member_t *m, size_t n);
+    const kvs_member_t *m, size_t n, uint64_t seq);
 
 
 static int
@@ -702,7 +702,8 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     if (w->op == KVS_WRITE_MEMBERS) {
         w->rc = KVS_OK;
-        return kvs_store_members_apply(st, txn, w->members, w->nmembers);
+        return kvs_store_members_apply(st, txn, w->members, w->nmembers,
+                                       *seq);
     }
 
     klen = kvs_store_key(k, w->ns, w->path, w->path_len);
@@ -922,16 +923,22 @@ kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m, char *err,
 }
 
 
-/* a gossiped record replaces the held one only when it was seen later */
+/*
+ * A gossiped record replaces the held one only when it was seen later.  A
+ * member first heard of gets its push cursor here, at the change feed's
+ * end as of this very transaction: every write committed after it is
+ * pushed to it, and what came before is anti-entropy's to bring.
+ */
 
 static int
 kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
-    size_t n)
+    size_t n, uint64_t seq)
 {
     int           rc;
+    char          name[sizeof(KVS_PUSH_CURSOR) + sizeof(m->node_id)];
     size_t        i, len;
     uint8_t       buf[KVS_MEMBER_FIXED + sizeof(m->address)];
-    MDB_val       key, val;
+    MDB_val       key, val, ckey, cval;
     kvs_member_t  held;
 
     for (i = 0; i < n; i++) {
@@ -953,6 +960,19 @@ kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
 
         } else if (rc != MDB_NOTFOUND) {
             return rc;
+
+        } else {
+            ckey.mv_data = name;
+            ckey.mv_size = snprintf(name, sizeof(name), "%s%s",
+                                    KVS_PUSH_CURSOR, m[i].node_id);
+            kvs_put_u64(buf, seq);
+            cval.mv_data = buf;
+            cval.mv_size = 8;
+
+            rc = mdb_put(txn, st->meta, &ckey, &cval, MDB_NOOVERWRITE);
+            if (rc != 0 && rc != MDB_KEYEXIST) {
+                return rc;
+            }
         }
 
         kvs_store_member_encode(&m[i], buf, &len);
@@ -1080,6 +1100,138 @@ kvs_store_member_each(kvs_store_t *st,
     mdb_cursor_close(cur);
 
     return rc == MDB_NOTFOUND ? KVS_OK : KVS_ERROR;
+}
+
+
+int
+kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
+    kvs_change_pt fn, void *data)
+{
+    int               rc, n;
+    size_t            klen, plen;
+    uint8_t           sk[8], *rec;
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *cur;
+    const char       *path;
+    kvs_record_hdr_t  hdr;
+
+    if (mdb_cursor_open(st->read, st->changes, &cur) != 0) {
+        return -1;
+    }
+
+    kvs_put_be64(sk, after + 1);
+    key.mv_data = sk;
+    key.mv_size = sizeof(sk);
+
+    n = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && (size_t) n < max) {
+        if (key.mv_size != 8 || val.mv_size <= KVS_VERSION_REC_LEN + 1) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        rkey.mv_data = (uint8_t *) val.mv_data + KVS_VERSION_REC_LEN;
+        rkey.mv_size = val.mv_size - KVS_VERSION_REC_LEN;
+        klen = rkey.mv_size;
+
+        rc = mdb_get(st->read, st->kv, &rkey, &rval);
+
+        if (rc == 0 && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
+                       == 0)
+        {
+            rec = rval.mv_data;
+
+            /* a long path is kept in its record, not in its key */
+            if (hdr.key_len) {
+                path = (const char *) rec + KVS_RECORD_HDR_SIZE;
+                plen = hdr.key_len;
+
+            } else {
+                path = (const char *) rkey.mv_data + 1;
+                plen = klen - 1;
+            }
+
+            if (fn(kvs_get_be64(key.mv_data), *(char *) rkey.mv_data, path,
+                   plen, rec, rval.mv_size, data)
+                != KVS_OK)
+            {
+                break;
+            }
+
+        } else if (rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        n++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == 0 || rc == MDB_NOTFOUND) ? n : -1;
+}
+
+
+int
+kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v)
+{
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    switch (mdb_get(st->read, st->meta, &key, &val)) {
+
+    case 0:
+        if (val.mv_size != 8) {
+            return KVS_ERROR;
+        }
+        *v = kvs_get_u64(val.mv_data);
+        return KVS_OK;
+
+    case MDB_NOTFOUND:
+        return KVS_NOT_FOUND;
+
+    default:
+        return KVS_ERROR;
+    }
+}
+
+
+int
+kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
+    size_t errlen)
+{
+    int       rc;
+    uint8_t   buf[8];
+    MDB_txn  *txn;
+    MDB_val   key, val;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    kvs_put_u64(buf, v);
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    rc = mdb_put(txn, st->meta, &key, &val, 0);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        return kvs_store_fail(err, errlen, "writing meta", st->dir, rc);
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
+    }
+
+    return KVS_OK;
 }
 
 

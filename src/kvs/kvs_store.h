@@ -134,6 +134,28 @@ int kvs_store_member_get(kvs_store_t *st, const char *node_id, size_t len,
 int kvs_store_member_each(kvs_store_t *st,
     int (*fn)(const kvs_member_t *m, void *data), void *data);
 
+/*
+ * The change feed after a sequence number, for push replication: fn gets,
+ * for each change in order, its sequence number, the key and the key's
+ * current record, whole (header and value, as a peer's KVS_WRITE_REMOTE
+ * takes it).  At most max changes, inside the current read transaction.
+ * Returns the number of changes seen, or -1.
+ */
+typedef int (*kvs_change_pt)(uint64_t seq, char ns, const char *path,
+    size_t len, const uint8_t *record, size_t record_len, void *data);
+
+int kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
+    kvs_change_pt fn, void *data);
+
+/* meta's name of a member's push cursor: this prefix and its node id */
+#define KVS_PUSH_CURSOR  "push:"
+
+/* A number kept under a name in meta (replication cursors): get inside the
+ * current read transaction (KVS_NOT_FOUND when unset); put in its own. */
+int kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v);
+int kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v,
+    char *err, size_t errlen);
+
 /* The change feed's last sequence number and the Merkle bucket digest, for
  * tests and the agent. */
 int kvs_store_change_seq(kvs_store_t *st, uint64_t *seq);

@@ -1,0 +1,339 @@
+/*
+ * Push replication: how a write on one node reaches the others within a
+ * second.
+ *
+ * Every write, in the transaction that makes it, appends to the change
+ * feed (kvs_store.c).  The agent keeps, for every alive peer, a cursor in
+ * that feed: the last change the peer has acknowledged.  Every tenth of a
+ * second it sends each idle peer the records of the changes after its
+ * cursor, in one signed POST /_cluster/apply of at most 512 records and
+ * about max_json_size bytes, and moves the cursor when the peer answers
+ * 200.  A peer that fails is retried with a growing delay, up to 5 s.
+ * Cursors are kept in LMDB's meta ("push:<node id>"), written at most once
+ * a second, so a restarted agent resends a little rather than skipping
+ * anything; the peer's version rules make a resent record a no-op.  A
+ * member's cursor is born in the transaction that first records it
+ * (kvs_store.c), at the feed's end: what came before is anti-entropy's and
+ * bootstrap's to bring.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "ngx_kvs_agent.h"
+#include "kvs_members.h"
+
+
+#define NGX_KVS_PUSH_INTERVAL   100
+#define NGX_KVS_PUSH_RETRY_MAX  5000
+#define NGX_KVS_PUSH_SAVE_EVERY 1000
+
+
+typedef struct {
+    char                 node_id[256];
+    char                 address[256];
+    uint64_t             cursor;        /* acknowledged */
+    uint64_t             sending;       /* the last change in flight */
+    uint64_t             saved;         /* the cursor as in LMDB */
+    ngx_msec_t           saved_at;
+    ngx_msec_t           retry_at;
+    ngx_uint_t           failures;
+    ngx_uint_t           busy;
+} ngx_kvs_push_peer_t;
+
+
+typedef struct {
+    u_char              *buf;
+    size_t               len;
+    size_t               cap;
+    ngx_uint_t           n;
+    uint64_t             last;
+} ngx_kvs_push_batch_t;
+
+
+static void ngx_kvs_push_tick(ngx_event_t *ev);
+static ngx_kvs_push_peer_t *ngx_kvs_push_peer(ngx_kvs_agent_t *agent,
+    kvs_member_t *m);
+static void ngx_kvs_push_send(ngx_kvs_agent_t *agent,
+    ngx_kvs_push_peer_t *pp);
+static int ngx_kvs_push_add(uint64_t seq, char ns, const char *path,
+    size_t len, const uint8_t *record, size_t record_len, void *data);
+static void ngx_kvs_push_answer(ngx_kvs_call_t *call);
+static void ngx_kvs_push_save(ngx_kvs_agent_t *agent,
+    ngx_kvs_push_peer_t *pp);
+
+
+static ngx_kvs_push_peer_t    ngx_kvs_push_peers[NGX_KVS_AGENT_PEERS_MAX];
+static ngx_uint_t             ngx_kvs_push_npeers;
+static ngx_kvs_push_batch_t   ngx_kvs_push_batch;
+static ngx_event_t            ngx_kvs_push_ev;
+static ngx_connection_t       ngx_kvs_push_dummy;
+
+
+ngx_int_t
+ngx_kvs_push_init(ngx_kvs_agent_t *agent)
+{
+    ngx_kvs_push_batch.cap = 2 * agent->kmcf->kc.max_json_size + 65536;
+    ngx_kvs_push_batch.buf = ngx_palloc(agent->pool, ngx_kvs_push_batch.cap);
+
+    if (ngx_kvs_push_batch.buf == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_kvs_push_npeers = 0;
+
+    ngx_kvs_push_dummy.fd = (ngx_socket_t) -1;
+    ngx_kvs_push_ev.data = &ngx_kvs_push_dummy;
+    ngx_kvs_push_ev.handler = ngx_kvs_push_tick;
+    ngx_kvs_push_ev.log = agent->log;
+    ngx_kvs_push_ev.cancelable = 1;
+
+    ngx_add_timer(&ngx_kvs_push_ev, NGX_KVS_PUSH_INTERVAL);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kvs_push_tick(ngx_event_t *ev)
+{
+    size_t                i;
+    uint64_t              now;
+    kvs_member_t         *m;
+    ngx_kvs_agent_t      *agent;
+    ngx_kvs_push_peer_t  *pp;
+
+    agent = ngx_kvs_agent;
+    now = ngx_http_kvs_now_ms();
+
+    if (agent->kmcf->kc.cluster_secret != NULL) {
+
+        for (i = 0; i < agent->nview; i++) {
+            m = &agent->view[i];
+
+            if (ngx_strcmp(m->node_id, agent->kmcf->kc.node_id) == 0
+                || kvs_member_state(m, now,
+                                    (uint64_t) (agent->kmcf->kc.failure_timeout
+                                                * 1000))
+                   != KVS_MEMBER_ALIVE)
+            {
+                continue;
+            }
+
+            pp = ngx_kvs_push_peer(agent, m);
+
+            if (pp != NULL && !pp->busy && ngx_current_msec >= pp->retry_at) {
+                ngx_kvs_push_send(agent, pp);
+            }
+        }
+    }
+
+    ngx_add_timer(ev, NGX_KVS_PUSH_INTERVAL);
+}
+
+
+static ngx_kvs_push_peer_t *
+ngx_kvs_push_peer(ngx_kvs_agent_t *agent, kvs_member_t *m)
+{
+    int                   rc;
+    char                  name[sizeof("push:") + 256], err[KVS_STORE_ERRLEN];
+    uint64_t              cursor;
+    ngx_uint_t            i;
+    ngx_kvs_push_peer_t  *pp;
+
+    for (i = 0; i < ngx_kvs_push_npeers; i++) {
+        pp = &ngx_kvs_push_peers[i];
+
+        if (ngx_strcmp(pp->node_id, m->node_id) == 0) {
+            /* a peer may come back under another address */
+            ngx_cpystrn((u_char *) pp->address, (u_char *) m->address,
+                        sizeof(pp->address));
+            return pp;
+        }
+    }
+
+    if (ngx_kvs_push_npeers == NGX_KVS_AGENT_PEERS_MAX) {
+        return NULL;
+    }
+
+    ngx_snprintf((u_char *) name, sizeof(name) - 1, KVS_PUSH_CURSOR "%s%Z",
+                 m->node_id);
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        return NULL;
+    }
+
+    rc = kvs_store_meta_get(agent->store, name, &cursor);
+
+    if (rc == KVS_NOT_FOUND) {
+        rc = kvs_store_change_seq(agent->store, &cursor);
+    }
+
+    kvs_store_read_end(agent->store);
+
+    if (rc != KVS_OK) {
+        return NULL;
+    }
+
+    pp = &ngx_kvs_push_peers[ngx_kvs_push_npeers++];
+    ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
+
+    ngx_cpystrn((u_char *) pp->node_id, (u_char *) m->node_id,
+                sizeof(pp->node_id));
+    ngx_cpystrn((u_char *) pp->address, (u_char *) m->address,
+                sizeof(pp->address));
+    pp->cursor = cursor;
+    pp->saved = cursor;
+
+    return pp;
+}
+
+
+static void
+ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
+{
+    int                    n;
+    char                   err[KVS_STORE_ERRLEN];
+    ngx_str_t              address;
+    ngx_kvs_push_batch_t  *b;
+
+    b = &ngx_kvs_push_batch;
+    b->len = 0;
+    b->n = 0;
+    b->last = pp->cursor;
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        return;
+    }
+
+    n = kvs_store_changes(agent->store, pp->cursor, NGX_HTTP_KVS_APPLY_MAX,
+                          ngx_kvs_push_add, b);
+
+    kvs_store_read_end(agent->store);
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0,
+                      "kvs: the change feed cannot be read");
+        return;
+    }
+
+    if (b->n == 0) {
+        /* changes whose keys are gone still move the cursor */
+        pp->cursor = b->last;
+        return;
+    }
+
+    address.data = (u_char *) pp->address;
+    address.len = ngx_strlen(pp->address);
+
+    if (ngx_kvs_agent_send(agent, &address, "/_cluster/apply", b->buf,
+                           b->len, ngx_kvs_push_answer, pp)
+        != NGX_OK)
+    {
+        return;
+    }
+
+    pp->sending = b->last;
+    pp->busy = 1;
+}
+
+
+/* appends one record to the batch: ns, path length, path, record length,
+ * record; stops when the batch is full */
+
+static int
+ngx_kvs_push_add(uint64_t seq, char ns, const char *path, size_t len,
+    const uint8_t *record, size_t record_len, void *data)
+{
+    ngx_kvs_push_batch_t *b = data;
+
+    u_char  *p;
+
+    if (b->n > 0 && b->len + 7 + len + record_len > b->cap / 2) {
+        return KVS_ERROR;
+    }
+
+    if (b->len + 7 + len + record_len > b->cap) {
+        /* larger than any peer takes: cannot be pushed, anti-entropy's */
+        b->last = seq;
+        return KVS_OK;
+    }
+
+    p = b->buf + b->len;
+    *p++ = (u_char) ns;
+    *p++ = (u_char) (len & 0xff);
+    *p++ = (u_char) (len >> 8);
+    p = ngx_cpymem(p, path, len);
+    kvs_put_u32(p, (uint32_t) record_len);
+    p = ngx_cpymem(p + 4, record, record_len);
+
+    b->len = p - b->buf;
+    b->n++;
+    b->last = seq;
+
+    return KVS_OK;
+}
+
+
+static void
+ngx_kvs_push_answer(ngx_kvs_call_t *call)
+{
+    ngx_uint_t            level;
+    ngx_msec_t            delay;
+    ngx_kvs_agent_t      *agent;
+    ngx_kvs_push_peer_t  *pp;
+
+    agent = ngx_kvs_agent;
+    pp = call->data;
+    pp->busy = 0;
+
+    if (call->status == NGX_HTTP_OK) {
+        pp->cursor = pp->sending;
+        pp->failures = 0;
+        ngx_kvs_push_save(agent, pp);
+
+    } else {
+        pp->failures++;
+        delay = NGX_KVS_PUSH_INTERVAL << ngx_min(pp->failures, 6);
+        pp->retry_at = ngx_current_msec
+                       + ngx_min(delay, NGX_KVS_PUSH_RETRY_MAX);
+
+        level = (pp->failures == 1) ? NGX_LOG_WARN : NGX_LOG_INFO;
+
+        ngx_log_error(level, agent->log, 0,
+                      "kvs: pushing changes to \"%s\" (%s) failed: %s; "
+                      "retrying", pp->node_id, pp->address,
+                      ngx_kvs_call_failure(call));
+    }
+
+    ngx_destroy_pool(call->pool);
+}
+
+
+static void
+ngx_kvs_push_save(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
+{
+    char  name[sizeof("push:") + 256], err[KVS_STORE_ERRLEN];
+
+    if (pp->cursor == pp->saved
+        || ngx_current_msec - pp->saved_at < NGX_KVS_PUSH_SAVE_EVERY)
+    {
+        return;
+    }
+
+    ngx_snprintf((u_char *) name, sizeof(name) - 1, KVS_PUSH_CURSOR "%s%Z",
+                 pp->node_id);
+
+    if (kvs_store_meta_put(agent->store, name, pp->cursor, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        return;
+    }
+
+    pp->saved = pp->cursor;
+    pp->saved_at = ngx_current_msec;
+}

@@ -1,0 +1,93 @@
+# Push replication: a write on one node is readable on the others within a
+# second, deletes too, a read-only node takes replicated writes, and a node
+# frozen while others write catches up when thawed.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use KVS::Node;
+use Time::HiRes qw(sleep time);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
+
+my $secret = 'push-cluster-secret-0123456789';
+my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
+           . "failure_timeout: 3\nremoval_timeout: 60\npeer_timeout: 1\n"
+           . "cluster_secret: $secret\n";
+sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
+
+sub wait_for {
+    my ($secs, $cond) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) { return 1 if $cond->(); sleep 0.02 }
+    return 0;
+}
+
+my $n1 = KVS::Node->new(name => 'p1', yaml => $timing . "seed_nodes: []\n");
+my $n2 = KVS::Node->new(name => 'p2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
+my $n3 = KVS::Node->new(name => 'p3', yaml => $timing . "read_only: true\n"
+                                             . 'seed_nodes: ' . seeds($n1, $n2) . "\n");
+$_->start for $n1, $n2, $n3;
+ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":3/ } $n1, $n2, $n3 }),
+   'three nodes know each other');
+
+my $profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
+my ($st, $h, $b) = $n1->request(PUT => '/kv/users/john/profile', body => $profile);
+is($st, 200, 'PUT on node 1');
+my $etag = $h->{etag};
+my $t0 = time;
+ok(wait_for(1, sub {
+       my @r2 = $n2->request(GET => '/kv/users/john/profile');
+       my @r3 = $n3->request(GET => '/kv/users/john/profile');
+       $r2[0] == 200 && $r3[0] == 200
+   }), 'within 1 s the value is readable on nodes 2 and 3');
+diag sprintf 'replicated to both in %.0f ms', 1000 * (time - $t0);
+for my $n ($n2, $n3) {
+    ($st, $h, $b) = $n->request(GET => '/kv/users/john/profile');
+    is($b, $profile, 'the same bytes');
+    is($h->{etag}, $etag, 'the same version (ETag)');
+}
+like($n3->log_text . $n2->log_text, qr/kvs: cluster agent/, 'agents run');
+
+($st) = $n3->request(PUT => '/kv/users/john/profile', body => '{}');
+is($st, 503, 'node 3 is read-only for clients');
+
+($st, $h) = $n2->request(PUT => '/kv/users/john/profile', body => '{"age":31}');
+my $etag2 = $h->{etag};
+ok(wait_for(1, sub { ($n1->request(GET => '/kv/users/john/profile'))[1]{etag} eq $etag2
+                     && ($n3->request(GET => '/kv/users/john/profile'))[1]{etag} eq $etag2 }),
+   'an overwrite on node 2 reaches nodes 1 and 3 within 1 s');
+
+($st) = $n1->request(DELETE => '/kv/users/john/profile');
+is($st, 204, 'DELETE on node 1');
+ok(wait_for(1, sub { ($n2->request(GET => '/kv/users/john/profile'))[0] == 404
+                     && ($n3->request(GET => '/kv/users/john/profile'))[0] == 404 }),
+   'within 1 s the key is gone everywhere');
+
+# frozen while the others write: it catches up when thawed
+my @frozen = $n3->pids;
+kill 'STOP', @frozen;
+for my $i (1 .. 50) {
+    ($st) = ($i % 2 ? $n1 : $n2)->request(PUT => "/kv/frozen/$i", body => qq({"i":$i}));
+}
+($st) = $n1->request(DELETE => '/kv/frozen/7');
+sleep 1.5;
+kill 'CONT', @frozen;
+$t0 = time;
+ok(wait_for(10, sub {
+       !grep { my $i = $_; ($n3->request(GET => "/kv/frozen/$i"))[0] != ($i == 7 ? 404 : 200) } 1 .. 50
+   }), 'a node frozen during 50 writes and a delete has them all once thawed');
+diag sprintf 'caught up %.1f s after SIGCONT', time - $t0;
+
+# the internal endpoint checks what it gets
+($st, $h, $b) = $n1->request(POST => '/_cluster/apply', body => "x");
+is($st, 401, 'an unsigned batch is refused');
+my $now = int(time * 1000);
+my $bad = "d\x05\x00abc";
+my $sig = hmac_sha256_hex(join("\n", 'POST', '/_cluster/apply', $now, sha256_hex($bad)), $secret);
+($st, $h, $b) = $n1->request(POST => '/_cluster/apply', body => $bad,
+    headers => { 'X-KVS-Node' => 'p2', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
+is($st, 400, 'a signed but malformed batch is a 400');
+like($b, qr/refused: a record is cut short/, 'saying what is wrong');
+
+$_->stop for $n1, $n2, $n3;
+done_testing;
