@@ -1943,6 +1943,100 @@ kvs_test_remote(void)
 }
 
 
+/*
+ * The change feed as push replication reads it, and the push cursor a
+ * member gets in the transaction that first records it.
+ */
+
+typedef struct {
+    uint64_t  seq[8];
+    char      path[8][32];
+    size_t    n;
+} kvs_test_feed_t;
+
+
+static int
+kvs_test_feed_add(uint64_t seq, char ns, const char *path, size_t len,
+    const uint8_t *record, size_t record_len, void *data)
+{
+    kvs_test_feed_t *f = data;
+
+    kvs_record_hdr_t  hdr;
+
+    if (f->n == 8 || len >= 32 || ns != KVS_NS_DATA
+        || kvs_record_decode(&hdr, record, record_len) != 0)
+    {
+        return KVS_ERROR;
+    }
+
+    f->seq[f->n] = seq;
+    memcpy(f->path[f->n], path, len);
+    f->path[f->n][len] = '\0';
+    f->n++;
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_feed(void)
+{
+    int               n;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    uint64_t          cursor;
+    kvs_store_t      *st;
+    kvs_member_t      m;
+    kvs_test_feed_t   f;
+
+    kvs_test_dir(dir, "feed");
+    st = kvs_test_open(dir, 16 << 20);
+
+    kvs_test_put(st, "f/a", "1", 1000, NULL);
+    kvs_test_put(st, "f/b", "2", 1001, NULL);
+
+    memset(&m, 0, sizeof(m));
+    strcpy(m.node_id, "peer");
+    strcpy(m.address, "127.0.0.1:1");
+    m.last_seen = 5;
+    CHECK(kvs_store_members_merge(st, &m, 1, err, sizeof(err)) == KVS_OK,
+          "feed: a new member is merged");
+
+    kvs_test_del(st, "f/a", 1002, NULL);
+
+    memset(&f, 0, sizeof(f));
+    kvs_store_read_begin(st, err, sizeof(err));
+    n = kvs_store_changes(st, 0, 100, kvs_test_feed_add, &f);
+    CHECK(kvs_store_meta_get(st, KVS_PUSH_CURSOR "peer", &cursor) == KVS_OK
+          && cursor == 2,
+          "feed: the new member's push cursor is the feed's end when it "
+          "was first recorded");
+    kvs_store_read_end(st);
+
+    CHECK(n == 3 && f.n == 3 && f.seq[0] == 1 && f.seq[2] == 3,
+          "feed: every change, in order, with its sequence number");
+    CHECK(f.n == 3 && strcmp(f.path[0], "f/a") == 0
+          && strcmp(f.path[1], "f/b") == 0,
+          "feed: with its key's path");
+
+    memset(&f, 0, sizeof(f));
+    kvs_store_read_begin(st, err, sizeof(err));
+    n = kvs_store_changes(st, 2, 100, kvs_test_feed_add, &f);
+    kvs_store_read_end(st);
+    CHECK(n == 1 && f.n == 1 && strcmp(f.path[0], "f/a") == 0,
+          "feed: after a cursor, only what came later");
+
+    m.last_seen = 9;
+    kvs_store_members_merge(st, &m, 1, err, sizeof(err));
+    kvs_store_read_begin(st, err, sizeof(err));
+    CHECK(kvs_store_meta_get(st, KVS_PUSH_CURSOR "peer", &cursor) == KVS_OK
+          && cursor == 2,
+          "feed: news of a known member leaves its cursor alone");
+    kvs_store_read_end(st);
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -1965,6 +2059,7 @@ main(void)
     kvs_test_full();
     kvs_test_collect();
     kvs_test_remote();
+    kvs_test_feed();
 
     kvs_test_cleanup();
 
