@@ -175,6 +175,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     }
 
     ngx_kvs_agent_log_changes(agent);
+    ngx_kvs_push_trim(agent);
 
     if (kc->cluster_secret == NULL) {
         goto next;
@@ -308,6 +309,7 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
                               err);
             }
 
+            ngx_kvs_push_forget(agent, m->node_id);
             continue;
         }
 

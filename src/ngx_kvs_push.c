@@ -14,7 +14,8 @@
  * anything; the peer's version rules make a resent record a no-op.  A
  * member's cursor is born in the transaction that first records it
  * (kvs_store.c), at the feed's end: what came before is anti-entropy's and
- * bootstrap's to bring.
+ * bootstrap's to bring.  Once every member has a change, or a lagging one
+ * is more than a million changes behind, the change leaves the feed.
  */
 
 #include <ngx_config.h>
@@ -30,6 +31,9 @@
 #define NGX_KVS_PUSH_INTERVAL   100
 #define NGX_KVS_PUSH_RETRY_MAX  5000
 #define NGX_KVS_PUSH_SAVE_EVERY 1000
+#define NGX_KVS_PUSH_FEED_MAX   1000000    /* changes kept for a peer that
+                                              lags; anti-entropy heals more */
+#define NGX_KVS_PUSH_TRIM_BATCH 10000
 
 
 typedef struct {
@@ -336,4 +340,110 @@ ngx_kvs_push_save(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
 
     pp->saved = pp->cursor;
     pp->saved_at = ngx_current_msec;
+}
+
+
+/* called every gossip tick: drops the changes every member has */
+
+void
+ngx_kvs_push_trim(ngx_kvs_agent_t *agent)
+{
+    int                   n;
+    char                  name[sizeof(KVS_PUSH_CURSOR) + 256];
+    char                  err[KVS_STORE_ERRLEN];
+    size_t                i, j;
+    uint64_t              seq, upto, cursor;
+    kvs_member_t         *m;
+    ngx_kvs_push_peer_t  *pp;
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        return;
+    }
+
+    if (kvs_store_change_seq(agent->store, &seq) != KVS_OK) {
+        kvs_store_read_end(agent->store);
+        return;
+    }
+
+    upto = seq;
+
+    for (i = 0; i < agent->nview; i++) {
+        m = &agent->view[i];
+
+        if (ngx_strcmp(m->node_id, agent->kmcf->kc.node_id) == 0) {
+            continue;
+        }
+
+        pp = NULL;
+
+        for (j = 0; j < ngx_kvs_push_npeers; j++) {
+            if (ngx_strcmp(ngx_kvs_push_peers[j].node_id, m->node_id) == 0) {
+                pp = &ngx_kvs_push_peers[j];
+                break;
+            }
+        }
+
+        ngx_snprintf((u_char *) name, sizeof(name) - 1,
+                     KVS_PUSH_CURSOR "%s%Z", m->node_id);
+
+        if (pp != NULL) {
+            cursor = pp->cursor;
+
+        } else if (kvs_store_meta_get(agent->store, name, &cursor)
+                   != KVS_OK)
+        {
+            cursor = 0;
+        }
+
+        upto = ngx_min(upto, cursor);
+    }
+
+    kvs_store_read_end(agent->store);
+
+    if (seq - upto > NGX_KVS_PUSH_FEED_MAX) {
+        upto = seq - NGX_KVS_PUSH_FEED_MAX;
+    }
+
+    /* in transactions of a bounded size, and a bounded number of them */
+
+    for (i = 0; i < 100; i++) {
+        n = kvs_store_changes_trim(agent->store, upto,
+                                   NGX_KVS_PUSH_TRIM_BATCH, err, sizeof(err));
+        if (n < 0) {
+            ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        }
+
+        if (n < NGX_KVS_PUSH_TRIM_BATCH) {
+            break;
+        }
+    }
+}
+
+
+/* a removed member's cursor goes with it */
+
+void
+ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id)
+{
+    char        name[sizeof(KVS_PUSH_CURSOR) + 256];
+    char        err[KVS_STORE_ERRLEN];
+    ngx_uint_t  i;
+
+    for (i = 0; i < ngx_kvs_push_npeers; i++) {
+        if (ngx_strcmp(ngx_kvs_push_peers[i].node_id, node_id) == 0
+            && !ngx_kvs_push_peers[i].busy)
+        {
+            ngx_kvs_push_peers[i] = ngx_kvs_push_peers[--ngx_kvs_push_npeers];
+            break;
+        }
+    }
+
+    ngx_snprintf((u_char *) name, sizeof(name) - 1, KVS_PUSH_CURSOR "%s%Z",
+                 node_id);
+
+    if (kvs_store_meta_delete(agent->store, name, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+    }
 }

@@ -1236,6 +1236,92 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
 
 
 int
+kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
+    size_t errlen)
+{
+    int       rc;
+    MDB_txn  *txn;
+    MDB_val   key;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    rc = mdb_del(txn, st->meta, &key, NULL);
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return kvs_store_fail(err, errlen, "deleting meta", st->dir, rc);
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
+    }
+
+    return KVS_OK;
+}
+
+
+int
+kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
+    char *err, size_t errlen)
+{
+    int          rc, n;
+    MDB_txn     *txn;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+        return -1;
+    }
+
+    rc = mdb_cursor_open(txn, st->changes, &cur);
+    if (rc != 0) {
+        mdb_txn_abort(txn);
+        kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
+        return -1;
+    }
+
+    n = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    while (rc == 0 && (size_t) n < max && key.mv_size == 8
+           && kvs_get_be64(key.mv_data) <= upto)
+    {
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
+        return -1;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "committing a trim", st->dir, rc);
+        return -1;
+    }
+
+    return n;
+}
+
+
+int
 kvs_store_change_seq(kvs_store_t *st, uint64_t *seq)
 {
     MDB_val  key, val;

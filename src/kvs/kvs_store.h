@@ -147,6 +147,11 @@ typedef int (*kvs_change_pt)(uint64_t seq, char ns, const char *path,
 int kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
     kvs_change_pt fn, void *data);
 
+/* Deletes the change feed's entries up to and including seq, at most max
+ * of them in one transaction; returns how many went, or -1. */
+int kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
+    char *err, size_t errlen);
+
 /* meta's name of a member's push cursor: this prefix and its node id */
 #define KVS_PUSH_CURSOR  "push:"
 
@@ -155,6 +160,8 @@ int kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
 int kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v);
 int kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v,
     char *err, size_t errlen);
+int kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
+    size_t errlen);
 
 /* The change feed's last sequence number and the Merkle bucket digest, for
  * tests and the agent. */

@@ -2025,6 +2025,19 @@ kvs_test_feed(void)
     CHECK(n == 1 && f.n == 1 && strcmp(f.path[0], "f/a") == 0,
           "feed: after a cursor, only what came later");
 
+    CHECK(kvs_store_changes_trim(st, 2, 1, err, sizeof(err)) == 1
+          && kvs_store_changes_trim(st, 2, 100, err, sizeof(err)) == 1
+          && kvs_store_changes_trim(st, 2, 100, err, sizeof(err)) == 0,
+          "feed: trimming takes what is at or before the bound, in "
+          "bounded steps");
+
+    memset(&f, 0, sizeof(f));
+    kvs_store_read_begin(st, err, sizeof(err));
+    n = kvs_store_changes(st, 0, 100, kvs_test_feed_add, &f);
+    kvs_store_read_end(st);
+    CHECK(n == 1 && f.seq[0] == 3, "feed: and leaves what came after");
+    CHECK(kvs_test_seq(st) == 3, "feed: the sequence goes on regardless");
+
     m.last_seen = 9;
     kvs_store_members_merge(st, &m, 1, err, sizeof(err));
     kvs_store_read_begin(st, err, sizeof(err));
