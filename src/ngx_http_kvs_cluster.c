@@ -23,6 +23,7 @@
 
 #include "ngx_http_kvs_module.h"
 #include "kvs_members.h"
+#include "kvs_merkle.h"
 #include "kvs_sign.h"
 
 
@@ -439,6 +440,69 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     p = ngx_sprintf(body, "{\"applied\":%ui,\"stale\":%ui,"
                     "\"conflicts\":%ui,\"invalid\":%ui}\n",
                     applied, stale, conflicts, invalid);
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+ngx_int_t
+ngx_http_kvs_digest_handler(ngx_http_request_t *r)
+{
+    int        rc;
+    char       err[KVS_STORE_ERRLEN];
+    u_char    *body, *p;
+    uint8_t    ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t    root[KVS_MERKLE_DIGEST_LEN];
+    uint64_t   keys;
+    ngx_int_t  nrc;
+    ngx_str_t  sender;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_kvs_not_allowed(r, "GET, HEAD",
+                                        "\"%V\" takes only signed GET "
+                                        "requests", &r->uri);
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    nrc = ngx_http_kvs_cluster_verify(r, (u_char *) "", 0, &sender);
+    if (nrc != NGX_OK) {
+        return nrc;
+    }
+
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the store cannot be read");
+    }
+
+    rc = kvs_store_merkle_ranges(ngx_http_kvs_store, ranges);
+    if (rc == KVS_OK) {
+        rc = kvs_store_count(ngx_http_kvs_store, &keys);
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc != KVS_OK) {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the Merkle tree cannot be read");
+    }
+
+    kvs_store_merkle_root(ranges, root);
+
+    body = ngx_pnalloc(r->pool, sizeof("{\"root\":\"\",\"keys\":}\n")
+                                + 2 * KVS_MERKLE_DIGEST_LEN + NGX_INT64_LEN);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{\"root\":\"", sizeof("{\"root\":\"") - 1);
+    p = ngx_hex_dump(p, root, KVS_MERKLE_DIGEST_LEN);
+    p = ngx_sprintf(p, "\",\"keys\":%uL}\n", keys);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }

@@ -490,6 +490,12 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
         return ngx_http_kvs_members_handler(r);
     }
 
+    if (uri->len == sizeof("/_cluster/digest") - 1
+        && ngx_strncmp(uri->data, "/_cluster/digest", uri->len) == 0)
+    {
+        return ngx_http_kvs_digest_handler(r);
+    }
+
     if (uri->len == sizeof("/_cluster/apply") - 1
         && ngx_strncmp(uri->data, "/_cluster/apply", uri->len) == 0)
     {

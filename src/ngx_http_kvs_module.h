@@ -72,6 +72,7 @@ ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
     ngx_uint_t with_left);
 ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_digest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_body(ngx_http_request_t *r, u_char **data,
     size_t *len);
 ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);

@@ -1322,6 +1322,80 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
 
 
 int
+kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
+{
+    int          rc;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    memset(out, 0, 256 * KVS_MERKLE_DIGEST_LEN);
+
+    if (mdb_cursor_open(st->read, st->merkle, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+            kvs_merkle_xor(out + ((uint8_t *) key.mv_data)[0]
+                                 * KVS_MERKLE_DIGEST_LEN,
+                           val.mv_data);
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? KVS_OK : KVS_ERROR;
+}
+
+
+int
+kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out)
+{
+    unsigned  i;
+
+    for (i = 0; i < 256; i++) {
+        if (kvs_store_bucket_digest(st, (uint16_t) (range << 8 | i),
+                                    out + i * KVS_MERKLE_DIGEST_LEN)
+            != KVS_OK)
+        {
+            return KVS_ERROR;
+        }
+    }
+
+    return KVS_OK;
+}
+
+
+void
+kvs_store_merkle_root(const uint8_t *ranges, uint8_t *root)
+{
+    uint8_t  md[SHA256_DIGEST_LENGTH];
+
+    SHA256(ranges, 256 * KVS_MERKLE_DIGEST_LEN, md);
+    memcpy(root, md, KVS_MERKLE_DIGEST_LEN);
+}
+
+
+int
+kvs_store_count(kvs_store_t *st, uint64_t *n)
+{
+    MDB_stat  stat;
+
+    if (mdb_stat(st->read, st->kv, &stat) != 0) {
+        return KVS_ERROR;
+    }
+
+    *n = stat.ms_entries;
+
+    return KVS_OK;
+}
+
+
+int
 kvs_store_change_seq(kvs_store_t *st, uint64_t *seq)
 {
     MDB_val  key, val;

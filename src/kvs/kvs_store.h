@@ -163,6 +163,17 @@ int kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v,
 int kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
     size_t errlen);
 
+/*
+ * The Merkle tree as anti-entropy walks it, top-down: 256 ranges of 256
+ * buckets each; a range's digest is the XOR of its buckets', the root the
+ * SHA-256 of the 256 range digests.  Inside the current read transaction.
+ */
+int kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out);
+int kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out);
+void kvs_store_merkle_root(const uint8_t *ranges, uint8_t *root);
+/* records in kv, tombstones included */
+int kvs_store_count(kvs_store_t *st, uint64_t *n);
+
 /* The change feed's last sequence number and the Merkle bucket digest, for
  * tests and the agent. */
 int kvs_store_change_seq(kvs_store_t *st, uint64_t *seq);

@@ -89,5 +89,22 @@ my $sig = hmac_sha256_hex(join("\n", 'POST', '/_cluster/apply', $now, sha256_hex
 is($st, 400, 'a signed but malformed batch is a 400');
 like($b, qr/refused: a record is cut short/, 'saying what is wrong');
 
+# one request each tells whether nodes hold the same data
+sub digest {
+    my ($node) = @_;
+    my $now = int(time * 1000);
+    my $sig = hmac_sha256_hex(join("\n", 'GET', '/_cluster/digest', $now, sha256_hex('')), $secret);
+    my ($st, $h, $b) = $node->request(GET => '/_cluster/digest',
+        headers => { 'X-KVS-Node' => 'test', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
+    return $st == 200 ? $b : "status $st";
+}
+like(digest($n1), qr/^\{"root":"[0-9a-f]{32}","keys":\d+\}\n$/, 'GET /_cluster/digest answers the root and key count');
+ok(wait_for(5, sub { digest($n1) eq digest($n2) && digest($n2) eq digest($n3) }),
+   'all three nodes end with the same Merkle root and key count')
+    or diag join ' / ', map { digest($_) } $n1, $n2, $n3;
+like(digest($n1), qr/"keys":51\}/, 'the 50 frozen/* keys and the deleted profile, as records');
+($st) = $n1->request(GET => '/_cluster/digest');
+is($st, 401, 'the digest is for members only');
+
 $_->stop for $n1, $n2, $n3;
 done_testing;
