@@ -28,8 +28,6 @@
 
 
 static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r,
-    u_char *body, size_t len, ngx_str_t *sender);
 static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
@@ -44,8 +42,9 @@ static ngx_int_t ngx_http_kvs_cluster_written(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_http_kvs_ctx_t        *ctx;
+    ngx_int_t                          rc;
+    ngx_http_kvs_ctx_t                *ctx;
+    ngx_http_client_body_handler_pt    body;
 
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
@@ -59,9 +58,24 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                                         &r->uri);
     }
 
-    rc = ngx_http_read_client_request_body(r,
-             r->uri.data[1] == '_' ? ngx_http_kvs_apply_body
-                                   : ngx_http_kvs_cluster_body);
+    if (r->uri.data[1] != '_') {
+        body = ngx_http_kvs_cluster_body;
+
+    } else if (r->uri.len == sizeof("/_cluster/apply") - 1
+               && ngx_strncmp(r->uri.data, "/_cluster/apply", r->uri.len)
+                  == 0)
+    {
+        body = ngx_http_kvs_apply_body;
+
+    } else if (ngx_http_kvs_sync_op(r) != NULL) {
+        body = ngx_http_kvs_sync_body;
+
+    } else {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                  "no KVS endpoint at \"%V\"", &r->uri);
+    }
+
+    rc = ngx_http_read_client_request_body(r, body);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -156,7 +170,7 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_str_t *sender)
 {

@@ -496,8 +496,9 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
         return ngx_http_kvs_digest_handler(r);
     }
 
-    if (uri->len == sizeof("/_cluster/apply") - 1
-        && ngx_strncmp(uri->data, "/_cluster/apply", uri->len) == 0)
+    if (uri->len > sizeof("/_cluster/") - 1
+        && ngx_strncmp(uri->data, "/_cluster/", sizeof("/_cluster/") - 1)
+           == 0)
     {
         return ngx_http_kvs_cluster_handler(r);
     }
@@ -785,8 +786,10 @@ ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
     r->headers_out.content_length_n = len;
 
     if (len) {
-        ngx_str_set(&r->headers_out.content_type, "application/json");
-        r->headers_out.content_type_len = sizeof("application/json") - 1;
+        if (r->headers_out.content_type.len == 0) {
+            ngx_str_set(&r->headers_out.content_type, "application/json");
+            r->headers_out.content_type_len = sizeof("application/json") - 1;
+        }
 
     } else {
         r->header_only = 1;

@@ -94,7 +94,9 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
 
     ngx_add_timer(&agent->tick, 1);
 
-    if (ngx_kvs_push_init(agent) != NGX_OK) {
+    if (ngx_kvs_push_init(agent) != NGX_OK
+        || ngx_kvs_sync_init(agent) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -480,7 +482,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
     call->headers.len = p - call->headers.data;
 
     call->timeout = (ngx_msec_t) (kc->peer_timeout * 1000);
-    call->max_response = 4 * 1024 * 1024;
+    call->max_response = 2 * kc->max_json_size + 131072;
     call->handler = handler;
     call->data = data;
 

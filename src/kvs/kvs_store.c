@@ -1381,6 +1381,108 @@ kvs_store_merkle_root(const uint8_t *ranges, uint8_t *root)
 
 
 int
+kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
+    void *data)
+{
+    int               rc;
+    size_t            plen;
+    uint8_t           prefix[2];
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *cur;
+    const char       *path;
+    kvs_version_t     v;
+    kvs_record_hdr_t  hdr;
+
+    prefix[0] = (uint8_t) (bucket >> 8);
+    prefix[1] = (uint8_t) bucket;
+
+    if (mdb_cursor_open(st->read, st->bucket_keys, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    key.mv_data = prefix;
+    key.mv_size = 2;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && key.mv_size > 3
+           && memcmp(key.mv_data, prefix, 2) == 0)
+    {
+        if (val.mv_size != KVS_VERSION_REC_LEN) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        v.timestamp = kvs_get_be64(val.mv_data);
+        memcpy(v.uuid, (uint8_t *) val.mv_data + 8, KVS_UUID_LEN);
+
+        path = (const char *) key.mv_data + 3;
+        plen = key.mv_size - 3;
+
+        if (key.mv_size - 2 == KVS_STORE_KEY_MAX) {
+
+            /* a long path is kept in its record, not in its key */
+
+            rkey.mv_data = (uint8_t *) key.mv_data + 2;
+            rkey.mv_size = key.mv_size - 2;
+
+            if (mdb_get(st->read, st->kv, &rkey, &rval) != 0
+                || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) != 0
+                || hdr.key_len == 0)
+            {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
+            path = (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE;
+            plen = hdr.key_len;
+        }
+
+        if (fn(((char *) key.mv_data)[2], path, plen, &v,
+               ((uint8_t *) val.mv_data)[8 + KVS_UUID_LEN], data)
+            != KVS_OK)
+        {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+}
+
+
+int
+kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
+    const uint8_t **record, size_t *record_len)
+{
+    int      rc;
+    uint8_t  kbuf[KVS_STORE_KEY_MAX];
+    MDB_val  key, val;
+
+    key.mv_data = kbuf;
+    key.mv_size = kvs_store_key(kbuf, ns, path, len);
+
+    rc = mdb_get(st->read, st->kv, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        return KVS_NOT_FOUND;
+    }
+
+    if (rc != 0) {
+        return KVS_ERROR;
+    }
+
+    *record = val.mv_data;
+    *record_len = val.mv_size;
+
+    return KVS_OK;
+}
+
+
+int
 kvs_store_count(kvs_store_t *st, uint64_t *n)
 {
     MDB_stat  stat;

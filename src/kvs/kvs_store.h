@@ -171,6 +171,15 @@ int kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
 int kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out);
 int kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out);
 void kvs_store_merkle_root(const uint8_t *ranges, uint8_t *root);
+/* Calls fn for every key of a bucket, with its version and flags. */
+typedef int (*kvs_bucket_key_pt)(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data);
+int kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket,
+    kvs_bucket_key_pt fn, void *data);
+/* A key's record whole (header, path of a long key, value), as a peer's
+ * KVS_WRITE_REMOTE takes it; valid until kvs_store_read_end(). */
+int kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
+    const uint8_t **record, size_t *record_len);
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);
 

@@ -1,0 +1,263 @@
+/*
+ * The endpoints of Merkle anti-entropy, walked top-down by a peer's agent
+ * (ngx_kvs_sync.c), each a signed POST with a small binary body:
+ *
+ *   /_cluster/ranges              -> 256 range digests (16 bytes each)
+ *   /_cluster/buckets  [range]    -> that range's 256 bucket digests
+ *   /_cluster/keys     [bucket]   -> the bucket's keys with their versions:
+ *                                    ns, path length (2), path,
+ *                                    timestamp (8, big-endian), uuid (16),
+ *                                    flags (1)
+ *   /_cluster/fetch    keys       -> the records of those keys, in the
+ *                                    framing of /_cluster/apply
+ *
+ * where a key in a request is ns, path length (2, little-endian), path.
+ * What a peer pulls is proportional to how much differs, not to the data.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "kvs_merkle.h"
+
+
+typedef struct {
+    u_char   *p;
+    u_char   *end;
+} ngx_http_kvs_out_t;
+
+
+static ngx_int_t ngx_http_kvs_sync_answer(ngx_http_request_t *r,
+    const char *op, u_char *body, size_t len, ngx_http_kvs_out_t *out);
+static int ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data);
+
+
+static const char  *ngx_http_kvs_sync_ops[] = {
+    "ranges", "buckets", "keys", "fetch", NULL
+};
+
+
+const char *
+ngx_http_kvs_sync_op(ngx_http_request_t *r)
+{
+    size_t       len;
+    ngx_uint_t   i;
+    const char  *op;
+
+    if (r->uri.len <= sizeof("/_cluster/") - 1) {
+        return NULL;
+    }
+
+    len = r->uri.len - (sizeof("/_cluster/") - 1);
+
+    for (i = 0; ngx_http_kvs_sync_ops[i]; i++) {
+        op = ngx_http_kvs_sync_ops[i];
+
+        if (ngx_strlen(op) == len
+            && ngx_strncmp(r->uri.data + sizeof("/_cluster/") - 1, op, len)
+               == 0)
+        {
+            return op;
+        }
+    }
+
+    return NULL;
+}
+
+
+void
+ngx_http_kvs_sync_body(ngx_http_request_t *r)
+{
+    int                        rc;
+    char                       err[KVS_STORE_ERRLEN];
+    size_t                     len, cap;
+    u_char                    *body, *buf;
+    ngx_int_t                  nrc;
+    ngx_str_t                  sender;
+    const char                *op;
+    ngx_http_kvs_out_t         out;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    op = ngx_http_kvs_sync_op(r);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    body = (u_char *) "";
+    len = 0;
+
+    if (r->headers_in.content_length_n != 0) {
+        nrc = ngx_http_kvs_body(r, &body, &len);
+        if (nrc != NGX_OK) {
+            ngx_http_finalize_request(r, nrc);
+            return;
+        }
+    }
+
+    nrc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    if (nrc != NGX_OK) {
+        ngx_http_finalize_request(r, nrc);
+        return;
+    }
+
+    /* an answer is bounded like a push batch: what is cut, is asked again */
+
+    cap = 2 * kmcf->kc.max_json_size + 65536;
+
+    buf = ngx_pnalloc(r->pool, cap);
+    if (buf == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    out.p = buf;
+    out.end = buf + cap;
+
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    nrc = ngx_http_kvs_sync_answer(r, op, body, len, &out);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (nrc != NGX_OK) {
+        ngx_http_finalize_request(r, nrc);
+        return;
+    }
+
+    ngx_str_set(&r->headers_out.content_type, "application/octet-stream");
+    r->headers_out.content_type_len = sizeof("application/octet-stream") - 1;
+
+    rc = ngx_http_kvs_send(r, NGX_HTTP_OK, buf, out.p - buf);
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
+    size_t len, ngx_http_kvs_out_t *out)
+{
+    char            ns;
+    size_t          plen, rlen;
+    u_char         *p, *end;
+    const char     *path;
+    const uint8_t  *rec;
+
+    switch (op[0]) {
+
+    case 'r':
+        if (kvs_store_merkle_ranges(ngx_http_kvs_store, out->p) != KVS_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        out->p += 256 * KVS_MERKLE_DIGEST_LEN;
+        return NGX_OK;
+
+    case 'b':
+        if (len != 1) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "buckets takes one range byte");
+        }
+
+        if (kvs_store_merkle_range(ngx_http_kvs_store, body[0], out->p)
+            != KVS_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        out->p += 256 * KVS_MERKLE_DIGEST_LEN;
+        return NGX_OK;
+
+    case 'k':
+        if (len != 2) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "keys takes a two-byte bucket");
+        }
+
+        if (kvs_store_bucket_keys(ngx_http_kvs_store,
+                                  (uint16_t) (body[0] << 8 | body[1]),
+                                  ngx_http_kvs_sync_key, out)
+            != KVS_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return NGX_OK;
+    }
+
+    /* fetch */
+
+    p = body;
+    end = body + len;
+
+    while (p < end) {
+        if (end - p < 3) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "a key is cut short");
+        }
+
+        ns = (char) p[0];
+        plen = p[1] | (p[2] << 8);
+        p += 3;
+
+        if ((size_t) (end - p) < plen) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "a key is cut short");
+        }
+
+        path = (const char *) p;
+        p += plen;
+
+        if (kvs_key_check(path, plen) != NULL) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "a key is not valid");
+        }
+
+        if (kvs_store_record(ngx_http_kvs_store, ns, path, plen, &rec, &rlen)
+            != KVS_OK)
+        {
+            continue;
+        }
+
+        if ((size_t) (out->end - out->p) < 7 + plen + rlen) {
+            break;
+        }
+
+        *out->p++ = (u_char) ns;
+        *out->p++ = (u_char) (plen & 0xff);
+        *out->p++ = (u_char) (plen >> 8);
+        out->p = ngx_cpymem(out->p, path, plen);
+        kvs_put_u32(out->p, (uint32_t) rlen);
+        out->p = ngx_cpymem(out->p + 4, rec, rlen);
+    }
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data)
+{
+    ngx_http_kvs_out_t *out = data;
+
+    if ((size_t) (out->end - out->p) < 3 + len + 8 + KVS_UUID_LEN + 1) {
+        return KVS_ERROR;
+    }
+
+    *out->p++ = (u_char) ns;
+    *out->p++ = (u_char) (len & 0xff);
+    *out->p++ = (u_char) (len >> 8);
+    out->p = ngx_cpymem(out->p, path, len);
+    kvs_put_be64(out->p, v->timestamp);
+    out->p = ngx_cpymem(out->p + 8, v->uuid, KVS_UUID_LEN);
+    *out->p++ = flags;
+
+    return KVS_OK;
+}

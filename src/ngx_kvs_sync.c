@@ -1,0 +1,554 @@
+/*
+ * Merkle anti-entropy: what heals lost pushes, partitions and frozen nodes.
+ *
+ * Every sync_interval the agent picks one random alive peer and walks the
+ * two trees top-down (ngx_http_kvs_sync.c serves the peer's side): the 256
+ * range digests, then the bucket digests of the ranges that differ, then
+ * the keys of the buckets that differ, and it pulls the records the peer
+ * holds in a newer version, in pages of at most 256 keys, fetch_delay_ms
+ * apart.  Records are applied by the same version rules as pushed ones.
+ * The peer does the same the other way on its own schedule, so both end
+ * with the newer of every version.  Only one walk runs at a time.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "ngx_kvs_agent.h"
+#include "kvs_members.h"
+#include "kvs_merkle.h"
+
+
+#define NGX_KVS_SYNC_PAGE  256
+
+
+typedef struct {
+    ngx_kvs_agent_t     *agent;
+    ngx_pool_t          *pool;           /* the walk's */
+    char                 node_id[256];
+    char                 address[256];
+    u_char               ranges[256];    /* that differ */
+    ngx_uint_t           nranges;
+    ngx_uint_t           irange;
+    uint16_t            *buckets;        /* that differ */
+    ngx_uint_t           nbuckets;
+    ngx_uint_t           ibucket;
+    u_char              *want;           /* keys to fetch */
+    size_t               wlen;
+    size_t               wcap;
+    ngx_uint_t           nwant;
+    ngx_uint_t           pulled;
+    size_t               bytes;
+    ngx_event_t          ev;             /* next walk, or next page */
+    ngx_connection_t     dummy;
+    void               (*next)(void);
+} ngx_kvs_sync_t;
+
+
+static void ngx_kvs_sync_start(ngx_event_t *ev);
+static void ngx_kvs_sync_call(const char *uri, u_char *body, size_t len,
+    ngx_kvs_call_handler_pt handler);
+static void ngx_kvs_sync_ranges(ngx_kvs_call_t *call);
+static void ngx_kvs_sync_next_range(void);
+static void ngx_kvs_sync_buckets(ngx_kvs_call_t *call);
+static void ngx_kvs_sync_next_bucket(void);
+static void ngx_kvs_sync_keys(ngx_kvs_call_t *call);
+static void ngx_kvs_sync_fetch(void);
+static void ngx_kvs_sync_fetched(ngx_kvs_call_t *call);
+static void ngx_kvs_sync_later(ngx_event_t *ev);
+static void ngx_kvs_sync_end(const char *failure);
+static ngx_int_t ngx_kvs_sync_ok(ngx_kvs_call_t *call, size_t len);
+
+
+static ngx_kvs_sync_t  ngx_kvs_sync;
+
+
+ngx_int_t
+ngx_kvs_sync_init(ngx_kvs_agent_t *agent)
+{
+    ngx_kvs_sync_t  *s;
+
+    s = &ngx_kvs_sync;
+    ngx_memzero(s, sizeof(ngx_kvs_sync_t));
+
+    s->agent = agent;
+    s->dummy.fd = (ngx_socket_t) -1;
+    s->ev.data = &s->dummy;
+    s->ev.handler = ngx_kvs_sync_start;
+    s->ev.log = agent->log;
+    s->ev.cancelable = 1;
+
+    ngx_add_timer(&s->ev, (ngx_msec_t) (agent->kmcf->kc.sync_interval
+                                        * 1000));
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_kvs_sync_start(ngx_event_t *ev)
+{
+    size_t            i, alive[NGX_KVS_AGENT_PEERS_MAX], nalive;
+    uint64_t          now;
+    kvs_member_t     *m;
+    kvs_config_t     *kc;
+    ngx_kvs_sync_t   *s;
+    ngx_kvs_agent_t  *agent;
+
+    s = &ngx_kvs_sync;
+    agent = s->agent;
+    kc = &agent->kmcf->kc;
+    now = ngx_http_kvs_now_ms();
+    nalive = 0;
+
+    for (i = 0; i < agent->nview && nalive < NGX_KVS_AGENT_PEERS_MAX; i++) {
+        m = &agent->view[i];
+
+        if (ngx_strcmp(m->node_id, kc->node_id) != 0
+            && kvs_member_state(m, now,
+                                (uint64_t) (kc->failure_timeout * 1000))
+               == KVS_MEMBER_ALIVE)
+        {
+            alive[nalive++] = i;
+        }
+    }
+
+    if (kc->cluster_secret == NULL || nalive == 0) {
+        ngx_add_timer(ev, (ngx_msec_t) (kc->sync_interval * 1000));
+        return;
+    }
+
+    m = &agent->view[alive[ngx_random() % nalive]];
+
+    s->pool = ngx_create_pool(4096, agent->log);
+    if (s->pool == NULL) {
+        ngx_add_timer(ev, (ngx_msec_t) (kc->sync_interval * 1000));
+        return;
+    }
+
+    ngx_cpystrn((u_char *) s->node_id, (u_char *) m->node_id,
+                sizeof(s->node_id));
+    ngx_cpystrn((u_char *) s->address, (u_char *) m->address,
+                sizeof(s->address));
+
+    s->nranges = s->irange = 0;
+    s->nbuckets = s->ibucket = 0;
+    s->nwant = s->wlen = 0;
+    s->pulled = 0;
+    s->bytes = 0;
+    s->wcap = 64 * 1024;
+    s->want = ngx_palloc(s->pool, s->wcap);
+    s->buckets = ngx_palloc(s->pool, 65536 * sizeof(uint16_t));
+
+    if (s->want == NULL || s->buckets == NULL) {
+        ngx_kvs_sync_end("out of memory");
+        return;
+    }
+
+    ngx_kvs_sync_call("/_cluster/ranges", (u_char *) "", 0,
+                      ngx_kvs_sync_ranges);
+}
+
+
+static void
+ngx_kvs_sync_call(const char *uri, u_char *body, size_t len,
+    ngx_kvs_call_handler_pt handler)
+{
+    ngx_str_t        address;
+    ngx_kvs_sync_t  *s;
+
+    s = &ngx_kvs_sync;
+
+    address.data = (u_char *) s->address;
+    address.len = ngx_strlen(s->address);
+
+    if (ngx_kvs_agent_send(s->agent, &address, uri, body, len, handler, s)
+        != NGX_OK)
+    {
+        ngx_kvs_sync_end("cannot call the peer");
+    }
+}
+
+
+/* a 200 with the size expected (0: any); otherwise ends the walk */
+
+static ngx_int_t
+ngx_kvs_sync_ok(ngx_kvs_call_t *call, size_t len)
+{
+    if (call->status != NGX_HTTP_OK) {
+        ngx_kvs_sync_end(ngx_kvs_call_failure(call));
+        ngx_destroy_pool(call->pool);
+        return NGX_ERROR;
+    }
+
+    if (len && call->response.len != len) {
+        ngx_kvs_sync_end("the answer has the wrong size");
+        ngx_destroy_pool(call->pool);
+        return NGX_ERROR;
+    }
+
+    ngx_kvs_sync.bytes += call->response.len;
+
+    return NGX_OK;
+}
+
+
+/* the local digests, with a read transaction of their own */
+
+static ngx_int_t
+ngx_kvs_sync_local(ngx_int_t range, uint8_t *out)
+{
+    int              rc;
+    char             err[KVS_STORE_ERRLEN];
+    ngx_kvs_agent_t  *agent;
+
+    agent = ngx_kvs_sync.agent;
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        return NGX_ERROR;
+    }
+
+    rc = range < 0 ? kvs_store_merkle_ranges(agent->store, out)
+                   : kvs_store_merkle_range(agent->store, (unsigned) range,
+                                            out);
+
+    kvs_store_read_end(agent->store);
+
+    return rc == KVS_OK ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_kvs_sync_ranges(ngx_kvs_call_t *call)
+{
+    ngx_uint_t       i;
+    ngx_kvs_sync_t  *s;
+    uint8_t          ours[256 * KVS_MERKLE_DIGEST_LEN];
+
+    s = &ngx_kvs_sync;
+
+    if (ngx_kvs_sync_ok(call, sizeof(ours)) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_kvs_sync_local(-1, ours) != NGX_OK) {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_end("the local tree cannot be read");
+        return;
+    }
+
+    for (i = 0; i < 256; i++) {
+        if (ngx_memcmp(ours + i * KVS_MERKLE_DIGEST_LEN,
+                       call->response.data + i * KVS_MERKLE_DIGEST_LEN,
+                       KVS_MERKLE_DIGEST_LEN)
+            != 0)
+        {
+            s->ranges[s->nranges++] = (u_char) i;
+        }
+    }
+
+    ngx_destroy_pool(call->pool);
+    ngx_kvs_sync_next_range();
+}
+
+
+static void
+ngx_kvs_sync_next_range(void)
+{
+    ngx_kvs_sync_t  *s;
+
+    s = &ngx_kvs_sync;
+
+    if (s->irange == s->nranges) {
+        ngx_kvs_sync_next_bucket();
+        return;
+    }
+
+    ngx_kvs_sync_call("/_cluster/buckets", &s->ranges[s->irange], 1,
+                      ngx_kvs_sync_buckets);
+}
+
+
+static void
+ngx_kvs_sync_buckets(ngx_kvs_call_t *call)
+{
+    ngx_uint_t       i, range;
+    ngx_kvs_sync_t  *s;
+    uint8_t          ours[256 * KVS_MERKLE_DIGEST_LEN];
+
+    s = &ngx_kvs_sync;
+    range = s->ranges[s->irange++];
+
+    if (ngx_kvs_sync_ok(call, sizeof(ours)) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_kvs_sync_local(range, ours) != NGX_OK) {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_end("the local tree cannot be read");
+        return;
+    }
+
+    for (i = 0; i < 256; i++) {
+        if (ngx_memcmp(ours + i * KVS_MERKLE_DIGEST_LEN,
+                       call->response.data + i * KVS_MERKLE_DIGEST_LEN,
+                       KVS_MERKLE_DIGEST_LEN)
+            != 0)
+        {
+            s->buckets[s->nbuckets++] = (uint16_t) (range << 8 | i);
+        }
+    }
+
+    ngx_destroy_pool(call->pool);
+    ngx_kvs_sync_next_range();
+}
+
+
+static void
+ngx_kvs_sync_next_bucket(void)
+{
+    ngx_kvs_sync_t  *s;
+    u_char           b[2];
+
+    s = &ngx_kvs_sync;
+
+    if (s->ibucket == s->nbuckets) {
+        if (s->nwant) {
+            s->next = NULL;
+            ngx_kvs_sync_fetch();
+            return;
+        }
+
+        ngx_kvs_sync_end(NULL);
+        return;
+    }
+
+    b[0] = (u_char) (s->buckets[s->ibucket] >> 8);
+    b[1] = (u_char) s->buckets[s->ibucket];
+    s->ibucket++;
+
+    ngx_kvs_sync_call("/_cluster/keys", b, 2, ngx_kvs_sync_keys);
+}
+
+
+/* the peer's keys of a bucket: those it holds newer are wanted */
+
+static void
+ngx_kvs_sync_keys(ngx_kvs_call_t *call)
+{
+    int                rc;
+    char               ns, err[KVS_STORE_ERRLEN];
+    size_t             plen;
+    u_char            *p, *end, *path;
+    kvs_version_t      theirs;
+    const uint8_t     *value;
+    ngx_kvs_sync_t    *s;
+    ngx_kvs_agent_t   *agent;
+    kvs_record_hdr_t   hdr;
+
+    s = &ngx_kvs_sync;
+    agent = s->agent;
+
+    if (ngx_kvs_sync_ok(call, 0) != NGX_OK) {
+        return;
+    }
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_end("the store cannot be read");
+        return;
+    }
+
+    p = call->response.data;
+    end = p + call->response.len;
+
+    while (end - p >= 3) {
+        ns = (char) p[0];
+        plen = p[1] | (p[2] << 8);
+
+        if ((size_t) (end - p) < 3 + plen + 8 + KVS_UUID_LEN + 1) {
+            break;
+        }
+
+        path = p + 3;
+        p += 3 + plen;
+
+        theirs.timestamp = kvs_get_be64(p);
+        ngx_memcpy(theirs.uuid, p + 8, KVS_UUID_LEN);
+        p += 8 + KVS_UUID_LEN + 1;
+
+        rc = kvs_store_get(agent->store, ns, (char *) path, plen, &hdr,
+                           &value);
+
+        if (rc == KVS_OK
+            && kvs_version_decide(&hdr.version, &theirs)
+               != KVS_VERSION_NEWER)
+        {
+            continue;
+        }
+
+        if (s->wlen + 3 + plen > s->wcap) {
+            break;
+        }
+
+        s->want[s->wlen++] = (u_char) ns;
+        s->want[s->wlen++] = (u_char) (plen & 0xff);
+        s->want[s->wlen++] = (u_char) (plen >> 8);
+        ngx_memcpy(s->want + s->wlen, path, plen);
+        s->wlen += plen;
+        s->nwant++;
+    }
+
+    kvs_store_read_end(agent->store);
+    ngx_destroy_pool(call->pool);
+
+    if (s->nwant >= NGX_KVS_SYNC_PAGE || s->wlen > s->wcap / 2) {
+        s->next = ngx_kvs_sync_next_bucket;
+        ngx_kvs_sync_fetch();
+        return;
+    }
+
+    ngx_kvs_sync_next_bucket();
+}
+
+
+static void
+ngx_kvs_sync_fetch(void)
+{
+    ngx_kvs_sync_call("/_cluster/fetch", ngx_kvs_sync.want,
+                      ngx_kvs_sync.wlen, ngx_kvs_sync_fetched);
+}
+
+
+/* the records pulled, applied by the version rules, then a pause */
+
+static void
+ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
+{
+    char              err[KVS_STORE_ERRLEN];
+    size_t            plen, rlen, n, i;
+    u_char           *p, *end;
+    kvs_write_t      *w;
+    ngx_kvs_sync_t   *s;
+
+    s = &ngx_kvs_sync;
+
+    if (ngx_kvs_sync_ok(call, 0) != NGX_OK) {
+        return;
+    }
+
+    w = ngx_pcalloc(call->pool, s->nwant * sizeof(kvs_write_t));
+    if (w == NULL) {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_end("out of memory");
+        return;
+    }
+
+    p = call->response.data;
+    end = p + call->response.len;
+    n = 0;
+
+    while (end - p >= 3 && n < s->nwant) {
+        w[n].op = KVS_WRITE_REMOTE;
+        w[n].ns = (char) p[0];
+        plen = p[1] | (p[2] << 8);
+        p += 3;
+
+        if ((size_t) (end - p) < plen + 4) {
+            break;
+        }
+
+        w[n].path = (char *) p;
+        w[n].path_len = plen;
+        p += plen;
+        rlen = kvs_get_u32(p);
+        p += 4;
+
+        if ((size_t) (end - p) < rlen
+            || kvs_key_check(w[n].path, plen) != NULL)
+        {
+            break;
+        }
+
+        w[n].value = p;
+        w[n].value_len = rlen;
+        p += rlen;
+        n++;
+    }
+
+    if (n && kvs_store_write(s->agent->store, w, n, ngx_http_kvs_now_ms(),
+                             err, sizeof(err))
+             != KVS_OK)
+    {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_end(err);
+        return;
+    }
+
+    for (i = 0; i < n; i++) {
+        if (w[i].rc == KVS_OK) {
+            s->pulled++;
+        }
+    }
+
+    ngx_destroy_pool(call->pool);
+
+    s->nwant = 0;
+    s->wlen = 0;
+
+    if (s->next == NULL) {
+        ngx_kvs_sync_end(NULL);
+        return;
+    }
+
+    s->ev.handler = ngx_kvs_sync_later;
+    ngx_add_timer(&s->ev, (ngx_msec_t) s->agent->kmcf->kc.fetch_delay_ms + 1);
+}
+
+
+static void
+ngx_kvs_sync_later(ngx_event_t *ev)
+{
+    ngx_kvs_sync.next();
+}
+
+
+static void
+ngx_kvs_sync_end(const char *failure)
+{
+    ngx_kvs_sync_t   *s;
+    ngx_kvs_agent_t  *agent;
+
+    s = &ngx_kvs_sync;
+    agent = s->agent;
+
+    if (failure) {
+        ngx_log_error(NGX_LOG_INFO, agent->log, 0,
+                      "kvs: anti-entropy with \"%s\" (%s) stopped: %s",
+                      s->node_id, s->address, failure);
+
+    } else if (s->nranges) {
+        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                      "kvs: anti-entropy with \"%s\": %ui ranges and %ui "
+                      "buckets differed, %ui records pulled, %uz bytes",
+                      s->node_id, s->nranges, s->nbuckets, s->pulled,
+                      s->bytes);
+    }
+
+    if (s->pool) {
+        ngx_destroy_pool(s->pool);
+        s->pool = NULL;
+    }
+
+    s->ev.handler = ngx_kvs_sync_start;
+
+    if (s->ev.timer_set) {
+        ngx_del_timer(&s->ev);
+    }
+
+    ngx_add_timer(&s->ev, (ngx_msec_t) (agent->kmcf->kc.sync_interval
+                                        * 1000));
+}
