@@ -2050,6 +2050,125 @@ kvs_test_feed(void)
 }
 
 
+/*
+ * The tree anti-entropy walks: range digests are the XOR of their buckets',
+ * equal stores have equal roots, a bucket lists its keys with versions, and
+ * a record is handed out whole.
+ */
+
+typedef struct {
+    size_t         n;
+    char           path[4][32];
+    kvs_version_t  v[4];
+} kvs_test_bucket_t;
+
+
+static int
+kvs_test_bucket_add(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data)
+{
+    kvs_test_bucket_t *b = data;
+
+    if (ns != KVS_NS_DATA || (flags & KVS_FLAG_TOMBSTONE)) {
+        return KVS_ERROR;
+    }
+
+    if (b->n < 4 && len < 32) {
+        memcpy(b->path[b->n], path, len);
+        b->path[b->n][len] = '\0';
+        b->v[b->n] = *v;
+        b->n++;
+    }
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_tree(void)
+{
+    char                dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t              len;
+    uint8_t             ra[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t             rb[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t             buckets[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t             acc[KVS_MERKLE_DIGEST_LEN], root_a[16], root_b[16];
+    uint8_t             rec[KVS_RECORD_HDR_SIZE + 64];
+    uint16_t            bucket;
+    uint64_t            count;
+    unsigned            i;
+    kvs_store_t        *a, *b;
+    kvs_version_t       v;
+    const uint8_t      *r;
+    kvs_test_bucket_t   keys;
+
+    kvs_test_dir(dir, "tree-a");
+    a = kvs_test_open(dir, 16 << 20);
+    kvs_test_dir(dir, "tree-b");
+    b = kvs_test_open(dir, 16 << 20);
+
+    kvs_test_put(a, "t/one", "1", 1000, &v);
+    kvs_test_put(a, "t/two", "2", 1000, NULL);
+
+    /* b gets the same versions as a peer would send them */
+    len = kvs_test_record(a, "t/one", rec);
+    kvs_test_remote1(b, "t/one", rec, len);
+
+    kvs_store_read_begin(a, err, sizeof(err));
+    kvs_store_read_begin(b, err, sizeof(err));
+    CHECK(kvs_store_merkle_ranges(a, ra) == KVS_OK
+          && kvs_store_merkle_ranges(b, rb) == KVS_OK,
+          "tree: both stores' ranges read");
+    kvs_store_merkle_root(ra, root_a);
+    kvs_store_merkle_root(rb, root_b);
+    CHECK(memcmp(root_a, root_b, 16) != 0,
+          "tree: stores that differ have different roots");
+
+    bucket = kvs_merkle_bucket(KVS_NS_DATA, "t/one", 5);
+    CHECK(kvs_store_merkle_range(a, bucket >> 8, buckets) == KVS_OK,
+          "tree: a range's buckets read");
+    memset(acc, 0, sizeof(acc));
+    for (i = 0; i < 256; i++) {
+        kvs_merkle_xor(acc, buckets + i * KVS_MERKLE_DIGEST_LEN);
+    }
+    CHECK(memcmp(acc, ra + (bucket >> 8) * KVS_MERKLE_DIGEST_LEN,
+                 KVS_MERKLE_DIGEST_LEN) == 0,
+          "tree: a range's digest is the XOR of its buckets'");
+
+    memset(&keys, 0, sizeof(keys));
+    CHECK(kvs_store_bucket_keys(a, bucket, kvs_test_bucket_add, &keys)
+          == KVS_OK
+          && keys.n >= 1 && strcmp(keys.path[0], "t/one") == 0
+          && kvs_version_cmp(&keys.v[0], &v) == 0,
+          "tree: a bucket lists its key with the version held");
+
+    CHECK(kvs_store_record(a, KVS_NS_DATA, "t/one", 5, &r, &len) == KVS_OK
+          && len == KVS_RECORD_HDR_SIZE + 1
+          && r[KVS_RECORD_HDR_SIZE] == '1',
+          "tree: a record is handed out whole");
+    CHECK(kvs_store_record(a, KVS_NS_DATA, "t/none", 6, &r, &len)
+          == KVS_NOT_FOUND,
+          "tree: a missing record is not found");
+    CHECK(kvs_store_count(a, &count) == KVS_OK && count == 2,
+          "tree: the record count");
+    kvs_store_read_end(a);
+    kvs_store_read_end(b);
+
+    len = kvs_test_record(a, "t/two", rec);
+    kvs_test_remote1(b, "t/two", rec, len);
+
+    kvs_store_read_begin(b, err, sizeof(err));
+    kvs_store_merkle_ranges(b, rb);
+    kvs_store_read_end(b);
+    kvs_store_merkle_root(rb, root_b);
+    CHECK(memcmp(root_a, root_b, 16) == 0,
+          "tree: once b holds a's versions, the roots are equal");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+}
+
+
 int
 main(void)
 {
@@ -2073,6 +2192,7 @@ main(void)
     kvs_test_collect();
     kvs_test_remote();
     kvs_test_feed();
+    kvs_test_tree();
 
     kvs_test_cleanup();
 
