@@ -467,7 +467,7 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
     u_char    *body, *p;
     uint8_t    ranges[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t    root[KVS_MERKLE_DIGEST_LEN];
-    uint64_t   keys;
+    uint64_t   keys, resolved;
     ngx_int_t  nrc;
     ngx_str_t  sender;
 
@@ -499,6 +499,14 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
         rc = kvs_store_count(ngx_http_kvs_store, &keys);
     }
 
+    if (rc == KVS_OK
+        && kvs_store_meta_get(ngx_http_kvs_store, KVS_CONFLICTS_RESOLVED,
+                              &resolved)
+           != KVS_OK)
+    {
+        resolved = 0;
+    }
+
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
@@ -508,15 +516,18 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
 
     kvs_store_merkle_root(ranges, root);
 
-    body = ngx_pnalloc(r->pool, sizeof("{\"root\":\"\",\"keys\":}\n")
-                                + 2 * KVS_MERKLE_DIGEST_LEN + NGX_INT64_LEN);
+    body = ngx_pnalloc(r->pool, sizeof("{\"root\":\"\",\"keys\":,"
+                                       "\"conflicts_resolved\":}\n")
+                                + 2 * KVS_MERKLE_DIGEST_LEN
+                                + 2 * NGX_INT64_LEN);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_cpymem(body, "{\"root\":\"", sizeof("{\"root\":\"") - 1);
     p = ngx_hex_dump(p, root, KVS_MERKLE_DIGEST_LEN);
-    p = ngx_sprintf(p, "\",\"keys\":%uL}\n", keys);
+    p = ngx_sprintf(p, "\",\"keys\":%uL,\"conflicts_resolved\":%uL}\n",
+                    keys, resolved);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }

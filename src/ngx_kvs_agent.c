@@ -178,6 +178,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
 
     ngx_kvs_agent_log_changes(agent);
     ngx_kvs_push_trim(agent);
+    ngx_kvs_conflict_tick(agent);
 
     if (kc->cluster_secret == NULL) {
         goto next;

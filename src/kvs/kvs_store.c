@@ -609,11 +609,21 @@ kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
  * as it is, with its own timestamp and uuid.
  */
 
+#define KVS_CONFLICT_PREFIX  "conflict:"
+
+
 static int
-kvs_store_apply_remote(kvs_write_t *w, int have_old,
+kvs_store_apply_remote(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    const uint8_t *k, size_t klen, int have_old,
     const kvs_record_hdr_t *old, kvs_record_hdr_t *new,
-    const uint8_t **value)
+    const uint8_t **value, int *store)
 {
+    int      rc;
+    uint8_t  ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX];
+    MDB_val  key, val;
+
+    *store = 0;
+
     if (kvs_record_decode(new, w->value, w->value_len) != 0) {
         w->rc = KVS_INVALID;
         return 0;
@@ -626,6 +636,24 @@ kvs_store_apply_remote(kvs_write_t *w, int have_old,
         break;
 
     case KVS_VERSION_CONFLICT:
+        if (w->resolved) {
+            break;
+        }
+
+        /* noted for the agent's vote, in the transaction that refuses it */
+
+        memcpy(ck, KVS_CONFLICT_PREFIX, sizeof(KVS_CONFLICT_PREFIX) - 1);
+        memcpy(ck + sizeof(KVS_CONFLICT_PREFIX) - 1, k, klen);
+        key.mv_data = ck;
+        key.mv_size = sizeof(KVS_CONFLICT_PREFIX) - 1 + klen;
+        val.mv_data = NULL;
+        val.mv_size = 0;
+
+        rc = mdb_put(txn, st->meta, &key, &val, 0);
+        if (rc != 0) {
+            return rc;
+        }
+
         w->rc = KVS_CONFLICT;
         w->version = old->version;
         return 0;
@@ -638,8 +666,9 @@ kvs_store_apply_remote(kvs_write_t *w, int have_old,
 
     *value = w->value + KVS_RECORD_HDR_SIZE + new->key_len;
     new->key_len = 0;
+    *store = 1;
 
-    return 1;
+    return 0;
 }
 
 
@@ -693,7 +722,7 @@ static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq)
 {
-    int                rc, have_old;
+    int                rc, have_old, store;
     size_t             klen;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
@@ -728,8 +757,10 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     value = w->value;
 
     if (w->op == KVS_WRITE_REMOTE) {
-        if (!kvs_store_apply_remote(w, have_old, &old, &new, &value)) {
-            return 0;
+        rc = kvs_store_apply_remote(st, txn, w, k, klen, have_old, &old,
+                                    &new, &value, &store);
+        if (rc != 0 || !store) {
+            return rc;
         }
 
     } else if (!kvs_store_apply_local(w, now_ms, have_old, &old, &new)) {
@@ -1477,6 +1508,114 @@ kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
 
     *record = val.mv_data;
     *record_len = val.mv_size;
+
+    return KVS_OK;
+}
+
+
+int
+kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
+{
+    int               rc;
+    size_t            plen;
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *cur;
+    const char       *path;
+    const size_t      pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
+    kvs_record_hdr_t  hdr;
+
+    if (mdb_cursor_open(st->read, st->meta, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    key.mv_data = KVS_CONFLICT_PREFIX;
+    key.mv_size = pre;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && key.mv_size > pre + 1
+           && memcmp(key.mv_data, KVS_CONFLICT_PREFIX, pre) == 0)
+    {
+        rkey.mv_data = (uint8_t *) key.mv_data + pre;
+        rkey.mv_size = key.mv_size - pre;
+
+        path = (const char *) rkey.mv_data + 1;
+        plen = rkey.mv_size - 1;
+
+        if (rkey.mv_size == KVS_STORE_KEY_MAX) {
+            if (mdb_get(st->read, st->kv, &rkey, &rval) != 0
+                || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) != 0
+                || hdr.key_len == 0)
+            {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
+            path = (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE;
+            plen = hdr.key_len;
+        }
+
+        if (fn(*(char *) rkey.mv_data, path, plen, data) != KVS_OK) {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+}
+
+
+int
+kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
+    size_t len, char *err, size_t errlen)
+{
+    int       rc;
+    size_t    pre;
+    uint8_t   ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX], buf[8];
+    MDB_txn  *txn;
+    MDB_val   key, val;
+    uint64_t  done;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+    }
+
+    pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
+    memcpy(ck, KVS_CONFLICT_PREFIX, pre);
+    key.mv_data = ck;
+    key.mv_size = pre + kvs_store_key(ck + pre, ns, path, len);
+
+    rc = mdb_del(txn, st->meta, &key, NULL);
+
+    if (rc == 0) {
+        key.mv_data = KVS_CONFLICTS_RESOLVED;
+        key.mv_size = sizeof(KVS_CONFLICTS_RESOLVED) - 1;
+
+        rc = mdb_get(txn, st->meta, &key, &val);
+        done = (rc == 0 && val.mv_size == 8) ? kvs_get_u64(val.mv_data) : 0;
+
+        kvs_put_u64(buf, done + 1);
+        val.mv_data = buf;
+        val.mv_size = 8;
+
+        rc = mdb_put(txn, st->meta, &key, &val, 0);
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        return kvs_store_fail(err, errlen, "noting a resolution", st->dir,
+                              rc);
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "committing a resolution",
+                              st->dir, rc);
+    }
 
     return KVS_OK;
 }

@@ -65,6 +65,8 @@ typedef struct {
     size_t            value_len;
     uint64_t          expires_at;    /* ms, 0 = never */
     const kvs_member_t *members;     /* MEMBERS: records to merge */
+    unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
+                                        which replaces a tie */
     size_t            nmembers;
 
     /* results */
@@ -151,6 +153,21 @@ int kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
  * of them in one transaction; returns how many went, or -1. */
 int kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     char *err, size_t errlen);
+
+/*
+ * Conflicts: a peer's record that ties with the version held (same
+ * timestamp, another uuid) is noted in the transaction that refuses it;
+ * the cluster agent resolves each by a vote of the members and then calls
+ * kvs_store_conflict_done(), which counts it.
+ */
+typedef int (*kvs_conflict_pt)(char ns, const char *path, size_t len,
+    void *data);
+int kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data);
+int kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
+    size_t len, char *err, size_t errlen);
+
+/* meta's count of conflicts resolved, for kvs_store_meta_get() */
+#define KVS_CONFLICTS_RESOLVED  "conflicts_resolved"
 
 /* meta's name of a member's push cursor: this prefix and its node id */
 #define KVS_PUSH_CURSOR  "push:"

@@ -1,0 +1,102 @@
+# The original's conflict test: one key, one timestamp, two uuids and
+# values on different nodes (written through the signed internal API).
+# Three nodes holding A, A, B converge on A (majority); two nodes holding A
+# and B converge on the version of the node that joined first.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use KVS::Node;
+use Time::HiRes qw(sleep time);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
+
+my $secret = 'conflict-cluster-secret-01234';
+my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\nsync_interval: 1\n"
+           . "failure_timeout: 5\nremoval_timeout: 60\npeer_timeout: 2\n"
+           . "cluster_secret: $secret\n";
+sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
+
+sub wait_for {
+    my ($secs, $cond) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) { return 1 if $cond->(); sleep 0.1 }
+    return 0;
+}
+
+sub signed {
+    my ($node, $method, $uri, $body) = @_;
+    my $now = int(time * 1000);
+    my $sig = hmac_sha256_hex(join("\n", $method, $uri, $now, sha256_hex($body)), $secret);
+    return $node->request($method => $uri, body => $body,
+        headers => { 'X-KVS-Node' => 'test', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
+}
+
+# a record as the store keeps it: the 88-byte header, then the value
+sub record {
+    my ($ts, $uuid, $value) = @_;
+    my $hdr = pack('C C v V Q< a16 Q< Q< a16 a16 V v v', 1, 0, 0744,
+                   length $value, $ts, $uuid, $ts, 0, "\0" x 16, "\0" x 16,
+                   length $value, 0, 0);
+    return $hdr . $value;
+}
+
+sub apply {
+    my ($node, $path, $rec) = @_;
+    my $batch = 'd' . pack('v', length $path) . $path . pack('V', length $rec) . $rec;
+    my ($st, $h, $b) = signed($node, 'POST', '/_cluster/apply', $batch);
+    return $b;
+}
+
+sub value { ($_[0]->request(GET => "/kv/$_[1]"))[2] }
+sub digest { (signed($_[0], 'GET', '/_cluster/digest', ''))[2] }
+
+my $ts = int(time * 1000) - 5000;
+my $uuid_a = pack('H*', '11111111111141118111111111111111');
+my $uuid_b = pack('H*', 'ffffffffffff4fff8fffffffffffffff');
+my $rec_a = record($ts, $uuid_a, '{"version":"A"}');
+my $rec_b = record($ts, $uuid_b, '{"version":"B"}');
+
+# --- three nodes: A, A, B ---------------------------------------------------
+my $n1 = KVS::Node->new(name => 'c1', yaml => $timing . "seed_nodes: []\n");
+$n1->start;
+my $n2 = KVS::Node->new(name => 'c2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
+my $n3 = KVS::Node->new(name => 'c3', yaml => $timing . 'seed_nodes: ' . seeds($n1, $n2) . "\n");
+$_->start for $n2, $n3;
+ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":3/ } $n1, $n2, $n3 }),
+   'three nodes know each other');
+
+like(apply($n1, 'conflict/three', $rec_a), qr/"applied":1/, 'node 1 holds A');
+like(apply($n2, 'conflict/three', $rec_a), qr/"applied":1|"stale":1/, 'node 2 holds A');
+like(apply($n3, 'conflict/three', $rec_b), qr/"applied":1|"conflicts":1/, 'node 3 holds B (or already refused it)');
+
+ok(wait_for(15, sub { !grep { value($_, 'conflict/three') ne '{"version":"A"}' } $n1, $n2, $n3 }),
+   'all three converge on A, the version most members hold')
+    or diag join ' | ', map { value($_, 'conflict/three') } $n1, $n2, $n3;
+ok(wait_for(10, sub { digest($n1) =~ /"root":"(\w+)"/ && digest($n2) =~ /$1/ && digest($n3) =~ /$1/ }),
+   'with identical Merkle roots');
+my $logs = join '', map { $_->log_text } $n1, $n2, $n3;
+like($logs, qr/conflict on "conflict\/three" resolved: version $ts\/11111111-1111-4111-8111-111111111111 wins with 2 of 3 votes among 2 versions, because most members hold it/,
+     'a notice names the key, the versions and the reason');
+ok((join '', map { digest($_) } $n1, $n2, $n3) =~ /"conflicts_resolved":[1-9]/,
+   'and the resolution is counted');
+$_->stop for $n1, $n2, $n3;
+
+# --- two nodes: A and B: the node that joined first wins -------------------
+my $m1 = KVS::Node->new(name => 'd1', yaml => $timing . "seed_nodes: []\n");
+$m1->start;
+sleep 0.05;
+my $m2 = KVS::Node->new(name => 'd2', yaml => $timing . 'seed_nodes: ' . seeds($m1) . "\n");
+$m2->start;
+ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":2/ } $m1, $m2 }),
+   'two nodes know each other');
+
+# m2 holds A, m1 (which joined first) holds B: B must win
+apply($m2, 'conflict/two', $rec_a);
+apply($m1, 'conflict/two', $rec_b);
+ok(wait_for(15, sub { !grep { value($_, 'conflict/two') ne '{"version":"B"}' } $m1, $m2 }),
+   'both converge on the version of the node with the earliest joined_timestamp')
+    or diag join ' | ', map { value($_, 'conflict/two') } $m1, $m2;
+like($m1->log_text . $m2->log_text, qr/resolved: .* wins with 1 of 2 votes among 2 versions, because the member that joined first holds it \(held by "d1"\)/,
+     'saying so');
+$_->stop for $m1, $m2;
+done_testing;
