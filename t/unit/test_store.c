@@ -1817,6 +1817,30 @@ kvs_test_collect(void)
 }
 
 
+typedef struct {
+    uint64_t  seq[8];
+    char      path[8][32];
+    size_t    n;
+} kvs_test_feed_t;
+
+
+static int
+kvs_test_conflict_add(char ns, const char *path, size_t len, void *data)
+{
+    kvs_test_feed_t *f = data;
+
+    if (f->n == 8 || len >= 32 || ns != KVS_NS_DATA) {
+        return KVS_ERROR;
+    }
+
+    memcpy(f->path[f->n], path, len);
+    f->path[f->n][len] = '\0';
+    f->n++;
+
+    return KVS_OK;
+}
+
+
 /*
  * A peer's record (KVS_WRITE_REMOTE): stored as it is when newer, with the
  * same version, bytes and Merkle digest as on the peer; ignored when the
@@ -1927,6 +1951,45 @@ kvs_test_remote(void)
           && strcmp(r.value, "{\"v\":2}") == 0,
           "remote: which changes nothing until it is resolved");
 
+    {
+        int              n;
+        char             err[KVS_STORE_ERRLEN];
+        uint64_t         done;
+        kvs_write_t      w;
+        kvs_test_feed_t  f;
+
+        memset(&f, 0, sizeof(f));
+        kvs_store_read_begin(b, err, sizeof(err));
+        n = kvs_store_conflicts(b, kvs_test_conflict_add, &f);
+        kvs_store_read_end(b);
+        CHECK(n == KVS_OK && f.n == 1 && strcmp(f.path[0], "r/x") == 0,
+              "remote: the refused tie is noted for the agent");
+
+        kvs_test_set(&w, KVS_WRITE_REMOTE, KVS_NS_DATA, "r/x", NULL, 0);
+        w.value = rec;
+        w.value_len = len;
+        w.resolved = 1;
+        CHECK(kvs_store_write(b, &w, 1, 1, err, sizeof(err)) == KVS_OK
+              && w.rc == KVS_OK,
+              "remote: the winner of a vote replaces the tie");
+        CHECK(kvs_test_get(b, "r/x", &r) == KVS_OK
+              && strcmp(r.value, "{\"v\":1}") == 0,
+              "remote: and is what the key reads");
+
+        CHECK(kvs_store_conflict_done(b, KVS_NS_DATA, "r/x", 3, err,
+                                      sizeof(err)) == KVS_OK,
+              "remote: the resolution is noted");
+        memset(&f, 0, sizeof(f));
+        kvs_store_read_begin(b, err, sizeof(err));
+        kvs_store_conflicts(b, kvs_test_conflict_add, &f);
+        CHECK(f.n == 0
+              && kvs_store_meta_get(b, KVS_CONFLICTS_RESOLVED, &done)
+                 == KVS_OK
+              && done == 1,
+              "remote: the note is gone and the resolution counted");
+        kvs_store_read_end(b);
+    }
+
     kvs_test_del(a, "r/x", 9000, NULL);
     len = kvs_test_record(a, "r/x", rec);
     CHECK(kvs_test_remote1(b, "r/x", rec, len) == KVS_OK,
@@ -1947,13 +2010,6 @@ kvs_test_remote(void)
  * The change feed as push replication reads it, and the push cursor a
  * member gets in the transaction that first records it.
  */
-
-typedef struct {
-    uint64_t  seq[8];
-    char      path[8][32];
-    size_t    n;
-} kvs_test_feed_t;
-
 
 static int
 kvs_test_feed_add(uint64_t seq, char ns, const char *path, size_t len,
