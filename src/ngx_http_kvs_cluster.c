@@ -494,6 +494,9 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
                                   "the store cannot be read");
     }
 
+    keys = 0;
+    resolved = 0;
+
     rc = kvs_store_merkle_ranges(ngx_http_kvs_store, ranges);
     if (rc == KVS_OK) {
         rc = kvs_store_count(ngx_http_kvs_store, &keys);

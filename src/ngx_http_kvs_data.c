@@ -61,6 +61,12 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
                                   "another node");
     }
 
+    if (ngx_http_kvs_syncing()) {
+        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "this node is syncing from its peers; "
+                                  "send writes to another node");
+    }
+
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

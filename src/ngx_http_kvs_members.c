@@ -111,7 +111,8 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    mode = kmcf->kc.read_only ? "read-only" : "normal";
+    mode = ngx_http_kvs_syncing() ? "syncing"
+           : kmcf->kc.read_only ? "read-only" : "normal";
     len = ngx_strlen(kmcf->kc.node_id);
 
     body = ngx_pnalloc(r->pool,

@@ -313,6 +313,47 @@ ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
 }
 
 
+static ngx_uint_t
+ngx_http_kvs_store_empty(kvs_store_t *st)
+{
+    char      err[KVS_STORE_ERRLEN];
+    uint64_t  n;
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        return 0;
+    }
+
+    if (kvs_store_count(st, &n) != KVS_OK) {
+        n = 1;
+    }
+
+    kvs_store_read_end(st);
+
+    return n == 0;
+}
+
+
+ngx_uint_t
+ngx_http_kvs_syncing(void)
+{
+    char      err[KVS_STORE_ERRLEN];
+    uint64_t  v;
+    int       rc;
+
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        return 0;
+    }
+
+    rc = kvs_store_meta_get(ngx_http_kvs_store, KVS_SYNCING, &v);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return rc == KVS_OK && v != 0;
+}
+
+
 /*
  * The master opens the store once before it forks, so that a store it
  * cannot use (another schema version, a bad data_dir) stops nginx at start
@@ -357,6 +398,20 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
     if (kvs_store_member_self(st, &self, ngx_http_kvs_now_ms(), err,
                               sizeof(err))
         != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        kvs_store_close(st);
+        return NGX_ERROR;
+    }
+
+    /*
+     * An empty store that has seeds to learn from bootstraps before it
+     * takes writes: the mark is set before any worker starts.
+     */
+
+    if (kmcf->kc.nseed_nodes && kmcf->kc.cluster_secret
+        && ngx_http_kvs_store_empty(st)
+        && kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err)) != KVS_OK)
     {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         kvs_store_close(st);

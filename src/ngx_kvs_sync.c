@@ -8,7 +8,15 @@
  * holds in a newer version, in pages of at most 256 keys, fetch_delay_ms
  * apart.  Records are applied by the same version rules as pushed ones.
  * The peer does the same the other way on its own schedule, so both end
- * with the newer of every version.  Only one walk runs at a time.
+ * with the newer of every version.  Only one walk runs at a time; after a
+ * walk that found differences, the next comes after catchup_interval.
+ *
+ * Bootstrap is the same walk from an empty store: a node that starts with
+ * no data and seed nodes is marked "syncing" (the master does it before
+ * any worker runs); it takes no external writes, and walks a peer at once,
+ * pulling every record younger than bootstrap_max_age_hours, pages
+ * throttle_delay_ms apart.  When a walk ends complete, the mark goes and
+ * the node serves in normal mode.
  */
 
 #include <ngx_config.h>
@@ -42,6 +50,8 @@ typedef struct {
     ngx_uint_t           nwant;
     ngx_uint_t           pulled;
     size_t               bytes;
+    ngx_uint_t           bootstrap;
+    uint64_t             oldest;         /* bootstrap: what is older stays */
     ngx_event_t          ev;             /* next walk, or next page */
     ngx_connection_t     dummy;
     void               (*next)(void);
@@ -49,6 +59,7 @@ typedef struct {
 
 
 static void ngx_kvs_sync_start(ngx_event_t *ev);
+static ngx_uint_t ngx_kvs_sync_bootstrapping(ngx_kvs_agent_t *agent);
 static void ngx_kvs_sync_call(const char *uri, u_char *body, size_t len,
     ngx_kvs_call_handler_pt handler);
 static void ngx_kvs_sync_ranges(ngx_kvs_call_t *call);
@@ -60,6 +71,7 @@ static void ngx_kvs_sync_fetch(void);
 static void ngx_kvs_sync_fetched(ngx_kvs_call_t *call);
 static void ngx_kvs_sync_later(ngx_event_t *ev);
 static void ngx_kvs_sync_end(const char *failure);
+static ngx_msec_t ngx_kvs_sync_interval(void);
 static ngx_int_t ngx_kvs_sync_ok(ngx_kvs_call_t *call, size_t len);
 
 
@@ -81,10 +93,53 @@ ngx_kvs_sync_init(ngx_kvs_agent_t *agent)
     s->ev.log = agent->log;
     s->ev.cancelable = 1;
 
-    ngx_add_timer(&s->ev, (ngx_msec_t) (agent->kmcf->kc.sync_interval
-                                        * 1000));
+    s->bootstrap = ngx_kvs_sync_bootstrapping(agent);
+
+    ngx_add_timer(&s->ev, s->bootstrap ? 100 : ngx_kvs_sync_interval());
 
     return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_kvs_sync_bootstrapping(ngx_kvs_agent_t *agent)
+{
+    int       rc;
+    char      err[KVS_STORE_ERRLEN];
+    uint64_t  v;
+
+    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
+        return 0;
+    }
+
+    rc = kvs_store_meta_get(agent->store, KVS_SYNCING, &v);
+
+    kvs_store_read_end(agent->store);
+
+    return rc == KVS_OK && v != 0;
+}
+
+
+/* the pause before the next walk */
+
+static ngx_msec_t
+ngx_kvs_sync_interval(void)
+{
+    double         secs;
+    kvs_config_t  *kc;
+
+    kc = &ngx_kvs_sync.agent->kmcf->kc;
+    secs = kc->sync_interval;
+
+    /* behind (a bootstrap to finish, or differences just found) */
+
+    if ((ngx_kvs_sync.bootstrap || ngx_kvs_sync.nranges)
+        && kc->catchup_interval < secs)
+    {
+        secs = kc->catchup_interval;
+    }
+
+    return (ngx_msec_t) (secs * 1000);
 }
 
 
@@ -117,7 +172,8 @@ ngx_kvs_sync_start(ngx_event_t *ev)
     }
 
     if (kc->cluster_secret == NULL || nalive == 0) {
-        ngx_add_timer(ev, (ngx_msec_t) (kc->sync_interval * 1000));
+        /* a bootstrap waits for its first peer, not for an interval */
+        ngx_add_timer(ev, s->bootstrap ? 200 : ngx_kvs_sync_interval());
         return;
     }
 
@@ -125,8 +181,18 @@ ngx_kvs_sync_start(ngx_event_t *ev)
 
     s->pool = ngx_create_pool(4096, agent->log);
     if (s->pool == NULL) {
-        ngx_add_timer(ev, (ngx_msec_t) (kc->sync_interval * 1000));
+        ngx_add_timer(ev, ngx_kvs_sync_interval());
         return;
+    }
+
+    s->oldest = 0;
+
+    if (s->bootstrap) {
+        s->oldest = now - (uint64_t) (kc->bootstrap_max_age_hours * 3600000);
+        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                      "kvs: bootstrapping from \"%s\" (%s): records "
+                      "younger than %.0f hours",
+                      m->node_id, m->address, kc->bootstrap_max_age_hours);
     }
 
     ngx_cpystrn((u_char *) s->node_id, (u_char *) m->node_id,
@@ -380,6 +446,10 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
         ngx_memcpy(theirs.uuid, p + 8, KVS_UUID_LEN);
         p += 8 + KVS_UUID_LEN + 1;
 
+        if (theirs.timestamp < s->oldest) {
+            continue;
+        }
+
         rc = kvs_store_get(agent->store, ns, (char *) path, plen, &hdr,
                            &value);
 
@@ -505,7 +575,10 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
     }
 
     s->ev.handler = ngx_kvs_sync_later;
-    ngx_add_timer(&s->ev, (ngx_msec_t) s->agent->kmcf->kc.fetch_delay_ms + 1);
+    ngx_add_timer(&s->ev, (ngx_msec_t) (s->bootstrap
+                                        ? s->agent->kmcf->kc.throttle_delay_ms
+                                        : s->agent->kmcf->kc.fetch_delay_ms)
+                          + 1);
 }
 
 
@@ -519,6 +592,7 @@ ngx_kvs_sync_later(ngx_event_t *ev)
 static void
 ngx_kvs_sync_end(const char *failure)
 {
+    char              err[KVS_STORE_ERRLEN];
     ngx_kvs_sync_t   *s;
     ngx_kvs_agent_t  *agent;
 
@@ -538,6 +612,22 @@ ngx_kvs_sync_end(const char *failure)
                       s->bytes);
     }
 
+    if (failure == NULL && s->bootstrap) {
+        if (kvs_store_meta_delete(agent->store, KVS_SYNCING, err,
+                                  sizeof(err))
+            == KVS_OK)
+        {
+            s->bootstrap = 0;
+            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                          "kvs: bootstrap from \"%s\" done, %ui records "
+                          "pulled: serving in normal mode",
+                          s->node_id, s->pulled);
+
+        } else {
+            ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        }
+    }
+
     if (s->pool) {
         ngx_destroy_pool(s->pool);
         s->pool = NULL;
@@ -549,6 +639,5 @@ ngx_kvs_sync_end(const char *failure)
         ngx_del_timer(&s->ev);
     }
 
-    ngx_add_timer(&s->ev, (ngx_msec_t) (agent->kmcf->kc.sync_interval
-                                        * 1000));
+    ngx_add_timer(&s->ev, ngx_kvs_sync_interval());
 }

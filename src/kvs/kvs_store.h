@@ -166,6 +166,9 @@ int kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data);
 int kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     size_t len, char *err, size_t errlen);
 
+/* meta's mark of a node bootstrapping from its peers ("syncing" mode) */
+#define KVS_SYNCING  "syncing"
+
 /* meta's count of conflicts resolved, for kvs_store_meta_get() */
 #define KVS_CONFLICTS_RESOLVED  "conflicts_resolved"
 
