@@ -101,6 +101,15 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
         return;
     }
 
+    /* a node still bootstrapping is no source for another's bootstrap */
+
+    if (ngx_http_kvs_syncing()) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                               "this node is syncing from its peers"));
+        return;
+    }
+
     /* an answer is bounded like a push batch: what is cut, is asked again */
 
     cap = 2 * kmcf->kc.max_json_size + 65536;

@@ -36,6 +36,7 @@ static void ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now);
 static void ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent);
 static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
 static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
+static void ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now);
 
 
 ngx_kvs_agent_t  *ngx_kvs_agent;
@@ -179,6 +180,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     ngx_kvs_agent_log_changes(agent);
     ngx_kvs_push_trim(agent);
     ngx_kvs_conflict_tick(agent);
+    ngx_kvs_agent_purge(agent, now);
 
     if (kc->cluster_secret == NULL) {
         goto next;
@@ -244,6 +246,42 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
 next:
 
     ngx_add_timer(&agent->tick, ngx_kvs_agent_interval(agent));
+}
+
+
+/*
+ * Tombstones keep a delete from coming back while any node may still hold
+ * the old value; after tombstone_ttl_hours they go, on every node alike.
+ * Each tick scans a bounded stretch of by_time, resuming where it stopped.
+ */
+
+static void
+ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now)
+{
+    int              n;
+    char             err[KVS_STORE_ERRLEN];
+    uint64_t         ttl;
+    static uint64_t  from;
+
+    ttl = (uint64_t) (agent->kmcf->kc.tombstone_ttl_hours * 3600000);
+
+    if (now <= ttl) {
+        return;
+    }
+
+    n = kvs_store_purge(agent->store, now - ttl, 10000, &from, err,
+                        sizeof(err));
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        return;
+    }
+
+    if (n > 0) {
+        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                      "kvs: purged %d tombstones past tombstone_ttl_hours",
+                      n);
+    }
 }
 
 

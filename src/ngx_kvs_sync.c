@@ -131,11 +131,15 @@ ngx_kvs_sync_interval(void)
     kc = &ngx_kvs_sync.agent->kmcf->kc;
     secs = kc->sync_interval;
 
-    /* behind (a bootstrap to finish, or differences just found) */
+    /* a bootstrap that failed tries again, soon, maybe with another peer */
 
-    if ((ngx_kvs_sync.bootstrap || ngx_kvs_sync.nranges)
-        && kc->catchup_interval < secs)
-    {
+    if (ngx_kvs_sync.bootstrap) {
+        return 500;
+    }
+
+    /* behind: differences just found */
+
+    if (ngx_kvs_sync.nranges && kc->catchup_interval < secs) {
         secs = kc->catchup_interval;
     }
 

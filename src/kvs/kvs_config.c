@@ -129,6 +129,9 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "bootstrap_max_age_hours", KVS_CONFIG_NUMBER,
       offsetof(kvs_config_t, bootstrap_max_age_hours), 0, 876000 },
 
+    { "tombstone_ttl_hours", KVS_CONFIG_NUMBER,
+      offsetof(kvs_config_t, tombstone_ttl_hours), 0, 876000 },
+
     /* 10 minutes: anything longer would stall replication for good */
     { "throttle_delay_ms", KVS_CONFIG_INT64,
       offsetof(kvs_config_t, throttle_delay_ms), 0, 600000 },
@@ -240,6 +243,7 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->sync_interval = 300;
     cf->catchup_interval = 120;
     cf->bootstrap_max_age_hours = 720;
+    cf->tombstone_ttl_hours = 168;
 
     cf->throttle_delay_ms = 100;
     cf->fetch_delay_ms = 50;

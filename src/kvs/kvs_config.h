@@ -36,6 +36,7 @@ typedef struct {
     double           sync_interval;          /* default 300 */
     double           catchup_interval;       /* default 120 */
     double           bootstrap_max_age_hours;/* default 720 */
+    double           tombstone_ttl_hours;    /* default 168: a week */
 
     int64_t          throttle_delay_ms;  /* default 100, >= 0 */
     int64_t          fetch_delay_ms;     /* default 50, >= 0 */

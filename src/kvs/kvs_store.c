@@ -1622,6 +1622,154 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
 
 
 int
+kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
+    uint64_t *from, char *err, size_t errlen)
+{
+    int               rc, n;
+    size_t            i, klen;
+    uint8_t           start[8], k[KVS_STORE_KEY_MAX], bk[2 + KVS_STORE_KEY_MAX];
+    uint8_t           acc[KVS_MERKLE_DIGEST_LEN], digest[KVS_MERKLE_DIGEST_LEN];
+    uint16_t          bucket;
+    uint64_t          ts;
+    MDB_txn          *txn;
+    MDB_val           key, val, rkey, rval, mkey, mval;
+    MDB_cursor       *cur;
+    const char       *path;
+    size_t            plen;
+    kvs_record_hdr_t  hdr;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+        return -1;
+    }
+
+    rc = mdb_cursor_open(txn, st->by_time, &cur);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    kvs_put_be64(start, *from);
+    key.mv_data = start;
+    key.mv_size = 8;
+
+    n = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    for (i = 0; rc == 0; i++) {
+        ts = kvs_get_be64(key.mv_data);
+
+        if (ts >= older_than || key.mv_size <= 9) {
+            rc = MDB_NOTFOUND;
+            break;
+        }
+
+        if (i == max) {
+            /* the next call resumes here */
+            *from = ts;
+            break;
+        }
+
+        klen = key.mv_size - 8;
+        memcpy(k, (uint8_t *) key.mv_data + 8, klen);
+
+        rkey.mv_data = k;
+        rkey.mv_size = klen;
+
+        rc = mdb_get(txn, st->kv, &rkey, &rval);
+
+        if (rc != 0 || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
+                       != 0
+            || !(hdr.flags & KVS_FLAG_TOMBSTONE))
+        {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        path = hdr.key_len ? (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE
+                           : (const char *) k + 1;
+        plen = hdr.key_len ? hdr.key_len : klen - 1;
+
+        /* the tombstone's digest leaves its bucket */
+
+        bucket = kvs_merkle_bucket((char) k[0], path, plen);
+        kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr.version,
+                          hdr.flags);
+
+        bk[0] = (uint8_t) (bucket >> 8);
+        bk[1] = (uint8_t) bucket;
+        mkey.mv_data = bk;
+        mkey.mv_size = 2;
+
+        rc = mdb_get(txn, st->merkle, &mkey, &mval);
+        if (rc != 0 || mval.mv_size != KVS_MERKLE_DIGEST_LEN) {
+            rc = rc ? rc : MDB_CORRUPTED;
+            break;
+        }
+
+        memcpy(acc, mval.mv_data, KVS_MERKLE_DIGEST_LEN);
+        kvs_merkle_xor(acc, digest);
+        mval.mv_data = acc;
+
+        rc = mdb_put(txn, st->merkle, &mkey, &mval, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        memcpy(bk + 2, k, klen);
+        mkey.mv_size = 2 + klen;
+
+        rc = mdb_del(txn, st->bucket_keys, &mkey, NULL);
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        rc = mdb_del(txn, st->kv, &rkey, NULL);
+        if (rc != 0) {
+            break;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+
+        /* after a delete, LMDB's cursor already stands on the next entry,
+         * and MDB_NEXT takes it without skipping */
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto failed;
+    }
+
+    if (rc == MDB_NOTFOUND) {
+        /* the whole stretch before the bound is done: start over later */
+        *from = 0;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "committing a purge", st->dir, rc);
+        return -1;
+    }
+
+    return n;
+
+failed:
+
+    mdb_txn_abort(txn);
+    kvs_store_fail(err, errlen, "purging tombstones", st->dir, rc);
+
+    return -1;
+}
+
+
+int
 kvs_store_count(kvs_store_t *st, uint64_t *n)
 {
     MDB_stat  stat;

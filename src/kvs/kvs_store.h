@@ -200,6 +200,17 @@ int kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket,
  * KVS_WRITE_REMOTE takes it; valid until kvs_store_read_end(). */
 int kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
     const uint8_t **record, size_t *record_len);
+/*
+ * Purges tombstones older than the bound (ms), with their index entries and
+ * their share of the Merkle bucket: every node purges at the same age, so
+ * the trees agree again.  Scans at most max entries of by_time from *from,
+ * a timestamp to resume at, which it sets to where the next call should
+ * resume (0 once all before the bound is done); returns how many went, or
+ * -1.
+ */
+int kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
+    uint64_t *from, char *err, size_t errlen);
+
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);
 

@@ -27,8 +27,8 @@ my $n2 = KVS::Node->new(name => 'p2', yaml => $timing . 'seed_nodes: ' . seeds($
 my $n3 = KVS::Node->new(name => 'p3', yaml => $timing . "read_only: true\n"
                                              . 'seed_nodes: ' . seeds($n1, $n2) . "\n");
 $_->start for $n1, $n2, $n3;
-ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":3/ } $n1, $n2, $n3 }),
-   'three nodes know each other');
+ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mode":"(normal|read-only)","member_count":3/ } $n1, $n2, $n3 }),
+   'three nodes know each other, bootstrapped');
 
 my $profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
 my ($st, $h, $b) = $n1->request(PUT => '/kv/users/john/profile', body => $profile);
@@ -51,7 +51,8 @@ like($n3->log_text . $n2->log_text, qr/kvs: cluster agent/, 'agents run');
 ($st) = $n3->request(PUT => '/kv/users/john/profile', body => '{}');
 is($st, 503, 'node 3 is read-only for clients');
 
-($st, $h) = $n2->request(PUT => '/kv/users/john/profile', body => '{"age":31}');
+($st, $h, $b) = $n2->request(PUT => "/kv/users/john/profile", body => q({"age":31}));
+is($st, 200, "PUT on node 2") or diag $b;
 my $etag2 = $h->{etag};
 ok(wait_for(1, sub { ($n1->request(GET => '/kv/users/john/profile'))[1]{etag} eq $etag2
                      && ($n3->request(GET => '/kv/users/john/profile'))[1]{etag} eq $etag2 }),

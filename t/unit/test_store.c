@@ -2225,6 +2225,72 @@ kvs_test_tree(void)
 }
 
 
+/* Tombstones older than the bound go, with their share of the tree. */
+
+static void
+kvs_test_purge(void)
+{
+    int            n;
+    char           dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t         len;
+    uint8_t        rec[KVS_RECORD_HDR_SIZE + 64];
+    uint8_t        ra[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t        rb[256 * KVS_MERKLE_DIGEST_LEN];
+    uint64_t       from, count;
+    kvs_store_t   *a, *b;
+    kvs_test_rec_t r;
+
+    kvs_test_dir(dir, "purge-a");
+    a = kvs_test_open(dir, 16 << 20);
+    kvs_test_dir(dir, "purge-b");
+    b = kvs_test_open(dir, 16 << 20);
+
+    kvs_test_put(a, "p/gone", "1", 1000, NULL);
+    kvs_test_del(a, "p/gone", 2000, NULL);
+    kvs_test_put(a, "p/live", "2", 1500, NULL);
+    kvs_test_put(a, "p/late", "3", 2500, NULL);
+    kvs_test_del(a, "p/late", 9000, NULL);
+
+    from = 0;
+    n = kvs_store_purge(a, 5000, 100, &from, err, sizeof(err));
+    CHECK(n == 1, "purge: the one tombstone older than the bound goes");
+    CHECK(from == 0, "purge: and the scan is complete");
+    CHECK(kvs_test_get(a, "p/gone", &r) == KVS_NOT_FOUND,
+          "purge: the key is no more, not even as a tombstone");
+    CHECK(kvs_test_get(a, "p/live", &r) == KVS_OK,
+          "purge: live records stay, however old");
+    CHECK(kvs_test_get(a, "p/late", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "purge: younger tombstones stay");
+
+    /* b holds only what a still holds: the trees must agree */
+    len = kvs_test_record(a, "p/live", rec);
+    kvs_test_remote1(b, "p/live", rec, len);
+    len = kvs_test_record(a, "p/late", rec);
+    kvs_test_remote1(b, "p/late", rec, len);
+
+    kvs_store_read_begin(a, err, sizeof(err));
+    kvs_store_read_begin(b, err, sizeof(err));
+    kvs_store_merkle_ranges(a, ra);
+    kvs_store_merkle_ranges(b, rb);
+    kvs_store_count(a, &count);
+    kvs_store_read_end(a);
+    kvs_store_read_end(b);
+    CHECK(memcmp(ra, rb, sizeof(ra)) == 0 && count == 2,
+          "purge: the tree is as if the key had never been");
+
+    from = 0;
+    n = kvs_store_purge(a, 10000, 1, &from, err, sizeof(err));
+    CHECK(n == 0 && from != 0,
+          "purge: a scan cut short says where to resume");
+    n = kvs_store_purge(a, 10000, 100, &from, err, sizeof(err));
+    CHECK(n == 1 && from == 0, "purge: and resumes there");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+}
+
+
 int
 main(void)
 {
@@ -2249,6 +2315,7 @@ main(void)
     kvs_test_remote();
     kvs_test_feed();
     kvs_test_tree();
+    kvs_test_purge();
 
     kvs_test_cleanup();
 
