@@ -102,16 +102,7 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    body = NULL;
-    len = 0;
-
-    rc = ngx_http_kvs_body(r, &body, &len);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    rc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    rc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
         return;
@@ -167,6 +158,29 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
     }
+}
+
+
+/* The body of an internal request (empty when there is none), once its
+ * signature is verified. */
+
+ngx_int_t
+ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body, size_t *len,
+    ngx_str_t *sender)
+{
+    ngx_int_t  rc;
+
+    *body = (u_char *) "";
+    *len = 0;
+
+    if (r->headers_in.content_length_n != 0) {
+        rc = ngx_http_kvs_body(r, body, len);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    return ngx_http_kvs_cluster_verify(r, *body, *len, sender);
 }
 
 
@@ -305,16 +319,7 @@ ngx_http_kvs_apply_body(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
 
-    body = NULL;
-    len = 0;
-
-    rc = ngx_http_kvs_body(r, &body, &len);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-        return;
-    }
-
-    rc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    rc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
         return;

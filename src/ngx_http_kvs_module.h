@@ -75,6 +75,8 @@ ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
     ngx_uint_t with_left);
 ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_digest_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body,
+    size_t *len, ngx_str_t *sender);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
 const char *ngx_http_kvs_sync_op(ngx_http_request_t *r);

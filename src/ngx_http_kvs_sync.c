@@ -84,18 +84,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
     op = ngx_http_kvs_sync_op(r);
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    body = (u_char *) "";
-    len = 0;
-
-    if (r->headers_in.content_length_n != 0) {
-        nrc = ngx_http_kvs_body(r, &body, &len);
-        if (nrc != NGX_OK) {
-            ngx_http_finalize_request(r, nrc);
-            return;
-        }
-    }
-
-    nrc = ngx_http_kvs_cluster_verify(r, body, len, &sender);
+    nrc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
     if (nrc != NGX_OK) {
         ngx_http_finalize_request(r, nrc);
         return;

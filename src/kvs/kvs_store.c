@@ -1035,9 +1035,11 @@ kvs_store_members_merge(kvs_store_t *st, const kvs_member_t *m, size_t n,
 }
 
 
-int
-kvs_store_member_delete(kvs_store_t *st, const char *node_id, char *err,
-    size_t errlen)
+/* Deletes one key of one database in its own transaction. */
+
+static int
+kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
+    const char *what, char *err, size_t errlen)
 {
     int       rc;
     MDB_txn  *txn;
@@ -1048,22 +1050,30 @@ kvs_store_member_delete(kvs_store_t *st, const char *node_id, char *err,
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
 
-    key.mv_data = (void *) node_id;
-    key.mv_size = strlen(node_id);
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
 
-    rc = mdb_del(txn, st->members, &key, NULL);
+    rc = mdb_del(txn, dbi, &key, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND) {
         mdb_txn_abort(txn);
-        return kvs_store_fail(err, errlen, "removing a member", st->dir, rc);
+        return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
 
     rc = mdb_txn_commit(txn);
     if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing a member", st->dir,
-                              rc);
+        return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
 
     return KVS_OK;
+}
+
+
+int
+kvs_store_member_delete(kvs_store_t *st, const char *node_id, char *err,
+    size_t errlen)
+{
+    return kvs_store_delete(st, st->members, node_id, "removing a member",
+                            err, errlen);
 }
 
 
@@ -1270,30 +1280,8 @@ int
 kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
     size_t errlen)
 {
-    int       rc;
-    MDB_txn  *txn;
-    MDB_val   key;
-
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
-
-    key.mv_data = (void *) name;
-    key.mv_size = strlen(name);
-
-    rc = mdb_del(txn, st->meta, &key, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
-        return kvs_store_fail(err, errlen, "deleting meta", st->dir, rc);
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
-    }
-
-    return KVS_OK;
+    return kvs_store_delete(st, st->meta, name, "deleting meta", err,
+                            errlen);
 }
 
 
