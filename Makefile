@@ -104,6 +104,7 @@ test: build unit
 bench: build deps-bench
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/cluster
+	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/replication
 
 clean:
 	rm -rf build build-asan run t/servroot* t/cluster/servroot*

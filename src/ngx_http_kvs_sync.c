@@ -2,7 +2,8 @@
  * The endpoints of Merkle anti-entropy, walked top-down by a peer's agent
  * (ngx_kvs_sync.c), each a signed POST with a small binary body:
  *
- *   /_cluster/ranges              -> 256 range digests (16 bytes each)
+ *   /_cluster/ranges              -> 256 range digests (8 bytes each, see
+ *                                    KVS_MERKLE_WIRE_LEN)
  *   /_cluster/buckets  [range]    -> that range's 256 bucket digests
  *   /_cluster/keys     [bucket]   -> the bucket's keys with their versions:
  *                                    ns, path length (2), path,
@@ -31,6 +32,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_kvs_sync_answer(ngx_http_request_t *r,
     const char *op, u_char *body, size_t len, ngx_http_kvs_out_t *out);
+static void ngx_http_kvs_sync_digests(ngx_http_kvs_out_t *out,
+    const uint8_t *digests);
 static int ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
     const kvs_version_t *v, uint8_t flags, void *data);
 
@@ -146,15 +149,16 @@ ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
     u_char         *p, *end;
     const char     *path;
     const uint8_t  *rec;
+    uint8_t         digests[256 * KVS_MERKLE_DIGEST_LEN];
 
     switch (op[0]) {
 
     case 'r':
-        if (kvs_store_merkle_ranges(ngx_http_kvs_store, out->p) != KVS_OK) {
+        if (kvs_store_merkle_ranges(ngx_http_kvs_store, digests) != KVS_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        out->p += 256 * KVS_MERKLE_DIGEST_LEN;
+        ngx_http_kvs_sync_digests(out, digests);
         return NGX_OK;
 
     case 'b':
@@ -163,13 +167,13 @@ ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
                                       "buckets takes one range byte");
         }
 
-        if (kvs_store_merkle_range(ngx_http_kvs_store, body[0], out->p)
+        if (kvs_store_merkle_range(ngx_http_kvs_store, body[0], digests)
             != KVS_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        out->p += 256 * KVS_MERKLE_DIGEST_LEN;
+        ngx_http_kvs_sync_digests(out, digests);
         return NGX_OK;
 
     case 'k':
@@ -236,6 +240,20 @@ ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
     }
 
     return NGX_OK;
+}
+
+
+/* the wire's share of 256 digests */
+
+static void
+ngx_http_kvs_sync_digests(ngx_http_kvs_out_t *out, const uint8_t *digests)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < 256; i++) {
+        out->p = ngx_cpymem(out->p, digests + i * KVS_MERKLE_DIGEST_LEN,
+                            KVS_MERKLE_WIRE_LEN);
+    }
 }
 
 

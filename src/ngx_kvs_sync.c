@@ -291,6 +291,18 @@ ngx_kvs_sync_local(ngx_int_t range, uint8_t *out)
 }
 
 
+/* our i-th digest against the peer's, as the wire carries it */
+
+static ngx_uint_t
+ngx_kvs_sync_differ(const uint8_t *ours, const u_char *theirs, ngx_uint_t i)
+{
+    return ngx_memcmp(ours + i * KVS_MERKLE_DIGEST_LEN,
+                      theirs + i * KVS_MERKLE_WIRE_LEN,
+                      KVS_MERKLE_WIRE_LEN)
+           != 0;
+}
+
+
 static void
 ngx_kvs_sync_ranges(ngx_kvs_call_t *call)
 {
@@ -300,7 +312,7 @@ ngx_kvs_sync_ranges(ngx_kvs_call_t *call)
 
     s = &ngx_kvs_sync;
 
-    if (ngx_kvs_sync_ok(call, sizeof(ours)) != NGX_OK) {
+    if (ngx_kvs_sync_ok(call, 256 * KVS_MERKLE_WIRE_LEN) != NGX_OK) {
         return;
     }
 
@@ -311,11 +323,7 @@ ngx_kvs_sync_ranges(ngx_kvs_call_t *call)
     }
 
     for (i = 0; i < 256; i++) {
-        if (ngx_memcmp(ours + i * KVS_MERKLE_DIGEST_LEN,
-                       call->response.data + i * KVS_MERKLE_DIGEST_LEN,
-                       KVS_MERKLE_DIGEST_LEN)
-            != 0)
-        {
+        if (ngx_kvs_sync_differ(ours, call->response.data, i)) {
             s->ranges[s->nranges++] = (u_char) i;
         }
     }
@@ -352,7 +360,7 @@ ngx_kvs_sync_buckets(ngx_kvs_call_t *call)
     s = &ngx_kvs_sync;
     range = s->ranges[s->irange++];
 
-    if (ngx_kvs_sync_ok(call, sizeof(ours)) != NGX_OK) {
+    if (ngx_kvs_sync_ok(call, 256 * KVS_MERKLE_WIRE_LEN) != NGX_OK) {
         return;
     }
 
@@ -363,11 +371,7 @@ ngx_kvs_sync_buckets(ngx_kvs_call_t *call)
     }
 
     for (i = 0; i < 256; i++) {
-        if (ngx_memcmp(ours + i * KVS_MERKLE_DIGEST_LEN,
-                       call->response.data + i * KVS_MERKLE_DIGEST_LEN,
-                       KVS_MERKLE_DIGEST_LEN)
-            != 0)
-        {
+        if (ngx_kvs_sync_differ(ours, call->response.data, i)) {
             s->buckets[s->nbuckets++] = (uint16_t) (range << 8 | i);
         }
     }

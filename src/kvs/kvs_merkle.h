@@ -17,6 +17,13 @@
 #define KVS_MERKLE_BUCKETS      65536
 #define KVS_MERKLE_DIGEST_LEN   16
 
+/*
+ * Anti-entropy sends the first 8 bytes of each range and bucket digest:
+ * half the bytes, and two digests that differ agree on 8 bytes once in
+ * 2^64 comparisons.
+ */
+#define KVS_MERKLE_WIRE_LEN     8
+
 uint16_t kvs_merkle_bucket(char ns, const char *path, size_t len);
 
 /* digest of one record version: namespace, path, version and flags */
