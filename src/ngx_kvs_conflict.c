@@ -293,13 +293,27 @@ ngx_kvs_conflict_answer(ngx_kvs_call_t *call)
 }
 
 
+static u_char *
+ngx_kvs_conflict_version(u_char *p, u_char *end, ngx_kvs_vote_t *v,
+    const char *sep)
+{
+    char  uuid[KVS_UUID_STR_LEN];
+
+    kvs_uuid_format(v->version.uuid, uuid);
+
+    return ngx_slprintf(p, end, "%s%uL/%*s (%ui vote%s)", sep,
+                        v->version.timestamp, (size_t) KVS_UUID_STR_LEN,
+                        uuid, v->votes, v->votes == 1 ? "" : "s");
+}
+
+
 /* most votes; then the oldest member's; then the greater uuid */
 
 static void
 ngx_kvs_conflict_decide(void)
 {
     char                 err[KVS_STORE_ERRLEN];
-    char                 uuid[KVS_UUID_STR_LEN + 1];
+    u_char               list[NGX_KVS_CONFLICT_VERSIONS * 80], *p;
     ngx_uint_t           i, tie;
     const char          *why;
     kvs_write_t          w;
@@ -384,15 +398,25 @@ ngx_kvs_conflict_decide(void)
         goto done;
     }
 
-    kvs_uuid_format(best->version.uuid, uuid);
-    uuid[KVS_UUID_STR_LEN] = '\0';
+    /* every version with its votes, the winner first */
+
+    p = ngx_kvs_conflict_version(list, list + sizeof(list), best, "");
+
+    for (i = 0; i < c->nvotes; i++) {
+        if (&c->votes[i] != best) {
+            p = ngx_kvs_conflict_version(p, list + sizeof(list),
+                                         &c->votes[i], ", ");
+        }
+    }
 
     ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                  "kvs: conflict on \"%*s\" resolved: version %uL/%s wins "
+                  "kvs: conflict on \"%*s\" resolved: version %*s wins "
                   "with %ui of %ui votes among %ui versions, because %s "
-                  "(held by \"%s\")%s",
-                  c->plen, c->path, best->version.timestamp, uuid,
+                  "(held by \"%s\"); versions: %*s%s",
+                  c->plen, c->path, (size_t) (ngx_strlchr(list, p, ' ')
+                                              - list), list,
                   best->votes, c->voters, c->nvotes, why, best->oldest_id,
+                  (size_t) (p - list), list,
                   w.rc == KVS_OK ? "; this node now holds it" : "");
 
 done:

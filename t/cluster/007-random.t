@@ -84,9 +84,13 @@ for my $c (1 .. $clients) {
         next unless ($op eq 'PUT' && $st == 200) || ($op eq 'DEL' && $st == 204);
         $acked++;
         if ($op eq 'DEL') { $deleted{$key} = 1; next }
+        # the newest timestamp wins; PUTs on two nodes in the same ms are
+        # a conflict, which a vote decides: any of them may win
         my $n = $newest{$key};
-        if (!$n || $ts > $n->{ts} || ($ts == $n->{ts} && $uuid gt $n->{uuid})) {
-            $newest{$key} = { ts => $ts, uuid => $uuid, value => $value };
+        if (!$n || $ts > $n->{ts}) {
+            $newest{$key} = { ts => $ts, versions => { qq("$uuid") => $value } };
+        } elsif ($ts == $n->{ts}) {
+            $n->{versions}{qq("$uuid")} = $value;
         }
     }
 }
@@ -108,7 +112,8 @@ for my $k (0 .. $keys - 1) {
     my $n = $newest{$key};
     if ($st == 200) {
         $wrong++, diag "$key holds $h->{etag}, not the newest acknowledged PUT"
-            unless $n && $h->{etag} eq qq("$n->{uuid}") && $b eq $n->{value};
+            unless $n && defined $n->{versions}{$h->{etag}}
+                   && $b eq $n->{versions}{$h->{etag}};
     } else {
         $wrong++, diag "$key is gone without an acknowledged DELETE"
             unless $deleted{$key} || !$n;
