@@ -5,7 +5,7 @@
  * two trees top-down (ngx_http_kvs_sync.c serves the peer's side): the 256
  * range digests, then the bucket digests of the ranges that differ, then
  * the keys of the buckets that differ, and it pulls the records the peer
- * holds in a newer version, in pages of at most 256 keys, fetch_delay_ms
+ * holds in a newer version (or in a tie, so that it is noted as a conflict), in pages of at most 256 keys, fetch_delay_ms
  * apart.  Records are applied by the same version rules as pushed ones.
  * The peer does the same the other way on its own schedule, so both end
  * with the newer of every version.  Only one walk runs at a time; after a
@@ -419,6 +419,7 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
     u_char            *p, *end, *path;
     kvs_version_t      theirs;
     const uint8_t     *value;
+    kvs_version_verdict_e  verdict;
     ngx_kvs_sync_t    *s;
     ngx_kvs_agent_t   *agent;
     kvs_record_hdr_t   hdr;
@@ -461,11 +462,17 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
         rc = kvs_store_get(agent->store, ns, (char *) path, plen, &hdr,
                            &value);
 
-        if (rc == KVS_OK
-            && kvs_version_decide(&hdr.version, &theirs)
-               != KVS_VERSION_NEWER)
-        {
-            continue;
+        /* newer there: pulled; a tie with another uuid: pulled too, so
+         * that applying it notes the conflict for a vote */
+
+        if (rc == KVS_OK) {
+            verdict = kvs_version_decide(&hdr.version, &theirs);
+
+            if (verdict != KVS_VERSION_NEWER
+                && verdict != KVS_VERSION_CONFLICT)
+            {
+                continue;
+            }
         }
 
         if (s->wlen + 3 + plen > s->wcap) {

@@ -85,17 +85,20 @@ ok((join '', map { digest($_) } $n1, $n2, $n3) =~ /"conflicts_resolved":[1-9]/,
 $_->stop for $n1, $n2, $n3;
 
 # --- two nodes: A and B: the node that joined first wins -------------------
+# each takes its version while they do not know each other yet; then they
+# meet, anti-entropy finds the tie, and the vote is one against one
 my $m1 = KVS::Node->new(name => 'd1', yaml => $timing . "seed_nodes: []\n");
 $m1->start;
-sleep 0.05;
-my $m2 = KVS::Node->new(name => 'd2', yaml => $timing . 'seed_nodes: ' . seeds($m1) . "\n");
+my $m2 = KVS::Node->new(name => 'd2', yaml => $timing . "seed_nodes: []\n");
+$m2->start;
+apply($m1, 'conflict/two', $rec_b);
+apply($m2, 'conflict/two', $rec_a);
+$m2->stop;
+$m2->set_yaml("node_id: d2\nbind_address: 127.0.0.1\nport: " . $m2->port
+              . "\ndata_dir: ./data\n$timing" . 'seed_nodes: ' . seeds($m1) . "\n");
 $m2->start;
 ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mode":"normal","member_count":2/ } $m1, $m2 }),
    'two nodes know each other');
-
-# m2 holds A, m1 (which joined first) holds B: B must win
-apply($m2, 'conflict/two', $rec_a);
-apply($m1, 'conflict/two', $rec_b);
 ok(wait_for(15, sub { !grep { value($_, 'conflict/two') ne '{"version":"B"}' } $m1, $m2 }),
    'both converge on the version of the node with the earliest joined_timestamp')
     or diag join ' | ', map { value($_, 'conflict/two') } $m1, $m2;
