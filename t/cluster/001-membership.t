@@ -6,16 +6,14 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);
-use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 
 my $secret = 'test-cluster-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "failure_timeout: 2\nremoval_timeout: 4\npeer_timeout: 1\n"
            . "cluster_secret: $secret\n";
 
-sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
 
 sub members {
     my ($node) = @_;
@@ -30,16 +28,6 @@ sub members {
 
 sub alive { my $m = members($_[0]); [sort grep { $m->{$_}{state} eq 'alive' } keys %$m] }
 
-sub wait_for {
-    my ($what, $secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.1;
-    }
-    diag "timed out waiting for $what";
-    return 0;
-}
 
 my $n1 = KVS::Node->new(name => 'n1', yaml => $timing . "seed_nodes: []\n");
 my $n2 = KVS::Node->new(name => 'n2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
@@ -48,7 +36,7 @@ $_->start for $n1, $n2, $n3;
 
 my @three = sort qw(n1 n2 n3);
 my $t0 = time;
-ok(wait_for('three members everywhere', 10, sub {
+ok(wait_for(10, sub {
        !grep { join(',', @{ alive($_) }) ne join(',', @three) } $n1, $n2, $n3
    }), 'every node lists n1, n2 and n3 alive');
 diag sprintf 'full view after %.1f s', time - $t0;
@@ -59,7 +47,7 @@ ok($joined_n2, 'members carry joined_timestamp');
 
 my $n4 = KVS::Node->new(name => 'n4', yaml => $timing . 'seed_nodes: ' . seeds($n3) . "\n");
 $n4->start;
-ok(wait_for('n4 known everywhere', 10, sub {
+ok(wait_for(10, sub {
        !grep { @{ alive($_) } != 4 } $n1, $n2, $n3, $n4
    }), 'a node seeded only with n3 is known to all, and knows all');
 
@@ -69,19 +57,19 @@ my $age = int(time * 1000) - members($n1)->{n4}{last_seen};
 cmp_ok($age, "<", 1500, "n1 heard of n4 ${age} ms ago, within a few rounds");
 $n4->kill9;
 $t0 = time;
-ok(wait_for('n4 failed', 10, sub {
+ok(wait_for(10, sub {
        state_of($n1, 'n4') eq 'failed' && state_of($n2, 'n4') eq 'failed'
    }), 'after kill -9 the others mark n4 failed');
 diag sprintf 'failure detected after %.1f s (failure_timeout 2 s)', time - $t0;
 ($st, $h, $b) = $n1->request(GET => '/health');
 like($b, qr/"member_count":3/, 'and stop counting it');
-ok(wait_for('n4 removed', 10, sub { !members($n1)->{n4} && !members($n3)->{n4} }),
+ok(wait_for(10, sub { !members($n1)->{n4} && !members($n3)->{n4} }),
    'after removal_timeout n4 is removed');
 like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) failed/, 'the failure is logged at notice');
 like($n1->log_text, qr/member "n4" \(127\.0\.0\.1:\d+\) removed/, 'and the removal');
 
 $n4->start;
-ok(wait_for('n4 back', 10, sub { state_of($n1, 'n4') eq 'alive' }),
+ok(wait_for(10, sub { state_of($n1, 'n4') eq 'alive' }),
    'restarted, n4 rejoins');
 is(members($n1)->{n4}{joined}, $joined_n4, 'with its original joined_timestamp');
 
@@ -89,29 +77,29 @@ is(members($n1)->{n4}{joined}, $joined_n4, 'with its original joined_timestamp')
 my $helper = $n2->helper_pid;
 ok($helper, "n2's cluster agent runs in nginx's helper process ($helper)");
 kill 'KILL', $helper;
-ok(wait_for('a new helper', 5, sub { ($n2->helper_pid // $helper) != $helper }),
+ok(wait_for(5, sub { ($n2->helper_pid // $helper) != $helper }),
    'the master respawns it');
 my $seen = members($n1)->{n2}{last_seen};
-ok(wait_for('n2 gossiping again', 5, sub { members($n3)->{n2}{last_seen} > $seen + 500 }),
+ok(wait_for(5, sub { members($n3)->{n2}{last_seen} > $seen + 500 }),
    'and n2 goes on gossiping');
 
 # a stalled peer stalls nobody: n3 frozen, n1 and n2 go on and fail it
 my @frozen = $n3->pids;
 kill 'STOP', @frozen;
 $seen = members($n1)->{n2}{last_seen};
-ok(wait_for('n3 failed while frozen', 8, sub { state_of($n1, 'n3') eq 'failed' && state_of($n2, 'n3') eq 'failed' }),
+ok(wait_for(8, sub { state_of($n1, 'n3') eq 'failed' && state_of($n2, 'n3') eq 'failed' }),
    'a frozen node (SIGSTOP) is failed after failure_timeout');
 cmp_ok(members($n1)->{n2}{last_seen}, '>', $seen + 1000, 'while n1 and n2 go on gossiping');
 kill 'CONT', @frozen;
-ok(wait_for('n3 back', 8, sub { state_of($n1, 'n3') eq 'alive' && state_of($n2, 'n3') eq 'alive' }),
+ok(wait_for(8, sub { state_of($n1, 'n3') eq 'alive' && state_of($n2, 'n3') eq 'alive' }),
    'thawed (SIGCONT), it is alive again');
 
 # a graceful stop leaves at once
 $t0 = time;
 $n4->stop;
-ok(wait_for('n4 gone', 1.5, sub { !members($n1)->{n4} && !members($n2)->{n4} && !members($n3)->{n4} }),
+ok(wait_for(1.5, sub { !members($n1)->{n4} && !members($n2)->{n4} && !members($n3)->{n4} }),
    'nginx -s quit on n4: the others drop it within a round, not after failure_timeout');
-ok(wait_for('the left line', 2, sub { ($n1->log_text . $n2->log_text . $n3->log_text) =~ /member "n4" \(127\.0\.0\.1:\d+\) left/ }),
+ok(wait_for(2, sub { ($n1->log_text . $n2->log_text . $n3->log_text) =~ /member "n4" \(127\.0\.0\.1:\d+\) left/ }),
    'logged as left');
 
 # signatures
@@ -131,10 +119,7 @@ like($n1->log_text, qr/\[warn\].*refused POST \/members\/gossip from 127\.0\.0\.
 # a correctly signed request, as a member would send it
 sub signed {
     my ($node, $uri, $body, $from, $date) = @_;
-    my $sig = hmac_sha256_hex(join("\n", 'POST', $uri, $date, sha256_hex($body)), $secret);
-    return $node->request(POST => $uri, body => $body,
-        headers => { 'X-KVS-Node' => $from, 'X-KVS-Date' => $date,
-                     'X-KVS-Signature' => $sig });
+    return $node->signed($secret, POST => $uri, $body, $from, $date);
 }
 my $now = int(time * 1000);
 ($st, $h, $b) = signed($n1, '/members/gossip', $body, 'evil', $now - 61_000);

@@ -5,7 +5,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use File::Temp qw(tempdir);
 use Time::HiRes qw(sleep time);
 
@@ -56,12 +56,6 @@ sub view {
     return \%m;
 }
 
-sub wait_for {
-    my ($secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) { return 1 if $cond->(); sleep 0.1 }
-    return 0;
-}
 
 my $a = tls_node('tls-a', 'ca');
 my $b = tls_node('tls-b', 'ca', $a);

@@ -5,22 +5,14 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);
-use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 
 my $secret = 'push-cluster-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "failure_timeout: 3\nremoval_timeout: 60\npeer_timeout: 1\n"
            . "cluster_secret: $secret\n";
-sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
 
-sub wait_for {
-    my ($secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) { return 1 if $cond->(); sleep 0.02 }
-    return 0;
-}
 
 my $n1 = KVS::Node->new(name => 'p1', yaml => $timing . "seed_nodes: []\n");
 my $n2 = KVS::Node->new(name => 'p2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
@@ -82,23 +74,12 @@ diag sprintf 'caught up %.1f s after SIGCONT', time - $t0;
 # the internal endpoint checks what it gets
 ($st, $h, $b) = $n1->request(POST => '/_cluster/apply', body => "x");
 is($st, 401, 'an unsigned batch is refused');
-my $now = int(time * 1000);
-my $bad = "d\x05\x00abc";
-my $sig = hmac_sha256_hex(join("\n", 'POST', '/_cluster/apply', $now, sha256_hex($bad)), $secret);
-($st, $h, $b) = $n1->request(POST => '/_cluster/apply', body => $bad,
-    headers => { 'X-KVS-Node' => 'p2', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
+($st, $h, $b) = $n1->signed($secret, POST => '/_cluster/apply', "d\x05\x00abc", 'p2');
 is($st, 400, 'a signed but malformed batch is a 400');
 like($b, qr/refused: a record is cut short/, 'saying what is wrong');
 
 # one request each tells whether nodes hold the same data
-sub digest {
-    my ($node) = @_;
-    my $now = int(time * 1000);
-    my $sig = hmac_sha256_hex(join("\n", 'GET', '/_cluster/digest', $now, sha256_hex('')), $secret);
-    my ($st, $h, $b) = $node->request(GET => '/_cluster/digest',
-        headers => { 'X-KVS-Node' => 'test', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
-    return $st == 200 ? $b : "status $st";
-}
+sub digest { $_[0]->digest($secret) || "none" }
 like(digest($n1), qr/^\{"root":"[0-9a-f]{32}","keys":\d+,"conflicts_resolved":\d+\}\n$/, 'GET /_cluster/digest answers the root and key count');
 ok(wait_for(5, sub { digest($n1) eq digest($n2) && digest($n2) eq digest($n3) }),
    'all three nodes end with the same Merkle root and key count')

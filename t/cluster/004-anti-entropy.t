@@ -5,30 +5,16 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);
-use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 
 my $secret = 'sync-cluster-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\nsync_interval: 1\n"
            . "failure_timeout: 5\nremoval_timeout: 60\npeer_timeout: 2\nfetch_delay_ms: 10\n"
            . "cluster_secret: $secret\n";
 
-sub wait_for {
-    my ($secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) { return 1 if $cond->(); sleep 0.1 }
-    return 0;
-}
 
-sub digest {
-    my ($node) = @_;
-    my $now = int(time * 1000);
-    my $sig = hmac_sha256_hex(join("\n", 'GET', '/_cluster/digest', $now, sha256_hex('')), $secret);
-    my ($st, $h, $b) = $node->request(GET => '/_cluster/digest',
-        headers => { 'X-KVS-Node' => 'test', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
-    return $b;
-}
+sub digest { $_[0]->digest($secret) }
 
 my $a = KVS::Node->new(name => 'ae1', yaml => $timing . "seed_nodes: []\n");
 $a->start;

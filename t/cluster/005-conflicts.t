@@ -6,30 +6,16 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);
-use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 
 my $secret = 'conflict-cluster-secret-01234';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\nsync_interval: 1\n"
            . "failure_timeout: 5\nremoval_timeout: 60\npeer_timeout: 2\n"
            . "cluster_secret: $secret\n";
-sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
 
-sub wait_for {
-    my ($secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) { return 1 if $cond->(); sleep 0.1 }
-    return 0;
-}
 
-sub signed {
-    my ($node, $method, $uri, $body) = @_;
-    my $now = int(time * 1000);
-    my $sig = hmac_sha256_hex(join("\n", $method, $uri, $now, sha256_hex($body)), $secret);
-    return $node->request($method => $uri, body => $body,
-        headers => { 'X-KVS-Node' => 'test', 'X-KVS-Date' => $now, 'X-KVS-Signature' => $sig });
-}
+sub signed { my $node = shift; $node->signed($secret, @_) }
 
 # a record as the store keeps it: the 88-byte header, then the value
 sub record {
@@ -48,7 +34,7 @@ sub apply {
 }
 
 sub value { ($_[0]->request(GET => "/kv/$_[1]"))[2] }
-sub digest { (signed($_[0], 'GET', '/_cluster/digest', ''))[2] }
+sub digest { $_[0]->digest($secret) }
 
 my $ts = int(time * 1000) - 5000;
 my $uuid_a = pack('H*', '11111111111141118111111111111111');

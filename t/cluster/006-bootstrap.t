@@ -6,7 +6,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use Test::More;
-use KVS::Node;
+use KVS::Node qw(seeds wait_for);
 use File::Path qw(remove_tree);
 use Time::HiRes qw(sleep time);
 
@@ -15,13 +15,6 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\nsync_interval:
            . "catchup_interval: 600\nfailure_timeout: 5\nremoval_timeout: 60\n"
            . "peer_timeout: 2\nthrottle_delay_ms: 400\nbootstrap_max_age_hours: 0.0008\n"
            . "cluster_secret: $secret\n";
-sub seeds { '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']' }
-sub wait_for {
-    my ($secs, $cond) = @_;
-    my $deadline = time + $secs;
-    while (time < $deadline) { return 1 if $cond->(); sleep 0.05 }
-    return 0;
-}
 sub health { ($_[0]->request(GET => '/health'))[2] // '' }
 
 my $n1 = KVS::Node->new(name => 'b1', yaml => $timing . "seed_nodes: []\n");

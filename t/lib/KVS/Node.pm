@@ -9,10 +9,14 @@ use strict;
 use warnings;
 
 use Cwd qw(abs_path);
+use Digest::SHA qw(hmac_sha256_hex sha256_hex);
+use Exporter qw(import);
 use File::Path qw(make_path remove_tree);
 use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
+
+our @EXPORT_OK = qw(seeds wait_for);
 
 my @live;
 my $owner = $$;    # forked clients must not stop the nodes when they exit
@@ -257,6 +261,41 @@ sub request {
         $hdr{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
     }
     return ($status + 0, \%hdr, $rbody // '');
+}
+
+# nodes as a YAML list of seeds
+sub seeds {
+    return '[' . join(', ', map { '"127.0.0.1:' . $_->port . '"' } @_) . ']';
+}
+
+# polls cond every 50 ms for at most secs seconds; true once it holds
+sub wait_for {
+    my ($secs, $cond) = @_;
+    my $deadline = time + $secs;
+    while (time < $deadline) {
+        return 1 if $cond->();
+        sleep 0.05;
+    }
+    return 0;
+}
+
+# a request signed as a member of the cluster signs it (DESIGN.md)
+sub signed {
+    my ($self, $secret, $method, $uri, $body, $from, $date) = @_;
+    $body //= '';
+    $date //= int(time * 1000);
+    my $sig = hmac_sha256_hex(join("\n", $method, $uri, $date,
+                                   sha256_hex($body)), $secret);
+    return $self->request($method => $uri, body => $body,
+        headers => { 'X-KVS-Node' => $from // 'test', 'X-KVS-Date' => $date,
+                     'X-KVS-Signature' => $sig });
+}
+
+# GET /_cluster/digest: the body, or '' when it is not a 200
+sub digest {
+    my ($self, $secret) = @_;
+    my ($st, $h, $b) = $self->signed($secret, GET => '/_cluster/digest');
+    return $st == 200 ? $b : '';
 }
 
 END {
