@@ -23,6 +23,8 @@ static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
     const uint8_t *uuid);
+static ngx_int_t ngx_http_kvs_conditions(ngx_http_request_t *r,
+    kvs_write_t *w);
 
 
 ngx_int_t
@@ -78,6 +80,11 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     ctx->write.ns = KVS_NS_DATA;
     ctx->write.path = (const char *) ctx->key.data;
     ctx->write.path_len = ctx->key.len;
+
+    rc = ngx_http_kvs_conditions(r, &ctx->write);
+    if (rc != NGX_OK) {
+        return rc;
+    }
 
     if (r->method == NGX_HTTP_DELETE) {
         rc = ngx_http_discard_request_body(r);
@@ -359,6 +366,57 @@ ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid)
 }
 
 
+/*
+ * Conditional writes: If-Match: "<uuid>" writes only over that version
+ * (compare-and-set), If-Match: * only over an existing key,
+ * If-None-Match: * (PUT) only where there is none.  The store checks them
+ * in the transaction that writes.
+ */
+
+static ngx_int_t
+ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
+{
+    ngx_str_t  *v;
+
+    if (r->headers_in.if_match) {
+        v = &r->headers_in.if_match->value;
+
+        if (v->len == 1 && v->data[0] == '*') {
+            w->must_exist = 1;
+
+        } else if (v->len == KVS_UUID_STR_LEN + 2 && v->data[0] == '"'
+                   && v->data[v->len - 1] == '"'
+                   && kvs_uuid_parse(w->match, (char *) v->data + 1,
+                                     KVS_UUID_STR_LEN)
+                      == 0)
+        {
+            w->if_match = 1;
+
+        } else {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "If-Match must be * or one ETag of "
+                                      "this API, a quoted uuid; got \"%V\"",
+                                      v);
+        }
+    }
+
+    if (r->headers_in.if_none_match) {
+        v = &r->headers_in.if_none_match->value;
+
+        if (r->method != NGX_HTTP_PUT || v->len != 1 || v->data[0] != '*') {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "on %V, If-None-Match takes only * "
+                                      "(create only); got \"%V\"",
+                                      &r->method_name, v);
+        }
+
+        w->create_only = 1;
+    }
+
+    return NGX_OK;
+}
+
+
 /* Answers a PUT or DELETE once the write queue has committed it. */
 
 ngx_int_t
@@ -372,6 +430,14 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     if (ctx->write.rc == KVS_NOT_FOUND) {
         return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
                                   "key \"%V\" not found", &ctx->key);
+    }
+
+    if (ctx->write.rc == KVS_PRECONDITION) {
+        return ngx_http_kvs_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                  ctx->write.create_only
+                                  ? "key \"%V\" exists (If-None-Match: *)"
+                                  : "key \"%V\" is not at the version "
+                                    "If-Match names", &ctx->key);
     }
 
     if (ctx->write.op == KVS_WRITE_DELETE) {

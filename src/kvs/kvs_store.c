@@ -678,9 +678,23 @@ static int
 kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
     const kvs_record_hdr_t *old, kvs_record_hdr_t *new)
 {
-    if (w->op == KVS_WRITE_DELETE
-        && (!have_old || (old->flags & KVS_FLAG_TOMBSTONE)))
+    int  live;
+
+    live = have_old && !(old->flags & KVS_FLAG_TOMBSTONE);
+
+    /* conditions are checked in the transaction that writes: no other
+     * write can come between the check and the write */
+
+    if ((w->if_match
+         && (!live || memcmp(old->version.uuid, w->match, KVS_UUID_LEN)))
+        || (w->create_only && live)
+        || (w->must_exist && !live))
     {
+        w->rc = KVS_PRECONDITION;
+        return 0;
+    }
+
+    if (w->op == KVS_WRITE_DELETE && !live) {
         w->rc = KVS_NOT_FOUND;
         return 0;
     }
@@ -696,8 +710,7 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
     kvs_uuid_generate(new->version.uuid);
 
     new->permissions = KVS_DEFAULT_PERMISSIONS;
-    new->created_at = (have_old && !(old->flags & KVS_FLAG_TOMBSTONE))
-                      ? old->created_at : new->version.timestamp;
+    new->created_at = live ? old->created_at : new->version.timestamp;
 
     if (have_old) {
         memcpy(new->owner, old->owner, KVS_UUID_LEN);

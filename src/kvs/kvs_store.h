@@ -30,6 +30,7 @@
 #define KVS_STALE           2       /* the version held is the same or newer */
 #define KVS_CONFLICT        3       /* same timestamp, another uuid */
 #define KVS_INVALID         4       /* not a record this build reads */
+#define KVS_PRECONDITION    5       /* a condition of a local write failed */
 
 
 typedef struct kvs_store_s  kvs_store_t;
@@ -65,6 +66,11 @@ typedef struct {
     size_t            value_len;
     uint64_t          expires_at;    /* ms, 0 = never */
     const kvs_member_t *members;     /* MEMBERS: records to merge */
+    unsigned          if_match:1;    /* PUT, DELETE: only over version
+                                        match (compare-and-set) */
+    unsigned          create_only:1; /* PUT: only where no key is */
+    unsigned          must_exist:1;  /* PUT, DELETE: only over a key */
+    uint8_t           match[KVS_UUID_LEN];
     unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
                                         which replaces a tie */
     size_t            nmembers;

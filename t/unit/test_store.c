@@ -2291,6 +2291,75 @@ kvs_test_purge(void)
 }
 
 
+/* Conditions of local writes, checked in the writing transaction. */
+
+static int
+kvs_test_cond(kvs_store_t *st, kvs_write_op_e op, const char *path,
+    int if_match, const kvs_version_t *match, int create_only,
+    int must_exist)
+{
+    char         err[KVS_STORE_ERRLEN];
+    kvs_write_t  w;
+
+    kvs_test_set(&w, op, KVS_NS_DATA, path,
+                 op == KVS_WRITE_PUT ? "1" : NULL, 0);
+    w.if_match = if_match;
+    w.create_only = create_only;
+    w.must_exist = must_exist;
+
+    if (match) {
+        memcpy(w.match, match->uuid, KVS_UUID_LEN);
+    }
+
+    if (kvs_store_write(st, &w, 1, 5000, err, sizeof(err)) != KVS_OK) {
+        return -100;
+    }
+
+    return w.rc;
+}
+
+
+static void
+kvs_test_conditions(void)
+{
+    char            dir[PATH_MAX];
+    kvs_store_t    *st;
+    kvs_version_t   v1, v2;
+
+    kvs_test_dir(dir, "cond");
+    st = kvs_test_open(dir, 16 << 20);
+
+    kvs_test_put(st, "c/k", "1", 1000, &v1);
+    kvs_test_put(st, "c/k", "2", 2000, &v2);
+
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/k", 1, &v1, 0, 0)
+          == KVS_PRECONDITION,
+          "cond: If-Match of an older version fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/k", 1, &v2, 0, 0) == KVS_OK,
+          "cond: If-Match of the current version writes");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/k", 0, NULL, 1, 0)
+          == KVS_PRECONDITION,
+          "cond: create-only over a key fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/new", 0, NULL, 1, 0)
+          == KVS_OK,
+          "cond: create-only where there is none writes");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/none", 0, NULL, 0, 1)
+          == KVS_PRECONDITION,
+          "cond: must-exist where there is none fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_DELETE, "c/k", 1, &v1, 0, 0)
+          == KVS_PRECONDITION,
+          "cond: a DELETE with an older If-Match fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_DELETE, "c/new", 0, NULL, 0, 1)
+          == KVS_OK,
+          "cond: a DELETE of an existing key with must-exist deletes");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "c/new", 0, NULL, 1, 0)
+          == KVS_OK,
+          "cond: create-only over a tombstone writes");
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -2316,6 +2385,7 @@ main(void)
     kvs_test_feed();
     kvs_test_tree();
     kvs_test_purge();
+    kvs_test_conditions();
 
     kvs_test_cleanup();
 

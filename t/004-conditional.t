@@ -1,0 +1,92 @@
+# Conditional requests: If-Match on PUT and DELETE is compare-and-set,
+# If-None-Match: * creates only, If-None-Match on GET answers 304.
+use strict;
+use warnings;
+use lib 't/lib';
+use Test::More;
+use KVS::Node;
+
+my $node = KVS::Node->new(name => 'cond', workers => 2);
+$node->start;
+
+sub put {
+    my ($key, $body, %h) = @_;
+    return $node->request(PUT => "/kv/$key", body => $body, headers => \%h);
+}
+
+my ($st, $h, $b) = put('cas/k', '{"v":1}');
+my $e1 = $h->{etag};
+($st, $h, $b) = put('cas/k', '{"v":2}', 'If-Match' => $e1);
+is($st, 200, 'PUT with If-Match of the current version writes');
+my $e2 = $h->{etag};
+isnt($e2, $e1, 'a new version');
+($st, $h, $b) = put('cas/k', '{"v":3}', 'If-Match' => $e1);
+is($st, 412, 'PUT with If-Match of an older version is refused');
+is($b, qq({"error":"key \\"cas/k\\" is not at the version If-Match names"}\n), 'saying so');
+($st, $h, $b) = $node->request(GET => '/kv/cas/k');
+is($b, '{"v":2}', 'and changes nothing');
+
+($st) = put('cas/k', '{"v":4}', 'If-None-Match' => '*');
+is($st, 412, 'If-None-Match: * on an existing key is refused');
+($st) = put('cas/new', '{"v":1}', 'If-None-Match' => '*');
+is($st, 200, 'and creates a missing one');
+($st) = put('cas/new', '{"v":2}', 'If-None-Match' => '*');
+is($st, 412, 'once');
+
+($st) = put('cas/none', '{}', 'If-Match' => '*');
+is($st, 412, 'If-Match: * on a missing key is refused');
+($st) = put('cas/k', '{"v":5}', 'If-Match' => '*');
+is($st, 200, 'and writes over an existing one');
+($st, $h) = $node->request(GET => '/kv/cas/k');
+my $e3 = $h->{etag};
+
+($st) = $node->request(DELETE => '/kv/cas/k', headers => { 'If-Match' => $e1 });
+is($st, 412, 'DELETE with If-Match of an older version is refused');
+($st) = $node->request(DELETE => '/kv/cas/k', headers => { 'If-Match' => $e3 });
+is($st, 204, 'DELETE with If-Match of the current version deletes');
+($st) = put('cas/k', '{"v":6}', 'If-Match' => $e3);
+is($st, 412, 'If-Match on a deleted key is refused');
+
+($st, $h, $b) = put('cas/k', '{}', 'If-Match' => 'nonsense');
+is($st, 400, 'a malformed If-Match is a 400');
+like($b, qr/If-Match must be \* or one ETag of this API/, 'naming the header');
+($st, $h, $b) = put('cas/k', '{}', 'If-None-Match' => $e1);
+is($st, 400, 'If-None-Match with an ETag on PUT is a 400');
+
+($st, $h) = put('cas/get', '{"g":1}');
+my $eg = $h->{etag};
+($st, $h, $b) = $node->request(GET => '/kv/cas/get', headers => { 'If-None-Match' => $eg });
+is($st, 304, 'GET with If-None-Match of the current version: 304');
+is($b, '', 'without a body');
+($st, $h, $b) = $node->request(GET => '/kv/cas/get', headers => { 'If-None-Match' => $e1 });
+is($st, 200, 'with another version: 200');
+($st, $h, $b) = $node->request(GET => '/kv/cas/get', headers => { 'If-Match' => $e1 });
+is($st, 412, 'GET with If-Match of another version: 412');
+like($b, qr/^\{"error":/, 'as JSON');
+
+# compare-and-set under contention: of ten writers with the same If-Match,
+# exactly one wins
+($st, $h) = put('cas/race', '{"n":0}');
+my $base = $h->{etag};
+my $dir = $node->prefix;
+my @kids;
+for my $c (1 .. 10) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my ($s) = put('cas/race', qq({"n":$c}), 'If-Match' => $base);
+        open my $f, '>', "$dir/race-$c" or die $!;
+        print $f $s;
+        exit 0;
+    }
+    push @kids, $pid;
+}
+waitpid $_, 0 for @kids;
+my %count;
+for my $c (1 .. 10) {
+    open my $f, '<', "$dir/race-$c" or die $!;
+    $count{<$f>}++;
+}
+is_deeply(\%count, { 200 => 1, 412 => 9 }, 'ten concurrent compare-and-sets: one wins, nine get 412');
+
+$node->stop;
+done_testing;
