@@ -33,7 +33,7 @@ MODULE     := $(BUILD)/ngx_http_kvs_module.so
 NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
-              gcc make
+              libzstd-dev gcc make
 DEB_TEST   := libtest-base-perl curl perl lmdb-utils
 DEB_BENCH  := wrk etcd-server
 
@@ -86,7 +86,7 @@ endif
 $(BUILD)/unit/%: t/unit/%.c t/unit/kvs_test.h $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
-	    -llmdb -lyaml -lcjson -lcrypto
+	    -llmdb -lyaml -lcjson -lzstd -lcrypto
 
 unit: deps $(UNIT_TESTS)
 

@@ -8,6 +8,16 @@
  * commit is durable.  The key is taken from the URI as the client sent it
  * (percent-decoded, but not normalized), so "a//b" or "a/../b" are refused
  * instead of silently becoming another key.
+ *
+ * Values of compression_min_size bytes or more are compressed on nginx's
+ * thread pool before they join the write queue, so neither the event loop
+ * nor LMDB's writer lock waits for zstd.  A GET decompresses on the event
+ * loop: zstd decodes many times faster than it encodes.
+ *
+ * A GET may ask for more than the value: ?meta (the record's header),
+ * ?revisions (the versions kept, newest first) or ?revision=N (the N-th of
+ * them, 1 being the newest).  A URI ending in "/" lists keys instead; see
+ * ngx_http_kvs_list.c.
  */
 
 #include <ngx_config.h>
@@ -15,14 +25,56 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "kvs_codec.h"
 #include "kvs_json.h"
 
 
-static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key);
-static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key);
+/* ?ttl= at most: 100 years, as default_ttl */
+#define NGX_HTTP_KVS_TTL_MAX  3153600000LL
+
+
+typedef struct {
+    ngx_uint_t            n;             /* versions seen, newest first */
+    ngx_uint_t            want;          /* ?revision=N, or 0 */
+    ngx_http_request_t   *r;
+    ngx_array_t          *list;          /* ?revisions: kvs_version_t */
+    u_char               *value;         /* ?revision=N: its JSON */
+    size_t                len;
+    kvs_version_t         version;
+    ngx_int_t             rc;            /* NGX_OK, or an error status */
+} ngx_http_kvs_versions_t;
+
+
+typedef struct {
+    u_char               *src;
+    size_t                len;
+    u_char               *dst;
+    size_t                cap;
+    size_t                out;           /* frame length, 0 = stay raw */
+    int                   level;
+    ngx_http_request_t   *request;
+} ngx_http_kvs_zip_t;
+
+
+static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_uint_t *prefix);
+static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params);
+static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
+    ngx_str_t *key, ngx_http_kvs_params_t *params, uint64_t now);
+static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
+    const uint8_t *value, void *data);
+static ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r,
+    kvs_record_hdr_t *hdr, ngx_str_t *key);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
+static void ngx_http_kvs_zip_thread(void *data, ngx_log_t *log);
+static void ngx_http_kvs_zip_done(ngx_event_t *ev);
 static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
     const uint8_t *uuid);
+static ngx_int_t ngx_http_kvs_expires(ngx_http_request_t *r,
+    uint64_t expires_at);
 static ngx_int_t ngx_http_kvs_conditions(ngx_http_request_t *r,
     kvs_write_t *w);
 
@@ -32,7 +84,9 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  key;
+    ngx_uint_t                 prefix;
     ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_params_t      params;
     ngx_http_kvs_main_conf_t  *kmcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD|NGX_HTTP_PUT
@@ -44,15 +98,32 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
                                         &r->method_name);
     }
 
-    rc = ngx_http_kvs_key(r, &key);
+    rc = ngx_http_kvs_key(r, &key, &prefix);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (prefix && !(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return ngx_http_kvs_not_allowed(r, "GET, HEAD",
+                                        "a URI ending in \"/\" lists the "
+                                        "keys under a prefix: only GET and "
+                                        "HEAD are allowed; a key cannot end "
+                                        "with \"/\"");
+    }
+
+    rc = ngx_http_kvs_params(r, prefix, &params);
     if (rc != NGX_OK) {
         return rc;
     }
 
     /* a read needs no context: it is answered at once */
 
+    if (prefix) {
+        return ngx_http_kvs_list(r, &key, &params);
+    }
+
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
-        return ngx_http_kvs_get(r, &key);
+        return ngx_http_kvs_get(r, &key, &params);
     }
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
@@ -115,6 +186,15 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 
     ctx->write.op = KVS_WRITE_PUT;
 
+    /* ?ttl=0 asks for no expiry even where default_ttl sets one */
+
+    if (params.ttl >= 0) {
+        ctx->write.ttl_ms = (uint64_t) params.ttl * 1000;
+
+    } else {
+        ctx->write.ttl_ms = (uint64_t) kmcf->kc.default_ttl * 1000;
+    }
+
     rc = ngx_http_read_client_request_body(r, ngx_http_kvs_put_body);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
@@ -128,14 +208,17 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 /*
  * The key is the raw URI after "/kv/", percent-decoded: nginx's r->uri has
  * merged slashes and resolved dot segments already, which would store
- * "a//b" under "a/b".
+ * "a//b" under "a/b".  A key ending in "/" (or none at all) is a prefix to
+ * list; *prefix says so, and the prefix keeps its "/".
  */
 
 static ngx_int_t
-ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key)
+ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 {
     u_char      *src, *dst, *end;
     const char  *why;
+
+    *prefix = 0;
 
     src = r->uri_start;
     end = r->args_start ? r->args_start - 1 : r->uri_end;
@@ -156,7 +239,13 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key)
     ngx_unescape_uri(&dst, &src, end - src, 0);
     key->len = dst - key->data;
 
-    why = kvs_key_check((const char *) key->data, key->len);
+    *prefix = (key->len == 0 || key->data[key->len - 1] == '/');
+
+    if (*prefix && key->len == 0) {
+        return NGX_OK;
+    }
+
+    why = kvs_key_check((const char *) key->data, key->len - *prefix);
 
     if (why != NULL) {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why);
@@ -166,14 +255,205 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key)
 }
 
 
+/*
+ * The query parameters.  Each one is checked against where it applies, so
+ * a typo or a parameter of another request is a 400 naming it, not a
+ * silent no-op.
+ */
+
+ngx_int_t
+ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
+    ngx_http_kvs_params_t *p)
+{
+    u_char     *a, *end, *amp, *eq, *dst;
+    ngx_int_t   n;
+    ngx_str_t   name, value;
+
+    ngx_memzero(p, sizeof(ngx_http_kvs_params_t));
+    p->ttl = -1;
+    p->limit = NGX_HTTP_KVS_LIST_LIMIT;
+    p->recursive = 1;
+
+    a = r->args.data;
+    end = a + r->args.len;
+
+    for ( /* void */ ; a < end; a = amp + 1) {
+        amp = ngx_strlchr(a, end, '&');
+        if (amp == NULL) {
+            amp = end;
+        }
+
+        if (amp == a) {
+            continue;
+        }
+
+        eq = ngx_strlchr(a, amp, '=');
+
+        name.data = a;
+        name.len = (eq ? eq : amp) - a;
+        value.data = eq ? eq + 1 : amp;
+        value.len = eq ? (size_t) (amp - eq - 1) : 0;
+
+#define ngx_http_kvs_param_is(s)                                              \
+    (name.len == sizeof(s) - 1 && ngx_strncmp(name.data, s, name.len) == 0)
+
+        if (!prefix && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+
+            if (ngx_http_kvs_param_is("meta")
+                || ngx_http_kvs_param_is("revisions"))
+            {
+                if (value.len) {
+                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "the parameter \"%V\" takes "
+                                              "no value", &name);
+                }
+
+                if (p->meta || p->revisions || p->revision) {
+                    goto twice;
+                }
+
+                if (name.data[0] == 'm') {
+                    p->meta = 1;
+                } else {
+                    p->revisions = 1;
+                }
+
+                continue;
+            }
+
+            if (ngx_http_kvs_param_is("revision")) {
+                n = ngx_atoi(value.data, value.len);
+
+                if (n < 1) {
+                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "the parameter \"revision\" "
+                                              "must be a whole number from "
+                                              "1, the newest version; got "
+                                              "\"%V\"", &value);
+                }
+
+                if (p->meta || p->revisions || p->revision) {
+                    goto twice;
+                }
+
+                p->revision = n;
+                continue;
+            }
+        }
+
+        if (prefix) {
+
+            if (ngx_http_kvs_param_is("limit")) {
+                n = ngx_atoi(value.data, value.len);
+
+                if (n < 1 || n > NGX_HTTP_KVS_LIST_MAX) {
+                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "the parameter \"limit\" must "
+                                              "be a whole number from 1 to "
+                                              "%d; got \"%V\"",
+                                              NGX_HTTP_KVS_LIST_MAX, &value);
+                }
+
+                p->limit = n;
+                continue;
+            }
+
+            if (ngx_http_kvs_param_is("recursive")) {
+                if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0)
+                {
+                    p->recursive = 1;
+
+                } else if (value.len == 5
+                           && ngx_strncmp(value.data, "false", 5) == 0)
+                {
+                    p->recursive = 0;
+
+                } else {
+                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "the parameter \"recursive\" "
+                                              "must be true or false; got "
+                                              "\"%V\"", &value);
+                }
+
+                continue;
+            }
+
+            if (ngx_http_kvs_param_is("after")) {
+                dst = ngx_pnalloc(r->pool, value.len + 1);
+                if (dst == NULL) {
+                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
+                }
+
+                p->after.data = dst;
+                ngx_unescape_uri(&dst, &value.data, value.len, 0);
+                p->after.len = dst - p->after.data;
+                p->has_after = 1;
+                continue;
+            }
+        }
+
+        if (!prefix && r->method == NGX_HTTP_PUT
+            && ngx_http_kvs_param_is("ttl"))
+        {
+            n = ngx_atoof(value.data, value.len);
+
+            if (n == NGX_ERROR || n > NGX_HTTP_KVS_TTL_MAX) {
+                return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                          "the parameter \"ttl\" must be a "
+                                          "whole number of seconds from 0 "
+                                          "(no expiry) to %L; got \"%V\"",
+                                          NGX_HTTP_KVS_TTL_MAX, &value);
+            }
+
+            if (p->ttl >= 0) {
+                goto twice;
+            }
+
+            p->ttl = n;
+            continue;
+        }
+
+#undef ngx_http_kvs_param_is
+
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "the parameter \"%V\" is not one of %s",
+                                  &name,
+                                  prefix
+                                  ? "a listing's: limit, after, recursive"
+                                  : (r->method == NGX_HTTP_PUT
+                                     ? "a PUT's: ttl"
+                                     : (r->method == NGX_HTTP_DELETE
+                                        ? "a DELETE's: none"
+                                        : "a GET's: meta, revisions, "
+                                          "revision")));
+    }
+
+    return NGX_OK;
+
+twice:
+
+    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                              "the parameter \"%V\" cannot be given with "
+                              "another of meta, revisions and revision, or "
+                              "twice", &name);
+}
+
+
 static ngx_int_t
-ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key)
+ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params)
 {
     int                rc;
     u_char            *copy;
     char               err[KVS_STORE_ERRLEN];
+    uint64_t           now;
+    ngx_int_t          status;
     const uint8_t     *value;
     kvs_record_hdr_t   hdr;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
         != KVS_OK)
@@ -183,21 +463,32 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key)
                                   "the store cannot be read");
     }
 
+    now = ngx_http_kvs_now_ms();
+
+    if (params->revisions || params->revision) {
+        status = ngx_http_kvs_get_versions(r, key, params, now);
+        kvs_store_read_end(ngx_http_kvs_store);
+        return status;
+    }
+
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
                        (const char *) key->data, key->len, &hdr,
                        &value);
 
-    if (rc == KVS_OK && (hdr.flags & KVS_FLAG_TOMBSTONE)) {
+    /* past its expiry a record is gone at once, swept or not */
+
+    if (rc == KVS_OK && !kvs_record_live(&hdr, now)) {
         rc = KVS_NOT_FOUND;
     }
 
     copy = NULL;
+    status = NGX_OK;
 
-    if (rc == KVS_OK) {
-        copy = ngx_pnalloc(r->pool, hdr.value_len);
-        if (copy != NULL) {
-            ngx_memcpy(copy, value, hdr.value_len);
-        }
+    if (rc == KVS_OK && params->meta) {
+        status = ngx_http_kvs_meta(r, &hdr, key);
+
+    } else if (rc == KVS_OK) {
+        status = ngx_http_kvs_value(r, &hdr, value, &copy);
     }
 
     kvs_store_read_end(ngx_http_kvs_store);
@@ -214,26 +505,282 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key)
                                   "the record of this key is unreadable");
     }
 
-    if (copy == NULL || ngx_http_kvs_etag(r, hdr.version.uuid) != NGX_OK) {
+    if (params->meta || status != NGX_OK) {
+        return status;
+    }
+
+    if (ngx_http_kvs_etag(r, hdr.version.uuid) != NGX_OK
+        || ngx_http_kvs_expires(r, hdr.expires_at) != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, copy, hdr.raw_len);
+}
+
+
+/*
+ * A record's JSON in the request's pool: its value as stored, or
+ * decompressed.  Called inside the read transaction that found it.
+ */
+
+ngx_int_t
+ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    const uint8_t *value, u_char **out)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, hdr->raw_len ? hdr->raw_len : 1);
+    if (p == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, copy, hdr.value_len);
+    if (!(hdr->flags & KVS_FLAG_COMPRESSED)) {
+        ngx_memcpy(p, value, hdr->value_len);
+
+    } else if (kvs_codec_decompress(p, hdr->raw_len, value, hdr->value_len)
+               != 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kvs: a compressed value of %uD bytes does not "
+                      "decompress to its %uD bytes", hdr->value_len,
+                      hdr->raw_len);
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the value of this key is damaged");
+    }
+
+    *out = p;
+
+    return NGX_OK;
+}
+
+
+/*
+ * ?revisions and ?revision=N: the current version when it is live, then
+ * the earlier ones the store kept, newest first and numbered from 1.
+ */
+
+static ngx_int_t
+ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params, uint64_t now)
+{
+    int                       rc;
+    u_char                   *body, *p;
+    ngx_uint_t                i;
+    const uint8_t            *value;
+    kvs_version_t            *v;
+    kvs_record_hdr_t          hdr;
+    ngx_http_kvs_versions_t   vs;
+
+    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
+    vs.r = r;
+    vs.want = params->revision;
+    vs.rc = NGX_OK;
+
+    if (params->revisions) {
+        vs.list = ngx_array_create(r->pool, 4, sizeof(kvs_version_t));
+        if (vs.list == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
+                       (const char *) key->data, key->len, &hdr, &value);
+
+    if (rc == KVS_OK && kvs_record_live(&hdr, now)) {
+        (void) ngx_http_kvs_version_one(&hdr, value, &vs);
+
+    } else if (rc == KVS_ERROR) {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the record of this key is unreadable");
+    }
+
+    if ((vs.want == 0 || vs.n < vs.want)
+        && kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
+                             (const char *) key->data, key->len,
+                             ngx_http_kvs_version_one, &vs)
+           != KVS_OK)
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the history of this key is unreadable");
+    }
+
+    if (vs.rc != NGX_OK) {
+        return vs.rc;
+    }
+
+    if (vs.n == 0) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                  "key \"%V\" not found", key);
+    }
+
+    if (vs.want) {
+        if (vs.value == NULL) {
+            return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                      "key \"%V\" has %ui revisions; there "
+                                      "is no revision %ui", key, vs.n,
+                                      vs.want);
+        }
+
+        if (ngx_http_kvs_etag(r, vs.version.uuid) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_kvs_send(r, NGX_HTTP_OK, vs.value, vs.len);
+    }
+
+    body = ngx_pnalloc(r->pool, 3 + vs.list->nelts
+                                    * (sizeof("{\"revision\":,\"uuid\":\"\","
+                                              "\"timestamp\":},")
+                                       + NGX_INT_T_LEN + KVS_UUID_STR_LEN
+                                       + NGX_INT64_LEN));
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body;
+    *p++ = '[';
+
+    v = vs.list->elts;
+
+    for (i = 0; i < vs.list->nelts; i++) {
+        p = ngx_sprintf(p, "%s{\"revision\":%ui,\"uuid\":\"",
+                        i ? "," : "", i + 1);
+        kvs_uuid_format(v[i].uuid, (char *) p);
+        p += KVS_UUID_STR_LEN;
+        p = ngx_sprintf(p, "\",\"timestamp\":%uL}", v[i].timestamp);
+    }
+
+    *p++ = ']';
+    *p++ = '\n';
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+static int
+ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
+    void *data)
+{
+    ngx_http_kvs_versions_t *vs = data;
+
+    kvs_version_t  *v;
+
+    /* a tombstone or a swept record in history has no value to show */
+    if (hdr->flags & (KVS_FLAG_TOMBSTONE|KVS_FLAG_EXPIRED)) {
+        return KVS_OK;
+    }
+
+    vs->n++;
+
+    if (vs->list) {
+        v = ngx_array_push(vs->list);
+        if (v == NULL) {
+            vs->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return KVS_ERROR;
+        }
+
+        *v = hdr->version;
+        return KVS_OK;
+    }
+
+    if (vs->n != vs->want) {
+        return KVS_OK;
+    }
+
+    vs->version = hdr->version;
+    vs->len = hdr->raw_len;
+    vs->rc = ngx_http_kvs_value(vs->r, (kvs_record_hdr_t *) hdr, value,
+                                &vs->value);
+
+    return KVS_ERROR;   /* found: stop */
+}
+
+
+/* ?meta: the record's header, and how many versions ?revisions lists */
+
+static ngx_int_t
+ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    ngx_str_t *key)
+{
+    u_char                   *body, *p;
+    ngx_uint_t                i;
+    ngx_http_kvs_versions_t   vs;
+    static const uint8_t      none[KVS_UUID_LEN];
+    static const char        *who[] = { "owner", "group" };
+    const uint8_t            *id[2];
+
+    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
+    vs.r = r;
+    vs.n = 1;
+    vs.want = (ngx_uint_t) -1;     /* counts only */
+
+    if (kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
+                          (const char *) key->data, key->len,
+                          ngx_http_kvs_version_one, &vs)
+        != KVS_OK)
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the history of this key is unreadable");
+    }
+
+    body = ngx_pnalloc(r->pool, 512);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{\"uuid\":\"", sizeof("{\"uuid\":\"") - 1);
+    kvs_uuid_format(hdr->version.uuid, (char *) p);
+    p += KVS_UUID_STR_LEN;
+    p = ngx_sprintf(p, "\",\"timestamp\":%uL,\"created_at\":%uL",
+                    hdr->version.timestamp, hdr->created_at);
+
+    id[0] = hdr->owner;
+    id[1] = hdr->group;
+
+    for (i = 0; i < 2; i++) {
+        if (ngx_memcmp(id[i], none, KVS_UUID_LEN) == 0) {
+            p = ngx_sprintf(p, ",\"%s\":null", who[i]);
+            continue;
+        }
+
+        p = ngx_sprintf(p, ",\"%s\":\"", who[i]);
+        kvs_uuid_format(id[i], (char *) p);
+        p += KVS_UUID_STR_LEN;
+        *p++ = '"';
+    }
+
+    /* 12 bits as four octal digits, as chmod takes them */
+    p = ngx_sprintf(p, ",\"permissions\":\"%c%c%c%c\"",
+                    '0' + ((hdr->permissions >> 9) & 7),
+                    '0' + ((hdr->permissions >> 6) & 7),
+                    '0' + ((hdr->permissions >> 3) & 7),
+                    '0' + (hdr->permissions & 7));
+
+    if (hdr->expires_at) {
+        p = ngx_sprintf(p, ",\"expires_at\":%uL", hdr->expires_at);
+    } else {
+        p = ngx_cpymem(p, ",\"expires_at\":null",
+                       sizeof(",\"expires_at\":null") - 1);
+    }
+
+    p = ngx_sprintf(p, ",\"size\":%uD,\"stored_size\":%uD,"
+                    "\"revisions\":%ui}\n",
+                    hdr->raw_len, hdr->value_len, vs.n);
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }
 
 
 static void
 ngx_http_kvs_put_body(ngx_http_request_t *r)
 {
-    size_t               len, at;
-    u_char              *data;
-    ngx_int_t            rc;
-    const char          *why;
-    ngx_http_kvs_ctx_t  *ctx;
+    size_t                     len, at;
+    u_char                    *data;
+    ngx_int_t                  rc;
+    const char                *why;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_main_conf_t  *kmcf;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
 
@@ -257,12 +804,117 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
     ctx->write.value = data;
     ctx->write.value_len = len;
 
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    if (kmcf->kc.compression_enabled
+        && len >= kmcf->kc.compression_min_size
+        && ngx_http_kvs_zip(r, kmcf, data, len) == NGX_OK)
+    {
+        /* the write is queued once the thread has compressed it */
+        return;
+    }
+
     rc = ngx_http_kvs_write_enqueue(r, ctx);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
     }
 
     /* the write queue finalizes the request once its commit is durable */
+}
+
+
+/*
+ * Compression on the thread pool.  The request is blocked meanwhile, as
+ * nginx blocks one whose file a thread reads; should no thread take the
+ * task, the value is stored raw, which every reader reads as well.
+ */
+
+static ngx_int_t
+ngx_http_kvs_zip(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf,
+    u_char *data, size_t len)
+{
+    ngx_thread_task_t   *task;
+    ngx_http_kvs_zip_t  *zip;
+
+    if (kmcf->thread_pool == NULL) {
+        return NGX_DECLINED;
+    }
+
+    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_kvs_zip_t));
+    if (task == NULL) {
+        return NGX_ERROR;
+    }
+
+    zip = task->ctx;
+    zip->src = data;
+    zip->len = len;
+    zip->cap = kvs_codec_bound(len);
+    zip->level = kmcf->kc.compression_level;
+    zip->request = r;
+
+    zip->dst = ngx_pnalloc(r->pool, zip->cap);
+    if (zip->dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    task->handler = ngx_http_kvs_zip_thread;
+    task->event.data = task;
+    task->event.handler = ngx_http_kvs_zip_done;
+
+    if (ngx_thread_task_post(kmcf->thread_pool, task) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    r->main->blocked++;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kvs_zip_thread(void *data, ngx_log_t *log)
+{
+    ngx_http_kvs_zip_t *zip = data;
+
+    zip->out = kvs_codec_compress(zip->dst, zip->cap, zip->src, zip->len,
+                                  zip->level);
+}
+
+
+static void
+ngx_http_kvs_zip_done(ngx_event_t *ev)
+{
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_thread_task_t   *task;
+    ngx_http_request_t  *r;
+    ngx_http_kvs_ctx_t  *ctx;
+    ngx_http_kvs_zip_t  *zip;
+
+    task = ev->data;
+    zip = task->ctx;
+    r = zip->request;
+    c = r->connection;
+
+    r->main->blocked--;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    /* a value that does not shrink is stored as it came */
+
+    if (zip->out) {
+        ctx->write.value = zip->dst;
+        ctx->write.value_len = zip->out;
+        ctx->write.raw_len = zip->len;
+        ctx->write.compressed = 1;
+    }
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
 }
 
 
@@ -366,6 +1018,38 @@ ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid)
 }
 
 
+/* X-KVS-Expires-At: the expiry of a record with a TTL, in ms since the
+ * epoch like every time of this API */
+
+static ngx_int_t
+ngx_http_kvs_expires(ngx_http_request_t *r, uint64_t expires_at)
+{
+    u_char           *p;
+    ngx_table_elt_t  *h;
+
+    if (expires_at == 0) {
+        return NGX_OK;
+    }
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "X-KVS-Expires-At");
+    h->value.data = p;
+    h->value.len = ngx_sprintf(p, "%uL", expires_at) - p;
+
+    return NGX_OK;
+}
+
+
 /*
  * Conditional writes: If-Match: "<uuid>" writes only over that version
  * (compare-and-set), If-Match: * only over an existing key,
@@ -456,7 +1140,13 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     p = ngx_sprintf(p, "\",\"timestamp\":%uL}\n",
                     ctx->write.version.timestamp);
 
-    if (ngx_http_kvs_etag(r, ctx->write.version.uuid) != NGX_OK) {
+    if (ngx_http_kvs_etag(r, ctx->write.version.uuid) != NGX_OK
+        || ngx_http_kvs_expires(r, ctx->write.ttl_ms
+                                   ? ctx->write.version.timestamp
+                                     + ctx->write.ttl_ms
+                                   : 0)
+           != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -469,6 +469,8 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    kvs_store_set_history(ngx_http_kvs_store, kmcf->kc.revision_history);
+
     if (ngx_process != NGX_PROCESS_HELPER) {
         ngx_http_kvs_write_init_process(cycle);
     }

@@ -31,6 +31,22 @@ typedef struct {
 } ngx_http_kvs_loc_conf_t;
 
 
+/* the query parameters of /kv/ */
+typedef struct {
+    ngx_uint_t             meta;          /* GET ?meta */
+    ngx_uint_t             revisions;     /* GET ?revisions */
+    ngx_uint_t             revision;      /* GET ?revision=N, 0 = none */
+    int64_t                ttl;           /* PUT ?ttl=s, -1 = none given */
+    ngx_uint_t             limit;         /* listing */
+    ngx_str_t              after;         /* listing, decoded */
+    ngx_uint_t             has_after;
+    ngx_uint_t             recursive;
+} ngx_http_kvs_params_t;
+
+#define NGX_HTTP_KVS_LIST_LIMIT  100
+#define NGX_HTTP_KVS_LIST_MAX    1000
+
+
 /* records in one /_cluster/apply batch; a batch commits in one group */
 #define NGX_HTTP_KVS_APPLY_MAX  512
 
@@ -70,6 +86,12 @@ ngx_uint_t ngx_http_kvs_syncing(void);
 ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
+ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
+    ngx_http_kvs_params_t *p);
+ngx_int_t ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    const uint8_t *value, u_char **out);
+ngx_int_t ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_http_kvs_params_t *params);
 ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
     ngx_uint_t with_left);

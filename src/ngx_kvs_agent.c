@@ -28,6 +28,10 @@
 
 #define NGX_KVS_AGENT_FANOUT     3
 
+/* the TTL sweep: every second, at most this many records a transaction */
+#define NGX_KVS_AGENT_SWEEP      1000
+#define NGX_KVS_AGENT_SWEEP_MAX  1000
+
 
 
 
@@ -37,6 +41,7 @@ static void ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent);
 static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
 static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
 static void ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now);
+static void ngx_kvs_agent_sweep(ngx_event_t *ev);
 
 
 ngx_kvs_agent_t  *ngx_kvs_agent;
@@ -83,6 +88,11 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     agent->tick.log = cycle->log;
     agent->tick.cancelable = 1;
 
+    agent->sweep.data = &agent->dummy;
+    agent->sweep.handler = ngx_kvs_agent_sweep;
+    agent->sweep.log = cycle->log;
+    agent->sweep.cancelable = 1;
+
     if (ngx_kvs_peer_ssl_init(cycle, kmcf->peer_ca_file.len
                                      ? (char *) kmcf->peer_ca_file.data
                                      : NULL)
@@ -94,6 +104,7 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     ngx_kvs_agent = agent;
 
     ngx_add_timer(&agent->tick, 1);
+    ngx_add_timer(&agent->sweep, NGX_KVS_AGENT_SWEEP);
 
     if (ngx_kvs_push_init(agent) != NGX_OK
         || ngx_kvs_sync_init(agent) != NGX_OK)
@@ -282,6 +293,39 @@ ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now)
                       "kvs: purged %d tombstones past tombstone_ttl_hours",
                       n);
     }
+}
+
+
+/*
+ * The TTL sweep.  Readers already see an expired record as gone; the sweep
+ * gives its space back.  Each node sweeps its own store: expiry is an
+ * absolute time in the record, so all of them come to the same records
+ * without a word to each other.  A long backlog goes in short transactions
+ * back to back, so that the helper's event loop keeps turning.
+ */
+
+static void
+ngx_kvs_agent_sweep(ngx_event_t *ev)
+{
+    int               n;
+    char              err[KVS_STORE_ERRLEN];
+    ngx_kvs_agent_t  *agent;
+
+    agent = ngx_kvs_agent;
+
+    n = kvs_store_expire(agent->store, ngx_http_kvs_now_ms(),
+                         NGX_KVS_AGENT_SWEEP_MAX, err, sizeof(err));
+
+    if (n < 0) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", err);
+
+    } else if (n > 0) {
+        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
+                      "kvs: swept %d expired records", n);
+    }
+
+    ngx_add_timer(ev, n == NGX_KVS_AGENT_SWEEP_MAX ? 10
+                                                   : NGX_KVS_AGENT_SWEEP);
 }
 
 

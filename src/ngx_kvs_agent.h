@@ -23,6 +23,7 @@ typedef struct {
     kvs_store_t               *store;
     ngx_http_kvs_main_conf_t  *kmcf;
     ngx_event_t                tick;
+    ngx_event_t                sweep;         /* the TTL sweep's timer */
     ngx_connection_t           dummy;
     ngx_kvs_peer_t            *peers[NGX_KVS_AGENT_PEERS_MAX];
     ngx_uint_t                 npeers;

@@ -112,14 +112,17 @@ PUT /kv/a/../b
 
 
 
-=== TEST 10: the empty key is a 400
+=== TEST 10: PUT to the empty key is a 405: "/kv/" lists, it is no key
 --- config
 location / { kvs_api; }
 --- request
-GET /kv/
---- error_code: 400
+PUT /kv/
+1
+--- error_code: 405
+--- response_headers
+Allow: GET, HEAD
 --- response_body
-{"error":"the key is empty"}
+{"error":"a URI ending in \"/\" lists the keys under a prefix: only GET and HEAD are allowed; a key cannot end with \"/\""}
 
 
 
@@ -134,14 +137,13 @@ GET /kv/a%01b
 
 
 
-=== TEST 12: a trailing slash leaves an empty segment
+=== TEST 12: DELETE with a trailing slash is a 405, not a delete of "users"
 --- config
 location / { kvs_api; }
 --- request
-GET /kv/users/
---- error_code: 400
---- response_body
-{"error":"the key has an empty segment"}
+DELETE /kv/users/
+--- error_code: 405
+--- response_body_like: lists the keys under a prefix
 
 
 

@@ -163,7 +163,25 @@ static const kvs_config_key_t  kvs_config_keys[] = {
 
     /* an hour: a peer silent for longer is gone, and a guard against typos */
     { "peer_timeout", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, peer_timeout), 0, 3600 }
+      offsetof(kvs_config_t, peer_timeout), 0, 3600 },
+
+    { "compression_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, compression_enabled), 0, 1 },
+
+    /* zstd's levels up to 19; 20..22 need far more memory per thread */
+    { "compression_level", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, compression_level), 1, 19 },
+
+    { "compression_min_size", KVS_CONFIG_SIZE,
+      offsetof(kvs_config_t, compression_min_size), 0,
+      (int64_t) KVS_CONFIG_GIB },
+
+    /* seconds; 100 years */
+    { "default_ttl", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, default_ttl), 0, 100LL * KVS_CONFIG_YEAR },
+
+    { "revision_history", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, revision_history), 0, 100 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -257,6 +275,12 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->removal_timeout = 600;
     cf->peer_ca_file = NULL;
     cf->peer_timeout = 5;
+
+    cf->compression_enabled = 1;
+    cf->compression_level = 3;
+    cf->compression_min_size = 256;
+    cf->default_ttl = 0;
+    cf->revision_history = 3;
 
     return 0;
 }

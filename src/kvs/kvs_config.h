@@ -55,6 +55,15 @@ typedef struct {
     char            *peer_ca_file;       /* CA for https:// peers, NULL */
     double           peer_timeout;       /* s, connect/send/read timeout of
                                             one peer request, default 5 */
+
+    /* data features */
+    int              compression_enabled;   /* bool, default 1 */
+    int              compression_level;     /* zstd 1..19, default 3 */
+    size_t           compression_min_size;  /* bytes; smaller values stay
+                                               raw; default 256 */
+    int64_t          default_ttl;           /* s, 0 = none (default) */
+    int              revision_history;      /* earlier versions kept per
+                                               key, 0..100, default 3 */
 } kvs_config_t;
 
 

@@ -268,6 +268,26 @@ failed:
 }
 
 
+int
+kvs_json_utf8_check(const uint8_t *buf, size_t len)
+{
+    const uint8_t   *p;
+    kvs_json_ctx_t   ctx;
+
+    if (len == 0) {
+        return 0;
+    }
+
+    ctx.end = buf + len;
+
+    for (p = buf; p != NULL && p < ctx.end; /* void */) {
+        p = (*p < 0x80) ? p + 1 : kvs_json_utf8(&ctx, p);
+    }
+
+    return p == NULL ? -1 : 0;
+}
+
+
 static const uint8_t *
 kvs_json_fail(kvs_json_ctx_t *ctx, const uint8_t *p, const char *why)
 {

@@ -18,4 +18,8 @@
 int kvs_json_check(const uint8_t *buf, size_t len, size_t *at,
     const char **why);
 
+/* Returns 0 when buf holds well-formed UTF-8 only, -1 otherwise: keys are
+ * sent back inside JSON strings, so they must be text. */
+int kvs_json_utf8_check(const uint8_t *buf, size_t len);
+
 #endif /* KVS_JSON_H */

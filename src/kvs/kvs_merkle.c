@@ -43,7 +43,9 @@ kvs_merkle_digest(uint8_t *out, char ns, const char *path, size_t len,
     n = kvs_merkle_input(buf, ns, path, len);
     kvs_put_be64(buf + n, v->timestamp);
     memcpy(buf + n + 8, v->uuid, KVS_UUID_LEN);
-    buf[n + 8 + KVS_UUID_LEN] = flags;
+    /* only what makes versions differ for a reader elsewhere: whether the
+     * value is compressed here or already dropped by the TTL sweep is not */
+    buf[n + 8 + KVS_UUID_LEN] = flags & KVS_FLAG_TOMBSTONE;
 
     SHA256(buf, n + 8 + KVS_UUID_LEN + 1, md);
 

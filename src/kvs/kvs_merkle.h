@@ -26,7 +26,8 @@
 
 uint16_t kvs_merkle_bucket(char ns, const char *path, size_t len);
 
-/* digest of one record version: namespace, path, version and flags */
+/* digest of one record version: namespace, path, version and whether it
+ * is a tombstone (the other flags are this node's own business) */
 void kvs_merkle_digest(uint8_t *out, char ns, const char *path, size_t len,
     const kvs_version_t *v, uint8_t flags);
 

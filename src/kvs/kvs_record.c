@@ -19,6 +19,7 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include "kvs_json.h"
 #include "kvs_record.h"
 
 
@@ -161,6 +162,17 @@ kvs_version_cmp(const kvs_version_t *a, const kvs_version_t *b)
 static __thread uint8_t  kvs_uuid_pool[4096];
 static __thread size_t   kvs_uuid_left;
 static __thread pid_t    kvs_uuid_pid;
+
+
+int
+kvs_record_live(const kvs_record_hdr_t *hdr, uint64_t now_ms)
+{
+    if (hdr->flags & (KVS_FLAG_TOMBSTONE|KVS_FLAG_EXPIRED)) {
+        return 0;
+    }
+
+    return hdr->expires_at == 0 || hdr->expires_at > now_ms;
+}
 
 
 kvs_version_verdict_e
@@ -361,6 +373,10 @@ kvs_key_check(const char *path, size_t len)
         if ((unsigned char) path[i] < 0x20 || path[i] == 0x7f) {
             return "the key contains a control character";
         }
+    }
+
+    if (kvs_json_utf8_check((const uint8_t *) path, len) != 0) {
+        return "the key is not valid UTF-8";
     }
 
     return NULL;

@@ -21,7 +21,9 @@
 #define KVS_RECORD_HDR_SIZE     88
 
 #define KVS_FLAG_TOMBSTONE      0x01
-#define KVS_FLAG_COMPRESSED     0x02
+#define KVS_FLAG_COMPRESSED     0x02  /* the value is a zstd frame */
+#define KVS_FLAG_EXPIRED        0x04  /* past expires_at, value dropped by
+                                         the TTL sweep */
 
 #define KVS_UUID_LEN            16
 #define KVS_UUID_STR_LEN        36
@@ -81,6 +83,14 @@ typedef enum {
     KVS_VERSION_SAME,
     KVS_VERSION_CONFLICT
 } kvs_version_verdict_e;
+
+/*
+ * Whether a record holds a value a reader may see at now_ms: not a
+ * tombstone, and not past its expiry.  Expiry is an absolute time, so an
+ * expired record reads as gone at once on every node alike, before any
+ * sweep has touched it.
+ */
+int kvs_record_live(const kvs_record_hdr_t *hdr, uint64_t now_ms);
 
 kvs_version_verdict_e kvs_version_decide(const kvs_version_t *held,
     const kvs_version_t *incoming);

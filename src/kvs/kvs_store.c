@@ -5,6 +5,8 @@
  * batch updates, in the batch's one transaction:
  *
  *   kv           the record (header + value; DELETE writes a tombstone)
+ *   rev          the record replaced, when it was live, and the key's
+ *                history trimmed to the newest st->history versions
  *   by_time      big-endian timestamp + key, old entry replaced
  *   expiry       big-endian expires_at + key, when the record has a TTL
  *   merkle       the key's bucket digest: old version out, new one in (XOR)
@@ -58,6 +60,8 @@ struct kvs_store_s {
     MDB_dbi    members;
     MDB_dbi    audit;
     MDB_dbi    meta;
+
+    unsigned   history;        /* earlier versions kept per key */
 };
 
 
@@ -108,6 +112,7 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     }
 
     st->dir = strdup(dir);
+    st->history = 3;
     if (st->dir == NULL) {
         free(st);
         snprintf(err, errlen, "out of memory opening \"%s\"", dir);
@@ -281,6 +286,13 @@ kvs_store_close(kvs_store_t *st)
     mdb_env_close(st->env);
     free(st->dir);
     free(st);
+}
+
+
+void
+kvs_store_set_history(kvs_store_t *st, unsigned n)
+{
+    st->history = n;
 }
 
 
@@ -604,6 +616,152 @@ kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
 
 
 /*
+ * rev keys: the key's length (2, big-endian), the key, then the version
+ * (big-endian timestamp, uuid).  The versions of one key sort together,
+ * oldest first, and no key's entries mix with another's: the length comes
+ * first.
+ */
+
+#define KVS_REV_PREFIX_MAX  (2 + KVS_STORE_KEY_MAX)
+#define KVS_REV_KEY_MAX     (KVS_REV_PREFIX_MAX + 8 + KVS_UUID_LEN)
+
+static size_t
+kvs_store_rev_prefix(uint8_t *out, const uint8_t *k, size_t klen)
+{
+    out[0] = (uint8_t) (klen >> 8);
+    out[1] = (uint8_t) klen;
+    memcpy(out + 2, k, klen);
+
+    return 2 + klen;
+}
+
+
+static size_t
+kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
+    const kvs_version_t *v)
+{
+    size_t  n;
+
+    n = kvs_store_rev_prefix(out, k, klen);
+    kvs_put_be64(out + n, v->timestamp);
+    memcpy(out + n + 8, v->uuid, KVS_UUID_LEN);
+
+    return n + 8 + KVS_UUID_LEN;
+}
+
+
+/*
+ * Keeps the record kv holds for k, of size bytes, in rev.  It is read
+ * again after rev's space is reserved: a put may move the pages an
+ * earlier read pointed into.
+ */
+
+static int
+kvs_store_history_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const kvs_version_t *v, size_t size)
+{
+    int      rc;
+    uint8_t  rk[KVS_REV_KEY_MAX];
+    MDB_val  key, val, cur;
+
+    key.mv_data = rk;
+    key.mv_size = kvs_store_rev_key(rk, k, klen, v);
+    val.mv_size = size;
+
+    rc = mdb_put(txn, st->rev, &key, &val, MDB_RESERVE);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) k;
+    key.mv_size = klen;
+
+    rc = mdb_get(txn, st->kv, &key, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (cur.mv_size != size) {
+        return MDB_CORRUPTED;
+    }
+
+    memcpy(val.mv_data, cur.mv_data, size);
+
+    return 0;
+}
+
+
+/* Deletes the oldest entries of k's history past the newest keep. */
+
+static int
+kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, size_t keep)
+{
+    int          rc;
+    size_t       plen, n, i;
+    uint8_t      prefix[KVS_REV_PREFIX_MAX];
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    plen = kvs_store_rev_prefix(prefix, k, klen);
+
+    rc = mdb_cursor_open(txn, st->rev, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* history is short: count, then delete from the oldest */
+
+    n = 0;
+
+    for (i = 0; i < 2; i++) {
+        key.mv_data = prefix;
+        key.mv_size = plen;
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        while (rc == 0 && key.mv_size == plen + 8 + KVS_UUID_LEN
+               && memcmp(key.mv_data, prefix, plen) == 0)
+        {
+            if (i == 0) {
+                n++;
+                rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+                continue;
+            }
+
+            if (n <= keep) {
+                break;
+            }
+
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            n--;
+
+            /* after a delete the cursor stands on the next entry */
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        rc = 0;
+
+        if (n <= keep) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc;
+}
+
+
+/*
  * A record from a peer: the one function that decides between versions
  * says whether it replaces the one held.  Only a newer version is stored,
  * as it is, with its own timestamp and uuid.
@@ -680,7 +838,8 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 {
     int  live;
 
-    live = have_old && !(old->flags & KVS_FLAG_TOMBSTONE);
+    /* a record past its expiry is gone, swept or not */
+    live = have_old && kvs_record_live(old, now_ms);
 
     /* conditions are checked in the transaction that writes: no other
      * write can come between the check and the write */
@@ -722,9 +881,17 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
         new->flags = KVS_FLAG_TOMBSTONE;
 
     } else {
-        new->expires_at = w->expires_at;
+        /* after the version's own timestamp, so that expiry is always
+         * newer than the write, whatever the clocks did */
+        new->expires_at = w->ttl_ms ? new->version.timestamp + w->ttl_ms
+                                    : 0;
         new->value_len = (uint32_t) w->value_len;
-        new->raw_len = (uint32_t) w->value_len;
+        new->raw_len = (uint32_t) (w->compressed ? w->raw_len
+                                                 : w->value_len);
+
+        if (w->compressed) {
+            new->flags |= KVS_FLAG_COMPRESSED;
+        }
     }
 
     return 1;
@@ -782,6 +949,24 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     if (w->path_len > KVS_KEY_INLINE) {
         new.key_len = (uint16_t) w->path_len;
+    }
+
+    /* the version replaced joins the key's history when it had a value */
+
+    if (have_old) {
+        if (st->history && kvs_record_live(&old, now_ms)) {
+            rc = kvs_store_history_add(st, txn, k, klen, &old.version,
+                                       KVS_RECORD_HDR_SIZE + old.key_len
+                                       + old.value_len);
+            if (rc != 0) {
+                return rc;
+            }
+        }
+
+        rc = kvs_store_history_trim(st, txn, k, klen, st->history);
+        if (rc != 0) {
+            return rc;
+        }
     }
 
     val.mv_size = KVS_RECORD_HDR_SIZE + new.key_len + new.value_len;
@@ -1163,8 +1348,8 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
 {
     int               rc, n;
     size_t            klen, plen;
-    uint8_t           sk[8], *rec;
-    MDB_val           key, val, rkey, rval;
+    uint8_t           sk[8], *rec, hk[KVS_REV_KEY_MAX];
+    MDB_val           key, val, rkey, rval, hkey;
     MDB_cursor       *cur;
     const char       *path;
     kvs_record_hdr_t  hdr;
@@ -1191,6 +1376,23 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
         klen = rkey.mv_size;
 
         rc = mdb_get(st->read, st->kv, &rkey, &rval);
+
+        /* replaced since: the version this change wrote, from history */
+
+        if (rc == 0 && klen <= KVS_STORE_KEY_MAX
+            && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) == 0
+            && (kvs_get_be64(val.mv_data) != hdr.version.timestamp
+                || memcmp((uint8_t *) val.mv_data + 8, hdr.version.uuid,
+                          KVS_UUID_LEN)
+                   != 0))
+        {
+            hkey.mv_data = hk;
+            hkey.mv_size = kvs_store_rev_prefix(hk, rkey.mv_data, klen);
+            memcpy(hk + hkey.mv_size, val.mv_data, 8 + KVS_UUID_LEN);
+            hkey.mv_size += 8 + KVS_UUID_LEN;
+
+            rc = mdb_get(st->read, st->rev, &hkey, &rval);
+        }
 
         if (rc == 0 && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
                        == 0)
@@ -1679,9 +1881,14 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
 
         rc = mdb_get(txn, st->kv, &rkey, &rval);
 
+        /* tombstones, and records the TTL sweep emptied, once their
+         * expiry is as old as a tombstone has to be */
+
         if (rc != 0 || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
                        != 0
-            || !(hdr.flags & KVS_FLAG_TOMBSTONE))
+            || !((hdr.flags & KVS_FLAG_TOMBSTONE)
+                 || ((hdr.flags & KVS_FLAG_EXPIRED)
+                     && hdr.expires_at < older_than)))
         {
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
             continue;
@@ -1726,6 +1933,12 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
         }
 
         rc = mdb_del(txn, st->kv, &rkey, NULL);
+        if (rc != 0) {
+            break;
+        }
+
+        /* the key's history goes with it */
+        rc = kvs_store_history_trim(st, txn, k, klen, 0);
         if (rc != 0) {
             break;
         }
@@ -1836,4 +2049,305 @@ kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
     default:
         return KVS_ERROR;
     }
+}
+
+
+int
+kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
+    size_t errlen)
+{
+    int               rc, n;
+    size_t            i, klen;
+    uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX], *p;
+    uint64_t          at;
+    MDB_txn          *txn;
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *cur;
+    kvs_record_hdr_t  hdr;
+
+    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
+        return -1;
+    }
+
+    rc = mdb_cursor_open(txn, st->expiry, &cur);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    n = 0;
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    for (i = 0; rc == 0 && i < max; i++) {
+        if (key.mv_size <= 9 || key.mv_size > 8 + KVS_STORE_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        at = kvs_get_be64(key.mv_data);
+
+        if (at > now_ms) {
+            break;
+        }
+
+        klen = key.mv_size - 8;
+        memcpy(k, (uint8_t *) key.mv_data + 8, klen);
+
+        rkey.mv_data = k;
+        rkey.mv_size = klen;
+
+        rc = mdb_get(txn, st->kv, &rkey, &rval);
+
+        /* an entry left by a record since replaced is only dropped */
+
+        if (rc == 0 && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
+                       == 0
+            && hdr.expires_at == at
+            && !(hdr.flags & (KVS_FLAG_TOMBSTONE|KVS_FLAG_EXPIRED)))
+        {
+            hdr.flags = (hdr.flags & ~KVS_FLAG_COMPRESSED) | KVS_FLAG_EXPIRED;
+            hdr.value_len = 0;
+            hdr.raw_len = 0;
+
+            /* the same version, its long path kept: the record shrinks in
+             * place of the old one */
+
+            rval.mv_size = KVS_RECORD_HDR_SIZE + hdr.key_len;
+
+            if (hdr.key_len) {
+                memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
+                       hdr.key_len);
+
+                rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
+                if (rc != 0) {
+                    break;
+                }
+
+                memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
+                       hdr.key_len);
+
+            } else {
+                rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
+                if (rc != 0) {
+                    break;
+                }
+            }
+
+            p = rval.mv_data;
+            kvs_record_encode(&hdr, p);
+            n++;
+
+        } else if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        goto failed;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, "committing a sweep", st->dir, rc);
+        return -1;
+    }
+
+    return n;
+
+failed:
+
+    mdb_txn_abort(txn);
+    kvs_store_fail(err, errlen, "sweeping expired records", st->dir, rc);
+
+    return -1;
+}
+
+
+int
+kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
+    kvs_history_pt fn, void *data)
+{
+    int               rc;
+    size_t            klen, plen;
+    uint8_t           k[KVS_STORE_KEY_MAX], prefix[KVS_REV_KEY_MAX];
+    MDB_val           key, val;
+    MDB_cursor       *cur;
+    kvs_record_hdr_t  hdr;
+
+    klen = kvs_store_key(k, ns, path, len);
+    plen = kvs_store_rev_prefix(prefix, k, klen);
+
+    if (mdb_cursor_open(st->read, st->rev, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    /* from past the newest version of the key, backwards */
+
+    memset(prefix + plen, 0xff, 8 + KVS_UUID_LEN);
+    key.mv_data = prefix;
+    key.mv_size = plen + 8 + KVS_UUID_LEN;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
+
+    while (rc == 0 && key.mv_size == plen + 8 + KVS_UUID_LEN
+           && memcmp(key.mv_data, prefix, plen) == 0)
+    {
+        if (kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        if (fn(&hdr, (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE
+                     + hdr.key_len, data)
+            != KVS_OK)
+        {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+}
+
+
+/*
+ * Listing.  Keys of kv sort by namespace and path, so the keys under a
+ * prefix are one stretch of the tree: a page is one seek and a walk of the
+ * page's entries (plus the tombstones and expired records among them).
+ * Not recursive, a deeper level is listed once, then skipped in one seek:
+ * past "a/b/" every key starts with "a/b0" or more, '0' following '/'.
+ */
+
+static int
+kvs_store_list_seek(MDB_cursor *cur, MDB_val *key, MDB_val *val, char ns,
+    const char *path, size_t len, int past_subtree)
+{
+    size_t   klen;
+    uint8_t  k[KVS_STORE_KEY_MAX];
+    char     buf[KVS_KEY_MAX];
+
+    if (past_subtree) {
+        /* path ends with '/': seek "<path without it>0" */
+        memcpy(buf, path, len);
+        buf[len - 1] = '/' + 1;
+        path = buf;
+    }
+
+    klen = kvs_store_key(k, ns, path, len);
+    key->mv_data = k;
+    key->mv_size = klen;
+
+    return mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+}
+
+
+int
+kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
+    const char *after, size_t alen, int recursive, size_t limit,
+    uint64_t now_ms, kvs_list_pt fn, void *data, int *more)
+{
+    int               rc, sub;
+    size_t            n, len, cmp;
+    const char       *path, *slash;
+    MDB_val           key, val;
+    MDB_cursor       *cur;
+    kvs_record_hdr_t  hdr;
+
+    *more = 0;
+
+    if (mdb_cursor_open(st->read, st->kv, &cur) != 0) {
+        return KVS_ERROR;
+    }
+
+    if (after) {
+        rc = kvs_store_list_seek(cur, &key, &val, ns, after, alen,
+                                 !recursive && alen && after[alen - 1] == '/');
+    } else {
+        rc = kvs_store_list_seek(cur, &key, &val, ns, prefix, plen, 0);
+    }
+
+    /* the stretch ends where the stored key stops matching the prefix;
+     * past KVS_KEY_INLINE bytes only the full path can tell */
+    cmp = plen < KVS_KEY_INLINE ? plen : KVS_KEY_INLINE;
+
+    n = 0;
+
+    while (rc == 0) {
+        if (key.mv_size < 1 + cmp || *(char *) key.mv_data != ns
+            || memcmp((char *) key.mv_data + 1, prefix, cmp) != 0)
+        {
+            break;
+        }
+
+        if (kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        if (hdr.key_len) {
+            path = (const char *) val.mv_data + KVS_RECORD_HDR_SIZE;
+            len = hdr.key_len;
+
+        } else {
+            path = (const char *) key.mv_data + 1;
+            len = key.mv_size - 1;
+        }
+
+        if (len < plen || memcmp(path, prefix, plen) != 0
+            || (after && len == alen && memcmp(path, after, len) == 0)
+            || !kvs_record_live(&hdr, now_ms))
+        {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        slash = NULL;
+
+        if (!recursive) {
+            slash = memchr(path + plen, '/', len - plen);
+        }
+
+        sub = (slash != NULL);
+
+        if (sub) {
+            len = slash + 1 - path;
+        }
+
+        if (n == limit) {
+            *more = 1;
+            break;
+        }
+
+        if (fn(path, len, sub, data) != KVS_OK) {
+            break;
+        }
+
+        n++;
+
+        if (sub) {
+            /* the path is in the page of the cursor: copied by the seek */
+            rc = kvs_store_list_seek(cur, &key, &val, ns, path, len, 1);
+            continue;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
 }

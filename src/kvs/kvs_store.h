@@ -62,13 +62,17 @@ typedef struct {
     char              ns;
     const char       *path;          /* checked with kvs_key_check() */
     size_t            path_len;
-    const uint8_t    *value;         /* PUT: JSON bytes */
+    const uint8_t    *value;         /* PUT: JSON bytes, or a zstd frame
+                                        of raw_len bytes of JSON */
     size_t            value_len;
-    uint64_t          expires_at;    /* ms, 0 = never */
+    size_t            raw_len;       /* PUT, compressed */
+    uint64_t          ttl_ms;        /* PUT: expires ttl_ms after the
+                                        version's timestamp; 0 = never */
     const kvs_member_t *members;     /* MEMBERS: records to merge */
     unsigned          if_match:1;    /* PUT, DELETE: only over version
                                         match (compare-and-set) */
     unsigned          create_only:1; /* PUT: only where no key is */
+    unsigned          compressed:1;  /* PUT: value is a zstd frame */
     unsigned          must_exist:1;  /* PUT, DELETE: only over a key */
     uint8_t           match[KVS_UUID_LEN];
     unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
@@ -87,6 +91,10 @@ typedef struct {
 int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen);
 void kvs_store_close(kvs_store_t *st);
+
+/* How many earlier versions of a key writes keep in rev (default 3; 0
+ * keeps none and drops a key's history at its next write). */
+void kvs_store_set_history(kvs_store_t *st, unsigned n);
 
 /* The files of the store, for the master to hand them to nginx's user. */
 const char *kvs_store_path(kvs_store_t *st);
@@ -144,9 +152,12 @@ int kvs_store_member_each(kvs_store_t *st,
 
 /*
  * The change feed after a sequence number, for push replication: fn gets,
- * for each change in order, its sequence number, the key and the key's
- * current record, whole (header and value, as a peer's KVS_WRITE_REMOTE
- * takes it).  At most max changes, inside the current read transaction.
+ * for each change in order, its sequence number, the key and the record
+ * that change wrote, whole (header and value, as a peer's KVS_WRITE_REMOTE
+ * takes it): the key's current record, or an earlier version from its
+ * history, so that peers keep the same history.  A change whose version is
+ * in neither is skipped: a later change of the same key carries what
+ * replaced it.  At most max changes, inside the current read transaction.
  * Returns the number of changes seen, or -1.
  */
 typedef int (*kvs_change_pt)(uint64_t seq, char ns, const char *path,
@@ -216,6 +227,41 @@ int kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
  */
 int kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     uint64_t *from, char *err, size_t errlen);
+
+/*
+ * The TTL sweep: records past their expires_at (at or before now_ms) lose
+ * their value and their expiry entry, at most max of them in one
+ * transaction; returns how many, or -1.  The version stays as it was, so
+ * every node sweeps to the same record and the Merkle trees still agree;
+ * readers see an expired record as gone whether it was swept or not.
+ */
+int kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max,
+    char *err, size_t errlen);
+
+/*
+ * A key's earlier versions kept in rev, newest first, inside the current
+ * read transaction: fn gets each one's header and stored value (a zstd
+ * frame when its header says so).  Returns KVS_OK or KVS_ERROR.
+ */
+typedef int (*kvs_history_pt)(const kvs_record_hdr_t *hdr,
+    const uint8_t *value, void *data);
+int kvs_store_history(kvs_store_t *st, char ns, const char *path,
+    size_t len, kvs_history_pt fn, void *data);
+
+/*
+ * Lists the live keys under a prefix in key order, inside the current read
+ * transaction, from an LMDB cursor: the cost of a page does not grow with
+ * the store.  after (NULL: from the start) is the last entry of the
+ * previous page.  Not recursive, only the prefix's direct children are
+ * listed, and each deeper level once, as "<prefix><segment>/" with
+ * is_prefix set.  At most limit entries; *more says whether there are
+ * others after them.  Returns KVS_OK or KVS_ERROR.
+ */
+typedef int (*kvs_list_pt)(const char *path, size_t len, int is_prefix,
+    void *data);
+int kvs_store_list(kvs_store_t *st, char ns, const char *prefix,
+    size_t plen, const char *after, size_t alen, int recursive,
+    size_t limit, uint64_t now_ms, kvs_list_pt fn, void *data, int *more);
 
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);

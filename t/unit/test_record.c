@@ -411,8 +411,15 @@ kvs_test_key(void)
     kvs_test_key_one("users/john/profile", 18, NULL,
                      "key \"users/john/profile\" is valid");
     kvs_test_key_one("a", 1, NULL, "key \"a\" is valid");
-    kvs_test_key_one("caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac", 11, NULL,
+    kvs_test_key_one("caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac", 12, NULL,
                      "key with UTF-8 bytes is valid");
+    kvs_test_key_one("caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac", 11,
+                     "the key is not valid UTF-8",
+                     "a key cut inside a UTF-8 sequence is refused");
+    kvs_test_key_one("a/\xff", 3, "the key is not valid UTF-8",
+                     "a key with a byte that is never UTF-8 is refused");
+    kvs_test_key_one("\xc0\xaf", 2, "the key is not valid UTF-8",
+                     "an overlong form of '/' is refused");
     kvs_test_key_one("...", 3, NULL, "key \"...\" is valid");
     kvs_test_key_one(".a/..b/a.", 9, NULL,
                      "segments merely containing dots are valid");

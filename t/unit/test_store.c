@@ -142,7 +142,7 @@ kvs_test_open(const char *dir, size_t map_size)
 
 static void
 kvs_test_set(kvs_write_t *w, kvs_write_op_e op, char ns, const char *path,
-    const char *value, uint64_t expires_at)
+    const char *value, uint64_t ttl_ms)
 {
     memset(w, 0, sizeof(kvs_write_t));
 
@@ -152,7 +152,7 @@ kvs_test_set(kvs_write_t *w, kvs_write_op_e op, char ns, const char *path,
     w->path_len = strlen(path);
     w->value = (const uint8_t *) value;
     w->value_len = value ? strlen(value) : 0;
-    w->expires_at = expires_at;
+    w->ttl_ms = ttl_ms;
     w->rc = -100;
 }
 
@@ -161,14 +161,14 @@ kvs_test_set(kvs_write_t *w, kvs_write_op_e op, char ns, const char *path,
 
 static int
 kvs_test_write1(kvs_store_t *st, kvs_write_op_e op, const char *path,
-    const char *value, uint64_t expires_at, uint64_t now,
+    const char *value, uint64_t ttl_ms, uint64_t now,
     kvs_version_t *v)
 {
     int          rc;
     char         err[KVS_STORE_ERRLEN];
     kvs_write_t  w;
 
-    kvs_test_set(&w, op, KVS_NS_DATA, path, value, expires_at);
+    kvs_test_set(&w, op, KVS_NS_DATA, path, value, ttl_ms);
 
     rc = kvs_store_write(st, &w, 1, now, err, sizeof(err));
     if (rc != KVS_OK) {
@@ -806,9 +806,10 @@ kvs_test_indexes(void)
     kvs_test_dir(dir, "indexes");
     st = kvs_test_open(dir, KVS_TEST_MAP);
 
-    kvs_test_write1(st, KVS_WRITE_PUT, "idx/a", "1", 9000, 1000, &va);
-    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "2", 7000, 1000, &vb1);
-    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "3", 8000, 1000, &vb2);
+    /* expiry is the version's timestamp plus the TTL */
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/a", "1", 8000, 1000, &va);
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "2", 6000, 1000, &vb1);
+    kvs_test_write1(st, KVS_WRITE_PUT, "idx/b", "3", 6999, 1000, &vb2);
     kvs_store_close(st);
 
     if (kvs_test_raw_open(&raw, dir, 0) != 0) {

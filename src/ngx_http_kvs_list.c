@@ -1,0 +1,197 @@
+/*
+ * GET /kv/{prefix}/: the keys under a prefix, in key order, a page at a
+ * time:
+ *
+ *   {"keys":["users/ann","users/bob/"],"next":"users/bob/"}
+ *
+ * "next" is the last entry of the page when more follow, null otherwise;
+ * it goes back as ?after= for the next page.  With ?recursive=false only
+ * the prefix's direct children are listed, each deeper level once with its
+ * trailing "/".  The page comes from one LMDB cursor walk (see
+ * kvs_store_list()), so its cost does not grow with the store.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+
+
+typedef struct {
+    ngx_array_t   *keys;               /* ngx_str_t, into the read txn */
+    size_t         size;               /* bytes of the keys, escaped */
+} ngx_http_kvs_list_t;
+
+
+static int ngx_http_kvs_list_one(const char *path, size_t len,
+    int is_prefix, void *data);
+static size_t ngx_http_kvs_json_len(u_char *s, size_t len);
+static u_char *ngx_http_kvs_json_str(u_char *p, u_char *s, size_t len);
+
+
+ngx_int_t
+ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_http_kvs_params_t *params)
+{
+    int                   rc, more;
+    char                  err[KVS_STORE_ERRLEN];
+    u_char               *body, *p;
+    ngx_str_t            *k;
+    ngx_uint_t            i;
+    ngx_http_kvs_list_t   l;
+
+    if (params->has_after
+        && (params->after.len < prefix->len
+            || ngx_strncmp(params->after.data, prefix->data, prefix->len)
+               != 0))
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "the parameter \"after\" must be an entry "
+                                  "under \"%V\", as \"next\" gives it; got "
+                                  "\"%V\"", prefix, &params->after);
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    l.keys = ngx_array_create(r->pool, 16, sizeof(ngx_str_t));
+    if (l.keys == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    l.size = 0;
+
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the store cannot be read");
+    }
+
+    rc = kvs_store_list(ngx_http_kvs_store, KVS_NS_DATA,
+                        (const char *) prefix->data, prefix->len,
+                        params->has_after ? (const char *) params->after.data
+                                          : NULL,
+                        params->after.len, params->recursive, params->limit,
+                        ngx_http_kvs_now_ms(), ngx_http_kvs_list_one, &l,
+                        &more);
+
+    body = NULL;
+    p = NULL;
+
+    if (rc == KVS_OK) {
+        body = ngx_pnalloc(r->pool, sizeof("{\"keys\":[],\"next\":null}\n")
+                                    + l.keys->nelts + 2 * l.size);
+    }
+
+    if (body != NULL) {
+        p = ngx_cpymem(body, "{\"keys\":[", sizeof("{\"keys\":[") - 1);
+
+        k = l.keys->elts;
+
+        for (i = 0; i < l.keys->nelts; i++) {
+            if (i) {
+                *p++ = ',';
+            }
+
+            p = ngx_http_kvs_json_str(p, k[i].data, k[i].len);
+        }
+
+        p = ngx_cpymem(p, "],\"next\":", sizeof("],\"next\":") - 1);
+
+        if (more && l.keys->nelts) {
+            k = &k[l.keys->nelts - 1];
+            p = ngx_http_kvs_json_str(p, k->data, k->len);
+
+        } else {
+            p = ngx_cpymem(p, "null", 4);
+        }
+
+        *p++ = '}';
+        *p++ = '\n';
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc != KVS_OK) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kvs: listing \"%V\" failed", prefix);
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the keys under this prefix cannot be "
+                                  "listed");
+    }
+
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+static int
+ngx_http_kvs_list_one(const char *path, size_t len, int is_prefix,
+    void *data)
+{
+    ngx_http_kvs_list_t *l = data;
+
+    ngx_str_t  *k;
+
+    (void) is_prefix;    /* a prefix says so by its trailing "/" */
+
+    k = ngx_array_push(l->keys);
+    if (k == NULL) {
+        return KVS_ERROR;
+    }
+
+    k->data = (u_char *) path;
+    k->len = len;
+
+    l->size += ngx_http_kvs_json_len(k->data, len);
+
+    return KVS_OK;
+}
+
+
+/* Keys hold no control bytes and are UTF-8 (kvs_key_check()): only '"'
+ * and '\' need escaping in a JSON string. */
+
+static size_t
+ngx_http_kvs_json_len(u_char *s, size_t len)
+{
+    size_t  i, n;
+
+    n = 2 + len;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            n++;
+        }
+    }
+
+    return n;
+}
+
+
+static u_char *
+ngx_http_kvs_json_str(u_char *p, u_char *s, size_t len)
+{
+    size_t  i;
+
+    *p++ = '"';
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '"' || s[i] == '\\') {
+            *p++ = '\\';
+        }
+
+        *p++ = s[i];
+    }
+
+    *p++ = '"';
+
+    return p;
+}
