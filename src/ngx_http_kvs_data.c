@@ -58,6 +58,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
     ngx_uint_t *prefix);
+static ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r,
+    ngx_uint_t prefix, ngx_http_kvs_params_t *p);
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params);
 static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
@@ -261,7 +263,7 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
  * silent no-op.
  */
 
-ngx_int_t
+static ngx_int_t
 ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     ngx_http_kvs_params_t *p)
 {

@@ -86,8 +86,6 @@ ngx_uint_t ngx_http_kvs_syncing(void);
 ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
-ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
-    ngx_http_kvs_params_t *p);
 ngx_int_t ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     const uint8_t *value, u_char **out);
 ngx_int_t ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
