@@ -868,6 +868,7 @@ ngx_http_kvs_zip(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf,
     }
 
     r->main->blocked++;
+    ngx_http_kvs_write_hold(1);
 
     return NGX_OK;
 }
@@ -899,6 +900,7 @@ ngx_http_kvs_zip_done(ngx_event_t *ev)
     c = r->connection;
 
     r->main->blocked--;
+    ngx_http_kvs_write_hold(0);
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
 

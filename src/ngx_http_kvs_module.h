@@ -108,6 +108,7 @@ ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 void ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
+void ngx_http_kvs_write_hold(ngx_uint_t hold);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);

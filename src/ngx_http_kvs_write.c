@@ -40,6 +40,7 @@ static void ngx_http_kvs_write_post(void);
 static void ngx_http_kvs_write_thread(void *data, ngx_log_t *log);
 static void ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data);
 static void ngx_http_kvs_write_done(ngx_event_t *ev);
+static void ngx_http_kvs_inflight(void);
 static void ngx_http_kvs_write_inflight(ngx_event_t *ev);
 
 
@@ -56,6 +57,8 @@ static ngx_uint_t          ngx_http_kvs_busy;
  */
 static ngx_event_t         ngx_http_kvs_inflight_ev;
 static ngx_connection_t    ngx_http_kvs_inflight_conn;  /* for its log lines */
+static ngx_uint_t          ngx_http_kvs_holds;          /* writes on their way
+                                                           to the queue */
 
 
 void
@@ -139,7 +142,7 @@ ngx_http_kvs_write_post(void)
         == NGX_OK)
     {
         ngx_http_kvs_busy = 1;
-        ngx_add_timer(&ngx_http_kvs_inflight_ev, 86400000);
+        ngx_http_kvs_inflight();
         return;
     }
 
@@ -240,10 +243,7 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     batch = task->ctx;
 
     ngx_http_kvs_busy = 0;
-
-    if (ngx_http_kvs_inflight_ev.timer_set) {
-        ngx_del_timer(&ngx_http_kvs_inflight_ev);
-    }
+    ngx_http_kvs_inflight();
 
     if (batch->rc != KVS_OK) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
@@ -289,6 +289,37 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
 
     if (more) {
         ngx_http_kvs_write_post();
+    }
+}
+
+
+/* A write being compressed on the thread pool is held the same way: the
+ * worker stays until it has been queued, committed and answered. */
+
+void
+ngx_http_kvs_write_hold(ngx_uint_t hold)
+{
+    if (hold) {
+        ngx_http_kvs_holds++;
+
+    } else {
+        ngx_http_kvs_holds--;
+    }
+
+    ngx_http_kvs_inflight();
+}
+
+
+static void
+ngx_http_kvs_inflight(void)
+{
+    if (ngx_http_kvs_busy || ngx_http_kvs_holds) {
+        if (!ngx_http_kvs_inflight_ev.timer_set) {
+            ngx_add_timer(&ngx_http_kvs_inflight_ev, 86400000);
+        }
+
+    } else if (ngx_http_kvs_inflight_ev.timer_set) {
+        ngx_del_timer(&ngx_http_kvs_inflight_ev);
     }
 }
 
