@@ -36,6 +36,7 @@
 typedef struct {
     ngx_uint_t            n;             /* versions seen, newest first */
     ngx_uint_t            want;          /* ?revision=N, or 0 */
+    uint64_t              now;
     ngx_http_request_t   *r;
     ngx_array_t          *list;          /* ?revisions: kvs_version_t */
     u_char               *value;         /* ?revision=N: its JSON */
@@ -67,7 +68,7 @@ static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
 static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
     const uint8_t *value, void *data);
 static ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r,
-    kvs_record_hdr_t *hdr, ngx_str_t *key);
+    kvs_record_hdr_t *hdr, ngx_str_t *key, uint64_t now);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
@@ -311,7 +312,7 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
                 }
 
                 if (p->meta || p->revisions || p->revision) {
-                    goto twice;
+                    goto exclusive;
                 }
 
                 if (name.data[0] == 'm') {
@@ -335,7 +336,7 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
                 }
 
                 if (p->meta || p->revisions || p->revision) {
-                    goto twice;
+                    goto exclusive;
                 }
 
                 p->revision = n;
@@ -356,11 +357,22 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
                                               NGX_HTTP_KVS_LIST_MAX, &value);
                 }
 
+                if (p->given & NGX_HTTP_KVS_LIMIT) {
+                    goto twice;
+                }
+
+                p->given |= NGX_HTTP_KVS_LIMIT;
                 p->limit = n;
                 continue;
             }
 
             if (ngx_http_kvs_param_is("recursive")) {
+                if (p->given & NGX_HTTP_KVS_RECURSIVE) {
+                    goto twice;
+                }
+
+                p->given |= NGX_HTTP_KVS_RECURSIVE;
+
                 if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0)
                 {
                     p->recursive = 1;
@@ -381,6 +393,10 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
             }
 
             if (ngx_http_kvs_param_is("after")) {
+                if (p->has_after) {
+                    goto twice;
+                }
+
                 dst = ngx_pnalloc(r->pool, value.len + 1);
                 if (dst == NULL) {
                     return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -390,6 +406,14 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
                 ngx_unescape_uri(&dst, &value.data, value.len, 0);
                 p->after.len = dst - p->after.data;
                 p->has_after = 1;
+
+                if (p->after.len > KVS_KEY_MAX) {
+                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                              "the parameter \"after\" is "
+                                              "longer than a key can be "
+                                              "(%d bytes)", KVS_KEY_MAX);
+                }
+
                 continue;
             }
         }
@@ -433,6 +457,11 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     return NGX_OK;
 
 twice:
+
+    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                              "the parameter \"%V\" is given twice", &name);
+
+exclusive:
 
     return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                               "the parameter \"%V\" cannot be given with "
@@ -487,7 +516,7 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     status = NGX_OK;
 
     if (rc == KVS_OK && params->meta) {
-        status = ngx_http_kvs_meta(r, &hdr, key);
+        status = ngx_http_kvs_meta(r, &hdr, key, now);
 
     } else if (rc == KVS_OK) {
         status = ngx_http_kvs_value(r, &hdr, value, &copy);
@@ -576,6 +605,7 @@ ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
 
     ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
     vs.r = r;
+    vs.now = now;
     vs.want = params->revision;
     vs.rc = NGX_OK;
 
@@ -619,9 +649,9 @@ ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
     if (vs.want) {
         if (vs.value == NULL) {
             return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                      "key \"%V\" has %ui revisions; there "
-                                      "is no revision %ui", key, vs.n,
-                                      vs.want);
+                                      "key \"%V\" has %ui revision%s; "
+                                      "there is no revision %ui", key, vs.n,
+                                      vs.n == 1 ? "" : "s", vs.want);
         }
 
         if (ngx_http_kvs_etag(r, vs.version.uuid) != NGX_OK) {
@@ -668,8 +698,10 @@ ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
 
     kvs_version_t  *v;
 
-    /* a tombstone or a swept record in history has no value to show */
-    if (hdr->flags & (KVS_FLAG_TOMBSTONE|KVS_FLAG_EXPIRED)) {
+    /* a tombstone or a swept record in history has no value to show, and
+     * a version past its own expiry is gone from history too: a TTL
+     * promises the value is no longer served */
+    if (!kvs_record_live(hdr, vs->now)) {
         return KVS_OK;
     }
 
@@ -703,7 +735,7 @@ ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
 
 static ngx_int_t
 ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
-    ngx_str_t *key)
+    ngx_str_t *key, uint64_t now)
 {
     u_char                   *body, *p;
     ngx_uint_t                i;
@@ -714,6 +746,7 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 
     ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
     vs.r = r;
+    vs.now = now;
     vs.n = 1;
     vs.want = (ngx_uint_t) -1;     /* counts only */
 

@@ -41,7 +41,11 @@ typedef struct {
     ngx_str_t              after;         /* listing, decoded */
     ngx_uint_t             has_after;
     ngx_uint_t             recursive;
+    ngx_uint_t             given;         /* NGX_HTTP_KVS_LIMIT|RECURSIVE */
 } ngx_http_kvs_params_t;
+
+#define NGX_HTTP_KVS_LIMIT       0x01
+#define NGX_HTTP_KVS_RECURSIVE   0x02
 
 #define NGX_HTTP_KVS_LIST_LIMIT  100
 #define NGX_HTTP_KVS_LIST_MAX    1000

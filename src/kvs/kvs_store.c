@@ -2178,7 +2178,7 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
     kvs_history_pt fn, void *data)
 {
     int               rc;
-    size_t            klen, plen;
+    size_t            klen, plen, n;
     uint8_t           k[KVS_STORE_KEY_MAX], prefix[KVS_REV_KEY_MAX];
     MDB_val           key, val;
     MDB_cursor       *cur;
@@ -2200,7 +2200,13 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
     rc = mdb_cursor_get(cur, &key, &val, rc == 0 ? MDB_PREV : MDB_LAST);
 
-    while (rc == 0 && key.mv_size == plen + 8 + KVS_UUID_LEN
+    /* no more than revision_history asks for now, even before the key's
+     * next write trims what an earlier setting kept */
+
+    n = 0;
+
+    while (n < st->history && rc == 0
+           && key.mv_size == plen + 8 + KVS_UUID_LEN
            && memcmp(key.mv_data, prefix, plen) == 0)
     {
         if (kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0) {
@@ -2215,6 +2221,7 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
             break;
         }
 
+        n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
     }
 
@@ -2230,28 +2237,120 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
  * page's entries (plus the tombstones and expired records among them).
  * Not recursive, a deeper level is listed once, then skipped in one seek:
  * past "a/b/" every key starts with "a/b0" or more, '0' following '/'.
+ *
+ * Paths longer than KVS_KEY_INLINE bytes are keyed by their first
+ * KVS_KEY_INLINE bytes and a digest, so those sharing their first
+ * KVS_KEY_INLINE bytes form a block in digest order.  An entry longer than
+ * KVS_KEY_INLINE bytes lies wholly in one such block (and so do the keys
+ * of such a level): the block is read whole, and its entries are sorted
+ * before they are listed.  Blocks are rare and small: their keys share
+ * 448 bytes.
  */
+
+typedef enum {
+    KVS_SEEK_PREFIX = 0,       /* the first key that may start with it */
+    KVS_SEEK_PAST              /* past every key under this level */
+} kvs_store_seek_e;
+
+
+typedef struct {
+    const char  *path;         /* into the read transaction */
+    size_t       len;
+    int          is_prefix;
+} kvs_store_entry_t;
+
 
 static int
 kvs_store_list_seek(MDB_cursor *cur, MDB_val *key, MDB_val *val, char ns,
-    const char *path, size_t len, int past_subtree)
+    const char *path, size_t len, kvs_store_seek_e how)
 {
-    size_t   klen;
     uint8_t  k[KVS_STORE_KEY_MAX];
-    char     buf[KVS_KEY_MAX];
 
-    if (past_subtree) {
-        /* path ends with '/': seek "<path without it>0" */
-        memcpy(buf, path, len);
-        buf[len - 1] = '/' + 1;
-        path = buf;
+    /* at most the first KVS_KEY_INLINE bytes, never a digest: whatever
+     * sorts at or after path sorts at or after them */
+
+    k[0] = (uint8_t) ns;
+
+    if (len > KVS_KEY_INLINE) {
+        len = KVS_KEY_INLINE;
     }
 
-    klen = kvs_store_key(k, ns, path, len);
+    memcpy(k + 1, path, len);
+
+    if (how == KVS_SEEK_PAST) {
+        /* path ends with '/': seek "<path without it>0" */
+        k[len] = '/' + 1;
+    }
+
     key->mv_data = k;
-    key->mv_size = klen;
+    key->mv_size = 1 + len;
 
     return mdb_cursor_get(cur, key, val, MDB_SET_RANGE);
+}
+
+
+static int
+kvs_store_entry_cmp(const void *one, const void *two)
+{
+    int                       c;
+    const kvs_store_entry_t  *a = one, *b = two;
+
+    c = memcmp(a->path, b->path, a->len < b->len ? a->len : b->len);
+
+    if (c != 0) {
+        return c;
+    }
+
+    return (a->len > b->len) - (a->len < b->len);
+}
+
+
+/*
+ * The entry a record stands for in a listing: its path, or in a listing
+ * that is not recursive the level under the prefix it lies in.  Returns 0
+ * when it lists nothing (another prefix, not live).
+ */
+
+static int
+kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
+    const char *prefix, size_t plen, int recursive, uint64_t now_ms,
+    kvs_store_entry_t *e, int *bad)
+{
+    const char        *slash;
+    kvs_record_hdr_t   hdr;
+
+    if (kvs_record_decode(&hdr, val->mv_data, val->mv_size) != 0) {
+        *bad = 1;
+        return 0;
+    }
+
+    if (hdr.key_len) {
+        e->path = (const char *) val->mv_data + KVS_RECORD_HDR_SIZE;
+        e->len = hdr.key_len;
+
+    } else {
+        e->path = (const char *) key->mv_data + 1;
+        e->len = key->mv_size - 1;
+    }
+
+    if (e->len < plen || memcmp(e->path, prefix, plen) != 0
+        || !kvs_record_live(&hdr, now_ms))
+    {
+        return 0;
+    }
+
+    e->is_prefix = 0;
+
+    if (!recursive) {
+        slash = memchr(e->path + plen, '/', e->len - plen);
+
+        if (slash) {
+            e->len = slash + 1 - e->path;
+            e->is_prefix = 1;
+        }
+    }
+
+    return 1;
 }
 
 
@@ -2260,24 +2359,33 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     const char *after, size_t alen, int recursive, size_t limit,
     uint64_t now_ms, kvs_list_pt fn, void *data, int *more)
 {
-    int               rc, sub;
-    size_t            n, len, cmp;
-    const char       *path, *slash;
-    MDB_val           key, val;
-    MDB_cursor       *cur;
-    kvs_record_hdr_t  hdr;
+    int                 rc, bad, stop;
+    size_t              n, i, cmp, nblock, cap;
+    uint8_t             block[1 + KVS_KEY_INLINE];
+    MDB_val             key, val;
+    MDB_cursor         *cur;
+    kvs_store_entry_t   e, last, *es, *grown;
 
     *more = 0;
 
-    if (mdb_cursor_open(st->read, st->kv, &cur) != 0) {
+    if (alen > KVS_KEY_MAX || mdb_cursor_open(st->read, st->kv, &cur) != 0) {
         return KVS_ERROR;
     }
 
-    if (after) {
-        rc = kvs_store_list_seek(cur, &key, &val, ns, after, alen,
-                                 !recursive && alen && after[alen - 1] == '/');
+    /* every entry listed sorts after the last one: after, at first */
+
+    last.path = after;
+    last.len = after ? alen : 0;
+
+    if (after == NULL) {
+        rc = kvs_store_list_seek(cur, &key, &val, ns, prefix, plen,
+                                 KVS_SEEK_PREFIX);
+
     } else {
-        rc = kvs_store_list_seek(cur, &key, &val, ns, prefix, plen, 0);
+        rc = kvs_store_list_seek(cur, &key, &val, ns, after, alen,
+                                 !recursive && alen && after[alen - 1] == '/'
+                                 && alen <= KVS_KEY_INLINE
+                                 ? KVS_SEEK_PAST : KVS_SEEK_PREFIX);
     }
 
     /* the stretch ends where the stored key stops matching the prefix;
@@ -2285,68 +2393,119 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     cmp = plen < KVS_KEY_INLINE ? plen : KVS_KEY_INLINE;
 
     n = 0;
+    bad = 0;
+    stop = 0;
+    es = NULL;
+    cap = 0;
 
-    while (rc == 0) {
+    while (rc == 0 && !stop) {
         if (key.mv_size < 1 + cmp || *(char *) key.mv_data != ns
             || memcmp((char *) key.mv_data + 1, prefix, cmp) != 0)
         {
             break;
         }
 
-        if (kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-
-        if (hdr.key_len) {
-            path = (const char *) val.mv_data + KVS_RECORD_HDR_SIZE;
-            len = hdr.key_len;
-
-        } else {
-            path = (const char *) key.mv_data + 1;
-            len = key.mv_size - 1;
-        }
-
-        if (len < plen || memcmp(path, prefix, plen) != 0
-            || (after && len == alen && memcmp(path, after, len) == 0)
-            || !kvs_record_live(&hdr, now_ms))
+        if (!kvs_store_list_entry(&key, &val, prefix, plen, recursive,
+                                  now_ms, &e, &bad))
         {
+            if (bad) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
             continue;
         }
 
-        slash = NULL;
+        nblock = 0;
 
-        if (!recursive) {
-            slash = memchr(path + plen, '/', len - plen);
+        if (e.len > KVS_KEY_INLINE) {
+
+            /* a block of long paths: read whole, then sorted */
+
+            memcpy(block, key.mv_data, sizeof(block));
+
+            while (rc == 0 && key.mv_size == KVS_STORE_KEY_MAX
+                   && memcmp(key.mv_data, block, sizeof(block)) == 0)
+            {
+                if (kvs_store_list_entry(&key, &val, prefix, plen,
+                                         recursive, now_ms, &e, &bad))
+                {
+                    if (nblock == cap) {
+                        cap = cap ? 2 * cap : 64;
+                        grown = realloc(es, cap * sizeof(kvs_store_entry_t));
+                        if (grown == NULL) {
+                            rc = ENOMEM;
+                            break;
+                        }
+                        es = grown;
+                    }
+
+                    es[nblock++] = e;
+
+                } else if (bad) {
+                    rc = MDB_CORRUPTED;
+                    break;
+                }
+
+                rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+            }
+
+            if (rc != 0 && rc != MDB_NOTFOUND) {
+                break;
+            }
+
+            qsort(es, nblock, sizeof(kvs_store_entry_t), kvs_store_entry_cmp);
+
+        } else {
+            nblock = 1;
         }
 
-        sub = (slash != NULL);
+        for (i = 0; i < nblock; i++) {
+            if (nblock > 1 || e.len > KVS_KEY_INLINE) {
+                e = es[i];
+            }
 
-        if (sub) {
-            len = slash + 1 - path;
+            /* listed already (a level's keys, one after another), or not
+             * after the page's "after" */
+
+            if (last.path && kvs_store_entry_cmp(&e, &last) <= 0) {
+                continue;
+            }
+
+            if (n == limit) {
+                *more = 1;
+                stop = 1;
+                break;
+            }
+
+            if (fn(e.path, e.len, e.is_prefix, data) != KVS_OK) {
+                stop = 1;
+                break;
+            }
+
+            n++;
+            last = e;
         }
 
-        if (n == limit) {
-            *more = 1;
-            break;
+        if (stop || nblock != 1 || e.len > KVS_KEY_INLINE) {
+            /* a block leaves the cursor past itself */
+            continue;
         }
 
-        if (fn(path, len, sub, data) != KVS_OK) {
-            break;
-        }
+        /* every key under a level lists as the level: listed or not, none
+         * of them is needed */
 
-        n++;
-
-        if (sub) {
-            /* the path is in the page of the cursor: copied by the seek */
-            rc = kvs_store_list_seek(cur, &key, &val, ns, path, len, 1);
+        if (e.is_prefix) {
+            rc = kvs_store_list_seek(cur, &key, &val, ns, e.path, e.len,
+                                     KVS_SEEK_PAST);
             continue;
         }
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
 
+    free(es);
     mdb_cursor_close(cur);
 
     return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
