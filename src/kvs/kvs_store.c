@@ -2372,6 +2372,13 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
         return KVS_ERROR;
     }
 
+    /* the prefix itself as "after" lists from the start: no entry under
+     * it sorts before it, and as a level it would skip them all */
+
+    if (after && alen <= plen && memcmp(after, prefix, alen) == 0) {
+        after = NULL;
+    }
+
     /* every entry listed sorts after the last one: after, at first */
 
     last.path = after;

@@ -93,7 +93,8 @@ int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
 void kvs_store_close(kvs_store_t *st);
 
 /* How many earlier versions of a key writes keep in rev (default 3; 0
- * keeps none and drops a key's history at its next write). */
+ * keeps none).  Reads show no more than this at once; what an earlier,
+ * larger setting kept goes at the key's next write. */
 void kvs_store_set_history(kvs_store_t *st, unsigned n);
 
 /* The files of the store, for the master to hand them to nginx's user. */

@@ -157,6 +157,12 @@ kvs_test_defaults(void)
     CHECK(cf.removal_timeout == 600, "defaults: removal_timeout 600");
     CHECK(cf.peer_ca_file == NULL, "defaults: no peer_ca_file");
     CHECK(cf.peer_timeout == 5, "defaults: peer_timeout 5");
+    CHECK(cf.compression_enabled == 1, "defaults: compression_enabled true");
+    CHECK(cf.compression_level == 3, "defaults: compression_level 3");
+    CHECK(cf.compression_min_size == 256,
+          "defaults: compression_min_size 256");
+    CHECK(cf.default_ttl == 0, "defaults: default_ttl 0, no expiry");
+    CHECK(cf.revision_history == 3, "defaults: revision_history 3");
 
     kvs_config_free(&cf);
     CHECK(cf.node_id == NULL && cf.bind_address == NULL
@@ -686,6 +692,67 @@ kvs_test_values(void)
 }
 
 
+/* the keys of compression, TTL and revision history */
+
+static void
+kvs_test_data_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("data.yaml",
+                       "compression_enabled: off\n"
+                       "compression_level: 9\n"
+                       "compression_min_size: 4k\n"
+                       "default_ttl: 86400\n"
+                       "revision_history: 10\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0, "data keys: load");
+    CHECK(cf.compression_enabled == 0, "data keys: compression_enabled off");
+    CHECK(cf.compression_level == 9, "data keys: compression_level 9");
+    CHECK(cf.compression_min_size == 4 * KVS_TEST_KIB,
+          "data keys: compression_min_size 4k is a size with a suffix");
+    CHECK(cf.default_ttl == 86400, "data keys: default_ttl a day");
+    CHECK(cf.revision_history == 10, "data keys: revision_history 10");
+    CHECK(cf.port == 8080 && cf.max_json_size == KVS_TEST_MIB,
+          "data keys: the other keys keep their defaults");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("data.yaml",
+                       "compression_level: 1\n"
+                       "compression_min_size: 0\n"
+                       "default_ttl: 0\n"
+                       "revision_history: 0\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.compression_level == 1
+          && cf.compression_min_size == 0 && cf.default_ttl == 0
+          && cf.revision_history == 0,
+          "data keys: lower bounds are inclusive");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("data.yaml",
+                       "compression_enabled: yes\n"
+                       "compression_level: 19\n"
+                       "compression_min_size: 1g\n"
+                       "default_ttl: 3153600000\n"
+                       "revision_history: 100\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.compression_enabled == 1
+          && cf.compression_level == 19
+          && cf.compression_min_size == KVS_TEST_GIB
+          && cf.default_ttl == 3153600000LL && cf.revision_history == 100,
+          "data keys: upper bounds are inclusive, default_ttl 100 years "
+          "in an int64");
+
+    if (rc != 0) {
+        printf("#   %s\n", err);
+    }
+
+    kvs_config_free(&cf);
+}
+
+
 static void
 kvs_test_errors(void)
 {
@@ -990,6 +1057,49 @@ kvs_test_errors(void)
           "n.yaml:2: cluster_secret: duplicate key",
           "cluster_secret: duplicate key" },
 
+        /* compression, TTL and revision history */
+
+        { "compression_enabled: 1\n",
+          "n.yaml:1: compression_enabled: expected a boolean (true/false, "
+          "yes/no, on/off), got \"1\"",
+          "compression_enabled: 1 is not a YAML boolean" },
+        { "port: 1\ncompression_level: 0\n",
+          "n.yaml:2: compression_level: 0 is out of range (1..19)",
+          "compression_level: zero" },
+        { "compression_level: 20\n",
+          "n.yaml:1: compression_level: 20 is out of range (1..19)",
+          "compression_level: 20, above zstd's levels taken" },
+        { "compression_level: fast\n",
+          "n.yaml:1: compression_level: expected an integer, got \"fast\"",
+          "compression_level: not an integer" },
+        { "compression_min_size: 2g\n",
+          "n.yaml:1: compression_min_size: 2g is out of range "
+          "(0..1073741824)",
+          "compression_min_size: above 1 GiB" },
+        { "compression_min_size: 1.5k\n",
+          "n.yaml:1: compression_min_size: expected a size in bytes with an "
+          "optional k, m or g suffix, got \"1.5k\"",
+          "compression_min_size: fractional size" },
+        { "default_ttl: -1\n",
+          "n.yaml:1: default_ttl: -1 is out of range (0..3153600000)",
+          "default_ttl: negative" },
+        { "default_ttl: 3153600001\n",
+          "n.yaml:1: default_ttl: 3153600001 is out of range "
+          "(0..3153600000)",
+          "default_ttl: a second past 100 years" },
+        { "default_ttl: 1.5\n",
+          "n.yaml:1: default_ttl: expected an integer, got \"1.5\"",
+          "default_ttl: whole seconds only" },
+        { "\nrevision_history: 101\n",
+          "n.yaml:2: revision_history: 101 is out of range (0..100)",
+          "revision_history: 101" },
+        { "revision_history: -1\n",
+          "n.yaml:1: revision_history: -1 is out of range (0..100)",
+          "revision_history: negative" },
+        { "revision_history: 3\nrevision_history: 4\n",
+          "n.yaml:2: revision_history: duplicate key",
+          "revision_history: duplicate key" },
+
         /* document shape and syntax */
 
         { "- port: 1\n",
@@ -1203,6 +1313,7 @@ main(void)
     kvs_test_seed_forms();
     kvs_test_cluster();
     kvs_test_values();
+    kvs_test_data_keys();
     kvs_test_errors();
     kvs_test_files_errors();
     kvs_test_free_after_failure();

@@ -420,6 +420,14 @@ kvs_test_key(void)
                      "a key with a byte that is never UTF-8 is refused");
     kvs_test_key_one("\xc0\xaf", 2, "the key is not valid UTF-8",
                      "an overlong form of '/' is refused");
+    kvs_test_key_one("e/\xf0\x9f\x98\x80", 6, NULL,
+                     "a key with a 4-byte UTF-8 sequence is valid");
+    kvs_test_key_one("a/\x80", 3, "the key is not valid UTF-8",
+                     "a lone continuation byte is refused");
+    kvs_test_key_one("a/\xed\xa0\x80", 5, "the key is not valid UTF-8",
+                     "a UTF-16 surrogate encoded as UTF-8 is refused");
+    kvs_test_key_one("a/\xf4\x90\x80\x80", 6, "the key is not valid UTF-8",
+                     "a code point past U+10FFFF is refused");
     kvs_test_key_one("...", 3, NULL, "key \"...\" is valid");
     kvs_test_key_one(".a/..b/a.", 9, NULL,
                      "segments merely containing dots are valid");
@@ -484,6 +492,22 @@ kvs_test_merkle(void)
     kvs_merkle_digest(d2, 'd', "a/b", 3, &v, KVS_FLAG_TOMBSTONE);
     CHECK(memcmp(d1, d2, sizeof(d1)) != 0, "merkle: flags change the digest");
 
+    /* whether a value is compressed or swept is this node's business:
+     * nodes that differ only in that must agree */
+    kvs_merkle_digest(d2, 'd', "a/b", 3, &v, KVS_FLAG_COMPRESSED);
+    CHECK(memcmp(d1, d2, sizeof(d1)) == 0,
+          "merkle: the compressed flag leaves the digest as it is");
+
+    kvs_merkle_digest(d2, 'd', "a/b", 3, &v, KVS_FLAG_EXPIRED);
+    CHECK(memcmp(d1, d2, sizeof(d1)) == 0,
+          "merkle: the expired flag leaves the digest as it is");
+
+    kvs_merkle_digest(acc, 'd', "a/b", 3, &v, KVS_FLAG_TOMBSTONE);
+    kvs_merkle_digest(d2, 'd', "a/b", 3, &v,
+                      KVS_FLAG_TOMBSTONE|KVS_FLAG_COMPRESSED|KVS_FLAG_EXPIRED);
+    CHECK(memcmp(acc, d2, sizeof(acc)) == 0,
+          "merkle: of the flags, only the tombstone counts");
+
     kvs_merkle_digest(d2, 'u', "a/b", 3, &v, 0);
     CHECK(memcmp(d1, d2, sizeof(d1)) != 0,
           "merkle: the namespace changes the digest");
@@ -505,6 +529,38 @@ kvs_test_merkle(void)
     kvs_merkle_xor(acc, d1);
     CHECK(memcmp(acc, d2, sizeof(acc)) == 0,
           "merkle: xor takes a digest out again");
+}
+
+
+/* what a reader may see: neither deleted, nor swept, nor past expiry */
+
+static void
+kvs_test_live(void)
+{
+    kvs_record_hdr_t  h;
+
+    memset(&h, 0, sizeof(h));
+    h.format = KVS_RECORD_FORMAT;
+
+    CHECK(kvs_record_live(&h, 0) && kvs_record_live(&h, UINT64_MAX),
+          "live: a record without expiry is live at any time");
+
+    h.expires_at = 1500;
+    CHECK(kvs_record_live(&h, 1499), "live: a millisecond before expiry");
+    CHECK(!kvs_record_live(&h, 1500), "live: not at expires_at");
+    CHECK(!kvs_record_live(&h, 1501), "live: not after expires_at");
+
+    h.flags = KVS_FLAG_COMPRESSED;
+    CHECK(kvs_record_live(&h, 1000),
+          "live: a compressed value is live before its expiry");
+
+    h.flags = KVS_FLAG_EXPIRED;
+    CHECK(!kvs_record_live(&h, 1000),
+          "live: a swept record is gone even before its expires_at");
+
+    h.flags = KVS_FLAG_TOMBSTONE;
+    h.expires_at = 0;
+    CHECK(!kvs_record_live(&h, 1000), "live: a tombstone is gone");
 }
 
 
@@ -543,6 +599,7 @@ main(void)
     kvs_test_ints();
     kvs_test_record();
     kvs_test_version();
+    kvs_test_live();
     kvs_test_decide();
     kvs_test_uuid();
     kvs_test_uuid_no_entropy();

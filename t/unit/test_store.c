@@ -31,6 +31,7 @@
 #include <lmdb.h>
 #include <openssl/sha.h>
 
+#include "kvs_codec.h"
 #include "kvs_merkle.h"
 #include "kvs_record.h"
 #include "kvs_store.h"
@@ -46,6 +47,9 @@
 #define KVS_TEST_FULL_MAXB  1000
 #define KVS_TEST_FULL_VLEN  1000
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
+#define KVS_TEST_HIST_MAX   8
+#define KVS_TEST_HIST_VLEN  128
+#define KVS_TEST_BIG        20000
 
 
 
@@ -2361,6 +2365,1749 @@ kvs_test_conditions(void)
 }
 
 
+/*
+ * Revision history: a write keeps the live version it replaces in rev,
+ * trimmed to the key's newest st->history, and kvs_store_history() gives
+ * them newest first, each with its header and stored value.
+ */
+
+typedef struct {
+    size_t            n;             /* versions seen, kept or not */
+    kvs_record_hdr_t  hdr[KVS_TEST_HIST_MAX];
+    uint8_t           value[KVS_TEST_HIST_MAX][KVS_TEST_HIST_VLEN];
+    uint32_t          fnv[KVS_TEST_HIST_MAX];   /* of the whole value */
+} kvs_test_hist_t;
+
+
+/* FNV-1a, to compare values longer than a test keeps */
+
+static uint32_t
+kvs_test_fnv(const uint8_t *p, size_t len)
+{
+    size_t    i;
+    uint32_t  h;
+
+    h = 2166136261u;
+
+    for (i = 0; i < len; i++) {
+        h = (h ^ p[i]) * 16777619u;
+    }
+
+    return h;
+}
+
+
+static int
+kvs_test_hist_add(const kvs_record_hdr_t *hdr, const uint8_t *value,
+    void *data)
+{
+    kvs_test_hist_t *h = data;
+
+    if (h->n < KVS_TEST_HIST_MAX) {
+        h->hdr[h->n] = *hdr;
+        memcpy(h->value[h->n], value,
+               hdr->value_len < KVS_TEST_HIST_VLEN ? hdr->value_len
+                                                   : KVS_TEST_HIST_VLEN);
+        h->fnv[h->n] = kvs_test_fnv(value, hdr->value_len);
+    }
+
+    h->n++;
+
+    return KVS_OK;
+}
+
+
+/* a key's history, read in a read of its own */
+
+static int
+kvs_test_history_n(kvs_store_t *st, char ns, const char *path, size_t len,
+    kvs_test_hist_t *h)
+{
+    int   rc;
+    char  err[KVS_STORE_ERRLEN];
+
+    memset(h, 0, sizeof(kvs_test_hist_t));
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return KVS_ERROR;
+    }
+
+    rc = kvs_store_history(st, ns, path, len, kvs_test_hist_add, h);
+
+    kvs_store_read_end(st);
+
+    return rc;
+}
+
+
+static int
+kvs_test_history(kvs_store_t *st, const char *path, kvs_test_hist_t *h)
+{
+    return kvs_test_history_n(st, KVS_NS_DATA, path, strlen(path), h);
+}
+
+
+/*
+ * The history holds exactly n versions, newest first: v[newest] with the
+ * value values[newest], then v[newest - 1], and so on; each an uncompressed
+ * value without flags.
+ */
+
+static int
+kvs_test_hist_is(const kvs_test_hist_t *h, size_t n, const kvs_version_t *v,
+    const char **values, size_t newest)
+{
+    size_t  i, j, len;
+
+    if (h->n != n) {
+        printf("#   history holds %zu versions, want %zu\n", h->n, n);
+        return 0;
+    }
+
+    for (i = 0; i < n; i++) {
+        j = newest - i;
+        len = strlen(values[j]);
+
+        if (!kvs_test_same_version(&h->hdr[i].version, &v[j])
+            || h->hdr[i].flags != 0 || h->hdr[i].value_len != len
+            || h->hdr[i].raw_len != len
+            || memcmp(h->value[i], values[j], len) != 0)
+        {
+            printf("#   history entry %zu: version %llu, %u bytes; want "
+                   "version %llu, \"%s\"\n", i,
+                   (unsigned long long) h->hdr[i].version.timestamp,
+                   h->hdr[i].value_len,
+                   (unsigned long long) v[j].timestamp, values[j]);
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+kvs_test_revisions(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN], *big;
+    size_t            i;
+    uint64_t          seq;
+    kvs_write_t       w[2];
+    kvs_store_t      *st;
+    kvs_version_t     v[7];
+    kvs_test_rec_t    r;
+    kvs_test_hist_t   h;
+
+    /* values[5] stands for the DELETE's version, which has none */
+    static const char  *values[] = {
+        "1", "22", "333", "4444", "55555", "", "666666"
+    };
+
+    kvs_test_dir(dir, "revisions");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_store_set_history(st, 3);
+
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK && h.n == 0,
+          "history: a key never written has none");
+
+    kvs_test_put(st, "h/k", values[0], 1000, &v[0]);
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK && h.n == 0,
+          "history: a key's first write has nothing to keep");
+
+    ok = 1;
+
+    for (i = 1; i < 5; i++) {
+        ok &= kvs_test_put(st, "h/k", values[i], 1000 + i * 100, &v[i])
+              == KVS_OK;
+    }
+
+    CHECK(ok, "history: 5 writes of one key");
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 3),
+          "history: after 5 writes, the 3 versions before the current "
+          "one, newest first, with their values");
+    CHECK(h.n == 3 && h.hdr[0].created_at == 1000
+          && h.hdr[2].created_at == 1000 && h.hdr[0].key_len == 0
+          && h.hdr[0].format == KVS_RECORD_FORMAT,
+          "history: each version with its whole header");
+
+    kvs_test_get(st, "h/k", &r);
+    CHECK(r.rc == KVS_OK && kvs_test_same_version(&r.hdr.version, &v[4])
+          && r.len == 5 && memcmp(r.value, values[4], 5) == 0,
+          "history: the current version is the record itself");
+
+    CHECK(kvs_test_del(st, "h/k", 2000, &v[5]) == KVS_OK
+          && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 4),
+          "history: a DELETE keeps the last live value, the oldest goes");
+    kvs_test_get(st, "h/k", &r);
+    CHECK(r.rc == KVS_OK && (r.hdr.flags & KVS_FLAG_TOMBSTONE)
+          && kvs_test_same_version(&r.hdr.version, &v[5]),
+          "history: and the key is a tombstone");
+
+    seq = kvs_test_seq(st);
+    CHECK(kvs_test_del(st, "h/k", 2100, NULL) == KVS_NOT_FOUND
+          && kvs_test_seq(st) == seq
+          && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 4),
+          "history: a DELETE of the tombstone changes nothing");
+
+    CHECK(kvs_test_put(st, "h/k", values[6], 3000, &v[6]) == KVS_OK
+          && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 4),
+          "history: survives the tombstone, which has no value to keep");
+    kvs_test_get(st, "h/k", &r);
+    kvs_test_u64(r.hdr.created_at, 3000,
+                 "history: the write over the tombstone is a create");
+
+    kvs_store_close(st);
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 4),
+          "history: reopened, the history is still there");
+    CHECK(kvs_test_history(st, "h/", &h) == KVS_OK && h.n == 0
+          && kvs_test_history(st, "h/kk", &h) == KVS_OK && h.n == 0,
+          "history: a prefix or an extension of the key has none");
+    CHECK(kvs_test_history_n(st, KVS_NS_USER, "h/k", 3, &h) == KVS_OK
+          && h.n == 0,
+          "history: the same path in another namespace has none");
+
+    /* two writes of one key in one batch: the second keeps the first */
+
+    kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, "h/b", "\"one\"", 0);
+    kvs_test_set(&w[1], KVS_WRITE_PUT, KVS_NS_DATA, "h/b", "\"two\"", 0);
+    CHECK(kvs_store_write(st, w, 2, 5000, err, sizeof(err)) == KVS_OK
+          && w[0].rc == KVS_OK && w[1].rc == KVS_OK
+          && w[1].version.timestamp == 5001,
+          "history: a batch writes one key twice");
+    CHECK(kvs_test_history(st, "h/b", &h) == KVS_OK && h.n == 1
+          && kvs_test_same_version(&h.hdr[0].version, &w[0].version)
+          && h.hdr[0].value_len == 5 && memcmp(h.value[0], "\"one\"", 5) == 0,
+          "history: the batch's first write is in the history");
+
+    /* values on LMDB's overflow pages are kept whole */
+
+    big = malloc(3 * KVS_TEST_BIG + 3);
+    if (big == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    for (i = 0; i < 3; i++) {
+        memset(big + i * (KVS_TEST_BIG + 1), 'a' + i, KVS_TEST_BIG);
+        big[i * (KVS_TEST_BIG + 1)] = '"';
+        big[i * (KVS_TEST_BIG + 1) + KVS_TEST_BIG - 1] = '"';
+        big[i * (KVS_TEST_BIG + 1) + KVS_TEST_BIG] = '\0';
+        kvs_test_put(st, "h/big", big + i * (KVS_TEST_BIG + 1), 6000 + i,
+                     &v[i]);
+    }
+
+    CHECK(kvs_test_history(st, "h/big", &h) == KVS_OK && h.n == 2
+          && h.hdr[0].value_len == KVS_TEST_BIG
+          && h.fnv[0] == kvs_test_fnv((uint8_t *) big + KVS_TEST_BIG + 1,
+                                      KVS_TEST_BIG)
+          && h.fnv[1] == kvs_test_fnv((uint8_t *) big, KVS_TEST_BIG)
+          && kvs_test_same_version(&h.hdr[1].version, &v[0]),
+          "history: 20,000-byte values are kept whole");
+
+    free(big);
+
+    kvs_store_close(st);
+}
+
+
+/* keys where one path is a prefix of another keep their histories apart */
+
+static void
+kvs_test_revisions_apart(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char              p1[KVS_KEY_MAX + 1], p2[KVS_KEY_MAX + 1];
+    char              p449[KVS_TEST_INLINE + 2];
+    char              vals[6][3][16];
+    size_t            i, j;
+    kvs_write_t       w;
+    kvs_store_t      *st;
+    kvs_version_t     v[6][3];
+    kvs_test_hist_t   h;
+    const char       *keys[6], *want[3];
+
+    static const char  *descs[] = {
+        "history apart: \"a\" has only its own versions",
+        "history apart: \"ab\" has only its own",
+        "history apart: \"a/b\" has only its own",
+        "history apart: a 1024-byte key has only its own",
+        "history apart: a 1024-byte key differing in its last byte has "
+        "only its own",
+        "history apart: a 449-byte key has only its own"
+    };
+
+    memset(p1, 'p', KVS_KEY_MAX);
+    memcpy(p1, "long/", 5);
+    p1[KVS_KEY_MAX - 1] = '1';
+    p1[KVS_KEY_MAX] = '\0';
+    memcpy(p2, p1, sizeof(p2));
+    p2[KVS_KEY_MAX - 1] = '2';
+    memset(p449, 'q', KVS_TEST_INLINE + 1);
+    p449[KVS_TEST_INLINE + 1] = '\0';
+
+    keys[0] = "a";
+    keys[1] = "ab";
+    keys[2] = "a/b";
+    keys[3] = p1;
+    keys[4] = p2;
+    keys[5] = p449;
+
+    kvs_test_dir(dir, "revisions-apart");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    /* the keys' writes interleaved, each value naming its key and round */
+
+    ok = 1;
+
+    for (j = 0; j < 3; j++) {
+        for (i = 0; i < 6; i++) {
+            snprintf(vals[i][j], sizeof(vals[i][j]), "\"k%zu.%zu\"", i, j);
+            ok &= kvs_test_put(st, keys[i], vals[i][j], 1000 + j * 10 + i,
+                               &v[i][j])
+                  == KVS_OK;
+        }
+    }
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_USER, "a", "\"user\"", 0);
+    ok &= kvs_store_write(st, &w, 1, 2000, err, sizeof(err)) == KVS_OK
+          && w.rc == KVS_OK;
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_USER, "a", "\"user2\"", 0);
+    ok &= kvs_store_write(st, &w, 1, 2001, err, sizeof(err)) == KVS_OK
+          && w.rc == KVS_OK;
+
+    CHECK(ok, "history apart: 3 writes of each of 6 keys, 2 of \"a\" in "
+          "another namespace");
+
+    for (i = 0; i < 6; i++) {
+        for (j = 0; j < 3; j++) {
+            want[j] = vals[i][j];
+        }
+
+        CHECK(kvs_test_history(st, keys[i], &h) == KVS_OK
+              && kvs_test_hist_is(&h, 2, v[i], want, 1),
+              descs[i]);
+    }
+
+    CHECK(kvs_test_history(st, p1, &h) == KVS_OK && h.n == 2
+          && h.hdr[0].key_len == KVS_KEY_MAX
+          && h.hdr[1].key_len == KVS_KEY_MAX,
+          "history apart: a long key's versions keep its length in their "
+          "headers");
+
+    CHECK(kvs_test_history_n(st, KVS_NS_USER, "a", 1, &h) == KVS_OK
+          && h.n == 1 && h.hdr[0].value_len == 6
+          && memcmp(h.value[0], "\"user\"", 6) == 0,
+          "history apart: \"a\" of another namespace has its own one");
+
+    kvs_store_close(st);
+}
+
+
+/* rev keys, as kvs_store.c writes them: be16 length of the key, the key
+ * (namespace and a path of up to 448 bytes), be64 timestamp, uuid */
+
+static size_t
+kvs_test_rkey(uint8_t *buf, const char *path, const kvs_version_t *v)
+{
+    size_t  len;
+
+    len = strlen(path);
+
+    buf[0] = (uint8_t) ((len + 1) >> 8);
+    buf[1] = (uint8_t) (len + 1);
+    buf[2] = KVS_NS_DATA;
+    memcpy(buf + 3, path, len);
+    kvs_put_be64(buf + 3 + len, v->timestamp);
+    memcpy(buf + 3 + len + 8, v->uuid, KVS_UUID_LEN);
+
+    return 3 + len + 8 + KVS_UUID_LEN;
+}
+
+
+/* a purged tombstone takes its key's history along, and only its own */
+
+static void
+kvs_test_revisions_purge(void)
+{
+    int              n;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t           klen;
+    uint8_t          k[2 + 1 + KVS_KEY_MAX + 8 + KVS_UUID_LEN];
+    uint64_t         from;
+    kvs_store_t     *st;
+    kvs_version_t    vp[2], vq;
+    kvs_test_raw_t   raw;
+    kvs_test_hist_t  h;
+
+    static const char  *values[] = { "1", "22" };
+
+    kvs_test_dir(dir, "revisions-purge");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(st, "h/p", values[0], 1000, &vp[0]);
+    kvs_test_put(st, "h/p", values[1], 1001, &vp[1]);
+    kvs_test_del(st, "h/p", 1002, NULL);
+    kvs_test_put(st, "h/q", "1", 1000, &vq);
+    kvs_test_put(st, "h/q", "2", 1001, NULL);
+
+    CHECK(kvs_test_history(st, "h/p", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 2, vp, values, 1),
+          "history purge: the deleted key's history holds its 2 values");
+
+    from = 0;
+    n = kvs_store_purge(st, 1002, 100, &from, err, sizeof(err));
+    CHECK(n == 0 && kvs_test_history(st, "h/p", &h) == KVS_OK && h.n == 2,
+          "history purge: a tombstone not older than the bound keeps its "
+          "history");
+
+    from = 0;
+    n = kvs_store_purge(st, 5000, 100, &from, err, sizeof(err));
+    CHECK(n == 1, "history purge: the tombstone past its age goes");
+    CHECK(kvs_test_history(st, "h/p", &h) == KVS_OK && h.n == 0,
+          "history purge: and its history with it");
+    CHECK(kvs_test_history(st, "h/q", &h) == KVS_OK && h.n == 1
+          && kvs_test_same_version(&h.hdr[0].version, &vq),
+          "history purge: a live key's history stays");
+
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_test_u64(kvs_test_raw_count(&raw, "rev"), 1,
+                 "history purge: rev holds one entry");
+    klen = kvs_test_rkey(k, "h/q", &vq);
+    CHECK(kvs_test_has(&raw, "rev", k, klen),
+          "history purge: the live key's, under (length, key, version)");
+
+    kvs_test_raw_close(&raw, 0);
+
+    /* a store with the purged key alone has nothing left in rev */
+
+    kvs_test_dir(dir, "revisions-purge-1");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(st, "h/p", "1", 1000, NULL);
+    kvs_test_put(st, "h/p", "2", 1001, NULL);
+    kvs_test_del(st, "h/p", 1002, NULL);
+
+    from = 0;
+    n = kvs_store_purge(st, 5000, 100, &from, err, sizeof(err));
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    CHECK(n == 1 && kvs_test_raw_count(&raw, "rev") == 0
+          && kvs_test_raw_count(&raw, "kv") == 0,
+          "history purge: the only key purged, kv and rev are empty");
+
+    kvs_test_raw_close(&raw, 0);
+}
+
+
+/*
+ * The history setting: 3 unless set; 0 keeps nothing and drops a key's
+ * history at its next write; a lower setting trims at the next write.
+ * Reads honour the setting at once; what rev holds until a key's next
+ * write is looked at in rev itself, and as a store opens with the default,
+ * the setting is made again after each look.
+ */
+
+static size_t
+kvs_test_rev_count(kvs_store_t **st, const char *dir, unsigned history,
+    const char *path, const kvs_version_t *v)
+{
+    size_t          n, klen;
+    uint8_t         k[2 + 1 + KVS_KEY_MAX + 8 + KVS_UUID_LEN];
+    kvs_test_raw_t  raw;
+
+    kvs_store_close(*st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    n = kvs_test_raw_count(&raw, "rev");
+
+    if (path) {
+        klen = kvs_test_rkey(k, path, v);
+
+        if (!kvs_test_has(&raw, "rev", k, klen)) {
+            printf("#   rev has no version %llu of \"%s\"\n",
+                   (unsigned long long) v->timestamp, path);
+            n = (size_t) -1;
+        }
+    }
+
+    kvs_test_raw_close(&raw, 0);
+
+    *st = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_store_set_history(*st, history);
+
+    return n;
+}
+
+
+static void
+kvs_test_revisions_setting(void)
+{
+    int               ok;
+    char              dir[PATH_MAX];
+    size_t            i;
+    kvs_store_t      *st;
+    kvs_version_t     v[8], vo;
+    kvs_test_hist_t   h;
+
+    static const char  *values[] = {
+        "0", "1", "2", "3", "4", "5", "6", "7"
+    };
+
+    kvs_test_dir(dir, "revisions-setting");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    ok = 1;
+
+    for (i = 0; i < 5; i++) {
+        ok &= kvs_test_put(st, "h/k", values[i], 1000 + i, &v[i]) == KVS_OK;
+    }
+
+    ok &= kvs_test_put(st, "h/o", "1", 1000, &vo) == KVS_OK;
+    ok &= kvs_test_put(st, "h/o", "2", 1001, NULL) == KVS_OK;
+
+    CHECK(ok && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 3),
+          "history setting: 3 versions kept when never set");
+
+    kvs_store_set_history(st, 0);
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK && h.n == 0,
+          "history setting: set to 0, reads show none at once");
+    kvs_test_u64(kvs_test_rev_count(&st, dir, 0, "h/k", &v[1]), 4,
+                 "history setting: set to 0, rev holds what it held until "
+                 "the keys are written");
+
+    CHECK(kvs_test_put(st, "h/k", values[5], 2000, &v[5]) == KVS_OK
+          && kvs_test_history(st, "h/k", &h) == KVS_OK && h.n == 0,
+          "history setting: 0, the key's next write drops its history");
+    kvs_test_u64(kvs_test_rev_count(&st, dir, 0, "h/o", &vo), 1,
+                 "history setting: 0, other keys keep theirs in rev "
+                 "meanwhile");
+
+    CHECK(kvs_test_del(st, "h/o", 2000, NULL) == KVS_OK
+          && kvs_test_history(st, "h/o", &h) == KVS_OK && h.n == 0,
+          "history setting: 0, a DELETE keeps nothing and drops the rest");
+
+    CHECK(kvs_test_put(st, "h/k", values[6], 2001, &v[6]) == KVS_OK
+          && kvs_test_put(st, "h/k", values[7], 2002, &v[7]) == KVS_OK
+          && kvs_test_history(st, "h/k", &h) == KVS_OK && h.n == 0,
+          "history setting: 0, more writes keep nothing");
+    kvs_test_u64(kvs_test_rev_count(&st, dir, 0, NULL, NULL), 0,
+                 "history setting: 0, rev is empty once both keys were "
+                 "written");
+
+    kvs_store_set_history(st, 3);
+
+    ok = 1;
+
+    for (i = 0; i < 5; i++) {
+        ok &= kvs_test_put(st, "h/k", values[i], 3000 + i, &v[i]) == KVS_OK;
+    }
+
+    CHECK(ok && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 3, v, values, 3),
+          "history setting: back to 3, 3 versions again");
+
+    kvs_store_set_history(st, 1);
+    CHECK(kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 1, v, values, 3),
+          "history setting: lowered to 1, reads show the newest at once");
+    kvs_test_u64(kvs_test_rev_count(&st, dir, 1, "h/k", &v[1]), 3,
+                 "history setting: while rev keeps all 3 until the write");
+
+    CHECK(kvs_test_put(st, "h/k", values[5], 4000, &v[5]) == KVS_OK
+          && kvs_test_history(st, "h/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 1, v, values, 4),
+          "history setting: lowered to 1, the next write keeps only the "
+          "version it replaced");
+    kvs_test_u64(kvs_test_rev_count(&st, dir, 1, "h/k", &v[4]), 1,
+                 "history setting: 1, and rev holds only that one");
+
+    kvs_store_close(st);
+}
+
+
+/*
+ * TTL: expires_at is the version's timestamp plus the write's TTL; a record
+ * reads as gone from then on; the sweep drops its value but keeps its
+ * version, so the Merkle trees of nodes that swept and nodes that did not
+ * yet agree.
+ */
+
+static int
+kvs_test_expire(kvs_store_t *st, uint64_t now, size_t max)
+{
+    int   n;
+    char  err[KVS_STORE_ERRLEN];
+
+    n = kvs_store_expire(st, now, max, err, sizeof(err));
+
+    if (n < 0) {
+        printf("# expire: %s\n", err);
+    }
+
+    return n;
+}
+
+
+static void
+kvs_test_ttl(void)
+{
+    char             dir[PATH_MAX];
+    kvs_store_t     *st;
+    kvs_version_t    v1, v2, vd, vc;
+    kvs_test_rec_t   r;
+    kvs_test_hist_t  h;
+    uint64_t         seq;
+
+    kvs_test_dir(dir, "ttl");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/a", "1", 500, 1000, &v1);
+    kvs_test_get(st, "t/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.len == 1
+          && kvs_test_same_version(&r.hdr.version, &v1),
+          "ttl: a PUT with a TTL is a live record");
+    kvs_test_u64(r.hdr.expires_at, 1500,
+                 "ttl: expires_at is the version's timestamp + ttl_ms");
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/a", "2", 500, 1000, &v2);
+    kvs_test_get(st, "t/a", &r);
+    kvs_test_u64(v2.timestamp, 1001, "ttl: an overwrite at the same now");
+    kvs_test_u64(r.hdr.expires_at, 1501,
+                 "ttl: counts from the version's timestamp, not from now");
+
+    CHECK(kvs_record_live(&r.hdr, 1000) && kvs_record_live(&r.hdr, 1500),
+          "ttl: live before expires_at");
+    CHECK(!kvs_record_live(&r.hdr, 1501) && !kvs_record_live(&r.hdr, 1502),
+          "ttl: not live at expires_at and after");
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/a", "3", 0, 1000, NULL);
+    kvs_test_get(st, "t/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.expires_at == 0
+          && kvs_record_live(&r.hdr, UINT64_MAX),
+          "ttl: an overwrite without a TTL never expires");
+
+    /* a record past its expiry, not swept yet, is as good as absent */
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/u", "\"old\"", 100, 1000, NULL);
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "t/u", 0, NULL, 1, 0) == KVS_OK,
+          "ttl: create-only over an expired record writes");
+    kvs_test_get(st, "t/u", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.hdr.expires_at == 0
+          && r.len == 1 && r.value[0] == '1',
+          "ttl: the new record replaces the expired one");
+    kvs_test_u64(r.hdr.created_at, 5000,
+                 "ttl: a PUT over an expired record is a create: "
+                 "created_at is the new timestamp");
+    CHECK(kvs_test_history(st, "t/u", &h) == KVS_OK && h.n == 0,
+          "ttl: the expired version does not join the history");
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/d", "\"old\"", 100, 1000, &vd);
+    seq = kvs_test_seq(st);
+    CHECK(kvs_test_del(st, "t/d", 2000, NULL) == KVS_NOT_FOUND
+          && kvs_test_seq(st) == seq,
+          "ttl: DELETE of an expired record: KVS_NOT_FOUND, no write");
+    kvs_test_get(st, "t/d", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0
+          && kvs_test_same_version(&r.hdr.version, &vd),
+          "ttl: and the expired record is left as it was");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "t/d", 0, NULL, 0, 1)
+          == KVS_PRECONDITION,
+          "ttl: must-exist over an expired record fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "t/d", 1, &vd, 0, 0)
+          == KVS_PRECONDITION,
+          "ttl: If-Match of an expired version fails");
+
+    /* one millisecond before expiry it is still there */
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "t/c", "\"c\"", 4001, 1000, &vc);
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "t/c", 0, NULL, 1, 0)
+          == KVS_PRECONDITION,
+          "ttl: create-only over a record about to expire fails");
+    CHECK(kvs_test_cond(st, KVS_WRITE_PUT, "t/c", 1, &vc, 0, 0) == KVS_OK,
+          "ttl: If-Match of a record about to expire writes");
+    kvs_test_get(st, "t/c", &r);
+    kvs_test_u64(r.hdr.created_at, 1000,
+                 "ttl: an overwrite before expiry keeps created_at");
+
+    kvs_store_close(st);
+}
+
+
+static void
+kvs_test_sweep(void)
+{
+    int              n;
+    char             dir[PATH_MAX];
+    size_t           klen;
+    uint8_t          k[16 + KVS_KEY_MAX];
+    uint8_t          before[KVS_MERKLE_DIGEST_LEN];
+    uint8_t          after[KVS_MERKLE_DIGEST_LEN];
+    uint64_t         seq;
+    MDB_val          val;
+    kvs_store_t     *st;
+    kvs_version_t    va, vc, vs, vr;
+    kvs_test_rec_t   r;
+    kvs_test_raw_t   raw;
+    kvs_test_hist_t  h;
+    const char      *keys[6];
+
+    keys[0] = "e/a";
+    keys[1] = "e/b";
+    keys[2] = "e/c";
+    keys[3] = "e/keep";
+    keys[4] = "e/s";
+    keys[5] = "e/r";
+
+    kvs_test_dir(dir, "sweep");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/a", "\"aaa\"", 500, 1000, &va);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/b", "\"b\"", 1000, 1000, NULL);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/c", "\"c\"", 1500, 1000, &vc);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/keep", "\"k\"", 0, 1000, NULL);
+
+    kvs_test_bucket(st, kvs_test_bucket_of("e/a"), before);
+    seq = kvs_test_seq(st);
+
+    n = kvs_test_expire(st, 1499, 100);
+    kvs_test_get(st, "e/a", &r);
+    CHECK(n == 0 && r.rc == KVS_OK && r.hdr.flags == 0 && r.len == 5,
+          "sweep: nothing before the first expiry");
+
+    n = kvs_test_expire(st, 1500, 100);
+    kvs_test_u64(n, 1, "sweep: at expires_at, the record is swept");
+
+    kvs_test_get(st, "e/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == KVS_FLAG_EXPIRED,
+          "sweep: the record is flagged expired");
+    CHECK(r.hdr.value_len == 0 && r.hdr.raw_len == 0,
+          "sweep: its value is dropped");
+    CHECK(kvs_test_same_version(&r.hdr.version, &va)
+          && r.hdr.created_at == 1000 && r.hdr.expires_at == 1500,
+          "sweep: the same version, created_at and expires_at");
+
+    kvs_test_bucket(st, kvs_test_bucket_of("e/a"), after);
+    CHECK(memcmp(before, after, KVS_MERKLE_DIGEST_LEN) == 0,
+          "sweep: the Merkle bucket's digest is unchanged");
+    CHECK(kvs_test_bucket_consistent(st, kvs_test_bucket_of("e/a"), keys, 4),
+          "sweep: and still that of the records' versions");
+    kvs_test_u64(kvs_test_seq(st), seq,
+                 "sweep: not a write of the change feed");
+
+    CHECK(kvs_test_expire(st, 1500, 100) == 0,
+          "sweep: a record is swept once");
+    CHECK(kvs_test_del(st, "e/a", 1600, NULL) == KVS_NOT_FOUND,
+          "sweep: DELETE of a swept record: KVS_NOT_FOUND");
+
+    n = kvs_test_expire(st, 5000, 1);
+    kvs_test_get(st, "e/b", &r);
+    CHECK(n == 1 && r.hdr.flags == KVS_FLAG_EXPIRED,
+          "sweep: max 1 sweeps one record, the earliest to expire");
+    kvs_test_get(st, "e/c", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.len == 3,
+          "sweep: and leaves the next one for the next sweep");
+
+    n = kvs_test_expire(st, 5000, 100);
+    kvs_test_get(st, "e/c", &r);
+    CHECK(n == 1 && r.hdr.flags == KVS_FLAG_EXPIRED
+          && kvs_test_same_version(&r.hdr.version, &vc),
+          "sweep: which sweeps it");
+    kvs_test_get(st, "e/keep", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.len == 3,
+          "sweep: a record without TTL is never swept");
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/a", "\"new\"", 0, 6000, NULL);
+    kvs_test_get(st, "e/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.hdr.created_at == 6000
+          && kvs_test_history(st, "e/a", &h) == KVS_OK && h.n == 0,
+          "sweep: a PUT over a swept record is a create, with no history");
+
+    /* the index entry of a record since overwritten */
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/s", "\"s\"", 100, 7000, NULL);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/s", "\"t\"", 0, 7050, &vs);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/r", "\"r\"", 100, 7000, NULL);
+    kvs_test_write1(st, KVS_WRITE_PUT, "e/r", "\"q\"", 10000, 7000, &vr);
+
+    CHECK(kvs_test_expire(st, 8000, 100) == 0,
+          "sweep: an overwrite took the old expiry entry away");
+
+    kvs_store_close(st);
+
+    /* an entry left behind all the same (a crash of an older build, a
+     * restore) is dropped and the record left alone */
+
+    if (kvs_test_raw_open(&raw, dir, 1) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    klen = kvs_test_ikey(k, 7100, "e/s");
+    kvs_test_raw_put(&raw, "expiry", k, klen, "", 0);
+    klen = kvs_test_ikey(k, 7100, "e/r");
+    kvs_test_raw_put(&raw, "expiry", k, klen, "", 0);
+    klen = kvs_test_ikey(k, 7200, "e/none");
+    kvs_test_raw_put(&raw, "expiry", k, klen, "", 0);
+
+    if (kvs_test_raw_close(&raw, 1) != 0) {
+        kvs_test_bail("raw commit", dir);
+    }
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    seq = kvs_test_seq(st);
+    n = kvs_test_expire(st, 8000, 100);
+    kvs_test_u64(n, 0, "sweep: stale expiry entries sweep nothing");
+
+    kvs_test_get(st, "e/s", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.hdr.expires_at == 0
+          && kvs_test_same_version(&r.hdr.version, &vs)
+          && r.len == 3 && memcmp(r.value, "\"t\"", 3) == 0,
+          "sweep: the record overwritten without TTL is untouched");
+    kvs_test_get(st, "e/r", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.hdr.expires_at == 17001
+          && kvs_test_same_version(&r.hdr.version, &vr)
+          && r.len == 3 && memcmp(r.value, "\"q\"", 3) == 0,
+          "sweep: the record overwritten with a later TTL is untouched");
+    CHECK(kvs_test_get(st, "e/none", &r) == KVS_NOT_FOUND
+          && kvs_test_seq(st) == seq,
+          "sweep: an entry of a missing key writes no record");
+
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_test_u64(kvs_test_raw_count(&raw, "expiry"), 1,
+                 "sweep: the stale entries are gone, one entry is left");
+    klen = kvs_test_ikey(k, 17001, "e/r");
+    CHECK(kvs_test_has(&raw, "expiry", k, klen),
+          "sweep: the one of the later TTL");
+
+    k[0] = KVS_NS_DATA;
+    memcpy(k + 1, "e/c", 3);
+    CHECK(kvs_test_raw_get(&raw, "kv", k, 4, &val) == 0
+          && val.mv_size == KVS_RECORD_HDR_SIZE,
+          "sweep: a swept record is a bare header in kv");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 6,
+                 "sweep: by_time keeps an entry for every key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 6,
+                 "sweep: bucket_keys keeps an entry for every key");
+
+    kvs_test_raw_close(&raw, 0);
+}
+
+
+/* A swept record goes once its expiry is older than the purge's bound. */
+
+static void
+kvs_test_sweep_purge(void)
+{
+    int              n;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    uint64_t         from;
+    kvs_store_t     *st;
+    kvs_test_rec_t   r;
+    const char      *keys[2];
+
+    keys[0] = "x/a";
+    keys[1] = "x/b";
+
+    kvs_test_dir(dir, "sweep-purge");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "x/a", "\"a\"", 500, 1000, NULL);
+    kvs_test_write1(st, KVS_WRITE_PUT, "x/b", "\"b\"", 4000, 1000, NULL);
+
+    CHECK(kvs_test_expire(st, 1500, 100) == 1,
+          "sweep purge: x/a swept, x/b not yet");
+
+    from = 0;
+    n = kvs_store_purge(st, 1500, 100, &from, err, sizeof(err));
+    CHECK(n == 0 && kvs_test_get(st, "x/a", &r) == KVS_OK
+          && r.hdr.flags == KVS_FLAG_EXPIRED,
+          "sweep purge: a swept record stays while its expiry is not "
+          "older than the bound");
+
+    from = 0;
+    n = kvs_store_purge(st, 1501, 100, &from, err, sizeof(err));
+    CHECK(n == 1 && from == 0, "sweep purge: goes once it is older");
+    CHECK(kvs_test_get(st, "x/a", &r) == KVS_NOT_FOUND,
+          "sweep purge: the key is no more");
+    CHECK(kvs_test_bucket_consistent(st, kvs_test_bucket_of("x/a"), keys, 2),
+          "sweep purge: its version left its Merkle bucket");
+
+    from = 0;
+    n = kvs_store_purge(st, 10000, 100, &from, err, sizeof(err));
+    CHECK(n == 0 && kvs_test_get(st, "x/b", &r) == KVS_OK
+          && r.hdr.flags == 0 && r.len == 3,
+          "sweep purge: an expired record not swept yet is not purged");
+
+    kvs_store_close(st);
+}
+
+
+/*
+ * Compressed writes: the value is stored as the zstd frame it came as,
+ * flagged, with the JSON's length as raw_len; the Merkle digest does not
+ * see the difference.
+ */
+
+static size_t
+kvs_test_zjson(char *json, size_t size)
+{
+    int     i;
+    size_t  n;
+
+    n = 0;
+
+    for (i = 0; i < 12 && n < size; i++) {
+        n += snprintf(json + n, size - n, "%s{\"name\":\"item\",\"n\":%d}",
+                      i ? "," : "[", i);
+    }
+
+    n += snprintf(json + n, size - n, "]");
+
+    return n;
+}
+
+
+static int
+kvs_test_zput(kvs_store_t *st, const char *path, const uint8_t *frame,
+    size_t flen, size_t raw_len, uint64_t ttl_ms, uint64_t now,
+    kvs_version_t *v)
+{
+    char         err[KVS_STORE_ERRLEN];
+    kvs_write_t  w;
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, path, NULL, ttl_ms);
+    w.value = frame;
+    w.value_len = flen;
+    w.raw_len = raw_len;
+    w.compressed = 1;
+
+    if (kvs_store_write(st, &w, 1, now, err, sizeof(err)) != KVS_OK) {
+        printf("# writing \"%s\": %s\n", path, err);
+        return -100;
+    }
+
+    *v = w.version;
+
+    return w.rc;
+}
+
+
+static void
+kvs_test_compressed(void)
+{
+    char              dir[PATH_MAX], json[512], back[512];
+    size_t            len, flen, rlen;
+    uint8_t           frame[1024], d[KVS_MERKLE_DIGEST_LEN];
+    uint8_t           dc[KVS_MERKLE_DIGEST_LEN], da[KVS_MERKLE_DIGEST_LEN];
+    uint8_t           db[KVS_MERKLE_DIGEST_LEN];
+    uint8_t           rec[KVS_RECORD_HDR_SIZE + sizeof(json)];
+    uint16_t          bucket;
+    kvs_store_t      *a, *b;
+    kvs_version_t     v, vt;
+    kvs_test_rec_t    r;
+    kvs_test_hist_t   h;
+    kvs_record_hdr_t  hdr;
+
+    len = kvs_test_zjson(json, sizeof(json));
+    flen = kvs_codec_compress(frame, sizeof(frame), (uint8_t *) json, len,
+                              3);
+
+    if (flen == 0 || flen > KVS_TEST_HIST_VLEN || len >= sizeof(json)) {
+        kvs_test_bail("compressing the sample", json);
+    }
+
+    kvs_test_dir(dir, "zstd-a");
+    a = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_dir(dir, "zstd-b");
+    b = kvs_test_open(dir, KVS_TEST_MAP);
+
+    CHECK(kvs_test_zput(a, "z/a", frame, flen, len, 0, 1000, &v) == KVS_OK,
+          "compressed: a PUT of a zstd frame");
+
+    kvs_test_get(a, "z/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == KVS_FLAG_COMPRESSED,
+          "compressed: the record is flagged compressed");
+    kvs_test_u64(r.hdr.value_len, flen,
+                 "compressed: value_len is the frame's length");
+    kvs_test_u64(r.hdr.raw_len, len,
+                 "compressed: raw_len is the JSON's length");
+    CHECK(r.len == flen && memcmp(r.value, frame, flen) == 0,
+          "compressed: the value is the frame, byte for byte");
+
+    memset(back, 0, sizeof(back));
+    CHECK(kvs_codec_decompress((uint8_t *) back, r.hdr.raw_len,
+                               (uint8_t *) r.value, r.len) == 0,
+          "compressed: the stored frame decodes to raw_len bytes");
+    kvs_test_str(back, json, "compressed: which are the JSON written");
+
+    /* the digest: by the function, and by the bucket a's write updated */
+
+    bucket = kvs_test_bucket_of("z/a");
+    kvs_test_digest(d, "z/a", &v, 0);
+    kvs_test_digest(dc, "z/a", &v, KVS_FLAG_COMPRESSED);
+    CHECK(memcmp(d, dc, sizeof(d)) == 0,
+          "compressed: the digest of the version is that of it "
+          "uncompressed");
+    CHECK(kvs_test_bucket(a, bucket, da) == KVS_OK
+          && memcmp(da, d, sizeof(d)) == 0,
+          "compressed: the bucket holds that digest");
+
+    /* b holds the same version uncompressed, as a peer that compresses
+     * nothing would: the trees agree */
+
+    hdr = r.hdr;
+    hdr.flags = 0;
+    hdr.value_len = (uint32_t) len;
+    hdr.raw_len = (uint32_t) len;
+    hdr.key_len = 0;
+    kvs_record_encode(&hdr, rec);
+    memcpy(rec + KVS_RECORD_HDR_SIZE, json, len);
+    rlen = KVS_RECORD_HDR_SIZE + len;
+
+    CHECK(kvs_test_remote1(b, "z/a", rec, rlen) == KVS_OK,
+          "compressed: the same version stored uncompressed on a peer");
+    kvs_test_get(b, "z/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.len == len
+          && kvs_test_same_version(&r.hdr.version, &v),
+          "compressed: the peer's record is raw, of the same version");
+    CHECK(kvs_test_bucket(b, bucket, db) == KVS_OK
+          && memcmp(da, db, sizeof(da)) == 0,
+          "compressed: both nodes' buckets agree");
+
+    /* history keeps the frame as it was stored */
+
+    CHECK(kvs_test_put(a, "z/a", "1", 2000, NULL) == KVS_OK,
+          "compressed: overwritten by a raw value");
+    kvs_test_get(a, "z/a", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == 0 && r.hdr.value_len == 1
+          && r.hdr.raw_len == 1,
+          "compressed: the raw record has no flag, raw_len = value_len");
+    CHECK(kvs_test_history(a, "z/a", &h) == KVS_OK && h.n == 1
+          && h.hdr[0].flags == KVS_FLAG_COMPRESSED
+          && h.hdr[0].value_len == flen && h.hdr[0].raw_len == len
+          && memcmp(h.value[0], frame, flen) == 0
+          && kvs_test_same_version(&h.hdr[0].version, &v),
+          "compressed: history keeps the compressed version's frame");
+
+    /* the sweep drops the frame and its flag */
+
+    kvs_test_zput(a, "z/t", frame, flen, len, 100, 1000, &vt);
+    CHECK(kvs_test_expire(a, 1100, 100) == 1,
+          "compressed: a compressed record with a TTL is swept");
+    kvs_test_get(a, "z/t", &r);
+    CHECK(r.rc == KVS_OK && r.hdr.flags == KVS_FLAG_EXPIRED
+          && r.hdr.value_len == 0 && r.hdr.raw_len == 0
+          && kvs_test_same_version(&r.hdr.version, &vt),
+          "compressed: swept, it is no longer flagged compressed");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+}
+
+
+/*
+ * Listing: live keys under a prefix in key order, a page at a time; not
+ * recursive, each deeper level once as "<segment>/".  The entries of a
+ * listing are written into one string, a prefix marked with a '+' after
+ * it, so that a check compares the whole listing at once.
+ */
+
+typedef struct {
+    size_t   n;
+    int      more;
+    char     out[1024];
+    size_t   len;
+    char     last[KVS_KEY_MAX + 1];
+} kvs_test_list_t;
+
+
+static int
+kvs_test_list_add(const char *path, size_t len, int is_prefix, void *data)
+{
+    kvs_test_list_t *l = data;
+
+    if (len > KVS_KEY_MAX || l->len + len + 3 > sizeof(l->out)) {
+        return KVS_ERROR;
+    }
+
+    if (l->n) {
+        l->out[l->len++] = ' ';
+    }
+
+    memcpy(l->out + l->len, path, len);
+    l->len += len;
+
+    if (is_prefix) {
+        l->out[l->len++] = '+';
+    }
+
+    l->out[l->len] = '\0';
+
+    memcpy(l->last, path, len);
+    l->last[len] = '\0';
+    l->n++;
+
+    return KVS_OK;
+}
+
+
+static const char *
+kvs_test_list(kvs_store_t *st, char ns, const char *prefix,
+    const char *after, int recursive, size_t limit, uint64_t now,
+    kvs_test_list_t *l)
+{
+    int   rc;
+    char  err[KVS_STORE_ERRLEN];
+
+    memset(l, 0, sizeof(kvs_test_list_t));
+    l->more = -1;
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return "(no read)";
+    }
+
+    rc = kvs_store_list(st, ns, prefix, strlen(prefix), after,
+                        after ? strlen(after) : 0, recursive, limit, now,
+                        kvs_test_list_add, l, &l->more);
+
+    kvs_store_read_end(st);
+
+    return rc == KVS_OK ? l->out : "(list failed)";
+}
+
+
+/* every page of a listing, each after the last entry of the one before,
+ * joined as one listing would be; *pages says how many it took */
+
+static const char *
+kvs_test_pages(kvs_store_t *st, const char *prefix, int recursive,
+    size_t limit, uint64_t now, char *out, size_t size, size_t *pages)
+{
+    char             after[KVS_KEY_MAX + 1];
+    size_t           len;
+    kvs_test_list_t  l;
+
+    len = 0;
+    out[0] = '\0';
+
+    for (*pages = 0; *pages < 32; (*pages)++) {
+        kvs_test_list(st, KVS_NS_DATA, prefix, *pages ? after : NULL,
+                      recursive, limit, now, &l);
+
+        if (l.n > limit || len + l.len + 2 > size) {
+            return "(a page too long)";
+        }
+
+        if (len && l.len) {
+            out[len++] = ' ';
+        }
+
+        memcpy(out + len, l.out, l.len + 1);
+        len += l.len;
+
+        if (l.more == 0) {
+            (*pages)++;
+            return out;
+        }
+
+        if (l.more != 1 || l.n == 0) {
+            return "(more without entries)";
+        }
+
+        memcpy(after, l.last, sizeof(after));
+    }
+
+    return "(too many pages)";
+}
+
+
+static void
+kvs_test_listing(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN], all[1024];
+    size_t            i, pages;
+    kvs_write_t       w;
+    kvs_store_t      *st;
+    const char       *got;
+    kvs_test_list_t   l;
+
+    static const char  *live[] = {
+        "p/a", "p/a-x", "p/a/b", "p/a/c", "p/b/d/e", "p/c",
+        "p", "pz", "q/x", "o/p/a"
+    };
+
+    static const char  *tree = "p/a p/a-x p/a/b p/a/c p/b/d/e p/c";
+    static const char  *top = "p/a p/a-x p/a/+ p/b/+ p/c";
+
+    kvs_test_dir(dir, "list");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    ok = 1;
+
+    for (i = 0; i < sizeof(live) / sizeof(live[0]); i++) {
+        ok &= kvs_test_put(st, live[i], "1", 1000, NULL) == KVS_OK;
+    }
+
+    /* the dead among the living: tombstones, an expired record, a whole
+     * subtree of tombstones, a dead first key of a live subtree; and a
+     * key of another namespace */
+
+    ok &= kvs_test_put(st, "p/d", "1", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_del(st, "p/d", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_write1(st, KVS_WRITE_PUT, "p/e", "1", 1000, 1000, NULL)
+          == KVS_OK;
+    ok &= kvs_test_put(st, "p/z/gone", "1", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_del(st, "p/z/gone", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_put(st, "p/a/0", "1", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_del(st, "p/a/0", 1000, NULL) == KVS_OK;
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_USER, "p/u", "1", 0);
+    ok &= kvs_store_write(st, &w, 1, 1000, err, sizeof(err)) == KVS_OK
+          && w.rc == KVS_OK;
+
+    CHECK(ok, "list: the keys are written");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 1, 100, 5000,
+                               &l),
+                 tree, "list: recursive, every live key under p/ in order");
+    CHECK(l.more == 0, "list: and no more after them");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 1, 100, 1999,
+                               &l),
+                 "p/a p/a-x p/a/b p/a/c p/b/d/e p/c p/e",
+                 "list: a record a millisecond before its expiry is listed");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 1, 100, 2000,
+                               &l),
+                 tree, "list: at its expires_at, it is not");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 0, 100, 5000,
+                               &l),
+                 top,
+                 "list: not recursive, the children and each sub-prefix "
+                 "once");
+    CHECK(l.more == 0, "list: not recursive, no more after them");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 1, 3, 5000, &l),
+                 "p/a p/a-x p/a/b", "list: limit 3 gives the first 3");
+    CHECK(l.more == 1, "list: and says there are more");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 1, 6, 5000, &l),
+                 tree, "list: limit 6 gives all 6");
+    CHECK(l.more == 0,
+          "list: and no more, with only dead records after them");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", NULL, 0, 3, 5000, &l),
+                 "p/a p/a-x p/a/+",
+                 "list: not recursive, a page may end on a sub-prefix");
+    CHECK(l.more == 1, "list: not recursive, with more after it");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", "p/a/", 0, 100, 5000,
+                               &l),
+                 "p/b/+ p/c",
+                 "list: after a sub-prefix, the next page resumes past its "
+                 "subtree");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", "p/", 0, 100, 5000,
+                               &l),
+                 "p/a p/a-x p/a/+ p/b/+ p/c",
+                 "list: after the prefix itself, not recursive, lists from "
+                 "the start");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", "p/a-x", 0, 100, 5000,
+                               &l),
+                 "p/a/+ p/b/+ p/c",
+                 "list: after a key, the next page starts after it");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", "p/a/b", 1, 100, 5000,
+                               &l),
+                 "p/a/c p/b/d/e p/c",
+                 "list: recursive, after a key deep in the tree");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/", "p/d", 1, 100, 5000,
+                               &l),
+                 "", "list: after the last live key, none");
+    CHECK(l.more == 0, "list: after the last live key, no more");
+
+    for (i = 1; i <= 7; i++) {
+        got = kvs_test_pages(st, "p/", 1, i, 5000, all, sizeof(all),
+                             &pages);
+        if (strcmp(got, tree) != 0 || pages != (6 + i - 1) / i) {
+            printf("#   limit %zu: %zu pages: \"%s\"\n", i, pages, got);
+            break;
+        }
+    }
+
+    CHECK(i == 8,
+          "list: recursive pages of 1..7 give every key exactly once");
+
+    for (i = 1; i <= 6; i++) {
+        got = kvs_test_pages(st, "p/", 0, i, 5000, all, sizeof(all),
+                             &pages);
+        if (strcmp(got, top) != 0 || pages != (5 + i - 1) / i) {
+            printf("#   limit %zu: %zu pages: \"%s\"\n", i, pages, got);
+            break;
+        }
+    }
+
+    CHECK(i == 7,
+          "list: pages not recursive of 1..6 give every entry exactly "
+          "once");
+
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "", NULL, 1, 100, 5000, &l),
+                 "o/p/a p p/a p/a-x p/a/b p/a/c p/b/d/e p/c pz q/x",
+                 "list: prefix \"\" lists the whole namespace");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "", NULL, 0, 100, 5000, &l),
+                 "o/+ p p/+ pz q/+",
+                 "list: prefix \"\" not recursive, the top level");
+    kvs_test_str(kvs_test_list(st, KVS_NS_USER, "", NULL, 1, 100, 5000, &l),
+                 "p/u", "list: another namespace lists only its own");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/a", NULL, 1, 100, 5000,
+                               &l),
+                 "p/a p/a-x p/a/b p/a/c",
+                 "list: a prefix is bytes, not segments");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/a/", NULL, 0, 100, 5000,
+                               &l),
+                 "p/a/b p/a/c", "list: a deeper prefix, its children");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "p/z/", NULL, 1, 100, 5000,
+                               &l),
+                 "", "list: a subtree of tombstones lists none");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "nothing/", NULL, 1, 100,
+                               5000, &l),
+                 "", "list: a prefix matching nothing lists none");
+    CHECK(l.more == 0, "list: and says there is no more");
+    kvs_test_str(kvs_test_list(st, KVS_NS_DATA, "zzz", NULL, 0, 100, 5000,
+                               &l),
+                 "", "list: a prefix past every key lists none");
+
+    kvs_store_close(st);
+}
+
+
+/*
+ * Listing long keys: past 448 bytes a key is stored by its first 448 bytes
+ * and a digest, so long keys sharing their first 448 bytes are in digest
+ * order, not path order.  Each must still be listed once, whatever the
+ * order, and a sub-prefix longer than 448 bytes once.
+ */
+
+typedef struct {
+    size_t        n;
+    int           more;
+    size_t        npaths;
+    const char  **paths;
+    int           seen[16];
+    int           others;
+    char          last[KVS_KEY_MAX + 1];
+} kvs_test_long_t;
+
+
+static int
+kvs_test_long_add(const char *path, size_t len, int is_prefix, void *data)
+{
+    kvs_test_long_t *l = data;
+
+    size_t  i;
+
+    for (i = 0; i < l->npaths; i++) {
+        if (strlen(l->paths[i]) == len
+            && memcmp(l->paths[i], path, len) == 0
+            && is_prefix == (path[len - 1] == '/'))
+        {
+            l->seen[i]++;
+            break;
+        }
+    }
+
+    if (i == l->npaths) {
+        l->others++;
+    }
+
+    if (len <= KVS_KEY_MAX) {
+        memcpy(l->last, path, len);
+        l->last[len] = '\0';
+    }
+
+    l->n++;
+
+    return KVS_OK;
+}
+
+
+/* lists, page after page; 1 when each of paths came exactly once and
+ * nothing else came */
+
+static int
+kvs_test_long_list(kvs_store_t *st, const char *prefix, int recursive,
+    size_t limit, const char **paths, size_t npaths)
+{
+    int              ok;
+    char             err[KVS_STORE_ERRLEN], after[KVS_KEY_MAX + 1];
+    size_t           i, page;
+    kvs_test_long_t  l;
+
+    memset(&l, 0, sizeof(l));
+    l.paths = paths;
+    l.npaths = npaths;
+
+    for (page = 0; page < 32; page++) {
+        if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+            printf("# read_begin: %s\n", err);
+            return 0;
+        }
+
+        l.more = -1;
+
+        if (kvs_store_list(st, KVS_NS_DATA, prefix, strlen(prefix),
+                           page ? after : NULL, page ? strlen(after) : 0,
+                           recursive, limit, 5000, kvs_test_long_add, &l,
+                           &l.more)
+            != KVS_OK)
+        {
+            kvs_store_read_end(st);
+            printf("#   the listing failed\n");
+            return 0;
+        }
+
+        kvs_store_read_end(st);
+
+        if (l.more != 1 || l.n > limit * (page + 1)) {
+            break;
+        }
+
+        memcpy(after, l.last, sizeof(after));
+    }
+
+    ok = (l.more == 0 && l.others == 0);
+
+    for (i = 0; i < npaths; i++) {
+        if (l.seen[i] != 1) {
+            printf("#   entry %zu (%zu bytes) listed %d times\n", i,
+                   strlen(paths[i]), l.seen[i]);
+            ok = 0;
+        }
+    }
+
+    if (l.others || l.more != 0) {
+        printf("#   %d other entries, more %d, %zu pages\n", l.others,
+               l.more, page + 1);
+    }
+
+    return ok;
+}
+
+
+static void
+kvs_test_listing_long(void)
+{
+    int            ok;
+    char           dir[PATH_MAX];
+    char           base[KVS_TEST_INLINE + 8], sub[KVS_TEST_INLINE + 16];
+    char           keys[8][KVS_TEST_INLINE + 16];
+    char           lvl[2][KVS_TEST_INLINE + 16], leaf[KVS_TEST_INLINE + 16];
+    size_t         i, blen;
+    kvs_store_t   *st;
+    const char    *deep[8], *top[3], *all[10], *wide[3];
+
+    /* "long/xxx...x", 455 bytes; its keys "<base>/k0".."<base>/k7" */
+
+    memcpy(base, "long/", 5);
+    memset(base + 5, 'x', 450);
+    blen = 455;
+    base[blen] = '\0';
+
+    snprintf(sub, sizeof(sub), "%s/", base);
+
+    kvs_test_dir(dir, "list-long");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    ok = 1;
+
+    for (i = 0; i < 8; i++) {
+        snprintf(keys[i], sizeof(keys[i]), "%s/k%zu", base, i);
+        deep[i] = keys[i];
+        all[i] = keys[i];
+        ok &= kvs_test_put(st, keys[i], "1", 1000, NULL) == KVS_OK;
+    }
+
+    ok &= kvs_test_put(st, "long/short", "1", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_put(st, "long/zzz", "1", 1000, NULL) == KVS_OK;
+    ok &= kvs_test_put(st, "longer", "1", 1000, NULL) == KVS_OK;
+
+    CHECK(ok, "list long: 8 keys of 458 bytes under one 456-byte prefix");
+
+    top[0] = "long/short";
+    top[1] = sub;
+    top[2] = "long/zzz";
+    all[8] = "long/short";
+    all[9] = "long/zzz";
+
+    CHECK(kvs_test_long_list(st, "long/", 1, 100, all, 10),
+          "list long: recursive under a short prefix, each key once");
+    CHECK(kvs_test_long_list(st, "long/", 1, 3, all, 10),
+          "list long: in pages of 3, each key once");
+    CHECK(kvs_test_long_list(st, "long/", 0, 100, top, 3),
+          "list long: not recursive, a 456-byte sub-prefix once");
+    CHECK(kvs_test_long_list(st, sub, 1, 100, deep, 8),
+          "list long: recursive under the 456-byte prefix, each key once");
+    CHECK(kvs_test_long_list(st, sub, 1, 2, deep, 8),
+          "list long: under the 456-byte prefix in pages of 2, each key "
+          "once");
+
+    /*
+     * Two levels and a leaf under "wide/" that share their first 450
+     * bytes: their keys are one stretch in digest order, the two levels'
+     * keys mixed; each level is still one entry.
+     */
+
+    memcpy(base, "wide/", 5);
+    memset(base + 5, 'y', 445);
+    blen = 450;
+    base[blen] = '\0';
+
+    snprintf(lvl[0], sizeof(lvl[0]), "%sa/", base);
+    snprintf(lvl[1], sizeof(lvl[1]), "%sb/", base);
+    snprintf(leaf, sizeof(leaf), "%sleaf", base);
+
+    ok = kvs_test_put(st, leaf, "1", 1000, NULL) == KVS_OK;
+
+    for (i = 0; i < 16; i++) {
+        snprintf(keys[i % 8], sizeof(keys[i % 8]), "%sk%zu", lvl[i / 8],
+                 i % 8);
+        ok &= kvs_test_put(st, keys[i % 8], "1", 1000, NULL) == KVS_OK;
+    }
+
+    CHECK(ok, "list long: 2 levels of 8 keys and a leaf sharing 450 bytes");
+
+    wide[0] = lvl[0];
+    wide[1] = lvl[1];
+    wide[2] = leaf;
+
+    CHECK(kvs_test_long_list(st, "wide/", 0, 100, wide, 3),
+          "list long: not recursive, two long levels mixed in digest "
+          "order, each once");
+    CHECK(kvs_test_long_list(st, "wide/", 0, 1, wide, 3),
+          "list long: and in pages of 1, each once");
+
+    kvs_store_close(st);
+}
+
+
+/*
+ * The change feed with history: each change gives the record it wrote,
+ * from kv or from rev, so a peer replaying the feed in order ends with the
+ * same record and the same history.
+ */
+
+#define KVS_TEST_CHANGES  4
+#define KVS_TEST_REC_MAX  (KVS_RECORD_HDR_SIZE + KVS_KEY_MAX + 64)
+
+typedef struct {
+    size_t            n;
+    uint64_t          seq[KVS_TEST_CHANGES];
+    char              path[KVS_TEST_CHANGES][KVS_KEY_MAX + 1];
+    kvs_record_hdr_t  hdr[KVS_TEST_CHANGES];
+    uint8_t           rec[KVS_TEST_CHANGES][KVS_TEST_REC_MAX];
+    size_t            rec_len[KVS_TEST_CHANGES];
+} kvs_test_changes_t;
+
+
+static int
+kvs_test_changes_add(uint64_t seq, char ns, const char *path, size_t len,
+    const uint8_t *record, size_t record_len, void *data)
+{
+    kvs_test_changes_t *c = data;
+
+    if (c->n == KVS_TEST_CHANGES || ns != KVS_NS_DATA || len > KVS_KEY_MAX
+        || record_len > KVS_TEST_REC_MAX
+        || kvs_record_decode(&c->hdr[c->n], record, record_len) != 0)
+    {
+        return KVS_ERROR;
+    }
+
+    c->seq[c->n] = seq;
+    memcpy(c->path[c->n], path, len);
+    c->path[c->n][len] = '\0';
+    memcpy(c->rec[c->n], record, record_len);
+    c->rec_len[c->n] = record_len;
+    c->n++;
+
+    return KVS_OK;
+}
+
+
+/* the feed after a sequence number; the number of changes seen, or -1 */
+
+static int
+kvs_test_changes(kvs_store_t *st, uint64_t after, kvs_test_changes_t *c)
+{
+    int   n;
+    char  err[KVS_STORE_ERRLEN];
+
+    memset(c, 0, sizeof(kvs_test_changes_t));
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        printf("# read_begin: %s\n", err);
+        return -1;
+    }
+
+    n = kvs_store_changes(st, after, 100, kvs_test_changes_add, c);
+
+    kvs_store_read_end(st);
+
+    return n;
+}
+
+
+/* the value of a change's record, the bytes after its header and path */
+
+static int
+kvs_test_change_is(const kvs_test_changes_t *c, size_t i,
+    const kvs_version_t *v, uint8_t flags, const char *value)
+{
+    size_t  len;
+
+    len = value ? strlen(value) : 0;
+
+    return i < c->n && kvs_test_same_version(&c->hdr[i].version, v)
+           && c->hdr[i].flags == flags && c->hdr[i].value_len == len
+           && memcmp(c->rec[i] + KVS_RECORD_HDR_SIZE + c->hdr[i].key_len,
+                     value ? value : "", len) == 0;
+}
+
+
+static void
+kvs_test_feed_history(void)
+{
+    int                  n, ok;
+    char                 dir[PATH_MAX], p1[KVS_KEY_MAX + 1];
+    size_t               i;
+    kvs_store_t         *a, *b;
+    kvs_version_t        v[3], vl[2];
+    kvs_test_rec_t       r;
+    kvs_test_hist_t      h;
+    kvs_test_changes_t   c;
+
+    static const char  *values[] = { "\"v1\"", "\"v2\"" };
+
+    memset(p1, 'f', KVS_KEY_MAX);
+    memcpy(p1, "feed/", 5);
+    p1[KVS_KEY_MAX] = '\0';
+
+    kvs_test_dir(dir, "feed-history-a");
+    a = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_dir(dir, "feed-history-b");
+    b = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(a, "c/k", values[0], 1000, &v[0]);
+    kvs_test_put(a, "c/k", values[1], 2000, &v[1]);
+
+    n = kvs_test_changes(a, 0, &c);
+    CHECK(n == 2 && c.n == 2 && c.seq[0] == 1 && c.seq[1] == 2
+          && strcmp(c.path[0], "c/k") == 0 && strcmp(c.path[1], "c/k") == 0,
+          "feed history: two changes of one key");
+    CHECK(kvs_test_change_is(&c, 0, &v[0], 0, values[0]),
+          "feed history: the first gives v1, from history");
+    CHECK(kvs_test_change_is(&c, 1, &v[1], 0, values[1]),
+          "feed history: the second gives v2, the current record");
+
+    ok = 1;
+
+    for (i = 0; i < c.n; i++) {
+        ok &= kvs_test_remote1(b, c.path[i], c.rec[i], c.rec_len[i])
+              == KVS_OK;
+    }
+
+    kvs_test_get(b, "c/k", &r);
+    CHECK(ok && r.rc == KVS_OK && kvs_test_same_version(&r.hdr.version, &v[1])
+          && r.len == 4 && memcmp(r.value, values[1], 4) == 0,
+          "feed history: a peer replaying it holds v2");
+    CHECK(kvs_test_history(b, "c/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 1, v, values, 0),
+          "feed history: and v1 in its history, as the writer does");
+
+    kvs_test_del(a, "c/k", 3000, &v[2]);
+    n = kvs_test_changes(a, 2, &c);
+    CHECK(n == 1 && kvs_test_change_is(&c, 0, &v[2], KVS_FLAG_TOMBSTONE,
+                                       NULL),
+          "feed history: a DELETE's change gives the tombstone");
+    CHECK(c.n == 1
+          && kvs_test_remote1(b, c.path[0], c.rec[0], c.rec_len[0])
+             == KVS_OK
+          && kvs_test_history(b, "c/k", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 2, v, values, 1),
+          "feed history: replayed, the peer keeps v2 and v1 in history");
+
+    /* a long key's record keeps its path, in kv and in rev alike */
+
+    kvs_test_put(a, p1, values[0], 4000, &vl[0]);
+    kvs_test_put(a, p1, values[1], 4001, &vl[1]);
+    n = kvs_test_changes(a, 3, &c);
+    CHECK(n == 2 && c.n == 2 && strcmp(c.path[0], p1) == 0
+          && strcmp(c.path[1], p1) == 0,
+          "feed history: a 1024-byte key's changes name its whole path");
+    CHECK(kvs_test_change_is(&c, 0, &vl[0], 0, values[0])
+          && c.hdr[0].key_len == KVS_KEY_MAX
+          && kvs_test_change_is(&c, 1, &vl[1], 0, values[1]),
+          "feed history: v1 from history, v2 from the record");
+
+    ok = 1;
+
+    for (i = 0; i < c.n; i++) {
+        ok &= kvs_test_remote1(b, c.path[i], c.rec[i], c.rec_len[i])
+              == KVS_OK;
+    }
+
+    CHECK(ok && kvs_test_history(b, p1, &h) == KVS_OK
+          && kvs_test_hist_is(&h, 1, vl, values, 0),
+          "feed history: replayed, the peer keeps the long key's history");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+
+    /* without history, v1 is nowhere: its change is skipped, counted */
+
+    kvs_test_dir(dir, "feed-history-0");
+    a = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_store_set_history(a, 0);
+
+    kvs_test_put(a, "c/k", values[0], 1000, &v[0]);
+    kvs_test_put(a, "c/k", values[1], 2000, &v[1]);
+
+    n = kvs_test_changes(a, 0, &c);
+    CHECK(n == 2, "feed without history: both changes are seen");
+    CHECK(c.n == 1 && c.seq[0] == 2
+          && kvs_test_change_is(&c, 0, &v[1], 0, values[1]),
+          "feed without history: only v2 is given, as change 2");
+
+    kvs_store_close(a);
+}
+
+
 int
 main(void)
 {
@@ -2387,6 +4134,17 @@ main(void)
     kvs_test_tree();
     kvs_test_purge();
     kvs_test_conditions();
+    kvs_test_revisions();
+    kvs_test_revisions_apart();
+    kvs_test_revisions_purge();
+    kvs_test_revisions_setting();
+    kvs_test_ttl();
+    kvs_test_sweep();
+    kvs_test_sweep_purge();
+    kvs_test_compressed();
+    kvs_test_listing();
+    kvs_test_listing_long();
+    kvs_test_feed_history();
 
     kvs_test_cleanup();
 
