@@ -75,7 +75,8 @@ $(NGX_OBJS)/Makefile: config $(NGINX_SRC)/conf_flags $(SAN_DEPS)
 
 $(MODULE): $(NGX_OBJS)/Makefile $(KVS_SRCS) $(KVS_HDRS) $(NGX_SRCS)
 	$(MAKE) -s -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(NGX_OBJS)/ngx_http_kvs_module.so $@
+	@# a new inode: running nginx processes keep mapping the old one
+	cp $(NGX_OBJS)/ngx_http_kvs_module.so $@.new && mv -f $@.new $@
 
 ifeq ($(SANITIZE),1)
 $(SAN_IGNORE): Makefile
