@@ -106,6 +106,7 @@ bench: build deps-bench
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/cluster
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/replication
+	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/data
 
 clean:
 	rm -rf build build-asan run t/servroot* t/cluster/servroot*

@@ -97,6 +97,14 @@ is($meta[1]{stored_size}, length $doc2, 'node 2 stored it raw');
 is_deeply([ map { $json->encode($_) } @meta[1, 2] ], [ ($json->encode($meta[0])) x 2 ],
           'raw on every node: the same ?meta everywhere');
 
+my $doc3 = order(3, 18);
+($st, $h) = $n1->request(PUT => '/kv/orders/1', body => $doc3);
+is($st, 200, 'node 1 overwrites the first order');
+ok(wait_for(1, sub { !grep { etag($_, '/kv/orders/1') ne $h->{etag} } $n2, $n3 }),
+   'within 1 s every node has the new version');
+is_deeply([ map { body($_, '/kv/orders/1?revision=2') } @all ], [ ($doc) x 3 ],
+          'the compressed version it replaced is in every node\'s history, byte-exact');
+
 # --- TTL ----------------------------------------------------------------------
 #
 # The agents (which sweep) are frozen over the expiry, so the 404s below
@@ -154,13 +162,18 @@ is(scalar(grep { $_->{uuid} } @versions), 5, 'five PUTs of one key in a row on n
 ok(wait_for(1, sub { !grep { etag($_, '/kv/rev/doc') ne qq("$versions[4]{uuid}") } $n2, $n3 }),
    'within 1 s every node has the last one');
 
+# ?revisions as it lists these PUT answers, newest first
+sub revisions {
+    my $i = 0;
+    return '[' . join(',', map {
+        $i++;
+        qq({"revision":$i,"uuid":"$_->{uuid}","timestamp":$_->{timestamp}})
+    } reverse @_) . "]\n";
+}
+
 # revision_history 3: the current version and the three before it
-my $expect = join(',', map {
-    my $v = $versions[4 - $_];
-    qq({"revision":@{[ $_ + 1 ]},"uuid":"$v->{uuid}","timestamp":$v->{timestamp}})
-} 0 .. 3);
 ($st, $h, $b) = get($n1, '/kv/rev/doc?revisions');
-is($b, "[$expect]\n", 'node 1\'s ?revisions: versions 5 to 2, newest first');
+is($b, revisions(@versions[1 .. 4]), 'node 1\'s ?revisions: versions 5 to 2, newest first');
 ok(wait_for(2, sub { !grep { body($_, '/kv/rev/doc?revisions') ne $b } $n2, $n3 }),
    'nodes 2 and 3 answer the same list')
     or diag join '', map { body($_, '/kv/rev/doc?revisions') } @all;
@@ -174,12 +187,9 @@ for my $i (0 .. 2) {
 is($st, 204, 'DELETE on node 1');
 ok(wait_for(1, sub { !grep { status($_, '/kv/rev/doc') != 404 } $n2, $n3 }),
    'within 1 s it is gone everywhere');
-$expect = join(',', map {
-    my $v = $versions[4 - $_];
-    qq({"revision":@{[ $_ + 1 ]},"uuid":"$v->{uuid}","timestamp":$v->{timestamp}})
-} 0 .. 2);
 ($st, $h, $b) = get($n1, '/kv/rev/doc?revisions');
-is("$st $b", "200 [$expect]\n", 'node 1\'s ?revisions after the DELETE: versions 5 to 3');
+is("$st $b", '200 ' . revisions(@versions[2 .. 4]),
+   'node 1\'s ?revisions after the DELETE: versions 5 to 3');
 ok(wait_for(2, sub { !grep { body($_, '/kv/rev/doc?revisions') ne $b } $n2, $n3 }),
    'nodes 2 and 3 answer the same history')
     or diag join '', map { body($_, '/kv/rev/doc?revisions') } @all;
@@ -189,17 +199,33 @@ ok(wait_for(2, sub { !grep { body($_, '/kv/rev/doc?revisions') ne $b } $n2, $n3 
 ($st, $h) = $n1->request(PUT => '/kv/ttl/frozen?ttl=1', body => '{"lock":"held"}');
 $expires = $h->{'x-kvs-expires-at'} // 0;
 my $frozen_etag = $h->{etag};
-ok(wait_for(1, sub { etag($n3, '/kv/ttl/frozen') eq $frozen_etag }), 'a key with ?ttl=1 reaches node 3');
+($st) = $n1->request(PUT => '/kv/ttl/renewed?ttl=1', body => '{"lock":"held"}');
+ok(wait_for(1, sub { etag($n3, '/kv/ttl/frozen') eq $frozen_etag && status($n3, '/kv/ttl/renewed') == 200 }),
+   'two keys with ?ttl=1 reach node 3');
 my @frozen = $n3->pids;
 kill 'STOP', @frozen;
+($st, $h, $b) = $n1->request(PUT => '/kv/ttl/renewed', body => '{"lock":"renewed"}');
+my $renewed = $json->decode($b);
+is($st, 200, 'node 3 frozen (SIGSTOP), one of them is overwritten without TTL before its expiry');
+ok(wait_for(0.5, sub { body($n2, '/kv/ttl/renewed') eq '{"lock":"renewed"}' }),
+   '... which reaches node 2 in time');
 ok(wait_for(5, sub { swept($n1) == 2 && swept($n2) == 2 }),
-   'node 3 frozen (SIGSTOP), nodes 1 and 2 sweep the key');
+   'nodes 1 and 2 sweep the other');
 ok(time * 1000 > $expires, 'past its expiry');
 kill 'CONT', @frozen;
 is(status($n3, '/kv/ttl/frozen'), 404, 'thawed, node 3 answers 404 at once');
-ok(wait_for(5, sub { swept($n3) == 2 }), 'and sweeps it');
+ok(wait_for(5, sub { swept($n3) >= 2 }), 'and sweeps it');
 ok(wait_for(5, \&same_digests), 'the three Merkle digests agree')
     or diag join ' / ', map { digest($_) } @all;
+is_deeply([ map { body($_, '/kv/ttl/renewed') } @all ], [ ('{"lock":"renewed"}') x 3 ],
+          'the overwrite reached node 3 too');
+
+# The overwrite replaced a live version on nodes 1 and 2, and an expired
+# one on node 3: the history must not depend on when a node applied it.
+is_deeply([ map { body($_, '/kv/ttl/renewed?revisions') } @all ], [ (revisions($renewed)) x 3 ],
+          'every node lists only the overwrite: the version it replaced is past its expiry');
+is_deeply([ map { status($_, '/kv/ttl/renewed?revision=2') } @all ], [ 404, 404, 404 ],
+          'and no node serves that version any more');
 
 $_->stop for @all;
 done_testing;
