@@ -277,6 +277,11 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     p->limit = NGX_HTTP_KVS_LIST_LIMIT;
     p->recursive = 1;
 
+    /* without a query, args.data is NULL: no pointer is computed from it */
+    if (r->args.len == 0) {
+        return NGX_OK;
+    }
+
     a = r->args.data;
     end = a + r->args.len;
 
