@@ -1,6 +1,6 @@
 # Reload (HUP) and graceful stop (QUIT) under a write load: in-flight writes
-# are answered before old workers exit, nothing acknowledged is lost, and no
-# request gets a 5xx.
+# (those being compressed too) are answered before old workers exit,
+# nothing acknowledged is lost, and no request gets a 5xx.
 use strict;
 use warnings;
 use lib 't/lib';
@@ -22,8 +22,12 @@ sub writers {
             $log->autoflush(1);
             my $deadline = time + $secs;
             for (my $i = 0; time < $deadline; $i++) {
+                # half the writers send values that are compressed on the
+                # thread pool before they are queued
+                my $body = $w % 2 ? qq({"i":$i})
+                                  : qq({"i":$i,"pad":") . ('x' x 1000) . '"}';
                 my ($st, $h) = eval {
-                    $node->request(PUT => "/kv/$tag/$w/$i", body => qq({"i":$i}))
+                    $node->request(PUT => "/kv/$tag/$w/$i", body => $body)
                 };
                 last unless defined $st;
                 print $log "$tag/$w/$i $st\n";
