@@ -1824,6 +1824,33 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
 }
 
 
+/*
+ * Ends the transaction of a maintenance walk (purge, TTL sweep) that did n
+ * things: commits it when the walk ended well (rc 0, or MDB_NOTFOUND at
+ * the end of a database), aborts it otherwise.  Returns n, or -1 with a
+ * sentence in err.
+ */
+
+static int
+kvs_store_finish(kvs_store_t *st, MDB_txn *txn, int rc, int n,
+    const char *what, char *err, size_t errlen)
+{
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        mdb_txn_abort(txn);
+        kvs_store_fail(err, errlen, what, st->dir, rc);
+        return -1;
+    }
+
+    rc = mdb_txn_commit(txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, what, st->dir, rc);
+        return -1;
+    }
+
+    return n;
+}
+
+
 int
 kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     uint64_t *from, char *err, size_t errlen)
@@ -1957,29 +1984,18 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
 
     mdb_cursor_close(cur);
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
     if (rc == MDB_NOTFOUND) {
         /* the whole stretch before the bound is done: start over later */
         *from = 0;
     }
 
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "committing a purge", st->dir, rc);
-        return -1;
-    }
-
-    return n;
+    return kvs_store_finish(st, txn, rc, n, "purging tombstones", err,
+                            errlen);
 
 failed:
 
-    mdb_txn_abort(txn);
-    kvs_store_fail(err, errlen, "purging tombstones", st->dir, rc);
-
-    return -1;
+    return kvs_store_finish(st, txn, rc, -1, "purging tombstones", err,
+                            errlen);
 }
 
 
@@ -2152,24 +2168,13 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
 
     mdb_cursor_close(cur);
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "committing a sweep", st->dir, rc);
-        return -1;
-    }
-
-    return n;
+    return kvs_store_finish(st, txn, rc, n, "sweeping expired records",
+                            err, errlen);
 
 failed:
 
-    mdb_txn_abort(txn);
-    kvs_store_fail(err, errlen, "sweeping expired records", st->dir, rc);
-
-    return -1;
+    return kvs_store_finish(st, txn, rc, -1, "sweeping expired records",
+                            err, errlen);
 }
 
 
