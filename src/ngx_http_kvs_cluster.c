@@ -25,6 +25,7 @@
 #include "kvs_members.h"
 #include "kvs_merkle.h"
 #include "kvs_sign.h"
+#include "kvs_wire.h"
 
 
 static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
@@ -299,29 +300,28 @@ ngx_http_kvs_cluster_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 }
 
 
-/*
- * A batch of records: for each, the namespace byte, the path's length (2
- * bytes, little-endian) and bytes, the record's length (4 bytes) and the
- * record whole, as kvs_store_changes() gives it.
- */
+/* A batch of records (src/kvs/kvs_wire.h), applied in one group commit. */
 
 static void
 ngx_http_kvs_apply_body(ngx_http_request_t *r)
 {
-    size_t               len, plen, rlen;
-    u_char              *body, *p, *end;
-    ngx_int_t            rc;
-    ngx_str_t            sender;
-    ngx_uint_t           n;
-    const char          *why;
-    kvs_write_t         *w;
-    ngx_http_kvs_ctx_t  *ctx;
+    int                   rc;
+    size_t                len;
+    u_char               *body;
+    ngx_int_t             nrc;
+    ngx_str_t             sender;
+    ngx_uint_t            n;
+    const char           *why;
+    kvs_write_t          *w;
+    const uint8_t        *p;
+    kvs_wire_entry_t      e;
+    ngx_http_kvs_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
 
-    rc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+    nrc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
+    if (nrc != NGX_OK) {
+        ngx_http_finalize_request(r, nrc);
         return;
     }
 
@@ -332,58 +332,26 @@ ngx_http_kvs_apply_body(ngx_http_request_t *r)
     }
 
     p = body;
-    end = body + len;
     why = NULL;
 
-    for (n = 0; p < end; n++) {
+    for (n = 0; /* void */ ; n++) {
+
+        rc = kvs_wire_next(&p, body + len, &e, &why);
+        if (rc <= 0) {
+            break;
+        }
 
         if (n == NGX_HTTP_KVS_APPLY_MAX) {
             why = "too many records in one batch";
             break;
         }
 
-        if (end - p < 3) {
-            why = "a record is cut short";
-            break;
-        }
-
-        w[n].ns = (char) p[0];
-        plen = p[1] | (p[2] << 8);
-        p += 3;
-
-        if ((size_t) (end - p) < plen + 4) {
-            why = "a record is cut short";
-            break;
-        }
-
-        w[n].path = (const char *) p;
-        w[n].path_len = plen;
-        p += plen;
-
-        rlen = kvs_get_u32(p);
-        p += 4;
-
-        if ((size_t) (end - p) < rlen) {
-            why = "a record is cut short";
-            break;
-        }
-
-        if (w[n].ns != KVS_NS_DATA && w[n].ns != KVS_NS_USER
-            && w[n].ns != KVS_NS_GROUP && w[n].ns != KVS_NS_TOKEN)
-        {
-            why = "a record has an unknown namespace";
-            break;
-        }
-
-        why = kvs_key_check(w[n].path, plen);
-        if (why != NULL) {
-            break;
-        }
-
         w[n].op = KVS_WRITE_REMOTE;
-        w[n].value = p;
-        w[n].value_len = rlen;
-        p += rlen;
+        w[n].ns = e.ns;
+        w[n].path = e.path;
+        w[n].path_len = e.path_len;
+        w[n].value = e.record;
+        w[n].value_len = e.record_len;
     }
 
     if (why != NULL) {
@@ -394,6 +362,8 @@ ngx_http_kvs_apply_body(ngx_http_request_t *r)
         return;
     }
 
+    ctx->peer = sender;
+
     if (n == 0) {
         ngx_http_finalize_request(r, ngx_http_kvs_apply_written(r, ctx));
         return;
@@ -403,9 +373,9 @@ ngx_http_kvs_apply_body(ngx_http_request_t *r)
     ctx->nwrites = n;
     ctx->written = ngx_http_kvs_apply_written;
 
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
+    nrc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (nrc != NGX_OK) {
+        ngx_http_finalize_request(r, nrc);
     }
 }
 
@@ -447,6 +417,13 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         default:
             invalid++;
         }
+    }
+
+    if (invalid) {
+        ngx_http_kvs_refused(ngx_http_get_module_main_conf(r,
+                                                   ngx_http_kvs_module),
+                             r->connection->log, &ctx->peer, ctx->writes,
+                             ctx->nwrites);
     }
 
     body = ngx_pnalloc(r->pool, sizeof("{\"applied\":,\"stale\":,"
@@ -538,4 +515,69 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
                     keys, resolved);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+/*
+ * Records a peer sent that this build could not have written are refused
+ * one by one (kvs_wire_check) and logged with the peer's name: the first
+ * of a batch, and how many there were.  A broken peer may send thousands a
+ * second, so each peer is logged at most once a minute by all the node's
+ * processes together, through the shared zone.
+ */
+
+void
+ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
+    ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n)
+{
+    uint32_t                 hash;
+    ngx_uint_t               i, invalid;
+    ngx_atomic_uint_t        last, now;
+    kvs_write_t             *first;
+    ngx_http_kvs_shared_t   *sh;
+    ngx_http_kvs_refusal_t  *slot;
+
+    first = NULL;
+    invalid = 0;
+
+    for (i = 0; i < n; i++) {
+        if (w[i].rc == KVS_INVALID) {
+            invalid++;
+
+            if (first == NULL) {
+                first = &w[i];
+            }
+        }
+    }
+
+    if (first == NULL) {
+        return;
+    }
+
+    if (kmcf->shm != NULL && kmcf->shm->data != NULL) {
+        sh = kmcf->shm->data;
+        hash = ngx_crc32_short(peer->data, peer->len);
+        slot = &sh->refusals[hash % NGX_HTTP_KVS_REFUSAL_SLOTS];
+        now = (ngx_atomic_uint_t) ngx_time();
+        last = slot->logged;
+
+        if ((slot->peer == hash && now < last + 60)
+            || !ngx_atomic_cmp_set(&slot->logged, last, now))
+        {
+            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
+                           "kvs: %ui records from \"%V\" refused, not "
+                           "logged again within a minute: %s", invalid,
+                           peer, first->why);
+            return;
+        }
+
+        slot->peer = hash;
+    }
+
+    ngx_log_error(NGX_LOG_WARN, log, 0,
+                  "kvs: refused a record of \"%*s\" from \"%V\": %s "
+                  "(%ui of %ui records refused; this peer's refusals are "
+                  "logged at most once a minute)",
+                  first->path_len, first->path, peer,
+                  first->why ? first->why : "it is invalid", invalid, n);
 }

@@ -564,7 +564,20 @@ ngx_int_t
 ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     const uint8_t *value, u_char **out)
 {
-    u_char  *p;
+    u_char      *p;
+    const char  *why;
+
+    /* a buffer is sized by raw_len only once the lengths agree */
+
+    why = kvs_record_check(hdr);
+    if (why != NULL) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "kvs: the record at \"%V\" is damaged: %s (value "
+                      "of %uD bytes, JSON of %uD)", &r->uri, why,
+                      hdr->value_len, hdr->raw_len);
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the value of this key is damaged");
+    }
 
     p = ngx_pnalloc(r->pool, hdr->raw_len ? hdr->raw_len : 1);
     if (p == NULL) {

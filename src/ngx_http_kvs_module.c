@@ -27,6 +27,8 @@ static char *ngx_http_kvs_config(ngx_conf_t *cf, ngx_command_t *cmd,
 static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static void ngx_http_kvs_cleanup_config(void *data);
+static ngx_int_t ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
 static ngx_int_t ngx_http_kvs_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_kvs_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
@@ -46,6 +48,9 @@ kvs_store_t  *ngx_http_kvs_store;
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
 static ngx_http_request_body_filter_pt   ngx_http_next_request_body_filter;
+
+
+static ngx_str_t  ngx_http_kvs_zone_name = ngx_string("kvs");
 
 
 static ngx_command_t  ngx_http_kvs_commands[] = {
@@ -166,6 +171,14 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
+    kmcf->shm = ngx_shared_memory_add(cf, &ngx_http_kvs_zone_name,
+                                      8 * ngx_pagesize, &ngx_http_kvs_module);
+    if (kmcf->shm == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    kmcf->shm->init = ngx_http_kvs_init_zone;
+
     /*
      * A path with a manager makes the master spawn, and respawn, nginx's
      * helper process: the cluster agent lives there.
@@ -187,6 +200,36 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* The zone survives a reload as it is: what it holds stays true. */
+
+static ngx_int_t
+ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_slab_pool_t  *shpool;
+
+    if (data) {
+        shm_zone->data = data;
+        return NGX_OK;
+    }
+
+    shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm_zone->data = shpool->data;
+        return NGX_OK;
+    }
+
+    shm_zone->data = ngx_slab_calloc(shpool, sizeof(ngx_http_kvs_shared_t));
+    if (shm_zone->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    shpool->data = shm_zone->data;
+
+    return NGX_OK;
 }
 
 

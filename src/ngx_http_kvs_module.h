@@ -16,6 +16,21 @@
 #include "kvs_store.h"
 
 
+/* what the node's processes share, in the zone "kvs" */
+
+#define NGX_HTTP_KVS_REFUSAL_SLOTS  256
+
+typedef struct {
+    ngx_atomic_t           peer;          /* crc32 of the peer's name */
+    ngx_atomic_t           logged;        /* when, in seconds */
+} ngx_http_kvs_refusal_t;
+
+typedef struct {
+    /* when a peer's bad records were last logged, by its name's hash */
+    ngx_http_kvs_refusal_t refusals[NGX_HTTP_KVS_REFUSAL_SLOTS];
+} ngx_http_kvs_shared_t;
+
+
 typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
@@ -23,6 +38,8 @@ typedef struct {
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
     ngx_thread_pool_t     *thread_pool;
     ngx_flag_t             used;          /* some location has kvs_api */
+    ngx_shm_zone_t        *shm;           /* shared by the node's
+                                             processes */
 } ngx_http_kvs_main_conf_t;
 
 
@@ -59,6 +76,7 @@ typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
 struct ngx_http_kvs_ctx_s {
     ngx_str_t              error;         /* sentence for the JSON error */
     ngx_str_t              key;           /* the key path of /kv/ */
+    ngx_str_t              peer;          /* the member that signed */
     ngx_http_request_t    *request;
     ngx_queue_t            queue;         /* in the write queue */
     kvs_write_t            write;
@@ -101,6 +119,8 @@ ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_digest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body,
     size_t *len, ngx_str_t *sender);
+void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
+    ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
 const char *ngx_http_kvs_sync_op(ngx_http_request_t *r);

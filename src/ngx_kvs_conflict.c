@@ -20,6 +20,7 @@
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_agent.h"
 #include "kvs_members.h"
+#include "kvs_wire.h"
 
 
 #define NGX_KVS_CONFLICT_VERSIONS  16
@@ -258,30 +259,49 @@ ngx_kvs_conflict_vote(const u_char *record, size_t len, uint64_t joined,
 static void
 ngx_kvs_conflict_answer(ngx_kvs_call_t *call)
 {
-    u_char              *p, *end;
-    size_t               plen, rlen;
+    ngx_str_t            peer;
+    const char          *why;
+    kvs_write_t          w;
+    const uint8_t       *p;
     ngx_kvs_voter_t     *voter;
+    kvs_record_hdr_t     hdr;
+    kvs_wire_entry_t     e;
     ngx_kvs_conflict_t  *c;
 
     c = &ngx_kvs_conflict;
     voter = call->data;
 
-    /* the answer: ns, path length, path, record length, record */
+    /* the answer: one entry of the wire's framing, the key asked for */
 
-    if (call->status == NGX_HTTP_OK && call->response.len >= 7) {
-        p = call->response.data;
-        end = p + call->response.len;
-        plen = p[1] | (p[2] << 8);
+    p = call->response.data;
 
-        if ((size_t) (end - p) >= 7 + plen) {
-            p += 3 + plen;
-            rlen = kvs_get_u32(p);
-            p += 4;
+    if (call->status == NGX_HTTP_OK
+        && kvs_wire_next(&p, p + call->response.len, &e, &why) == 1)
+    {
+        if (e.ns != c->ns || e.path_len != c->plen
+            || ngx_memcmp(e.path, c->path, c->plen) != 0)
+        {
+            why = "it is not of the key asked for";
 
-            if ((size_t) (end - p) >= rlen) {
-                ngx_kvs_conflict_vote(p, rlen, voter->joined,
-                                      voter->node_id);
-            }
+        } else {
+            why = kvs_wire_check(&e, ngx_http_kvs_now_ms(), &hdr);
+        }
+
+        if (why == NULL) {
+            ngx_kvs_conflict_vote(e.record, e.record_len, voter->joined,
+                                  voter->node_id);
+
+        } else {
+            /* a bad record does not vote */
+            ngx_memzero(&w, sizeof(kvs_write_t));
+            w.rc = KVS_INVALID;
+            w.path = (const char *) c->path;
+            w.path_len = c->plen;
+            w.why = why;
+            peer.data = (u_char *) voter->node_id;
+            peer.len = ngx_strlen(voter->node_id);
+            ngx_http_kvs_refused(c->agent->kmcf, c->agent->log, &peer, &w,
+                                 1);
         }
     }
 

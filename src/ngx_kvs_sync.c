@@ -28,6 +28,7 @@
 #include "ngx_kvs_agent.h"
 #include "kvs_members.h"
 #include "kvs_merkle.h"
+#include "kvs_wire.h"
 
 
 #define NGX_KVS_SYNC_PAGE  256
@@ -513,11 +514,14 @@ ngx_kvs_sync_fetch(void)
 static void
 ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
 {
-    char              err[KVS_STORE_ERRLEN];
-    size_t            plen, rlen, n, i;
-    u_char           *p, *end;
-    kvs_write_t      *w;
-    ngx_kvs_sync_t   *s;
+    char               err[KVS_STORE_ERRLEN];
+    size_t             n, i;
+    ngx_str_t          peer;
+    const char        *why;
+    kvs_write_t       *w;
+    const uint8_t     *p, *end;
+    ngx_kvs_sync_t    *s;
+    kvs_wire_entry_t   e;
 
     s = &ngx_kvs_sync;
 
@@ -534,34 +538,25 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
 
     p = call->response.data;
     end = p + call->response.len;
-    n = 0;
+    why = NULL;
 
-    while (end - p >= 3 && n < s->nwant) {
+    for (n = 0; n < s->nwant; n++) {
+        if (kvs_wire_next(&p, end, &e, &why) <= 0) {
+            break;
+        }
+
         w[n].op = KVS_WRITE_REMOTE;
-        w[n].ns = (char) p[0];
-        plen = p[1] | (p[2] << 8);
-        p += 3;
+        w[n].ns = e.ns;
+        w[n].path = e.path;
+        w[n].path_len = e.path_len;
+        w[n].value = e.record;
+        w[n].value_len = e.record_len;
+    }
 
-        if ((size_t) (end - p) < plen + 4) {
-            break;
-        }
-
-        w[n].path = (char *) p;
-        w[n].path_len = plen;
-        p += plen;
-        rlen = kvs_get_u32(p);
-        p += 4;
-
-        if ((size_t) (end - p) < rlen
-            || kvs_key_check(w[n].path, plen) != NULL)
-        {
-            break;
-        }
-
-        w[n].value = p;
-        w[n].value_len = rlen;
-        p += rlen;
-        n++;
+    if (why != NULL) {
+        ngx_log_error(NGX_LOG_WARN, s->agent->log, 0,
+                      "kvs: the records pulled from \"%s\" are cut at the "
+                      "%uz-th: %s", s->node_id, n + 1, why);
     }
 
     if (n && kvs_store_write(s->agent->store, w, n, ngx_http_kvs_now_ms(),
@@ -578,6 +573,10 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
             s->pulled++;
         }
     }
+
+    peer.data = (u_char *) s->node_id;
+    peer.len = ngx_strlen(s->node_id);
+    ngx_http_kvs_refused(s->agent->kmcf, s->agent->log, &peer, w, n);
 
     ngx_destroy_pool(call->pool);
 

@@ -50,6 +50,18 @@ kvs_codec_compress(uint8_t *dst, size_t cap, const uint8_t *src, size_t len,
 
 
 int
+kvs_codec_declares(const uint8_t *src, size_t len, size_t raw_len)
+{
+    unsigned long long  n;
+
+    n = ZSTD_getFrameContentSize(src, len);
+
+    /* the unknown and error values are far above any raw_len */
+    return n == (unsigned long long) raw_len ? 0 : -1;
+}
+
+
+int
 kvs_codec_decompress(uint8_t *dst, size_t raw_len, const uint8_t *src,
     size_t len)
 {
@@ -64,7 +76,7 @@ kvs_codec_decompress(uint8_t *dst, size_t raw_len, const uint8_t *src,
 
     /* a frame that says it holds another size is damaged: refused before
      * anything is written */
-    if (ZSTD_getFrameContentSize(src, len) != (unsigned long long) raw_len) {
+    if (kvs_codec_declares(src, len, raw_len) != 0) {
         return -1;
     }
 

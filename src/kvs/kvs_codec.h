@@ -26,6 +26,10 @@ size_t kvs_codec_bound(size_t len);
 size_t kvs_codec_compress(uint8_t *dst, size_t cap, const uint8_t *src,
     size_t len, int level);
 
+/* Returns 0 when src is a zstd frame whose header declares raw_len bytes
+ * of content, -1 otherwise; reads only the frame's header. */
+int kvs_codec_declares(const uint8_t *src, size_t len, size_t raw_len);
+
 /* Decompresses a frame into dst, which holds exactly raw_len bytes;
  * returns 0, or -1 when the frame is damaged or does not decode to
  * raw_len bytes. */

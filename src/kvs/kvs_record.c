@@ -175,6 +175,53 @@ kvs_record_live(const kvs_record_hdr_t *hdr, uint64_t now_ms)
 }
 
 
+const char *
+kvs_record_check(const kvs_record_hdr_t *hdr)
+{
+    if (hdr->flags
+        & ~(KVS_FLAG_TOMBSTONE|KVS_FLAG_COMPRESSED|KVS_FLAG_EXPIRED))
+    {
+        return "its flags are unknown to this build";
+    }
+
+    if (hdr->flags & KVS_FLAG_TOMBSTONE) {
+        if (hdr->flags != KVS_FLAG_TOMBSTONE
+            || hdr->value_len != 0 || hdr->raw_len != 0)
+        {
+            return "a tombstone carries a value";
+        }
+
+        return NULL;
+    }
+
+    if (hdr->flags & KVS_FLAG_EXPIRED) {
+        if (hdr->flags != KVS_FLAG_EXPIRED
+            || hdr->value_len != 0 || hdr->raw_len != 0
+            || hdr->expires_at == 0)
+        {
+            return "a swept record carries a value or never expired";
+        }
+
+        return NULL;
+    }
+
+    if (hdr->flags & KVS_FLAG_COMPRESSED) {
+        if (hdr->value_len == 0 || hdr->raw_len == 0) {
+            return "its lengths disagree: a compressed value is empty";
+        }
+
+        return NULL;
+    }
+
+    if (hdr->value_len != hdr->raw_len) {
+        return "its lengths disagree: a value stored as is has another "
+               "length than its JSON";
+    }
+
+    return NULL;
+}
+
+
 kvs_version_verdict_e
 kvs_version_decide(const kvs_version_t *held, const kvs_version_t *incoming)
 {

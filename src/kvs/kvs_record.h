@@ -92,6 +92,16 @@ typedef enum {
  */
 int kvs_record_live(const kvs_record_hdr_t *hdr, uint64_t now_ms);
 
+/*
+ * Whether a decoded header is one of the four states a record can be in:
+ * live with its JSON as is (value_len == raw_len), live compressed (a zstd
+ * frame of raw_len bytes), a tombstone, or swept by the TTL sweep (its
+ * value dropped); both of the last two hold no value.  Returns NULL, or a
+ * static sentence saying what disagrees.  Readers ask it before they size
+ * a buffer by raw_len.
+ */
+const char *kvs_record_check(const kvs_record_hdr_t *hdr);
+
 kvs_version_verdict_e kvs_version_decide(const kvs_version_t *held,
     const kvs_version_t *incoming);
 

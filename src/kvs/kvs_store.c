@@ -27,6 +27,7 @@
 
 #include "kvs_merkle.h"
 #include "kvs_store.h"
+#include "kvs_wire.h"
 
 
 #define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
@@ -774,15 +775,23 @@ static int
 kvs_store_apply_remote(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     const uint8_t *k, size_t klen, int have_old,
     const kvs_record_hdr_t *old, kvs_record_hdr_t *new,
-    const uint8_t **value, int *store)
+    uint64_t now_ms, const uint8_t **value, int *store)
 {
-    int      rc;
-    uint8_t  ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX];
-    MDB_val  key, val;
+    int               rc;
+    uint8_t           ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX];
+    MDB_val           key, val;
+    kvs_wire_entry_t  entry;
 
     *store = 0;
 
-    if (kvs_record_decode(new, w->value, w->value_len) != 0) {
+    entry.ns = w->ns;
+    entry.path = w->path;
+    entry.path_len = w->path_len;
+    entry.record = w->value;
+    entry.record_len = w->value_len;
+
+    w->why = kvs_wire_check(&entry, now_ms, new);
+    if (w->why != NULL) {
         w->rc = KVS_INVALID;
         return 0;
     }
@@ -938,7 +947,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     if (w->op == KVS_WRITE_REMOTE) {
         rc = kvs_store_apply_remote(st, txn, w, k, klen, have_old, &old,
-                                    &new, &value, &store);
+                                    &new, now_ms, &value, &store);
         if (rc != 0 || !store) {
             return rc;
         }

@@ -82,6 +82,8 @@ typedef struct {
     /* results */
     int               rc;            /* KVS_OK or KVS_NOT_FOUND (DELETE) */
     kvs_version_t     version;       /* the version written */
+    const char       *why;           /* KVS_INVALID: what is wrong with
+                                        the peer's record */
 } kvs_write_t;
 
 
