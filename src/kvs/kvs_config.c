@@ -33,6 +33,7 @@
 #include <yaml.h>
 
 #include "kvs_config.h"
+#include "kvs_wire.h"
 
 
 /* longest number text worth parsing; longer ones are not numbers we take */
@@ -139,8 +140,10 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "fetch_delay_ms", KVS_CONFIG_INT64,
       offsetof(kvs_config_t, fetch_delay_ms), 0, 600000 },
 
+    /* at most what every peer takes of a record (kvs_wire.h) */
     { "max_json_size", KVS_CONFIG_SIZE,
-      offsetof(kvs_config_t, max_json_size), 1, (int64_t) KVS_CONFIG_GIB },
+      offsetof(kvs_config_t, max_json_size), 1,
+      (int64_t) KVS_WIRE_VALUE_MAX },
 
     /* LMDB cannot usefully map less than a few pages */
     { "max_db_size", KVS_CONFIG_SIZE,
