@@ -19,6 +19,7 @@
 -- done, and checks the store's key count.  done() prints one line that
 -- bench/data checks:
 --   FILL-CHECK ok=<PUTs answered 2xx> bad=<non-2xx> first_bad=<status>
+--              statuses=<status>:<PUTs>,... (every PUT answered, by status)
 
 local n      = tonumber(os.getenv("BENCH_FILL_N") or "0")
 local prefix = os.getenv("BENCH_FILL_PREFIX") or "fill/"
@@ -42,19 +43,27 @@ end
 
 function done(summary, latency, requests)
    local ok, bad, first_bad = 0, 0, 0
+   local by = {}
    for _, t in ipairs(threads) do
       ok = ok + (t:get("ok") or 0)
       bad = bad + (t:get("bad") or 0)
       local fb = t:get("first_bad") or 0
       if first_bad == 0 and fb ~= 0 then first_bad = fb end
+      for st, c in pairs(t:get("statuses") or {}) do
+         by[st] = (by[st] or 0) + c
+      end
    end
-   io.write(string.format("FILL-CHECK ok=%d bad=%d first_bad=%d\n",
-                          ok, bad, first_bad))
+   local list = {}
+   for st, c in pairs(by) do list[#list + 1] = st .. ":" .. c end
+   table.sort(list)
+   io.write(string.format("FILL-CHECK ok=%d bad=%d first_bad=%d statuses=%s\n",
+                          ok, bad, first_bad, table.concat(list, ",")))
 end
 
 -- thread states ------------------------------------------------------------
 
 ok, bad, first_bad = 0, 0, 0
+statuses = {}            -- status -> answers
 local docs = {}          -- this thread's lines of BENCH_FILL_FILE
 local mine = 0           -- keys of this thread
 local sent = 0
@@ -106,6 +115,7 @@ function response(status, headers, body)
    if not headers["ETag"] and not headers["etag"] and status == 200 then
       return                 -- an idle GET /health
    end
+   statuses[status] = (statuses[status] or 0) + 1
    if status >= 200 and status < 300 then
       ok = ok + 1
    else

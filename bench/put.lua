@@ -10,8 +10,9 @@
 --
 -- Every request is built once in init(), so request() costs wrk only a table
 -- lookup.  Thread t of T sends keys t, t+T, t+2T, ... (mod BENCH_KEYS).
--- response() counts non-2xx answers; done() prints one line that bench/run
--- checks:  PUT-CHECK ok=<n> bad=<n> first_bad=<status>
+-- response() counts the answers by status; done() prints one line that
+-- bench/run and bench/data check:
+--   PUT-CHECK ok=<n> bad=<n> first_bad=<status> statuses=<status>:<n>,...
 
 local target = os.getenv("BENCH_TARGET") or "kvs"
 local value  = os.getenv("BENCH_VALUE") or '{"name":"John Doe","age":30,"email":"john@example.com"}'
@@ -53,19 +54,27 @@ end
 
 function done(summary, latency, requests)
    local ok, bad, first_bad = 0, 0, 0
+   local by = {}
    for _, t in ipairs(threads) do
       ok = ok + (t:get("ok") or 0)
       bad = bad + (t:get("bad") or 0)
       local fb = t:get("first_bad") or 0
       if first_bad == 0 and fb ~= 0 then first_bad = fb end
+      for st, c in pairs(t:get("statuses") or {}) do
+         by[st] = (by[st] or 0) + c
+      end
    end
-   io.write(string.format("PUT-CHECK ok=%d bad=%d first_bad=%d\n",
-                          ok, bad, first_bad))
+   local list = {}
+   for st, c in pairs(by) do list[#list + 1] = st .. ":" .. c end
+   table.sort(list)
+   io.write(string.format("PUT-CHECK ok=%d bad=%d first_bad=%d statuses=%s\n",
+                          ok, bad, first_bad, table.concat(list, ",")))
 end
 
 -- thread states ------------------------------------------------------------
 
 ok, bad, first_bad = 0, 0, 0
+statuses = {}            -- status -> answers
 local reqs = {}
 local counter = 0
 
@@ -90,6 +99,7 @@ function request()
 end
 
 function response(status, headers, body)
+   statuses[status] = (statuses[status] or 0) + 1
    if status >= 200 and status < 300 then
       ok = ok + 1
    else
