@@ -783,8 +783,9 @@ ngx_http_kvs_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 /*
  * Counts a request body as it arrives, chunked or not, and stops reading
- * once it passes max_json_size, so a client cannot make a worker buffer
- * more than that.
+ * once it passes max_json_size, or the limit the handler set (a member
+ * list, a peer's batch), so a client cannot make a worker buffer more than
+ * that.
  */
 
 static ngx_int_t
@@ -813,18 +814,15 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    /* a peer's batch may carry a value of max_json_size and its framing */
-
-    limit = kmcf->kc.max_json_size;
-
-    if (r->uri.len > 10 && ngx_strncmp(r->uri.data, "/_cluster/", 10) == 0) {
-        limit = 2 * limit + 65536;
-    }
+    limit = ctx->body_max ? ctx->body_max : (off_t) kmcf->kc.max_json_size;
 
     if (ctx->body_size > limit) {
         return ngx_http_kvs_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                  "the request body is larger than "
-                                  "max_json_size (%O bytes)", limit);
+                                  "the request body is larger than %s "
+                                  "(%O bytes)",
+                                  ctx->body_max_of ? ctx->body_max_of
+                                                   : "max_json_size",
+                                  limit);
     }
 
     return ngx_http_next_request_body_filter(r, in);

@@ -67,6 +67,9 @@ struct ngx_http_kvs_ctx_s {
     ngx_int_t            (*written)(ngx_http_request_t *r,
                                     ngx_http_kvs_ctx_t *ctx);
     off_t                  body_size;     /* bytes of body seen so far */
+    off_t                  body_max;      /* 0: max_json_size */
+    const char            *body_max_of;   /* what sets body_max, for the
+                                             413's sentence */
     unsigned               json_error:1;  /* the error body is ours */
     unsigned               error_sent:1;
 };
