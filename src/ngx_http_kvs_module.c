@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "ngx_kvs_peer.h"
 
 
 static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
@@ -26,6 +27,8 @@ static char *ngx_http_kvs_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_kvs_peer_file(ngx_conf_t *cf, char *name,
+    ngx_str_t *full);
 static void ngx_http_kvs_cleanup_config(void *data);
 static ngx_int_t ngx_http_kvs_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_kvs_init_module(ngx_cycle_t *cycle);
@@ -153,18 +156,48 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (kmcf->kc.peer_ca_file) {
-        kmcf->peer_ca_file.data = (u_char *) kmcf->kc.peer_ca_file;
-        kmcf->peer_ca_file.len = ngx_strlen(kmcf->kc.peer_ca_file);
-
-        if (ngx_conf_full_name(cf->cycle, &kmcf->peer_ca_file, 0) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_kvs_peer_file(cf, kmcf->kc.peer_ca_file,
+                               &kmcf->peer_ca_file)
+        != NGX_OK
+        || ngx_http_kvs_peer_file(cf, kmcf->kc.peer_cert_file,
+                                  &kmcf->peer_cert_file)
+           != NGX_OK
+        || ngx_http_kvs_peer_file(cf, kmcf->kc.peer_key_file,
+                                  &kmcf->peer_key_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (!kmcf->used) {
         return NGX_CONF_OK;
     }
+
+#if (NGX_SSL)
+
+    /*
+     * Made now, as proxy_ssl's context is, so that "nginx -t" fails on a
+     * CA, certificate or key that cannot be loaded, and the files may be
+     * readable by root alone.
+     */
+
+    kmcf->peer_ssl = ngx_kvs_peer_ssl_create(cf, &kmcf->peer_ca_file,
+                                             &kmcf->peer_cert_file,
+                                             &kmcf->peer_key_file);
+    if (kmcf->peer_ssl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#else
+
+    if (kmcf->peer_cert_file.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kvs: peer_cert_file needs an nginx built with "
+                           "SSL");
+        return NGX_CONF_ERROR;
+    }
+
+#endif
 
     /*
      * A path with a manager makes the master spawn, and respawn, nginx's
@@ -187,6 +220,23 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* a file of the YAML, relative to nginx's prefix as data_dir is */
+
+static ngx_int_t
+ngx_http_kvs_peer_file(ngx_conf_t *cf, char *name, ngx_str_t *full)
+{
+    if (name == NULL) {
+        ngx_str_null(full);
+        return NGX_OK;
+    }
+
+    full->data = (u_char *) name;
+    full->len = ngx_strlen(name);
+
+    return ngx_conf_full_name(cf->cycle, full, 0);
 }
 
 

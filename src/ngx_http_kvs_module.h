@@ -21,6 +21,11 @@ typedef struct {
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
+    ngx_str_t              peer_cert_file; /* absolute, "" = none */
+    ngx_str_t              peer_key_file; /* absolute, "" = none */
+#if (NGX_SSL)
+    ngx_ssl_t             *peer_ssl;      /* TLS of calls to peers */
+#endif
     ngx_thread_pool_t     *thread_pool;
     ngx_flag_t             used;          /* some location has kvs_api */
 } ngx_http_kvs_main_conf_t;
