@@ -16,6 +16,14 @@
 #include "kvs_store.h"
 
 
+/* a server with a kvs_cluster_api location, and where that was said */
+typedef struct {
+    ngx_http_core_srv_conf_t  *server;
+    ngx_str_t                  file;
+    ngx_uint_t                 line;
+} ngx_http_kvs_cluster_api_t;
+
+
 typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
@@ -27,12 +35,18 @@ typedef struct {
     ngx_ssl_t             *peer_ssl;      /* TLS of calls to peers */
 #endif
     ngx_thread_pool_t     *thread_pool;
-    ngx_flag_t             used;          /* some location has kvs_api */
+    ngx_flag_t             used;          /* some location has kvs_api or
+                                             kvs_cluster_api */
+    ngx_array_t           *cluster_api;   /* ngx_http_kvs_cluster_api_t;
+                                             NULL: kvs_api locations serve
+                                             the internal endpoints too */
 } ngx_http_kvs_main_conf_t;
 
 
 typedef struct {
-    ngx_flag_t             api;
+    ngx_flag_t             api;           /* kvs_api: the client API */
+    ngx_flag_t             cluster;       /* kvs_cluster_api: the internal
+                                             endpoints peers call */
 } ngx_http_kvs_loc_conf_t;
 
 
