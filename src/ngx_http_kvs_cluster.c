@@ -4,7 +4,14 @@
  *
  * Every one is signed with the cluster's secret (src/kvs/kvs_sign.c): a
  * request without a valid, fresh signature gets a 401, a log line, and
- * changes nothing.  Join and gossip carry the caller's member list, which
+ * changes nothing.  These endpoints may face any client, so what can be
+ * judged without the body is judged before a byte of it is read: the
+ * signature's headers there, its date fresh, a leaving node a member, the
+ * body no larger than the endpoint takes (a member list of 1,024 members,
+ * KVS_MEMBERS_JSON_MAX, or a peer's batch).  A stranger's request then
+ * costs its headers, not the body it declares; one with a fresh date and
+ * a forged signature costs at most that limit, read, hashed and refused.
+ * Join and gossip carry the caller's member list, which
  * is merged through the same group-commit queue as data writes (records
  * seen later win), and are answered with this node's list; the caller is
  * alive as of now, since it just spoke to us.  Leave marks the caller
@@ -28,7 +35,12 @@
 #include "kvs_wire.h"
 
 
+static ngx_str_t  ngx_http_kvs_no_node = ngx_string("");
+
+
 static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
+    ngx_uint_t status, const char *fmt, ...);
 static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
@@ -44,7 +56,9 @@ ngx_int_t
 ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 {
     ngx_int_t                          rc;
+    ngx_str_t                          sender;
     ngx_http_kvs_ctx_t                *ctx;
+    ngx_http_kvs_main_conf_t          *kmcf;
     ngx_http_client_body_handler_pt    body;
 
     ctx = ngx_http_kvs_get_ctx(r);
@@ -59,8 +73,17 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                                         &r->uri);
     }
 
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    /* a peer's batch may carry a value of max_json_size and its framing */
+
+    ctx->body_max = 2 * (off_t) kmcf->kc.max_json_size + 65536;
+    ctx->body_max_of = "a peer's batch";
+
     if (r->uri.data[1] != '_') {
         body = ngx_http_kvs_cluster_body;
+        ctx->body_max = KVS_MEMBERS_JSON_MAX;
+        ctx->body_max_of = "a list of 1,024 members";
 
     } else if (r->uri.len == sizeof("/_cluster/apply") - 1
                && ngx_strncmp(r->uri.data, "/_cluster/apply", r->uri.len)
@@ -75,6 +98,33 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
         return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
                                   "no KVS endpoint at \"%V\"", &r->uri);
     }
+
+    rc = ngx_http_kvs_cluster_verify(r, NULL, 0, &sender);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (r->uri.len == sizeof("/members/leave") - 1
+        && ngx_strncmp(r->uri.data, "/members/leave", r->uri.len) == 0
+        && !ngx_http_kvs_cluster_known(r, &sender))
+    {
+        return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
+                                           "node \"%V\" is not a member of "
+                                           "this cluster", &sender);
+    }
+
+    if (r->headers_in.content_length_n > ctx->body_max) {
+        return ngx_http_kvs_cluster_refuse(r,
+                                           NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                           "the request body of %O bytes is "
+                                           "larger than %s (%O bytes)",
+                                           r->headers_in.content_length_n,
+                                           ctx->body_max_of, ctx->body_max);
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "kvs: reading the body of %V from node \"%V\"",
+                   &r->uri, &sender);
 
     rc = ngx_http_read_client_request_body(r, body);
 
@@ -123,18 +173,9 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
         return;
     }
 
-    leave = r->uri.len == sizeof("/members/leave") - 1;
+    /* a leaving node was found a member before its body was read */
 
-    if (leave && !ngx_http_kvs_cluster_known(r, &sender)) {
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "kvs: refused /members/leave from %V: node \"%V\" is "
-                      "not a member", &r->connection->addr_text, &sender);
-        ngx_http_finalize_request(r,
-            ngx_http_kvs_error(r, NGX_HTTP_UNAUTHORIZED,
-                               "node \"%V\" is not a member of this cluster",
-                               &sender));
-        return;
-    }
+    leave = r->uri.len == sizeof("/members/leave") - 1;
 
     /* never take news about this node from others; the caller is alive */
 
@@ -185,10 +226,17 @@ ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body, size_t *len,
 }
 
 
+/*
+ * Checks the signature of an internal request over its body; with body
+ * NULL, only what needs no body (kvs_sign_check()), before it is read.
+ * NGX_OK with the sender's node id, or a 401 that is logged.
+ */
+
 ngx_int_t
 ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_str_t *sender)
 {
+    int                        rc;
     const char                *why;
     ngx_table_elt_t           *node, *date, *sig;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -199,40 +247,81 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
     date = ngx_http_kvs_header(r, KVS_SIGN_HEADER_DATE);
     sig = ngx_http_kvs_header(r, KVS_SIGN_HEADER_SIGNATURE);
 
-    if (kmcf->kc.cluster_secret == NULL) {
-        why = "this node has no cluster_secret and takes no cluster "
-              "requests";
-
-    } else if (kvs_sign_verify(kmcf->kc.cluster_secret,
-                               ngx_strlen(kmcf->kc.cluster_secret),
-                               (char *) r->method_name.data,
-                               r->method_name.len,
-                               (char *) r->unparsed_uri.data,
-                               r->unparsed_uri.len,
-                               date ? (char *) date->value.data : NULL,
-                               date ? date->value.len : 0,
-                               body, len,
-                               sig ? (char *) sig->value.data : NULL,
-                               sig ? sig->value.len : 0,
-                               ngx_http_kvs_now_ms(), &why)
-               != 0)
-    {
-        /* why says what is wrong */
-
-    } else if (node == NULL || node->value.len == 0) {
-        why = "the request does not name its node (" KVS_SIGN_HEADER_NODE ")";
+    if (node != NULL) {
+        *sender = node->value;
 
     } else {
-        *sender = node->value;
-        return NGX_OK;
+        ngx_str_null(sender);
     }
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "kvs: refused %V %V from %V (node \"%V\"): %s",
-                  &r->method_name, &r->uri, &r->connection->addr_text,
-                  node ? &node->value : &r->uri, why);
+    if (kmcf->kc.cluster_secret == NULL) {
+        return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
+                                           "this node has no cluster_secret "
+                                           "and takes no cluster requests");
+    }
 
-    return ngx_http_kvs_error(r, NGX_HTTP_UNAUTHORIZED, "%s", why);
+    if (body == NULL) {
+        rc = kvs_sign_check(date ? (char *) date->value.data : NULL,
+                            date ? date->value.len : 0,
+                            sig ? (char *) sig->value.data : NULL,
+                            sig ? sig->value.len : 0,
+                            ngx_http_kvs_now_ms(), &why);
+
+    } else {
+        rc = kvs_sign_verify(kmcf->kc.cluster_secret,
+                             ngx_strlen(kmcf->kc.cluster_secret),
+                             (char *) r->method_name.data,
+                             r->method_name.len,
+                             (char *) r->unparsed_uri.data,
+                             r->unparsed_uri.len,
+                             date ? (char *) date->value.data : NULL,
+                             date ? date->value.len : 0,
+                             body, len,
+                             sig ? (char *) sig->value.data : NULL,
+                             sig ? sig->value.len : 0,
+                             ngx_http_kvs_now_ms(), &why);
+    }
+
+    if (rc != 0) {
+        return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED, "%s",
+                                           why);
+    }
+
+    if (sender->len == 0) {
+        return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
+                                           "the request does not name its "
+                                           "node (" KVS_SIGN_HEADER_NODE ")");
+    }
+
+    return NGX_OK;
+}
+
+
+/* an internal request refused: a warn line for the operator, the JSON
+ * error for the caller */
+
+static ngx_int_t
+ngx_http_kvs_cluster_refuse(ngx_http_request_t *r, ngx_uint_t status,
+    const char *fmt, ...)
+{
+    u_char            *p;
+    va_list            args;
+    ngx_table_elt_t   *node;
+    u_char             why[NGX_MAX_ERROR_STR];
+
+    va_start(args, fmt);
+    p = ngx_vslprintf(why, why + sizeof(why), fmt, args);
+    va_end(args);
+
+    node = ngx_http_kvs_header(r, KVS_SIGN_HEADER_NODE);
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "kvs: refused %V %V from %V (node \"%V\"): %*s",
+                  &r->method_name, &r->uri, &r->connection->addr_text,
+                  node ? &node->value : &ngx_http_kvs_no_node,
+                  (size_t) (p - why), why);
+
+    return ngx_http_kvs_error(r, status, "%*s", (size_t) (p - why), why);
 }
 
 
@@ -459,13 +548,13 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
                                         "requests", &r->uri);
     }
 
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     nrc = ngx_http_kvs_cluster_verify(r, (u_char *) "", 0, &sender);
     if (nrc != NGX_OK) {
         return nrc;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))

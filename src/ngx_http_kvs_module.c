@@ -1,13 +1,22 @@
 /*
  * ngx_http_kvs_module: a node of the KVS key-value store inside nginx.
  *
- * This file holds what makes it an nginx module: the "kvs_config" and
- * "kvs_api" directives, the node's configuration (read from the original
- * KVS's YAML by src/kvs/kvs_config.c), the store each process opens after
- * fork, the content handler that routes API requests to their files, and
- * the filters that turn every error of a KVS location into a JSON
- * {"error": "<sentence>"} body, including the errors nginx itself raises
- * (413, 408, 500...), so a client never has to parse HTML.
+ * This file holds what makes it an nginx module: the "kvs_config",
+ * "kvs_api" and "kvs_cluster_api" directives, the node's configuration
+ * (read from the original KVS's YAML by src/kvs/kvs_config.c), the store
+ * each process opens after fork, the content handler that routes API
+ * requests to their files, and the filters that turn every error of a KVS
+ * location into a JSON {"error": "<sentence>"} body, including the errors
+ * nginx itself raises (413, 408, 500...), so a client never has to parse
+ * HTML.
+ *
+ * The internal endpoints peers call (/members/join|gossip|leave,
+ * /_cluster/...) are served by kvs_api locations, as the original served
+ * them beside the API, until some location has kvs_cluster_api: from then
+ * on only those locations serve them, so that an operator can put them on
+ * a listener of their own (a private address, TLS with client
+ * certificates), and bind_address:port, where peers call, must be that
+ * listener.
  */
 
 #include <ngx_config.h>
@@ -15,6 +24,16 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "ngx_kvs_peer.h"
+
+
+/* an endpoint: its path, or the prefix of its paths, and its handler */
+typedef struct {
+    ngx_str_t              path;
+    ngx_uint_t             prefix;
+    ngx_uint_t             internal;      /* called by peers, signed */
+    ngx_http_handler_pt    handler;
+} ngx_http_kvs_route_t;
 
 
 static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
@@ -26,6 +45,15 @@ static char *ngx_http_kvs_config(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static char *ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_kvs_location(ngx_conf_t *cf);
+static ngx_int_t ngx_http_kvs_cluster_listen(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+static ngx_uint_t ngx_http_kvs_cluster_server(ngx_http_conf_addr_t *addr,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *host);
+static ngx_int_t ngx_http_kvs_peer_file(ngx_conf_t *cf, char *name,
+    ngx_str_t *full);
 static void ngx_http_kvs_cleanup_config(void *data);
 static ngx_int_t ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
@@ -65,6 +93,13 @@ static ngx_command_t  ngx_http_kvs_commands[] = {
     { ngx_string("kvs_api"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_kvs_api,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("kvs_cluster_api"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_kvs_cluster_api,
       NGX_HTTP_LOC_CONF_OFFSET,
       0,
       NULL },
@@ -158,13 +193,17 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (kmcf->kc.peer_ca_file) {
-        kmcf->peer_ca_file.data = (u_char *) kmcf->kc.peer_ca_file;
-        kmcf->peer_ca_file.len = ngx_strlen(kmcf->kc.peer_ca_file);
-
-        if (ngx_conf_full_name(cf->cycle, &kmcf->peer_ca_file, 0) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
+    if (ngx_http_kvs_peer_file(cf, kmcf->kc.peer_ca_file,
+                               &kmcf->peer_ca_file)
+        != NGX_OK
+        || ngx_http_kvs_peer_file(cf, kmcf->kc.peer_cert_file,
+                                  &kmcf->peer_cert_file)
+           != NGX_OK
+        || ngx_http_kvs_peer_file(cf, kmcf->kc.peer_key_file,
+                                  &kmcf->peer_key_file)
+           != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
     }
 
     if (!kmcf->used) {
@@ -178,6 +217,32 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     kmcf->shm->init = ngx_http_kvs_init_zone;
+
+#if (NGX_SSL)
+
+    /*
+     * Made now, as proxy_ssl's context is, so that "nginx -t" fails on a
+     * CA, certificate or key that cannot be loaded, and the files may be
+     * readable by root alone.
+     */
+
+    kmcf->peer_ssl = ngx_kvs_peer_ssl_create(cf, &kmcf->peer_ca_file,
+                                             &kmcf->peer_cert_file,
+                                             &kmcf->peer_key_file);
+    if (kmcf->peer_ssl == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+#else
+
+    if (kmcf->peer_cert_file.len) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "kvs: peer_cert_file needs an nginx built with "
+                           "SSL");
+        return NGX_CONF_ERROR;
+    }
+
+#endif
 
     /*
      * A path with a manager makes the master spawn, and respawn, nginx's
@@ -233,6 +298,23 @@ ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/* a file of the YAML, relative to nginx's prefix as data_dir is */
+
+static ngx_int_t
+ngx_http_kvs_peer_file(ngx_conf_t *cf, char *name, ngx_str_t *full)
+{
+    if (name == NULL) {
+        ngx_str_null(full);
+        return NGX_OK;
+    }
+
+    full->data = (u_char *) name;
+    full->len = ngx_strlen(name);
+
+    return ngx_conf_full_name(cf->cycle, full, 0);
+}
+
+
 static void *
 ngx_http_kvs_create_loc_conf(ngx_conf_t *cf)
 {
@@ -244,6 +326,7 @@ ngx_http_kvs_create_loc_conf(ngx_conf_t *cf)
     }
 
     klcf->api = NGX_CONF_UNSET;
+    klcf->cluster = NGX_CONF_UNSET;
 
     return klcf;
 }
@@ -256,6 +339,7 @@ ngx_http_kvs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_kvs_loc_conf_t *conf = child;
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
+    ngx_conf_merge_value(conf->cluster, prev->cluster, 0);
 
     return NGX_CONF_OK;
 }
@@ -297,14 +381,62 @@ ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 {
     ngx_http_kvs_loc_conf_t *klcf = conf;
 
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_kvs_main_conf_t  *kmcf;
-
     if (klcf->api != NGX_CONF_UNSET) {
         return "is duplicate";
     }
 
     klcf->api = 1;
+
+    return ngx_http_kvs_location(cf);
+}
+
+
+static char *
+ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_kvs_loc_conf_t *klcf = conf;
+
+    ngx_http_kvs_cluster_api_t  *ca;
+    ngx_http_kvs_main_conf_t    *kmcf;
+
+    if (klcf->cluster != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    klcf->cluster = 1;
+
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
+
+    if (kmcf->cluster_api == NULL) {
+        kmcf->cluster_api = ngx_array_create(cf->pool, 1,
+                                    sizeof(ngx_http_kvs_cluster_api_t));
+        if (kmcf->cluster_api == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    /* its listen addresses are known once the http block is read */
+
+    ca = ngx_array_push(kmcf->cluster_api);
+    if (ca == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ca->server = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    ca->file = cf->conf_file->file.name;
+    ca->line = cf->conf_file->line;
+
+    return ngx_http_kvs_location(cf);
+}
+
+
+/* what kvs_api and kvs_cluster_api both make of a location */
+
+static char *
+ngx_http_kvs_location(ngx_conf_t *cf)
+{
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_kvs_main_conf_t  *kmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_kvs_handler;
@@ -332,7 +464,8 @@ ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 #else
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "\"kvs_api\" needs an nginx built --with-threads");
+                       "\"%V\" needs an nginx built --with-threads",
+                       &((ngx_str_t *) cf->args->elts)[0]);
 
     return NGX_CONF_ERROR;
 
@@ -343,6 +476,8 @@ ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
 {
+    ngx_http_kvs_main_conf_t  *kmcf;
+
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_kvs_header_filter;
 
@@ -352,7 +487,201 @@ ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
     ngx_http_next_request_body_filter = ngx_http_top_request_body_filter;
     ngx_http_top_request_body_filter = ngx_http_kvs_request_body_filter;
 
-    return NGX_OK;
+    kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
+
+    if (kmcf->cluster_api == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_kvs_cluster_listen(cf, kmcf);
+}
+
+
+/*
+ * Peers call this node at bind_address:port, so once the internal
+ * endpoints have a listener of their own, that must be it: a listen
+ * address of a server with kvs_cluster_api, which takes the peers' Host
+ * (the default server of that address, or one naming the host), with TLS
+ * when bind_address says https://.  Told at "nginx -t", not by every
+ * peer's failing calls.  A wildcard listen takes any host on its port;
+ * another is compared with the addresses bind_address resolves to here.
+ */
+
+static ngx_int_t
+ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
+{
+    u_char                      *p;
+    ngx_uint_t                   i, j, k, n, ssl, resolved;
+    ngx_url_t                    u;
+    ngx_str_t                    bind, host, address;
+    ngx_http_conf_port_t        *port;
+    ngx_http_conf_addr_t        *addr;
+    ngx_http_kvs_cluster_api_t  *ca;
+    ngx_http_core_main_conf_t   *cmcf;
+
+    bind.data = (u_char *) kmcf->kc.bind_address;
+    bind.len = ngx_strlen(kmcf->kc.bind_address);
+    host = bind;
+    ssl = 0;
+
+    if (host.len > 8
+        && ngx_strncasecmp(host.data, (u_char *) "https://", 8) == 0)
+    {
+        ssl = 1;
+        host.data += 8;
+        host.len -= 8;
+
+    } else if (host.len > 7
+               && ngx_strncasecmp(host.data, (u_char *) "http://", 7) == 0)
+    {
+        host.data += 7;
+        host.len -= 7;
+    }
+
+    address.len = host.len + sizeof(":65535") - 1;
+    address.data = ngx_pnalloc(cf->pool, address.len);
+    if (address.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(address.data, "%V:%d", &host, kmcf->kc.port);
+    address.len = p - address.data;
+
+    ca = kmcf->cluster_api->elts;
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+    port = cmcf->ports ? cmcf->ports->elts : NULL;
+    n = cmcf->ports ? cmcf->ports->nelts : 0;
+    resolved = 0;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    for (i = 0; i < n; i++) {
+
+        if (port[i].port != (in_port_t) kmcf->kc.port) {
+            continue;
+        }
+
+        addr = port[i].addrs.elts;
+
+        for (j = 0; j < port[i].addrs.nelts; j++) {
+
+            if (!addr[j].opt.wildcard) {
+
+                /* the name is resolved once, and only when needed */
+
+                if (!resolved) {
+                    resolved = 1;
+                    u.url = address;
+
+                    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+                        u.naddrs = 0;
+                    }
+                }
+
+                for (k = 0; k < u.naddrs; k++) {
+                    if (ngx_cmp_sockaddr(u.addrs[k].sockaddr,
+                                         u.addrs[k].socklen,
+                                         addr[j].opt.sockaddr,
+                                         addr[j].opt.socklen, 1)
+                        == NGX_OK)
+                    {
+                        break;
+                    }
+                }
+
+                if (k == u.naddrs) {
+                    continue;
+                }
+            }
+
+            if (!ngx_http_kvs_cluster_server(&addr[j], kmcf, &host)) {
+                continue;
+            }
+
+            if (ssl && !addr[j].opt.ssl) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "kvs: bind_address \"%V\" has peers call %V "
+                              "over TLS, but that \"listen\" has no \"ssl\"",
+                              &bind, &address);
+                return NGX_ERROR;
+            }
+
+            if (!ssl && addr[j].opt.ssl) {
+                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                              "kvs: bind_address \"%V\" has peers call %V "
+                              "without TLS, but that \"listen\" has \"ssl\": "
+                              "write \"https://%V\"",
+                              &bind, &address, &host);
+                return NGX_ERROR;
+            }
+
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                           "kvs: peers call %V at the listen %V",
+                           &bind, &addr[j].opt.addr_text);
+
+            return NGX_OK;
+        }
+    }
+
+    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                  "kvs: bind_address:port \"%s:%d\" is no \"listen\" of a "
+                  "server with \"kvs_cluster_api\" (%V:%ui): peers call the "
+                  "internal endpoints there; set bind_address and port%s%V "
+                  "to a listen address of that server%s%s",
+                  kmcf->kc.bind_address, kmcf->kc.port, &ca[0].file,
+                  ca[0].line, kmcf->file.len ? " in " : "", &kmcf->file,
+                  u.err ? ", which cannot be resolved: " : "",
+                  u.err ? u.err : "");
+
+    return NGX_ERROR;
+}
+
+
+/*
+ * Does a request of a peer to this listen address, with bind_address's
+ * host in its Host header, reach a server with kvs_cluster_api?  When the
+ * server is the address's default, or names the host exactly; regular
+ * expressions and wildcards are not tried.
+ */
+
+static ngx_uint_t
+ngx_http_kvs_cluster_server(ngx_http_conf_addr_t *addr,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *host)
+{
+    ngx_uint_t                   i, j, k;
+    ngx_http_server_name_t      *name;
+    ngx_http_core_srv_conf_t   **server;
+    ngx_http_kvs_cluster_api_t  *ca;
+
+    ca = kmcf->cluster_api->elts;
+    server = addr->servers.elts;
+
+    for (i = 0; i < kmcf->cluster_api->nelts; i++) {
+        for (j = 0; j < addr->servers.nelts; j++) {
+
+            if (server[j] != ca[i].server) {
+                continue;
+            }
+
+            if (server[j] == addr->default_server) {
+                return 1;
+            }
+
+            name = server[j]->server_names.elts;
+
+            for (k = 0; k < server[j]->server_names.nelts; k++) {
+                if (name[k].name.len == host->len
+                    && ngx_strncasecmp(name[k].name.data, host->data,
+                                       host->len)
+                       == 0)
+                {
+                    return 1;
+                }
+            }
+        }
+    }
+
+    return 0;
 }
 
 
@@ -573,52 +902,64 @@ ngx_http_kvs_get_ctx(ngx_http_request_t *r)
 }
 
 
+static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
+
+    { ngx_string("/kv/"), 1, 0, ngx_http_kvs_data_handler },
+    { ngx_string("/members/"), 0, 0, ngx_http_kvs_members_handler },
+    { ngx_string("/members"), 0, 0, ngx_http_kvs_members_handler },
+    { ngx_string("/health"), 0, 0, ngx_http_kvs_health_handler },
+
+    { ngx_string("/members/join"), 0, 1, ngx_http_kvs_cluster_handler },
+    { ngx_string("/members/gossip"), 0, 1, ngx_http_kvs_cluster_handler },
+    { ngx_string("/members/leave"), 0, 1, ngx_http_kvs_cluster_handler },
+    { ngx_string("/_cluster/digest"), 0, 1, ngx_http_kvs_digest_handler },
+    { ngx_string("/_cluster/"), 1, 1, ngx_http_kvs_cluster_handler }
+};
+
+
 static ngx_int_t
 ngx_http_kvs_handler(ngx_http_request_t *r)
 {
-    ngx_str_t  *uri;
+    ngx_uint_t                 i, serves;
+    ngx_http_kvs_route_t      *route;
+    ngx_http_kvs_loc_conf_t   *klcf;
+    ngx_http_kvs_main_conf_t  *kmcf;
 
-    uri = &r->uri;
-
-    if (uri->len >= 4 && ngx_strncmp(uri->data, "/kv/", 4) == 0) {
-        return ngx_http_kvs_data_handler(r);
-    }
-
-    if ((uri->len == 8 || uri->len == 9)
-        && ngx_strncmp(uri->data, "/members/", uri->len) == 0)
+    for (i = 0; i < sizeof(ngx_http_kvs_routes) / sizeof(ngx_http_kvs_route_t);
+         i++)
     {
-        return ngx_http_kvs_members_handler(r);
-    }
+        route = &ngx_http_kvs_routes[i];
 
-    if (uri->len == sizeof("/_cluster/digest") - 1
-        && ngx_strncmp(uri->data, "/_cluster/digest", uri->len) == 0)
-    {
-        return ngx_http_kvs_digest_handler(r);
-    }
+        if ((route->prefix ? r->uri.len < route->path.len
+                           : r->uri.len != route->path.len)
+            || ngx_strncmp(r->uri.data, route->path.data, route->path.len)
+               != 0)
+        {
+            continue;
+        }
 
-    if (uri->len > sizeof("/_cluster/") - 1
-        && ngx_strncmp(uri->data, "/_cluster/", sizeof("/_cluster/") - 1)
-           == 0)
-    {
-        return ngx_http_kvs_cluster_handler(r);
-    }
+        klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
+        kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    if ((uri->len == sizeof("/members/join") - 1
-         && ngx_strncmp(uri->data, "/members/join", uri->len) == 0)
-        || (uri->len == sizeof("/members/leave") - 1
-            && ngx_strncmp(uri->data, "/members/leave", uri->len) == 0)
-        || (uri->len == sizeof("/members/gossip") - 1
-            && ngx_strncmp(uri->data, "/members/gossip", uri->len) == 0))
-    {
-        return ngx_http_kvs_cluster_handler(r);
-    }
+        /* kvs_api serves the internal endpoints only while nothing else does */
 
-    if (uri->len == 7 && ngx_strncmp(uri->data, "/health", 7) == 0) {
-        return ngx_http_kvs_health_handler(r);
+        serves = route->internal
+                 ? klcf->cluster || (klcf->api && kmcf->cluster_api == NULL)
+                 : klcf->api;
+
+        if (!serves) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "kvs: \"%V\" is served by %s locations only",
+                           &r->uri, route->internal ? "kvs_cluster_api"
+                                                    : "kvs_api");
+            break;
+        }
+
+        return route->handler(r);
     }
 
     return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                              "no KVS endpoint at \"%V\"", uri);
+                              "no KVS endpoint at \"%V\"", &r->uri);
 }
 
 
@@ -737,8 +1078,8 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
 
-    if (klcf == NULL || !klcf->api || r->err_status < NGX_HTTP_BAD_REQUEST
-        || r != r->main)
+    if (klcf == NULL || !(klcf->api || klcf->cluster)
+        || r->err_status < NGX_HTTP_BAD_REQUEST || r != r->main)
     {
         return ngx_http_next_header_filter(r);
     }
@@ -826,8 +1167,9 @@ ngx_http_kvs_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
 /*
  * Counts a request body as it arrives, chunked or not, and stops reading
- * once it passes max_json_size, so a client cannot make a worker buffer
- * more than that.
+ * once it passes max_json_size, or the limit the handler set (a member
+ * list, a peer's batch), so a client cannot make a worker buffer more than
+ * that.
  */
 
 static ngx_int_t
@@ -841,7 +1183,7 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
 
-    if (!klcf->api) {
+    if (!klcf->api && !klcf->cluster) {
         return ngx_http_next_request_body_filter(r, in);
     }
 
@@ -856,18 +1198,15 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    /* a peer's batch may carry a value of max_json_size and its framing */
-
-    limit = kmcf->kc.max_json_size;
-
-    if (r->uri.len > 10 && ngx_strncmp(r->uri.data, "/_cluster/", 10) == 0) {
-        limit = 2 * limit + 65536;
-    }
+    limit = ctx->body_max ? ctx->body_max : (off_t) kmcf->kc.max_json_size;
 
     if (ctx->body_size > limit) {
         return ngx_http_kvs_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                  "the request body is larger than "
-                                  "max_json_size (%O bytes)", limit);
+                                  "the request body is larger than %s "
+                                  "(%O bytes)",
+                                  ctx->body_max_of ? ctx->body_max_of
+                                                   : "max_json_size",
+                                  limit);
     }
 
     return ngx_http_next_request_body_filter(r, in);

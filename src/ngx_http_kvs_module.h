@@ -31,20 +31,39 @@ typedef struct {
 } ngx_http_kvs_shared_t;
 
 
+/* a server with a kvs_cluster_api location, and where that was said */
+typedef struct {
+    ngx_http_core_srv_conf_t  *server;
+    ngx_str_t                  file;
+    ngx_uint_t                 line;
+} ngx_http_kvs_cluster_api_t;
+
+
 typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
+    ngx_str_t              peer_cert_file; /* absolute, "" = none */
+    ngx_str_t              peer_key_file; /* absolute, "" = none */
+#if (NGX_SSL)
+    ngx_ssl_t             *peer_ssl;      /* TLS of calls to peers */
+#endif
     ngx_thread_pool_t     *thread_pool;
-    ngx_flag_t             used;          /* some location has kvs_api */
+    ngx_flag_t             used;          /* some location has kvs_api or
+                                             kvs_cluster_api */
+    ngx_array_t           *cluster_api;   /* ngx_http_kvs_cluster_api_t;
+                                             NULL: kvs_api locations serve
+                                             the internal endpoints too */
     ngx_shm_zone_t        *shm;           /* shared by the node's
                                              processes */
 } ngx_http_kvs_main_conf_t;
 
 
 typedef struct {
-    ngx_flag_t             api;
+    ngx_flag_t             api;           /* kvs_api: the client API */
+    ngx_flag_t             cluster;       /* kvs_cluster_api: the internal
+                                             endpoints peers call */
 } ngx_http_kvs_loc_conf_t;
 
 
@@ -85,6 +104,9 @@ struct ngx_http_kvs_ctx_s {
     ngx_int_t            (*written)(ngx_http_request_t *r,
                                     ngx_http_kvs_ctx_t *ctx);
     off_t                  body_size;     /* bytes of body seen so far */
+    off_t                  body_max;      /* 0: max_json_size */
+    const char            *body_max_of;   /* what sets body_max, for the
+                                             413's sentence */
     unsigned               json_error:1;  /* the error body is ours */
     unsigned               error_sent:1;
 };

@@ -93,13 +93,9 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     agent->sweep.log = cycle->log;
     agent->sweep.cancelable = 1;
 
-    if (ngx_kvs_peer_ssl_init(cycle, kmcf->peer_ca_file.len
-                                     ? (char *) kmcf->peer_ca_file.data
-                                     : NULL)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+#if (NGX_SSL)
+    ngx_kvs_peer_ssl_init(kmcf->peer_ssl, kmcf->peer_ca_file.len != 0);
+#endif
 
     ngx_kvs_agent = agent;
 
@@ -641,25 +637,22 @@ ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_str_t *host,
     ngx_uint_t tls, u_char *req, size_t len, u_char *answer, size_t size)
 {
 #if (NGX_SSL)
-    SSL      *ssl;
-    SSL_CTX  *ctx;
-    ssize_t   n;
-    char     *ca;
+    SSL         *ssl;
+    ssize_t      n;
+    ngx_uint_t   verify;
+
+    /* the agent's own context: its CA, and its client certificate */
 
     if (tls) {
         n = -1;
-        ssl = NULL;
-        ca = agent->kmcf->peer_ca_file.len
-             ? (char *) agent->kmcf->peer_ca_file.data : NULL;
+        verify = agent->kmcf->peer_ca_file.len != 0;
 
-        ctx = SSL_CTX_new(TLS_client_method());
+        ssl = SSL_new(agent->kmcf->peer_ssl->ctx);
 
-        if (ctx != NULL
-            && (ca == NULL || SSL_CTX_load_verify_locations(ctx, ca, NULL))
-            && (ssl = SSL_new(ctx)) != NULL
+        if (ssl != NULL
             && SSL_set_fd(ssl, fd) == 1
             && SSL_connect(ssl) == 1
-            && (ca == NULL
+            && (!verify
                 || (SSL_get_verify_result(ssl) == X509_V_OK
                     && ngx_kvs_peer_check_name(ssl, host) == NGX_OK))
             && SSL_write(ssl, req, (int) len) == (int) len)
@@ -669,10 +662,6 @@ ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_str_t *host,
 
         if (ssl) {
             SSL_free(ssl);
-        }
-
-        if (ctx) {
-            SSL_CTX_free(ctx);
         }
 
         return n;

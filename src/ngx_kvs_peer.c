@@ -9,7 +9,10 @@
  * call is retried once on a fresh one.  A peer that stalls costs a timer,
  * never the agent's attention: every call ends, by answer or by timeout.
  * Peers whose address is https:// are spoken to through nginx's own SSL
- * client code, as proxy_pass to an https upstream is.
+ * client code, as proxy_pass to an https upstream is, with a context made
+ * while nginx reads its configuration: the CA that peers' certificates
+ * must chain to, and the certificate this node presents to peers that ask
+ * for one (mutual TLS), loaded by nginx's ngx_ssl_certificate().
  */
 
 #include <ngx_config.h>
@@ -42,38 +45,64 @@ static ngx_ssl_t   *ngx_kvs_peer_ssl;
 static ngx_uint_t   ngx_kvs_peer_verify;
 
 
-ngx_int_t
-ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file)
+ngx_ssl_t *
+ngx_kvs_peer_ssl_create(ngx_conf_t *cf, ngx_str_t *ca_file,
+    ngx_str_t *cert_file, ngx_str_t *key_file)
 {
-    ngx_kvs_peer_ssl = ngx_pcalloc(cycle->pool, sizeof(ngx_ssl_t));
-    if (ngx_kvs_peer_ssl == NULL) {
-        return NGX_ERROR;
+    ngx_ssl_t           *ssl;
+    ngx_pool_cleanup_t  *cln;
+
+    ssl = ngx_pcalloc(cf->pool, sizeof(ngx_ssl_t));
+    if (ssl == NULL) {
+        return NULL;
     }
 
-    ngx_kvs_peer_ssl->log = cycle->log;
+    ssl->log = cf->log;
 
-    if (ngx_ssl_create(ngx_kvs_peer_ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3,
-                       NULL)
+    if (ngx_ssl_create(ssl, NGX_SSL_TLSv1_2|NGX_SSL_TLSv1_3, NULL)
         != NGX_OK)
     {
-        return NGX_ERROR;
+        return NULL;
     }
 
-    if (ca_file == NULL) {
-        return NGX_OK;
+    cln = ngx_pool_cleanup_add(cf->pool, 0);
+    if (cln == NULL) {
+        ngx_ssl_cleanup_ctx(ssl);
+        return NULL;
     }
 
-    if (SSL_CTX_load_verify_locations(ngx_kvs_peer_ssl->ctx, ca_file, NULL)
-        != 1)
+    cln->handler = ngx_ssl_cleanup_ctx;
+    cln->data = ssl;
+
+    if (ca_file->len
+        && SSL_CTX_load_verify_locations(ssl->ctx, (char *) ca_file->data,
+                                         NULL)
+           != 1)
     {
-        ngx_ssl_error(NGX_LOG_EMERG, cycle->log, 0,
-                      "kvs: cannot load peer_ca_file \"%s\"", ca_file);
-        return NGX_ERROR;
+        ngx_ssl_error(NGX_LOG_EMERG, cf->log, 0,
+                      "kvs: cannot load peer_ca_file \"%V\"", ca_file);
+        return NULL;
     }
 
-    ngx_kvs_peer_verify = 1;
+    if (cert_file->len
+        && ngx_ssl_certificate(cf, ssl, cert_file, key_file, NULL) != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "kvs: the agent's client certificate (peer_cert_file "
+                      "\"%V\", peer_key_file \"%V\") cannot be used",
+                      cert_file, key_file);
+        return NULL;
+    }
 
-    return NGX_OK;
+    return ssl;
+}
+
+
+void
+ngx_kvs_peer_ssl_init(ngx_ssl_t *ssl, ngx_uint_t verify)
+{
+    ngx_kvs_peer_ssl = ssl;
+    ngx_kvs_peer_verify = verify;
 }
 
 /*
@@ -112,14 +141,6 @@ ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host)
     X509_free(cert);
 
     return rc == 1 ? NGX_OK : NGX_ERROR;
-}
-
-#else
-
-ngx_int_t
-ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file)
-{
-    return NGX_OK;
 }
 
 #endif

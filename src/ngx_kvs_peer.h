@@ -62,10 +62,16 @@ struct ngx_kvs_call_s {
 };
 
 
-/* TLS for https:// peers; with a CA file, their certificates are checked
- * against it and must name the peer's host. */
-ngx_int_t ngx_kvs_peer_ssl_init(ngx_cycle_t *cycle, const char *ca_file);
 #if (NGX_SSL)
+/* The TLS context of calls to https:// peers, made from the configuration
+ * (files "" when not given); NULL, and logged, when a file cannot be used.
+ * With a CA file, peers' certificates are checked against it and must name
+ * the peer's host; with a certificate and key, they are presented to peers
+ * that ask for a client certificate. */
+ngx_ssl_t *ngx_kvs_peer_ssl_create(ngx_conf_t *cf, ngx_str_t *ca_file,
+    ngx_str_t *cert_file, ngx_str_t *key_file);
+/* The context this process's calls use; verify when it has a CA file. */
+void ngx_kvs_peer_ssl_init(ngx_ssl_t *ssl, ngx_uint_t verify);
 ngx_int_t ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host);
 #endif
 

@@ -14,7 +14,9 @@
  * a failed load may leave some fields changed, but every pointer in *cf is
  * always either NULL or owned by it, so kvs_config_free() is always safe.
  * Rules between keys (gossip_interval_max >= gossip_interval_min, seed
- * nodes need a cluster_secret) are checked once the whole mapping is read,
+ * nodes need a cluster_secret, a client certificate needs its key, node_id
+ * and bind_address:port must be names a member may have) are checked once
+ * the whole mapping is read,
  * against the values then in *cf, since the keys may come in any order or
  * from an earlier file.
  */
@@ -33,6 +35,7 @@
 #include <yaml.h>
 
 #include "kvs_config.h"
+#include "kvs_members.h"
 #include "kvs_wire.h"
 
 
@@ -164,6 +167,12 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "peer_ca_file", KVS_CONFIG_STRING,
       offsetof(kvs_config_t, peer_ca_file), 0, 0 },
 
+    { "peer_cert_file", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, peer_cert_file), 0, 0 },
+
+    { "peer_key_file", KVS_CONFIG_STRING,
+      offsetof(kvs_config_t, peer_key_file), 0, 0 },
+
     /* an hour: a peer silent for longer is gone, and a guard against typos */
     { "peer_timeout", KVS_CONFIG_NUMBER,
       offsetof(kvs_config_t, peer_timeout), 0, 3600 },
@@ -205,6 +214,8 @@ static int kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     yaml_node_t *value, unsigned long line);
 static int kvs_config_set_seeds(kvs_config_ctx_t *ctx,
     const kvs_config_key_t *key, yaml_node_t *value, unsigned long line);
+static int kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines);
 static int kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static const kvs_config_key_t *kvs_config_find(const char *name, size_t len);
@@ -277,6 +288,8 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->failure_timeout = 300;
     cf->removal_timeout = 600;
     cf->peer_ca_file = NULL;
+    cf->peer_cert_file = NULL;
+    cf->peer_key_file = NULL;
     cf->peer_timeout = 5;
 
     cf->compression_enabled = 1;
@@ -413,6 +426,8 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->bind_address);
     free(cf->data_dir);
     free(cf->peer_ca_file);
+    free(cf->peer_cert_file);
+    free(cf->peer_key_file);
     kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
@@ -426,6 +441,8 @@ kvs_config_free(kvs_config_t *cf)
     cf->bind_address = NULL;
     cf->data_dir = NULL;
     cf->peer_ca_file = NULL;
+    cf->peer_cert_file = NULL;
+    cf->peer_key_file = NULL;
     cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
@@ -849,6 +866,7 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
 {
     size_t                   i;
     double                   low, high;
+    const char              *set, *unset;
     const kvs_config_key_t  *lkey, *hkey;
 
     for (i = 0; i < KVS_CONFIG_NORDERS; i++) {
@@ -882,6 +900,66 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
                                 "seed_nodes are set but cluster_secret is "
                                 "not: every node of a cluster needs the same "
                                 "cluster_secret");
+    }
+
+    /* a client certificate is presented with its key, or not at all */
+    if ((ctx->cf->peer_cert_file == NULL) != (ctx->cf->peer_key_file == NULL))
+    {
+        set = ctx->cf->peer_cert_file ? "peer_cert_file" : "peer_key_file";
+        unset = ctx->cf->peer_cert_file ? "peer_key_file" : "peer_cert_file";
+        lkey = kvs_config_find(set, strlen(set));
+
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, lkey),
+                                lkey->name,
+                                "is set but %s is not: the agent needs both "
+                                "to present a client certificate", unset);
+    }
+
+    return kvs_config_check_names(ctx, root, lines);
+}
+
+
+/*
+ * Peers take node_id and bind_address:port as this node's name and
+ * address in their member lists, which refuse names that JSON would have
+ * to escape or that are too long (kvs_member_name_check(): a membership
+ * call's body is capped for 1,024 members of names that need no escape).
+ * Such a node could never join: better said at "nginx -t".
+ */
+
+static int
+kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines)
+{
+    int                      n;
+    char                     address[KVS_MEMBER_NAME_MAX + 2];
+    const char              *why;
+    const kvs_config_key_t  *key;
+
+    why = kvs_member_name_check(ctx->cf->node_id, strlen(ctx->cf->node_id));
+
+    if (why != NULL) {
+        key = kvs_config_find("node_id", sizeof("node_id") - 1);
+
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                                key->name, "cannot be a member's id: it %s",
+                                why);
+    }
+
+    n = snprintf(address, sizeof(address), "%s:%d", ctx->cf->bind_address,
+                 ctx->cf->port);
+
+    why = (n < 0 || (size_t) n >= sizeof(address))
+          ? "is longer than 255 bytes"
+          : kvs_member_name_check(address, (size_t) n);
+
+    if (why != NULL) {
+        key = kvs_config_find("bind_address", sizeof("bind_address") - 1);
+
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                                key->name,
+                                "bind_address:port cannot be a member's "
+                                "address: it %s", why);
     }
 
     return 0;

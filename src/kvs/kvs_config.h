@@ -53,6 +53,10 @@ typedef struct {
     double           removal_timeout;    /* s unseen until removed, 600,
                                             >= failure_timeout */
     char            *peer_ca_file;       /* CA for https:// peers, NULL */
+    char            *peer_cert_file;     /* the agent's client certificate
+                                            for peers that ask for one
+                                            (mutual TLS), NULL */
+    char            *peer_key_file;      /* its key: both or neither */
     double           peer_timeout;       /* s, connect/send/read timeout of
                                             one peer request, default 5 */
 

@@ -14,6 +14,11 @@
 
 static const char  *kvs_member_states[] = { "alive", "failed", "left" };
 
+/* a name is copied into kvs_member_t with its NUL */
+_Static_assert(sizeof(((kvs_member_t *) 0)->node_id) > KVS_MEMBER_NAME_MAX
+               && sizeof(((kvs_member_t *) 0)->address) > KVS_MEMBER_NAME_MAX,
+               "kvs_member_t holds a name of KVS_MEMBER_NAME_MAX bytes");
+
 
 const char *
 kvs_member_state_name(int state)
@@ -39,7 +44,34 @@ kvs_member_state(const kvs_member_t *m, uint64_t now, uint64_t failure_ms)
 }
 
 
-/* JSON string escaping: quote, backslash and control bytes */
+const char *
+kvs_member_name_check(const char *s, size_t len)
+{
+    size_t  i;
+
+    if (len == 0) {
+        return "is empty";
+    }
+
+    if (len > KVS_MEMBER_NAME_MAX) {
+        return "is longer than 255 bytes";
+    }
+
+    for (i = 0; i < len; i++) {
+        if ((unsigned char) s[i] < 0x20 || s[i] == '"' || s[i] == '\\') {
+            return "has a control byte, a quote or a backslash";
+        }
+    }
+
+    return NULL;
+}
+
+
+/*
+ * JSON string escaping: quote, backslash and control bytes.  Lists from
+ * peers and this node's own names have none (kvs_member_name_check()), but
+ * a record stored by an older build may.
+ */
 
 static size_t
 kvs_members_escape(const char *s, char *out)
@@ -115,8 +147,10 @@ kvs_members_encode(const kvs_member_t *m, size_t n, char *out)
 }
 
 
+/* 0; -1 when the field is missing or no string; -2 when it is no name */
+
 static int
-kvs_members_string(cJSON *item, const char *name, char *out, size_t size)
+kvs_members_string(cJSON *item, const char *name, char *out)
 {
     cJSON  *v;
     size_t  len;
@@ -128,8 +162,9 @@ kvs_members_string(cJSON *item, const char *name, char *out, size_t size)
     }
 
     len = strlen(v->valuestring);
-    if (len == 0 || len >= size) {
-        return -1;
+
+    if (kvs_member_name_check(v->valuestring, len) != NULL) {
+        return -2;
     }
 
     memcpy(out, v->valuestring, len + 1);
@@ -161,7 +196,7 @@ int
 kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
     const char **why)
 {
-    int      state;
+    int      rc, state;
     size_t   n;
     cJSON   *root, *item, *v;
 
@@ -184,11 +219,24 @@ kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
 
         memset(&m[n], 0, sizeof(kvs_member_t));
 
-        if (!cJSON_IsObject(item)
-            || kvs_members_string(item, "id", m[n].node_id,
-                                  sizeof(m[n].node_id)) != 0
-            || kvs_members_string(item, "address", m[n].address,
-                                  sizeof(m[n].address)) != 0
+        rc = cJSON_IsObject(item) ? 0 : -1;
+
+        if (rc == 0) {
+            rc = kvs_members_string(item, "id", m[n].node_id);
+        }
+
+        if (rc == 0) {
+            rc = kvs_members_string(item, "address", m[n].address);
+        }
+
+        if (rc == -2) {
+            cJSON_Delete(root);
+            *why = "a member's id or address is empty, longer than 255 "
+                   "bytes, or has a control byte, a quote or a backslash";
+            return -1;
+        }
+
+        if (rc != 0
             || kvs_members_number(item, "last_seen", &m[n].last_seen) != 0
             || kvs_members_number(item, "joined_timestamp",
                                   &m[n].joined_timestamp) != 0)

@@ -17,7 +17,35 @@
 /* The most a list may hold: a cluster larger than this is not gossiped. */
 #define KVS_MEMBERS_MAX  1024
 
+/* The longest id, and the longest address, a member may have (bytes). */
+#define KVS_MEMBER_NAME_MAX  255
+
+/*
+ * The longest one member's JSON can be: an id and an address of
+ * KVS_MEMBER_NAME_MAX bytes that need no escape (kvs_member_name_check()
+ * refuses the bytes that would), two numbers of at most 20 digits and the
+ * longest state, "failed": 622 bytes.
+ */
+#define KVS_MEMBER_JSON_MAX                                                   \
+    (sizeof("{\"id\":\"\",\"address\":\"\",\"last_seen\":,"                   \
+            "\"joined_timestamp\":,\"state\":\"failed\"}") - 1                \
+     + 2 * 20 + 2 * KVS_MEMBER_NAME_MAX)
+
+/*
+ * The longest list of KVS_MEMBERS_MAX members, brackets and commas
+ * included: 637,954 bytes.  A body of a membership call (join, gossip,
+ * leave) may be no larger, whatever max_json_size allows for values.
+ */
+#define KVS_MEMBERS_JSON_MAX                                                  \
+    (2 + KVS_MEMBERS_MAX * (KVS_MEMBER_JSON_MAX + 1))
+
 const char *kvs_member_state_name(int state);
+
+/* NULL when s, of len bytes, may be a member's id or address: not empty,
+ * at most KVS_MEMBER_NAME_MAX bytes, and no byte that JSON must escape
+ * (control bytes, quote, backslash), which would make a list longer than
+ * KVS_MEMBERS_JSON_MAX.  Otherwise a static sentence saying what is wrong. */
+const char *kvs_member_name_check(const char *s, size_t len);
 
 /* A member's state as of now: an alive record not refreshed for
  * failure_ms is failed, whatever the last gossip said. */

@@ -42,6 +42,16 @@ int kvs_sign(const char *secret, size_t slen, const char *method,
     const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN]);
 
 /*
+ * The part of kvs_sign_verify() that needs no body: the request is signed
+ * at all, its date is a number within the allowed skew of now_ms, and its
+ * signature has the length of one.  A receiver runs it before it reads a
+ * body, so a request that cannot be valid costs no body read.  Returns 0,
+ * or -1 with one of kvs_sign_verify()'s sentences in *why.
+ */
+int kvs_sign_check(const char *date, size_t dlen, const char *sig,
+    size_t siglen, uint64_t now_ms, const char **why);
+
+/*
  * Checks a received request: date and sig are the X-KVS-Date and
  * X-KVS-Signature header values (NULL or empty when missing), now_ms the
  * receiver's clock.  Returns

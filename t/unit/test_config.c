@@ -156,6 +156,8 @@ kvs_test_defaults(void)
     CHECK(cf.failure_timeout == 300, "defaults: failure_timeout 300");
     CHECK(cf.removal_timeout == 600, "defaults: removal_timeout 600");
     CHECK(cf.peer_ca_file == NULL, "defaults: no peer_ca_file");
+    CHECK(cf.peer_cert_file == NULL && cf.peer_key_file == NULL,
+          "defaults: no client certificate for peers");
     CHECK(cf.peer_timeout == 5, "defaults: peer_timeout 5");
     CHECK(cf.compression_enabled == 1, "defaults: compression_enabled true");
     CHECK(cf.compression_level == 3, "defaults: compression_level 3");
@@ -622,6 +624,86 @@ kvs_test_cluster(void)
               "cluster_secret is not: every node of a cluster needs the "
               "same cluster_secret",
               "cluster: earlier seeds, no secret: at the last line");
+    kvs_config_free(&cf);
+}
+
+
+/* the agent's client certificate, and the names peers take from a node */
+
+static void
+kvs_test_peer_names(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN], yaml[600];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("c.yaml",
+                       "peer_cert_file: /etc/kvs/client.pem\n"
+                       "peer_key_file: /etc/kvs/client.key\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.peer_cert_file, "/etc/kvs/client.pem") == 0
+          && strcmp(cf.peer_key_file, "/etc/kvs/client.key") == 0,
+          "peer: a client certificate and its key");
+    kvs_config_free(&cf);
+    CHECK(cf.peer_cert_file == NULL && cf.peer_key_file == NULL,
+          "peer: free clears both");
+
+    rc = kvs_test_load("c.yaml", "port: 1\npeer_cert_file: c.pem\n", &cf,
+                       err, sizeof(err));
+    CHECK(rc == -1, "peer: a certificate without its key is refused");
+    CHECK_STR(err, "c.yaml:2: peer_cert_file: is set but peer_key_file is "
+              "not: the agent needs both to present a client certificate",
+              "peer: certificate alone: at its line, naming the key");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "peer_key_file: c.key\nport: 1\n", &cf,
+                       err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:1: peer_key_file: is set "
+              "but peer_cert_file is not: the agent needs both to present "
+              "a client certificate",
+              "peer: a key alone is refused the same way");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "node_id: \"a\\\"b\"\n", &cf, err,
+                       sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:1: node_id: cannot be a "
+              "member's id: it has a control byte, a quote or a backslash",
+              "names: a node_id with a quote is refused");
+    kvs_config_free(&cf);
+
+    snprintf(yaml, sizeof(yaml), "node_id: %0256d\n", 7);
+    rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:1: node_id: cannot be a "
+              "member's id: it is longer than 255 bytes",
+              "names: a node_id of 256 bytes is refused");
+    kvs_config_free(&cf);
+
+    snprintf(yaml, sizeof(yaml), "node_id: %0255d\n", 7);
+    rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
+    CHECK(rc == 0 && strlen(cf.node_id) == 255,
+          "names: a node_id of 255 bytes is taken");
+    kvs_config_free(&cf);
+
+    /* "https://" 241 "x" ":65535" is 255 bytes, one more is too many */
+    snprintf(yaml, sizeof(yaml), "port: 65535\nbind_address: https://%0241d"
+             "\n", 0);
+    rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
+    CHECK(rc == 0, "names: bind_address:port of 255 bytes is taken");
+    kvs_config_free(&cf);
+
+    snprintf(yaml, sizeof(yaml), "bind_address: https://%0242d\n"
+             "port: 65535\n", 0);
+    rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:1: bind_address: "
+              "bind_address:port cannot be a member's address: it is longer "
+              "than 255 bytes",
+              "names: bind_address:port of 256 bytes is refused");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "bind_address: \"10.0.0.1\\t\"\n", &cf,
+                       err, sizeof(err));
+    CHECK(rc == -1 && strstr(err, "has a control byte") != NULL,
+          "names: a bind_address with a tab is refused");
     kvs_config_free(&cf);
 }
 
@@ -1312,6 +1394,7 @@ main(void)
     kvs_test_seeds();
     kvs_test_seed_forms();
     kvs_test_cluster();
+    kvs_test_peer_names();
     kvs_test_values();
     kvs_test_data_keys();
     kvs_test_errors();

@@ -35,6 +35,92 @@ kvs_test_parse(const char *json, kvs_member_t *m, size_t max,
 }
 
 
+static void
+kvs_test_names(void)
+{
+    char  name[KVS_MEMBER_NAME_MAX + 2];
+
+    memset(name, 'n', sizeof(name));
+
+    CHECK(kvs_member_name_check(name, KVS_MEMBER_NAME_MAX) == NULL,
+          "name: 255 bytes are a name");
+    kvs_test_str(kvs_member_name_check(name, KVS_MEMBER_NAME_MAX + 1),
+                 "is longer than 255 bytes", "name: 256 bytes are not");
+    kvs_test_str(kvs_member_name_check(name, 0), "is empty",
+                 "name: nor is nothing");
+    CHECK(kvs_member_name_check("https://[::1]:8443", 18) == NULL,
+          "name: an address with scheme and IPv6 literal is a name");
+    CHECK(kvs_member_name_check("n\xc5\x93ud-1.example", 15) == NULL,
+          "name: UTF-8 is a name");
+    kvs_test_str(kvs_member_name_check("a\tb", 3),
+                 "has a control byte, a quote or a backslash",
+                 "name: a tab is not");
+    CHECK(kvs_member_name_check("a\"b", 3) != NULL
+          && kvs_member_name_check("a\\b", 3) != NULL
+          && kvs_member_name_check("a\x7f", 2) == NULL,
+          "name: nor a quote or a backslash; DEL needs no escape");
+}
+
+
+/*
+ * KVS_MEMBERS_JSON_MAX is the longest list there is: 1,024 members of the
+ * longest names and numbers encode to one byte less (no comma after the
+ * last), and such names read back.
+ */
+
+static void
+kvs_test_longest_list(void)
+{
+    int            n;
+    char          *buf;
+    size_t         i, len;
+    const char    *why;
+    kvs_member_t  *m;
+
+    m = calloc(KVS_MEMBERS_MAX, sizeof(kvs_member_t));
+    buf = malloc(KVS_MEMBERS_JSON_MAX);
+
+    if (m == NULL || buf == NULL) {
+        CHECK(0, "longest: memory");
+        return;
+    }
+
+    for (i = 0; i < KVS_MEMBERS_MAX; i++) {
+        memset(m[i].node_id, 'i', KVS_MEMBER_NAME_MAX);
+        memset(m[i].address, 'a', KVS_MEMBER_NAME_MAX);
+        snprintf(m[i].node_id, 8, "%06zu", i);
+        m[i].node_id[6] = 'i';
+        m[i].last_seen = UINT64_MAX;
+        m[i].joined_timestamp = UINT64_MAX;
+        m[i].state = KVS_MEMBER_FAILED;
+    }
+
+    CHECK(KVS_MEMBERS_JSON_MAX == 637954,
+          "longest: the cap of a member list is 637,954 bytes");
+    CHECK(kvs_members_encode_size(m, KVS_MEMBERS_MAX) >= KVS_MEMBERS_JSON_MAX,
+          "longest: encode_size covers it");
+
+    len = kvs_members_encode(m, KVS_MEMBERS_MAX, buf);
+    CHECK(len == KVS_MEMBERS_JSON_MAX - 1,
+          "longest: 1,024 members of the longest names encode to the cap");
+
+    /* parse takes numbers up to 2^53 only: the longest names it takes */
+    for (i = 0; i < KVS_MEMBERS_MAX; i++) {
+        m[i].last_seen = 9007199254740992ULL;
+        m[i].joined_timestamp = 9007199254740992ULL;
+    }
+
+    len = kvs_members_encode(m, KVS_MEMBERS_MAX, buf);
+    n = kvs_members_parse(buf, len, m, KVS_MEMBERS_MAX, &why);
+    CHECK(n == KVS_MEMBERS_MAX && strlen(m[7].node_id) == KVS_MEMBER_NAME_MAX
+          && strlen(m[7].address) == KVS_MEMBER_NAME_MAX,
+          "longest: 1,024 members of the longest names read back");
+
+    free(buf);
+    free(m);
+}
+
+
 int
 main(void)
 {
@@ -61,14 +147,33 @@ main(void)
                   "\"state\":\"alive\"},", 91) == 0,
           "encode: the original's field names, in order");
 
+    /* a record stored by an older build may have such an id */
+    CHECK(strstr(buf, "{\"id\":\"we\\\"ird\\\\id\\u000a\",") != NULL,
+          "encode: escapes quotes, backslashes and control bytes");
+
+    n = kvs_members_parse(buf, len, out, 4, &why);
+    CHECK(n == -1, "parse: an id that needs escaping is refused");
+    kvs_test_str(why, "a member's id or address is empty, longer than 255 "
+                 "bytes, or has a control byte, a quote or a backslash",
+                 "parse: saying what a name may not have");
+    free(buf);
+
+    kvs_test_member(&in[1], "node2", "https://h:1", 2000, 20,
+                    KVS_MEMBER_FAILED);
+    buf = malloc(kvs_members_encode_size(in, 3));
+    len = kvs_members_encode(in, 3, buf);
+
     n = kvs_members_parse(buf, len, out, 4, &why);
     CHECK(n == 3, "parse: what encode wrote reads back");
     CHECK(n == 3 && memcmp(&in[1], &out[1], sizeof(kvs_member_t)) == 0,
-          "parse: quotes, backslashes and control bytes survive");
+          "parse: a member reads back as it was");
     CHECK(n == 3 && out[2].state == KVS_MEMBER_LEFT
           && out[2].last_seen == 9007199254740992ULL,
           "parse: state left and a 2^53 timestamp survive");
     free(buf);
+
+    kvs_test_names();
+    kvs_test_longest_list();
 
     n = kvs_test_parse("[]", out, 4, &why);
     CHECK(n == 0, "parse: an empty list");

@@ -11,7 +11,8 @@
  *
  * (OpenSSL 3.0.22; the comment at each vector gives its inputs).  The rest
  * checks that every part is covered by the signature and the refusals of
- * kvs_sign_verify() with their exact sentences, which reach the error log.
+ * kvs_sign_verify() and kvs_sign_check() with their exact sentences, which
+ * reach the error log.
  * It exits non-zero when any check fails.
  *
  *   gcc -std=gnu11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
@@ -478,6 +479,75 @@ kvs_test_dates(void)
 }
 
 
+/*
+ * The check before the body: it refuses what verify refuses without the
+ * body (no headers, a bad or stale date, a signature of another length),
+ * with the same sentences, and lets through a signature of the right
+ * length it cannot judge yet.
+ */
+
+static void
+kvs_test_check(void)
+{
+    int          rc;
+    char         sig[KVS_SIGN_LEN + 1], desc[128];
+    size_t       i;
+    const char  *why;
+
+    static const kvs_test_date_t  dates[] = {
+        { "1700000000000", 1700000060000ULL, NULL, "60000 ms old" },
+        { "1700000000000", 1700000060001ULL, WHY_SKEW, "60001 ms old" },
+        { "1700000000000", 1699999939999ULL, WHY_SKEW, "60001 ms ahead" },
+        { "99999999999999999999999999", 1700000000000ULL, WHY_SKEW,
+          "a huge number" },
+        { "17e11", 1700000000000ULL, WHY_DATE, "exponent" },
+        { NULL, 1700000000000ULL, WHY_UNSIGNED, "no date" },
+        { "", 1700000000000ULL, WHY_UNSIGNED, "an empty date" }
+    };
+
+    memset(sig, '0', KVS_SIGN_LEN);
+
+    for (i = 0; i < sizeof(dates) / sizeof(dates[0]); i++) {
+        why = NULL;
+        rc = kvs_sign_check(dates[i].date,
+                            dates[i].date ? strlen(dates[i].date) : 0,
+                            sig, KVS_SIGN_LEN, dates[i].now, &why);
+
+        snprintf(desc, sizeof(desc), "check: %s: %s", dates[i].desc,
+                 dates[i].why ? dates[i].why : "passes");
+
+        if (dates[i].why == NULL) {
+            CHECK(rc == 0, desc);
+
+        } else {
+            kvs_test_str(rc == -1 ? why : "(returned 0)", dates[i].why,
+                         desc);
+        }
+    }
+
+    rc = kvs_sign_check(S("1700000000000"), NULL, 0, 1700000000000ULL,
+                        &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)", WHY_UNSIGNED,
+                 "check: no signature is not signed");
+
+    rc = kvs_sign_check(S("1700000000000"), sig, KVS_SIGN_LEN - 1,
+                        1700000000000ULL, &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)", WHY_MISMATCH,
+                 "check: 63 characters do not match");
+
+    rc = kvs_sign_check(S("1700000000000"), "abc", 3, 1700000000000ULL,
+                        &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)", WHY_MISMATCH,
+                 "check: 3 characters do not match");
+
+    why = "untouched";
+    rc = kvs_sign_check(S("1700000000000"), sig, KVS_SIGN_LEN,
+                        1700000000000ULL, &why);
+    CHECK(rc == 0 && strcmp(why, "untouched") == 0,
+          "check: 64 zeros pass, to be judged with the body");
+}
+
+
 static void
 kvs_test_odd_inputs(void)
 {
@@ -524,6 +594,7 @@ main(void)
     kvs_test_coverage();
     kvs_test_verify();
     kvs_test_dates();
+    kvs_test_check();
     kvs_test_odd_inputs();
 
     printf("1..%d\n", kvs_test_n);

@@ -16,7 +16,7 @@ use IO::Socket::INET;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(seeds wait_for);
+our @EXPORT_OK = qw(seeds wait_for sign_headers);
 
 my @live;
 my $owner = $$;    # forked clients must not stop the nodes when they exit
@@ -279,16 +279,22 @@ sub wait_for {
     return 0;
 }
 
-# a request signed as a member of the cluster signs it (DESIGN.md)
+# the headers a member of the cluster signs a request with (DESIGN.md)
+sub sign_headers {
+    my ($secret, $method, $uri, $body, $from, $date) = @_;
+    $date //= int(time * 1000);
+    my $sig = hmac_sha256_hex(join("\n", $method, $uri, $date,
+                                   sha256_hex($body // '')), $secret);
+    return { 'X-KVS-Node' => $from // 'test', 'X-KVS-Date' => $date,
+             'X-KVS-Signature' => $sig };
+}
+
+# a request signed as a member of the cluster signs it
 sub signed {
     my ($self, $secret, $method, $uri, $body, $from, $date) = @_;
     $body //= '';
-    $date //= int(time * 1000);
-    my $sig = hmac_sha256_hex(join("\n", $method, $uri, $date,
-                                   sha256_hex($body)), $secret);
     return $self->request($method => $uri, body => $body,
-        headers => { 'X-KVS-Node' => $from // 'test', 'X-KVS-Date' => $date,
-                     'X-KVS-Signature' => $sig });
+        headers => sign_headers($secret, $method, $uri, $body, $from, $date));
 }
 
 # GET /_cluster/digest: the body, or '' when it is not a 200
