@@ -15,6 +15,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "kvs_json.h"
 
 
 static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
@@ -39,6 +40,10 @@ static ngx_int_t ngx_http_kvs_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+
+
+/* the most bytes of JSON an error's sentence takes; nginx's own limit */
+#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
 
 
 kvs_store_t  *ngx_http_kvs_store;
@@ -582,7 +587,11 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
 /*
  * Remembers the sentence for the JSON error and returns the status, which
  * the caller hands to nginx: nginx discards the body, closes keep-alive
- * when it must, and the header filter below writes the JSON.
+ * when it must, and the header filter below writes the JSON.  The sentence
+ * is formatted into twice the room its JSON may take (every byte takes at
+ * least one byte of JSON), so that a sentence too long for that room is
+ * cut by the header filter, between characters, and never here, where
+ * ngx_vslprintf() would cut it anywhere.
  */
 
 static ngx_int_t
@@ -591,7 +600,7 @@ ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
 {
     u_char              *p;
     ngx_http_kvs_ctx_t  *ctx;
-    u_char               buf[NGX_MAX_ERROR_STR];
+    u_char               buf[2 * NGX_HTTP_KVS_SENTENCE_MAX];
 
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
@@ -687,7 +696,7 @@ static ngx_int_t
 ngx_http_kvs_header_filter(ngx_http_request_t *r)
 {
     u_char                   *p;
-    size_t                    len;
+    size_t                    len, used;
     ngx_str_t                 sentence;
     ngx_http_kvs_ctx_t       *ctx;
     ngx_http_kvs_loc_conf_t  *klcf;
@@ -712,8 +721,20 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
         sentence.len = ngx_strlen(sentence.data);
     }
 
-    len = sizeof("{\"error\":\"\"}\n") - 1
-          + sentence.len + ngx_escape_json(NULL, sentence.data, sentence.len);
+    /*
+     * The sentence may quote what the client sent, which may be anything:
+     * kvs_json_encode() makes it JSON whatever the bytes, and a sentence
+     * longer than NGX_HTTP_KVS_SENTENCE_MAX is cut between characters and
+     * says so with "...".
+     */
+
+    len = kvs_json_encode(NULL, 0, sentence.data, sentence.len, NULL);
+
+    if (len > NGX_HTTP_KVS_SENTENCE_MAX) {
+        len = NGX_HTTP_KVS_SENTENCE_MAX + sizeof("...") - 1;
+    }
+
+    len += sizeof("{\"error\":\"\"}\n") - 1;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -722,7 +743,13 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
 
     ctx->error.data = p;
     p = ngx_cpymem(p, "{\"error\":\"", sizeof("{\"error\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, sentence.data, sentence.len);
+    p += kvs_json_encode(p, NGX_HTTP_KVS_SENTENCE_MAX, sentence.data,
+                         sentence.len, &used);
+
+    if (used < sentence.len) {
+        p = ngx_cpymem(p, "...", sizeof("...") - 1);
+    }
+
     p = ngx_cpymem(p, "\"}\n", 3);
     ctx->error.len = p - ctx->error.data;
     ctx->json_error = 1;
