@@ -143,6 +143,7 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_kvs_main_conf_t *kmcf = conf;
 
+    char         err[KVS_STORE_ERRLEN];
     ngx_path_t  *path;
 
     /*
@@ -169,6 +170,19 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (!kmcf->used) {
         return NGX_CONF_OK;
+    }
+
+    /*
+     * "nginx -t" opens no store: a running node holds it.  What can be said
+     * of data_dir without opening it (a file, not a store) is said here, at
+     * -t, start and reload alike, rather than by a failed start.
+     */
+
+    if (kvs_store_check((char *) kmcf->data_dir.data, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "kvs: %s", err);
+        return NGX_CONF_ERROR;
     }
 
     /*

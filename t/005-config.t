@@ -65,6 +65,33 @@ kill 'QUIT', $fast->master_pid;
 ok($fast->wait_gone(@pids), 'and stops on QUIT');
 cmp_ok(time - $t0, '<', 5, 'within 5 s');
 
+# data_dir is judged at nginx -t without opening the store a node may hold
+my $dd = KVS::Node->new(name => 'datadir');
+my $data = $dd->data_dir;
+open my $fh, '>', $data or die $!;
+print $fh "not a directory\n";
+close $fh;
+($rc, $out) = $dd->test_config;
+isnt($rc, 0, 'nginx -t fails when data_dir is a file');
+like($out, qr/\[emerg\].*kvs: data_dir "[^"]*\/data" is not a directory/,
+     'saying so');
+unlink $data;
+mkdir $data or die $!;
+open $fh, '>', "$data/data.mdb" or die $!;
+print $fh 'x' x 8192;
+close $fh;
+($rc, $out) = $dd->test_config;
+isnt($rc, 0, 'nginx -t fails when data.mdb is not an LMDB file');
+like($out, qr/\[emerg\].*kvs: "[^"]*\/data\/data\.mdb" is not an LMDB file/,
+     'saying so');
+like($dd->start(may_fail => 1), qr/is not an LMDB file/,
+     'and so does the start, before LMDB is asked');
+unlink "$data/data.mdb";
+$dd->start;
+($rc, $out) = $dd->test_config;
+is($rc, 0, 'nginx -t passes on the store of a running node') or diag $out;
+$dd->stop;
+
 my $missing = KVS::Node->new(name => 'missing',
                              kvs_config => 'kvs_config nowhere.yaml;');
 ($rc, $out) = $missing->test_config;
