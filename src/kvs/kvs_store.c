@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
@@ -78,10 +79,37 @@ static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
     const kvs_member_t *m, size_t n, uint64_t seq);
 
 
+/*
+ * LMDB reports a write the disk cut short as EIO, which says "Input/output
+ * error" of a disk that is only full: when the device holding dir has
+ * (almost) no room left, the sentence says that instead.  A short write
+ * stops where the space ends, so after one the free space is less than a
+ * block; 1 MiB leaves room for others' writes in between.
+ */
+
+#define KVS_STORE_DISK_LOW  (1024 * 1024)
+
 static int
 kvs_store_fail(char *err, size_t errlen, const char *what, const char *dir,
     int rc)
 {
+    uint64_t        avail;
+    struct statvfs  vfs;
+
+    if ((rc == EIO || rc == ENOSPC) && statvfs(dir, &vfs) == 0) {
+
+        /* root may write into the blocks the file system reserves */
+        avail = (uint64_t) (geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail)
+                * vfs.f_frsize;
+
+        if (rc == ENOSPC || avail < KVS_STORE_DISK_LOW) {
+            snprintf(err, errlen, "%s in \"%s\" failed: no space left on "
+                     "the device holding data_dir (%llu bytes free)", what,
+                     dir, (unsigned long long) avail);
+            return KVS_ERROR;
+        }
+    }
+
     snprintf(err, errlen, "%s in \"%s\" failed: %s", what, dir,
              mdb_strerror(rc));
 
