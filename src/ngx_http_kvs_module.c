@@ -7,7 +7,10 @@
  * fork, the content handler that routes API requests to their files, and
  * the filters that turn every error of a KVS location into a JSON
  * {"error": "<sentence>"} body, including the errors nginx itself raises
- * (413, 408, 500...), so a client never has to parse HTML.
+ * (413, 408, 500...), so a client never has to parse HTML.  The errors
+ * nginx answers before it chooses a location (a malformed request, 414)
+ * are not a KVS location's: conf-examples/ shows the error_page lines that
+ * make them JSON too.
  */
 
 #include <ngx_config.h>
@@ -631,6 +634,14 @@ ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     ngx_memcpy(ctx->error.data, buf, ctx->error.len);
+
+    /*
+     * The sentence is this error's page: an "error_page" of the server,
+     * there to give JSON to the errors nginx answers before it chooses a
+     * location (conf-examples/), must not replace it with a generic one.
+     */
+
+    r->error_page = 1;
 
     return status;
 }
