@@ -32,6 +32,11 @@
 /* ?ttl= at most: 100 years, as default_ttl */
 #define NGX_HTTP_KVS_TTL_MAX  3153600000LL
 
+/* a hexadecimal digit, as a percent-escape takes two */
+#define ngx_http_kvs_hex(c)                                                   \
+    (((c) >= '0' && (c) <= '9')                                               \
+     || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
+
 
 typedef struct {
     ngx_uint_t            n;             /* versions seen, newest first */
@@ -59,6 +64,8 @@ typedef struct {
 
 static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
     ngx_uint_t *prefix);
+static ngx_int_t ngx_http_kvs_param_decode(ngx_http_request_t *r,
+    ngx_str_t *s);
 static ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r,
     ngx_uint_t prefix, ngx_http_kvs_params_t *p);
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
@@ -231,6 +238,19 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
                                   "the key must follow \"/kv/\" in the URI");
     }
 
+    /*
+     * nginx ends its own r->uri at a "#", where a fragment starts, which no
+     * client sends; the raw URI keeps it.  Rather than have one URI read as
+     * two keys, a raw "#" is refused: a key's "#" comes as %23.
+     */
+
+    if (ngx_strlchr(src, r->uri_end, '#') != NULL) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "the URI holds a raw \"#\", which starts "
+                                  "a fragment: send a \"#\" of a key or a "
+                                  "parameter as %%23");
+    }
+
     src += 4;
 
     key->data = ngx_pnalloc(r->pool, end - src + 1);
@@ -259,6 +279,49 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 
 
 /*
+ * A parameter's name or value, percent-decoded as the key is ("?ttl=%31%30"
+ * is ttl=10).  The query is split at "&" and "=" first, so %26 and %3D
+ * belong to the name or value they are in.  A "%" that two hexadecimal
+ * digits do not follow is refused (NGX_DECLINED) rather than guessed at.
+ */
+
+static ngx_int_t
+ngx_http_kvs_param_decode(ngx_http_request_t *r, ngx_str_t *s)
+{
+    u_char  *p, *end, *src, *dst;
+
+    end = s->data + s->len;
+
+    if (ngx_strlchr(s->data, end, '%') == NULL) {
+        return NGX_OK;
+    }
+
+    /* a hexadecimal digit is never a "%", so each "%" is judged alone */
+
+    for (p = s->data; p < end; p++) {
+        if (*p == '%'
+            && (end - p < 3 || !ngx_http_kvs_hex(p[1])
+                || !ngx_http_kvs_hex(p[2])))
+        {
+            return NGX_DECLINED;
+        }
+    }
+
+    dst = ngx_pnalloc(r->pool, s->len);
+    if (dst == NULL) {
+        return NGX_ERROR;
+    }
+
+    src = s->data;
+    s->data = dst;
+    ngx_unescape_uri(&dst, &src, s->len, 0);
+    s->len = dst - s->data;
+
+    return NGX_OK;
+}
+
+
+/*
  * The query parameters.  Each one is checked against where it applies, so
  * a typo or a parameter of another request is a 400 naming it, not a
  * silent no-op.
@@ -268,8 +331,8 @@ static ngx_int_t
 ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     ngx_http_kvs_params_t *p)
 {
-    u_char     *a, *end, *amp, *eq, *dst;
-    ngx_int_t   n;
+    u_char     *a, *end, *amp, *eq;
+    ngx_int_t   n, rc;
     ngx_str_t   name, value;
 
     ngx_memzero(p, sizeof(ngx_http_kvs_params_t));
@@ -301,6 +364,24 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
         name.len = (eq ? eq : amp) - a;
         value.data = eq ? eq + 1 : amp;
         value.len = eq ? (size_t) (amp - eq - 1) : 0;
+
+        rc = ngx_http_kvs_param_decode(r, &name);
+
+        if (rc == NGX_OK) {
+            rc = ngx_http_kvs_param_decode(r, &value);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "the parameter \"%*s\" has a \"%%\" "
+                                      "that two hexadecimal digits do not "
+                                      "follow; send a \"%%\" as %%25",
+                                      (size_t) (amp - a), a);
+        }
 
 #define ngx_http_kvs_param_is(s)                                              \
     (name.len == sizeof(s) - 1 && ngx_strncmp(name.data, s, name.len) == 0)
@@ -402,14 +483,7 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
                     goto twice;
                 }
 
-                dst = ngx_pnalloc(r->pool, value.len + 1);
-                if (dst == NULL) {
-                    return NGX_HTTP_INTERNAL_SERVER_ERROR;
-                }
-
-                p->after.data = dst;
-                ngx_unescape_uri(&dst, &value.data, value.len, 0);
-                p->after.len = dst - p->after.data;
+                p->after = value;
                 p->has_after = 1;
 
                 if (p->after.len > KVS_KEY_MAX) {

@@ -8,7 +8,9 @@
  * requests to their files, and the filters that turn every error of a KVS
  * location into a JSON {"error": "<sentence>"} body, including the errors
  * nginx itself raises (413, 408, 500...), so a client never has to parse
- * HTML.
+ * HTML.  The errors nginx answers before it chooses a location (a
+ * malformed request, 414) are not a KVS location's: conf-examples/ shows the
+ * error_page lines that make them JSON too.
  *
  * The internal endpoints peers call (/members/join|gossip|leave,
  * /_cluster/...) are served by kvs_api locations, as the original served
@@ -25,6 +27,7 @@
 
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_peer.h"
+#include "kvs_json.h"
 
 
 /* an endpoint: its path, or the prefix of its paths, and its handler */
@@ -69,6 +72,10 @@ static ngx_int_t ngx_http_kvs_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
+
+
+/* the most bytes of JSON an error's sentence takes; nginx's own limit */
+#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
 
 
 kvs_store_t  *ngx_http_kvs_store;
@@ -178,6 +185,7 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_kvs_main_conf_t *kmcf = conf;
 
+    char         err[KVS_STORE_ERRLEN];
     ngx_path_t  *path;
 
     /*
@@ -243,6 +251,19 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
 #endif
+
+    /*
+     * "nginx -t" opens no store: a running node holds it.  What can be said
+     * of data_dir without opening it (a file, not a store) is said here, at
+     * -t, start and reload alike, rather than by a failed start.
+     */
+
+    if (kvs_store_check((char *) kmcf->data_dir.data, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "kvs: %s", err);
+        return NGX_CONF_ERROR;
+    }
 
     /*
      * A path with a manager makes the master spawn, and respawn, nginx's
@@ -966,7 +987,11 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
 /*
  * Remembers the sentence for the JSON error and returns the status, which
  * the caller hands to nginx: nginx discards the body, closes keep-alive
- * when it must, and the header filter below writes the JSON.
+ * when it must, and the header filter below writes the JSON.  The sentence
+ * is formatted into twice the room its JSON may take (every byte takes at
+ * least one byte of JSON), so that a sentence too long for that room is
+ * cut by the header filter, between characters, and never here, where
+ * ngx_vslprintf() would cut it anywhere.
  */
 
 static ngx_int_t
@@ -975,7 +1000,7 @@ ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
 {
     u_char              *p;
     ngx_http_kvs_ctx_t  *ctx;
-    u_char               buf[NGX_MAX_ERROR_STR];
+    u_char               buf[2 * NGX_HTTP_KVS_SENTENCE_MAX];
 
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
@@ -992,6 +1017,14 @@ ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     ngx_memcpy(ctx->error.data, buf, ctx->error.len);
+
+    /*
+     * The sentence is this error's page: an "error_page" of the server,
+     * there to give JSON to the errors nginx answers before it chooses a
+     * location (conf-examples/), must not replace it with a generic one.
+     */
+
+    r->error_page = 1;
 
     return status;
 }
@@ -1071,7 +1104,7 @@ static ngx_int_t
 ngx_http_kvs_header_filter(ngx_http_request_t *r)
 {
     u_char                   *p;
-    size_t                    len;
+    size_t                    len, used;
     ngx_str_t                 sentence;
     ngx_http_kvs_ctx_t       *ctx;
     ngx_http_kvs_loc_conf_t  *klcf;
@@ -1096,8 +1129,20 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
         sentence.len = ngx_strlen(sentence.data);
     }
 
-    len = sizeof("{\"error\":\"\"}\n") - 1
-          + sentence.len + ngx_escape_json(NULL, sentence.data, sentence.len);
+    /*
+     * The sentence may quote what the client sent, which may be anything:
+     * kvs_json_encode() makes it JSON whatever the bytes, and a sentence
+     * longer than NGX_HTTP_KVS_SENTENCE_MAX is cut between characters and
+     * says so with "...".
+     */
+
+    len = kvs_json_encode(NULL, 0, sentence.data, sentence.len, NULL);
+
+    if (len > NGX_HTTP_KVS_SENTENCE_MAX) {
+        len = NGX_HTTP_KVS_SENTENCE_MAX + sizeof("...") - 1;
+    }
+
+    len += sizeof("{\"error\":\"\"}\n") - 1;
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
@@ -1106,7 +1151,13 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
 
     ctx->error.data = p;
     p = ngx_cpymem(p, "{\"error\":\"", sizeof("{\"error\":\"") - 1);
-    p = (u_char *) ngx_escape_json(p, sentence.data, sentence.len);
+    p += kvs_json_encode(p, NGX_HTTP_KVS_SENTENCE_MAX, sentence.data,
+                         sentence.len, &used);
+
+    if (used < sentence.len) {
+        p = ngx_cpymem(p, "...", sizeof("...") - 1);
+    }
+
     p = ngx_cpymem(p, "\"}\n", 3);
     ctx->error.len = p - ctx->error.data;
     ctx->json_error = 1;

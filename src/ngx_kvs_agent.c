@@ -346,10 +346,30 @@ ngx_kvs_agent_interval(ngx_kvs_agent_t *agent)
     kvs_config_t  *kc;
 
     kc = &agent->kmcf->kc;
-    min = kc->gossip_interval_min * 1000;
-    max = kc->gossip_interval_max * 1000;
+    min = kc->gossip_interval_min;
+    max = kc->gossip_interval_max;
 
-    return (ngx_msec_t) (min + (max - min) * (ngx_random() % 1000) / 1000.0);
+    return ngx_kvs_agent_msec(min + (max - min) * (ngx_random() % 1000)
+                                    / 1000.0);
+}
+
+
+/*
+ * Seconds of the configuration as the ms of a timer.  nginx runs a timer
+ * that expires while it runs expired timers in the same pass, before it
+ * looks at signals: a handler that re-arms itself at 0 ms would run for
+ * ever and never see a QUIT.  The configuration refuses intervals that
+ * short; this floor keeps any path to a timer from reaching 0 all the same.
+ */
+
+ngx_msec_t
+ngx_kvs_agent_msec(double seconds)
+{
+    if (!(seconds >= 0.001)) {
+        return 1;
+    }
+
+    return (ngx_msec_t) (seconds * 1000);
 }
 
 
@@ -560,7 +580,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
                     kc->node_id, date, (size_t) KVS_SIGN_LEN, sig);
     call->headers.len = p - call->headers.data;
 
-    call->timeout = (ngx_msec_t) (kc->peer_timeout * 1000);
+    call->timeout = ngx_kvs_agent_msec(kc->peer_timeout);
     call->max_response = 2 * kc->max_json_size + 131072;
     call->handler = handler;
     call->data = data;

@@ -44,6 +44,9 @@ ngx_int_t ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
     const char *uri, u_char *body, size_t len,
     ngx_kvs_call_handler_pt handler, void *data);
 
+/* seconds as a timer's ms, never 0 */
+ngx_msec_t ngx_kvs_agent_msec(double seconds);
+
 ngx_int_t ngx_kvs_push_init(ngx_kvs_agent_t *agent);
 ngx_int_t ngx_kvs_sync_init(ngx_kvs_agent_t *agent);
 void ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent);

@@ -144,7 +144,7 @@ ngx_kvs_sync_interval(void)
         secs = kc->catchup_interval;
     }
 
-    return (ngx_msec_t) (secs * 1000);
+    return ngx_kvs_agent_msec(secs);
 }
 
 

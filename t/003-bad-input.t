@@ -296,3 +296,39 @@ GET /health
 --- error_code: 200
 --- response_body
 {"status":"ok","mode":"read-only","member_count":1,"node_id":"ro"}
+
+
+
+=== TEST 22: a raw "#" in the URI is a 400, not a key cut at the fragment
+--- config
+location / { kvs_api; }
+--- request
+PUT /kv/hash/a#b
+1
+--- error_code: 400
+--- response_headers
+Content-Type: application/json
+--- response_body
+{"error":"the URI holds a raw \"#\", which starts a fragment: send a \"#\" of a key or a parameter as %23"}
+
+
+
+=== TEST 23: in a query too
+--- config
+location / { kvs_api; }
+--- request
+GET /kv/hash/?after=a#b
+--- error_code: 400
+--- response_body_like: raw \\"#\\"
+
+
+
+=== TEST 24: "#", "?", "%" and a space percent-encoded are a key's own
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/hash/a%23b%3Fc%25d%20e\n1", "GET /kv/hash/a%23b%3Fc%25d%20e", "GET /kv/hash/"]
+--- error_code eval
+[200, 200, 200]
+--- response_body_like eval
+[qr/"uuid"/, qr/^1$/, qr/"keys":\[(?:"[^"]*",)*"hash\/a#b\?c%d e"/]

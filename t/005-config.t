@@ -6,6 +6,7 @@ use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Sys::Hostname;
+use Time::HiRes qw(time);
 
 my $node = KVS::Node->new(name => 'config');
 my $yaml = $node->prefix . '/conf/node.yaml';
@@ -19,6 +20,14 @@ my @bad = (
     [ "gossip_interval_min: 0\n",        qr/node\.yaml:1: gossip_interval_min: 0 is out of range/ ],
     [ "gossip_interval_min: 5\ngossip_interval_max: 1\n",
                                          qr/node\.yaml:2: gossip_interval_max: / ],
+    # a timer under 10 ms would spin the agent and never see a QUIT
+    [ "sync_interval: 0.0009\n",         qr/node\.yaml:1: sync_interval: 0\.0009 is out of range \(0\.01\.\.31536000 seconds\)/ ],
+    [ "catchup_interval: 0.009\n",       qr/node\.yaml:1: catchup_interval: 0\.009 is out of range \(0\.01\.\./ ],
+    [ "gossip_interval_min: 0.0009\ngossip_interval_max: 0.0009\n",
+                                         qr/node\.yaml:1: gossip_interval_min: 0\.0009 is out of range \(0\.01\.\./ ],
+    [ "gossip_interval_max: 0.0009\n",   qr/node\.yaml:1: gossip_interval_max: 0\.0009 is out of range \(0\.01\.\./ ],
+    # every call to a peer would time out: a seeded node would sync for ever
+    [ "peer_timeout: 1e-9\n",            qr/node\.yaml:1: peer_timeout: 1e-9 is out of range \(0\.1\.\.3600 seconds\)/ ],
     [ "max_json_size: 2g\n",             qr/node\.yaml:1: max_json_size: 2g is out of range/ ],
     [ "seed_nodes: 12\n",                qr/node\.yaml:1: seed_nodes: / ],
     [ "port: [1, 2\n",                   qr/node\.yaml:\d+: / ],
@@ -40,6 +49,49 @@ $node->set_yaml("node_id: good\nport: 8080\ngossip_interval_min: 0.2\n"
 my ($rc, $out) = $node->test_config;
 is($rc, 0, 'a valid file passes nginx -t') or diag $out;
 
+# the shortest intervals pass, and the node they run still stops on QUIT
+my $fast = KVS::Node->new(name => 'fast',
+    yaml => "gossip_interval_min: 0.01\ngossip_interval_max: 0.01\n"
+          . "sync_interval: 0.01\ncatchup_interval: 0.01\npeer_timeout: 0.1\n");
+($rc, $out) = $fast->test_config;
+is($rc, 0, 'intervals of 10 ms and a peer_timeout of 100 ms pass nginx -t')
+    or diag $out;
+$fast->start;
+my ($st) = $fast->request(GET => '/health');
+is($st, 200, 'a node with 10 ms timers serves');
+my @pids = $fast->pids;
+my $t0 = time;
+kill 'QUIT', $fast->master_pid;
+ok($fast->wait_gone(@pids), 'and stops on QUIT');
+cmp_ok(time - $t0, '<', 5, 'within 5 s');
+
+# data_dir is judged at nginx -t without opening the store a node may hold
+my $dd = KVS::Node->new(name => 'datadir');
+my $data = $dd->data_dir;
+open my $fh, '>', $data or die $!;
+print $fh "not a directory\n";
+close $fh;
+($rc, $out) = $dd->test_config;
+isnt($rc, 0, 'nginx -t fails when data_dir is a file');
+like($out, qr/\[emerg\].*kvs: data_dir "[^"]*\/data" is not a directory/,
+     'saying so');
+unlink $data;
+mkdir $data or die $!;
+open $fh, '>', "$data/data.mdb" or die $!;
+print $fh 'x' x 8192;
+close $fh;
+($rc, $out) = $dd->test_config;
+isnt($rc, 0, 'nginx -t fails when data.mdb is not an LMDB file');
+like($out, qr/\[emerg\].*kvs: "[^"]*\/data\/data\.mdb" is not an LMDB file/,
+     'saying so');
+like($dd->start(may_fail => 1), qr/is not an LMDB file/,
+     'and so does the start, before LMDB is asked');
+unlink "$data/data.mdb";
+$dd->start;
+($rc, $out) = $dd->test_config;
+is($rc, 0, 'nginx -t passes on the store of a running node') or diag $out;
+$dd->stop;
+
 my $missing = KVS::Node->new(name => 'missing',
                              kvs_config => 'kvs_config nowhere.yaml;');
 ($rc, $out) = $missing->test_config;
@@ -54,7 +106,8 @@ like($out, qr/"kvs_config" directive is duplicate/,
 
 my $plain = KVS::Node->new(name => 'defaults', kvs_config => '');
 $plain->start;
-my ($st, $h, $b) = $plain->request(GET => '/health');
+my ($h, $b);
+($st, $h, $b) = $plain->request(GET => '/health');
 is($st, 200, 'without kvs_config the node serves with defaults');
 my $host = hostname;
 like($b, qr/"node_id":"\Q$host\E"/, 'node_id defaults to the hostname');

@@ -48,6 +48,21 @@ like($b, qr/"expires_at":null,/, 'and ?meta says "expires_at":null');
 ($st, $exp, $ts) = put($dflt, '/kv/d/long?ttl=60', '60');
 is($exp, $ts + 60_000, '?ttl=60 overrides default_ttl');
 
+# a query is percent-decoded, names and values, as a key is
+($st, $exp, $ts) = put($node, '/kv/enc/value?ttl=%31%30', '1');
+is($st, 200, 'PUT ?ttl=%31%30 answers 200');
+is($exp, $ts + 10_000, 'and expires in 10 s: the value is decoded');
+($st, $exp, $ts) = put($node, '/kv/enc/name?%74tl=20', '1');
+is($exp, $ts + 20_000, '?%74tl=20 is ttl=20: so is the name');
+($st, $h, $b) = $node->request(PUT => '/kv/enc/bad?ttl=%3', body => '1');
+is($st, 400, 'a "%" without two hex digits after it is a 400');
+is($b, qq({"error":"the parameter \\"ttl=%3\\" has a \\"%\\" that two )
+       . qq(hexadecimal digits do not follow; send a \\"%\\" as %25"}\n),
+   'saying so, with the parameter as sent');
+($st, $h, $b) = $node->request(GET => '/kv/enc/?after=enc%2Fname');
+is($b, qq({"keys":["enc/value"],"next":null}\n),
+   'and listing parameters are decoded the same way');
+
 # ?ttl=2 on a node without default_ttl
 my $value = '{"session":"abc123"}';
 ($st, $exp, $ts, $h) = put($node, '/kv/t/k?ttl=2', $value);

@@ -46,6 +46,10 @@
 #define KVS_CONFIG_SHOWLEN    48
 
 #define KVS_CONFIG_YEAR       31536000
+#define KVS_CONFIG_YEAR_MS    (1000LL * KVS_CONFIG_YEAR)
+
+/* the shortest interval of a timer of the cluster agent, in ms */
+#define KVS_CONFIG_TIMER_MIN  10
 #define KVS_CONFIG_KIB        1024ULL
 #define KVS_CONFIG_MIB        (1024ULL * 1024)
 #define KVS_CONFIG_GIB        (1024ULL * 1024 * 1024)
@@ -60,6 +64,7 @@ typedef enum {
     KVS_CONFIG_BOOL,           /* int, 0 or 1 */
     KVS_CONFIG_LOG_LEVEL,      /* kvs_log_level_e */
     KVS_CONFIG_NUMBER,         /* double, min < x <= max */
+    KVS_CONFIG_SECONDS,        /* double seconds, min <= x <= max in ms */
     KVS_CONFIG_SIZE,           /* size_t, bytes with optional k/m/g */
     KVS_CONFIG_SEEDS           /* char **, size_t */
 } kvs_config_type_e;
@@ -117,17 +122,26 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "log_level", KVS_CONFIG_LOG_LEVEL,
       offsetof(kvs_config_t, log_level), 0, 0 },
 
-    { "gossip_interval_min", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, gossip_interval_min), 0, KVS_CONFIG_YEAR },
+    /*
+     * The agent re-arms a timer after each round: one shorter than 10 ms
+     * would round down to 0 ms and fire again before the process ever
+     * looks at its signals (a QUIT would never be handled).
+     */
+    { "gossip_interval_min", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, gossip_interval_min), KVS_CONFIG_TIMER_MIN,
+      KVS_CONFIG_YEAR_MS },
 
-    { "gossip_interval_max", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, gossip_interval_max), 0, KVS_CONFIG_YEAR },
+    { "gossip_interval_max", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, gossip_interval_max), KVS_CONFIG_TIMER_MIN,
+      KVS_CONFIG_YEAR_MS },
 
-    { "sync_interval", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, sync_interval), 0, KVS_CONFIG_YEAR },
+    { "sync_interval", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, sync_interval), KVS_CONFIG_TIMER_MIN,
+      KVS_CONFIG_YEAR_MS },
 
-    { "catchup_interval", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, catchup_interval), 0, KVS_CONFIG_YEAR },
+    { "catchup_interval", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, catchup_interval), KVS_CONFIG_TIMER_MIN,
+      KVS_CONFIG_YEAR_MS },
 
     /* 100 years: a guard against typos, not a policy */
     { "bootstrap_max_age_hours", KVS_CONFIG_NUMBER,
@@ -173,9 +187,14 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "peer_key_file", KVS_CONFIG_STRING,
       offsetof(kvs_config_t, peer_key_file), 0, 0 },
 
-    /* an hour: a peer silent for longer is gone, and a guard against typos */
-    { "peer_timeout", KVS_CONFIG_NUMBER,
-      offsetof(kvs_config_t, peer_timeout), 0, 3600 },
+    /*
+     * 100 ms: no peer answers a request in less, so a shorter timeout
+     * fails every call, and a node seeded to bootstrap would retry for
+     * ever.  An hour: a peer silent for longer is gone, and a guard
+     * against typos.
+     */
+    { "peer_timeout", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, peer_timeout), 100, 3600 * 1000 },
 
     { "compression_enabled", KVS_CONFIG_BOOL,
       offsetof(kvs_config_t, compression_enabled), 0, 1 },
@@ -715,6 +734,33 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
                                     KVS_CONFIG_SHOWLEN, text,
                                     (long long) key->min,
                                     (long long) key->max);
+        }
+
+        *kvs_config_field(ctx->cf, key, double) = d;
+
+        return 0;
+
+    case KVS_CONFIG_SECONDS:
+
+        rc = (text == NULL) ? -1 : kvs_config_parse_number(text, len, &d);
+
+        if (rc == -1) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a number of seconds, got %s",
+                                    desc);
+        }
+
+        /* the bounds are whole ms: "/ 1000" is exact to the nearest double,
+         * as the parsed "0.01" is */
+        if (rc == -2 || !(d >= (double) key->min / 1000)
+            || d > (double) key->max / 1000)
+        {
+            return kvs_config_error(ctx, line, key->name,
+                                    "%.*s is out of range (%.15g..%.15g "
+                                    "seconds)",
+                                    KVS_CONFIG_SHOWLEN, text,
+                                    (double) key->min / 1000,
+                                    (double) key->max / 1000);
         }
 
         *kvs_config_field(ctx->cf, key, double) = d;

@@ -17,6 +17,8 @@
  *   len                    the bytes ended too early, or there is no value
  */
 
+#include <string.h>
+
 #include "kvs_json.h"
 
 
@@ -285,6 +287,104 @@ kvs_json_utf8_check(const uint8_t *buf, size_t len)
     }
 
     return p == NULL ? -1 : 0;
+}
+
+
+/*
+ * Each character of src becomes one piece of output, taken whole or not at
+ * all: itself (printable ASCII, a well-formed UTF-8 sequence), a two-byte
+ * escape, a \u00XX escape for the other control characters, or U+FFFD for
+ * a byte that starts no well-formed sequence.  A replaced byte is one byte:
+ * whatever follows it is judged afresh, so one bad byte cannot hide a good
+ * character after it.
+ */
+
+size_t
+kvs_json_encode(uint8_t *dst, size_t size, const uint8_t *src, size_t len,
+    size_t *used)
+{
+    size_t           n, out;
+    uint8_t          c, esc[6];
+    const uint8_t   *p, *next, *piece;
+    kvs_json_ctx_t   ctx;
+
+    static const uint8_t  fffd[] = { 0xef, 0xbf, 0xbd };
+    static const char     hex[] = "0123456789abcdef";
+
+    /* JSON's short escapes of \b \t \n \f \r; \v (0x0b) has none */
+    static const char     named[] = "btn fr";
+
+    out = 0;
+
+    if (len == 0) {
+        /* src may be NULL here, and NULL + 0 is not to be computed */
+        if (used != NULL) {
+            *used = 0;
+        }
+
+        return 0;
+    }
+
+    ctx.end = src + len;
+
+    for (p = src; p < ctx.end; p = next) {
+        c = *p;
+        next = p + 1;
+        piece = esc;
+
+        if (c == '"' || c == '\\') {
+            esc[0] = '\\';
+            esc[1] = c;
+            n = 2;
+
+        } else if (c >= 0x20 && c < 0x80) {
+            piece = p;
+            n = 1;
+
+        } else if (c < 0x20) {
+            esc[0] = '\\';
+
+            if (c >= '\b' && c <= '\r' && c != '\v') {
+                esc[1] = (uint8_t) named[c - '\b'];
+                n = 2;
+
+            } else {
+                memcpy(esc + 1, "u00", 3);
+                esc[4] = (uint8_t) hex[c >> 4];
+                esc[5] = (uint8_t) hex[c & 0x0f];
+                n = 6;
+            }
+
+        } else {
+            next = kvs_json_utf8(&ctx, p);
+
+            if (next == NULL) {
+                next = p + 1;
+                piece = fffd;
+                n = sizeof(fffd);
+
+            } else {
+                piece = p;
+                n = (size_t) (next - p);
+            }
+        }
+
+        if (dst != NULL) {
+            if (n > size - out) {
+                break;
+            }
+
+            memcpy(dst + out, piece, n);
+        }
+
+        out += n;
+    }
+
+    if (used != NULL) {
+        *used = (size_t) (p - src);
+    }
+
+    return out;
 }
 
 

@@ -18,10 +18,14 @@
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
 
@@ -76,10 +80,37 @@ static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
     const kvs_member_t *m, size_t n, uint64_t seq);
 
 
+/*
+ * LMDB reports a write the disk cut short as EIO, which says "Input/output
+ * error" of a disk that is only full: when the device holding dir has
+ * (almost) no room left, the sentence says that instead.  A short write
+ * stops where the space ends, so after one the free space is less than a
+ * block; 1 MiB leaves room for others' writes in between.
+ */
+
+#define KVS_STORE_DISK_LOW  (1024 * 1024)
+
 static int
 kvs_store_fail(char *err, size_t errlen, const char *what, const char *dir,
     int rc)
 {
+    uint64_t        avail;
+    struct statvfs  vfs;
+
+    if ((rc == EIO || rc == ENOSPC) && statvfs(dir, &vfs) == 0) {
+
+        /* root may write into the blocks the file system reserves */
+        avail = (uint64_t) (geteuid() == 0 ? vfs.f_bfree : vfs.f_bavail)
+                * vfs.f_frsize;
+
+        if (rc == ENOSPC || avail < KVS_STORE_DISK_LOW) {
+            snprintf(err, errlen, "%s in \"%s\" failed: no space left on "
+                     "the device holding data_dir (%llu bytes free)", what,
+                     dir, (unsigned long long) avail);
+            return KVS_ERROR;
+        }
+    }
+
     snprintf(err, errlen, "%s in \"%s\" failed: %s", what, dir,
              mdb_strerror(rc));
 
@@ -204,6 +235,116 @@ failed:
 
     free(st->dir);
     free(st);
+
+    return KVS_ERROR;
+}
+
+
+/*
+ * LMDB's file starts with its first meta page: a page header (the page
+ * number, a size_t, then 8 bytes of pad, flags and bounds), then the
+ * meta's magic, MDB_MAGIC, in the byte order of the host that wrote it,
+ * which is what LMDB checks first when it opens a file.  lmdb.h does not
+ * export it.
+ */
+#define KVS_LMDB_MAGIC     0xBEEFC0DEu
+#define KVS_LMDB_MAGIC_AT  (sizeof(size_t) + 8)
+
+
+int
+kvs_store_check(const char *dir, char *err, size_t errlen)
+{
+    int          fd;
+    char         path[PATH_MAX], *slash;
+    ssize_t      n;
+    uint8_t      head[KVS_LMDB_MAGIC_AT + sizeof(uint32_t)];
+    uint32_t     magic;
+    struct stat  sb;
+
+    if (stat(dir, &sb) == -1) {
+
+        if (errno != ENOENT) {
+            snprintf(err, errlen, "cannot use data_dir \"%s\": %s", dir,
+                     strerror(errno));
+            return KVS_ERROR;
+        }
+
+        /* the start creates data_dir, but not the directories above it */
+
+        n = snprintf(path, sizeof(path), "%s", dir);
+
+        while (n > 1 && (size_t) n < sizeof(path) && path[n - 1] == '/') {
+            path[--n] = '\0';
+        }
+
+        slash = strrchr(path, '/');
+
+        if (slash != NULL && slash != path) {
+            *slash = '\0';
+
+            if (stat(path, &sb) == -1) {
+                snprintf(err, errlen, "cannot create data_dir \"%s\": %s",
+                         dir, strerror(errno));
+                return KVS_ERROR;
+            }
+        }
+
+        return KVS_OK;
+    }
+
+    if (!S_ISDIR(sb.st_mode)) {
+        snprintf(err, errlen, "data_dir \"%s\" is not a directory", dir);
+        return KVS_ERROR;
+    }
+
+    if ((size_t) snprintf(path, sizeof(path), "%s/data.mdb", dir)
+        >= sizeof(path))
+    {
+        snprintf(err, errlen, "data_dir \"%s\" is too long a path", dir);
+        return KVS_ERROR;
+    }
+
+    fd = open(path, O_RDONLY);
+
+    if (fd == -1) {
+
+        if (errno == ENOENT) {
+            return KVS_OK;
+        }
+
+        snprintf(err, errlen, "cannot read \"%s\": %s", path,
+                 strerror(errno));
+        return KVS_ERROR;
+    }
+
+    n = pread(fd, head, sizeof(head), 0);
+
+    if (n == -1) {
+        snprintf(err, errlen, "cannot read \"%s\": %s", path,
+                 strerror(errno));
+        close(fd);
+        return KVS_ERROR;
+    }
+
+    close(fd);
+
+    /* an empty file is one LMDB starts afresh */
+
+    if (n == 0) {
+        return KVS_OK;
+    }
+
+    if ((size_t) n == sizeof(head)) {
+        memcpy(&magic, head + KVS_LMDB_MAGIC_AT, sizeof(uint32_t));
+
+        if (magic == KVS_LMDB_MAGIC) {
+            return KVS_OK;
+        }
+    }
+
+    snprintf(err, errlen, "\"%s\" is not an LMDB file (it does not start "
+             "with an LMDB meta page): data_dir must hold a KVS store, or "
+             "nothing", path);
 
     return KVS_ERROR;
 }

@@ -94,6 +94,13 @@ int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen);
 void kvs_store_close(kvs_store_t *st);
 
+/* What can be known of dir without opening the store, which a running
+ * node may hold: KVS_OK when dir is missing (under an existing directory:
+ * kvs_store_open() creates it) or a directory without data.mdb, or with an
+ * empty one or one that starts as an LMDB file does; otherwise KVS_ERROR
+ * with a sentence in err, e.g. that dir is a file. */
+int kvs_store_check(const char *dir, char *err, size_t errlen);
+
 /* How many earlier versions of a key writes keep in rev (default 3; 0
  * keeps none).  Reads show no more than this at once; what an earlier,
  * larger setting kept goes at the key's next write. */

@@ -331,6 +331,19 @@ kvs_test_fractions(void)
     CHECK(cf.gossip_interval_min == 7 && cf.gossip_interval_max == 7,
           "intervals: gossip min == max is allowed");
     kvs_config_free(&cf);
+
+    rc = kvs_test_load("frac.yaml",
+                       "sync_interval: 0.01\n"
+                       "catchup_interval: 1e-2\n"
+                       "gossip_interval_min: 0.01\n"
+                       "gossip_interval_max: 0.010\n"
+                       "peer_timeout: 0.1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.sync_interval == 0.01
+          && cf.catchup_interval == 0.01 && cf.gossip_interval_min == 0.01
+          && cf.gossip_interval_max == 0.01 && cf.peer_timeout == 0.1,
+          "intervals: 10 ms and a peer_timeout of 100 ms are allowed");
+    kvs_config_free(&cf);
 }
 
 
@@ -592,10 +605,10 @@ kvs_test_cluster(void)
     rc = kvs_test_load("c.yaml",
                        "removal_timeout: 0.2\n"
                        "failure_timeout: 0.1\n"
-                       "peer_timeout: .05\n",
+                       "peer_timeout: .15\n",
                        &cf, err, sizeof(err));
     CHECK(rc == 0 && cf.failure_timeout == 0.1
-          && cf.removal_timeout == 0.2 && cf.peer_timeout == 0.05,
+          && cf.removal_timeout == 0.2 && cf.peer_timeout == 0.15,
           "cluster: fractional timeouts, removal key first");
     kvs_config_free(&cf);
 
@@ -921,28 +934,52 @@ kvs_test_errors(void)
         /* intervals */
 
         { "sync_interval: 0\n",
-          "n.yaml:1: sync_interval: 0 is out of range (> 0 and <= 31536000)",
+          "n.yaml:1: sync_interval: 0 is out of range "
+          "(0.01..31536000 seconds)",
           "sync_interval: zero" },
+        { "sync_interval: 0.0009\n",
+          "n.yaml:1: sync_interval: 0.0009 is out of range "
+          "(0.01..31536000 seconds)",
+          "sync_interval: below 10 ms, a timer of 0 ms" },
+        { "sync_interval: 0.00999\n",
+          "n.yaml:1: sync_interval: 0.00999 is out of range "
+          "(0.01..31536000 seconds)",
+          "sync_interval: just below 10 ms" },
+        { "catchup_interval: 0.0009\n",
+          "n.yaml:1: catchup_interval: 0.0009 is out of range "
+          "(0.01..31536000 seconds)",
+          "catchup_interval: below 10 ms" },
+        { "gossip_interval_min: 0.0009\ngossip_interval_max: 0.0009\n",
+          "n.yaml:1: gossip_interval_min: 0.0009 is out of range "
+          "(0.01..31536000 seconds)",
+          "gossip_interval_min: below 10 ms" },
+        { "gossip_interval_max: 1e-9\n",
+          "n.yaml:1: gossip_interval_max: 1e-9 is out of range "
+          "(0.01..31536000 seconds)",
+          "gossip_interval_max: below 10 ms" },
         { "catchup_interval: -0.5\n",
           "n.yaml:1: catchup_interval: -0.5 is out of range "
-          "(> 0 and <= 31536000)",
+          "(0.01..31536000 seconds)",
           "catchup_interval: negative" },
         { "gossip_interval_min: 31536000.5\n",
           "n.yaml:1: gossip_interval_min: 31536000.5 is out of range "
-          "(> 0 and <= 31536000)",
+          "(0.01..31536000 seconds)",
           "gossip_interval_min: more than a year" },
         { "sync_interval: 1e400\n",
           "n.yaml:1: sync_interval: 1e400 is out of range "
-          "(> 0 and <= 31536000)",
+          "(0.01..31536000 seconds)",
           "sync_interval: infinite after parsing" },
         { "sync_interval: fast\n",
-          "n.yaml:1: sync_interval: expected a number, got \"fast\"",
+          "n.yaml:1: sync_interval: expected a number of seconds, "
+          "got \"fast\"",
           "sync_interval: not a number" },
         { "sync_interval: inf\n",
-          "n.yaml:1: sync_interval: expected a number, got \"inf\"",
+          "n.yaml:1: sync_interval: expected a number of seconds, "
+          "got \"inf\"",
           "sync_interval: inf is not a number here" },
         { "sync_interval: 0x10\n",
-          "n.yaml:1: sync_interval: expected a number, got \"0x10\"",
+          "n.yaml:1: sync_interval: expected a number of seconds, "
+          "got \"0x10\"",
           "sync_interval: hex is not a number here" },
         { "bootstrap_max_age_hours: 876001\n",
           "n.yaml:1: bootstrap_max_age_hours: 876001 is out of range "
@@ -1119,13 +1156,22 @@ kvs_test_errors(void)
           "(300)",
           "removal below the default failure" },
         { "peer_timeout: 0\n",
-          "n.yaml:1: peer_timeout: 0 is out of range (> 0 and <= 3600)",
+          "n.yaml:1: peer_timeout: 0 is out of range (0.1..3600 seconds)",
           "peer_timeout: zero" },
+        { "peer_timeout: 1e-9\n",
+          "n.yaml:1: peer_timeout: 1e-9 is out of range "
+          "(0.1..3600 seconds)",
+          "peer_timeout: a nanosecond, every call would time out" },
+        { "peer_timeout: 0.099\n",
+          "n.yaml:1: peer_timeout: 0.099 is out of range "
+          "(0.1..3600 seconds)",
+          "peer_timeout: just below 100 ms" },
         { "peer_timeout: 3600.5\n",
-          "n.yaml:1: peer_timeout: 3600.5 is out of range (> 0 and <= 3600)",
+          "n.yaml:1: peer_timeout: 3600.5 is out of range "
+          "(0.1..3600 seconds)",
           "peer_timeout: above an hour" },
         { "peer_timeout: -5\n",
-          "n.yaml:1: peer_timeout: -5 is out of range (> 0 and <= 3600)",
+          "n.yaml:1: peer_timeout: -5 is out of range (0.1..3600 seconds)",
           "peer_timeout: negative" },
         { "peer_ca_file: \"\"\n",
           "n.yaml:1: peer_ca_file: expected a non-empty string, got \"\"",

@@ -465,6 +465,233 @@ test_null_args(void)
 }
 
 
+/*
+ * kvs_json_encode(): what it writes for one input, whole and cut at every
+ * size, each time checked to be a prefix of the whole, to end between
+ * characters (encoding exactly what *used says reproduces it) and to be
+ * valid JSON once quoted.
+ */
+
+#define ENCODES(src, want)                                                  \
+    encodes((const uint8_t *) src, sizeof(src) - 1, want, sizeof(want) - 1)
+
+
+/* out (quoted) must be a JSON string: returns 1 when kvs_json_check agrees */
+
+static int
+quoted_ok(const uint8_t *out, size_t n)
+{
+    int       rc;
+    uint8_t  *doc;
+
+    doc = malloc(n + 2);
+    if (doc == NULL) {
+        perror("malloc");
+        exit(2);
+    }
+
+    doc[0] = '"';
+    memcpy(doc + 1, out, n);
+    doc[n + 1] = '"';
+    rc = accepts(doc, n + 2);
+    free(doc);
+
+    return rc;
+}
+
+
+/* every cut of src's encoding is a quoted-JSON-valid, consistent prefix */
+
+static int
+cuts_ok(const uint8_t *src, size_t len, const uint8_t *whole, size_t total)
+{
+    size_t    size, n, used, again;
+    uint8_t  *out;
+
+    for (size = 0; size <= total; size++) {
+        out = malloc(size ? size : 1);
+        if (out == NULL) {
+            perror("malloc");
+            exit(2);
+        }
+
+        n = kvs_json_encode(out, size, src, len, &used);
+        again = kvs_json_encode(NULL, 0, src, used, NULL);
+
+        if (n > size || used > len || again != n
+            || memcmp(out, whole, n) != 0 || !quoted_ok(out, n)
+            || (size == total && (n != total || used != len))
+            || (size < total && used == len))
+        {
+            free(out);
+            return 0;
+        }
+
+        free(out);
+    }
+
+    return 1;
+}
+
+
+static void
+encodes(const uint8_t *src, size_t len, const char *want, size_t wlen)
+{
+    int       pass;
+    size_t    n, used;
+    uint8_t  *in, *out;
+
+    in = malloc(len ? len : 1);
+    out = malloc(wlen + 16);
+    if (in == NULL || out == NULL) {
+        perror("malloc");
+        exit(2);
+    }
+
+    memcpy(in, src, len);
+
+    n = kvs_json_encode(out, wlen + 16, in, len, &used);
+
+    pass = n == wlen && used == len && memcmp(out, want, n) == 0
+           && kvs_json_encode(NULL, 0, in, len, NULL) == wlen
+           && quoted_ok(out, n) && cuts_ok(in, len, out, n);
+
+    ok(pass, show("encodes: ", (const char *) src, len));
+
+    if (!pass) {
+        printf("#   got %zu bytes \"%s\"", n,
+               show("", (const char *) out, n < wlen + 16 ? n : 0));
+        printf(", used %zu of %zu\n", used, len);
+    }
+
+    free(in);
+    free(out);
+}
+
+
+/* a byte that is a character of a JSON string as it is */
+
+static int
+printable(uint8_t c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+
+/* a fixed sequence of pseudo-random bytes, the same on every run */
+
+static uint32_t
+next_random(uint32_t *state)
+{
+    *state ^= *state << 13;
+    *state ^= *state >> 17;
+    *state ^= *state << 5;
+
+    return *state;
+}
+
+
+static void
+test_encode_hostile(void)
+{
+    int        pass, plain;
+    size_t     i, len, n;
+    uint8_t    src[2], buf[64], out[64 * 6];
+    uint32_t   state, j;
+
+    pass = 1;
+
+    for (j = 0; j < 65536 && pass; j++) {
+        src[0] = (uint8_t) (j >> 8);
+        src[1] = (uint8_t) j;
+
+        n = kvs_json_encode(out, sizeof(out), src, 2, NULL);
+
+        /* two bytes stay two bytes only when they are two characters
+         * that need no escape, or one well-formed sequence */
+        plain = printable(src[0]) && printable(src[1]);
+
+        pass = quoted_ok(out, n) && cuts_ok(src, 2, out, n)
+               && (n == 2) == (plain || ref_utf8(src, 2));
+    }
+
+    ok(pass, "encode: every two bytes make a JSON string, cut anywhere");
+
+    state = 2463534242u;
+    pass = 1;
+
+    for (j = 0; j < 20000 && pass; j++) {
+        len = next_random(&state) % sizeof(buf);
+
+        for (i = 0; i < len; i++) {
+            /* biased to bytes >= 0x80, where UTF-8 goes wrong */
+            buf[i] = (uint8_t) (next_random(&state) | (j & 1 ? 0x80 : 0));
+        }
+
+        n = kvs_json_encode(out, sizeof(out), buf, len, NULL);
+        pass = n == kvs_json_encode(NULL, 0, buf, len, NULL)
+               && quoted_ok(out, n)
+               && (j % 16 != 0 || cuts_ok(buf, len, out, n));
+    }
+
+    ok(pass, "encode: 20000 random strings make JSON strings, cut anywhere");
+}
+
+
+static void
+test_encode(void)
+{
+    size_t    n, used;
+    uint8_t   out[8];
+
+    ENCODES("", "");
+    ENCODES("users/john", "users/john");
+    ENCODES("say \"hi\"", "say \\\"hi\\\"");
+    ENCODES("a\\b", "a\\\\b");
+    ENCODES("\b\t\n\f\r", "\\b\\t\\n\\f\\r");
+    ENCODES("\x01\x0b\x1f\x00", "\\u0001\\u000b\\u001f\\u0000");
+    ENCODES("\x7f", "\x7f");
+    ENCODES("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
+            "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+
+    /* each byte that starts no well-formed sequence is one U+FFFD */
+
+    ENCODES("/foo\xff", "/foo\xef\xbf\xbd");
+    ENCODES("\x80\xbf", "\xef\xbf\xbd\xef\xbf\xbd");
+    ENCODES("\xc3\x28", "\xef\xbf\xbd(");
+    ENCODES("ab\xc3", "ab\xef\xbf\xbd");
+    ENCODES("\xc0\xaf", "\xef\xbf\xbd\xef\xbf\xbd");
+    ENCODES("\xed\xa0\x80",
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    ENCODES("\xf4\x90\x80\x80",
+            "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+    ENCODES("\xe2\x82\xc3\xa9", "\xef\xbf\xbd\xef\xbf\xbd\xc3\xa9");
+    ENCODES("\xf0\x9f\x98", "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+
+    /* a cut leaves out the first character that does not fit whole */
+
+    n = kvs_json_encode(out, 3, (const uint8_t *) "\xc3\xa9\xc3\xa9", 4,
+                        &used);
+    ok(n == 2 && used == 2 && memcmp(out, "\xc3\xa9", 2) == 0,
+       "encode: \"\xc3\xa9\xc3\xa9\" in 3 bytes is one \"\xc3\xa9\"");
+
+    n = kvs_json_encode(out, 2, (const uint8_t *) "a\"", 2, &used);
+    ok(n == 1 && used == 1 && out[0] == 'a',
+       "encode: an escape that does not fit is left out whole");
+
+    n = kvs_json_encode(out, 5, (const uint8_t *) "\x01", 1, &used);
+    ok(n == 0 && used == 0, "encode: so is a \\u00XX escape");
+
+    n = kvs_json_encode(out, 2, (const uint8_t *) "\xff", 1, &used);
+    ok(n == 0 && used == 0, "encode: and a U+FFFD");
+
+    ok(kvs_json_encode(NULL, 0, NULL, 0, &used) == 0 && used == 0,
+       "encode: src may be NULL when len is 0");
+
+    test_encode_hostile();
+}
+
+
 int
 main(void)
 {
@@ -716,6 +943,7 @@ main(void)
     test_bytes();
     test_utf8_sequences();
     test_null_args();
+    test_encode();
 
     printf("1..%d\n", tests);
 

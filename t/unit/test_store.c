@@ -629,6 +629,121 @@ kvs_test_open_errors(void)
 }
 
 
+/* writes len bytes of c, or the text s when len is 0, to dir/name */
+
+static void
+kvs_test_file(const char *dir, const char *name, const char *s, int c,
+    size_t len)
+{
+    char   path[PATH_MAX];
+    FILE  *fp;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        kvs_test_bail("cannot create a directory", strerror(errno));
+    }
+
+    fp = fopen(path, "w");
+    if (fp == NULL) {
+        kvs_test_bail("cannot create a file", strerror(errno));
+    }
+
+    if (len == 0) {
+        fputs(s, fp);
+
+    } else {
+        while (len--) {
+            fputc(c, fp);
+        }
+    }
+
+    if (fclose(fp) != 0) {
+        kvs_test_bail("cannot write a file", strerror(errno));
+    }
+}
+
+
+/* kvs_store_check() says what kvs_store_open() would, without opening */
+
+static void
+kvs_test_check(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], sub[PATH_MAX + 1], want[3 * PATH_MAX];
+    char          err[KVS_STORE_ERRLEN];
+    kvs_store_t  *st;
+
+    kvs_test_dir(dir, "check-missing");
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+          "check: a missing data_dir is fine, the start creates it");
+
+    snprintf(sub, sizeof(sub), "%s/", dir);
+    CHECK(kvs_store_check(sub, err, sizeof(err)) == KVS_OK,
+          "check: so is one written with a trailing slash");
+
+    kvs_test_dir(dir, "check/no/parent");
+    rc = kvs_store_check(dir, err, sizeof(err));
+    snprintf(want, sizeof(want), "cannot create data_dir \"%s\": No such "
+             "file or directory", dir);
+    CHECK(rc == KVS_ERROR, "check: a data_dir under a missing parent fails");
+    kvs_test_str(err, want, "check: as the start would");
+
+    kvs_test_file(kvs_test_base, "check-parent", "a file", 0, 0);
+    kvs_test_dir(dir, "check-parent/data");
+    rc = kvs_store_check(dir, err, sizeof(err));
+    snprintf(want, sizeof(want), "cannot use data_dir \"%s\": Not a "
+             "directory", dir);
+    CHECK(rc == KVS_ERROR, "check: a data_dir under a file fails");
+    kvs_test_str(err, want, "check: saying why");
+
+    kvs_test_dir(dir, "check-file");
+    kvs_test_file(kvs_test_base, "check-file", "not a directory", 0, 0);
+    rc = kvs_store_check(dir, err, sizeof(err));
+    snprintf(want, sizeof(want), "data_dir \"%s\" is not a directory", dir);
+    CHECK(rc == KVS_ERROR, "check: a data_dir that is a file fails");
+    kvs_test_str(err, want, "check: saying so");
+
+    kvs_test_dir(dir, "check-empty");
+    mkdir(dir, 0700);
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+          "check: a directory without data.mdb is fine");
+
+    kvs_test_file(dir, "data.mdb", "", 0, 0);
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+          "check: an empty data.mdb is fine: LMDB starts it afresh");
+    st = NULL;
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "check: and LMDB does open it");
+    kvs_store_close(st);
+
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+          "check: a store LMDB wrote passes");
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+          "check: also while the store is open");
+    kvs_store_close(st);
+
+    kvs_test_dir(dir, "check-text");
+    kvs_test_file(dir, "data.mdb", "hello", 0, 0);
+    rc = kvs_store_check(dir, err, sizeof(err));
+    snprintf(want, sizeof(want), "\"%s/data.mdb\" is not an LMDB file (it "
+             "does not start with an LMDB meta page): data_dir must hold a "
+             "KVS store, or nothing", dir);
+    CHECK(rc == KVS_ERROR, "check: a short data.mdb that is not LMDB fails");
+    kvs_test_str(err, want, "check: saying so, with the path");
+
+    kvs_test_dir(dir, "check-zeros");
+    kvs_test_file(dir, "data.mdb", NULL, 0, 8192);
+    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_ERROR,
+          "check: two pages of zeros are no LMDB file");
+    st = NULL;
+    CHECK(kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err))
+          == KVS_ERROR, "check: and LMDB refuses them too");
+}
+
+
 static void
 kvs_test_put_get(void)
 {
@@ -4119,6 +4234,7 @@ main(void)
     }
 
     kvs_test_open_errors();
+    kvs_test_check();
     kvs_test_put_get();
     kvs_test_snapshot();
     kvs_test_indexes();

@@ -57,6 +57,10 @@ sub new {
     return $self;
 }
 
+# the command run as nginx from now on, with nginx's arguments: a wrapper,
+# e.g. one that mounts something on data_dir first
+sub use_nginx { $_[0]{nginx} = $_[1] }
+
 sub port   { $_[0]{port} }
 sub prefix { $_[0]{prefix} }
 sub data_dir { "$_[0]{prefix}/data" }
