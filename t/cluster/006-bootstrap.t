@@ -49,7 +49,8 @@ my ($st, $h, $b) = $n2->request(PUT => '/kv/x', body => '{}');
 is($st, 503, 'and refuses external writes with 503');
 like($b, qr/syncing from its peers/, 'saying why');
 ($st) = $n1->request(PUT => '/kv/during/bootstrap', body => '"pushed"');
-ok(wait_for(2, sub { ($n2->request(GET => '/kv/during/bootstrap'))[0] == 200 }),
+# n1 retried the node while it was down, with a delay growing to 5 s
+ok(wait_for(8, sub { ($n2->request(GET => '/kv/during/bootstrap'))[0] == 200 }),
    'while replication to it goes on');
 
 ok(wait_for(30, sub { health($n2) =~ /"mode":"normal"/ }), 'then it turns normal');
