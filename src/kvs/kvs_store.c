@@ -18,6 +18,7 @@
  */
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,11 +63,26 @@ struct kvs_store_s {
     MDB_dbi    meta;
 
     unsigned   history;        /* earlier versions kept per key */
+
+    /*
+     * Held shared by every transaction of the process while it is open,
+     * exclusively to adopt a map another process grew (kvs_store_begin):
+     * LMDB remaps only while no transaction of the process is open, and a
+     * worker's write transactions run on a thread of their own.
+     */
+    pthread_rwlock_t  map_lock;
 };
+
+
+/* the store whose read transaction this thread has open, if any */
+static __thread kvs_store_t  *kvs_store_reading;
 
 
 static int kvs_store_fail(char *err, size_t errlen, const char *what,
     const char *dir, int rc);
+static int kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn);
+static int kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit);
+static int kvs_store_remap(kvs_store_t *st);
 static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
     size_t errlen);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
@@ -83,6 +99,93 @@ kvs_store_fail(char *err, size_t errlen, const char *what, const char *dir,
              mdb_strerror(rc));
 
     return rc == MDB_MAP_FULL ? KVS_FULL : KVS_ERROR;
+}
+
+
+/*
+ * The one place a transaction begins; kvs_store_end() or, for the read
+ * transaction, kvs_store_read_end() ends it.  A read transaction kept reset
+ * in *txn is renewed.  When another process has written past this
+ * process's map (max_db_size raised by a reload, and the new workers wrote
+ * more than the old size while an old worker finished its requests), LMDB
+ * answers MDB_MAP_RESIZED: the map is adopted at the size the file
+ * records, once no transaction of this process is open, and the
+ * transaction begins again.  A thread with a read open cannot wait for
+ * that, so it gets the error.
+ */
+
+static int
+kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn)
+{
+    int  rc;
+
+    for ( ;; ) {
+        rc = pthread_rwlock_rdlock(&st->map_lock);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if ((flags & MDB_RDONLY) && *txn != NULL) {
+            rc = mdb_txn_renew(*txn);
+
+        } else {
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+        }
+
+        if (rc == 0) {
+            return 0;
+        }
+
+        (void) pthread_rwlock_unlock(&st->map_lock);
+
+        if (rc != MDB_MAP_RESIZED || kvs_store_reading == st) {
+            return rc;
+        }
+
+        rc = kvs_store_remap(st);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+}
+
+
+static int
+kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit)
+{
+    int  rc;
+
+    rc = 0;
+
+    if (commit) {
+        rc = mdb_txn_commit(txn);
+
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    return rc;
+}
+
+
+static int
+kvs_store_remap(kvs_store_t *st)
+{
+    int  rc;
+
+    rc = pthread_rwlock_wrlock(&st->map_lock);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* 0: the size the file records, the largest any process committed */
+    rc = mdb_env_set_mapsize(st->env, 0);
+
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    return rc;
 }
 
 
@@ -118,6 +221,15 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
         snprintf(err, errlen, "out of memory opening \"%s\"", dir);
         return KVS_ERROR;
     }
+
+    rc = pthread_rwlock_init(&st->map_lock, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", dir, strerror(rc));
+        free(st->dir);
+        free(st);
+        return KVS_ERROR;
+    }
+
 
     dbs[0].name = "kv";          dbs[0].dbi = &st->kv;
     dbs[1].name = "rev";         dbs[1].dbi = &st->rev;
@@ -163,7 +275,7 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     /* readers left behind by processes killed with -9 */
     (void) mdb_reader_check(st->env, &dead);
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         goto failed;
     }
@@ -171,20 +283,21 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
         if (rc != 0) {
-            mdb_txn_abort(txn);
+            kvs_store_end(st, txn, 0);
             goto failed;
         }
     }
 
     if (kvs_store_init_schema(st, txn, err, errlen) != KVS_OK) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         mdb_env_close(st->env);
+        (void) pthread_rwlock_destroy(&st->map_lock);
         free(st->dir);
         free(st);
         return KVS_ERROR;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         goto failed;
     }
@@ -201,6 +314,7 @@ failed:
         mdb_env_close(st->env);
     }
 
+    (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);
 
@@ -279,11 +393,14 @@ kvs_store_close(kvs_store_t *st)
         return;
     }
 
+    kvs_store_read_end(st);
+
     if (st->read) {
         mdb_txn_abort(st->read);
     }
 
     mdb_env_close(st->env);
+    (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);
 }
@@ -308,12 +425,7 @@ kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
 {
     int  rc;
 
-    if (st->read == NULL) {
-        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->read);
-
-    } else {
-        rc = mdb_txn_renew(st->read);
-    }
+    rc = kvs_store_begin(st, MDB_RDONLY, &st->read);
 
     if (rc != 0) {
         if (st->read) {
@@ -325,6 +437,7 @@ kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
     }
 
     st->reading = 1;
+    kvs_store_reading = st;
 
     return KVS_OK;
 }
@@ -336,6 +449,8 @@ kvs_store_read_end(kvs_store_t *st)
     if (st->reading) {
         mdb_txn_reset(st->read);
         st->reading = 0;
+        kvs_store_reading = NULL;
+        (void) pthread_rwlock_unlock(&st->map_lock);
     }
 }
 
@@ -433,7 +548,7 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
 
     /* waits for LMDB's writer lock, held by another process's commit */
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
 
     b.w = NULL;
     b.n = 0;
@@ -445,7 +560,7 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     }
 
     if (b.n == 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return KVS_OK;
     }
 
@@ -479,7 +594,7 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
         goto failed;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing a write", st->dir,
                               rc);
@@ -489,7 +604,7 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
 
 failed:
 
-    mdb_txn_abort(txn);
+    kvs_store_end(st, txn, 0);
 
     return kvs_store_fail(err, errlen, "writing", st->dir, rc);
 }
@@ -1096,7 +1211,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
     MDB_val       key, val;
     kvs_member_t  old;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1124,7 +1239,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
         goto failed;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing a member", st->dir,
                               rc);
@@ -1134,7 +1249,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
 
 failed:
 
-    mdb_txn_abort(txn);
+    kvs_store_end(st, txn, 0);
 
     return kvs_store_fail(err, errlen, "writing a member", st->dir, rc);
 }
@@ -1243,7 +1358,7 @@ kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
     MDB_txn  *txn;
     MDB_val   key;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1253,11 +1368,11 @@ kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
 
     rc = mdb_del(txn, dbi, &key, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
@@ -1465,7 +1580,7 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
     MDB_txn  *txn;
     MDB_val   key, val;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1478,11 +1593,11 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
 
     rc = mdb_put(txn, st->meta, &key, &val, 0);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, "writing meta", st->dir, rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
     }
@@ -1509,7 +1624,7 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     MDB_val      key, val;
     MDB_cursor  *cur;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;
@@ -1517,7 +1632,7 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
 
     rc = mdb_cursor_open(txn, st->changes, &cur);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
         return -1;
     }
@@ -1540,12 +1655,12 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     mdb_cursor_close(cur);
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
         return -1;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "committing a trim", st->dir, rc);
         return -1;
@@ -1782,7 +1897,7 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     MDB_val   key, val;
     uint64_t  done;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1809,12 +1924,12 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     }
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, "noting a resolution", st->dir,
                               rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing a resolution",
                               st->dir, rc);
@@ -1836,12 +1951,12 @@ kvs_store_finish(kvs_store_t *st, MDB_txn *txn, int rc, int n,
     const char *what, char *err, size_t errlen)
 {
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, what, st->dir, rc);
         return -1;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         kvs_store_fail(err, errlen, what, st->dir, rc);
         return -1;
@@ -1868,7 +1983,7 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     size_t            plen;
     kvs_record_hdr_t  hdr;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;
@@ -2081,7 +2196,7 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
     MDB_cursor       *cur;
     kvs_record_hdr_t  hdr;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
@@ -46,6 +47,7 @@
 #define KVS_TEST_FULL_BATCH 10
 #define KVS_TEST_FULL_MAXB  1000
 #define KVS_TEST_FULL_VLEN  1000
+#define KVS_TEST_GROW_VLEN  (50 * 1024)
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
 #define KVS_TEST_HIST_MAX   8
 #define KVS_TEST_HIST_VLEN  128
@@ -4108,6 +4110,110 @@ kvs_test_feed_history(void)
 }
 
 
+/* a JSON string of len bytes, malloc()ed */
+
+static char *
+kvs_test_value(size_t len)
+{
+    char  *value;
+
+    value = malloc(len + 1);
+    if (value == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    memset(value, 'x', len);
+    value[0] = '"';
+    value[len - 1] = '"';
+    value[len] = '\0';
+
+    return value;
+}
+
+
+/*
+ * max_db_size raised while a process runs: another process opens the
+ * store with a larger map and writes past this one's.  This process's next
+ * write, and its next read, adopt the larger map instead of failing with
+ * MDB_MAP_RESIZED.
+ */
+
+static int
+kvs_test_grow(const char *dir, size_t map_size, size_t bytes)
+{
+    int            status;
+    char           err[KVS_STORE_ERRLEN], key[32], *value;
+    pid_t          pid;
+    size_t         i;
+    kvs_store_t   *st;
+
+    pid = fork();
+
+    if (pid == -1) {
+        return -1;
+    }
+
+    if (pid == 0) {
+        value = kvs_test_value(KVS_TEST_GROW_VLEN);
+
+        if (kvs_store_open(&st, dir, map_size, err, sizeof(err)) != KVS_OK) {
+            printf("# child: %s\n", err);
+            _exit(1);
+        }
+
+        for (i = 0; i < bytes / KVS_TEST_GROW_VLEN; i++) {
+            snprintf(key, sizeof(key), "grow/%zu/%zu", map_size, i);
+
+            if (kvs_test_put(st, key, value, 1000 + i, NULL) != KVS_OK) {
+                _exit(1);
+            }
+        }
+
+        kvs_store_close(st);
+        _exit(0);
+    }
+
+    if (waitpid(pid, &status, 0) != pid) {
+        return -1;
+    }
+
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+
+static void
+kvs_test_resized(void)
+{
+    char            dir[PATH_MAX];
+    kvs_store_t    *st;
+    kvs_test_rec_t  r;
+
+    kvs_test_dir(dir, "resized");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+
+    CHECK(kvs_test_put(st, "resized/a", "1", 1000, NULL) == KVS_OK
+          && kvs_test_get(st, "resized/a", &r) == KVS_OK,
+          "resized: a store with a 1 MiB map is written and read");
+
+    CHECK(kvs_test_grow(dir, 4 << 20, 2 << 20) == 0,
+          "resized: another process writes 2 MiB with a 4 MiB map");
+    CHECK(kvs_test_put(st, "resized/b", "2", 2000, NULL) == KVS_OK,
+          "resized: then a write adopts the larger map");
+    CHECK(kvs_test_get(st, "grow/4194304/0", &r) == KVS_OK,
+          "resized: and sees the other process's writes");
+
+    CHECK(kvs_test_grow(dir, 8 << 20, 3 << 20) == 0,
+          "resized: another process writes 3 MiB more with an 8 MiB map");
+    CHECK(kvs_test_get(st, "grow/8388608/0", &r) == KVS_OK,
+          "resized: then a read adopts the larger map");
+    CHECK(kvs_test_put(st, "resized/c", "3", 3000, NULL) == KVS_OK
+          && kvs_test_get(st, "resized/c", &r) == KVS_OK,
+          "resized: and writes go on");
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -4145,6 +4251,7 @@ main(void)
     kvs_test_listing();
     kvs_test_listing_long();
     kvs_test_feed_history();
+    kvs_test_resized();
 
     kvs_test_cleanup();
 
