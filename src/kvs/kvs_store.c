@@ -15,6 +15,13 @@
  *   meta         "change_seq", once per batch
  *
  * so a crash leaves either all of a batch or none of it.
+ *
+ * A full map.  Client PUTs stop short of max_db_size by a reserve (see
+ * kvs_store_room), so that DELETEs, which are what frees space, still fit,
+ * and so do the records peers replicate.  A batch that still finds no room
+ * (a transaction needs a fresh copy of every page it touches, and gets the
+ * pages it frees back only two transactions later) is tried again one write
+ * at a time, so that only a write that does not fit alone is refused.
  */
 
 #include <errno.h>
@@ -63,6 +70,7 @@ struct kvs_store_s {
     MDB_dbi    meta;
 
     unsigned   history;        /* earlier versions kept per key */
+    size_t     psize;          /* LMDB's page size */
 
     /*
      * Held shared by every transaction of the process while it is open,
@@ -72,6 +80,32 @@ struct kvs_store_s {
      */
     pthread_rwlock_t  map_lock;
 };
+
+
+/*
+ * The reserve: a sixteenth of the map, at least 256 KiB (a quarter of the
+ * smallest map).  A DELETE touches about ten B-trees, each needing a fresh
+ * copy of its path, at most some 40 pages (160 KiB) for millions of keys;
+ * a sixteenth holds many such transactions in a larger store.  Peers'
+ * records with a value may use half of it, DELETEs and peers' tombstones
+ * all of it, so that a delete made anywhere reaches every node.
+ */
+#define KVS_STORE_RESERVE_SHARE  16
+#define KVS_STORE_RESERVE_MIN    (256 * 1024)
+
+/* bytes of the index entries one write adds (by_time, expiry, bucket_keys,
+ * changes, rev): its key and a version each, and LMDB's node headers */
+#define KVS_STORE_ENTRIES(klen)  (6 * ((klen) + 48))
+
+/* LMDB's page header, before a value given pages of its own */
+#define KVS_STORE_PAGE_HDR       16
+
+
+typedef struct {
+    int64_t    left;           /* bytes of the map free, less what the
+                                  batch's writes so far may have used */
+    int64_t    reserve;
+} kvs_store_room_t;
 
 
 /* the store whose read transaction this thread has open, if any */
@@ -85,8 +119,14 @@ static int kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit);
 static int kvs_store_remap(kvs_store_t *st);
 static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
     size_t errlen);
+static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
+    kvs_write_t *w, size_t n, uint64_t now_ms);
+static size_t kvs_store_reserve(size_t map_size);
+static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
+static int kvs_store_room(kvs_store_t *st, MDB_txn *txn,
+    kvs_store_room_t *room);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
-    uint64_t now_ms, uint64_t *seq);
+    uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
     const kvs_member_t *m, size_t n, uint64_t seq);
 
@@ -195,6 +235,7 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
 {
     int           rc, dead;
     MDB_txn      *txn;
+    MDB_stat      stat;
     kvs_store_t  *st;
     struct {
         const char  *name;
@@ -229,7 +270,6 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
         free(st);
         return KVS_ERROR;
     }
-
 
     dbs[0].name = "kv";          dbs[0].dbi = &st->kv;
     dbs[1].name = "rev";         dbs[1].dbi = &st->rev;
@@ -274,6 +314,13 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
 
     /* readers left behind by processes killed with -9 */
     (void) mdb_reader_check(st->env, &dead);
+
+    rc = mdb_env_stat(st->env, &stat);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    st->psize = stat.ms_psize;
 
     rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
@@ -538,12 +585,10 @@ int
 kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     void *data, char *err, size_t errlen)
 {
-    int                rc;
-    size_t             i;
-    uint8_t            buf[8];
+    int                rc, failed;
+    size_t             i, full;
     MDB_txn           *txn;
-    MDB_val            key, val;
-    uint64_t           seq;
+    MDB_envinfo        info;
     kvs_write_batch_t  b;
 
     /* waits for LMDB's writer lock, held by another process's commit */
@@ -555,6 +600,10 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     b.now_ms = 0;
     collect(&b, data);
 
+    for (i = 0; i < b.n; i++) {
+        b.w[i].rc = KVS_ERROR;
+    }
+
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -563,6 +612,86 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
         kvs_store_end(st, txn, 0);
         return KVS_OK;
     }
+
+    rc = kvs_store_commit_writes(st, txn, b.w, b.n, b.now_ms);
+
+    /*
+     * No room for the batch as a whole, which needs a fresh copy of every
+     * page it touches at once: each write alone then, in order, each
+     * transaction reusing the pages of those two before it.
+     */
+
+    failed = 0;
+
+    if (rc == MDB_MAP_FULL && b.n > 1) {
+        for (i = 0; i < b.n; i++) {
+            rc = kvs_store_begin(st, 0, &txn);
+            if (rc == 0) {
+                rc = kvs_store_commit_writes(st, txn, &b.w[i], 1, b.now_ms);
+            }
+
+            if (rc == MDB_MAP_FULL) {
+                b.w[i].rc = KVS_FULL;
+
+            } else if (rc != 0) {
+                failed = rc;
+            }
+        }
+
+        rc = failed;
+    }
+
+    if (rc == MDB_MAP_FULL) {
+        b.w[0].rc = KVS_FULL;
+
+    } else if (rc != 0) {
+        return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+    }
+
+    full = 0;
+
+    for (i = 0; i < b.n; i++) {
+        if (b.w[i].rc == KVS_FULL) {
+            full++;
+        }
+    }
+
+    if (full == 0) {
+        return KVS_OK;
+    }
+
+    /* the map may be adopted anew meanwhile, and mdb_env_info reads it */
+
+    (void) pthread_rwlock_rdlock(&st->map_lock);
+    (void) mdb_env_info(st->env, &info);
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    snprintf(err, errlen, "the store in \"%s\" is full: %zu of %zu writes "
+             "did not fit in its map of %zu bytes, of which %zu are kept "
+             "for deletes and replication", st->dir, full, b.n,
+             info.me_mapsize, kvs_store_reserve(info.me_mapsize));
+
+    return KVS_FULL;
+}
+
+
+/*
+ * Applies n writes in txn and commits them, or aborts them all: returns 0,
+ * MDB_MAP_FULL when the map has no room for them, or another LMDB error.
+ * Each write's rc says what became of it, KVS_FULL for one refused short
+ * of the reserve, KVS_ERROR for all when the transaction failed.
+ */
+
+static int
+kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    size_t n, uint64_t now_ms)
+{
+    int               rc;
+    size_t            i;
+    uint8_t           buf[8];
+    MDB_val           key, val;
+    uint64_t          seq;
+    kvs_store_room_t  room;
 
     key.mv_data = "change_seq";
     key.mv_size = sizeof("change_seq") - 1;
@@ -578,8 +707,13 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
         goto failed;
     }
 
-    for (i = 0; i < b.n; i++) {
-        rc = kvs_store_apply(st, txn, &b.w[i], b.now_ms, &seq);
+    rc = kvs_store_room(st, txn, &room);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = kvs_store_apply(st, txn, &w[i], now_ms, &seq, &room);
         if (rc != 0) {
             goto failed;
         }
@@ -595,18 +729,109 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     }
 
     rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing a write", st->dir,
-                              rc);
+    if (rc == 0) {
+        return 0;
     }
 
-    return KVS_OK;
+    /* the commit ended the transaction */
+    txn = NULL;
 
 failed:
 
-    kvs_store_end(st, txn, 0);
+    if (txn) {
+        kvs_store_end(st, txn, 0);
+    }
 
-    return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+    for (i = 0; i < n; i++) {
+        w[i].rc = KVS_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* the reserve of a map of that size: see KVS_STORE_RESERVE_SHARE */
+
+static size_t
+kvs_store_reserve(size_t map_size)
+{
+    size_t  reserve;
+
+    reserve = map_size / KVS_STORE_RESERVE_SHARE;
+
+    if (reserve < KVS_STORE_RESERVE_MIN) {
+        reserve = KVS_STORE_RESERVE_MIN;
+    }
+
+    return reserve < map_size / 4 ? reserve : map_size / 4;
+}
+
+
+/*
+ * What bytes stored in a B-tree take of the map: a record of more than
+ * half a page gets pages of its own; smaller ones share leaves, which
+ * page splits leave between half and fully filled, so twice their size.
+ */
+
+static int64_t
+kvs_store_in_map(kvs_store_t *st, size_t bytes)
+{
+    if (bytes > st->psize / 2) {
+        return (int64_t) ((bytes + KVS_STORE_PAGE_HDR + st->psize - 1)
+                          / st->psize * st->psize);
+    }
+
+    return (int64_t) (2 * bytes);
+}
+
+
+/*
+ * The room in the map as a transaction begins: the map's size less the
+ * pages every database of the environment uses (the free list's own
+ * pages, but not the free pages it lists, which LMDB hands out again).
+ * Not the file's last page (mdb_env_info's me_last_pgno): LMDB never
+ * lowers it, so a store, once full, would look full for good however much
+ * was deleted.  The trees' page counts are kept in their roots: this
+ * costs no walk.
+ */
+
+static int
+kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room)
+{
+    int          rc;
+    size_t       used;
+    MDB_dbi      dbi;
+    MDB_stat     stat;
+    MDB_envinfo  info;
+
+    rc = mdb_env_info(st->env, &info);
+    if (rc != 0) {
+        return rc;
+    }
+
+    room->reserve = (int64_t) kvs_store_reserve(info.me_mapsize);
+
+    /* the two meta pages, then every database open, LMDB's own first */
+
+    used = 2;
+
+    for (dbi = 0; ; dbi++) {
+        rc = mdb_stat(txn, dbi, &stat);
+        if (rc == EINVAL) {
+            break;
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+
+        used += stat.ms_branch_pages + stat.ms_leaf_pages
+                + stat.ms_overflow_pages;
+    }
+
+    room->left = (int64_t) info.me_mapsize - (int64_t) (used * st->psize);
+
+    return 0;
 }
 
 
@@ -1015,10 +1240,11 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 
 static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
-    uint64_t now_ms, uint64_t *seq)
+    uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
 {
     int                rc, have_old, store;
-    size_t             klen;
+    size_t             klen, keep;
+    int64_t            grow, copy;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
     const uint8_t     *value;
@@ -1068,8 +1294,46 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     /* the version replaced joins the key's history when it had a value */
 
+    keep = st->history;
+    copy = 0;
+
+    if (have_old && st->history && kvs_record_live(&old, now_ms)) {
+        copy = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + old.key_len
+                                    + old.value_len);
+    }
+
+    /*
+     * A client PUT stops short of the reserve, a peer's record with a
+     * value short of half of it.  Other writes go without history as long
+     * as less than twice the reserve is left: a DELETE then frees the
+     * space of every version of its key, until client PUTs have a
+     * reserve's worth of room again (were the deleted version kept, each
+     * DELETE would take back the room the one before it freed).
+     */
+
+    grow = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + new.key_len
+                                + new.value_len)
+           + kvs_store_in_map(st, KVS_STORE_ENTRIES(klen));
+
+    if (w->op == KVS_WRITE_PUT) {
+        if (grow + copy > room->left - room->reserve) {
+            w->rc = KVS_FULL;
+            return 0;
+        }
+
+    } else if (new.value_len && grow > room->left - room->reserve / 2) {
+        w->rc = KVS_FULL;
+        return 0;
+
+    } else if (grow + copy > room->left - 2 * room->reserve) {
+        keep = 0;
+        copy = 0;
+    }
+
+    room->left -= grow + copy;
+
     if (have_old) {
-        if (st->history && kvs_record_live(&old, now_ms)) {
+        if (copy) {
             rc = kvs_store_history_add(st, txn, k, klen, &old.version,
                                        KVS_RECORD_HDR_SIZE + old.key_len
                                        + old.value_len);
@@ -1078,9 +1342,22 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
             }
         }
 
-        rc = kvs_store_history_trim(st, txn, k, klen, st->history);
+        rc = kvs_store_history_trim(st, txn, k, klen, keep);
         if (rc != 0) {
             return rc;
+        }
+
+        /*
+         * A tombstone is far smaller than the record it replaces, and
+         * LMDB merges the pages a put leaves nearly empty only when it
+         * deletes: without this, deleted keys would keep their pages.
+         */
+
+        if (new.flags & KVS_FLAG_TOMBSTONE) {
+            rc = mdb_del(txn, st->kv, &key, NULL);
+            if (rc != 0) {
+                return rc;
+            }
         }
     }
 
