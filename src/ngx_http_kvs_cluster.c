@@ -473,11 +473,11 @@ static ngx_int_t
 ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 {
     u_char       *body, *p;
-    ngx_uint_t    i, applied, stale, conflicts, invalid;
+    ngx_uint_t    i, applied, stale, conflicts, invalid, full;
     kvs_write_t  *w;
     char          held[KVS_UUID_STR_LEN + 1];
 
-    applied = stale = conflicts = invalid = 0;
+    applied = stale = conflicts = invalid = full = 0;
 
     for (i = 0; i < ctx->nwrites; i++) {
         w = &ctx->writes[i];
@@ -503,6 +503,11 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
                           w->version.timestamp, held);
             break;
 
+        /* the sender moves on: anti-entropy brings it once there is room */
+        case KVS_FULL:
+            full++;
+            break;
+
         default:
             invalid++;
         }
@@ -516,15 +521,16 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     }
 
     body = ngx_pnalloc(r->pool, sizeof("{\"applied\":,\"stale\":,"
-                                       "\"conflicts\":,\"invalid\":}\n")
-                                + 4 * NGX_INT_T_LEN);
+                                       "\"conflicts\":,\"invalid\":,"
+                                       "\"full\":}\n")
+                                + 5 * NGX_INT_T_LEN);
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     p = ngx_sprintf(body, "{\"applied\":%ui,\"stale\":%ui,"
-                    "\"conflicts\":%ui,\"invalid\":%ui}\n",
-                    applied, stale, conflicts, invalid);
+                    "\"conflicts\":%ui,\"invalid\":%ui,\"full\":%ui}\n",
+                    applied, stale, conflicts, invalid, full);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }

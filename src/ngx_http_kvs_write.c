@@ -40,6 +40,8 @@ static void ngx_http_kvs_write_post(void);
 static void ngx_http_kvs_write_thread(void *data, ngx_log_t *log);
 static void ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data);
 static void ngx_http_kvs_write_done(ngx_event_t *ev);
+static ngx_int_t ngx_http_kvs_write_answer(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
 static void ngx_http_kvs_inflight(void);
 static void ngx_http_kvs_write_inflight(ngx_event_t *ev);
 
@@ -230,14 +232,12 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
 static void
 ngx_http_kvs_write_done(ngx_event_t *ev)
 {
-    ngx_int_t                  rc;
     ngx_uint_t                 i, n, more;
     ngx_connection_t          *c;
     ngx_thread_task_t         *task;
     ngx_http_request_t        *r;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_batch_t      *batch;
-    ngx_http_kvs_main_conf_t  *kmcf;
 
     task = ev->data;
     batch = task->ctx;
@@ -245,7 +245,10 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     ngx_http_kvs_busy = 0;
     ngx_http_kvs_inflight();
 
-    if (batch->rc != KVS_OK) {
+    if (batch->rc == KVS_FULL) {
+        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);
+
+    } else if (batch->rc != KVS_OK) {
         ngx_log_error(NGX_LOG_ERR, ev->log, 0,
                       "kvs: a batch of %ui writes failed: %s",
                       batch->n, batch->err);
@@ -260,26 +263,7 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
                    ctx->nwrites * sizeof(kvs_write_t));
         n += ctx->nwrites;
 
-        switch (batch->rc) {
-
-        case KVS_OK:
-            rc = ctx->written(r, ctx);
-            break;
-
-        case KVS_FULL:
-            kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
-            rc = ngx_http_kvs_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
-                                    "the store is full: max_db_size (%uz "
-                                    "bytes) is reached",
-                                    kmcf->kc.max_db_size);
-            break;
-
-        default:
-            rc = ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                    "the write could not be committed");
-        }
-
-        ngx_http_finalize_request(r, rc);
+        ngx_http_finalize_request(r, ngx_http_kvs_write_answer(r, ctx));
         ngx_http_run_posted_requests(c);
     }
 
@@ -290,6 +274,46 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     if (more) {
         ngx_http_kvs_write_post();
     }
+}
+
+
+/*
+ * Each write of a batch has its own outcome: one that did not fit fails
+ * alone.  A request answers 500 when one of its writes failed, 507 when a
+ * PUT, DELETE or member merge did not fit; a peer's records each say what
+ * became of them, and its handler counts those that did not fit.
+ */
+
+static ngx_int_t
+ngx_http_kvs_write_answer(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    ngx_uint_t                 i;
+    kvs_write_t               *w;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    for (i = 0; i < ctx->nwrites; i++) {
+        w = &ctx->writes[i];
+
+        if (w->rc == KVS_ERROR) {
+            return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "the write could not be committed");
+        }
+
+        if (w->rc == KVS_FULL && w->op != KVS_WRITE_REMOTE) {
+            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "kvs write: \"%*s\" did not fit",
+                           w->path_len, w->path);
+
+            kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+            return ngx_http_kvs_error(r, NGX_HTTP_INSUFFICIENT_STORAGE,
+                                      "the store is full: max_db_size (%uz "
+                                      "bytes) is reached",
+                                      kmcf->kc.max_db_size);
+        }
+    }
+
+    return ctx->written(r, ctx);
 }
 
 

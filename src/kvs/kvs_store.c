@@ -15,11 +15,19 @@
  *   meta         "change_seq", once per batch
  *
  * so a crash leaves either all of a batch or none of it.
+ *
+ * A full map.  Client PUTs stop short of max_db_size by a reserve (see
+ * kvs_store_room), so that DELETEs, which are what frees space, still fit,
+ * and so do the records peers replicate.  A batch that still finds no room
+ * (a transaction needs a fresh copy of every page it touches, and gets the
+ * pages it frees back only two transactions later) is tried again one write
+ * at a time, so that only a write that does not fit alone is refused.
  */
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,15 +75,63 @@ struct kvs_store_s {
     MDB_dbi    meta;
 
     unsigned   history;        /* earlier versions kept per key */
+    size_t     psize;          /* LMDB's page size */
+
+    /*
+     * Held shared by every transaction of the process while it is open,
+     * exclusively to adopt a map another process grew (kvs_store_begin):
+     * LMDB remaps only while no transaction of the process is open, and a
+     * worker's write transactions run on a thread of their own.
+     */
+    pthread_rwlock_t  map_lock;
 };
+
+
+/*
+ * The reserve: a sixteenth of the map, at least 256 KiB (a quarter of the
+ * smallest map).  A DELETE touches about ten B-trees, each needing a fresh
+ * copy of its path, at most some 40 pages (160 KiB) for millions of keys;
+ * a sixteenth holds many such transactions in a larger store.  Peers'
+ * records with a value may use half of it, DELETEs and peers' tombstones
+ * all of it, so that a delete made anywhere reaches every node.
+ */
+#define KVS_STORE_RESERVE_SHARE  16
+#define KVS_STORE_RESERVE_MIN    (256 * 1024)
+
+/* bytes of the index entries one write adds (by_time, expiry, bucket_keys,
+ * changes, rev): its key and a version each, and LMDB's node headers */
+#define KVS_STORE_ENTRIES(klen)  (6 * ((klen) + 48))
+
+/* LMDB's page header, before a value given pages of its own */
+#define KVS_STORE_PAGE_HDR       16
+
+
+typedef struct {
+    int64_t    left;           /* bytes of the map free, less what the
+                                  batch's writes so far may have used */
+    int64_t    reserve;
+} kvs_store_room_t;
+
+
+/* the store whose read transaction this thread has open, if any */
+static __thread kvs_store_t  *kvs_store_reading;
 
 
 static int kvs_store_fail(char *err, size_t errlen, const char *what,
     const char *dir, int rc);
+static int kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn);
+static int kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit);
+static int kvs_store_remap(kvs_store_t *st);
 static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
     size_t errlen);
+static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
+    kvs_write_t *w, size_t n, uint64_t now_ms);
+static size_t kvs_store_reserve(size_t map_size);
+static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
+static int kvs_store_room(kvs_store_t *st, MDB_txn *txn,
+    kvs_store_room_t *room);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
-    uint64_t now_ms, uint64_t *seq);
+    uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
     const kvs_member_t *m, size_t n, uint64_t seq);
 
@@ -118,12 +174,100 @@ kvs_store_fail(char *err, size_t errlen, const char *what, const char *dir,
 }
 
 
+/*
+ * The one place a transaction begins; kvs_store_end() or, for the read
+ * transaction, kvs_store_read_end() ends it.  A read transaction kept reset
+ * in *txn is renewed.  When another process has written past this
+ * process's map (max_db_size raised by a reload, and the new workers wrote
+ * more than the old size while an old worker finished its requests), LMDB
+ * answers MDB_MAP_RESIZED: the map is adopted at the size the file
+ * records, once no transaction of this process is open, and the
+ * transaction begins again.  A thread with a read open cannot wait for
+ * that, so it gets the error.
+ */
+
+static int
+kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn)
+{
+    int  rc;
+
+    for ( ;; ) {
+        rc = pthread_rwlock_rdlock(&st->map_lock);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if ((flags & MDB_RDONLY) && *txn != NULL) {
+            rc = mdb_txn_renew(*txn);
+
+        } else {
+            rc = mdb_txn_begin(st->env, NULL, flags, txn);
+        }
+
+        if (rc == 0) {
+            return 0;
+        }
+
+        (void) pthread_rwlock_unlock(&st->map_lock);
+
+        if (rc != MDB_MAP_RESIZED || kvs_store_reading == st) {
+            return rc;
+        }
+
+        rc = kvs_store_remap(st);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+}
+
+
+static int
+kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit)
+{
+    int  rc;
+
+    rc = 0;
+
+    if (commit) {
+        rc = mdb_txn_commit(txn);
+
+    } else {
+        mdb_txn_abort(txn);
+    }
+
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    return rc;
+}
+
+
+static int
+kvs_store_remap(kvs_store_t *st)
+{
+    int  rc;
+
+    rc = pthread_rwlock_wrlock(&st->map_lock);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* 0: the size the file records, the largest any process committed */
+    rc = mdb_env_set_mapsize(st->env, 0);
+
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    return rc;
+}
+
+
 int
 kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen)
 {
     int           rc, dead;
     MDB_txn      *txn;
+    MDB_stat      stat;
     kvs_store_t  *st;
     struct {
         const char  *name;
@@ -148,6 +292,14 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     if (st->dir == NULL) {
         free(st);
         snprintf(err, errlen, "out of memory opening \"%s\"", dir);
+        return KVS_ERROR;
+    }
+
+    rc = pthread_rwlock_init(&st->map_lock, NULL);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot open \"%s\": %s", dir, strerror(rc));
+        free(st->dir);
+        free(st);
         return KVS_ERROR;
     }
 
@@ -195,7 +347,14 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     /* readers left behind by processes killed with -9 */
     (void) mdb_reader_check(st->env, &dead);
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = mdb_env_stat(st->env, &stat);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    st->psize = stat.ms_psize;
+
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         goto failed;
     }
@@ -203,20 +362,21 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
         rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
         if (rc != 0) {
-            mdb_txn_abort(txn);
+            kvs_store_end(st, txn, 0);
             goto failed;
         }
     }
 
     if (kvs_store_init_schema(st, txn, err, errlen) != KVS_OK) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         mdb_env_close(st->env);
+        (void) pthread_rwlock_destroy(&st->map_lock);
         free(st->dir);
         free(st);
         return KVS_ERROR;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         goto failed;
     }
@@ -233,6 +393,7 @@ failed:
         mdb_env_close(st->env);
     }
 
+    (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);
 
@@ -421,11 +582,14 @@ kvs_store_close(kvs_store_t *st)
         return;
     }
 
+    kvs_store_read_end(st);
+
     if (st->read) {
         mdb_txn_abort(st->read);
     }
 
     mdb_env_close(st->env);
+    (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);
 }
@@ -450,12 +614,7 @@ kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
 {
     int  rc;
 
-    if (st->read == NULL) {
-        rc = mdb_txn_begin(st->env, NULL, MDB_RDONLY, &st->read);
-
-    } else {
-        rc = mdb_txn_renew(st->read);
-    }
+    rc = kvs_store_begin(st, MDB_RDONLY, &st->read);
 
     if (rc != 0) {
         if (st->read) {
@@ -467,6 +626,7 @@ kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
     }
 
     st->reading = 1;
+    kvs_store_reading = st;
 
     return KVS_OK;
 }
@@ -478,6 +638,8 @@ kvs_store_read_end(kvs_store_t *st)
     if (st->reading) {
         mdb_txn_reset(st->read);
         st->reading = 0;
+        kvs_store_reading = NULL;
+        (void) pthread_rwlock_unlock(&st->map_lock);
     }
 }
 
@@ -565,31 +727,113 @@ int
 kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     void *data, char *err, size_t errlen)
 {
-    int                rc;
-    size_t             i;
-    uint8_t            buf[8];
+    int                rc, failed;
+    size_t             i, full;
     MDB_txn           *txn;
-    MDB_val            key, val;
-    uint64_t           seq;
+    MDB_envinfo        info;
     kvs_write_batch_t  b;
 
     /* waits for LMDB's writer lock, held by another process's commit */
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
 
     b.w = NULL;
     b.n = 0;
     b.now_ms = 0;
     collect(&b, data);
 
+    for (i = 0; i < b.n; i++) {
+        b.w[i].rc = KVS_ERROR;
+    }
+
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
 
     if (b.n == 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return KVS_OK;
     }
+
+    rc = kvs_store_commit_writes(st, txn, b.w, b.n, b.now_ms);
+
+    /*
+     * No room for the batch as a whole, which needs a fresh copy of every
+     * page it touches at once: each write alone then, in order, each
+     * transaction reusing the pages of those two before it.
+     */
+
+    failed = 0;
+
+    if (rc == MDB_MAP_FULL && b.n > 1) {
+        for (i = 0; i < b.n; i++) {
+            rc = kvs_store_begin(st, 0, &txn);
+            if (rc == 0) {
+                rc = kvs_store_commit_writes(st, txn, &b.w[i], 1, b.now_ms);
+            }
+
+            if (rc == MDB_MAP_FULL) {
+                b.w[i].rc = KVS_FULL;
+
+            } else if (rc != 0) {
+                failed = rc;
+            }
+        }
+
+        rc = failed;
+    }
+
+    if (rc == MDB_MAP_FULL) {
+        b.w[0].rc = KVS_FULL;
+
+    } else if (rc != 0) {
+        return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+    }
+
+    full = 0;
+
+    for (i = 0; i < b.n; i++) {
+        if (b.w[i].rc == KVS_FULL) {
+            full++;
+        }
+    }
+
+    if (full == 0) {
+        return KVS_OK;
+    }
+
+    /* the map may be adopted anew meanwhile, and mdb_env_info reads it */
+
+    (void) pthread_rwlock_rdlock(&st->map_lock);
+    (void) mdb_env_info(st->env, &info);
+    (void) pthread_rwlock_unlock(&st->map_lock);
+
+    snprintf(err, errlen, "the store in \"%s\" is full: %zu of %zu writes "
+             "did not fit in its map of %zu bytes, of which %zu are kept "
+             "for deletes and replication", st->dir, full, b.n,
+             info.me_mapsize, kvs_store_reserve(info.me_mapsize));
+
+    return KVS_FULL;
+}
+
+
+/*
+ * Applies n writes in txn and commits them, or aborts them all: returns 0,
+ * MDB_MAP_FULL when the map has no room for them, or another LMDB error.
+ * Each write's rc says what became of it, KVS_FULL for one refused short
+ * of the reserve, KVS_ERROR for all when the transaction failed.
+ */
+
+static int
+kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    size_t n, uint64_t now_ms)
+{
+    int               rc;
+    size_t            i;
+    uint8_t           buf[8];
+    MDB_val           key, val;
+    uint64_t          seq;
+    kvs_store_room_t  room;
 
     key.mv_data = "change_seq";
     key.mv_size = sizeof("change_seq") - 1;
@@ -605,8 +849,13 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
         goto failed;
     }
 
-    for (i = 0; i < b.n; i++) {
-        rc = kvs_store_apply(st, txn, &b.w[i], b.now_ms, &seq);
+    rc = kvs_store_room(st, txn, &room);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    for (i = 0; i < n; i++) {
+        rc = kvs_store_apply(st, txn, &w[i], now_ms, &seq, &room);
         if (rc != 0) {
             goto failed;
         }
@@ -621,19 +870,110 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
         goto failed;
     }
 
-    rc = mdb_txn_commit(txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing a write", st->dir,
-                              rc);
+    rc = kvs_store_end(st, txn, 1);
+    if (rc == 0) {
+        return 0;
     }
 
-    return KVS_OK;
+    /* the commit ended the transaction */
+    txn = NULL;
 
 failed:
 
-    mdb_txn_abort(txn);
+    if (txn) {
+        kvs_store_end(st, txn, 0);
+    }
 
-    return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+    for (i = 0; i < n; i++) {
+        w[i].rc = KVS_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* the reserve of a map of that size: see KVS_STORE_RESERVE_SHARE */
+
+static size_t
+kvs_store_reserve(size_t map_size)
+{
+    size_t  reserve;
+
+    reserve = map_size / KVS_STORE_RESERVE_SHARE;
+
+    if (reserve < KVS_STORE_RESERVE_MIN) {
+        reserve = KVS_STORE_RESERVE_MIN;
+    }
+
+    return reserve < map_size / 4 ? reserve : map_size / 4;
+}
+
+
+/*
+ * What bytes stored in a B-tree take of the map: a record of more than
+ * half a page gets pages of its own; smaller ones share leaves, which
+ * page splits leave between half and fully filled, so twice their size.
+ */
+
+static int64_t
+kvs_store_in_map(kvs_store_t *st, size_t bytes)
+{
+    if (bytes > st->psize / 2) {
+        return (int64_t) ((bytes + KVS_STORE_PAGE_HDR + st->psize - 1)
+                          / st->psize * st->psize);
+    }
+
+    return (int64_t) (2 * bytes);
+}
+
+
+/*
+ * The room in the map as a transaction begins: the map's size less the
+ * pages every database of the environment uses (the free list's own
+ * pages, but not the free pages it lists, which LMDB hands out again).
+ * Not the file's last page (mdb_env_info's me_last_pgno): LMDB never
+ * lowers it, so a store, once full, would look full for good however much
+ * was deleted.  The trees' page counts are kept in their roots: this
+ * costs no walk.
+ */
+
+static int
+kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room)
+{
+    int          rc;
+    size_t       used;
+    MDB_dbi      dbi;
+    MDB_stat     stat;
+    MDB_envinfo  info;
+
+    rc = mdb_env_info(st->env, &info);
+    if (rc != 0) {
+        return rc;
+    }
+
+    room->reserve = (int64_t) kvs_store_reserve(info.me_mapsize);
+
+    /* the two meta pages, then every database open, LMDB's own first */
+
+    used = 2;
+
+    for (dbi = 0; ; dbi++) {
+        rc = mdb_stat(txn, dbi, &stat);
+        if (rc == EINVAL) {
+            break;
+        }
+
+        if (rc != 0) {
+            return rc;
+        }
+
+        used += stat.ms_branch_pages + stat.ms_leaf_pages
+                + stat.ms_overflow_pages;
+    }
+
+    room->left = (int64_t) info.me_mapsize - (int64_t) (used * st->psize);
+
+    return 0;
 }
 
 
@@ -1050,10 +1390,11 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 
 static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
-    uint64_t now_ms, uint64_t *seq)
+    uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
 {
     int                rc, have_old, store;
-    size_t             klen;
+    size_t             klen, keep;
+    int64_t            grow, copy;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
     const uint8_t     *value;
@@ -1103,8 +1444,46 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     /* the version replaced joins the key's history when it had a value */
 
+    keep = st->history;
+    copy = 0;
+
+    if (have_old && st->history && kvs_record_live(&old, now_ms)) {
+        copy = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + old.key_len
+                                    + old.value_len);
+    }
+
+    /*
+     * A client PUT stops short of the reserve, a peer's record with a
+     * value short of half of it.  Other writes go without history as long
+     * as less than twice the reserve is left: a DELETE then frees the
+     * space of every version of its key, until client PUTs have a
+     * reserve's worth of room again (were the deleted version kept, each
+     * DELETE would take back the room the one before it freed).
+     */
+
+    grow = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + new.key_len
+                                + new.value_len)
+           + kvs_store_in_map(st, KVS_STORE_ENTRIES(klen));
+
+    if (w->op == KVS_WRITE_PUT) {
+        if (grow + copy > room->left - room->reserve) {
+            w->rc = KVS_FULL;
+            return 0;
+        }
+
+    } else if (new.value_len && grow > room->left - room->reserve / 2) {
+        w->rc = KVS_FULL;
+        return 0;
+
+    } else if (grow + copy > room->left - 2 * room->reserve) {
+        keep = 0;
+        copy = 0;
+    }
+
+    room->left -= grow + copy;
+
     if (have_old) {
-        if (st->history && kvs_record_live(&old, now_ms)) {
+        if (copy) {
             rc = kvs_store_history_add(st, txn, k, klen, &old.version,
                                        KVS_RECORD_HDR_SIZE + old.key_len
                                        + old.value_len);
@@ -1113,9 +1492,22 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
             }
         }
 
-        rc = kvs_store_history_trim(st, txn, k, klen, st->history);
+        rc = kvs_store_history_trim(st, txn, k, klen, keep);
         if (rc != 0) {
             return rc;
+        }
+
+        /*
+         * A tombstone is far smaller than the record it replaces, and
+         * LMDB merges the pages a put leaves nearly empty only when it
+         * deletes: without this, deleted keys would keep their pages.
+         */
+
+        if (new.flags & KVS_FLAG_TOMBSTONE) {
+            rc = mdb_del(txn, st->kv, &key, NULL);
+            if (rc != 0) {
+                return rc;
+            }
         }
     }
 
@@ -1246,7 +1638,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
     MDB_val       key, val;
     kvs_member_t  old;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1274,7 +1666,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
         goto failed;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing a member", st->dir,
                               rc);
@@ -1284,7 +1676,7 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
 
 failed:
 
-    mdb_txn_abort(txn);
+    kvs_store_end(st, txn, 0);
 
     return kvs_store_fail(err, errlen, "writing a member", st->dir, rc);
 }
@@ -1393,7 +1785,7 @@ kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
     MDB_txn  *txn;
     MDB_val   key;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1403,11 +1795,11 @@ kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
 
     rc = mdb_del(txn, dbi, &key, NULL);
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, what, st->dir, rc);
     }
@@ -1615,7 +2007,7 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
     MDB_txn  *txn;
     MDB_val   key, val;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1628,11 +2020,11 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
 
     rc = mdb_put(txn, st->meta, &key, &val, 0);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, "writing meta", st->dir, rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
     }
@@ -1659,7 +2051,7 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     MDB_val      key, val;
     MDB_cursor  *cur;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;
@@ -1667,7 +2059,7 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
 
     rc = mdb_cursor_open(txn, st->changes, &cur);
     if (rc != 0) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
         return -1;
     }
@@ -1690,12 +2082,12 @@ kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     mdb_cursor_close(cur);
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
         return -1;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "committing a trim", st->dir, rc);
         return -1;
@@ -1932,7 +2324,7 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     MDB_val   key, val;
     uint64_t  done;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
     }
@@ -1959,12 +2351,12 @@ kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     }
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         return kvs_store_fail(err, errlen, "noting a resolution", st->dir,
                               rc);
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         return kvs_store_fail(err, errlen, "committing a resolution",
                               st->dir, rc);
@@ -1986,12 +2378,12 @@ kvs_store_finish(kvs_store_t *st, MDB_txn *txn, int rc, int n,
     const char *what, char *err, size_t errlen)
 {
     if (rc != 0 && rc != MDB_NOTFOUND) {
-        mdb_txn_abort(txn);
+        kvs_store_end(st, txn, 0);
         kvs_store_fail(err, errlen, what, st->dir, rc);
         return -1;
     }
 
-    rc = mdb_txn_commit(txn);
+    rc = kvs_store_end(st, txn, 1);
     if (rc != 0) {
         kvs_store_fail(err, errlen, what, st->dir, rc);
         return -1;
@@ -2018,7 +2410,7 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     size_t            plen;
     kvs_record_hdr_t  hdr;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;
@@ -2231,7 +2623,7 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
     MDB_cursor       *cur;
     kvs_record_hdr_t  hdr;
 
-    rc = mdb_txn_begin(st->env, NULL, 0, &txn);
+    rc = kvs_store_begin(st, 0, &txn);
     if (rc != 0) {
         kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
         return -1;

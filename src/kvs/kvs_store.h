@@ -7,7 +7,13 @@
  * batches: kvs_store_write() applies a whole batch in one write
  * transaction, together with every index the batch touches (by_time,
  * expiry, the Merkle bucket, bucket_keys and the change feed), and commits
- * it with one fsync.  A batch is durable when the call returns KVS_OK.
+ * it with one fsync.  A write is durable when the call returns and its rc
+ * says it was applied.
+ *
+ * Near max_db_size (the map's size) client PUTs are refused short of a
+ * reserve that keeps room for DELETEs and for peers' records; a batch that
+ * still finds no room is written one write at a time, so that only a write
+ * that does not fit alone is refused (rc KVS_FULL).
  */
 
 #ifndef KVS_STORE_H
@@ -80,7 +86,9 @@ typedef struct {
     size_t            nmembers;
 
     /* results */
-    int               rc;            /* KVS_OK or KVS_NOT_FOUND (DELETE) */
+    int               rc;            /* KVS_OK, KVS_NOT_FOUND (DELETE),
+                                        KVS_FULL: it did not fit,
+                                        KVS_ERROR: it was not written */
     kvs_version_t     version;       /* the version written */
     const char       *why;           /* KVS_INVALID: what is wrong with
                                         the peer's record */
@@ -116,9 +124,13 @@ int kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
     kvs_record_hdr_t *hdr, const uint8_t **value);
 void kvs_store_read_end(kvs_store_t *st);
 
-/* Applies n writes in one durable transaction; now_ms is the node's clock.
- * Returns KVS_OK (each w[i].rc says what happened to it), KVS_FULL, or
- * KVS_ERROR with a sentence in err; on failure nothing was written. */
+/*
+ * Applies n writes in one durable transaction, or when the map has no room
+ * for them together, in one each; now_ms is the node's clock.  Each
+ * w[i].rc says what happened to it.  Returns KVS_OK when every write was
+ * applied; KVS_FULL when some did not fit (the others were), or KVS_ERROR
+ * when the store failed, each with a sentence in err.
+ */
 int kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n,
     uint64_t now_ms, char *err, size_t errlen);
 

@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
@@ -46,6 +47,10 @@
 #define KVS_TEST_FULL_BATCH 10
 #define KVS_TEST_FULL_MAXB  1000
 #define KVS_TEST_FULL_VLEN  1000
+#define KVS_TEST_FULL_KEYS  2000
+#define KVS_TEST_FULL_PEER  (200 * 1024)
+#define KVS_TEST_FULL_DELETES  100
+#define KVS_TEST_GROW_VLEN  (50 * 1024)
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
 #define KVS_TEST_HIST_MAX   8
 #define KVS_TEST_HIST_VLEN  128
@@ -1753,30 +1758,99 @@ kvs_test_members(void)
 }
 
 
+/* a JSON string of len bytes, malloc()ed */
+
+static char *
+kvs_test_value(size_t len)
+{
+    char  *value;
+
+    value = malloc(len + 1);
+    if (value == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    memset(value, 'x', len);
+    value[0] = '"';
+    value[len - 1] = '"';
+    value[len] = '\0';
+
+    return value;
+}
+
+
+/* the first n keys read back with the value */
+
+static int
+kvs_test_full_reads(kvs_store_t *st, char (*keys)[32], size_t n,
+    const char *value)
+{
+    int             ok;
+    size_t          i;
+    kvs_test_rec_t  r;
+
+    ok = 1;
+
+    for (i = 0; i < n; i++) {
+        if (kvs_test_get(st, keys[i], &r) != KVS_OK
+            || r.len != strlen(value)
+            || memcmp(r.value, value, r.len) != 0)
+        {
+            ok = 0;
+        }
+    }
+
+    return ok;
+}
+
+
+/* PUTs of value, one a batch, under prefix until one is refused: how
+ * many were stored, their keys in keys */
+
+static size_t
+kvs_test_fill(kvs_store_t *st, const char *prefix, const char *value,
+    char (*keys)[32], size_t max)
+{
+    size_t  n;
+
+    for (n = 0; n < max; n++) {
+        snprintf(keys[n], 32, "%s/%zu", prefix, n);
+
+        if (kvs_test_put(st, keys[n], value, 1000 + n, NULL) != KVS_OK) {
+            break;
+        }
+    }
+
+    return n;
+}
+
+
+/*
+ * A full map: client PUTs stop short of the reserve, and each write of a
+ * batch has its own outcome, so the batch that reaches the reserve stores
+ * its first writes and refuses only the others; what was stored reads
+ * back, also after a reopen.
+ */
+
 static void
 kvs_test_full(void)
 {
     int              rc, ok;
     char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
-    char             want1[PATH_MAX + 128], want2[PATH_MAX + 128];
+    char             want[PATH_MAX + 256];
     char            *value, (*keys)[32];
-    size_t           i, b, nkeys, applied;
+    size_t           i, b, nkeys, applied, stored;
     uint64_t         seq;
     kvs_write_t      w[KVS_TEST_FULL_BATCH];
     kvs_store_t     *st;
     kvs_test_rec_t   r;
 
-    value = malloc(KVS_TEST_FULL_VLEN + 1);
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
     keys = malloc((size_t) (KVS_TEST_FULL_MAXB + 1) * KVS_TEST_FULL_BATCH
                   * sizeof(*keys));
-    if (value == NULL || keys == NULL) {
+    if (keys == NULL) {
         kvs_test_bail("malloc", "out of memory");
     }
-
-    memset(value, 'x', KVS_TEST_FULL_VLEN);
-    value[0] = '"';
-    value[KVS_TEST_FULL_VLEN - 1] = '"';
-    value[KVS_TEST_FULL_VLEN] = '\0';
 
     kvs_test_dir(dir, "full");
     st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
@@ -1784,6 +1858,7 @@ kvs_test_full(void)
     rc = KVS_OK;
     applied = 0;
     nkeys = 0;
+    stored = 0;
 
     for (b = 0; b < KVS_TEST_FULL_MAXB; b++) {
         for (i = 0; i < KVS_TEST_FULL_BATCH; i++) {
@@ -1794,48 +1869,53 @@ kvs_test_full(void)
 
         rc = kvs_store_write(st, w, KVS_TEST_FULL_BATCH, 1000 + b, err,
                              sizeof(err));
-        if (rc != KVS_OK) {
-            break;
+
+        for (stored = 0; stored < KVS_TEST_FULL_BATCH; stored++) {
+            if (w[stored].rc != KVS_OK) {
+                break;
+            }
         }
 
         nkeys += KVS_TEST_FULL_BATCH;
-        applied += KVS_TEST_FULL_BATCH;
+        applied += stored;
+
+        if (rc != KVS_OK) {
+            break;
+        }
     }
 
     CHECK(rc == KVS_FULL, "1 MiB map: writing on ends in KVS_FULL");
-    CHECK(applied > 0, "1 MiB map: batches were written before it filled");
+    CHECK(applied > 300, "1 MiB map: after most of it was written");
 
-    snprintf(want1, sizeof(want1), "writing in \"%s\" failed: MDB_MAP_FULL: "
-             "Environment mapsize limit reached", dir);
-    snprintf(want2, sizeof(want2), "committing a write in \"%s\" failed: "
-             "MDB_MAP_FULL: Environment mapsize limit reached", dir);
-    CHECK(strcmp(err, want1) == 0 || strcmp(err, want2) == 0,
-          "1 MiB map: the sentence says the map is full");
-    if (strcmp(err, want1) != 0 && strcmp(err, want2) != 0) {
-        printf("#   got:  \"%s\"\n", err);
+    ok = 1;
+    for (i = stored; i < KVS_TEST_FULL_BATCH; i++) {
+        ok &= w[i].rc == KVS_FULL;
     }
+    CHECK(stored < KVS_TEST_FULL_BATCH && ok,
+          "1 MiB map: the last batch's first writes are stored, each of "
+          "the others is KVS_FULL");
+
+    snprintf(want, sizeof(want), "the store in \"%s\" is full: %zu of %d "
+             "writes did not fit in its map of 1048576 bytes, of which "
+             "262144 are kept for deletes and replication", dir,
+             KVS_TEST_FULL_BATCH - stored, KVS_TEST_FULL_BATCH);
+    kvs_test_str(err, want, "1 MiB map: the sentence says how many did not "
+                 "fit, in what map, with what reserve");
 
     kvs_test_u64(kvs_test_seq(st), applied,
-                 "1 MiB map: change_seq counts only the committed batches");
+                 "1 MiB map: change_seq counts only the stored writes");
 
     ok = 1;
-    for (i = 0; i < KVS_TEST_FULL_BATCH; i++) {
-        if (kvs_test_get(st, keys[nkeys + i], &r) != KVS_NOT_FOUND) {
+    for (i = nkeys - KVS_TEST_FULL_BATCH + stored; i < nkeys; i++) {
+        if (kvs_test_get(st, keys[i], &r) != KVS_NOT_FOUND) {
             ok = 0;
         }
     }
-    CHECK(ok, "1 MiB map: no write of the failed batch is stored");
+    CHECK(ok, "1 MiB map: no refused write is stored");
 
-    ok = 1;
-    for (i = 0; i < nkeys; i++) {
-        if (kvs_test_get(st, keys[i], &r) != KVS_OK
-            || r.len != KVS_TEST_FULL_VLEN
-            || memcmp(r.value, value, r.len) != 0)
-        {
-            ok = 0;
-        }
-    }
-    CHECK(ok, "1 MiB map: every earlier write reads back");
+    ok = kvs_test_full_reads(st, keys, nkeys - KVS_TEST_FULL_BATCH + stored,
+                             value);
+    CHECK(ok, "1 MiB map: every stored write reads back");
 
     kvs_store_close(st);
 
@@ -1846,23 +1926,18 @@ kvs_test_full(void)
         printf("#   %s\n", err);
 
     } else {
-        ok = 1;
-        for (i = 0; i < nkeys; i++) {
-            if (kvs_test_get(st, keys[i], &r) != KVS_OK
-                || r.len != KVS_TEST_FULL_VLEN
-                || memcmp(r.value, value, r.len) != 0)
-            {
-                ok = 0;
-            }
-        }
-        CHECK(ok, "1 MiB map: after reopen every earlier write reads back");
+        ok = kvs_test_full_reads(st, keys,
+                                 nkeys - KVS_TEST_FULL_BATCH + stored, value);
+        CHECK(ok, "1 MiB map: after reopen every stored write reads back");
         kvs_test_u64(kvs_test_seq(st), applied,
                      "1 MiB map: after reopen change_seq is unchanged");
 
         seq = kvs_test_seq(st);
-        kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, keys[nkeys], value, 0);
+        kvs_test_set(&w[0], KVS_WRITE_PUT, KVS_NS_DATA, keys[nkeys - 1],
+                     value, 0);
         rc = kvs_store_write(st, w, 1, 999999, err, sizeof(err));
-        CHECK(rc == KVS_OK || rc == KVS_FULL,
+        CHECK((rc == KVS_OK && w[0].rc == KVS_OK)
+              || (rc == KVS_FULL && w[0].rc == KVS_FULL),
               "1 MiB map: a later write is either stored or KVS_FULL");
         kvs_test_u64(kvs_test_seq(st), rc == KVS_OK ? seq + 1 : seq,
                      "1 MiB map: and change_seq agrees with its outcome");
@@ -4223,6 +4298,320 @@ kvs_test_feed_history(void)
 }
 
 
+/*
+ * The reserve: once client PUTs are refused, a DELETE still fits and
+ * takes its key's history with it, and peers' records still land, but for
+ * one too big for the reserve, which alone is refused.
+ */
+
+static void
+kvs_test_full_reserve(void)
+{
+    int               rc;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             *value, *big, (*keys)[32];
+    size_t            n;
+    uint8_t          *rec;
+    kvs_write_t       w[2];
+    kvs_store_t      *st;
+    kvs_test_rec_t    r;
+    kvs_test_hist_t   h;
+    kvs_record_hdr_t  hdr;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    big = kvs_test_value(KVS_TEST_FULL_PEER);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    rec = malloc(KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_PEER);
+    if (keys == NULL || rec == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-reserve");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+    kvs_store_set_history(st, 3);
+
+    kvs_test_put(st, "keep/h", value, 100, NULL);
+    kvs_test_put(st, "keep/h", value, 200, NULL);
+    kvs_test_put(st, "keep/h", value, 300, NULL);
+    CHECK(kvs_test_history(st, "keep/h", &h) == KVS_OK && h.n == 2,
+          "reserve: a key written three times keeps two earlier versions");
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+    CHECK(n > 300 && n < KVS_TEST_FULL_KEYS,
+          "reserve: PUTs fill a 1 MiB map, then are refused");
+
+    CHECK(kvs_test_del(st, "keep/h", 5000, NULL) == KVS_OK,
+          "reserve: then a DELETE of a key with history is stored");
+    CHECK(kvs_test_get(st, "keep/h", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "reserve: the key is a tombstone");
+    CHECK(kvs_test_history(st, "keep/h", &h) == KVS_OK && h.n == 0,
+          "reserve: and so is its history, which made the room");
+
+    /* a peer's record of a small value, and one larger than the reserve
+     * leaves to peers, in one batch */
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.version.timestamp = 7000;
+    hdr.version.uuid[0] = 7;
+    hdr.value_len = 2;
+    hdr.raw_len = 2;
+    kvs_record_encode(&hdr, rec);
+    memcpy(rec + KVS_RECORD_HDR_SIZE, "{}", 2);
+
+    kvs_test_set(&w[0], KVS_WRITE_REMOTE, KVS_NS_DATA, "peer/small", NULL, 0);
+    w[0].value = rec;
+    w[0].value_len = KVS_RECORD_HDR_SIZE + 2;
+
+    kvs_test_set(&w[1], KVS_WRITE_REMOTE, KVS_NS_DATA, "peer/big", NULL, 0);
+    w[1].value = rec + KVS_RECORD_HDR_SIZE + 2;
+    hdr.value_len = KVS_TEST_FULL_PEER - KVS_RECORD_HDR_SIZE - 2;
+    hdr.raw_len = hdr.value_len;
+    kvs_record_encode(&hdr, rec + KVS_RECORD_HDR_SIZE + 2);
+    w[1].value_len = KVS_TEST_FULL_PEER - 2;
+    memcpy(rec + 2 * KVS_RECORD_HDR_SIZE + 2, big, hdr.value_len);
+
+    rc = kvs_store_write(st, w, 2, 8000, err, sizeof(err));
+    CHECK(rc == KVS_FULL && w[0].rc == KVS_OK && w[1].rc == KVS_FULL,
+          "reserve: a peer's small record is stored, its big one refused");
+    CHECK(kvs_test_get(st, "peer/small", &r) == KVS_OK
+          && r.len == 2 && memcmp(r.value, "{}", 2) == 0,
+          "reserve: the small one reads back");
+    CHECK(kvs_test_get(st, "peer/big", &r) == KVS_NOT_FOUND,
+          "reserve: the big one is not there");
+
+    kvs_store_close(st);
+
+    free(rec);
+    free(keys);
+    free(big);
+    free(value);
+}
+
+
+/*
+ * Draining: DELETEs on a store that refuses PUTs each fit, and once half
+ * of the keys are deleted, PUTs of the same size fit again.
+ */
+
+static void
+kvs_test_full_drain(void)
+{
+    int           ok;
+    char          dir[PATH_MAX];
+    char         *value, (*keys)[32], (*again)[32];
+    size_t        i, n, m;
+    kvs_store_t  *st;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    again = malloc(KVS_TEST_FULL_KEYS * sizeof(*again));
+    if (keys == NULL || again == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-drain");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+    kvs_store_set_history(st, 3);
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+    CHECK(n > 300 && n < KVS_TEST_FULL_KEYS, "drain: a 1 MiB map is full");
+
+    ok = 1;
+    for (i = 0; i < n / 2; i++) {
+        ok &= kvs_test_del(st, keys[i], 5000 + i, NULL) == KVS_OK;
+    }
+    CHECK(ok, "drain: DELETEs of half of the keys are each stored");
+
+    m = kvs_test_fill(st, "again", value, again, KVS_TEST_FULL_KEYS);
+    CHECK(m >= n / 6, "drain: then PUTs of the same size fit again");
+    CHECK(kvs_test_full_reads(st, keys + n / 2, n - n / 2, value)
+          && kvs_test_full_reads(st, again, m, value),
+          "drain: and every key left or written reads back");
+
+    kvs_store_close(st);
+
+    free(again);
+    free(keys);
+    free(value);
+}
+
+
+/*
+ * A batch that finds no room as a whole: each of its writes is tried
+ * alone, and those that fit alone are stored.  Here DELETEs, which may use
+ * all of the reserve, meet a map that PUTs and peers' records filled, and
+ * each needs fresh copies of pages far apart.
+ */
+
+static void
+kvs_test_full_retry(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             *value, (*keys)[32], (*peers)[32];
+    size_t            i, n, np;
+    uint8_t          *rec;
+    uint64_t          seq;
+    kvs_write_t      *w;
+    kvs_store_t      *st;
+    kvs_test_rec_t    r;
+    kvs_record_hdr_t  hdr;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    peers = malloc(KVS_TEST_FULL_KEYS * sizeof(*peers));
+    rec = malloc(KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN);
+    w = calloc(KVS_TEST_FULL_DELETES, sizeof(kvs_write_t));
+    if (keys == NULL || peers == NULL || rec == NULL || w == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-retry");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.version.uuid[0] = 9;
+    hdr.value_len = KVS_TEST_FULL_VLEN;
+    hdr.raw_len = KVS_TEST_FULL_VLEN;
+
+    for (np = 0; np < KVS_TEST_FULL_KEYS; np++) {
+        snprintf(peers[np], 32, "peer/%zu", np);
+        hdr.version.timestamp = 100 + np;
+        kvs_record_encode(&hdr, rec);
+        memcpy(rec + KVS_RECORD_HDR_SIZE, value, KVS_TEST_FULL_VLEN);
+
+        if (kvs_test_remote1(st, peers[np], rec,
+                             KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN)
+            != KVS_OK)
+        {
+            break;
+        }
+    }
+
+    CHECK(n > 2 * KVS_TEST_FULL_DELETES && np > 10
+          && np < KVS_TEST_FULL_KEYS,
+          "retry: PUTs, then peers' records fill a 1 MiB map");
+
+    for (i = 0; i < KVS_TEST_FULL_DELETES; i++) {
+        kvs_test_set(&w[i], KVS_WRITE_DELETE, KVS_NS_DATA, keys[2 * i],
+                     NULL, 0);
+    }
+
+    seq = kvs_test_seq(st);
+
+    CHECK(kvs_store_write(st, w, KVS_TEST_FULL_DELETES, 9000, err,
+                          sizeof(err)) == KVS_OK,
+          "retry: a batch of 100 DELETEs of keys far apart is stored");
+
+    ok = 1;
+    for (i = 0; i < KVS_TEST_FULL_DELETES; i++) {
+        ok &= w[i].rc == KVS_OK
+              && kvs_test_get(st, keys[2 * i], &r) == KVS_OK
+              && (r.hdr.flags & KVS_FLAG_TOMBSTONE)
+              && kvs_test_get(st, keys[2 * i + 1], &r) == KVS_OK
+              && !(r.hdr.flags & KVS_FLAG_TOMBSTONE);
+    }
+    CHECK(ok, "retry: each DELETE is KVS_OK, each key a tombstone, the "
+          "others there");
+    kvs_test_u64(kvs_test_seq(st), seq + KVS_TEST_FULL_DELETES,
+                 "retry: one change each");
+
+    kvs_store_close(st);
+
+    free(w);
+    free(rec);
+    free(peers);
+    free(keys);
+    free(value);
+}
+
+
+/*
+ * max_db_size raised while a process runs: another process opens the
+ * store with a larger map and writes past this one's.  This process's next
+ * write, and its next read, adopt the larger map instead of failing with
+ * MDB_MAP_RESIZED.
+ */
+
+static int
+kvs_test_grow(const char *dir, size_t map_size, size_t bytes)
+{
+    int            status;
+    char           err[KVS_STORE_ERRLEN], key[32], *value;
+    pid_t          pid;
+    size_t         i;
+    kvs_store_t   *st;
+
+    pid = fork();
+
+    if (pid == -1) {
+        return -1;
+    }
+
+    if (pid == 0) {
+        value = kvs_test_value(KVS_TEST_GROW_VLEN);
+
+        if (kvs_store_open(&st, dir, map_size, err, sizeof(err)) != KVS_OK) {
+            printf("# child: %s\n", err);
+            _exit(1);
+        }
+
+        for (i = 0; i < bytes / KVS_TEST_GROW_VLEN; i++) {
+            snprintf(key, sizeof(key), "grow/%zu/%zu", map_size, i);
+
+            if (kvs_test_put(st, key, value, 1000 + i, NULL) != KVS_OK) {
+                _exit(1);
+            }
+        }
+
+        kvs_store_close(st);
+        _exit(0);
+    }
+
+    if (waitpid(pid, &status, 0) != pid) {
+        return -1;
+    }
+
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+
+static void
+kvs_test_resized(void)
+{
+    char            dir[PATH_MAX];
+    kvs_store_t    *st;
+    kvs_test_rec_t  r;
+
+    kvs_test_dir(dir, "resized");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+
+    CHECK(kvs_test_put(st, "resized/a", "1", 1000, NULL) == KVS_OK
+          && kvs_test_get(st, "resized/a", &r) == KVS_OK,
+          "resized: a store with a 1 MiB map is written and read");
+
+    CHECK(kvs_test_grow(dir, 4 << 20, 2 << 20) == 0,
+          "resized: another process writes 2 MiB with a 4 MiB map");
+    CHECK(kvs_test_put(st, "resized/b", "2", 2000, NULL) == KVS_OK,
+          "resized: then a write adopts the larger map");
+    CHECK(kvs_test_get(st, "grow/4194304/0", &r) == KVS_OK,
+          "resized: and sees the other process's writes");
+
+    CHECK(kvs_test_grow(dir, 8 << 20, 3 << 20) == 0,
+          "resized: another process writes 3 MiB more with an 8 MiB map");
+    CHECK(kvs_test_get(st, "grow/8388608/0", &r) == KVS_OK,
+          "resized: then a read adopts the larger map");
+    CHECK(kvs_test_put(st, "resized/c", "3", 3000, NULL) == KVS_OK
+          && kvs_test_get(st, "resized/c", &r) == KVS_OK,
+          "resized: and writes go on");
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -4261,6 +4650,10 @@ main(void)
     kvs_test_listing();
     kvs_test_listing_long();
     kvs_test_feed_history();
+    kvs_test_full_reserve();
+    kvs_test_full_drain();
+    kvs_test_full_retry();
+    kvs_test_resized();
 
     kvs_test_cleanup();
 
