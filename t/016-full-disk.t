@@ -44,7 +44,7 @@ ok($seen{200}, 'PUTs succeed while there is room');
 is($st, 500, 'a PUT on a full disk is a 500');
 
 like($node->log_text,
-     qr/\[error\].*kvs: .*committing a write in "[^"]*" failed: no space left on the device holding data_dir \(\d+ bytes free\)/,
+     qr/\[error\].*kvs: .*(?:committing a write|writing) in "[^"]*" failed: no space left on the device holding data_dir \(\d+ bytes free\)/,
      'the error log says the device holding data_dir is full');
 unlike($node->log_text, qr/Input\/output error/,
        'not "Input/output error"');
