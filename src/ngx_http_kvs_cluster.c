@@ -435,12 +435,7 @@ ngx_http_kvs_apply_body(ngx_http_request_t *r)
             break;
         }
 
-        w[n].op = KVS_WRITE_REMOTE;
-        w[n].ns = e.ns;
-        w[n].path = e.path;
-        w[n].path_len = e.path_len;
-        w[n].value = e.record;
-        w[n].value_len = e.record_len;
+        kvs_store_remote(&w[n], &e);
     }
 
     if (why != NULL) {

@@ -39,7 +39,6 @@
 
 #include "kvs_merkle.h"
 #include "kvs_store.h"
-#include "kvs_wire.h"
 
 
 #define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
@@ -1240,6 +1239,18 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     mdb_cursor_close(cur);
 
     return rc;
+}
+
+
+void
+kvs_store_remote(kvs_write_t *w, const kvs_wire_entry_t *e)
+{
+    w->op = KVS_WRITE_REMOTE;
+    w->ns = e->ns;
+    w->path = e->path;
+    w->path_len = e->path_len;
+    w->value = e->record;
+    w->value_len = e->record_len;
 }
 
 

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "kvs_record.h"
+#include "kvs_wire.h"
 
 #define KVS_SCHEMA_VERSION  1
 #define KVS_STORE_ERRLEN    512
@@ -123,6 +124,10 @@ int kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen);
 int kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
     kvs_record_hdr_t *hdr, const uint8_t **value);
 void kvs_store_read_end(kvs_store_t *st);
+
+/* Makes w the write of a peer's record, as a batch entry carries it; the
+ * store checks the record when it applies it (kvs_wire_check). */
+void kvs_store_remote(kvs_write_t *w, const kvs_wire_entry_t *e);
 
 /*
  * Applies n writes in one durable transaction, or when the map has no room

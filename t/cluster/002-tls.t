@@ -6,26 +6,14 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
-use File::Temp qw(tempdir);
+use KVS::PKI;
 use Time::HiRes qw(sleep time);
 
-my $pki = tempdir(CLEANUP => 1);
-sub sh { system("$_[0] >/dev/null 2>&1") == 0 or die "failed: $_[0]" }
-for my $ca ('ca', 'other') {
-    sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=kvs-test-$ca "
-       . "-keyout $pki/$ca.key -out $pki/$ca.pem");
-}
-sub cert {
-    my ($name, $ca) = @_;
-    # the name is in the IP address SAN only, as certificates have it now
-    sh("openssl req -newkey rsa:2048 -nodes -subj /CN=kvs-$name "
-       . "-keyout $pki/$name.key -out $pki/$name.csr");
-    open my $ext, '>', "$pki/$name.ext" or die $!;
-    print $ext "subjectAltName=IP:127.0.0.1\n";
-    close $ext;
-    sh("openssl x509 -req -in $pki/$name.csr -CA $pki/$ca.pem -CAkey $pki/$ca.key "
-       . "-CAcreateserial -days 2 -extfile $pki/$name.ext -out $pki/$name.pem");
-}
+my $certs = KVS::PKI->new;
+my $pki = $certs->dir;
+$certs->ca($_) for 'ca', 'other';
+# the name is in the IP address SAN only, as certificates have it now
+sub cert { $certs->cert($_[0], $_[1], 'subjectAltName=IP:127.0.0.1') }
 
 my $secret = 'tls-cluster-secret-0123456789';
 my @nodes;

@@ -9,23 +9,13 @@ use warnings;
 use lib 't/lib';
 use Test::More;
 use KVS::Node qw(wait_for sign_headers);
-use File::Temp qw(tempdir);
+use KVS::PKI;
 use Time::HiRes qw(sleep time);
 
-my $pki = tempdir(CLEANUP => 1);
-sub sh { system("$_[0] >/dev/null 2>&1") == 0 or die "failed: $_[0]" }
-sh("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=kvs-test-ca "
-   . "-keyout $pki/ca.key -out $pki/ca.pem");
-sub cert {
-    my ($name, $ext) = @_;
-    sh("openssl req -newkey rsa:2048 -nodes -subj /CN=kvs-$name "
-       . "-keyout $pki/$name.key -out $pki/$name.csr");
-    open my $f, '>', "$pki/$name.ext" or die $!;
-    print $f "$ext\n";
-    close $f;
-    sh("openssl x509 -req -in $pki/$name.csr -CA $pki/ca.pem -CAkey $pki/ca.key "
-       . "-CAcreateserial -days 2 -extfile $pki/$name.ext -out $pki/$name.pem");
-}
+my $certs = KVS::PKI->new;
+my $pki = $certs->dir;
+$certs->ca('ca');
+sub cert { $certs->cert($_[0], 'ca', $_[1]) }
 
 my $secret = 'mtls-cluster-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
