@@ -4370,6 +4370,7 @@ kvs_test_full_reserve(void)
     kvs_record_encode(&hdr, rec + KVS_RECORD_HDR_SIZE + 2);
     w[1].value_len = KVS_TEST_FULL_PEER - 2;
     memcpy(rec + 2 * KVS_RECORD_HDR_SIZE + 2, big, hdr.value_len);
+    rec[2 * KVS_RECORD_HDR_SIZE + 2 + hdr.value_len - 1] = '"';  /* JSON */
 
     rc = kvs_store_write(st, w, 2, 8000, err, sizeof(err));
     CHECK(rc == KVS_FULL && w[0].rc == KVS_OK && w[1].rc == KVS_FULL,
