@@ -1,8 +1,10 @@
 /*
- * Unit tests of kvs_wire.c: batches cut anywhere or lying about their
- * lengths are refused with a sentence, never read past their end; every
- * kind of bad record a peer may send is refused, every state a record can
- * be in is taken; and the store refuses a bad peer record without storing
+ * Unit tests of kvs_wire.c: each form is written byte for byte as the
+ * protocol says (peers of older builds read it) and reads back as it was
+ * written; batches and key lists cut anywhere or lying about their lengths
+ * are refused with a sentence, never read past their end; every kind of
+ * bad record a peer may send is refused, every state a record can be in
+ * is taken; and the store refuses a bad peer record without storing
  * anything.
  */
 
@@ -20,6 +22,9 @@
 
 #define NOW  1800000000000ULL
 
+
+/* the framing as the protocol describes it, written by hand: the oracle
+ * the encoder is held to */
 
 static size_t
 kvs_test_entry(uint8_t *out, char ns, const char *path, const uint8_t *rec,
@@ -255,12 +260,57 @@ kvs_test_records(void)
 }
 
 
+/* every prefix of bytes[0..len) that is not a whole run of entries, in a
+ * copy of just that length so that a read past its end is caught by ASan,
+ * must be refused with a sentence; whole is where the first entry ends */
+
+static int
+kvs_test_cuts(const uint8_t *bytes, size_t len, size_t whole,
+    int (*next)(const uint8_t **p, const uint8_t *end, kvs_wire_entry_t *e,
+                const char **why))
+{
+    int                rc;
+    size_t             cut;
+    uint8_t           *copy;
+    const char        *why;
+    const uint8_t     *p;
+    kvs_wire_entry_t   e;
+
+    for (cut = 1; cut < len; cut++) {
+        copy = malloc(cut);
+        memcpy(copy, bytes, cut);
+        p = copy;
+        why = NULL;
+
+        while ((rc = next(&p, copy + cut, &e, &why)) == 1) {
+            /* void */
+        }
+
+        free(copy);
+
+        if (cut == whole) {
+            if (rc != 0) {
+                return 0;
+            }
+
+            continue;
+        }
+
+        if (rc != -1 || why == NULL || strstr(why, "cut short") == NULL) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 static void
 kvs_test_batches(void)
 {
     int               rc;
-    size_t            len, first, rlen, cut, n;
-    uint8_t           batch[1024], rec[256], *copy;
+    size_t            len, first, rlen, n;
+    uint8_t           batch[1024], rec[256];
     const char       *why;
     const uint8_t    *p;
     kvs_record_hdr_t  hdr;
@@ -285,32 +335,9 @@ kvs_test_batches(void)
           && memcmp(e.record, rec, rlen) == 0,
           "next: with its namespace, path and record");
 
-    /* each cut in a copy of just that length, so that a read past the end
-     * is caught by ASan */
-
-    for (cut = 1; cut < len; cut++) {
-        copy = malloc(cut);
-        memcpy(copy, batch, cut);
-        p = copy;
-        n = 0;
-        why = NULL;
-
-        while ((rc = kvs_wire_next(&p, copy + cut, &e, &why)) == 1) {
-            n++;
-        }
-
-        free(copy);
-
-        if (cut == first) {
-            continue;      /* a whole first entry, nothing more */
-        }
-
-        if (rc != -1 || why == NULL) {
-            break;
-        }
-    }
-    CHECK(cut == len, "next: a batch cut anywhere inside an entry is "
-                      "refused with a sentence");
+    CHECK(kvs_test_cuts(batch, len, first, kvs_wire_next),
+          "next: a batch cut anywhere inside an entry is refused as cut "
+          "short");
 
     batch[0] = 'x';
     p = batch;
@@ -334,6 +361,204 @@ kvs_test_batches(void)
     p = batch;
     CHECK(kvs_wire_next(&p, batch + len, &e, &why) == -1,
           "next: a path length past the batch is refused");
+}
+
+
+static void
+kvs_test_encode(void)
+{
+    size_t             len, rlen, n;
+    uint8_t            rec[256], want[KVS_KEY_MAX], got[KVS_KEY_MAX + 64];
+    uint8_t           *end;
+    const char        *why;
+    const uint8_t     *p;
+    kvs_record_hdr_t   hdr;
+    kvs_wire_entry_t   e, back;
+
+    rlen = kvs_test_live(rec, "{\"x\":1}", &hdr);
+
+    memset(&e, 0, sizeof(e));
+    e.ns = KVS_NS_GROUP;
+    e.path = "g/admins";
+    e.path_len = 8;
+    e.record = rec;
+    e.record_len = rlen;
+
+    len = kvs_test_entry(want, KVS_NS_GROUP, "g/admins", rec, rlen);
+    memset(got, 0xee, sizeof(got));
+    end = kvs_wire_put(got, &e);
+    CHECK(kvs_wire_size(&e) == len && (size_t) (end - got) == len
+          && memcmp(got, want, len) == 0 && got[len] == 0xee,
+          "put: a record entry is the framing byte for byte, its size "
+          "exactly");
+
+    p = got;
+    CHECK(kvs_wire_next(&p, got + len, &back, &why) == 1
+          && p == got + len && back.ns == KVS_NS_GROUP
+          && back.path_len == 8 && memcmp(back.path, "g/admins", 8) == 0
+          && back.record_len == rlen && memcmp(back.record, rec, rlen) == 0,
+          "put: a record entry reads back as written");
+
+    /* the key form: what /_cluster/fetch asks for */
+
+    want[0] = KVS_NS_GROUP;
+    want[1] = 8;
+    want[2] = 0;
+    memcpy(want + 3, "g/admins", 8);
+    memset(got, 0xee, sizeof(got));
+    end = kvs_wire_key_put(got, &e);
+    CHECK(kvs_wire_key_size(&e) == 11 && end == got + 11
+          && memcmp(got, want, 11) == 0 && got[11] == 0xee,
+          "key put: namespace, length (little-endian), path");
+
+    p = got;
+    CHECK(kvs_wire_key_next(&p, got + 11, &back, &why) == 1
+          && p == got + 11 && back.ns == KVS_NS_GROUP
+          && back.path_len == 8 && memcmp(back.path, "g/admins", 8) == 0
+          && kvs_wire_key_next(&p, got + 11, &back, &why) == 0,
+          "key next: reads back as written, then ends");
+
+    /* the version form: a key of a /_cluster/keys answer */
+
+    e.version.timestamp = 0x0102030405060708ULL;
+    memset(e.version.uuid, 0xab, KVS_UUID_LEN);
+    e.flags = KVS_FLAG_TOMBSTONE;
+
+    memcpy(want + 11, "\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+    memset(want + 19, 0xab, KVS_UUID_LEN);
+    want[19 + KVS_UUID_LEN] = KVS_FLAG_TOMBSTONE;
+    n = 20 + KVS_UUID_LEN;
+
+    memset(got, 0xee, sizeof(got));
+    end = kvs_wire_version_put(got, &e);
+    CHECK(kvs_wire_version_size(&e) == n && end == got + n
+          && memcmp(got, want, n) == 0 && got[n] == 0xee,
+          "version put: the key, the timestamp big-endian, the uuid, the "
+          "flags");
+
+    memset(&back, 0, sizeof(back));
+    p = got;
+    CHECK(kvs_wire_version_next(&p, got + n, &back, &why) == 1
+          && p == got + n && back.path_len == 8
+          && memcmp(back.path, "g/admins", 8) == 0
+          && kvs_version_cmp(&back.version, &e.version) == 0
+          && back.flags == KVS_FLAG_TOMBSTONE,
+          "version next: reads back as written");
+
+    /* a key of the longest length a path may have */
+
+    memset(want, 'k', KVS_KEY_MAX);
+    e.path = (const char *) want;
+    e.path_len = KVS_KEY_MAX;
+    n = kvs_wire_key_put(got, &e) - got;
+    p = got;
+    CHECK(kvs_wire_key_next(&p, got + n, &back, &why) == 1
+          && back.path_len == KVS_KEY_MAX && got[1] == 0x00 && got[2] == 0x04,
+          "key put: a path of KVS_KEY_MAX bytes round-trips");
+}
+
+
+static void
+kvs_test_keys(void)
+{
+    size_t             len, first;
+    uint8_t            buf[256], *q;
+    unsigned           bucket;
+    const char        *why;
+    const uint8_t     *p;
+    kvs_wire_entry_t   e, back;
+
+    memset(&e, 0, sizeof(e));
+    e.ns = KVS_NS_DATA;
+    e.path = "a/b";
+    e.path_len = 3;
+    e.version.timestamp = NOW;
+
+    q = kvs_wire_key_put(buf, &e);
+    first = q - buf;
+    e.ns = KVS_NS_TOKEN;
+    e.path = "tok";
+    len = kvs_wire_key_put(q, &e) - buf;
+
+    CHECK(kvs_test_cuts(buf, len, first, kvs_wire_key_next),
+          "key next: a list of keys cut anywhere inside a key is refused "
+          "as cut short");
+
+    q = kvs_wire_version_put(buf, &e);
+    first = q - buf;
+    len = kvs_wire_version_put(q, &e) - buf;
+
+    CHECK(kvs_test_cuts(buf, len, first, kvs_wire_version_next),
+          "version next: an answer cut anywhere inside a key is refused as "
+          "cut short");
+
+    /* hostile lengths: a path length past the end, the largest there is */
+
+    kvs_put_u16(buf + 1, 0xFFFF);
+    p = buf;
+    CHECK(kvs_wire_version_next(&p, buf + len, &back, &why) == -1
+          && p == buf,
+          "version next: a path length of 65535 past the end is refused, "
+          "nothing passed");
+    p = buf;
+    CHECK(kvs_wire_key_next(&p, buf + len, &back, &why) == -1,
+          "key next: a path length past the end is refused");
+
+    /* a path length that leaves no room for the version */
+
+    len = kvs_wire_version_put(buf, &e) - buf;
+    kvs_put_u16(buf + 1, (uint16_t) (len - 3));
+    p = buf;
+    CHECK(kvs_wire_version_next(&p, buf + len, &back, &why) == -1
+          && strstr(why, "cut short") != NULL,
+          "version next: a path that swallows the version is cut short");
+
+    /* what the key says, checked once here for every exchange */
+
+    e.ns = 'x';
+    len = kvs_wire_key_put(buf, &e) - buf;
+    p = buf;
+    CHECK(kvs_wire_key_next(&p, buf + len, &back, &why) == -1
+          && strstr(why, "namespace") != NULL,
+          "key next: an unknown namespace is refused");
+
+    len = kvs_wire_version_put(buf, &e) - buf;
+    p = buf;
+    CHECK(kvs_wire_version_next(&p, buf + len, &back, &why) == -1
+          && strstr(why, "namespace") != NULL,
+          "version next: an unknown namespace is refused");
+
+    e.ns = KVS_NS_USER;
+    e.path = "a//b";
+    e.path_len = 4;
+    len = kvs_wire_key_put(buf, &e) - buf;
+    p = buf;
+    CHECK(kvs_wire_key_next(&p, buf + len, &back, &why) == -1
+          && why != NULL && strcmp(why, kvs_key_check("a//b", 4)) == 0,
+          "key next: a path that is no valid key is refused with the key "
+          "check's sentence");
+
+    len = kvs_wire_version_put(buf, &e) - buf;
+    p = buf;
+    CHECK(kvs_wire_version_next(&p, buf + len, &back, &why) == -1,
+          "version next: a path that is no valid key is refused");
+
+    e.path_len = 0;
+    len = kvs_wire_key_put(buf, &e) - buf;
+    p = buf;
+    CHECK(kvs_wire_key_next(&p, buf + len, &back, &why) == -1,
+          "key next: an empty path is refused");
+
+    /* buckets */
+
+    kvs_wire_bucket_put(buf, 0xA1B2);
+    CHECK(buf[0] == 0xA1 && buf[1] == 0xB2
+          && kvs_wire_bucket_get(buf, KVS_WIRE_BUCKET_LEN, &bucket) == 0
+          && bucket == 0xA1B2,
+          "bucket: two bytes, big-endian, read back");
+    CHECK(kvs_wire_bucket_get(buf, 1, &bucket) == -1
+          && kvs_wire_bucket_get(buf, 3, &bucket) == -1,
+          "bucket: any other length is refused");
 }
 
 
@@ -406,6 +631,8 @@ main(void)
 {
     kvs_test_records();
     kvs_test_batches();
+    kvs_test_encode();
+    kvs_test_keys();
     kvs_test_store();
 
     printf("1..%d\n", kvs_test_n);
