@@ -5,15 +5,12 @@
  *   /_cluster/ranges              -> 256 range digests (8 bytes each, see
  *                                    KVS_MERKLE_WIRE_LEN)
  *   /_cluster/buckets  [range]    -> that range's 256 bucket digests
- *   /_cluster/keys     [bucket]   -> the bucket's keys with their versions:
- *                                    ns, path length (2), path,
- *                                    timestamp (8, big-endian), uuid (16),
- *                                    flags (1)
- *   /_cluster/fetch    keys       -> the records of those keys, in the
- *                                    framing of /_cluster/apply
+ *   /_cluster/keys     [bucket]   -> the bucket's keys with their versions
+ *   /_cluster/fetch    keys       -> the records of those keys
  *
- * where a key in a request is ns, path length (2, little-endian), path.
- * What a peer pulls is proportional to how much differs, not to the data.
+ * in the framing of src/kvs/kvs_wire.h, which writes and reads every byte
+ * of a bucket, a key, a key with its version and a record.  What a peer
+ * pulls is proportional to how much differs, not to the data.
  */
 
 #include <ngx_config.h>
@@ -22,6 +19,7 @@
 
 #include "ngx_http_kvs_module.h"
 #include "kvs_merkle.h"
+#include "kvs_wire.h"
 
 
 typedef struct {
@@ -144,12 +142,12 @@ static ngx_int_t
 ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
     size_t len, ngx_http_kvs_out_t *out)
 {
-    char            ns;
-    size_t          plen, rlen;
-    u_char         *p, *end;
-    const char     *path;
-    const uint8_t  *rec;
-    uint8_t         digests[256 * KVS_MERKLE_DIGEST_LEN];
+    int               rc;
+    uint16_t          bucket;
+    const char       *why;
+    const uint8_t    *p;
+    kvs_wire_entry_t  e;
+    uint8_t           digests[256 * KVS_MERKLE_DIGEST_LEN];
 
     switch (op[0]) {
 
@@ -177,13 +175,12 @@ ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
         return NGX_OK;
 
     case 'k':
-        if (len != 2) {
+        if (kvs_wire_bucket_get(body, len, &bucket) != 0) {
             return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                       "keys takes a two-byte bucket");
         }
 
-        if (kvs_store_bucket_keys(ngx_http_kvs_store,
-                                  (uint16_t) (body[0] << 8 | body[1]),
+        if (kvs_store_bucket_keys(ngx_http_kvs_store, bucket,
                                   ngx_http_kvs_sync_key, out)
             != KVS_OK)
         {
@@ -196,47 +193,25 @@ ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
     /* fetch */
 
     p = body;
-    end = body + len;
 
-    while (p < end) {
-        if (end - p < 3) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "a key is cut short");
-        }
+    while ((rc = kvs_wire_key_next(&p, body + len, &e, &why)) == 1) {
 
-        ns = (char) p[0];
-        plen = p[1] | (p[2] << 8);
-        p += 3;
-
-        if ((size_t) (end - p) < plen) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "a key is cut short");
-        }
-
-        path = (const char *) p;
-        p += plen;
-
-        if (kvs_key_check(path, plen) != NULL) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "a key is not valid");
-        }
-
-        if (kvs_store_record(ngx_http_kvs_store, ns, path, plen, &rec, &rlen)
+        if (kvs_store_record(ngx_http_kvs_store, e.ns, e.path, e.path_len,
+                             &e.record, &e.record_len)
             != KVS_OK)
         {
             continue;
         }
 
-        if ((size_t) (out->end - out->p) < 7 + plen + rlen) {
+        if ((size_t) (out->end - out->p) < kvs_wire_size(&e)) {
             break;
         }
 
-        *out->p++ = (u_char) ns;
-        *out->p++ = (u_char) (plen & 0xff);
-        *out->p++ = (u_char) (plen >> 8);
-        out->p = ngx_cpymem(out->p, path, plen);
-        kvs_put_u32(out->p, (uint32_t) rlen);
-        out->p = ngx_cpymem(out->p + 4, rec, rlen);
+        out->p = kvs_wire_put(out->p, &e);
+    }
+
+    if (rc == -1) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why);
     }
 
     return NGX_OK;
@@ -263,17 +238,19 @@ ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
 {
     ngx_http_kvs_out_t *out = data;
 
-    if ((size_t) (out->end - out->p) < 3 + len + 8 + KVS_UUID_LEN + 1) {
+    kvs_wire_entry_t  e;
+
+    e.ns = ns;
+    e.path = path;
+    e.path_len = len;
+    e.version = *v;
+    e.flags = flags;
+
+    if ((size_t) (out->end - out->p) < kvs_wire_version_size(&e)) {
         return KVS_ERROR;
     }
 
-    *out->p++ = (u_char) ns;
-    *out->p++ = (u_char) (len & 0xff);
-    *out->p++ = (u_char) (len >> 8);
-    out->p = ngx_cpymem(out->p, path, len);
-    kvs_put_be64(out->p, v->timestamp);
-    out->p = ngx_cpymem(out->p + 8, v->uuid, KVS_UUID_LEN);
-    *out->p++ = flags;
+    out->p = kvs_wire_version_put(out->p, &e);
 
     return KVS_OK;
 }

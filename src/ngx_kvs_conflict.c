@@ -73,13 +73,14 @@ void
 ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent)
 {
     char                 err[KVS_STORE_ERRLEN];
-    size_t               i, rlen;
-    u_char              *body, *p;
+    size_t               i, rlen, len;
+    u_char              *body;
     uint64_t             now;
     ngx_str_t            address;
     kvs_member_t        *m, *self;
     const uint8_t       *rec;
     ngx_kvs_voter_t     *voter;
+    kvs_wire_entry_t     key;
     ngx_kvs_conflict_t  *c;
 
     c = &ngx_kvs_conflict;
@@ -132,17 +133,18 @@ ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent)
 
     kvs_store_read_end(agent->store);
 
-    body = ngx_pnalloc(c->pool, 3 + c->plen);
+    key.ns = c->ns;
+    key.path = (const char *) c->path;
+    key.path_len = c->plen;
+    len = kvs_wire_key_size(&key);
+
+    body = ngx_pnalloc(c->pool, len);
     if (body == NULL) {
         ngx_kvs_conflict_decide();
         return;
     }
 
-    p = body;
-    *p++ = (u_char) c->ns;
-    *p++ = (u_char) (c->plen & 0xff);
-    *p++ = (u_char) (c->plen >> 8);
-    ngx_memcpy(p, c->path, c->plen);
+    (void) kvs_wire_key_put(body, &key);
 
     now = ngx_http_kvs_now_ms();
 
@@ -171,7 +173,7 @@ ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent)
         address.len = ngx_strlen(m->address);
 
         if (ngx_kvs_agent_send(agent, &address, "/_cluster/fetch", body,
-                               3 + c->plen, ngx_kvs_conflict_answer, voter)
+                               len, ngx_kvs_conflict_answer, voter)
             == NGX_OK)
         {
             c->pending++;

@@ -26,6 +26,7 @@
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_agent.h"
 #include "kvs_members.h"
+#include "kvs_wire.h"
 
 
 #define NGX_KVS_PUSH_INTERVAL   100
@@ -245,8 +246,7 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
 }
 
 
-/* appends one record to the batch: ns, path length, path, record length,
- * record; stops when the batch is full */
+/* appends one record to the batch; stops when the batch is full */
 
 static int
 ngx_kvs_push_add(uint64_t seq, char ns, const char *path, size_t len,
@@ -254,27 +254,28 @@ ngx_kvs_push_add(uint64_t seq, char ns, const char *path, size_t len,
 {
     ngx_kvs_push_batch_t *b = data;
 
-    u_char  *p;
+    size_t            size;
+    kvs_wire_entry_t  e;
 
-    if (b->n > 0 && b->len + 7 + len + record_len > b->cap / 2) {
+    e.ns = ns;
+    e.path = path;
+    e.path_len = len;
+    e.record = record;
+    e.record_len = record_len;
+
+    size = kvs_wire_size(&e);
+
+    if (b->n > 0 && b->len + size > b->cap / 2) {
         return KVS_ERROR;
     }
 
-    if (b->len + 7 + len + record_len > b->cap) {
+    if (b->len + size > b->cap) {
         /* larger than any peer takes: cannot be pushed, anti-entropy's */
         b->last = seq;
         return KVS_OK;
     }
 
-    p = b->buf + b->len;
-    *p++ = (u_char) ns;
-    *p++ = (u_char) (len & 0xff);
-    *p++ = (u_char) (len >> 8);
-    p = ngx_cpymem(p, path, len);
-    kvs_put_u32(p, (uint32_t) record_len);
-    p = ngx_cpymem(p + 4, record, record_len);
-
-    b->len = p - b->buf;
+    b->len = kvs_wire_put(b->buf + b->len, &e) - b->buf;
     b->n++;
     b->last = seq;
 

@@ -386,7 +386,7 @@ static void
 ngx_kvs_sync_next_bucket(void)
 {
     ngx_kvs_sync_t  *s;
-    u_char           b[2];
+    u_char           b[KVS_WIRE_BUCKET_LEN];
 
     s = &ngx_kvs_sync;
 
@@ -401,11 +401,10 @@ ngx_kvs_sync_next_bucket(void)
         return;
     }
 
-    b[0] = (u_char) (s->buckets[s->ibucket] >> 8);
-    b[1] = (u_char) s->buckets[s->ibucket];
-    s->ibucket++;
+    kvs_wire_bucket_put(b, s->buckets[s->ibucket++]);
 
-    ngx_kvs_sync_call("/_cluster/keys", b, 2, ngx_kvs_sync_keys);
+    ngx_kvs_sync_call("/_cluster/keys", b, KVS_WIRE_BUCKET_LEN,
+                      ngx_kvs_sync_keys);
 }
 
 
@@ -414,16 +413,15 @@ ngx_kvs_sync_next_bucket(void)
 static void
 ngx_kvs_sync_keys(ngx_kvs_call_t *call)
 {
-    int                rc;
-    char               ns, err[KVS_STORE_ERRLEN];
-    size_t             plen;
-    u_char            *p, *end, *path;
-    kvs_version_t      theirs;
-    const uint8_t     *value;
-    kvs_version_verdict_e  verdict;
+    int                rc, held;
+    char               err[KVS_STORE_ERRLEN];
+    const char        *why;
+    const uint8_t     *p, *end, *value;
     ngx_kvs_sync_t    *s;
     ngx_kvs_agent_t   *agent;
     kvs_record_hdr_t   hdr;
+    kvs_wire_entry_t   e;
+    kvs_version_verdict_e  verdict;
 
     s = &ngx_kvs_sync;
     agent = s->agent;
@@ -441,33 +439,20 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
     p = call->response.data;
     end = p + call->response.len;
 
-    while (end - p >= 3) {
-        ns = (char) p[0];
-        plen = p[1] | (p[2] << 8);
+    while ((rc = kvs_wire_version_next(&p, end, &e, &why)) == 1) {
 
-        if ((size_t) (end - p) < 3 + plen + 8 + KVS_UUID_LEN + 1) {
-            break;
-        }
-
-        path = p + 3;
-        p += 3 + plen;
-
-        theirs.timestamp = kvs_get_be64(p);
-        ngx_memcpy(theirs.uuid, p + 8, KVS_UUID_LEN);
-        p += 8 + KVS_UUID_LEN + 1;
-
-        if (theirs.timestamp < s->oldest) {
+        if (e.version.timestamp < s->oldest) {
             continue;
         }
 
-        rc = kvs_store_get(agent->store, ns, (char *) path, plen, &hdr,
-                           &value);
+        held = kvs_store_get(agent->store, e.ns, e.path, e.path_len, &hdr,
+                             &value);
 
         /* newer there: pulled; a tie with another uuid: pulled too, so
          * that applying it notes the conflict for a vote */
 
-        if (rc == KVS_OK) {
-            verdict = kvs_version_decide(&hdr.version, &theirs);
+        if (held == KVS_OK) {
+            verdict = kvs_version_decide(&hdr.version, &e.version);
 
             if (verdict != KVS_VERSION_NEWER
                 && verdict != KVS_VERSION_CONFLICT)
@@ -476,19 +461,22 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
             }
         }
 
-        if (s->wlen + 3 + plen > s->wcap) {
+        if (s->wlen + kvs_wire_key_size(&e) > s->wcap) {
             break;
         }
 
-        s->want[s->wlen++] = (u_char) ns;
-        s->want[s->wlen++] = (u_char) (plen & 0xff);
-        s->want[s->wlen++] = (u_char) (plen >> 8);
-        ngx_memcpy(s->want + s->wlen, path, plen);
-        s->wlen += plen;
+        s->wlen = kvs_wire_key_put(s->want + s->wlen, &e) - s->want;
         s->nwant++;
     }
 
     kvs_store_read_end(agent->store);
+
+    if (rc == -1) {
+        ngx_log_error(NGX_LOG_WARN, agent->log, 0,
+                      "kvs: the keys of a bucket from \"%s\" stop at a bad "
+                      "one: %s", s->node_id, why);
+    }
+
     ngx_destroy_pool(call->pool);
 
     if (s->nwant >= NGX_KVS_SYNC_PAGE || s->wlen > s->wcap / 2) {

@@ -243,7 +243,7 @@ kvs_wire_key_valid(const kvs_wire_entry_t *e, const kvs_wire_form_t *form,
 
 
 void
-kvs_wire_bucket_put(uint8_t *p, unsigned bucket)
+kvs_wire_bucket_put(uint8_t *p, uint16_t bucket)
 {
     p[0] = (uint8_t) (bucket >> 8);
     p[1] = (uint8_t) bucket;
@@ -251,13 +251,13 @@ kvs_wire_bucket_put(uint8_t *p, unsigned bucket)
 
 
 int
-kvs_wire_bucket_get(const uint8_t *p, size_t len, unsigned *bucket)
+kvs_wire_bucket_get(const uint8_t *p, size_t len, uint16_t *bucket)
 {
     if (len != KVS_WIRE_BUCKET_LEN) {
         return -1;
     }
 
-    *bucket = (unsigned) p[0] << 8 | p[1];
+    *bucket = (uint16_t) (p[0] << 8 | p[1]);
 
     return 0;
 }

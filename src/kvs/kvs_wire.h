@@ -87,8 +87,8 @@ int kvs_wire_version_next(const uint8_t **p, const uint8_t *end,
     kvs_wire_entry_t *e, const char **why);
 
 /* A bucket number at p, and back: -1 when len is not KVS_WIRE_BUCKET_LEN. */
-void kvs_wire_bucket_put(uint8_t *p, unsigned bucket);
-int kvs_wire_bucket_get(const uint8_t *p, size_t len, unsigned *bucket);
+void kvs_wire_bucket_put(uint8_t *p, uint16_t bucket);
+int kvs_wire_bucket_get(const uint8_t *p, size_t len, uint16_t *bucket);
 
 /*
  * Checks a peer's record of a path at now_ms (this node's clock).  Returns

@@ -463,7 +463,7 @@ kvs_test_keys(void)
 {
     size_t             len, first;
     uint8_t            buf[256], *q;
-    unsigned           bucket;
+    uint16_t           bucket;
     const char        *why;
     const uint8_t     *p;
     kvs_wire_entry_t   e, back;
