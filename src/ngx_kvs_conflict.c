@@ -5,11 +5,10 @@
  * A node that refuses a peer's record for such a tie notes the key
  * (kvs_store.c).  The agent takes the notes one at a time and asks every
  * alive member which version it holds (POST /_cluster/fetch of that key),
- * counting its own.  The version most members hold wins; a tie goes to the
- * version held by the member with the earliest joined_timestamp; if even
- * that cannot decide, the greater uuid wins, so every node converges
- * anyway.  A node holding a loser stores the winner's record in its place
- * and logs the resolution at notice; /_cluster/digest counts them.
+ * counting its own; src/kvs/kvs_vote.c decides which version wins, and
+ * why.  A node holding a loser stores the winner's record in its place
+ * and logs the resolution at notice; /_cluster/digest counts them.  This
+ * file does the asking, the storing and the logging.
  */
 
 #include <ngx_config.h>
@@ -20,20 +19,8 @@
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_agent.h"
 #include "kvs_members.h"
+#include "kvs_vote.h"
 #include "kvs_wire.h"
-
-
-#define NGX_KVS_CONFLICT_VERSIONS  16
-
-
-typedef struct {
-    kvs_version_t        version;
-    ngx_uint_t           votes;
-    uint64_t             oldest;        /* earliest joined_timestamp */
-    char                 oldest_id[256];
-    u_char              *record;
-    size_t               record_len;
-} ngx_kvs_vote_t;
 
 
 typedef struct {
@@ -44,9 +31,9 @@ typedef struct {
     u_char               path[KVS_KEY_MAX];
     size_t               plen;
     ngx_uint_t           pending;
-    ngx_uint_t           voters;
-    ngx_kvs_vote_t       votes[NGX_KVS_CONFLICT_VERSIONS];
-    ngx_uint_t           nvotes;
+    kvs_vote_tally_t     tally;
+    ngx_str_t            records[KVS_VOTE_VERSIONS];  /* of tally's
+                                                         versions */
 } ngx_kvs_conflict_t;
 
 
@@ -110,9 +97,9 @@ ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent)
     }
 
     c->busy = 1;
-    c->nvotes = 0;
-    c->voters = 0;
     c->pending = 0;
+    kvs_vote_init(&c->tally);
+    ngx_memzero(c->records, sizeof(c->records));
 
     self = NULL;
 
@@ -203,12 +190,14 @@ ngx_kvs_conflict_first(char ns, const char *path, size_t len, void *data)
 }
 
 
+/* a member's vote; the first record of each version is kept, as the one
+ * stored should that version win */
+
 static void
 ngx_kvs_conflict_vote(const u_char *record, size_t len, uint64_t joined,
     const char *node_id)
 {
-    ngx_uint_t           i;
-    ngx_kvs_vote_t      *v;
+    int                  i;
     kvs_record_hdr_t     hdr;
     ngx_kvs_conflict_t  *c;
 
@@ -218,43 +207,19 @@ ngx_kvs_conflict_vote(const u_char *record, size_t len, uint64_t joined,
         return;
     }
 
-    c->voters++;
+    i = kvs_vote_cast(&c->tally, &hdr.version, joined, node_id);
 
-    for (i = 0; i < c->nvotes; i++) {
-        v = &c->votes[i];
-
-        if (kvs_version_cmp(&v->version, &hdr.version) == 0) {
-            v->votes++;
-
-            if (joined < v->oldest) {
-                v->oldest = joined;
-                ngx_cpystrn((u_char *) v->oldest_id, (u_char *) node_id,
-                            sizeof(v->oldest_id));
-            }
-
-            return;
-        }
-    }
-
-    if (c->nvotes == NGX_KVS_CONFLICT_VERSIONS) {
+    if (i < 0 || c->records[i].data != NULL) {
         return;
     }
 
-    v = &c->votes[c->nvotes];
-    v->record = ngx_pnalloc(c->pool, len);
-    if (v->record == NULL) {
+    c->records[i].data = ngx_pnalloc(c->pool, len);
+    if (c->records[i].data == NULL) {
         return;
     }
 
-    ngx_memcpy(v->record, record, len);
-    v->record_len = len;
-    v->version = hdr.version;
-    v->votes = 1;
-    v->oldest = joined;
-    ngx_cpystrn((u_char *) v->oldest_id, (u_char *) node_id,
-                sizeof(v->oldest_id));
-
-    c->nvotes++;
+    ngx_memcpy(c->records[i].data, record, len);
+    c->records[i].len = len;
 }
 
 
@@ -316,64 +281,38 @@ ngx_kvs_conflict_answer(ngx_kvs_call_t *call)
 
 
 static u_char *
-ngx_kvs_conflict_version(u_char *p, u_char *end, ngx_kvs_vote_t *v,
+ngx_kvs_conflict_version(u_char *p, u_char *end, kvs_vote_t *v,
     const char *sep)
 {
     char  uuid[KVS_UUID_STR_LEN];
 
     kvs_uuid_format(v->version.uuid, uuid);
 
-    return ngx_slprintf(p, end, "%s%uL/%*s (%ui vote%s)", sep,
+    return ngx_slprintf(p, end, "%s%uL/%*s (%uz vote%s)", sep,
                         v->version.timestamp, (size_t) KVS_UUID_STR_LEN,
                         uuid, v->votes, v->votes == 1 ? "" : "s");
 }
 
 
-/* most votes; then the oldest member's; then the greater uuid */
-
 static void
 ngx_kvs_conflict_decide(void)
 {
+    int                  win;
     char                 err[KVS_STORE_ERRLEN];
-    u_char               list[NGX_KVS_CONFLICT_VERSIONS * 80], *p;
-    ngx_uint_t           i, tie;
+    u_char               list[KVS_VOTE_VERSIONS * 80], *p;
+    size_t               i;
     const char          *why;
+    kvs_vote_t          *best;
     kvs_write_t          w;
-    ngx_kvs_vote_t      *best, *v;
     ngx_kvs_agent_t     *agent;
     ngx_kvs_conflict_t  *c;
 
     c = &ngx_kvs_conflict;
     agent = c->agent;
-    best = NULL;
-    tie = 0;
-    why = "most members hold it";
 
-    for (i = 0; i < c->nvotes; i++) {
-        v = &c->votes[i];
+    win = kvs_vote_decide(&c->tally, &why);
 
-        if (best == NULL || v->votes > best->votes) {
-            best = v;
-            tie = 0;
-            continue;
-        }
-
-        if (v->votes < best->votes) {
-            continue;
-        }
-
-        tie = 1;
-
-        if (v->oldest < best->oldest
-            || (v->oldest == best->oldest
-                && ngx_memcmp(v->version.uuid, best->version.uuid,
-                              KVS_UUID_LEN) > 0))
-        {
-            best = v;
-        }
-    }
-
-    if (best == NULL) {
+    if (win < 0) {
         /* nobody holds the key any more: nothing to resolve */
         (void) kvs_store_conflict_done(agent->store, c->ns,
                                        (char *) c->path, c->plen, err,
@@ -381,18 +320,12 @@ ngx_kvs_conflict_decide(void)
         goto done;
     }
 
-    if (tie) {
-        why = "the member that joined first holds it";
+    best = &c->tally.versions[win];
 
-        for (i = 0; i < c->nvotes; i++) {
-            v = &c->votes[i];
-
-            if (v != best && v->votes == best->votes
-                && v->oldest == best->oldest)
-            {
-                why = "its uuid is the greater";
-            }
-        }
+    if (c->records[win].data == NULL) {
+        /* out of memory for the winner's record: the note stays, and the
+         * vote is taken again */
+        goto done;
     }
 
     ngx_memzero(&w, sizeof(kvs_write_t));
@@ -401,8 +334,8 @@ ngx_kvs_conflict_decide(void)
     w.ns = c->ns;
     w.path = (const char *) c->path;
     w.path_len = c->plen;
-    w.value = best->record;
-    w.value_len = best->record_len;
+    w.value = c->records[win].data;
+    w.value_len = c->records[win].len;
 
     if (kvs_store_write(agent->store, &w, 1, ngx_http_kvs_now_ms(), err,
                         sizeof(err))
@@ -424,21 +357,21 @@ ngx_kvs_conflict_decide(void)
 
     p = ngx_kvs_conflict_version(list, list + sizeof(list), best, "");
 
-    for (i = 0; i < c->nvotes; i++) {
-        if (&c->votes[i] != best) {
+    for (i = 0; i < c->tally.nversions; i++) {
+        if (&c->tally.versions[i] != best) {
             p = ngx_kvs_conflict_version(p, list + sizeof(list),
-                                         &c->votes[i], ", ");
+                                         &c->tally.versions[i], ", ");
         }
     }
 
     ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
                   "kvs: conflict on \"%*s\" resolved: version %*s wins "
-                  "with %ui of %ui votes among %ui versions, because %s "
+                  "with %uz of %uz votes among %uz versions, because %s "
                   "(held by \"%s\"); versions: %*s%s",
                   c->plen, c->path, (size_t) (ngx_strlchr(list, p, ' ')
                                               - list), list,
-                  best->votes, c->voters, c->nvotes, why, best->oldest_id,
-                  (size_t) (p - list), list,
+                  best->votes, c->tally.voters, c->tally.nversions, why,
+                  best->holder, (size_t) (p - list), list,
                   w.rc == KVS_OK ? "; this node now holds it" : "");
 
 done:
