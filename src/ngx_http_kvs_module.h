@@ -124,7 +124,8 @@ ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
 ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 uint64_t ngx_http_kvs_now_ms(void);
-/* the node bootstraps from its peers and takes no external writes */
+/* the node bootstraps from its peers and takes no external writes: the
+ * store's mark, which handlers and the agent's walk read alike */
 ngx_uint_t ngx_http_kvs_syncing(void);
 
 ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);

@@ -60,7 +60,6 @@ typedef struct {
 
 
 static void ngx_kvs_sync_start(ngx_event_t *ev);
-static ngx_uint_t ngx_kvs_sync_bootstrapping(ngx_kvs_agent_t *agent);
 static void ngx_kvs_sync_call(const char *uri, u_char *body, size_t len,
     ngx_kvs_call_handler_pt handler);
 static void ngx_kvs_sync_ranges(ngx_kvs_call_t *call);
@@ -94,30 +93,11 @@ ngx_kvs_sync_init(ngx_kvs_agent_t *agent)
     s->ev.log = agent->log;
     s->ev.cancelable = 1;
 
-    s->bootstrap = ngx_kvs_sync_bootstrapping(agent);
+    s->bootstrap = ngx_http_kvs_syncing();
 
     ngx_add_timer(&s->ev, s->bootstrap ? 100 : ngx_kvs_sync_interval());
 
     return NGX_OK;
-}
-
-
-static ngx_uint_t
-ngx_kvs_sync_bootstrapping(ngx_kvs_agent_t *agent)
-{
-    int       rc;
-    char      err[KVS_STORE_ERRLEN];
-    uint64_t  v;
-
-    if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
-        return 0;
-    }
-
-    rc = kvs_store_meta_get(agent->store, KVS_SYNCING, &v);
-
-    kvs_store_read_end(agent->store);
-
-    return rc == KVS_OK && v != 0;
 }
 
 
