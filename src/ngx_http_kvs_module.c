@@ -28,6 +28,7 @@
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_peer.h"
 #include "kvs_json.h"
+#include "kvs_members.h"
 
 
 /* an endpoint: its path, or the prefix of its paths, and its handler */
@@ -534,7 +535,8 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
     u_char                      *p;
     ngx_uint_t                   i, j, k, n, ssl, resolved;
     ngx_url_t                    u;
-    ngx_str_t                    bind, host, address;
+    ngx_str_t                    bind, host, address, text;
+    kvs_address_t                a;
     ngx_http_conf_port_t        *port;
     ngx_http_conf_addr_t        *addr;
     ngx_http_kvs_cluster_api_t  *ca;
@@ -542,31 +544,29 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
 
     bind.data = (u_char *) kmcf->kc.bind_address;
     bind.len = ngx_strlen(kmcf->kc.bind_address);
-    host = bind;
-    ssl = 0;
 
-    if (host.len > 8
-        && ngx_strncasecmp(host.data, (u_char *) "https://", 8) == 0)
-    {
-        ssl = 1;
-        host.data += 8;
-        host.len -= 8;
-
-    } else if (host.len > 7
-               && ngx_strncasecmp(host.data, (u_char *) "http://", 7) == 0)
-    {
-        host.data += 7;
-        host.len -= 7;
-    }
-
-    address.len = host.len + sizeof(":65535") - 1;
-    address.data = ngx_pnalloc(cf->pool, address.len);
-    if (address.data == NULL) {
+    text.data = ngx_pnalloc(cf->pool, bind.len + sizeof(":65535") - 1);
+    if (text.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_sprintf(address.data, "%V:%d", &host, kmcf->kc.port);
-    address.len = p - address.data;
+    p = ngx_sprintf(text.data, "%V:%d", &bind, kmcf->kc.port);
+    text.len = p - text.data;
+
+    /* the loader took only an address peers can call */
+
+    if (kvs_address_parse((char *) text.data, text.len, &a) != 0) {
+        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                      "kvs: bind_address:port \"%V\" is not host:port or "
+                      "an http(s):// URL", &text);
+        return NGX_ERROR;
+    }
+
+    ssl = a.ssl;
+    host.data = (u_char *) a.host;
+    host.len = a.host_len;
+    address.data = (u_char *) a.authority;
+    address.len = a.authority_len;
 
     ca = kmcf->cluster_api->elts;
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);

@@ -221,14 +221,6 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
             address.data = (u_char *) kc->seed_nodes[i];
             address.len = ngx_strlen(kc->seed_nodes[i]);
 
-            if (address.len > 7
-                && ngx_strncasecmp(address.data, (u_char *) "http://", 7)
-                   == 0)
-            {
-                address.data += 7;
-                address.len -= 7;
-            }
-
             (void) ngx_kvs_agent_send(agent, &address, "/members/join",
                                       (u_char *) p, len,
                                       ngx_kvs_agent_answer, agent);
@@ -483,20 +475,22 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
 }
 
 
+/* the peer at an address, however it is written: a seed "http://a:1" is
+ * the member "a:1" */
+
 ngx_kvs_peer_t *
 ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
 {
     ngx_uint_t       i;
+    kvs_address_t    a;
     ngx_kvs_peer_t  *peer;
 
-    for (i = 0; i < agent->npeers; i++) {
-        peer = agent->peers[i];
+    if (kvs_address_parse((char *) address->data, address->len, &a) == 0) {
 
-        if (peer->address.len == address->len
-            && ngx_strncmp(peer->address.data, address->data, address->len)
-               == 0)
-        {
-            return peer;
+        for (i = 0; i < agent->npeers; i++) {
+            if (ngx_kvs_peer_is(agent->peers[i], &a)) {
+                return agent->peers[i];
+            }
         }
     }
 
@@ -653,28 +647,25 @@ done:
 /* one blocking exchange, over TLS for https:// peers */
 
 static ssize_t
-ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_str_t *host,
-    ngx_uint_t tls, u_char *req, size_t len, u_char *answer, size_t size)
+ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_kvs_peer_t *peer,
+    u_char *req, size_t len, u_char *answer, size_t size)
 {
 #if (NGX_SSL)
-    SSL         *ssl;
-    ssize_t      n;
-    ngx_uint_t   verify;
+    SSL      *ssl;
+    ssize_t   n;
 
     /* the agent's own context: its CA, and its client certificate */
 
-    if (tls) {
+    if (peer->ssl) {
         n = -1;
-        verify = agent->kmcf->peer_ca_file.len != 0;
 
         ssl = SSL_new(agent->kmcf->peer_ssl->ctx);
 
         if (ssl != NULL
             && SSL_set_fd(ssl, fd) == 1
+            && ngx_kvs_peer_ssl_name(peer, ssl, agent->pool) == NGX_OK
             && SSL_connect(ssl) == 1
-            && (!verify
-                || (SSL_get_verify_result(ssl) == X509_V_OK
-                    && ngx_kvs_peer_check_name(ssl, host) == NGX_OK))
+            && ngx_kvs_peer_ssl_verify(peer, ssl) == NULL
             && SSL_write(ssl, req, (int) len) == (int) len)
         {
             n = SSL_read(ssl, answer, (int) size);
@@ -704,9 +695,9 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     u_char          *p, req[4096];
     ssize_t          n;
     uint64_t         date;
-    ngx_url_t        u;
-    ngx_uint_t       tls;
+    ngx_str_t        address;
     kvs_config_t    *kc;
+    ngx_kvs_peer_t  *peer;
     struct timeval   tv;
     char             sig[KVS_SIGN_LEN];
 
@@ -716,26 +707,11 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
         return;
     }
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url.data = (u_char *) to->address;
-    u.url.len = ngx_strlen(to->address);
-    tls = 0;
+    address.data = (u_char *) to->address;
+    address.len = ngx_strlen(to->address);
 
-    if (u.url.len > 8
-        && ngx_strncasecmp(u.url.data, (u_char *) "https://", 8) == 0)
-    {
-        tls = 1;
-        u.url.data += 8;
-        u.url.len -= 8;
-
-    } else if (u.url.len > 7
-               && ngx_strncasecmp(u.url.data, (u_char *) "http://", 7) == 0)
-    {
-        u.url.data += 7;
-        u.url.len -= 7;
-    }
-
-    if (ngx_parse_url(agent->pool, &u) != NGX_OK || u.naddrs == 0) {
+    peer = ngx_kvs_peer_create(agent->pool, &address, agent->log);
+    if (peer == NULL) {
         return;
     }
 
@@ -755,10 +731,10 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
                      KVS_SIGN_HEADER_NODE ": %s\r\n"
                      KVS_SIGN_HEADER_DATE ": %uL\r\n"
                      KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n\r\n%*s",
-                     &u.url, len, kc->node_id, date,
+                     &peer->hostport, len, kc->node_id, date,
                      (size_t) KVS_SIGN_LEN, sig, len, body);
 
-    fd = socket(u.addrs[0].sockaddr->sa_family, SOCK_STREAM, 0);
+    fd = socket(peer->addr->sockaddr->sa_family, SOCK_STREAM, 0);
     if (fd == -1) {
         return;
     }
@@ -771,9 +747,9 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
 
     n = -1;
 
-    if (connect(fd, u.addrs[0].sockaddr, u.addrs[0].socklen) == 0) {
-        n = ngx_kvs_agent_leave_send(agent, fd, &u.host, tls, req, p - req,
-                                     req, sizeof(req) - 1);
+    if (connect(fd, peer->addr->sockaddr, peer->addr->socklen) == 0) {
+        n = ngx_kvs_agent_leave_send(agent, fd, peer, req, p - req, req,
+                                     sizeof(req) - 1);
     }
 
     ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
@@ -813,6 +789,10 @@ ngx_kvs_agent_leave(ngx_cycle_t *cycle)
         ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
         return;
     }
+
+#if (NGX_SSL)
+    ngx_kvs_peer_ssl_init(kmcf->peer_ssl, kmcf->peer_ca_file.len != 0);
+#endif
 
     ngx_memzero(&agent, sizeof(ngx_kvs_agent_t));
     agent.store = st;

@@ -105,42 +105,79 @@ ngx_kvs_peer_ssl_init(ngx_ssl_t *ssl, ngx_uint_t verify)
     ngx_kvs_peer_verify = verify;
 }
 
-/*
- * Does the peer's certificate name the host we called?  An address is
- * matched against the certificate's IP addresses, a name against its DNS
- * names: peers are often known by address alone.
- */
+/* SNI names the host called, when it has a name: never an address */
 
 ngx_int_t
-ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host)
+ngx_kvs_peer_ssl_name(ngx_kvs_peer_t *peer, SSL *ssl, ngx_pool_t *pool)
 {
-    int     rc;
-    X509   *cert;
-    u_char  name[NGX_SOCKADDR_STRLEN + 1];
+    u_char  *name;
 
-    if (host->len >= sizeof(name)) {
+    if (peer->ip) {
+        return NGX_OK;
+    }
+
+    name = ngx_pnalloc(pool, peer->host.len + 1);
+    if (name == NULL) {
         return NGX_ERROR;
+    }
+
+    (void) ngx_cpystrn(name, peer->host.data, peer->host.len + 1);
+
+    return SSL_set_tlsext_host_name(ssl, (char *) name) == 1 ? NGX_OK
+                                                             : NGX_ERROR;
+}
+
+
+/*
+ * With peer_ca_file, a handshaken peer's certificate must chain to it and
+ * name the host called: an address among its IP addresses, a name among
+ * its DNS names, since peers are often known by address alone.  NULL, or
+ * why not.
+ */
+
+const char *
+ngx_kvs_peer_ssl_verify(ngx_kvs_peer_t *peer, SSL *ssl)
+{
+    int         rc;
+    X509       *cert;
+    ngx_str_t   host;
+    u_char      name[NGX_SOCKADDR_STRLEN + 1];
+
+    if (!ngx_kvs_peer_verify) {
+        return NULL;
+    }
+
+    if (SSL_get_verify_result(ssl) != X509_V_OK) {
+        return "the peer's certificate is not signed by peer_ca_file";
+    }
+
+    host = peer->host;
+
+    /* an IPv6 literal is matched without its brackets */
+
+    if (peer->ip && host.len > 2 && host.data[0] == '[') {
+        host.data++;
+        host.len -= 2;
     }
 
     cert = SSL_get_peer_certificate(ssl);
-    if (cert == NULL) {
-        return NGX_ERROR;
-    }
 
-    (void) ngx_cpystrn(name, host->data, host->len + 1);
-
-    if (ngx_inet_addr(host->data, host->len) != INADDR_NONE
-        || ngx_strlchr(host->data, host->data + host->len, ':') != NULL)
-    {
-        rc = X509_check_ip_asc(cert, (char *) name, 0);
+    if (cert == NULL || host.len >= sizeof(name)) {
+        rc = 0;
 
     } else {
-        rc = X509_check_host(cert, (char *) name, host->len, 0, NULL);
+        (void) ngx_cpystrn(name, host.data, host.len + 1);
+
+        rc = peer->ip ? X509_check_ip_asc(cert, (char *) name, 0)
+                      : X509_check_host(cert, (char *) name, host.len, 0,
+                                        NULL);
     }
 
-    X509_free(cert);
+    if (cert != NULL) {
+        X509_free(cert);
+    }
 
-    return rc == 1 ? NGX_OK : NGX_ERROR;
+    return rc == 1 ? NULL : "the peer's certificate does not name its host";
 }
 
 #endif
@@ -150,6 +187,7 @@ ngx_kvs_peer_t *
 ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
 {
     ngx_url_t        u;
+    kvs_address_t    a;
     ngx_kvs_peer_t  *peer;
 
     peer = ngx_pcalloc(pool, sizeof(ngx_kvs_peer_t));
@@ -163,36 +201,42 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     }
 
     peer->address.len = address->len;
-    peer->hostport = peer->address;
 
-    if (address->len > 8
-        && ngx_strncasecmp(address->data, (u_char *) "https://", 8) == 0)
+    if (kvs_address_parse((char *) peer->address.data, peer->address.len,
+                          &a)
+        != 0)
     {
-        peer->ssl = 1;
-        peer->hostport.data += 8;
-        peer->hostport.len -= 8;
+        ngx_log_error(NGX_LOG_WARN, log, 0,
+                      "kvs: peer address \"%V\" is not host:port or an "
+                      "http(s):// URL", address);
+        return NULL;
+    }
 
-    } else if (address->len > 7
-               && ngx_strncasecmp(address->data, (u_char *) "http://", 7)
-                  == 0)
-    {
-        peer->hostport.data += 7;
-        peer->hostport.len -= 7;
+    peer->ssl = a.ssl;
+    peer->ip = a.ip;
+    peer->host.data = (u_char *) a.host;
+    peer->host.len = a.host_len;
+    peer->hostport.data = (u_char *) a.authority;
+    peer->hostport.len = a.authority_len;
+
+    /* a plain peer is named as members name it, without "http://" */
+
+    if (!a.ssl) {
+        peer->address = peer->hostport;
     }
 
     ngx_memzero(&u, sizeof(ngx_url_t));
     u.url = peer->hostport;
     u.no_resolve = 0;
 
-    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0 || u.no_port) {
+    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0) {
         ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "kvs: peer address \"%V\" is not host:port%s%s",
+                      "kvs: peer address \"%V\" cannot be resolved%s%s",
                       address, u.err ? ": " : "", u.err ? u.err : "");
         return NULL;
     }
 
     peer->addr = &u.addrs[0];
-    peer->host = u.host;
 
 #if !(NGX_SSL)
     if (peer->ssl) {
@@ -204,6 +248,19 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
 #endif
 
     return peer;
+}
+
+
+/* whether a peer is the one an address names, however it is written */
+
+ngx_uint_t
+ngx_kvs_peer_is(ngx_kvs_peer_t *peer, kvs_address_t *a)
+{
+    return peer->ssl == (ngx_uint_t) a->ssl
+           && peer->hostport.len == a->authority_len
+           && ngx_strncmp(peer->hostport.data, a->authority,
+                          a->authority_len)
+              == 0;
 }
 
 
@@ -735,8 +792,7 @@ ngx_kvs_peer_idle_handler(ngx_event_t *ev)
 static void
 ngx_kvs_call_ssl(ngx_kvs_call_t *call, ngx_connection_t *c)
 {
-    u_char     *name;
-    ngx_int_t   rc;
+    ngx_int_t  rc;
 
     if (ngx_kvs_peer_ssl == NULL
         || ngx_ssl_create_connection(ngx_kvs_peer_ssl, c,
@@ -749,20 +805,11 @@ ngx_kvs_call_ssl(ngx_kvs_call_t *call, ngx_connection_t *c)
 
     c->sendfile = 0;
 
-    /* SNI takes a host name, not an address */
-
-    if (ngx_inet_addr(call->peer->host.data, call->peer->host.len)
-        == INADDR_NONE)
+    if (ngx_kvs_peer_ssl_name(call->peer, c->ssl->connection, call->pool)
+        != NGX_OK)
     {
-        name = ngx_pnalloc(call->pool, call->peer->host.len + 1);
-        if (name == NULL) {
-            ngx_kvs_call_done(call, "out of memory");
-            return;
-        }
-
-        (void) ngx_cpystrn(name, call->peer->host.data,
-                           call->peer->host.len + 1);
-        (void) SSL_set_tlsext_host_name(c->ssl->connection, (char *) name);
+        ngx_kvs_call_done(call, "cannot name the peer's host (SNI)");
+        return;
     }
 
     rc = ngx_ssl_handshake(c);
@@ -780,6 +827,7 @@ ngx_kvs_call_ssl(ngx_kvs_call_t *call, ngx_connection_t *c)
 static void
 ngx_kvs_call_ssl_done(ngx_connection_t *c)
 {
+    const char      *failure;
     ngx_kvs_call_t  *call;
 
     call = c->data;
@@ -793,20 +841,10 @@ ngx_kvs_call_ssl_done(ngx_connection_t *c)
         return;
     }
 
-    if (ngx_kvs_peer_verify) {
-        if (SSL_get_verify_result(c->ssl->connection) != X509_V_OK) {
-            ngx_kvs_call_done(call, "the peer's certificate is not signed "
-                                    "by peer_ca_file");
-            return;
-        }
-
-        if (ngx_kvs_peer_check_name(c->ssl->connection, &call->peer->host)
-            != NGX_OK)
-        {
-            ngx_kvs_call_done(call, "the peer's certificate does not name "
-                                    "its host");
-            return;
-        }
+    failure = ngx_kvs_peer_ssl_verify(call->peer, c->ssl->connection);
+    if (failure != NULL) {
+        ngx_kvs_call_done(call, failure);
+        return;
     }
 
     c->read->handler = ngx_kvs_call_read;

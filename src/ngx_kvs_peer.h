@@ -9,6 +9,8 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "kvs_members.h"
+
 
 typedef struct ngx_kvs_peer_s  ngx_kvs_peer_t;
 typedef struct ngx_kvs_call_s  ngx_kvs_call_t;
@@ -19,12 +21,13 @@ typedef void (*ngx_kvs_call_handler_pt)(ngx_kvs_call_t *call);
 struct ngx_kvs_peer_s {
     ngx_str_t                 address;       /* as gossiped: "host:port",
                                                 or "https://host:port" */
-    ngx_str_t                 host;          /* for Host, SNI and the
+    ngx_str_t                 host;          /* for SNI and the
                                                 certificate's name */
-    ngx_str_t                 hostport;
+    ngx_str_t                 hostport;      /* for Host and the resolver */
     ngx_addr_t               *addr;
     ngx_connection_t         *idle;          /* one kept-alive connection */
     unsigned                  ssl:1;
+    unsigned                  ip:1;          /* host is an address */
 };
 
 
@@ -72,11 +75,19 @@ ngx_ssl_t *ngx_kvs_peer_ssl_create(ngx_conf_t *cf, ngx_str_t *ca_file,
     ngx_str_t *cert_file, ngx_str_t *key_file);
 /* The context this process's calls use; verify when it has a CA file. */
 void ngx_kvs_peer_ssl_init(ngx_ssl_t *ssl, ngx_uint_t verify);
-ngx_int_t ngx_kvs_peer_check_name(SSL *ssl, ngx_str_t *host);
+/* Names the peer's host in a TLS connection to it (SNI), before the
+ * handshake; then, after it, NULL when its certificate is one to talk
+ * to, or why not. */
+ngx_int_t ngx_kvs_peer_ssl_name(ngx_kvs_peer_t *peer, SSL *ssl,
+    ngx_pool_t *pool);
+const char *ngx_kvs_peer_ssl_verify(ngx_kvs_peer_t *peer, SSL *ssl);
 #endif
 
+/* A peer at an address (kvs_address_parse()), resolved now; NULL, and
+ * logged, when it cannot be called. */
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);
+ngx_uint_t ngx_kvs_peer_is(ngx_kvs_peer_t *peer, kvs_address_t *a);
 
 /* Why a call did not get its 200, in words: its error, or "answered 401". */
 const char *ngx_kvs_call_failure(ngx_kvs_call_t *call);

@@ -812,7 +812,7 @@ kvs_config_set_seeds(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     size_t            i, n;
     char            **seeds;
     char              desc[KVS_CONFIG_SHOWLEN + 8];
-    kvs_seed_t        seed;
+    kvs_address_t     address;
     yaml_node_t      *item;
     yaml_node_item_t *it;
 
@@ -855,8 +855,8 @@ kvs_config_set_seeds(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
             goto failed;
         }
 
-        if (kvs_config_parse_seed((char *) item->data.scalar.value,
-                                  item->data.scalar.length, &seed)
+        if (kvs_address_parse((char *) item->data.scalar.value,
+                              item->data.scalar.length, &address)
             != 0)
         {
             kvs_config_error(ctx, line, key->name,
@@ -969,7 +969,8 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
  * Peers take node_id and bind_address:port as this node's name and
  * address in their member lists, which refuse names that JSON would have
  * to escape or that are too long (kvs_member_name_check(): a membership
- * call's body is capped for 1,024 members of names that need no escape).
+ * call's body is capped for 1,024 members of names that need no escape),
+ * and call the address, which must then be one kvs_address_parse() takes.
  * Such a node could never join: better said at "nginx -t".
  */
 
@@ -980,6 +981,7 @@ kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
     int                      n;
     char                     address[KVS_MEMBER_NAME_MAX + 2];
     const char              *why;
+    kvs_address_t            parsed;
     const kvs_config_key_t  *key;
 
     why = kvs_member_name_check(ctx->cf->node_id, strlen(ctx->cf->node_id));
@@ -998,6 +1000,10 @@ kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
     why = (n < 0 || (size_t) n >= sizeof(address))
           ? "is longer than 255 bytes"
           : kvs_member_name_check(address, (size_t) n);
+
+    if (why == NULL && kvs_address_parse(address, (size_t) n, &parsed) != 0) {
+        why = "is not host:port or an http(s):// URL";
+    }
 
     if (why != NULL) {
         key = kvs_config_find("bind_address", sizeof("bind_address") - 1);
@@ -1026,102 +1032,6 @@ kvs_config_key_line(yaml_node_t *root, const unsigned long *lines,
 
     /* a mark at the start of a line is past the end of the last one */
     return (end.column == 0 && end.line > 0) ? end.line : end.line + 1;
-}
-
-
-/*
- * "host:port", "http://host:port" or "https://host:port", and nothing
- * else: no user, no path, not even a trailing "/", because the agent builds
- * its request URIs on the bare authority.  The scheme is matched without
- * regard to case, as URLs have it.  A host with a colon must be a bracketed
- * IPv6 literal, otherwise "::1:8080" would be ambiguous.  The port is taken
- * after the last colon: 1..65535, digits only.
- */
-
-int
-kvs_config_parse_seed(const char *s, size_t len, kvs_seed_t *seed)
-{
-    int          port;
-    size_t       i, n;
-    const char  *p, *end, *colon;
-
-    p = s;
-    end = s + len;
-    seed->ssl = 0;
-
-    if (len > 7 && strncasecmp(p, "http://", 7) == 0) {
-        p += 7;
-
-    } else if (len > 8 && strncasecmp(p, "https://", 8) == 0) {
-        p += 8;
-        seed->ssl = 1;
-    }
-
-    colon = NULL;
-
-    for (i = 0; i < (size_t) (end - p); i++) {
-        if (p[i] == ':') {
-            colon = p + i;
-        }
-    }
-
-    if (colon == NULL || colon == p) {
-        return -1;
-    }
-
-    n = (size_t) (colon - p);
-
-    if (p[0] == '[') {
-
-        /* "[" inner "]": the inner part is left to the resolver */
-        if (n < 3 || p[n - 1] != ']') {
-            return -1;
-        }
-
-        for (i = 1; i < n - 1; i++) {
-            if (p[i] <= ' ' || p[i] >= 0x7f || p[i] == '[' || p[i] == ']'
-                || p[i] == '/')
-            {
-                return -1;
-            }
-        }
-
-    } else {
-
-        /* no blanks, controls, 8-bit bytes or URL delimiters */
-        for (i = 0; i < n; i++) {
-            if (p[i] <= ' ' || p[i] >= 0x7f
-                || strchr(":/?#@[]\\", p[i]) != NULL)
-            {
-                return -1;
-            }
-        }
-    }
-
-    /* at most 5 digits, so the value cannot overflow */
-    if (end - (colon + 1) < 1 || end - (colon + 1) > 5) {
-        return -1;
-    }
-
-    port = 0;
-
-    for (p = colon + 1; p < end; p++) {
-        if (*p < '0' || *p > '9') {
-            return -1;
-        }
-
-        port = port * 10 + (*p - '0');
-    }
-
-    if (port < 1 || port > 65535) {
-        return -1;
-    }
-
-    seed->host = colon - n;
-    seed->host_len = n;
-    seed->port = port;
-
-    return 0;
 }
 
 

@@ -71,16 +71,6 @@ typedef struct {
 } kvs_config_t;
 
 
-/* One seed_nodes entry taken apart; host points into the parsed text. */
-typedef struct {
-    int              ssl;                /* https:// */
-    const char      *host;               /* not terminated; an IPv6
-                                            literal keeps its brackets */
-    size_t           host_len;
-    int              port;               /* 1..65535 */
-} kvs_seed_t;
-
-
 /* Fills every field with the original KVS's default.  Returns 0, or -1 when
  * memory runs out. */
 int kvs_config_defaults(kvs_config_t *cf);
@@ -94,11 +84,5 @@ int kvs_config_load(kvs_config_t *cf, const char *file, char *err,
 /* Frees what *cf owns, the secret wiped first, and leaves the pointers
  * NULL: a second call is harmless. */
 void kvs_config_free(kvs_config_t *cf);
-
-/* Splits a seed_nodes entry: "host:port", "http://host:port" or
- * "https://host:port", nothing before or after, port 1..65535.  Returns 0,
- * or -1 when the text is not of that form.  The loader refuses any entry
- * this refuses, so the cluster agent can split every loaded one again. */
-int kvs_config_parse_seed(const char *s, size_t len, kvs_seed_t *seed);
 
 #endif /* KVS_CONFIG_H */

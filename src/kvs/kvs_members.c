@@ -1,15 +1,20 @@
 /*
- * Member lists in JSON; see kvs_members.h.  Parsing uses cJSON: a list
- * comes from a peer that proved it holds the cluster's secret, but is still
- * checked field by field, since a bad list must change nothing.
+ * Member lists in JSON, and the addresses members are called at; see
+ * kvs_members.h.  Parsing uses cJSON: a list comes from a peer that proved
+ * it holds the cluster's secret, but is still checked field by field,
+ * since a bad list must change nothing.
  */
 
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <cjson/cJSON.h>
 
 #include "kvs_members.h"
+
+
+static int kvs_address_ipv4(const char *s, size_t len);
 
 
 static const char  *kvs_member_states[] = { "alive", "failed", "left" };
@@ -64,6 +69,147 @@ kvs_member_name_check(const char *s, size_t len)
     }
 
     return NULL;
+}
+
+
+/*
+ * The one parser of a peer's address: the configuration's checks, the
+ * agent's client and the cluster listener's check all take an address
+ * apart here.  "host:port", "http://host:port" or "https://host:port",
+ * and nothing else: no user, no path, not even a trailing "/", because the
+ * agent builds its request URIs on the bare authority.  The scheme is matched without
+ * regard to case, as URLs have it.  A host with a colon must be a bracketed
+ * IPv6 literal, otherwise "::1:8080" would be ambiguous.  The port is taken
+ * after the last colon: 1..65535, digits only.
+ */
+
+int
+kvs_address_parse(const char *s, size_t len, kvs_address_t *a)
+{
+    int          port;
+    size_t       i, n;
+    const char  *p, *end, *colon;
+
+    p = s;
+    end = s + len;
+    a->ssl = 0;
+
+    if (len > 7 && strncasecmp(p, "http://", 7) == 0) {
+        p += 7;
+
+    } else if (len > 8 && strncasecmp(p, "https://", 8) == 0) {
+        p += 8;
+        a->ssl = 1;
+    }
+
+    colon = NULL;
+
+    for (i = 0; i < (size_t) (end - p); i++) {
+        if (p[i] == ':') {
+            colon = p + i;
+        }
+    }
+
+    if (colon == NULL || colon == p) {
+        return -1;
+    }
+
+    n = (size_t) (colon - p);
+
+    if (p[0] == '[') {
+
+        /* "[" inner "]": the inner part is left to the resolver */
+        if (n < 3 || p[n - 1] != ']') {
+            return -1;
+        }
+
+        for (i = 1; i < n - 1; i++) {
+            if (p[i] <= ' ' || p[i] >= 0x7f || p[i] == '[' || p[i] == ']'
+                || p[i] == '/')
+            {
+                return -1;
+            }
+        }
+
+    } else {
+
+        /* no blanks, controls, 8-bit bytes or URL delimiters */
+        for (i = 0; i < n; i++) {
+            if (p[i] <= ' ' || p[i] >= 0x7f
+                || strchr(":/?#@[]\\", p[i]) != NULL)
+            {
+                return -1;
+            }
+        }
+    }
+
+    /* at most 5 digits, so the value cannot overflow */
+    if (end - (colon + 1) < 1 || end - (colon + 1) > 5) {
+        return -1;
+    }
+
+    port = 0;
+
+    for (p = colon + 1; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return -1;
+        }
+
+        port = port * 10 + (*p - '0');
+    }
+
+    if (port < 1 || port > 65535) {
+        return -1;
+    }
+
+    a->host = colon - n;
+    a->host_len = n;
+    a->ip = a->host[0] == '[' || kvs_address_ipv4(a->host, n);
+    a->authority = a->host;
+    a->authority_len = (size_t) (end - a->host);
+    a->port = port;
+
+    return 0;
+}
+
+
+
+/* four decimal numbers of 0..255, dotted: how a name is told from an
+ * IPv4 address, which may go neither into SNI nor a DNS name check */
+
+static int
+kvs_address_ipv4(const char *s, size_t len)
+{
+    size_t  i, parts, digits;
+    int     v;
+
+    parts = 1;
+    digits = 0;
+    v = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            if (digits == 0 || ++parts > 4) {
+                return 0;
+            }
+
+            digits = 0;
+            v = 0;
+            continue;
+        }
+
+        if (s[i] < '0' || s[i] > '9' || ++digits > 3) {
+            return 0;
+        }
+
+        v = v * 10 + (s[i] - '0');
+
+        if (v > 255) {
+            return 0;
+        }
+    }
+
+    return parts == 4 && digits > 0;
 }
 
 

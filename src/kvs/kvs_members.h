@@ -5,6 +5,8 @@
  *
  *   [{"id":"node1","address":"127.0.0.1:8081","last_seen":ms,
  *     "joined_timestamp":ms,"state":"alive"}, ...]
+ *
+ * and the address a member is called at, taken apart in one place too.
  */
 
 #ifndef KVS_MEMBERS_H
@@ -39,7 +41,30 @@
 #define KVS_MEMBERS_JSON_MAX                                                  \
     (2 + KVS_MEMBERS_MAX * (KVS_MEMBER_JSON_MAX + 1))
 
+/*
+ * A member's address, as seed_nodes, bind_address:port and member lists
+ * write it: "host:port", "http://host:port" or "https://host:port".
+ */
+typedef struct {
+    int              ssl;                /* https:// */
+    int              ip;                 /* the host is an IPv4 or a
+                                            bracketed IPv6 literal, no
+                                            name: no SNI, and certificates
+                                            name it by IP address */
+    const char      *host;               /* not terminated; an IPv6
+                                            literal keeps its brackets */
+    size_t           host_len;
+    const char      *authority;          /* "host:port", the scheme off */
+    size_t           authority_len;
+    int              port;               /* 1..65535 */
+} kvs_address_t;
+
+
 const char *kvs_member_state_name(int state);
+
+/* Takes an address apart, pointing into s (len bytes, no NUL needed).
+ * Returns 0, or -1 when the text is not of one of the three forms. */
+int kvs_address_parse(const char *s, size_t len, kvs_address_t *a);
 
 /* NULL when s, of len bytes, may be a member's id or address: not empty,
  * at most KVS_MEMBER_NAME_MAX bytes, and no byte that JSON must escape

@@ -59,14 +59,6 @@ typedef struct {
 } kvs_test_size_t;
 
 
-typedef struct {
-    const char  *text;
-    int          ssl;
-    const char  *host;           /* NULL: the text must be refused */
-    int          port;
-} kvs_test_seed_t;
-
-
 static char   kvs_test_dir[] = "/tmp/kvs_config_test.XXXXXX";
 static char  *kvs_test_files[KVS_TEST_MAXFILES];
 static int    kvs_test_nfiles;
@@ -465,90 +457,6 @@ kvs_test_seeds(void)
 
 
 static void
-kvs_test_seed_forms(void)
-{
-    int          rc, ok;
-    char         desc[128];
-    size_t       i;
-    kvs_seed_t   seed;
-
-    static const kvs_test_seed_t  forms[] = {
-        { "a:1", 0, "a", 1 },
-        { "node-2.example.com:65535", 0, "node-2.example.com", 65535 },
-        { "10.0.0.1:8080", 0, "10.0.0.1", 8080 },
-        { "http://10.0.0.3:9090", 0, "10.0.0.3", 9090 },
-        { "https://kvs.example:443", 1, "kvs.example", 443 },
-        { "HTTPS://kvs.example:443", 1, "kvs.example", 443 },
-        { "Http://b:80", 0, "b", 80 },
-        { "[::1]:8080", 0, "[::1]", 8080 },
-        { "https://[fe80::1%eth0]:1", 1, "[fe80::1%eth0]", 1 },
-        { "a:08080", 0, "a", 8080 },
-
-        { "", 0, NULL, 0 },
-        { "a", 0, NULL, 0 },
-        { "a:", 0, NULL, 0 },
-        { ":80", 0, NULL, 0 },
-        { "a:0", 0, NULL, 0 },
-        { "a:65536", 0, NULL, 0 },
-        { "a:000080", 0, NULL, 0 },
-        { "a:8o", 0, NULL, 0 },
-        { "a:-1", 0, NULL, 0 },
-        { "a:+1", 0, NULL, 0 },
-        { "a: 1", 0, NULL, 0 },
-        { " a:1", 0, NULL, 0 },
-        { "a b:1", 0, NULL, 0 },
-        { "a:1:2", 0, NULL, 0 },
-        { "::1:8080", 0, NULL, 0 },
-        { "[::1]", 0, NULL, 0 },
-        { "[]:80", 0, NULL, 0 },
-        { "[::1:80", 0, NULL, 0 },
-        { "x[::1]:80", 0, NULL, 0 },
-        { "http://a", 0, NULL, 0 },
-        { "http://", 0, NULL, 0 },
-        { "https://", 0, NULL, 0 },
-        { "http://:80", 0, NULL, 0 },
-        { "http://a:80/", 0, NULL, 0 },
-        { "http://a:80/kv", 0, NULL, 0 },
-        { "http://user@a:80", 0, NULL, 0 },
-        { "ftp://a:80", 0, NULL, 0 },
-        { "http:/a:80", 0, NULL, 0 },
-        { "a/b:80", 0, NULL, 0 },
-        { "a?b:80", 0, NULL, 0 },
-        { "h\xc3\xa9:80", 0, NULL, 0 }
-    };
-
-    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
-        memset(&seed, 0x5a, sizeof(seed));
-        rc = kvs_config_parse_seed(forms[i].text, strlen(forms[i].text),
-                                   &seed);
-
-        if (forms[i].host == NULL) {
-            snprintf(desc, sizeof(desc), "seed form: \"%s\" refused",
-                     forms[i].text);
-            CHECK(rc == -1, desc);
-            continue;
-        }
-
-        snprintf(desc, sizeof(desc), "seed form: \"%s\" is %s, %s, %d",
-                 forms[i].text, forms[i].ssl ? "https" : "http",
-                 forms[i].host, forms[i].port);
-
-        ok = rc == 0 && seed.ssl == forms[i].ssl
-             && seed.host_len == strlen(forms[i].host)
-             && memcmp(seed.host, forms[i].host, seed.host_len) == 0
-             && seed.port == forms[i].port;
-
-        CHECK(ok, desc);
-    }
-
-    /* the length is the bound, not a NUL: the agent may split a slice */
-    rc = kvs_config_parse_seed("a:1234", 4, &seed);
-    CHECK(rc == 0 && seed.port == 12 && seed.host_len == 1,
-          "seed form: parses only len bytes");
-}
-
-
-static void
 kvs_test_cluster(void)
 {
     int           rc;
@@ -717,6 +625,27 @@ kvs_test_peer_names(void)
                        err, sizeof(err));
     CHECK(rc == -1 && strstr(err, "has a control byte") != NULL,
           "names: a bind_address with a tab is refused");
+    kvs_config_free(&cf);
+
+    /* peers call bind_address:port: it must be an address they can */
+
+    rc = kvs_test_load("c.yaml", "port: 8081\nbind_address: kvs/node1\n",
+                       &cf, err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:2: bind_address: "
+              "bind_address:port cannot be a member's address: it is not "
+              "host:port or an http(s):// URL",
+              "names: a bind_address peers cannot call is refused");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "bind_address: \"::1\"\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == -1 && strstr(err, "not host:port") != NULL,
+          "names: an IPv6 bind_address without its brackets is refused");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "bind_address: \"[::1]\"\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0, "names: an IPv6 bind_address in brackets is taken");
     kvs_config_free(&cf);
 }
 
@@ -1438,7 +1367,6 @@ main(void)
     kvs_test_fractions();
     kvs_test_sizes();
     kvs_test_seeds();
-    kvs_test_seed_forms();
     kvs_test_cluster();
     kvs_test_peer_names();
     kvs_test_values();

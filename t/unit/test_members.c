@@ -1,6 +1,7 @@
 /*
  * Member lists: JSON both ways, the filter of what a node takes from its
- * peers, and a member's state as of now.
+ * peers, a member's state as of now, and the one parser of the address a
+ * member is called at.
  */
 
 #include <stdint.h>
@@ -11,6 +12,15 @@
 #include "kvs_members.h"
 
 #include "kvs_test.h"
+
+
+typedef struct {
+    const char  *text;
+    int          ssl;
+    int          ip;
+    const char  *host;           /* NULL: the text must be refused */
+    int          port;
+} kvs_test_address_t;
 
 
 static void
@@ -121,6 +131,108 @@ kvs_test_longest_list(void)
 }
 
 
+static void
+kvs_test_addresses(void)
+{
+    int             rc, ok;
+    char            desc[128];
+    size_t          i, skip;
+    kvs_address_t   a;
+
+    static const kvs_test_address_t  forms[] = {
+        { "a:1", 0, 0, "a", 1 },
+        { "node-2.example.com:65535", 0, 0, "node-2.example.com", 65535 },
+        { "10.0.0.1:8080", 0, 1, "10.0.0.1", 8080 },
+        { "http://10.0.0.3:9090", 0, 1, "10.0.0.3", 9090 },
+        { "https://kvs.example:443", 1, 0, "kvs.example", 443 },
+        { "HTTPS://kvs.example:443", 1, 0, "kvs.example", 443 },
+        { "Http://b:80", 0, 0, "b", 80 },
+        { "[::1]:8080", 0, 1, "[::1]", 8080 },
+        { "https://[fe80::1%eth0]:1", 1, 1, "[fe80::1%eth0]", 1 },
+        { "a:08080", 0, 0, "a", 8080 },
+        { "https://localhost:8443", 1, 0, "localhost", 8443 },
+        { "255.255.255.255:1", 0, 1, "255.255.255.255", 1 },
+
+        /* names that only look like addresses: SNI and DNS names */
+        { "256.0.0.1:1", 0, 0, "256.0.0.1", 1 },
+        { "1.2.3:1", 0, 0, "1.2.3", 1 },
+        { "1.2.3.4.5:1", 0, 0, "1.2.3.4.5", 1 },
+        { "1..3.4:1", 0, 0, "1..3.4", 1 },
+        { "1.2.3.:1", 0, 0, "1.2.3.", 1 },
+        { "1.2.3.0004:1", 0, 0, "1.2.3.0004", 1 },
+        { "10.0.0.1a:1", 0, 0, "10.0.0.1a", 1 },
+
+        { "", 0, 0, NULL, 0 },
+        { "a", 0, 0, NULL, 0 },
+        { "a:", 0, 0, NULL, 0 },
+        { ":80", 0, 0, NULL, 0 },
+        { "a:0", 0, 0, NULL, 0 },
+        { "a:65536", 0, 0, NULL, 0 },
+        { "a:000080", 0, 0, NULL, 0 },
+        { "a:8o", 0, 0, NULL, 0 },
+        { "a:-1", 0, 0, NULL, 0 },
+        { "a:+1", 0, 0, NULL, 0 },
+        { "a: 1", 0, 0, NULL, 0 },
+        { " a:1", 0, 0, NULL, 0 },
+        { "a b:1", 0, 0, NULL, 0 },
+        { "a:1:2", 0, 0, NULL, 0 },
+        { "::1:8080", 0, 0, NULL, 0 },
+        { "[::1]", 0, 0, NULL, 0 },
+        { "[]:80", 0, 0, NULL, 0 },
+        { "[::1:80", 0, 0, NULL, 0 },
+        { "x[::1]:80", 0, 0, NULL, 0 },
+        { "http://a", 0, 0, NULL, 0 },
+        { "http://", 0, 0, NULL, 0 },
+        { "https://", 0, 0, NULL, 0 },
+        { "http://:80", 0, 0, NULL, 0 },
+        { "http://a:80/", 0, 0, NULL, 0 },
+        { "http://a:80/kv", 0, 0, NULL, 0 },
+        { "http://user@a:80", 0, 0, NULL, 0 },
+        { "ftp://a:80", 0, 0, NULL, 0 },
+        { "http:/a:80", 0, 0, NULL, 0 },
+        { "a/b:80", 0, 0, NULL, 0 },
+        { "a?b:80", 0, 0, NULL, 0 },
+        { "h\xc3\xa9:80", 0, 0, NULL, 0 }
+    };
+
+    for (i = 0; i < sizeof(forms) / sizeof(forms[0]); i++) {
+        memset(&a, 0x5a, sizeof(a));
+        rc = kvs_address_parse(forms[i].text, strlen(forms[i].text), &a);
+
+        if (forms[i].host == NULL) {
+            snprintf(desc, sizeof(desc), "address: \"%s\" refused",
+                     forms[i].text);
+            CHECK(rc == -1, desc);
+            continue;
+        }
+
+        snprintf(desc, sizeof(desc), "address: \"%s\" is %s, %s %s, %d",
+                 forms[i].text, forms[i].ssl ? "https" : "http",
+                 forms[i].ip ? "address" : "name", forms[i].host,
+                 forms[i].port);
+
+        /* the authority is the text without its scheme */
+        skip = strlen(forms[i].text) - a.authority_len;
+
+        ok = rc == 0 && a.ssl == forms[i].ssl && a.ip == forms[i].ip
+             && a.host_len == strlen(forms[i].host)
+             && memcmp(a.host, forms[i].host, a.host_len) == 0
+             && a.port == forms[i].port
+             && a.authority == forms[i].text + skip
+             && a.authority == a.host
+             && (skip == 0 || skip == 7 + (size_t) forms[i].ssl);
+
+        CHECK(ok, desc);
+    }
+
+    /* the length is the bound, not a NUL: a slice may be parsed */
+    rc = kvs_address_parse("a:1234", 4, &a);
+    CHECK(rc == 0 && a.port == 12 && a.host_len == 1
+          && a.authority_len == 4,
+          "address: parses only len bytes");
+}
+
+
 int
 main(void)
 {
@@ -129,6 +241,8 @@ main(void)
     size_t         len;
     const char    *why;
     kvs_member_t   in[3], out[4];
+
+    kvs_test_addresses();
 
     kvs_test_member(&in[0], "node1", "127.0.0.1:8081", 1000, 10,
                     KVS_MEMBER_ALIVE);
