@@ -5,8 +5,9 @@
  * two trees top-down (ngx_http_kvs_sync.c serves the peer's side): the 256
  * range digests, then the bucket digests of the ranges that differ, then
  * the keys of the buckets that differ, and it pulls the records the peer
- * holds in a newer version (or in a tie, so that it is noted as a conflict), in pages of at most 256 keys, fetch_delay_ms
- * apart.  Records are applied by the same version rules as pushed ones.
+ * holds in a newer version (or in a tie, so that it is noted as a
+ * conflict), in pages of at most 256 keys, fetch_delay_ms apart.  Records
+ * are applied by the same version rules as pushed ones.
  * The peer does the same the other way on its own schedule, so both end
  * with the newer of every version.  Only one walk runs at a time; after a
  * walk that found differences, the next comes after catchup_interval.

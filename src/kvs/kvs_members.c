@@ -76,11 +76,12 @@ kvs_member_name_check(const char *s, size_t len)
  * The one parser of a peer's address: the configuration's checks, the
  * agent's client and the cluster listener's check all take an address
  * apart here.  "host:port", "http://host:port" or "https://host:port",
- * and nothing else: no user, no path, not even a trailing "/", because the
- * agent builds its request URIs on the bare authority.  The scheme is matched without
- * regard to case, as URLs have it.  A host with a colon must be a bracketed
- * IPv6 literal, otherwise "::1:8080" would be ambiguous.  The port is taken
- * after the last colon: 1..65535, digits only.
+ * and nothing else: no user, no path, not even a trailing "/", because
+ * the agent builds its request URIs on the bare authority.  The scheme is
+ * matched without regard to case, as URLs have it.  A host with a colon
+ * must be a bracketed IPv6 literal, otherwise "::1:8080" would be
+ * ambiguous.  The port is taken after the last colon: 1..65535, digits
+ * only.
  */
 
 int
