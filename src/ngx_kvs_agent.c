@@ -42,6 +42,8 @@ static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
 static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
 static void ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now);
 static void ngx_kvs_agent_sweep(ngx_event_t *ev);
+static ngx_kvs_call_t *ngx_kvs_agent_call(ngx_kvs_agent_t *agent,
+    ngx_kvs_peer_t *peer, const char *uri, u_char *body, size_t len);
 
 
 ngx_kvs_agent_t  *ngx_kvs_agent;
@@ -516,24 +518,46 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
     const char *uri, u_char *body, size_t len,
     ngx_kvs_call_handler_pt handler, void *data)
 {
-    u_char          *p;
-    uint64_t         date;
-    ngx_pool_t      *pool;
-    kvs_config_t    *kc;
     ngx_kvs_peer_t  *peer;
     ngx_kvs_call_t  *call;
-    char             sig[KVS_SIGN_LEN];
-
-    kc = &agent->kmcf->kc;
 
     peer = ngx_kvs_agent_peer(agent, address);
     if (peer == NULL) {
         return NGX_ERROR;
     }
 
+    call = ngx_kvs_agent_call(agent, peer, uri, body, len);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->handler = handler;
+    call->data = data;
+
+    ngx_kvs_call_start(call);
+
+    return NGX_OK;
+}
+
+
+/* a signed POST of body to uri, ready to be made, in a pool of its own */
+
+static ngx_kvs_call_t *
+ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
+    const char *uri, u_char *body, size_t len)
+{
+    u_char          *p;
+    uint64_t         date;
+    ngx_pool_t      *pool;
+    kvs_config_t    *kc;
+    ngx_kvs_call_t  *call;
+    char             sig[KVS_SIGN_LEN];
+
+    kc = &agent->kmcf->kc;
+
     pool = ngx_create_pool(4096, agent->log);
     if (pool == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
@@ -541,7 +565,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
-        return NGX_ERROR;
+        return NULL;
     }
 
     date = ngx_http_kvs_now_ms();
@@ -551,7 +575,7 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
         != 0)
     {
         ngx_destroy_pool(pool);
-        return NGX_ERROR;
+        return NULL;
     }
 
     call->peer = peer;
@@ -576,12 +600,8 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
 
     call->timeout = ngx_kvs_agent_msec(kc->peer_timeout);
     call->max_response = 2 * kc->max_json_size + 131072;
-    call->handler = handler;
-    call->data = data;
 
-    ngx_kvs_call_start(call);
-
-    return NGX_OK;
+    return call;
 }
 
 
@@ -640,72 +660,19 @@ done:
 /*
  * Leaving: when nginx stops, the master (or the single process) tells
  * every alive member, so that they drop this node at once instead of after
- * failure_timeout.  The event loop is gone by then, so this one exchange
- * blocks, for at most peer_timeout per peer.
+ * failure_timeout.  The master's exit hook is the one place that runs on
+ * every stop (QUIT, TERM, master_process off) and never on a reload; but
+ * no event loop runs there, so each call is the agent's signed call made
+ * by the peer client's blocking way, for at most peer_timeout per peer.
  */
-
-/* one blocking exchange, over TLS for https:// peers */
-
-static ssize_t
-ngx_kvs_agent_leave_send(ngx_kvs_agent_t *agent, int fd, ngx_kvs_peer_t *peer,
-    u_char *req, size_t len, u_char *answer, size_t size)
-{
-#if (NGX_SSL)
-    SSL      *ssl;
-    ssize_t   n;
-
-    /* the agent's own context: its CA, and its client certificate */
-
-    if (peer->ssl) {
-        n = -1;
-
-        ssl = SSL_new(agent->kmcf->peer_ssl->ctx);
-
-        if (ssl != NULL
-            && SSL_set_fd(ssl, fd) == 1
-            && ngx_kvs_peer_ssl_name(peer, ssl, agent->pool) == NGX_OK
-            && SSL_connect(ssl) == 1
-            && ngx_kvs_peer_ssl_verify(peer, ssl) == NULL
-            && SSL_write(ssl, req, (int) len) == (int) len)
-        {
-            n = SSL_read(ssl, answer, (int) size);
-        }
-
-        if (ssl) {
-            SSL_free(ssl);
-        }
-
-        return n;
-    }
-#endif
-
-    if (send(fd, req, len, 0) != (ssize_t) len) {
-        return -1;
-    }
-
-    return recv(fd, answer, size, 0);
-}
-
 
 static void
 ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     u_char *body, size_t len)
 {
-    int              fd;
-    u_char          *p, req[4096];
-    ssize_t          n;
-    uint64_t         date;
     ngx_str_t        address;
-    kvs_config_t    *kc;
     ngx_kvs_peer_t  *peer;
-    struct timeval   tv;
-    char             sig[KVS_SIGN_LEN];
-
-    kc = &agent->kmcf->kc;
-
-    if (len > sizeof(req) - 1024) {
-        return;
-    }
+    ngx_kvs_call_t  *call;
 
     address.data = (u_char *) to->address;
     address.len = ngx_strlen(to->address);
@@ -715,50 +682,26 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
         return;
     }
 
-    date = ngx_http_kvs_now_ms();
-
-    if (kvs_sign(kc->cluster_secret, ngx_strlen(kc->cluster_secret), "POST",
-                 4, "/members/leave", sizeof("/members/leave") - 1, date,
-                 body, len, sig)
-        != 0)
-    {
+    call = ngx_kvs_agent_call(agent, peer, "/members/leave", body, len);
+    if (call == NULL) {
         return;
     }
 
-    p = ngx_snprintf(req, sizeof(req),
-                     "POST /members/leave HTTP/1.1\r\nHost: %V\r\n"
-                     "Connection: close\r\nContent-Length: %uz\r\n"
-                     KVS_SIGN_HEADER_NODE ": %s\r\n"
-                     KVS_SIGN_HEADER_DATE ": %uL\r\n"
-                     KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n\r\n%*s",
-                     &peer->hostport, len, kc->node_id, date,
-                     (size_t) KVS_SIGN_LEN, sig, len, body);
+    ngx_kvs_call_blocking(call);
 
-    fd = socket(peer->addr->sockaddr->sa_family, SOCK_STREAM, 0);
-    if (fd == -1) {
-        return;
+    if (call->status == NGX_HTTP_OK) {
+        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                      "kvs: told \"%s\" (%s) that this node leaves",
+                      to->node_id, to->address);
+
+    } else {
+        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
+                      "kvs: told \"%s\" (%s) that this node leaves, "
+                      "without an answer: %s", to->node_id, to->address,
+                      ngx_kvs_call_failure(call));
     }
 
-    tv.tv_sec = (time_t) kc->peer_timeout;
-    tv.tv_usec = (suseconds_t) ((kc->peer_timeout - tv.tv_sec) * 1000000);
-
-    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    (void) setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-
-    n = -1;
-
-    if (connect(fd, peer->addr->sockaddr, peer->addr->socklen) == 0) {
-        n = ngx_kvs_agent_leave_send(agent, fd, peer, req, p - req, req,
-                                     sizeof(req) - 1);
-    }
-
-    ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                  "kvs: told \"%s\" (%s) that this node leaves%s",
-                  to->node_id, to->address,
-                  n > 12 && ngx_strncmp(req + 9, "200", 3) == 0
-                  ? "" : ", without an answer");
-
-    close(fd);
+    ngx_destroy_pool(call->pool);
 }
 
 

@@ -12,7 +12,10 @@
  * client code, as proxy_pass to an https upstream is, with a context made
  * while nginx reads its configuration: the CA that peers' certificates
  * must chain to, and the certificate this node presents to peers that ask
- * for one (mutual TLS), loaded by nginx's ngx_ssl_certificate().
+ * for one (mutual TLS), loaded by nginx's ngx_ssl_certificate().  The
+ * master, which has no event loop, makes its one call as nginx stops (the
+ * leave) through ngx_kvs_call_blocking(): the same request, TLS set-up and
+ * parser, on a blocking socket.
  */
 
 #include <ngx_config.h>
@@ -32,7 +35,9 @@ static void ngx_kvs_call_connect(ngx_kvs_call_t *call);
 static void ngx_kvs_call_write(ngx_event_t *wev);
 static void ngx_kvs_call_sent(ngx_event_t *wev);
 static void ngx_kvs_call_read(ngx_event_t *rev);
+static ngx_int_t ngx_kvs_call_prepare(ngx_kvs_call_t *call);
 static ngx_int_t ngx_kvs_call_parse(ngx_kvs_call_t *call);
+static const char *ngx_kvs_call_closed(ngx_kvs_call_t *call);
 static void ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error);
 static void ngx_kvs_call_finish(ngx_event_t *ev);
 static void ngx_kvs_peer_idle_handler(ngx_event_t *ev);
@@ -285,22 +290,23 @@ ngx_kvs_peer_close_connection(ngx_connection_t *c)
 }
 
 
-void
-ngx_kvs_call_start(ngx_kvs_call_t *call)
+/*
+ * What every call needs, whichever way it is made: the request in
+ * call->out, and the buffer and parser state of its answer.
+ */
+
+static ngx_int_t
+ngx_kvs_call_prepare(ngx_kvs_call_t *call)
 {
     u_char     *p;
     size_t      len;
     ngx_buf_t  *b;
 
-    call->finish.handler = ngx_kvs_call_finish;
-    call->finish.data = call;
-    call->finish.log = call->log;
-
     call->parser = ngx_pcalloc(call->pool, sizeof(ngx_http_request_t));
 
     len = call->method.len + 1 + call->uri.len
           + sizeof(" HTTP/1.1\r\nHost: \r\nContent-Length: \r\n\r\n") - 1
-          + call->peer->address.len + NGX_OFF_T_LEN + call->headers.len
+          + call->peer->hostport.len + NGX_OFF_T_LEN + call->headers.len
           + call->body.len;
 
     b = ngx_create_temp_buf(call->pool, len);
@@ -310,8 +316,7 @@ ngx_kvs_call_start(ngx_kvs_call_t *call)
                                    + call->max_response);
 
     if (call->parser == NULL || b == NULL || call->in == NULL) {
-        ngx_kvs_call_done(call, "out of memory");
-        return;
+        return NGX_ERROR;
     }
 
     p = ngx_sprintf(b->last, "%V %V HTTP/1.1\r\nHost: %V\r\n"
@@ -321,6 +326,22 @@ ngx_kvs_call_start(ngx_kvs_call_t *call)
     b->last = ngx_cpymem(p, call->body.data, call->body.len);
 
     call->out = b;
+
+    return NGX_OK;
+}
+
+
+void
+ngx_kvs_call_start(ngx_kvs_call_t *call)
+{
+    call->finish.handler = ngx_kvs_call_finish;
+    call->finish.data = call;
+    call->finish.log = call->log;
+
+    if (ngx_kvs_call_prepare(call) != NGX_OK) {
+        ngx_kvs_call_done(call, "out of memory");
+        return;
+    }
 
     if (call->peer->idle) {
         call->pc.connection = call->peer->idle;
@@ -534,15 +555,8 @@ ngx_kvs_call_read(ngx_event_t *rev)
                 return;
             }
 
-            if (n == 0 && call->headers_done && call->content_length == -1) {
-                call->response.data = call->body_start;
-                call->response.len = b->last - call->body_start;
-                call->keepalive = 0;
-                ngx_kvs_call_done(call, "");
-                return;
-            }
-
-            ngx_kvs_call_done(call, "the peer closed the connection");
+            ngx_kvs_call_done(call, n == 0 ? ngx_kvs_call_closed(call)
+                                           : "the peer closed the connection");
             return;
         }
 
@@ -560,6 +574,24 @@ ngx_kvs_call_read(ngx_event_t *rev)
             return;
         }
     }
+}
+
+
+/* the peer closed the connection: "" when that ends an answer without
+ * Content-Length, or why the answer is not whole */
+
+static const char *
+ngx_kvs_call_closed(ngx_kvs_call_t *call)
+{
+    if (!call->headers_done || call->content_length != -1) {
+        return "the peer closed the connection";
+    }
+
+    call->response.data = call->body_start;
+    call->response.len = call->in->last - call->body_start;
+    call->keepalive = 0;
+
+    return "";
 }
 
 
@@ -784,6 +816,244 @@ ngx_kvs_peer_idle_handler(ngx_event_t *ev)
     }
 
     ngx_kvs_peer_close_connection(c);
+}
+
+
+/*
+ * A call made without an event loop, for the one exchange that has none:
+ * the master's, as nginx stops, telling peers that this node leaves.  The
+ * request is the one an event-loop call sends, over TLS set up by the same
+ * functions (SNI, the certificate's check), and the answer goes through
+ * the same parser; the socket blocks, for at most the call's timeout in
+ * all.  No handler runs: status and response, or error, are as a handler
+ * would find them when this returns.
+ */
+
+typedef struct {
+    ngx_socket_t     fd;
+    ngx_msec_t       deadline;
+#if (NGX_SSL)
+    SSL             *ssl;
+#endif
+} ngx_kvs_blocking_t;
+
+
+/* a clock the wall clock's steps do not move, as nginx's timers use */
+
+static ngx_msec_t
+ngx_kvs_blocking_now(void)
+{
+    struct timespec  ts;
+
+    (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+
+    return (ngx_msec_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+/* the next wait of the socket: what is left of the call's time */
+
+static ngx_int_t
+ngx_kvs_blocking_wait(ngx_kvs_blocking_t *bl)
+{
+    ngx_msec_t      now, left;
+    struct timeval  tv;
+
+    now = ngx_kvs_blocking_now();
+
+    if (now >= bl->deadline) {
+        return NGX_ERROR;
+    }
+
+    left = bl->deadline - now;
+    tv.tv_sec = (time_t) (left / 1000);
+    tv.tv_usec = (suseconds_t) ((left % 1000) * 1000);
+
+    if (setsockopt(bl->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) == -1
+        || setsockopt(bl->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv))
+           == -1)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ssize_t
+ngx_kvs_blocking_send(ngx_kvs_blocking_t *bl, u_char *p, size_t len)
+{
+#if (NGX_SSL)
+    if (bl->ssl) {
+        return SSL_write(bl->ssl, p, (int) len);
+    }
+#endif
+
+    return send(bl->fd, p, len, 0);
+}
+
+
+static ssize_t
+ngx_kvs_blocking_recv(ngx_kvs_blocking_t *bl, u_char *p, size_t len)
+{
+#if (NGX_SSL)
+    if (bl->ssl) {
+        return SSL_read(bl->ssl, p, (int) ngx_min(len, NGX_MAX_INT32_VALUE));
+    }
+#endif
+
+    return recv(bl->fd, p, len, 0);
+}
+
+
+/* a wait the socket's timeout ended says so; anything else, what failed
+ * (connect() ends such a wait with EINPROGRESS) */
+
+static const char *
+ngx_kvs_blocking_failed(const char *failure)
+{
+    ngx_err_t  err;
+
+    err = ngx_socket_errno;
+
+    return (err == NGX_EAGAIN || err == NGX_EINPROGRESS) ? "timed out"
+                                                        : failure;
+}
+
+
+/* "" once the answer is whole, or why not */
+
+static const char *
+ngx_kvs_blocking_exchange(ngx_kvs_call_t *call, ngx_kvs_blocking_t *bl)
+{
+    ssize_t      n;
+    ngx_int_t    rc;
+    ngx_buf_t   *b;
+#if (NGX_SSL)
+    const char  *failure;
+#endif
+
+    if (ngx_kvs_blocking_wait(bl) != NGX_OK
+        || connect(bl->fd, call->peer->addr->sockaddr,
+                   call->peer->addr->socklen)
+           == -1)
+    {
+        return ngx_kvs_blocking_failed("cannot connect");
+    }
+
+#if (NGX_SSL)
+    if (call->peer->ssl) {
+        bl->ssl = ngx_kvs_peer_ssl ? SSL_new(ngx_kvs_peer_ssl->ctx) : NULL;
+
+        if (bl->ssl == NULL
+            || SSL_set_fd(bl->ssl, bl->fd) != 1
+            || ngx_kvs_peer_ssl_name(call->peer, bl->ssl, call->pool)
+               != NGX_OK)
+        {
+            return "cannot start TLS";
+        }
+
+        if (ngx_kvs_blocking_wait(bl) != NGX_OK
+            || SSL_connect(bl->ssl) != 1)
+        {
+            return ngx_kvs_blocking_failed("the TLS handshake failed");
+        }
+
+        failure = ngx_kvs_peer_ssl_verify(call->peer, bl->ssl);
+        if (failure != NULL) {
+            return failure;
+        }
+    }
+#endif
+
+    b = call->out;
+
+    while (b->pos < b->last) {
+        if (ngx_kvs_blocking_wait(bl) != NGX_OK) {
+            return "timed out";
+        }
+
+        n = ngx_kvs_blocking_send(bl, b->pos, b->last - b->pos);
+        if (n <= 0) {
+            return ngx_kvs_blocking_failed("cannot send");
+        }
+
+        b->pos += n;
+    }
+
+    b = call->in;
+
+    for ( ;; ) {
+        if (b->last == b->end) {
+            return "the answer is too large";
+        }
+
+        if (ngx_kvs_blocking_wait(bl) != NGX_OK) {
+            return "timed out";
+        }
+
+        n = ngx_kvs_blocking_recv(bl, b->last, b->end - b->last);
+
+        if (n == 0) {
+            return ngx_kvs_call_closed(call);
+        }
+
+        if (n < 0) {
+            return ngx_kvs_blocking_failed("the peer closed the connection");
+        }
+
+        b->last += n;
+
+        rc = ngx_kvs_call_parse(call);
+
+        if (rc == NGX_OK) {
+            return "";
+        }
+
+        if (rc == NGX_ERROR) {
+            return "the answer is not valid HTTP";
+        }
+    }
+}
+
+
+void
+ngx_kvs_call_blocking(ngx_kvs_call_t *call)
+{
+    const char          *error;
+    ngx_kvs_blocking_t   bl;
+
+    ngx_memzero(&bl, sizeof(ngx_kvs_blocking_t));
+    bl.deadline = ngx_kvs_blocking_now() + call->timeout;
+
+    if (ngx_kvs_call_prepare(call) != NGX_OK) {
+        error = "out of memory";
+        goto done;
+    }
+
+    bl.fd = ngx_socket(call->peer->addr->sockaddr->sa_family, SOCK_STREAM,
+                       0);
+    if (bl.fd == (ngx_socket_t) -1) {
+        error = "cannot connect";
+        goto done;
+    }
+
+    error = ngx_kvs_blocking_exchange(call, &bl);
+
+#if (NGX_SSL)
+    if (bl.ssl) {
+        SSL_free(bl.ssl);
+    }
+#endif
+
+    (void) ngx_close_socket(bl.fd);
+
+done:
+
+    if (*error != '\0') {
+        call->status = 0;
+        call->error = error;
+    }
 }
 
 

@@ -96,4 +96,9 @@ const char *ngx_kvs_call_failure(ngx_kvs_call_t *call);
  * loop, with status and response or error set. */
 void ngx_kvs_call_start(ngx_kvs_call_t *call);
 
+/* Makes a call where no event loop runs, blocking for at most its
+ * timeout; status and response or error are set when it returns, and no
+ * handler runs. */
+void ngx_kvs_call_blocking(ngx_kvs_call_t *call);
+
 #endif /* NGX_KVS_PEER_H */
