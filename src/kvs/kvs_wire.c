@@ -23,6 +23,8 @@ typedef struct {
 } kvs_wire_form_t;
 
 
+static int kvs_wire_fixed_next(const uint8_t **p, const uint8_t *end,
+    const kvs_wire_form_t *form, kvs_wire_entry_t *e, const char **why);
 static int kvs_wire_key_read(const uint8_t **p, const uint8_t *end,
     const kvs_wire_form_t *form, kvs_wire_entry_t *e, const char **why);
 static int kvs_wire_key_valid(const kvs_wire_entry_t *e,
@@ -137,23 +139,7 @@ int
 kvs_wire_key_next(const uint8_t **p, const uint8_t *end,
     kvs_wire_entry_t *e, const char **why)
 {
-    int             rc;
-    const uint8_t  *q;
-
-    q = *p;
-
-    rc = kvs_wire_key_read(&q, end, &kvs_wire_key, e, why);
-    if (rc <= 0) {
-        return rc;
-    }
-
-    if (kvs_wire_key_valid(e, &kvs_wire_key, why) != 0) {
-        return -1;
-    }
-
-    *p = q;
-
-    return 1;
+    return kvs_wire_fixed_next(p, end, &kvs_wire_key, e, why);
 }
 
 
@@ -164,21 +150,40 @@ kvs_wire_version_next(const uint8_t **p, const uint8_t *end,
     int             rc;
     const uint8_t  *q;
 
+    rc = kvs_wire_fixed_next(p, end, &kvs_wire_version, e, why);
+
+    if (rc == 1) {
+        q = *p - KVS_WIRE_VERSION_LEN;
+        e->version.timestamp = kvs_get_be64(q);
+        memcpy(e->version.uuid, q + 8, KVS_UUID_LEN);
+        e->flags = q[8 + KVS_UUID_LEN];
+    }
+
+    return rc;
+}
+
+
+/* an entry of a form of a fixed size: the key checked, *p past the entry */
+
+static int
+kvs_wire_fixed_next(const uint8_t **p, const uint8_t *end,
+    const kvs_wire_form_t *form, kvs_wire_entry_t *e, const char **why)
+{
+    int             rc;
+    const uint8_t  *q;
+
     q = *p;
 
-    rc = kvs_wire_key_read(&q, end, &kvs_wire_version, e, why);
+    rc = kvs_wire_key_read(&q, end, form, e, why);
     if (rc <= 0) {
         return rc;
     }
 
-    if (kvs_wire_key_valid(e, &kvs_wire_version, why) != 0) {
+    if (kvs_wire_key_valid(e, form, why) != 0) {
         return -1;
     }
 
-    e->version.timestamp = kvs_get_be64(q);
-    memcpy(e->version.uuid, q + 8, KVS_UUID_LEN);
-    e->flags = q[8 + KVS_UUID_LEN];
-    *p = q + KVS_WIRE_VERSION_LEN;
+    *p = q + form->tail;
 
     return 1;
 }
