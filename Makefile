@@ -50,7 +50,24 @@ UNIT_TESTS := $(patsubst t/unit/%.c,$(BUILD)/unit/%,$(wildcard t/unit/test_*.c))
 
 RUN_PREFIX := $(CURDIR)/run
 
-.PHONY: all deps deps-bench build unit run test bench clean
+# `make fuzz`: a libFuzzer target for every parser of untrusted bytes in
+# src/kvs/ (t/fuzz/fuzz_*.c), each run FUZZ_S seconds from its seeds.  The
+# core is compiled once, with coverage and the sanitizers, into an archive,
+# so that each target links only the files it calls.  UBSan stops at its
+# first report, as ASan does: a run goes on past neither.
+FUZZ_S     ?= 60
+FUZZ_BUILD := build-fuzz
+FUZZ_FLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Werror \
+              -fno-omit-frame-pointer -fsanitize=address,undefined \
+              -fno-sanitize-recover=all
+FUZZ_LIBS  := -llmdb -lyaml -lcjson -lzstd -lcrypto
+FUZZ_NAMES := $(patsubst t/fuzz/fuzz_%.c,%,$(wildcard t/fuzz/fuzz_*.c))
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+FUZZ_OBJS  := $(patsubst src/kvs/%.c,$(FUZZ_BUILD)/kvs/%.o,$(KVS_SRCS))
+DEB_FUZZ   := clang libclang-rt-14-dev
+
+.PHONY: all deps deps-bench deps-fuzz build unit run test bench fuzz \
+        fuzz-seeds clean
 
 all: build
 
@@ -60,6 +77,9 @@ deps:
 
 deps-bench:
 	@./tools/deps $(DEB_BENCH)
+
+deps-fuzz:
+	@./tools/deps $(DEB_FUZZ)
 
 build: deps $(MODULE)
 
@@ -108,5 +128,32 @@ bench: build deps-bench
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/replication
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/data
 
+# Every target for FUZZ_S seconds (default 60); fails on any crash or
+# broken invariant, and ends with one summary line.  Not part of `make test`.
+fuzz: deps deps-fuzz $(FUZZ_BINS)
+	@FUZZ_S=$(FUZZ_S) FUZZ_BUILD=$(FUZZ_BUILD) ./t/fuzz/run $(FUZZ_NAMES)
+
+$(FUZZ_BUILD)/kvs/%.o: src/kvs/%.c $(KVS_HDRS)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/libkvs.a: $(FUZZ_OBJS)
+	rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: t/fuzz/fuzz_%.c t/fuzz/kvs_fuzz.c t/fuzz/kvs_fuzz.h \
+                      $(FUZZ_BUILD)/libkvs.a
+	clang $(FUZZ_FLAGS) -fsanitize=fuzzer -Isrc/kvs -o $@ $< \
+	    t/fuzz/kvs_fuzz.c $(FUZZ_BUILD)/libkvs.a $(FUZZ_LIBS)
+
+# Rewrites the seeds that are records, batches, zstd frames and signed
+# requests (t/fuzz/seeds.c), made by the core's own encoders.
+fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
+	@mkdir -p $(FUZZ_BUILD)
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $(FUZZ_BUILD)/seeds t/fuzz/seeds.c \
+	    $(KVS_SRCS) $(FUZZ_LIBS)
+	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign)
+	$(FUZZ_BUILD)/seeds t/fuzz/corpus
+
 clean:
-	rm -rf build build-asan run t/servroot* t/cluster/servroot*
+	rm -rf build build-asan build-fuzz run t/servroot* t/cluster/servroot*

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <cjson/cJSON.h>
 
+#include "kvs_json.h"
 #include "kvs_members.h"
 
 
@@ -66,6 +67,11 @@ kvs_member_name_check(const char *s, size_t len)
         if ((unsigned char) s[i] < 0x20 || s[i] == '"' || s[i] == '\\') {
             return "has a control byte, a quote or a backslash";
         }
+    }
+
+    /* cJSON takes any bytes in a string; lists written must be JSON */
+    if (kvs_json_utf8_check((const uint8_t *) s, len) != 0) {
+        return "is not valid UTF-8";
     }
 
     return NULL;
@@ -379,7 +385,8 @@ kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
         if (rc == -2) {
             cJSON_Delete(root);
             *why = "a member's id or address is empty, longer than 255 "
-                   "bytes, or has a control byte, a quote or a backslash";
+                   "bytes, not UTF-8, or has a control byte, a quote or a "
+                   "backslash";
             return -1;
         }
 

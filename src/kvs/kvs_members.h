@@ -67,9 +67,10 @@ const char *kvs_member_state_name(int state);
 int kvs_address_parse(const char *s, size_t len, kvs_address_t *a);
 
 /* NULL when s, of len bytes, may be a member's id or address: not empty,
- * at most KVS_MEMBER_NAME_MAX bytes, and no byte that JSON must escape
- * (control bytes, quote, backslash), which would make a list longer than
- * KVS_MEMBERS_JSON_MAX.  Otherwise a static sentence saying what is wrong. */
+ * at most KVS_MEMBER_NAME_MAX bytes, UTF-8, and no byte that JSON must
+ * escape (control bytes, quote, backslash), which would make a list longer
+ * than KVS_MEMBERS_JSON_MAX.  Otherwise a static sentence saying what is
+ * wrong. */
 const char *kvs_member_name_check(const char *s, size_t len);
 
 /* A member's state as of now: an alive record not refreshed for

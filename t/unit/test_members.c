@@ -69,6 +69,8 @@ kvs_test_names(void)
           && kvs_member_name_check("a\\b", 3) != NULL
           && kvs_member_name_check("a\x7f", 2) == NULL,
           "name: nor a quote or a backslash; DEL needs no escape");
+    kvs_test_str(kvs_member_name_check("node\xff", 5), "is not valid UTF-8",
+                 "name: nor bytes that are not UTF-8");
 }
 
 
@@ -268,8 +270,8 @@ main(void)
     n = kvs_members_parse(buf, len, out, 4, &why);
     CHECK(n == -1, "parse: an id that needs escaping is refused");
     kvs_test_str(why, "a member's id or address is empty, longer than 255 "
-                 "bytes, or has a control byte, a quote or a backslash",
-                 "parse: saying what a name may not have");
+                 "bytes, not UTF-8, or has a control byte, a quote or a "
+                 "backslash", "parse: saying what a name may not have");
     free(buf);
 
     kvs_test_member(&in[1], "node2", "https://h:1", 2000, 20,
@@ -310,6 +312,19 @@ main(void)
     n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":-5,"
                        "\"joined_timestamp\":1}]", out, 4, &why);
     CHECK(n == -1, "parse: a negative last_seen is refused");
+
+    /*
+     * Found by t/fuzz/fuzz_members.c: cJSON takes strings that are not
+     * UTF-8, and such an address, once gossiped, made every node's
+     * /members/ answer bytes that are not JSON.
+     */
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"127\xff.0.0.1:1\","
+                       "\"last_seen\":1,\"joined_timestamp\":1}]",
+                       out, 4, &why);
+    CHECK(n == -1, "parse: an address that is not UTF-8 is refused");
+    kvs_test_str(why, "a member's id or address is empty, longer than 255 "
+                 "bytes, not UTF-8, or has a control byte, a quote or a "
+                 "backslash", "parse: as no name");
 
     n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
                        "\"joined_timestamp\":1,\"state\":\"zombie\"}]",

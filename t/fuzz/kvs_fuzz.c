@@ -1,0 +1,58 @@
+/*
+ * The UTF-8 validator of the fuzz targets; see kvs_fuzz.h.
+ */
+
+#include "kvs_fuzz.h"
+
+
+int
+kvs_fuzz_utf8(const uint8_t *buf, size_t len)
+{
+    size_t    i, k, n;
+    uint32_t  cp, min;
+
+    for (i = 0; i < len; i += n) {
+
+        if (buf[i] < 0x80) {
+            n = 1;
+            continue;
+        }
+
+        if ((buf[i] & 0xe0) == 0xc0) {
+            n = 2;
+            cp = buf[i] & 0x1f;
+            min = 0x80;
+
+        } else if ((buf[i] & 0xf0) == 0xe0) {
+            n = 3;
+            cp = buf[i] & 0x0f;
+            min = 0x800;
+
+        } else if ((buf[i] & 0xf8) == 0xf0) {
+            n = 4;
+            cp = buf[i] & 0x07;
+            min = 0x10000;
+
+        } else {
+            return -1;
+        }
+
+        if (len - i < n) {
+            return -1;
+        }
+
+        for (k = 1; k < n; k++) {
+            if ((buf[i + k] & 0xc0) != 0x80) {
+                return -1;
+            }
+
+            cp = (cp << 6) | (buf[i + k] & 0x3f);
+        }
+
+        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+            return -1;
+        }
+    }
+
+    return 0;
+}
