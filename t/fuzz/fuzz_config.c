@@ -33,7 +33,7 @@ kvs_fuzz_loaded(const kvs_config_t *cf)
     int         n;
     char        address[KVS_MEMBER_NAME_MAX + 16];
     size_t      i;
-    kvs_seed_t  seed;
+    kvs_address_t  seed;
 
     FUZZ_CHECK(cf->node_id != NULL && cf->bind_address != NULL
                && cf->data_dir != NULL,
@@ -102,8 +102,8 @@ kvs_fuzz_loaded(const kvs_config_t *cf)
 
     for (i = 0; i < cf->nseed_nodes; i++) {
         FUZZ_CHECK(cf->seed_nodes[i] != NULL
-                   && kvs_config_parse_seed(cf->seed_nodes[i],
-                                            strlen(cf->seed_nodes[i]), &seed)
+                   && kvs_address_parse(cf->seed_nodes[i],
+                               strlen(cf->seed_nodes[i]), &seed)
                       == 0,
                    "the agent can split every seed node loaded");
         FUZZ_CHECK(seed.port >= 1 && seed.port <= 65535 && seed.host_len > 0,
