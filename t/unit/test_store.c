@@ -50,6 +50,7 @@
 #define KVS_TEST_FULL_KEYS  2000
 #define KVS_TEST_FULL_PEER  (200 * 1024)
 #define KVS_TEST_FULL_DELETES  100
+#define KVS_TEST_WEDGE_BATCH   16
 #define KVS_TEST_GROW_VLEN  (50 * 1024)
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
 #define KVS_TEST_HIST_MAX   8
@@ -4531,6 +4532,112 @@ kvs_test_full_retry(void)
 
 
 /*
+ * The wedge: a group commit of DELETEs that fits, but takes fresh copies
+ * of most of the pages the map had free, leaves the next transaction only
+ * the few it did not take.  LMDB hands the pages a commit frees out only
+ * once a later transaction has committed, so the DELETE after it found no
+ * room and was aborted, which commits nothing, and so was every write
+ * after it: the store refused all writes for good.  Here DELETE batches of 1 to 16
+ * keys, each followed by a DELETE alone, meet a map that PUTs and peers'
+ * records filled; every one of them must be stored.
+ */
+
+static void
+kvs_test_full_wedge(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             *value, (*keys)[32], (*peers)[32];
+    size_t            i, k, n, np, next, failed;
+    uint8_t          *rec;
+    uint64_t          now;
+    kvs_write_t      *w;
+    kvs_store_t      *st;
+    kvs_record_hdr_t  hdr;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    peers = malloc(KVS_TEST_FULL_KEYS * sizeof(*peers));
+    rec = malloc(KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN);
+    w = calloc(KVS_TEST_WEDGE_BATCH, sizeof(kvs_write_t));
+    if (keys == NULL || peers == NULL || rec == NULL || w == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-wedge");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+    kvs_store_set_history(st, 3);
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.version.uuid[0] = 9;
+    hdr.value_len = KVS_TEST_FULL_VLEN;
+    hdr.raw_len = KVS_TEST_FULL_VLEN;
+
+    for (np = 0; np < KVS_TEST_FULL_KEYS; np++) {
+        snprintf(peers[np], 32, "peer/%zu", np);
+        hdr.version.timestamp = 100 + np;
+        kvs_record_encode(&hdr, rec);
+        memcpy(rec + KVS_RECORD_HDR_SIZE, value, KVS_TEST_FULL_VLEN);
+
+        if (kvs_test_remote1(st, peers[np], rec,
+                             KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN)
+            != KVS_OK)
+        {
+            break;
+        }
+    }
+
+    CHECK(n > 300 && np > 10 && np < KVS_TEST_FULL_KEYS,
+          "wedge: PUTs, then peers' records fill a 1 MiB map");
+
+    /* keys two apart, as a burst of clients might send them */
+
+    ok = 1;
+    failed = 0;
+    next = 0;
+    now = 10000;
+
+    for (k = 1; k <= KVS_TEST_WEDGE_BATCH && next + 2 * (k + 1) < n; k++) {
+        for (i = 0; i < k; i++) {
+            kvs_test_set(&w[i], KVS_WRITE_DELETE, KVS_NS_DATA, keys[next],
+                         NULL, 0);
+            next += 2;
+        }
+
+        if (kvs_store_write(st, w, k, now++, err, sizeof(err)) != KVS_OK) {
+            printf("# a batch of %zu DELETEs: %s\n", k, err);
+            ok = 0;
+        }
+
+        for (i = 0; i < k; i++) {
+            ok &= w[i].rc == KVS_OK;
+        }
+
+        if (kvs_test_del(st, keys[next], now++, NULL) != KVS_OK) {
+            printf("# the DELETE after a batch of %zu failed\n", k);
+            failed++;
+        }
+
+        next += 2;
+    }
+
+    CHECK(ok && failed == 0 && k > KVS_TEST_WEDGE_BATCH,
+          "wedge: every DELETE, in batches of 1 to 16 and alone after "
+          "each, is stored");
+
+    kvs_store_close(st);
+
+    free(w);
+    free(rec);
+    free(peers);
+    free(keys);
+    free(value);
+}
+
+
+/*
  * max_db_size raised while a process runs: another process opens the
  * store with a larger map and writes past this one's.  This process's next
  * write, and its next read, adopt the larger map instead of failing with
@@ -4654,6 +4761,7 @@ main(void)
     kvs_test_full_reserve();
     kvs_test_full_drain();
     kvs_test_full_retry();
+    kvs_test_full_wedge();
     kvs_test_resized();
 
     kvs_test_cleanup();
