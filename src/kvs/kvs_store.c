@@ -1509,7 +1509,7 @@ static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
 {
-    int                rc, have_old, store;
+    int                rc, have_old, live, store;
     size_t             klen, keep;
     int64_t            grow, copy;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
@@ -1563,19 +1563,23 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     keep = st->history;
     copy = 0;
+    live = have_old && kvs_record_live(&old, now_ms);
 
-    if (have_old && st->history && kvs_record_live(&old, now_ms)) {
+    if (live && st->history) {
         copy = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + old.key_len
                                     + old.value_len);
     }
 
     /*
-     * A client PUT stops short of the reserve, a peer's record with a
-     * value short of half of it.  Other writes go without history as long
-     * as less than twice the reserve is left: a DELETE then frees the
-     * space of every version of its key, until client PUTs have a
-     * reserve's worth of room again (were the deleted version kept, each
-     * DELETE would take back the room the one before it freed).
+     * A client PUT stops short of the reserve, a peer's record short of
+     * half of it unless it deletes a value held here: the last half is
+     * kept for what gives room back (DELETEs, and peers' deletes of live
+     * keys), which tombstones of keys not held here, taking room and
+     * freeing none, would otherwise use up.  Other writes go without history as long as
+     * less than twice the reserve is left: a DELETE then frees the space
+     * of every version of its key, until client PUTs have a reserve's
+     * worth of room again (were the deleted version kept, each DELETE
+     * would take back the room the one before it freed).
      */
 
     grow = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + new.key_len
@@ -1588,7 +1592,9 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
             return 0;
         }
 
-    } else if (new.value_len && grow > room->left - room->reserve / 2) {
+    } else if (w->op == KVS_WRITE_REMOTE && (new.value_len || !live)
+               && grow > room->left - room->reserve / 2)
+    {
         w->rc = KVS_FULL;
         return 0;
 
