@@ -93,10 +93,11 @@ struct kvs_store_s {
 /*
  * The reserve: a sixteenth of the map, at least 256 KiB (a quarter of the
  * smallest map).  A DELETE touches about ten B-trees, each needing a fresh
- * copy of its path, at most some 40 pages (160 KiB) for millions of keys;
- * a sixteenth holds many such transactions in a larger store.  Peers'
- * records with a value may use half of it, DELETEs and peers' tombstones
- * all of it, so that a delete made anywhere reaches every node.
+ * copy of its path: some 15 pages (60 KiB) of a 1 MiB map, at most some
+ * 40 pages (160 KiB) for millions of keys; a sixteenth holds many such
+ * transactions in a larger store.  Peers' records may use half of it,
+ * DELETEs and peers' tombstones of keys held here all of it, so that a
+ * delete made anywhere reaches every node.
  */
 #define KVS_STORE_RESERVE_SHARE  16
 #define KVS_STORE_RESERVE_MIN    (256 * 1024)
