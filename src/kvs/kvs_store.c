@@ -18,10 +18,12 @@
  *
  * A full map.  Client PUTs stop short of max_db_size by a reserve (see
  * kvs_store_room), so that DELETEs, which are what frees space, still fit,
- * and so do the records peers replicate.  A batch that still finds no room
- * (a transaction needs a fresh copy of every page it touches, and gets the
- * pages it frees back only two transactions later) is tried again one write
- * at a time, so that only a write that does not fit alone is refused.
+ * and so do the records peers replicate.  A transaction needs a fresh copy
+ * of every page it touches, and LMDB hands it only the pages that commits
+ * before the last one freed: a write that finds no room first commits a
+ * release (kvs_store_release) and is tried again, and a batch that still
+ * finds none is tried one write at a time, so that only a write that does
+ * not fit alone is refused.
  */
 
 #include <errno.h>
@@ -75,6 +77,8 @@ struct kvs_store_s {
 
     unsigned   history;        /* earlier versions kept per key */
     size_t     psize;          /* LMDB's page size */
+    size_t     released;       /* the transaction of this process's last
+                                  release, see kvs_store_release */
 
     /*
      * Held shared by every transaction of the process while it is open,
@@ -89,10 +93,11 @@ struct kvs_store_s {
 /*
  * The reserve: a sixteenth of the map, at least 256 KiB (a quarter of the
  * smallest map).  A DELETE touches about ten B-trees, each needing a fresh
- * copy of its path, at most some 40 pages (160 KiB) for millions of keys;
- * a sixteenth holds many such transactions in a larger store.  Peers'
- * records with a value may use half of it, DELETEs and peers' tombstones
- * all of it, so that a delete made anywhere reaches every node.
+ * copy of its path: some 15 pages (60 KiB) of a 1 MiB map, at most some
+ * 40 pages (160 KiB) for millions of keys; a sixteenth holds many such
+ * transactions in a larger store.  Peers' records may use half of it,
+ * DELETEs and peers' tombstones of keys held here all of it, so that a
+ * delete made anywhere reaches every node.
  */
 #define KVS_STORE_RESERVE_SHARE  16
 #define KVS_STORE_RESERVE_MIN    (256 * 1024)
@@ -125,6 +130,9 @@ static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
     size_t errlen);
 static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
     kvs_write_t *w, size_t n, uint64_t now_ms);
+static int kvs_store_transact(kvs_store_t *st, kvs_write_t *w, size_t n,
+    uint64_t now_ms);
+static int kvs_store_release(kvs_store_t *st);
 static size_t kvs_store_reserve(size_t map_size);
 static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
 static int kvs_store_room(kvs_store_t *st, MDB_txn *txn,
@@ -756,19 +764,24 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
 
     rc = kvs_store_commit_writes(st, txn, b.w, b.n, b.now_ms);
 
+    if (rc == MDB_MAP_FULL && kvs_store_release(st) == 0) {
+        rc = kvs_store_transact(st, b.w, b.n, b.now_ms);
+    }
+
     /*
      * No room for the batch as a whole, which needs a fresh copy of every
      * page it touches at once: each write alone then, in order, each
-     * transaction reusing the pages of those two before it.
+     * after a release when it finds no room.
      */
 
     failed = 0;
 
     if (rc == MDB_MAP_FULL && b.n > 1) {
         for (i = 0; i < b.n; i++) {
-            rc = kvs_store_begin(st, 0, &txn);
-            if (rc == 0) {
-                rc = kvs_store_commit_writes(st, txn, &b.w[i], 1, b.now_ms);
+            rc = kvs_store_transact(st, &b.w[i], 1, b.now_ms);
+
+            if (rc == MDB_MAP_FULL && kvs_store_release(st) == 0) {
+                rc = kvs_store_transact(st, &b.w[i], 1, b.now_ms);
             }
 
             if (rc == MDB_MAP_FULL) {
@@ -885,6 +898,100 @@ failed:
 
     for (i = 0; i < n; i++) {
         w[i].rc = KVS_ERROR;
+    }
+
+    return rc;
+}
+
+
+/* kvs_store_commit_writes() in a transaction of their own */
+
+static int
+kvs_store_transact(kvs_store_t *st, kvs_write_t *w, size_t n,
+    uint64_t now_ms)
+{
+    int       rc;
+    size_t    i;
+    MDB_txn  *txn;
+
+    rc = kvs_store_begin(st, 0, &txn);
+    if (rc != 0) {
+        for (i = 0; i < n; i++) {
+            w[i].rc = KVS_ERROR;
+        }
+
+        return rc;
+    }
+
+    return kvs_store_commit_writes(st, txn, w, n, now_ms);
+}
+
+
+/*
+ * LMDB gives a transaction the pages that commits before the last one
+ * freed, never those the last commit freed: a reader may still be on the
+ * snapshot before it, which uses them.  Those wait for the next commit.  On a map near full, a commit that copied many pages (a group
+ * commit of a few DELETEs takes some 25 of a 1 MiB map's 30 free) leaves
+ * the next transaction the few it did not take; a DELETE, which needs
+ * about 15, then found no room and was aborted, which commits nothing, and
+ * so was every write after it: the store refused all writes for good,
+ * with the room they needed listed free.  A write that finds no room
+ * therefore commits this first, a rewrite of change_seq as it is, which
+ * takes and frees some 3 pages, and is tried once more.  Nothing is left
+ * to release when the last commit is this process's own release.
+ *
+ * Returns 0 when a release was committed.
+ */
+
+static int
+kvs_store_release(kvs_store_t *st)
+{
+    int       rc;
+    size_t    id;
+    uint8_t   buf[8];
+    MDB_txn  *txn;
+    MDB_val   key, val;
+
+    rc = kvs_store_begin(st, 0, &txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    id = mdb_txn_id(txn);
+
+    if (id == st->released + 1) {
+        kvs_store_end(st, txn, 0);
+        return MDB_MAP_FULL;
+    }
+
+    key.mv_data = "change_seq";
+    key.mv_size = sizeof("change_seq") - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == 0 && val.mv_size == sizeof(buf)) {
+        memcpy(buf, val.mv_data, sizeof(buf));
+
+    } else if (rc == MDB_NOTFOUND) {
+        kvs_put_u64(buf, 0);
+
+    } else {
+        kvs_store_end(st, txn, 0);
+        return rc ? rc : MDB_CORRUPTED;
+    }
+
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    rc = mdb_put(txn, st->meta, &key, &val, 0);
+    if (rc != 0) {
+        kvs_store_end(st, txn, 0);
+        return rc;
+    }
+
+    rc = kvs_store_end(st, txn, 1);
+    if (rc == 0) {
+        st->released = id;
     }
 
     return rc;
@@ -1403,7 +1510,7 @@ static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
 {
-    int                rc, have_old, store;
+    int                rc, have_old, live, store;
     size_t             klen, keep;
     int64_t            grow, copy;
     uint8_t           *p, k[KVS_STORE_KEY_MAX];
@@ -1457,19 +1564,23 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     keep = st->history;
     copy = 0;
+    live = have_old && kvs_record_live(&old, now_ms);
 
-    if (have_old && st->history && kvs_record_live(&old, now_ms)) {
+    if (live && st->history) {
         copy = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + old.key_len
                                     + old.value_len);
     }
 
     /*
-     * A client PUT stops short of the reserve, a peer's record with a
-     * value short of half of it.  Other writes go without history as long
-     * as less than twice the reserve is left: a DELETE then frees the
-     * space of every version of its key, until client PUTs have a
-     * reserve's worth of room again (were the deleted version kept, each
-     * DELETE would take back the room the one before it freed).
+     * A client PUT stops short of the reserve, a peer's record short of
+     * half of it unless it deletes a value held here: the last half is
+     * kept for what gives room back (DELETEs, and peers' deletes of live
+     * keys), which tombstones of keys not held here, taking room and
+     * freeing none, would otherwise use up.  Other writes go without history as long as
+     * less than twice the reserve is left: a DELETE then frees the space
+     * of every version of its key, until client PUTs have a reserve's
+     * worth of room again (were the deleted version kept, each DELETE
+     * would take back the room the one before it freed).
      */
 
     grow = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + new.key_len
@@ -1482,7 +1593,9 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
             return 0;
         }
 
-    } else if (new.value_len && grow > room->left - room->reserve / 2) {
+    } else if (w->op == KVS_WRITE_REMOTE && (new.value_len || !live)
+               && grow > room->left - room->reserve / 2)
+    {
         w->rc = KVS_FULL;
         return 0;
 

@@ -50,6 +50,7 @@
 #define KVS_TEST_FULL_KEYS  2000
 #define KVS_TEST_FULL_PEER  (200 * 1024)
 #define KVS_TEST_FULL_DELETES  100
+#define KVS_TEST_WEDGE_BATCH   16
 #define KVS_TEST_GROW_VLEN  (50 * 1024)
 #define KVS_TEST_INLINE     448     /* kvs_store.c's KVS_KEY_INLINE */
 #define KVS_TEST_HIST_MAX   8
@@ -4299,6 +4300,49 @@ kvs_test_feed_history(void)
 
 
 /*
+ * Peers' records of KVS_TEST_FULL_VLEN bytes until one is refused: how
+ * many were stored.
+ */
+
+static size_t
+kvs_test_fill_peers(kvs_store_t *st, const char *value, char (*peers)[32],
+    size_t max)
+{
+    size_t            np;
+    uint8_t          *rec;
+    kvs_record_hdr_t  hdr;
+
+    rec = malloc(KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN);
+    if (rec == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.version.uuid[0] = 9;
+    hdr.value_len = KVS_TEST_FULL_VLEN;
+    hdr.raw_len = KVS_TEST_FULL_VLEN;
+
+    for (np = 0; np < max; np++) {
+        snprintf(peers[np], 32, "peer/%zu", np);
+        hdr.version.timestamp = 100 + np;
+        kvs_record_encode(&hdr, rec);
+        memcpy(rec + KVS_RECORD_HDR_SIZE, value, KVS_TEST_FULL_VLEN);
+
+        if (kvs_test_remote1(st, peers[np], rec,
+                             KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN)
+            != KVS_OK)
+        {
+            break;
+        }
+    }
+
+    free(rec);
+
+    return np;
+}
+
+
+/*
  * The reserve: once client PUTs are refused, a DELETE still fits and
  * takes its key's history with it, and peers' records still land, but for
  * one too big for the reserve, which alone is refused.
@@ -4452,19 +4496,16 @@ kvs_test_full_retry(void)
     char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
     char             *value, (*keys)[32], (*peers)[32];
     size_t            i, n, np;
-    uint8_t          *rec;
     uint64_t          seq;
     kvs_write_t      *w;
     kvs_store_t      *st;
     kvs_test_rec_t    r;
-    kvs_record_hdr_t  hdr;
 
     value = kvs_test_value(KVS_TEST_FULL_VLEN);
     keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
     peers = malloc(KVS_TEST_FULL_KEYS * sizeof(*peers));
-    rec = malloc(KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN);
     w = calloc(KVS_TEST_FULL_DELETES, sizeof(kvs_write_t));
-    if (keys == NULL || peers == NULL || rec == NULL || w == NULL) {
+    if (keys == NULL || peers == NULL || w == NULL) {
         kvs_test_bail("malloc", "out of memory");
     }
 
@@ -4472,25 +4513,7 @@ kvs_test_full_retry(void)
     st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
 
     n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
-
-    memset(&hdr, 0, sizeof(hdr));
-    hdr.version.uuid[0] = 9;
-    hdr.value_len = KVS_TEST_FULL_VLEN;
-    hdr.raw_len = KVS_TEST_FULL_VLEN;
-
-    for (np = 0; np < KVS_TEST_FULL_KEYS; np++) {
-        snprintf(peers[np], 32, "peer/%zu", np);
-        hdr.version.timestamp = 100 + np;
-        kvs_record_encode(&hdr, rec);
-        memcpy(rec + KVS_RECORD_HDR_SIZE, value, KVS_TEST_FULL_VLEN);
-
-        if (kvs_test_remote1(st, peers[np], rec,
-                             KVS_RECORD_HDR_SIZE + KVS_TEST_FULL_VLEN)
-            != KVS_OK)
-        {
-            break;
-        }
-    }
+    np = kvs_test_fill_peers(st, value, peers, KVS_TEST_FULL_KEYS);
 
     CHECK(n > 2 * KVS_TEST_FULL_DELETES && np > 10
           && np < KVS_TEST_FULL_KEYS,
@@ -4523,7 +4546,159 @@ kvs_test_full_retry(void)
     kvs_store_close(st);
 
     free(w);
-    free(rec);
+    free(peers);
+    free(keys);
+    free(value);
+}
+
+
+/*
+ * The wedge: a group commit of DELETEs that fits, but takes fresh copies
+ * of most of the pages the map had free, leaves the next transaction only
+ * the few it did not take.  LMDB hands the pages a commit frees out only
+ * once a later transaction has committed, so the DELETE after it found no
+ * room and was aborted, which commits nothing, and so was every write
+ * after it: the store refused all writes for good.  Here DELETE batches of 1 to 16
+ * keys, each followed by a DELETE alone, meet a map that PUTs and peers'
+ * records filled; every one of them must be stored.
+ */
+
+static void
+kvs_test_full_wedge(void)
+{
+    int               ok;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char             *value, (*keys)[32], (*peers)[32];
+    size_t            i, k, n, np, next, failed;
+    uint64_t          now;
+    kvs_write_t      *w;
+    kvs_store_t      *st;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    peers = malloc(KVS_TEST_FULL_KEYS * sizeof(*peers));
+    w = calloc(KVS_TEST_WEDGE_BATCH, sizeof(kvs_write_t));
+    if (keys == NULL || peers == NULL || w == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-wedge");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+    kvs_store_set_history(st, 3);
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+    np = kvs_test_fill_peers(st, value, peers, KVS_TEST_FULL_KEYS);
+
+    CHECK(n > 300 && np > 10 && np < KVS_TEST_FULL_KEYS,
+          "wedge: PUTs, then peers' records fill a 1 MiB map");
+
+    /* keys two apart, as a burst of clients might send them */
+
+    ok = 1;
+    failed = 0;
+    next = 0;
+    now = 10000;
+
+    for (k = 1; k <= KVS_TEST_WEDGE_BATCH && next + 2 * (k + 1) < n; k++) {
+        for (i = 0; i < k; i++) {
+            kvs_test_set(&w[i], KVS_WRITE_DELETE, KVS_NS_DATA, keys[next],
+                         NULL, 0);
+            next += 2;
+        }
+
+        if (kvs_store_write(st, w, k, now++, err, sizeof(err)) != KVS_OK) {
+            printf("# a batch of %zu DELETEs: %s\n", k, err);
+            ok = 0;
+        }
+
+        for (i = 0; i < k; i++) {
+            ok &= w[i].rc == KVS_OK;
+        }
+
+        if (kvs_test_del(st, keys[next], now++, NULL) != KVS_OK) {
+            printf("# the DELETE after a batch of %zu failed\n", k);
+            failed++;
+        }
+
+        next += 2;
+    }
+
+    CHECK(ok && failed == 0 && k > KVS_TEST_WEDGE_BATCH,
+          "wedge: every DELETE, in batches of 1 to 16 and alone after "
+          "each, is stored");
+
+    kvs_store_close(st);
+
+    free(w);
+    free(peers);
+    free(keys);
+    free(value);
+}
+
+
+/*
+ * Peers' tombstones on a map that PUTs and peers' records filled.  One of
+ * a key not held here takes room and frees none: those stop where peers'
+ * records do, half the reserve short of max_db_size, so that a flood of
+ * them leaves room for the deletes that give room back, a local DELETE
+ * and a peer's tombstone of a key held here.
+ */
+
+static void
+kvs_test_full_tombstones(void)
+{
+    char              dir[PATH_MAX], gone[32];
+    char             *value, (*keys)[32], (*peers)[32];
+    size_t            n, np, ng;
+    uint8_t           rec[KVS_RECORD_HDR_SIZE];
+    kvs_store_t      *st;
+    kvs_test_rec_t    r;
+    kvs_record_hdr_t  hdr;
+
+    value = kvs_test_value(KVS_TEST_FULL_VLEN);
+    keys = malloc(KVS_TEST_FULL_KEYS * sizeof(*keys));
+    peers = malloc(KVS_TEST_FULL_KEYS * sizeof(*peers));
+    if (keys == NULL || peers == NULL) {
+        kvs_test_bail("malloc", "out of memory");
+    }
+
+    kvs_test_dir(dir, "full-tombstones");
+    st = kvs_test_open(dir, KVS_TEST_FULL_MAP);
+
+    n = kvs_test_fill(st, "fill", value, keys, KVS_TEST_FULL_KEYS);
+    np = kvs_test_fill_peers(st, value, peers, KVS_TEST_FULL_KEYS);
+
+    memset(&hdr, 0, sizeof(hdr));
+    hdr.version.timestamp = 50000;
+    hdr.version.uuid[0] = 11;
+    hdr.flags = KVS_FLAG_TOMBSTONE;
+    kvs_record_encode(&hdr, rec);
+
+    for (ng = 0; ng < KVS_TEST_FULL_KEYS; ng++) {
+        snprintf(gone, sizeof(gone), "gone/%zu", ng);
+
+        if (kvs_test_remote1(st, gone, rec, sizeof(rec)) != KVS_OK) {
+            break;
+        }
+    }
+
+    CHECK(n > 300 && np > 10 && ng < KVS_TEST_FULL_KEYS,
+          "tombstones: after PUTs and peers' records, peers' tombstones of "
+          "keys not held are refused");
+    CHECK(kvs_test_get(st, gone, &r) == KVS_NOT_FOUND,
+          "tombstones: the one refused is not there");
+
+    CHECK(kvs_test_del(st, keys[0], 60000, NULL) == KVS_OK
+          && kvs_test_get(st, keys[0], &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "tombstones: a DELETE is still stored");
+    CHECK(kvs_test_remote1(st, peers[0], rec, sizeof(rec)) == KVS_OK
+          && kvs_test_get(st, peers[0], &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "tombstones: and so is a peer's tombstone of a key held here");
+
+    kvs_store_close(st);
+
     free(peers);
     free(keys);
     free(value);
@@ -4654,6 +4829,8 @@ main(void)
     kvs_test_full_reserve();
     kvs_test_full_drain();
     kvs_test_full_retry();
+    kvs_test_full_wedge();
+    kvs_test_full_tombstones();
     kvs_test_resized();
 
     kvs_test_cleanup();
