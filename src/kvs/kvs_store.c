@@ -29,6 +29,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,6 +64,8 @@ struct kvs_store_s {
                                   between requests */
     int        reading;
     char      *dir;
+    char       read_err[KVS_STORE_ERRLEN];  /* the last failed read's
+                                               sentence */
 
     MDB_dbi    kv;
     MDB_dbi    rev;
@@ -117,21 +120,36 @@ typedef struct {
 } kvs_store_room_t;
 
 
+/* what kvs_store_run() runs in a transaction: 0 commits it */
+typedef int (*kvs_store_txn_pt)(kvs_store_t *st, MDB_txn *txn, void *data);
+
+/* a kvs_store_txn_pt's failure whose sentence is in err already */
+#define KVS_STORE_TOLD  (-1)
+
+int kvs_store_run(kvs_store_t *st, unsigned flags, kvs_store_txn_pt fn,
+    void *data, const char *what, char *err, size_t errlen);
+int kvs_store_status(int rc);
+
+
+typedef struct {
+    char      *err;
+    size_t     errlen;
+} kvs_store_schema_t;
+
+
 /* the store whose read transaction this thread has open, if any */
 static __thread kvs_store_t  *kvs_store_reading;
 
 
 static int kvs_store_fail(char *err, size_t errlen, const char *what,
     const char *dir, int rc);
+static int kvs_store_read_failed(kvs_store_t *st, const char *what, int rc);
 static int kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn);
 static int kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit);
 static int kvs_store_remap(kvs_store_t *st);
-static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
-    size_t errlen);
+static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, void *data);
 static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
-    kvs_write_t *w, size_t n, uint64_t now_ms);
-static int kvs_store_transact(kvs_store_t *st, kvs_write_t *w, size_t n,
-    uint64_t now_ms);
+    void *data);
 static int kvs_store_release(kvs_store_t *st);
 static size_t kvs_store_reserve(size_t map_size);
 static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
@@ -268,19 +286,86 @@ kvs_store_remap(kvs_store_t *st)
 }
 
 
+/*
+ * The one place a transaction runs: kvs_store_run() begins it (a write, or
+ * with MDB_RDONLY a read of its own), runs fn in it, and commits it when
+ * fn returns 0 (a read is only ended), or aborts it.  On failure it
+ * returns LMDB's error, or fn's, with a sentence in err: "<what> in
+ * "<dir>" failed: <mdb_strerror>", unless fn returned KVS_STORE_TOLD,
+ * having written its own.  Reads inside the process's read transaction
+ * (kvs_store_read_begin) leave theirs for kvs_store_error().
+ */
+
+int
+kvs_store_run(kvs_store_t *st, unsigned flags, kvs_store_txn_pt fn,
+    void *data, const char *what, char *err, size_t errlen)
+{
+    int       rc;
+    MDB_txn  *txn;
+
+    txn = NULL;
+
+    rc = kvs_store_begin(st, flags, &txn);
+    if (rc != 0) {
+        kvs_store_fail(err, errlen, what, st->dir, rc);
+        return rc;
+    }
+
+    rc = fn(st, txn, data);
+
+    if (rc == 0 && !(flags & MDB_RDONLY)) {
+        rc = kvs_store_end(st, txn, 1);
+
+    } else {
+        (void) kvs_store_end(st, txn, 0);
+    }
+
+    if (rc != 0 && rc != KVS_STORE_TOLD) {
+        kvs_store_fail(err, errlen, what, st->dir, rc);
+    }
+
+    return rc;
+}
+
+
+/* LMDB's errors and errno values, as kvs_store_fail() says them, of a
+ * transaction's outcome */
+
+int
+kvs_store_status(int rc)
+{
+    if (rc == 0) {
+        return KVS_OK;
+    }
+
+    return rc == MDB_MAP_FULL ? KVS_FULL : KVS_ERROR;
+}
+
+
+static int
+kvs_store_read_failed(kvs_store_t *st, const char *what, int rc)
+{
+    kvs_store_fail(st->read_err, sizeof(st->read_err), what, st->dir, rc);
+
+    return KVS_ERROR;
+}
+
+
+const char *
+kvs_store_error(kvs_store_t *st)
+{
+    return st->read_err;
+}
+
+
 int
 kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen)
 {
-    int           rc, dead;
-    MDB_txn      *txn;
-    MDB_stat      stat;
-    kvs_store_t  *st;
-    struct {
-        const char  *name;
-        MDB_dbi     *dbi;
-    } dbs[10];
-    size_t        i;
+    int                   rc, dead;
+    MDB_stat              stat;
+    kvs_store_t          *st;
+    kvs_store_schema_t    schema;
 
     if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
         snprintf(err, errlen, "cannot create data_dir \"%s\": %s", dir,
@@ -309,17 +394,6 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
         free(st);
         return KVS_ERROR;
     }
-
-    dbs[0].name = "kv";          dbs[0].dbi = &st->kv;
-    dbs[1].name = "rev";         dbs[1].dbi = &st->rev;
-    dbs[2].name = "by_time";     dbs[2].dbi = &st->by_time;
-    dbs[3].name = "expiry";      dbs[3].dbi = &st->expiry;
-    dbs[4].name = "changes";     dbs[4].dbi = &st->changes;
-    dbs[5].name = "merkle";      dbs[5].dbi = &st->merkle;
-    dbs[6].name = "bucket_keys"; dbs[6].dbi = &st->bucket_keys;
-    dbs[7].name = "members";     dbs[7].dbi = &st->members;
-    dbs[8].name = "audit";       dbs[8].dbi = &st->audit;
-    dbs[9].name = "meta";        dbs[9].dbi = &st->meta;
 
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
@@ -361,31 +435,18 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
 
     st->psize = stat.ms_psize;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        goto failed;
-    }
+    schema.err = err;
+    schema.errlen = errlen;
 
-    for (i = 0; i < sizeof(dbs) / sizeof(dbs[0]); i++) {
-        rc = mdb_dbi_open(txn, dbs[i].name, MDB_CREATE, dbs[i].dbi);
-        if (rc != 0) {
-            kvs_store_end(st, txn, 0);
-            goto failed;
-        }
-    }
-
-    if (kvs_store_init_schema(st, txn, err, errlen) != KVS_OK) {
-        kvs_store_end(st, txn, 0);
+    if (kvs_store_run(st, 0, kvs_store_init_schema, &schema,
+                      "opening the store", err, errlen)
+        != 0)
+    {
         mdb_env_close(st->env);
         (void) pthread_rwlock_destroy(&st->map_lock);
         free(st->dir);
         free(st);
         return KVS_ERROR;
-    }
-
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        goto failed;
     }
 
     *stp = st;
@@ -518,15 +579,48 @@ kvs_store_check(const char *dir, char *err, size_t errlen)
 }
 
 
+/* the named databases of DESIGN.md, and where the store keeps each */
+
+static const struct {
+    const char  *name;
+    size_t       offset;
+} kvs_store_dbs[] = {
+    { "kv",          offsetof(kvs_store_t, kv) },
+    { "rev",         offsetof(kvs_store_t, rev) },
+    { "by_time",     offsetof(kvs_store_t, by_time) },
+    { "expiry",      offsetof(kvs_store_t, expiry) },
+    { "changes",     offsetof(kvs_store_t, changes) },
+    { "merkle",      offsetof(kvs_store_t, merkle) },
+    { "bucket_keys", offsetof(kvs_store_t, bucket_keys) },
+    { "members",     offsetof(kvs_store_t, members) },
+    { "audit",       offsetof(kvs_store_t, audit) },
+    { "meta",        offsetof(kvs_store_t, meta) },
+};
+
+
+/* Opens (creating) the databases and checks the schema version, in the
+ * transaction that opens the store. */
+
 static int
-kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
-    size_t errlen)
+kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, void *data)
 {
+    kvs_store_schema_t *sc = data;
+
     int         rc;
+    size_t      i;
     uint8_t     buf[4];
     MDB_val     key, val;
     MDB_stat    stat;
     uint32_t    version;
+
+    for (i = 0; i < sizeof(kvs_store_dbs) / sizeof(kvs_store_dbs[0]); i++) {
+        rc = mdb_dbi_open(txn, kvs_store_dbs[i].name, MDB_CREATE,
+                          (MDB_dbi *) ((char *) st
+                                       + kvs_store_dbs[i].offset));
+        if (rc != 0) {
+            return rc;
+        }
+    }
 
     key.mv_data = "schema_version";
     key.mv_size = sizeof("schema_version") - 1;
@@ -537,48 +631,38 @@ kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, char *err,
         version = val.mv_size == 4 ? kvs_get_u32(val.mv_data) : 0;
 
         if (version != KVS_SCHEMA_VERSION) {
-            snprintf(err, errlen,
+            snprintf(sc->err, sc->errlen,
                      "the store in \"%s\" has schema version %u, but this "
                      "build of KVS reads only version %u; use a matching "
                      "build or a new data_dir",
                      st->dir, version, KVS_SCHEMA_VERSION);
-            return KVS_ERROR;
+            return KVS_STORE_TOLD;
         }
 
-        return KVS_OK;
+        return 0;
     }
 
     if (rc != MDB_NOTFOUND) {
-        kvs_store_fail(err, errlen, "reading the schema version", st->dir,
-                       rc);
-        return KVS_ERROR;
+        return rc;
     }
 
     rc = mdb_stat(txn, st->kv, &stat);
     if (rc != 0) {
-        kvs_store_fail(err, errlen, "reading the store", st->dir, rc);
-        return KVS_ERROR;
+        return rc;
     }
 
     if (stat.ms_entries != 0) {
-        snprintf(err, errlen,
+        snprintf(sc->err, sc->errlen,
                  "the store in \"%s\" holds data but no schema version; it "
                  "was not written by KVS", st->dir);
-        return KVS_ERROR;
+        return KVS_STORE_TOLD;
     }
 
     kvs_put_u32(buf, KVS_SCHEMA_VERSION);
     val.mv_data = buf;
     val.mv_size = sizeof(buf);
 
-    rc = mdb_put(txn, st->meta, &key, &val, 0);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "writing the schema version", st->dir,
-                       rc);
-        return KVS_ERROR;
-    }
-
-    return KVS_OK;
+    return mdb_put(txn, st->meta, &key, &val, 0);
 }
 
 
@@ -686,8 +770,12 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
         return KVS_NOT_FOUND;
     }
 
-    if (rc != 0 || kvs_record_decode(hdr, val.mv_data, val.mv_size) != 0) {
-        return KVS_ERROR;
+    if (rc == 0 && kvs_record_decode(hdr, val.mv_data, val.mv_size) != 0) {
+        rc = MDB_CORRUPTED;
+    }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading a key", rc);
     }
 
     *value = (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE
@@ -730,42 +818,56 @@ kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n, uint64_t now_ms,
 }
 
 
+/* a batch as kvs_store_commit_writes() takes it */
+
+typedef struct {
+    kvs_write_collect_pt   collect;   /* called once, in the first
+                                         transaction */
+    void                  *data;
+    kvs_write_batch_t      b;
+    size_t                 from;      /* the writes of this transaction */
+    size_t                 n;
+} kvs_store_batch_t;
+
+
+static int kvs_store_batch_run(kvs_store_t *st, kvs_store_batch_t *bt,
+    char *err, size_t errlen);
+
+
 int
 kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     void *data, char *err, size_t errlen)
 {
     int                rc, failed;
     size_t             i, full;
-    MDB_txn           *txn;
     MDB_envinfo        info;
-    kvs_write_batch_t  b;
+    kvs_store_batch_t  bt;
+
+    bt.collect = collect;
+    bt.data = data;
+    bt.b.w = NULL;
+    bt.b.n = 0;
+    bt.b.now_ms = 0;
+    bt.from = 0;
+    bt.n = 0;
 
     /* waits for LMDB's writer lock, held by another process's commit */
 
-    rc = kvs_store_begin(st, 0, &txn);
+    rc = kvs_store_batch_run(st, &bt, err, errlen);
 
-    b.w = NULL;
-    b.n = 0;
-    b.now_ms = 0;
-    collect(&b, data);
+    if (bt.collect) {
+        /* the transaction did not begin: the batch fails whole */
+        collect(&bt.b, data);
 
-    for (i = 0; i < b.n; i++) {
-        b.w[i].rc = KVS_ERROR;
+        for (i = 0; i < bt.b.n; i++) {
+            bt.b.w[i].rc = KVS_ERROR;
+        }
+
+        return kvs_store_status(rc);
     }
-
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
-
-    if (b.n == 0) {
-        kvs_store_end(st, txn, 0);
-        return KVS_OK;
-    }
-
-    rc = kvs_store_commit_writes(st, txn, b.w, b.n, b.now_ms);
 
     if (rc == MDB_MAP_FULL && kvs_store_release(st) == 0) {
-        rc = kvs_store_transact(st, b.w, b.n, b.now_ms);
+        rc = kvs_store_batch_run(st, &bt, err, errlen);
     }
 
     /*
@@ -776,16 +878,19 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
 
     failed = 0;
 
-    if (rc == MDB_MAP_FULL && b.n > 1) {
-        for (i = 0; i < b.n; i++) {
-            rc = kvs_store_transact(st, &b.w[i], 1, b.now_ms);
+    if (rc == MDB_MAP_FULL && bt.b.n > 1) {
+        for (i = 0; i < bt.b.n; i++) {
+            bt.from = i;
+            bt.n = 1;
+
+            rc = kvs_store_batch_run(st, &bt, err, errlen);
 
             if (rc == MDB_MAP_FULL && kvs_store_release(st) == 0) {
-                rc = kvs_store_transact(st, &b.w[i], 1, b.now_ms);
+                rc = kvs_store_batch_run(st, &bt, err, errlen);
             }
 
             if (rc == MDB_MAP_FULL) {
-                b.w[i].rc = KVS_FULL;
+                bt.b.w[i].rc = KVS_FULL;
 
             } else if (rc != 0) {
                 failed = rc;
@@ -796,16 +901,17 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     }
 
     if (rc == MDB_MAP_FULL) {
-        b.w[0].rc = KVS_FULL;
+        bt.b.w[0].rc = KVS_FULL;
 
     } else if (rc != 0) {
-        return kvs_store_fail(err, errlen, "writing", st->dir, rc);
+        kvs_store_fail(err, errlen, "writing", st->dir, rc);
+        return KVS_ERROR;
     }
 
     full = 0;
 
-    for (i = 0; i < b.n; i++) {
-        if (b.w[i].rc == KVS_FULL) {
+    for (i = 0; i < bt.b.n; i++) {
+        if (bt.b.w[i].rc == KVS_FULL) {
             full++;
         }
     }
@@ -822,30 +928,74 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
 
     snprintf(err, errlen, "the store in \"%s\" is full: %zu of %zu writes "
              "did not fit in its map of %zu bytes, of which %zu are kept "
-             "for deletes and replication", st->dir, full, b.n,
+             "for deletes and replication", st->dir, full, bt.b.n,
              info.me_mapsize, kvs_store_reserve(info.me_mapsize));
 
     return KVS_FULL;
 }
 
 
+/* The batch's writes of this try in a transaction: none of them was
+ * written when it fails, even in its commit. */
+
+static int
+kvs_store_batch_run(kvs_store_t *st, kvs_store_batch_t *bt, char *err,
+    size_t errlen)
+{
+    int     rc;
+    size_t  i;
+
+    rc = kvs_store_run(st, 0, kvs_store_commit_writes, bt, "writing", err,
+                       errlen);
+
+    if (rc != 0 && bt->collect == NULL) {
+        for (i = bt->from; i < bt->from + bt->n; i++) {
+            bt->b.w[i].rc = KVS_ERROR;
+        }
+    }
+
+    return rc;
+}
+
+
 /*
- * Applies n writes in txn and commits them, or aborts them all: returns 0,
- * MDB_MAP_FULL when the map has no room for them, or another LMDB error.
- * Each write's rc says what became of it, KVS_FULL for one refused short
- * of the reserve, KVS_ERROR for all when the transaction failed.
+ * Applies a batch's writes in txn, collecting the batch first in its first
+ * transaction: returns 0 to commit them, MDB_MAP_FULL when the map has no
+ * room for them, or another LMDB error.  Each write's rc says what became
+ * of it, KVS_FULL for one refused short of the reserve, KVS_ERROR for all
+ * when the transaction fails.
  */
 
 static int
-kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
-    size_t n, uint64_t now_ms)
+kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
 {
+    kvs_store_batch_t *bt = data;
+
     int               rc;
     size_t            i;
     uint8_t           buf[8];
     MDB_val           key, val;
     uint64_t          seq;
+    kvs_write_t      *w;
     kvs_store_room_t  room;
+
+    if (bt->collect) {
+        bt->collect(&bt->b, bt->data);
+        bt->collect = NULL;
+        bt->n = bt->b.n;
+    }
+
+    w = bt->b.w + bt->from;
+
+    for (i = 0; i < bt->n; i++) {
+        w[i].rc = KVS_ERROR;
+    }
+
+    /* a batch of none commits nothing */
+
+    if (bt->n == 0) {
+        return 0;
+    }
 
     key.mv_data = "change_seq";
     key.mv_size = sizeof("change_seq") - 1;
@@ -858,16 +1008,16 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         seq = 0;
 
     } else {
-        goto failed;
+        return rc ? rc : MDB_CORRUPTED;
     }
 
     rc = kvs_store_room(st, txn, &room);
     if (rc != 0) {
-        goto failed;
+        return rc;
     }
 
-    for (i = 0; i < n; i++) {
-        rc = kvs_store_apply(st, txn, &w[i], now_ms, &seq, &room);
+    for (i = 0; i < bt->n; i++) {
+        rc = kvs_store_apply(st, txn, &w[i], bt->b.now_ms, &seq, &room);
         if (rc != 0) {
             goto failed;
         }
@@ -878,25 +1028,13 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     val.mv_size = sizeof(buf);
 
     rc = mdb_put(txn, st->meta, &key, &val, 0);
-    if (rc != 0) {
-        goto failed;
-    }
-
-    rc = kvs_store_end(st, txn, 1);
     if (rc == 0) {
         return 0;
     }
 
-    /* the commit ended the transaction */
-    txn = NULL;
-
 failed:
 
-    if (txn) {
-        kvs_store_end(st, txn, 0);
-    }
-
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < bt->n; i++) {
         w[i].rc = KVS_ERROR;
     }
 
@@ -904,63 +1042,35 @@ failed:
 }
 
 
-/* kvs_store_commit_writes() in a transaction of their own */
-
-static int
-kvs_store_transact(kvs_store_t *st, kvs_write_t *w, size_t n,
-    uint64_t now_ms)
-{
-    int       rc;
-    size_t    i;
-    MDB_txn  *txn;
-
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        for (i = 0; i < n; i++) {
-            w[i].rc = KVS_ERROR;
-        }
-
-        return rc;
-    }
-
-    return kvs_store_commit_writes(st, txn, w, n, now_ms);
-}
-
-
 /*
  * LMDB gives a transaction the pages that commits before the last one
  * freed, never those the last commit freed: a reader may still be on the
- * snapshot before it, which uses them.  Those wait for the next commit.  On a map near full, a commit that copied many pages (a group
- * commit of a few DELETEs takes some 25 of a 1 MiB map's 30 free) leaves
- * the next transaction the few it did not take; a DELETE, which needs
- * about 15, then found no room and was aborted, which commits nothing, and
- * so was every write after it: the store refused all writes for good,
- * with the room they needed listed free.  A write that finds no room
- * therefore commits this first, a rewrite of change_seq as it is, which
- * takes and frees some 3 pages, and is tried once more.  Nothing is left
- * to release when the last commit is this process's own release.
+ * snapshot before it, which uses them.  Those wait for the next commit.
+ * On a map near full, a commit that copied many pages (a group commit of
+ * a few DELETEs takes some 25 of a 1 MiB map's 30 free) leaves the next
+ * transaction the few it did not take; a DELETE, which needs about 15,
+ * then found no room and was aborted, which commits nothing, and so was
+ * every write after it: the store refused all writes for good, with the
+ * room they needed listed free.  A write that finds no room therefore
+ * commits this first, a rewrite of change_seq as it is, which takes and
+ * frees some 3 pages, and is tried once more.  Nothing is left to release
+ * when the last commit is this process's own release.
  *
  * Returns 0 when a release was committed.
  */
 
 static int
-kvs_store_release(kvs_store_t *st)
+kvs_store_release_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
+    size_t *id = data;
+
     int       rc;
-    size_t    id;
     uint8_t   buf[8];
-    MDB_txn  *txn;
     MDB_val   key, val;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        return rc;
-    }
+    *id = mdb_txn_id(txn);
 
-    id = mdb_txn_id(txn);
-
-    if (id == st->released + 1) {
-        kvs_store_end(st, txn, 0);
+    if (*id == st->released + 1) {
         return MDB_MAP_FULL;
     }
 
@@ -976,20 +1086,25 @@ kvs_store_release(kvs_store_t *st)
         kvs_put_u64(buf, 0);
 
     } else {
-        kvs_store_end(st, txn, 0);
         return rc ? rc : MDB_CORRUPTED;
     }
 
     val.mv_data = buf;
     val.mv_size = sizeof(buf);
 
-    rc = mdb_put(txn, st->meta, &key, &val, 0);
-    if (rc != 0) {
-        kvs_store_end(st, txn, 0);
-        return rc;
-    }
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
 
-    rc = kvs_store_end(st, txn, 1);
+
+static int
+kvs_store_release(kvs_store_t *st)
+{
+    int     rc;
+    char    err[KVS_STORE_ERRLEN];
+    size_t  id;
+
+    rc = kvs_store_run(st, 0, kvs_store_release_txn, &id, "releasing",
+                       err, sizeof(err));
     if (rc == 0) {
         st->released = id;
     }
@@ -1751,33 +1866,35 @@ kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,
 }
 
 
+typedef struct {
+    kvs_member_t  *m;
+    int            keep_joined;
+} kvs_store_member_write_t;
+
+
 static int
-kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
-    char *err, size_t errlen)
+kvs_store_member_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
-    int           rc;
-    size_t        len;
-    uint8_t       buf[KVS_MEMBER_FIXED + sizeof(m->address)];
-    MDB_txn      *txn;
-    MDB_val       key, val;
-    kvs_member_t  old;
+    kvs_store_member_write_t *mw = data;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
+    int            rc;
+    size_t         len;
+    uint8_t        buf[KVS_MEMBER_FIXED + sizeof(mw->m->address)];
+    MDB_val        key, val;
+    kvs_member_t  *m, old;
 
+    m = mw->m;
     key.mv_data = m->node_id;
     key.mv_size = strlen(m->node_id);
 
-    if (keep_joined) {
+    if (mw->keep_joined) {
         rc = mdb_get(txn, st->members, &key, &val);
 
         if (rc == 0 && kvs_store_member_decode(&old, &key, &val) == KVS_OK) {
             m->joined_timestamp = old.joined_timestamp;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
-            goto failed;
+            return rc;
         }
     }
 
@@ -1785,24 +1902,21 @@ kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
     val.mv_data = buf;
     val.mv_size = len;
 
-    rc = mdb_put(txn, st->members, &key, &val, 0);
-    if (rc != 0) {
-        goto failed;
-    }
+    return mdb_put(txn, st->members, &key, &val, 0);
+}
 
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing a member", st->dir,
-                              rc);
-    }
 
-    return KVS_OK;
+static int
+kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
+    char *err, size_t errlen)
+{
+    kvs_store_member_write_t  mw;
 
-failed:
+    mw.m = m;
+    mw.keep_joined = keep_joined;
 
-    kvs_store_end(st, txn, 0);
-
-    return kvs_store_fail(err, errlen, "writing a member", st->dir, rc);
+    return kvs_store_status(kvs_store_run(st, 0, kvs_store_member_txn, &mw,
+                                          "writing a member", err, errlen));
 }
 
 
@@ -1899,36 +2013,51 @@ kvs_store_members_merge(kvs_store_t *st, const kvs_member_t *m, size_t n,
 }
 
 
-/* Deletes one key of one database in its own transaction. */
+/* Puts or deletes one key of one database in its own transaction. */
+
+typedef struct {
+    MDB_dbi      dbi;
+    const char  *name;
+    MDB_val      val;        /* mv_data NULL: delete */
+} kvs_store_one_t;
+
+
+static int
+kvs_store_one_txn(kvs_store_t *st, MDB_txn *txn, void *data)
+{
+    kvs_store_one_t *one = data;
+
+    int      rc;
+    MDB_val  key;
+
+    (void) st;
+
+    key.mv_data = (void *) one->name;
+    key.mv_size = strlen(one->name);
+
+    if (one->val.mv_data) {
+        return mdb_put(txn, one->dbi, &key, &one->val, 0);
+    }
+
+    rc = mdb_del(txn, one->dbi, &key, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
 
 static int
 kvs_store_delete(kvs_store_t *st, MDB_dbi dbi, const char *name,
     const char *what, char *err, size_t errlen)
 {
-    int       rc;
-    MDB_txn  *txn;
-    MDB_val   key;
+    kvs_store_one_t  one;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
+    one.dbi = dbi;
+    one.name = name;
+    one.val.mv_data = NULL;
+    one.val.mv_size = 0;
 
-    key.mv_data = (void *) name;
-    key.mv_size = strlen(name);
-
-    rc = mdb_del(txn, dbi, &key, NULL);
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        kvs_store_end(st, txn, 0);
-        return kvs_store_fail(err, errlen, what, st->dir, rc);
-    }
-
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, what, st->dir, rc);
-    }
-
-    return KVS_OK;
+    return kvs_store_status(kvs_store_run(st, 0, kvs_store_one_txn, &one,
+                                          what, err, errlen));
 }
 
 
@@ -1957,22 +2086,23 @@ int
 kvs_store_member_get(kvs_store_t *st, const char *node_id, size_t len,
     kvs_member_t *m)
 {
+    int      rc;
     MDB_val  key, val;
 
     key.mv_data = (void *) node_id;
     key.mv_size = len;
 
-    switch (mdb_get(st->read, st->members, &key, &val)) {
+    rc = mdb_get(st->read, st->members, &key, &val);
 
-    case 0:
-        return kvs_store_member_decode(m, &key, &val);
-
-    case MDB_NOTFOUND:
-        return KVS_NOT_FOUND;
-
-    default:
-        return KVS_ERROR;
+    if (rc == 0 && kvs_store_member_decode(m, &key, &val) != KVS_OK) {
+        rc = MDB_CORRUPTED;
     }
+
+    if (rc == MDB_NOTFOUND) {
+        return KVS_NOT_FOUND;
+    }
+
+    return rc ? kvs_store_read_failed(st, "reading a member", rc) : KVS_OK;
 }
 
 
@@ -1985,8 +2115,9 @@ kvs_store_member_each(kvs_store_t *st,
     MDB_cursor   *cur;
     kvs_member_t  m;
 
-    if (mdb_cursor_open(st->read, st->members, &cur) != 0) {
-        return KVS_ERROR;
+    rc = mdb_cursor_open(st->read, st->members, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the members", rc);
     }
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
@@ -2004,7 +2135,11 @@ kvs_store_member_each(kvs_store_t *st,
 
     mdb_cursor_close(cur);
 
-    return rc == MDB_NOTFOUND ? KVS_OK : KVS_ERROR;
+    if (rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading the members", rc);
+    }
+
+    return KVS_OK;
 }
 
 
@@ -2020,8 +2155,9 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
     const char       *path;
     kvs_record_hdr_t  hdr;
 
-    if (mdb_cursor_open(st->read, st->changes, &cur) != 0) {
-        return -1;
+    rc = mdb_cursor_open(st->read, st->changes, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the change feed", rc);
     }
 
     kvs_put_be64(sk, after + 1);
@@ -2092,33 +2228,40 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
 
     mdb_cursor_close(cur);
 
-    return (rc == 0 || rc == MDB_NOTFOUND) ? n : -1;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading the change feed", rc);
+    }
+
+    return n;
 }
 
 
 int
 kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v)
 {
+    int      rc;
     MDB_val  key, val;
 
     key.mv_data = (void *) name;
     key.mv_size = strlen(name);
 
-    switch (mdb_get(st->read, st->meta, &key, &val)) {
+    rc = mdb_get(st->read, st->meta, &key, &val);
 
-    case 0:
-        if (val.mv_size != 8) {
-            return KVS_ERROR;
-        }
-        *v = kvs_get_u64(val.mv_data);
-        return KVS_OK;
-
-    case MDB_NOTFOUND:
+    if (rc == MDB_NOTFOUND) {
         return KVS_NOT_FOUND;
-
-    default:
-        return KVS_ERROR;
     }
+
+    if (rc == 0 && val.mv_size != 8) {
+        rc = MDB_CORRUPTED;
+    }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading meta", rc);
+    }
+
+    *v = kvs_get_u64(val.mv_data);
+
+    return KVS_OK;
 }
 
 
@@ -2126,34 +2269,18 @@ int
 kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
     size_t errlen)
 {
-    int       rc;
-    uint8_t   buf[8];
-    MDB_txn  *txn;
-    MDB_val   key, val;
-
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
+    uint8_t          buf[8];
+    kvs_store_one_t  one;
 
     kvs_put_u64(buf, v);
-    key.mv_data = (void *) name;
-    key.mv_size = strlen(name);
-    val.mv_data = buf;
-    val.mv_size = sizeof(buf);
 
-    rc = mdb_put(txn, st->meta, &key, &val, 0);
-    if (rc != 0) {
-        kvs_store_end(st, txn, 0);
-        return kvs_store_fail(err, errlen, "writing meta", st->dir, rc);
-    }
+    one.dbi = st->meta;
+    one.name = name;
+    one.val.mv_data = buf;
+    one.val.mv_size = sizeof(buf);
 
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing meta", st->dir, rc);
-    }
-
-    return KVS_OK;
+    return kvs_store_status(kvs_store_run(st, 0, kvs_store_one_txn, &one,
+                                          "writing meta", err, errlen));
 }
 
 
@@ -2166,58 +2293,65 @@ kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
 }
 
 
-int
-kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
-    char *err, size_t errlen)
+typedef struct {
+    uint64_t   upto;
+    size_t     max;
+    int        n;
+} kvs_store_trim_t;
+
+
+static int
+kvs_store_trim_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
-    int          rc, n;
-    MDB_txn     *txn;
+    kvs_store_trim_t *t = data;
+
+    int          rc;
     MDB_val      key, val;
     MDB_cursor  *cur;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-        return -1;
-    }
-
     rc = mdb_cursor_open(txn, st->changes, &cur);
     if (rc != 0) {
-        kvs_store_end(st, txn, 0);
-        kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
-        return -1;
+        return rc;
     }
 
-    n = 0;
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
-    while (rc == 0 && (size_t) n < max && key.mv_size == 8
-           && kvs_get_be64(key.mv_data) <= upto)
+    while (rc == 0 && (size_t) t->n < t->max && key.mv_size == 8
+           && kvs_get_be64(key.mv_data) <= t->upto)
     {
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0) {
             break;
         }
 
-        n++;
+        t->n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
 
     mdb_cursor_close(cur);
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        kvs_store_end(st, txn, 0);
-        kvs_store_fail(err, errlen, "trimming the change feed", st->dir, rc);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
+    char *err, size_t errlen)
+{
+    kvs_store_trim_t  t;
+
+    t.upto = upto;
+    t.max = max;
+    t.n = 0;
+
+    if (kvs_store_run(st, 0, kvs_store_trim_txn, &t,
+                      "trimming the change feed", err, errlen)
+        != 0)
+    {
         return -1;
     }
 
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "committing a trim", st->dir, rc);
-        return -1;
-    }
-
-    return n;
+    return t.n;
 }
 
 
@@ -2230,8 +2364,9 @@ kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 
     memset(out, 0, 256 * KVS_MERKLE_DIGEST_LEN);
 
-    if (mdb_cursor_open(st->read, st->merkle, &cur) != 0) {
-        return KVS_ERROR;
+    rc = mdb_cursor_open(st->read, st->merkle, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the Merkle tree", rc);
     }
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
@@ -2248,7 +2383,11 @@ kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 
     mdb_cursor_close(cur);
 
-    return rc == MDB_NOTFOUND ? KVS_OK : KVS_ERROR;
+    if (rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading the Merkle tree", rc);
+    }
+
+    return KVS_OK;
 }
 
 
@@ -2296,8 +2435,9 @@ kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
     prefix[0] = (uint8_t) (bucket >> 8);
     prefix[1] = (uint8_t) bucket;
 
-    if (mdb_cursor_open(st->read, st->bucket_keys, &cur) != 0) {
-        return KVS_ERROR;
+    rc = mdb_cursor_open(st->read, st->bucket_keys, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading a bucket's keys", rc);
     }
 
     key.mv_data = prefix;
@@ -2350,7 +2490,11 @@ kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
 
     mdb_cursor_close(cur);
 
-    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading a bucket's keys", rc);
+    }
+
+    return KVS_OK;
 }
 
 
@@ -2372,7 +2516,7 @@ kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
     }
 
     if (rc != 0) {
-        return KVS_ERROR;
+        return kvs_store_read_failed(st, "reading a record", rc);
     }
 
     *record = val.mv_data;
@@ -2393,8 +2537,9 @@ kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
     const size_t      pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
     kvs_record_hdr_t  hdr;
 
-    if (mdb_cursor_open(st->read, st->meta, &cur) != 0) {
-        return KVS_ERROR;
+    rc = mdb_cursor_open(st->read, st->meta, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the conflicts", rc);
     }
 
     key.mv_data = KVS_CONFLICT_PREFIX;
@@ -2433,7 +2578,54 @@ kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
 
     mdb_cursor_close(cur);
 
-    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading the conflicts", rc);
+    }
+
+    return KVS_OK;
+}
+
+
+typedef struct {
+    char         ns;
+    const char  *path;
+    size_t       len;
+} kvs_store_key_arg_t;
+
+
+static int
+kvs_store_conflict_done_txn(kvs_store_t *st, MDB_txn *txn, void *data)
+{
+    kvs_store_key_arg_t *ka = data;
+
+    int       rc;
+    size_t    pre;
+    uint8_t   ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX], buf[8];
+    MDB_val   key, val;
+    uint64_t  done;
+
+    pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
+    memcpy(ck, KVS_CONFLICT_PREFIX, pre);
+    key.mv_data = ck;
+    key.mv_size = pre + kvs_store_key(ck + pre, ka->ns, ka->path, ka->len);
+
+    rc = mdb_del(txn, st->meta, &key, NULL);
+
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
+    key.mv_data = KVS_CONFLICTS_RESOLVED;
+    key.mv_size = sizeof(KVS_CONFLICTS_RESOLVED) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+    done = (rc == 0 && val.mv_size == 8) ? kvs_get_u64(val.mv_data) : 0;
+
+    kvs_put_u64(buf, done + 1);
+    val.mv_data = buf;
+    val.mv_size = 8;
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
 }
 
 
@@ -2441,115 +2633,59 @@ int
 kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
     size_t len, char *err, size_t errlen)
 {
-    int       rc;
-    size_t    pre;
-    uint8_t   ck[sizeof(KVS_CONFLICT_PREFIX) + KVS_STORE_KEY_MAX], buf[8];
-    MDB_txn  *txn;
-    MDB_val   key, val;
-    uint64_t  done;
+    kvs_store_key_arg_t  ka;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-    }
+    ka.ns = ns;
+    ka.path = path;
+    ka.len = len;
 
-    pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
-    memcpy(ck, KVS_CONFLICT_PREFIX, pre);
-    key.mv_data = ck;
-    key.mv_size = pre + kvs_store_key(ck + pre, ns, path, len);
-
-    rc = mdb_del(txn, st->meta, &key, NULL);
-
-    if (rc == 0) {
-        key.mv_data = KVS_CONFLICTS_RESOLVED;
-        key.mv_size = sizeof(KVS_CONFLICTS_RESOLVED) - 1;
-
-        rc = mdb_get(txn, st->meta, &key, &val);
-        done = (rc == 0 && val.mv_size == 8) ? kvs_get_u64(val.mv_data) : 0;
-
-        kvs_put_u64(buf, done + 1);
-        val.mv_data = buf;
-        val.mv_size = 8;
-
-        rc = mdb_put(txn, st->meta, &key, &val, 0);
-    }
-
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        kvs_store_end(st, txn, 0);
-        return kvs_store_fail(err, errlen, "noting a resolution", st->dir,
-                              rc);
-    }
-
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        return kvs_store_fail(err, errlen, "committing a resolution",
-                              st->dir, rc);
-    }
-
-    return KVS_OK;
+    return kvs_store_status(kvs_store_run(st, 0, kvs_store_conflict_done_txn,
+                                          &ka, "noting a resolution", err,
+                                          errlen));
 }
 
 
-/*
- * Ends the transaction of a maintenance walk (purge, TTL sweep) that did n
- * things: commits it when the walk ended well (rc 0, or MDB_NOTFOUND at
- * the end of a database), aborts it otherwise.  Returns n, or -1 with a
- * sentence in err.
- */
+/* a walk of maintenance (purge, TTL sweep): its bound, and what it did */
+
+typedef struct {
+    uint64_t   bound;
+    size_t     max;
+    uint64_t  *from;
+    int        n;
+} kvs_store_walk_t;
+
 
 static int
-kvs_store_finish(kvs_store_t *st, MDB_txn *txn, int rc, int n,
-    const char *what, char *err, size_t errlen)
+kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        kvs_store_end(st, txn, 0);
-        kvs_store_fail(err, errlen, what, st->dir, rc);
-        return -1;
-    }
+    kvs_store_walk_t *wk = data;
 
-    rc = kvs_store_end(st, txn, 1);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, what, st->dir, rc);
-        return -1;
-    }
-
-    return n;
-}
-
-
-int
-kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
-    uint64_t *from, char *err, size_t errlen)
-{
-    int               rc, n;
-    size_t            i, klen;
+    int               rc;
+    size_t            i, klen, max;
     uint8_t           start[8], k[KVS_STORE_KEY_MAX], bk[2 + KVS_STORE_KEY_MAX];
     uint8_t           acc[KVS_MERKLE_DIGEST_LEN], digest[KVS_MERKLE_DIGEST_LEN];
     uint16_t          bucket;
     uint64_t          ts;
-    MDB_txn          *txn;
+    uint64_t          older_than, *from;
     MDB_val           key, val, rkey, rval, mkey, mval;
     MDB_cursor       *cur;
     const char       *path;
     size_t            plen;
     kvs_record_hdr_t  hdr;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-        return -1;
-    }
+    older_than = wk->bound;
+    max = wk->max;
+    from = wk->from;
 
     rc = mdb_cursor_open(txn, st->by_time, &cur);
     if (rc != 0) {
-        goto failed;
+        return rc;
     }
 
     kvs_put_be64(start, *from);
     key.mv_data = start;
     key.mv_size = 8;
 
-    n = 0;
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 
     for (i = 0; rc == 0; i++) {
@@ -2641,7 +2777,7 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
             break;
         }
 
-        n++;
+        wk->n++;
 
         /* after a delete, LMDB's cursor already stands on the next entry,
          * and MDB_NEXT takes it without skipping */
@@ -2653,25 +2789,44 @@ kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     if (rc == MDB_NOTFOUND) {
         /* the whole stretch before the bound is done: start over later */
         *from = 0;
+        rc = 0;
     }
 
-    return kvs_store_finish(st, txn, rc, n, "purging tombstones", err,
-                            errlen);
+    return rc;
+}
 
-failed:
 
-    return kvs_store_finish(st, txn, rc, -1, "purging tombstones", err,
-                            errlen);
+int
+kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
+    uint64_t *from, char *err, size_t errlen)
+{
+    kvs_store_walk_t  wk;
+
+    wk.bound = older_than;
+    wk.max = max;
+    wk.from = from;
+    wk.n = 0;
+
+    if (kvs_store_run(st, 0, kvs_store_purge_txn, &wk, "purging tombstones",
+                      err, errlen)
+        != 0)
+    {
+        return -1;
+    }
+
+    return wk.n;
 }
 
 
 int
 kvs_store_count(kvs_store_t *st, uint64_t *n)
 {
+    int       rc;
     MDB_stat  stat;
 
-    if (mdb_stat(st->read, st->kv, &stat) != 0) {
-        return KVS_ERROR;
+    rc = mdb_stat(st->read, st->kv, &stat);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "counting the records", rc);
     }
 
     *n = stat.ms_entries;
@@ -2683,30 +2838,33 @@ kvs_store_count(kvs_store_t *st, uint64_t *n)
 int
 kvs_store_change_seq(kvs_store_t *st, uint64_t *seq)
 {
+    int      rc;
     MDB_val  key, val;
 
     key.mv_data = "change_seq";
     key.mv_size = sizeof("change_seq") - 1;
 
-    switch (mdb_get(st->read, st->meta, &key, &val)) {
+    rc = mdb_get(st->read, st->meta, &key, &val);
 
-    case 0:
-        *seq = val.mv_size == 8 ? kvs_get_u64(val.mv_data) : 0;
-        return KVS_OK;
-
-    case MDB_NOTFOUND:
+    if (rc == MDB_NOTFOUND) {
         *seq = 0;
         return KVS_OK;
-
-    default:
-        return KVS_ERROR;
     }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the change feed", rc);
+    }
+
+    *seq = val.mv_size == 8 ? kvs_get_u64(val.mv_data) : 0;
+
+    return KVS_OK;
 }
 
 
 int
 kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
 {
+    int      rc;
     uint8_t  bkey[2];
     MDB_val  key, val;
 
@@ -2715,53 +2873,48 @@ kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
     key.mv_data = bkey;
     key.mv_size = 2;
 
-    switch (mdb_get(st->read, st->merkle, &key, &val)) {
+    rc = mdb_get(st->read, st->merkle, &key, &val);
 
-    case 0:
-        if (val.mv_size != KVS_MERKLE_DIGEST_LEN) {
-            return KVS_ERROR;
-        }
-        memcpy(out, val.mv_data, KVS_MERKLE_DIGEST_LEN);
-        return KVS_OK;
-
-    case MDB_NOTFOUND:
+    if (rc == MDB_NOTFOUND) {
         memset(out, 0, KVS_MERKLE_DIGEST_LEN);
         return KVS_OK;
-
-    default:
-        return KVS_ERROR;
     }
+
+    if (rc == 0 && val.mv_size != KVS_MERKLE_DIGEST_LEN) {
+        rc = MDB_CORRUPTED;
+    }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading the Merkle tree", rc);
+    }
+
+    memcpy(out, val.mv_data, KVS_MERKLE_DIGEST_LEN);
+
+    return KVS_OK;
 }
 
 
-int
-kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
-    size_t errlen)
+static int
+kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
-    int               rc, n;
+    kvs_store_walk_t *wk = data;
+
+    int               rc;
     size_t            i, klen;
     uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX];
     uint64_t          at;
-    MDB_txn          *txn;
     MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
     kvs_record_hdr_t  hdr;
 
-    rc = kvs_store_begin(st, 0, &txn);
-    if (rc != 0) {
-        kvs_store_fail(err, errlen, "starting a write", st->dir, rc);
-        return -1;
-    }
-
     rc = mdb_cursor_open(txn, st->expiry, &cur);
     if (rc != 0) {
-        goto failed;
+        return rc;
     }
 
-    n = 0;
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
-    for (i = 0; rc == 0 && i < max; i++) {
+    for (i = 0; rc == 0 && i < wk->max; i++) {
         if (key.mv_size <= 9 || key.mv_size > 8 + KVS_STORE_KEY_MAX) {
             rc = MDB_CORRUPTED;
             break;
@@ -2769,7 +2922,7 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
 
         at = kvs_get_be64(key.mv_data);
 
-        if (at > now_ms) {
+        if (at > wk->bound) {
             break;
         }
 
@@ -2808,7 +2961,7 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
             kvs_record_encode(&hdr, rval.mv_data);
             memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
                    hdr.key_len);
-            n++;
+            wk->n++;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
             break;
@@ -2824,13 +2977,29 @@ kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
 
     mdb_cursor_close(cur);
 
-    return kvs_store_finish(st, txn, rc, n, "sweeping expired records",
-                            err, errlen);
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
 
-failed:
 
-    return kvs_store_finish(st, txn, rc, -1, "sweeping expired records",
-                            err, errlen);
+int
+kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
+    size_t errlen)
+{
+    kvs_store_walk_t  wk;
+
+    wk.bound = now_ms;
+    wk.max = max;
+    wk.from = NULL;
+    wk.n = 0;
+
+    if (kvs_store_run(st, 0, kvs_store_expire_txn, &wk,
+                      "sweeping expired records", err, errlen)
+        != 0)
+    {
+        return -1;
+    }
+
+    return wk.n;
 }
 
 
@@ -2848,8 +3017,9 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
     klen = kvs_store_key(k, ns, path, len);
     plen = kvs_store_rev_prefix(prefix, k, klen);
 
-    if (mdb_cursor_open(st->read, st->rev, &cur) != 0) {
-        return KVS_ERROR;
+    rc = mdb_cursor_open(st->read, st->rev, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "reading a key's history", rc);
     }
 
     /* from past the newest version of the key, backwards */
@@ -2888,7 +3058,11 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
 
     mdb_cursor_close(cur);
 
-    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "reading a key's history", rc);
+    }
+
+    return KVS_OK;
 }
 
 
@@ -3029,8 +3203,13 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
 
     *more = 0;
 
-    if (alen > KVS_KEY_MAX || mdb_cursor_open(st->read, st->kv, &cur) != 0) {
-        return KVS_ERROR;
+    if (alen > KVS_KEY_MAX) {
+        return kvs_store_read_failed(st, "listing keys", EINVAL);
+    }
+
+    rc = mdb_cursor_open(st->read, st->kv, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "listing keys", rc);
     }
 
     /* the prefix itself as "after" lists from the start: no entry under
@@ -3176,5 +3355,9 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     free(es);
     mdb_cursor_close(cur);
 
-    return (rc == 0 || rc == MDB_NOTFOUND) ? KVS_OK : KVS_ERROR;
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, "listing keys", rc);
+    }
+
+    return KVS_OK;
 }

@@ -4788,6 +4788,60 @@ kvs_test_resized(void)
 }
 
 
+/* a read that fails says why, with LMDB's reason, as writes do */
+
+static void
+kvs_test_read_errors(void)
+{
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN], want[PATH_MAX + 128];
+    uint64_t         v;
+    kvs_store_t     *st;
+    kvs_test_raw_t   raw;
+    kvs_test_rec_t   r;
+
+    kvs_test_dir(dir, "read-errors");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    CHECK(kvs_test_put(st, "read/a", "1", 1000, NULL) == KVS_OK,
+          "read errors: a store with a key");
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 1) != 0
+        || kvs_test_raw_put(&raw, "meta", "cursor", 6, "abc", 3) != 0
+        || kvs_test_raw_put(&raw, "kv", "dread/b", 7, "xy", 2) != 0
+        || kvs_test_raw_close(&raw, 1) != 0)
+    {
+        kvs_test_bail("raw write", dir);
+    }
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        kvs_test_bail("kvs_store_read_begin", err);
+    }
+
+    CHECK(kvs_store_meta_get(st, "cursor", &v) == KVS_ERROR,
+          "read errors: a meta number of 3 bytes is an error");
+    snprintf(want, sizeof(want), "reading meta in \"%s\" failed: %s", dir,
+             mdb_strerror(MDB_CORRUPTED));
+    kvs_test_str(kvs_store_error(st), want,
+                 "read errors: with a sentence from mdb_strerror");
+
+    kvs_store_read_end(st);
+
+    CHECK(kvs_test_get(st, "read/b", &r) == KVS_ERROR,
+          "read errors: a record cut short is an error");
+    snprintf(want, sizeof(want), "reading a key in \"%s\" failed: %s", dir,
+             mdb_strerror(MDB_CORRUPTED));
+    kvs_test_str(kvs_store_error(st), want,
+                 "read errors: with its sentence");
+
+    CHECK(kvs_test_get(st, "read/a", &r) == KVS_OK,
+          "read errors: and the good key reads");
+
+    kvs_store_close(st);
+}
+
+
 int
 main(void)
 {
@@ -4832,6 +4886,7 @@ main(void)
     kvs_test_full_wedge();
     kvs_test_full_tombstones();
     kvs_test_resized();
+    kvs_test_read_errors();
 
     kvs_test_cleanup();
 
