@@ -785,6 +785,52 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
 }
 
 
+/*
+ * The path a key of kv stands for: the bytes after its namespace, or of a
+ * long path the full path its record keeps.  rec is the key's record (or
+ * an earlier version of it) when the caller holds it; otherwise it is
+ * read from kv in txn.
+ */
+
+static int
+kvs_store_key_path(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const MDB_val *rec, const char **path, size_t *plen)
+{
+    int               rc;
+    MDB_val           key, val;
+    kvs_record_hdr_t  hdr;
+
+    if (klen != KVS_STORE_KEY_MAX) {
+        *path = (const char *) k + 1;
+        *plen = klen - 1;
+        return 0;
+    }
+
+    if (rec == NULL) {
+        key.mv_data = (void *) k;
+        key.mv_size = klen;
+
+        rc = mdb_get(txn, st->kv, &key, &val);
+        if (rc != 0) {
+            return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        }
+
+        rec = &val;
+    }
+
+    if (kvs_record_decode(&hdr, rec->mv_data, rec->mv_size) != 0
+        || hdr.key_len == 0)
+    {
+        return MDB_CORRUPTED;
+    }
+
+    *path = (const char *) rec->mv_data + KVS_RECORD_HDR_SIZE;
+    *plen = hdr.key_len;
+
+    return 0;
+}
+
+
 typedef struct {
     kvs_write_t  *w;
     size_t        n;
@@ -1235,66 +1281,7 @@ kvs_store_index(MDB_txn *txn, MDB_dbi dbi, uint64_t at, const uint8_t *k,
 }
 
 
-static int
-kvs_store_merkle_update(kvs_store_t *st, MDB_txn *txn, const kvs_write_t *w,
-    const uint8_t *k, size_t klen, const kvs_record_hdr_t *old,
-    const kvs_record_hdr_t *new)
-{
-    int       rc;
-    uint8_t   bkey[2], digest[KVS_MERKLE_DIGEST_LEN];
-    uint8_t   acc[KVS_MERKLE_DIGEST_LEN], vrec[KVS_VERSION_REC_LEN];
-    uint8_t   bk[2 + KVS_STORE_KEY_MAX];
-    uint16_t  bucket;
-    MDB_val   key, val;
-
-    bucket = kvs_merkle_bucket(w->ns, w->path, w->path_len);
-    bkey[0] = (uint8_t) (bucket >> 8);
-    bkey[1] = (uint8_t) bucket;
-
-    key.mv_data = bkey;
-    key.mv_size = 2;
-
-    rc = mdb_get(txn, st->merkle, &key, &val);
-    if (rc == 0 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
-        memcpy(acc, val.mv_data, KVS_MERKLE_DIGEST_LEN);
-
-    } else if (rc == MDB_NOTFOUND) {
-        memset(acc, 0, KVS_MERKLE_DIGEST_LEN);
-
-    } else {
-        return rc ? rc : MDB_CORRUPTED;
-    }
-
-    if (old) {
-        kvs_merkle_digest(digest, w->ns, w->path, w->path_len,
-                          &old->version, old->flags);
-        kvs_merkle_xor(acc, digest);
-    }
-
-    kvs_merkle_digest(digest, w->ns, w->path, w->path_len, &new->version,
-                      new->flags);
-    kvs_merkle_xor(acc, digest);
-
-    val.mv_data = acc;
-    val.mv_size = KVS_MERKLE_DIGEST_LEN;
-
-    rc = mdb_put(txn, st->merkle, &key, &val, 0);
-    if (rc != 0) {
-        return rc;
-    }
-
-    memcpy(bk, bkey, 2);
-    memcpy(bk + 2, k, klen);
-    key.mv_data = bk;
-    key.mv_size = 2 + klen;
-
-    kvs_store_version_rec(vrec, &new->version, new->flags);
-    val.mv_data = vrec;
-    val.mv_size = sizeof(vrec);
-
-    return mdb_put(txn, st->bucket_keys, &key, &val, 0);
-}
-
+/* the change feed's next entry: the version written, and the key */
 
 static int
 kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
@@ -1315,6 +1302,145 @@ kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
     val.mv_size = KVS_VERSION_REC_LEN + klen;
 
     return mdb_put(txn, st->changes, &key, &val, MDB_APPEND);
+}
+
+
+/* XORs the digest of a key's version into its Merkle bucket: in, or out */
+
+static int
+kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
+    const uint8_t *digest)
+{
+    int      rc;
+    uint8_t  bkey[2], acc[KVS_MERKLE_DIGEST_LEN];
+    MDB_val  key, val;
+
+    bkey[0] = (uint8_t) (bucket >> 8);
+    bkey[1] = (uint8_t) bucket;
+
+    key.mv_data = bkey;
+    key.mv_size = 2;
+
+    rc = mdb_get(txn, st->merkle, &key, &val);
+    if (rc == 0 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+        memcpy(acc, val.mv_data, KVS_MERKLE_DIGEST_LEN);
+
+    } else if (rc == MDB_NOTFOUND) {
+        memset(acc, 0, KVS_MERKLE_DIGEST_LEN);
+
+    } else {
+        return rc ? rc : MDB_CORRUPTED;
+    }
+
+    kvs_merkle_xor(acc, digest);
+
+    val.mv_data = acc;
+    val.mv_size = KVS_MERKLE_DIGEST_LEN;
+
+    return mdb_put(txn, st->merkle, &key, &val, 0);
+}
+
+
+/*
+ * The one place a record's index entries come and go: by_time, expiry,
+ * its version's share of the Merkle bucket and its bucket_keys entry.  A
+ * write removes those of the record it replaces and adds those of the new
+ * one (with its change); the purge only removes.  k is the key of kv,
+ * path the full path.
+ */
+
+static int
+kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr)
+{
+    int       rc;
+    uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
+    uint16_t  bucket;
+    MDB_val   key;
+
+    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
+                         1);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (hdr->expires_at) {
+        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 1);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    bucket = kvs_merkle_bucket((char) k[0], path, plen);
+    kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
+                      hdr->flags);
+
+    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
+    if (rc != 0) {
+        return rc;
+    }
+
+    bk[0] = (uint8_t) (bucket >> 8);
+    bk[1] = (uint8_t) bucket;
+    memcpy(bk + 2, k, klen);
+    key.mv_data = bk;
+    key.mv_size = 2 + klen;
+
+    rc = mdb_del(txn, st->bucket_keys, &key, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+static int
+kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    uint64_t *seq)
+{
+    int       rc;
+    uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
+    uint8_t   vrec[KVS_VERSION_REC_LEN];
+    uint16_t  bucket;
+    MDB_val   key, val;
+
+    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
+                         0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (hdr->expires_at) {
+        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    bucket = kvs_merkle_bucket((char) k[0], path, plen);
+    kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
+                      hdr->flags);
+
+    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
+    if (rc != 0) {
+        return rc;
+    }
+
+    bk[0] = (uint8_t) (bucket >> 8);
+    bk[1] = (uint8_t) bucket;
+    memcpy(bk + 2, k, klen);
+    key.mv_data = bk;
+    key.mv_size = 2 + klen;
+
+    kvs_store_version_rec(vrec, &hdr->version, hdr->flags);
+    val.mv_data = vrec;
+    val.mv_size = sizeof(vrec);
+
+    rc = mdb_put(txn, st->bucket_keys, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return kvs_store_change(st, txn, seq, k, klen, hdr);
 }
 
 
@@ -1771,39 +1897,15 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     }
 
     if (have_old) {
-        rc = kvs_store_index(txn, st->by_time, old.version.timestamp, k, klen,
-                             1);
-        if (rc != 0) {
-            return rc;
-        }
-
-        if (old.expires_at) {
-            rc = kvs_store_index(txn, st->expiry, old.expires_at, k, klen, 1);
-            if (rc != 0) {
-                return rc;
-            }
-        }
-    }
-
-    rc = kvs_store_index(txn, st->by_time, new.version.timestamp, k, klen, 0);
-    if (rc != 0) {
-        return rc;
-    }
-
-    if (new.expires_at) {
-        rc = kvs_store_index(txn, st->expiry, new.expires_at, k, klen, 0);
+        rc = kvs_store_index_remove(st, txn, k, klen, w->path, w->path_len,
+                                    &old);
         if (rc != 0) {
             return rc;
         }
     }
 
-    rc = kvs_store_merkle_update(st, txn, w, k, klen,
-                                 have_old ? &old : NULL, &new);
-    if (rc != 0) {
-        return rc;
-    }
-
-    rc = kvs_store_change(st, txn, seq, k, klen, &new);
+    rc = kvs_store_index_add(st, txn, k, klen, w->path, w->path_len, &new,
+                             seq);
     if (rc != 0) {
         return rc;
     }
@@ -2149,7 +2251,7 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
 {
     int               rc, n;
     size_t            klen, plen;
-    uint8_t           sk[8], *rec, hk[KVS_REV_KEY_MAX];
+    uint8_t           sk[8], hk[KVS_REV_KEY_MAX];
     MDB_val           key, val, rkey, rval, hkey;
     MDB_cursor       *cur;
     const char       *path;
@@ -2196,23 +2298,15 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
             rc = mdb_get(st->read, st->rev, &hkey, &rval);
         }
 
-        if (rc == 0 && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size)
-                       == 0)
-        {
-            rec = rval.mv_data;
-
-            /* a long path is kept in its record, not in its key */
-            if (hdr.key_len) {
-                path = (const char *) rec + KVS_RECORD_HDR_SIZE;
-                plen = hdr.key_len;
-
-            } else {
-                path = (const char *) rkey.mv_data + 1;
-                plen = klen - 1;
+        if (rc == 0) {
+            rc = kvs_store_key_path(st, st->read, rkey.mv_data, klen, &rval,
+                                    &path, &plen);
+            if (rc != 0) {
+                break;
             }
 
             if (fn(kvs_get_be64(key.mv_data), *(char *) rkey.mv_data, path,
-                   plen, rec, rval.mv_size, data)
+                   plen, rval.mv_data, rval.mv_size, data)
                 != KVS_OK)
             {
                 break;
@@ -2426,11 +2520,10 @@ kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
     int               rc;
     size_t            plen;
     uint8_t           prefix[2];
-    MDB_val           key, val, rkey, rval;
+    MDB_val           key, val;
     MDB_cursor       *cur;
     const char       *path;
     kvs_version_t     v;
-    kvs_record_hdr_t  hdr;
 
     prefix[0] = (uint8_t) (bucket >> 8);
     prefix[1] = (uint8_t) bucket;
@@ -2456,26 +2549,10 @@ kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
         v.timestamp = kvs_get_be64(val.mv_data);
         memcpy(v.uuid, (uint8_t *) val.mv_data + 8, KVS_UUID_LEN);
 
-        path = (const char *) key.mv_data + 3;
-        plen = key.mv_size - 3;
-
-        if (key.mv_size - 2 == KVS_STORE_KEY_MAX) {
-
-            /* a long path is kept in its record, not in its key */
-
-            rkey.mv_data = (uint8_t *) key.mv_data + 2;
-            rkey.mv_size = key.mv_size - 2;
-
-            if (mdb_get(st->read, st->kv, &rkey, &rval) != 0
-                || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) != 0
-                || hdr.key_len == 0)
-            {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-
-            path = (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE;
-            plen = hdr.key_len;
+        rc = kvs_store_key_path(st, st->read, (uint8_t *) key.mv_data + 2,
+                                key.mv_size - 2, NULL, &path, &plen);
+        if (rc != 0) {
+            break;
         }
 
         if (fn(((char *) key.mv_data)[2], path, plen, &v,
@@ -2531,11 +2608,10 @@ kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
 {
     int               rc;
     size_t            plen;
-    MDB_val           key, val, rkey, rval;
+    MDB_val           key, val, rkey;
     MDB_cursor       *cur;
     const char       *path;
     const size_t      pre = sizeof(KVS_CONFLICT_PREFIX) - 1;
-    kvs_record_hdr_t  hdr;
 
     rc = mdb_cursor_open(st->read, st->meta, &cur);
     if (rc != 0) {
@@ -2553,20 +2629,10 @@ kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
         rkey.mv_data = (uint8_t *) key.mv_data + pre;
         rkey.mv_size = key.mv_size - pre;
 
-        path = (const char *) rkey.mv_data + 1;
-        plen = rkey.mv_size - 1;
-
-        if (rkey.mv_size == KVS_STORE_KEY_MAX) {
-            if (mdb_get(st->read, st->kv, &rkey, &rval) != 0
-                || kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) != 0
-                || hdr.key_len == 0)
-            {
-                rc = MDB_CORRUPTED;
-                break;
-            }
-
-            path = (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE;
-            plen = hdr.key_len;
+        rc = kvs_store_key_path(st, st->read, rkey.mv_data, rkey.mv_size,
+                                NULL, &path, &plen);
+        if (rc != 0) {
+            break;
         }
 
         if (fn(*(char *) rkey.mv_data, path, plen, data) != KVS_OK) {
@@ -2662,12 +2728,9 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
     int               rc;
     size_t            i, klen, max;
-    uint8_t           start[8], k[KVS_STORE_KEY_MAX], bk[2 + KVS_STORE_KEY_MAX];
-    uint8_t           acc[KVS_MERKLE_DIGEST_LEN], digest[KVS_MERKLE_DIGEST_LEN];
-    uint16_t          bucket;
-    uint64_t          ts;
-    uint64_t          older_than, *from;
-    MDB_val           key, val, rkey, rval, mkey, mval;
+    uint8_t           start[8], k[KVS_STORE_KEY_MAX];
+    uint64_t          ts, older_than, *from;
+    MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
     const char       *path;
     size_t            plen;
@@ -2723,41 +2786,23 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
             continue;
         }
 
-        path = hdr.key_len ? (const char *) rval.mv_data + KVS_RECORD_HDR_SIZE
-                           : (const char *) k + 1;
-        plen = hdr.key_len ? hdr.key_len : klen - 1;
-
-        /* the tombstone's digest leaves its bucket */
-
-        bucket = kvs_merkle_bucket((char) k[0], path, plen);
-        kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr.version,
-                          hdr.flags);
-
-        bk[0] = (uint8_t) (bucket >> 8);
-        bk[1] = (uint8_t) bucket;
-        mkey.mv_data = bk;
-        mkey.mv_size = 2;
-
-        rc = mdb_get(txn, st->merkle, &mkey, &mval);
-        if (rc != 0 || mval.mv_size != KVS_MERKLE_DIGEST_LEN) {
-            rc = rc ? rc : MDB_CORRUPTED;
-            break;
-        }
-
-        memcpy(acc, mval.mv_data, KVS_MERKLE_DIGEST_LEN);
-        kvs_merkle_xor(acc, digest);
-        mval.mv_data = acc;
-
-        rc = mdb_put(txn, st->merkle, &mkey, &mval, 0);
+        rc = kvs_store_key_path(st, txn, k, klen, &rval, &path, &plen);
         if (rc != 0) {
             break;
         }
 
-        memcpy(bk + 2, k, klen);
-        mkey.mv_size = 2 + klen;
+        /* the by_time entry the walk stands on goes first, so that the
+         * cursor stays on the next one */
 
-        rc = mdb_del(txn, st->bucket_keys, &mkey, NULL);
-        if (rc != 0 && rc != MDB_NOTFOUND) {
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != 0) {
+            break;
+        }
+
+        /* the tombstone's digest leaves its bucket, with its entries */
+
+        rc = kvs_store_index_remove(st, txn, k, klen, path, plen, &hdr);
+        if (rc != 0) {
             break;
         }
 
@@ -2768,11 +2813,6 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
         /* the key's history goes with it */
         rc = kvs_store_history_trim(st, txn, k, klen, 0);
-        if (rc != 0) {
-            break;
-        }
-
-        rc = mdb_cursor_del(cur, 0);
         if (rc != 0) {
             break;
         }
@@ -3159,13 +3199,12 @@ kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
         return 0;
     }
 
-    if (hdr.key_len) {
-        e->path = (const char *) val->mv_data + KVS_RECORD_HDR_SIZE;
-        e->len = hdr.key_len;
-
-    } else {
-        e->path = (const char *) key->mv_data + 1;
-        e->len = key->mv_size - 1;
+    if (kvs_store_key_path(NULL, NULL, key->mv_data, key->mv_size, val,
+                           &e->path, &e->len)
+        != 0)
+    {
+        *bad = 1;
+        return 0;
     }
 
     if (e->len < plen || memcmp(e->path, prefix, plen) != 0
