@@ -1,0 +1,380 @@
+/*
+ * Keys and indexes.  A key of kv is a namespace byte and the path, or for
+ * a path longer than KVS_KEY_INLINE its first bytes and a digest, the
+ * full path then kept in the record: kvs_store_key() makes one,
+ * kvs_store_key_path() gives back the path a key stands for.
+ *
+ * Every record has entries in by_time (its version's timestamp), expiry
+ * (when it has a TTL), its Merkle bucket (its version's digest, XORed in)
+ * and bucket_keys, and each write one in the change feed.  Those come and
+ * go only through kvs_store_index_add() and kvs_store_index_remove(): a
+ * write removes the replaced record's and adds the new one's, the purge
+ * removes a tombstone's, so the indexes and the Merkle tree always agree
+ * with kv.  A key's earlier versions in rev are trimmed here too.
+ */
+
+#include <string.h>
+#include <lmdb.h>
+#include <openssl/sha.h>
+
+#include "kvs_merkle.h"
+#include "kvs_store_int.h"
+
+
+/* namespace byte + path (or its prefix and digest), the key of kv */
+size_t
+kvs_store_key(uint8_t *buf, char ns, const char *path, size_t len)
+{
+    buf[0] = (uint8_t) ns;
+
+    if (len <= KVS_KEY_INLINE) {
+        memcpy(buf + 1, path, len);
+        return len + 1;
+    }
+
+    memcpy(buf + 1, path, KVS_KEY_INLINE);
+    SHA256((const uint8_t *) path, len, buf + 1 + KVS_KEY_INLINE);
+
+    return KVS_STORE_KEY_MAX;
+}
+
+
+/*
+ * The path a key of kv stands for: the bytes after its namespace, or of a
+ * long path the full path its record keeps.  rec is the key's record (or
+ * an earlier version of it) when the caller holds it; otherwise it is
+ * read from kv in txn.
+ */
+
+int
+kvs_store_key_path(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const MDB_val *rec, const char **path, size_t *plen)
+{
+    int               rc;
+    MDB_val           key, val;
+    kvs_record_hdr_t  hdr;
+
+    if (klen != KVS_STORE_KEY_MAX) {
+        *path = (const char *) k + 1;
+        *plen = klen - 1;
+        return 0;
+    }
+
+    if (rec == NULL) {
+        key.mv_data = (void *) k;
+        key.mv_size = klen;
+
+        rc = mdb_get(txn, st->kv, &key, &val);
+        if (rc != 0) {
+            return rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+        }
+
+        rec = &val;
+    }
+
+    if (kvs_record_decode(&hdr, rec->mv_data, rec->mv_size) != 0
+        || hdr.key_len == 0)
+    {
+        return MDB_CORRUPTED;
+    }
+
+    *path = (const char *) rec->mv_data + KVS_RECORD_HDR_SIZE;
+    *plen = hdr.key_len;
+
+    return 0;
+}
+
+
+/* version (big-endian timestamp, uuid) and flags, as bucket_keys and
+ * changes store them */
+static void
+kvs_store_version_rec(uint8_t *out, const kvs_version_t *v, uint8_t flags)
+{
+    kvs_put_be64(out, v->timestamp);
+    memcpy(out + 8, v->uuid, KVS_UUID_LEN);
+    out[8 + KVS_UUID_LEN] = flags;
+}
+
+
+/* Puts or deletes "<big-endian u64><key>" in an index database. */
+static int
+kvs_store_index(MDB_txn *txn, MDB_dbi dbi, uint64_t at, const uint8_t *k,
+    size_t klen, int del)
+{
+    int      rc;
+    uint8_t  buf[8 + KVS_STORE_KEY_MAX];
+    MDB_val  key, val;
+
+    kvs_put_be64(buf, at);
+    memcpy(buf + 8, k, klen);
+
+    key.mv_data = buf;
+    key.mv_size = 8 + klen;
+    val.mv_data = NULL;
+    val.mv_size = 0;
+
+    if (del) {
+        rc = mdb_del(txn, dbi, &key, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+
+/* the change feed's next entry: the version written, and the key */
+
+int
+kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
+    const uint8_t *k, size_t klen, const kvs_record_hdr_t *new)
+{
+    uint8_t  sk[8], rec[KVS_VERSION_REC_LEN + KVS_STORE_KEY_MAX];
+    MDB_val  key, val;
+
+    (*seq)++;
+
+    kvs_put_be64(sk, *seq);
+    key.mv_data = sk;
+    key.mv_size = sizeof(sk);
+
+    kvs_store_version_rec(rec, &new->version, new->flags);
+    memcpy(rec + KVS_VERSION_REC_LEN, k, klen);
+    val.mv_data = rec;
+    val.mv_size = KVS_VERSION_REC_LEN + klen;
+
+    return mdb_put(txn, st->changes, &key, &val, MDB_APPEND);
+}
+
+
+/* XORs the digest of a key's version into its Merkle bucket: in, or out */
+
+static int
+kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
+    const uint8_t *digest)
+{
+    int      rc;
+    uint8_t  bkey[2], acc[KVS_MERKLE_DIGEST_LEN];
+    MDB_val  key, val;
+
+    bkey[0] = (uint8_t) (bucket >> 8);
+    bkey[1] = (uint8_t) bucket;
+
+    key.mv_data = bkey;
+    key.mv_size = 2;
+
+    rc = mdb_get(txn, st->merkle, &key, &val);
+    if (rc == 0 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+        memcpy(acc, val.mv_data, KVS_MERKLE_DIGEST_LEN);
+
+    } else if (rc == MDB_NOTFOUND) {
+        memset(acc, 0, KVS_MERKLE_DIGEST_LEN);
+
+    } else {
+        return rc ? rc : MDB_CORRUPTED;
+    }
+
+    kvs_merkle_xor(acc, digest);
+
+    val.mv_data = acc;
+    val.mv_size = KVS_MERKLE_DIGEST_LEN;
+
+    return mdb_put(txn, st->merkle, &key, &val, 0);
+}
+
+
+/*
+ * The one place a record's index entries come and go: by_time, expiry,
+ * its version's share of the Merkle bucket and its bucket_keys entry.  A
+ * write removes those of the record it replaces and adds those of the new
+ * one (with its change); the purge only removes.  k is the key of kv,
+ * path the full path.
+ */
+
+int
+kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr)
+{
+    int       rc;
+    uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
+    uint16_t  bucket;
+    MDB_val   key;
+
+    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
+                         1);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (hdr->expires_at) {
+        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 1);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    bucket = kvs_merkle_bucket((char) k[0], path, plen);
+    kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
+                      hdr->flags);
+
+    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
+    if (rc != 0) {
+        return rc;
+    }
+
+    bk[0] = (uint8_t) (bucket >> 8);
+    bk[1] = (uint8_t) bucket;
+    memcpy(bk + 2, k, klen);
+    key.mv_data = bk;
+    key.mv_size = 2 + klen;
+
+    rc = mdb_del(txn, st->bucket_keys, &key, NULL);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+int
+kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    uint64_t *seq)
+{
+    int       rc;
+    uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
+    uint8_t   vrec[KVS_VERSION_REC_LEN];
+    uint16_t  bucket;
+    MDB_val   key, val;
+
+    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
+                         0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (hdr->expires_at) {
+        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 0);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+
+    bucket = kvs_merkle_bucket((char) k[0], path, plen);
+    kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
+                      hdr->flags);
+
+    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
+    if (rc != 0) {
+        return rc;
+    }
+
+    bk[0] = (uint8_t) (bucket >> 8);
+    bk[1] = (uint8_t) bucket;
+    memcpy(bk + 2, k, klen);
+    key.mv_data = bk;
+    key.mv_size = 2 + klen;
+
+    kvs_store_version_rec(vrec, &hdr->version, hdr->flags);
+    val.mv_data = vrec;
+    val.mv_size = sizeof(vrec);
+
+    rc = mdb_put(txn, st->bucket_keys, &key, &val, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return kvs_store_change(st, txn, seq, k, klen, hdr);
+}
+
+
+size_t
+kvs_store_rev_prefix(uint8_t *out, const uint8_t *k, size_t klen)
+{
+    out[0] = (uint8_t) (klen >> 8);
+    out[1] = (uint8_t) klen;
+    memcpy(out + 2, k, klen);
+
+    return 2 + klen;
+}
+
+
+size_t
+kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
+    const kvs_version_t *v)
+{
+    size_t  n;
+
+    n = kvs_store_rev_prefix(out, k, klen);
+    kvs_put_be64(out + n, v->timestamp);
+    memcpy(out + n + 8, v->uuid, KVS_UUID_LEN);
+
+    return n + 8 + KVS_UUID_LEN;
+}
+
+
+/* Deletes the oldest entries of k's history past the newest keep. */
+
+int
+kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, size_t keep)
+{
+    int          rc;
+    size_t       plen, n, i;
+    uint8_t      prefix[KVS_REV_PREFIX_MAX];
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    plen = kvs_store_rev_prefix(prefix, k, klen);
+
+    rc = mdb_cursor_open(txn, st->rev, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* history is short: count, then delete from the oldest */
+
+    n = 0;
+
+    for (i = 0; i < 2; i++) {
+        key.mv_data = prefix;
+        key.mv_size = plen;
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+        while (rc == 0 && key.mv_size == plen + 8 + KVS_UUID_LEN
+               && memcmp(key.mv_data, prefix, plen) == 0)
+        {
+            if (i == 0) {
+                n++;
+                rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+                continue;
+            }
+
+            if (n <= keep) {
+                break;
+            }
+
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != 0) {
+                break;
+            }
+
+            n--;
+
+            /* after a delete the cursor stands on the next entry */
+            rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+        }
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        rc = 0;
+
+        if (n <= keep) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc;
+}

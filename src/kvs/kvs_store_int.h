@@ -1,0 +1,139 @@
+/*
+ * What the files of the store share, and no one else: the store's handle,
+ * the form of its keys, the one transaction runner, the one index add and
+ * remove.  kvs_store.h is the store's interface; the files are:
+ *
+ *   kvs_store.c        the environment (open, check, close), the one
+ *                      transaction runner, and the reads
+ *   kvs_store_apply.c  the writes: group commit, a full map, a version
+ *                      replacing another, members and meta
+ *   kvs_store_index.c  keys of kv and of the indexes, and the one index
+ *                      add and remove every write and the purge use
+ *   kvs_store_maint.c  the agent's upkeep: purge, TTL sweep, feed trim
+ *   kvs_store_list.c   listing the keys under a prefix
+ */
+
+#ifndef KVS_STORE_INT_H
+#define KVS_STORE_INT_H
+
+#include <pthread.h>
+#include <lmdb.h>
+#include <openssl/sha.h>
+
+#include "kvs_store.h"
+
+
+#define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
+
+/*
+ * LMDB keys are at most 511 bytes, and index keys add up to 8 bytes to a
+ * key, but paths may have 1,024.  A path of up to KVS_KEY_INLINE bytes is
+ * its own key; a longer one is keyed by its first KVS_KEY_INLINE bytes and
+ * the SHA-256 of the whole path, and its record keeps the full path.  Keys
+ * still sort by path, except among long paths sharing their first 448
+ * bytes, and the two forms never collide: they differ in length.
+ */
+#define KVS_KEY_INLINE       448
+#define KVS_STORE_KEY_MAX    (1 + KVS_KEY_INLINE + SHA256_DIGEST_LENGTH)
+
+
+struct kvs_store_s {
+    MDB_env   *env;
+    MDB_txn   *read;           /* the process's read transaction, reset
+                                  between requests */
+    int        reading;
+    char      *dir;
+    char       read_err[KVS_STORE_ERRLEN];  /* the last failed read's
+                                               sentence */
+
+    MDB_dbi    kv;
+    MDB_dbi    rev;
+    MDB_dbi    by_time;
+    MDB_dbi    expiry;
+    MDB_dbi    changes;
+    MDB_dbi    merkle;
+    MDB_dbi    bucket_keys;
+    MDB_dbi    members;
+    MDB_dbi    audit;
+    MDB_dbi    meta;
+
+    unsigned   history;        /* earlier versions kept per key */
+    size_t     psize;          /* LMDB's page size */
+    size_t     released;       /* the transaction of this process's last
+                                  release, see kvs_store_release */
+
+    /*
+     * Held shared by every transaction of the process while it is open,
+     * exclusively to adopt a map another process grew (kvs_store_begin):
+     * LMDB remaps only while no transaction of the process is open, and a
+     * worker's write transactions run on a thread of their own.
+     */
+    pthread_rwlock_t  map_lock;
+};
+
+
+/* what kvs_store_run() runs in a transaction: 0 commits it */
+typedef int (*kvs_store_txn_pt)(kvs_store_t *st, MDB_txn *txn, void *data);
+
+/* a kvs_store_txn_pt's failure whose sentence is in err already */
+#define KVS_STORE_TOLD  (-1)
+
+int kvs_store_run(kvs_store_t *st, unsigned flags, kvs_store_txn_pt fn,
+    void *data, const char *what, char *err, size_t errlen);
+/* KVS_OK, KVS_FULL or KVS_ERROR of an LMDB error (or 0) */
+int kvs_store_status(int rc);
+/* the sentence of an LMDB error, or errno: KVS_FULL or KVS_ERROR */
+int kvs_store_fail(char *err, size_t errlen, const char *what,
+    const char *dir, int rc);
+/* a read of the read transaction failed: its sentence for
+ * kvs_store_error(); KVS_ERROR */
+int kvs_store_read_failed(kvs_store_t *st, const char *what, int rc);
+
+
+/*
+ * rev keys: the key's length (2, big-endian), the key, then the version
+ * (big-endian timestamp, uuid).  The versions of one key sort together,
+ * oldest first, and no key's entries mix with another's: the length comes
+ * first.
+ */
+
+#define KVS_REV_PREFIX_MAX  (2 + KVS_STORE_KEY_MAX)
+#define KVS_REV_KEY_MAX     (KVS_REV_PREFIX_MAX + 8 + KVS_UUID_LEN)
+
+
+/*
+ * A record from a peer: the one function that decides between versions
+ * says whether it replaces the one held.  Only a newer version is stored,
+ * as it is, with its own timestamp and uuid.
+ */
+
+#define KVS_CONFLICT_PREFIX  "conflict:"
+
+
+/*
+ * A member record: last_seen (8), joined_timestamp (8), state (1), then
+ * the address bytes; the key is the node id.
+ */
+
+#define KVS_MEMBER_FIXED  17
+
+
+size_t kvs_store_key(uint8_t *buf, char ns, const char *path, size_t len);
+int kvs_store_key_path(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const MDB_val *rec, const char **path, size_t *plen);
+size_t kvs_store_rev_prefix(uint8_t *out, const uint8_t *k, size_t klen);
+size_t kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
+    const kvs_version_t *v);
+int kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    uint64_t *seq);
+int kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr);
+int kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, size_t keep);
+void kvs_store_member_encode(const kvs_member_t *m, uint8_t *out,
+    size_t *len);
+int kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,
+    const MDB_val *val);
+
+#endif /* KVS_STORE_INT_H */
