@@ -254,12 +254,14 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 #endif
 
     /*
-     * "nginx -t" opens no store: a running node holds it.  What can be said
-     * of data_dir without opening it (a file, not a store) is said here, at
+     * "nginx -t" opens no store for writing: a running node holds it.
+     * What can be said of data_dir without that (a file, not a store, a
+     * store of a newer schema or too full to upgrade) is said here, at
      * -t, start and reload alike, rather than by a failed start.
      */
 
-    if (kvs_store_check((char *) kmcf->data_dir.data, err, sizeof(err))
+    if (kvs_store_check((char *) kmcf->data_dir.data, kmcf->kc.max_db_size,
+                        err, sizeof(err))
         != KVS_OK)
     {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0, "kvs: %s", err);
@@ -749,7 +751,7 @@ ngx_http_kvs_syncing(void)
 
 /*
  * The master opens the store once before it forks, so that a store it
- * cannot use (another schema version, a bad data_dir) stops nginx at start
+ * cannot use (a newer schema version, a bad data_dir) stops nginx at start
  * with a sentence, and so that the files belong to nginx's "user" when
  * workers are not root.  It closes the store again: LMDB handles must not
  * cross a fork.
@@ -758,7 +760,9 @@ ngx_http_kvs_syncing(void)
 static ngx_int_t
 ngx_http_kvs_init_module(ngx_cycle_t *cycle)
 {
+    int                        rc;
     char                       err[KVS_STORE_ERRLEN];
+    char                       note[KVS_STORE_ERRLEN];
     u_char                    *p;
     ngx_uint_t                 i;
     kvs_store_t               *st;
@@ -774,12 +778,30 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    if (kvs_store_open(&st, (char *) kmcf->data_dir.data,
-                       kmcf->kc.max_db_size, err, sizeof(err))
-        != KVS_OK)
-    {
+    /*
+     * A store of an older schema is upgraded at nginx's start only: on a
+     * reload, or a binary upgrade, workers of the old build may still read
+     * it.
+     */
+
+    if (ngx_is_init_cycle(cycle->old_cycle) && !ngx_inherited) {
+        rc = kvs_store_open_upgrade(&st, (char *) kmcf->data_dir.data,
+                                    kmcf->kc.max_db_size, note, sizeof(note),
+                                    err, sizeof(err));
+
+    } else {
+        rc = kvs_store_open(&st, (char *) kmcf->data_dir.data,
+                            kmcf->kc.max_db_size, err, sizeof(err));
+        note[0] = '\0';
+    }
+
+    if (rc != KVS_OK) {
         ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         return NGX_ERROR;
+    }
+
+    if (note[0] != '\0') {
+        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0, "kvs: %s", note);
     }
 
     ngx_memzero(&self, sizeof(kvs_member_t));

@@ -52,12 +52,6 @@
 #include "kvs_store_int.h"
 
 
-typedef struct {
-    char      *err;
-    size_t     errlen;
-} kvs_store_schema_t;
-
-
 /* the store whose read transaction this thread has open, if any */
 static __thread kvs_store_t  *kvs_store_reading;
 
@@ -65,7 +59,7 @@ static __thread kvs_store_t  *kvs_store_reading;
 static int kvs_store_begin(kvs_store_t *st, unsigned flags, MDB_txn **txn);
 static int kvs_store_end(kvs_store_t *st, MDB_txn *txn, int commit);
 static int kvs_store_remap(kvs_store_t *st);
-static int kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, void *data);
+
 
 
 /*
@@ -269,21 +263,34 @@ int
 kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen)
 {
-    int                   rc, dead;
-    MDB_stat              stat;
-    kvs_store_t          *st;
-    kvs_store_schema_t    schema;
+    return kvs_store_open_schema(stp, dir, map_size, &kvs_store_schema, NULL,
+                                 0, err, errlen);
+}
 
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        snprintf(err, errlen, "cannot create data_dir \"%s\": %s", dir,
-                 strerror(errno));
-        return KVS_ERROR;
-    }
+
+int
+kvs_store_open_upgrade(kvs_store_t **stp, const char *dir, size_t map_size,
+    char *note, size_t notelen, char *err, size_t errlen)
+{
+    return kvs_store_open_schema(stp, dir, map_size, &kvs_store_schema, note,
+                                 notelen, err, errlen);
+}
+
+
+/* The store's handle and its environment, opened with env_flags. */
+
+kvs_store_t *
+kvs_store_new(const char *dir, size_t map_size, unsigned env_flags,
+    char *err, size_t errlen)
+{
+    int           rc, dead;
+    MDB_stat      stat;
+    kvs_store_t  *st;
 
     st = calloc(1, sizeof(kvs_store_t));
     if (st == NULL) {
         snprintf(err, errlen, "out of memory opening \"%s\"", dir);
-        return KVS_ERROR;
+        return NULL;
     }
 
     st->dir = strdup(dir);
@@ -291,7 +298,7 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     if (st->dir == NULL) {
         free(st);
         snprintf(err, errlen, "out of memory opening \"%s\"", dir);
-        return KVS_ERROR;
+        return NULL;
     }
 
     rc = pthread_rwlock_init(&st->map_lock, NULL);
@@ -299,11 +306,12 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
         snprintf(err, errlen, "cannot open \"%s\": %s", dir, strerror(rc));
         free(st->dir);
         free(st);
-        return KVS_ERROR;
+        return NULL;
     }
 
     rc = mdb_env_create(&st->env);
     if (rc != 0) {
+        st->env = NULL;
         goto failed;
     }
 
@@ -327,13 +335,15 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
      * not to a thread, and writes run on nginx's thread pool.
      */
 
-    rc = mdb_env_open(st->env, dir, MDB_NOTLS, 0600);
+    rc = mdb_env_open(st->env, dir, MDB_NOTLS | env_flags, 0600);
     if (rc != 0) {
         goto failed;
     }
 
     /* readers left behind by processes killed with -9 */
-    (void) mdb_reader_check(st->env, &dead);
+    if (!(env_flags & MDB_RDONLY)) {
+        (void) mdb_reader_check(st->env, &dead);
+    }
 
     rc = mdb_env_stat(st->env, &stat);
     if (rc != 0) {
@@ -342,28 +352,20 @@ kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
 
     st->psize = stat.ms_psize;
 
-    schema.err = err;
-    schema.errlen = errlen;
-
-    if (kvs_store_run(st, 0, kvs_store_init_schema, &schema,
-                      "opening the store", err, errlen)
-        != 0)
-    {
-        mdb_env_close(st->env);
-        (void) pthread_rwlock_destroy(&st->map_lock);
-        free(st->dir);
-        free(st);
-        return KVS_ERROR;
-    }
-
-    *stp = st;
-
-    return KVS_OK;
+    return st;
 
 failed:
 
     kvs_store_fail(err, errlen, "opening the store", dir, rc);
+    kvs_store_free(st);
 
+    return NULL;
+}
+
+
+void
+kvs_store_free(kvs_store_t *st)
+{
     if (st->env) {
         mdb_env_close(st->env);
     }
@@ -371,8 +373,6 @@ failed:
     (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);
-
-    return KVS_ERROR;
 }
 
 
@@ -388,7 +388,7 @@ failed:
 
 
 int
-kvs_store_check(const char *dir, char *err, size_t errlen)
+kvs_store_check(const char *dir, size_t map_size, char *err, size_t errlen)
 {
     int          fd;
     char         path[PATH_MAX], *slash;
@@ -474,7 +474,8 @@ kvs_store_check(const char *dir, char *err, size_t errlen)
         memcpy(&magic, head + KVS_LMDB_MAGIC_AT, sizeof(uint32_t));
 
         if (magic == KVS_LMDB_MAGIC) {
-            return KVS_OK;
+            return kvs_store_check_schema(dir, map_size, &kvs_store_schema,
+                                          err, errlen);
         }
     }
 
@@ -505,23 +506,16 @@ static const struct {
 };
 
 
-/* Opens (creating) the databases and checks the schema version, in the
- * transaction that opens the store. */
+/* Opens the databases in txn, with MDB_CREATE when flags have it. */
 
-static int
-kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, void *data)
+int
+kvs_store_dbs_open(kvs_store_t *st, MDB_txn *txn, unsigned flags)
 {
-    kvs_store_schema_t *sc = data;
-
-    int         rc;
-    size_t      i;
-    uint8_t     buf[4];
-    MDB_val     key, val;
-    MDB_stat    stat;
-    uint32_t    version;
+    int     rc;
+    size_t  i;
 
     for (i = 0; i < sizeof(kvs_store_dbs) / sizeof(kvs_store_dbs[0]); i++) {
-        rc = mdb_dbi_open(txn, kvs_store_dbs[i].name, MDB_CREATE,
+        rc = mdb_dbi_open(txn, kvs_store_dbs[i].name, flags,
                           (MDB_dbi *) ((char *) st
                                        + kvs_store_dbs[i].offset));
         if (rc != 0) {
@@ -529,47 +523,7 @@ kvs_store_init_schema(kvs_store_t *st, MDB_txn *txn, void *data)
         }
     }
 
-    key.mv_data = "schema_version";
-    key.mv_size = sizeof("schema_version") - 1;
-
-    rc = mdb_get(txn, st->meta, &key, &val);
-
-    if (rc == 0) {
-        version = val.mv_size == 4 ? kvs_get_u32(val.mv_data) : 0;
-
-        if (version != KVS_SCHEMA_VERSION) {
-            snprintf(sc->err, sc->errlen,
-                     "the store in \"%s\" has schema version %u, but this "
-                     "build of KVS reads only version %u; use a matching "
-                     "build or a new data_dir",
-                     st->dir, version, KVS_SCHEMA_VERSION);
-            return KVS_STORE_TOLD;
-        }
-
-        return 0;
-    }
-
-    if (rc != MDB_NOTFOUND) {
-        return rc;
-    }
-
-    rc = mdb_stat(txn, st->kv, &stat);
-    if (rc != 0) {
-        return rc;
-    }
-
-    if (stat.ms_entries != 0) {
-        snprintf(sc->err, sc->errlen,
-                 "the store in \"%s\" holds data but no schema version; it "
-                 "was not written by KVS", st->dir);
-        return KVS_STORE_TOLD;
-    }
-
-    kvs_put_u32(buf, KVS_SCHEMA_VERSION);
-    val.mv_data = buf;
-    val.mv_size = sizeof(buf);
-
-    return mdb_put(txn, st->meta, &key, &val, 0);
+    return 0;
 }
 
 
@@ -586,10 +540,7 @@ kvs_store_close(kvs_store_t *st)
         mdb_txn_abort(st->read);
     }
 
-    mdb_env_close(st->env);
-    (void) pthread_rwlock_destroy(&st->map_lock);
-    free(st->dir);
-    free(st);
+    kvs_store_free(st);
 }
 
 

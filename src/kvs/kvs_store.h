@@ -101,14 +101,30 @@ typedef struct {
  * a build with another schema version. */
 int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen);
+
+/*
+ * Opens the store as kvs_store_open() does, but upgrades a store of an
+ * older schema version first, one step per version, all in the
+ * transaction that opens it: only the master at nginx's start calls it,
+ * never a reload, while workers of the old configuration still read the
+ * store.  After an upgrade note says what was done; otherwise it is "".
+ */
+int kvs_store_open_upgrade(kvs_store_t **stp, const char *dir,
+    size_t map_size, char *note, size_t notelen, char *err, size_t errlen);
 void kvs_store_close(kvs_store_t *st);
 
-/* What can be known of dir without opening the store, which a running
- * node may hold: KVS_OK when dir is missing (under an existing directory:
- * kvs_store_open() creates it) or a directory without data.mdb, or with an
- * empty one or one that starts as an LMDB file does; otherwise KVS_ERROR
- * with a sentence in err, e.g. that dir is a file. */
-int kvs_store_check(const char *dir, char *err, size_t errlen);
+/*
+ * What can be known of dir without taking the store from a node that
+ * runs on it: KVS_OK when dir is missing (under an existing directory:
+ * kvs_store_open() creates it) or a directory without data.mdb, or with
+ * an empty one, or a store kvs_store_open_upgrade() opens with a map of
+ * map_size bytes; otherwise KVS_ERROR with a sentence in err saying what
+ * to do: dir is a file, data.mdb is no LMDB file, the store is of a newer
+ * schema version, or too full to upgrade.  The store is read, not locked,
+ * in a read-only transaction of a few reads.
+ */
+int kvs_store_check(const char *dir, size_t map_size, char *err,
+    size_t errlen);
 
 /* How many earlier versions of a key writes keep in rev (default 3; 0
  * keeps none).  Reads show no more than this at once; what an earlier,

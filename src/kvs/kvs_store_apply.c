@@ -59,20 +59,11 @@
 #define KVS_STORE_PAGE_HDR       16
 
 
-typedef struct {
-    int64_t    left;           /* bytes of the map free, less what the
-                                  batch's writes so far may have used */
-    int64_t    reserve;
-} kvs_store_room_t;
-
-
 static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
     void *data);
 static int kvs_store_release(kvs_store_t *st);
 static size_t kvs_store_reserve(size_t map_size);
 static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
-static int kvs_store_room(kvs_store_t *st, MDB_txn *txn,
-    kvs_store_room_t *room);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
@@ -452,7 +443,7 @@ kvs_store_in_map(kvs_store_t *st, size_t bytes)
  * costs no walk.
  */
 
-static int
+int
 kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room)
 {
     int          rc;

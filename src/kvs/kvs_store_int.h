@@ -11,6 +11,8 @@
  *                      add and remove every write and the purge use
  *   kvs_store_maint.c  the agent's upkeep: purge, TTL sweep, feed trim
  *   kvs_store_list.c   listing the keys under a prefix
+ *   kvs_store_schema.c the schema version, and the upgrade of an older
+ *                      store step by step
  */
 
 #ifndef KVS_STORE_INT_H
@@ -135,5 +137,50 @@ void kvs_store_member_encode(const kvs_member_t *m, uint8_t *out,
     size_t *len);
 int kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,
     const MDB_val *val);
+
+/* the room in the map as a transaction begins (kvs_store_apply.c) */
+typedef struct {
+    int64_t    left;           /* bytes of the map free, less what the
+                                  batch's writes so far may have used */
+    int64_t    reserve;
+} kvs_store_room_t;
+
+int kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room);
+
+kvs_store_t *kvs_store_new(const char *dir, size_t map_size,
+    unsigned env_flags, char *err, size_t errlen);
+void kvs_store_free(kvs_store_t *st);
+int kvs_store_dbs_open(kvs_store_t *st, MDB_txn *txn, unsigned flags);
+
+
+/*
+ * One step of the schema: upgrades a store of one version to the next,
+ * inside the transaction that opens it.  room says how many bytes of the
+ * map the step may take at most, so that a store too full for it is
+ * refused before it begins, with a sentence; run does it.  Both return 0
+ * or an LMDB error.
+ */
+typedef struct {
+    const char  *what;         /* what the step changes, for the notice */
+    int        (*room)(kvs_store_t *st, MDB_txn *txn, size_t *bytes);
+    int        (*run)(kvs_store_t *st, MDB_txn *txn);
+} kvs_store_step_t;
+
+typedef struct {
+    unsigned                 version;  /* the version this build writes */
+    const kvs_store_step_t  *steps;    /* steps[v - 1] upgrades version v
+                                          to v + 1 */
+} kvs_store_schema_t;
+
+/* this build's schema */
+extern const kvs_store_schema_t  kvs_store_schema;
+
+/* kvs_store_open() (note NULL) or kvs_store_open_upgrade(), and
+ * kvs_store_check(), of a given schema: the unit tests give their own */
+int kvs_store_open_schema(kvs_store_t **stp, const char *dir,
+    size_t map_size, const kvs_store_schema_t *schema, char *note,
+    size_t notelen, char *err, size_t errlen);
+int kvs_store_check_schema(const char *dir, size_t map_size,
+    const kvs_store_schema_t *schema, char *err, size_t errlen);
 
 #endif /* KVS_STORE_INT_H */

@@ -681,15 +681,15 @@ kvs_test_check(void)
     kvs_store_t  *st;
 
     kvs_test_dir(dir, "check-missing");
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: a missing data_dir is fine, the start creates it");
 
     snprintf(sub, sizeof(sub), "%s/", dir);
-    CHECK(kvs_store_check(sub, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(sub, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: so is one written with a trailing slash");
 
     kvs_test_dir(dir, "check/no/parent");
-    rc = kvs_store_check(dir, err, sizeof(err));
+    rc = kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err));
     snprintf(want, sizeof(want), "cannot create data_dir \"%s\": No such "
              "file or directory", dir);
     CHECK(rc == KVS_ERROR, "check: a data_dir under a missing parent fails");
@@ -697,7 +697,7 @@ kvs_test_check(void)
 
     kvs_test_file(kvs_test_base, "check-parent", "a file", 0, 0);
     kvs_test_dir(dir, "check-parent/data");
-    rc = kvs_store_check(dir, err, sizeof(err));
+    rc = kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err));
     snprintf(want, sizeof(want), "cannot use data_dir \"%s\": Not a "
              "directory", dir);
     CHECK(rc == KVS_ERROR, "check: a data_dir under a file fails");
@@ -705,35 +705,35 @@ kvs_test_check(void)
 
     kvs_test_dir(dir, "check-file");
     kvs_test_file(kvs_test_base, "check-file", "not a directory", 0, 0);
-    rc = kvs_store_check(dir, err, sizeof(err));
+    rc = kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err));
     snprintf(want, sizeof(want), "data_dir \"%s\" is not a directory", dir);
     CHECK(rc == KVS_ERROR, "check: a data_dir that is a file fails");
     kvs_test_str(err, want, "check: saying so");
 
     kvs_test_dir(dir, "check-empty");
     mkdir(dir, 0700);
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: a directory without data.mdb is fine");
 
     kvs_test_file(dir, "data.mdb", "", 0, 0);
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: an empty data.mdb is fine: LMDB starts it afresh");
     st = NULL;
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
     CHECK(rc == KVS_OK, "check: and LMDB does open it");
     kvs_store_close(st);
 
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: a store LMDB wrote passes");
 
     st = kvs_test_open(dir, KVS_TEST_MAP);
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_OK,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "check: also while the store is open");
     kvs_store_close(st);
 
     kvs_test_dir(dir, "check-text");
     kvs_test_file(dir, "data.mdb", "hello", 0, 0);
-    rc = kvs_store_check(dir, err, sizeof(err));
+    rc = kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err));
     snprintf(want, sizeof(want), "\"%s/data.mdb\" is not an LMDB file (it "
              "does not start with an LMDB meta page): data_dir must hold a "
              "KVS store, or nothing", dir);
@@ -742,7 +742,7 @@ kvs_test_check(void)
 
     kvs_test_dir(dir, "check-zeros");
     kvs_test_file(dir, "data.mdb", NULL, 0, 8192);
-    CHECK(kvs_store_check(dir, err, sizeof(err)) == KVS_ERROR,
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_ERROR,
           "check: two pages of zeros are no LMDB file");
     st = NULL;
     CHECK(kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err))
@@ -1566,9 +1566,15 @@ kvs_test_schema(void)
 
     snprintf(want, sizeof(want),
              "the store in \"%s\" has schema version 2, but this build of "
-             "KVS reads only version 1; use a matching build or a new "
-             "data_dir", dir);
+             "KVS reads only version 1 and upgrades older ones; run a build "
+             "of KVS that reads version 2, or give this one a new data_dir",
+             dir);
     kvs_test_str(err, want, "schema: the sentence names both versions");
+
+    err[0] = '\0';
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_ERROR,
+          "schema: nginx -t refuses a store of schema version 2");
+    kvs_test_str(err, want, "schema: with the same sentence");
 
     if (kvs_test_raw_open(&raw, dir, 1) != 0) {
         kvs_test_bail("raw open", dir);

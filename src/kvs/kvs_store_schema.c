@@ -1,0 +1,354 @@
+/*
+ * The schema version, and upgrades.  meta's "schema_version" says which
+ * layout of the databases a store was written in; a build writes and reads
+ * one, KVS_SCHEMA_VERSION, and knows one step from each older version to
+ * the next (kvs_store_schema.steps).  A store of an older version is
+ * upgraded when the master first opens it at nginx's start, step after
+ * step in the one transaction that opens it, so that a crash leaves it as
+ * it was or wholly upgraded; never on a reload, while workers of the old
+ * version may still read it.  Before a step runs, the room it may take of
+ * the map is weighed, so that a store too full for it is refused with a
+ * sentence rather than left to fail halfway.  nginx -t says the same of a
+ * store, reading it without opening it for writing: whether this build
+ * can read it, and whether it has the room to upgrade.
+ *
+ * Version 1 is the layout of DESIGN.md as the first release wrote it: it
+ * has no step before it.  A change of a stored format adds version 2 and
+ * the step from 1 to 2 here, and a fixture of version 1 (t/fixtures/)
+ * tests that what it held reads the same after the step.
+ */
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <lmdb.h>
+
+#include "kvs_store_int.h"
+
+
+#define KVS_SCHEMA_KEY  "schema_version"
+
+
+/* steps[v - 1] upgrades version v: none before version 1 */
+const kvs_store_schema_t  kvs_store_schema = { KVS_SCHEMA_VERSION, NULL };
+
+
+typedef struct {
+    const kvs_store_schema_t  *schema;
+    char                      *note;      /* NULL: no upgrade here */
+    size_t                     notelen;
+    char                      *err;
+    size_t                     errlen;
+} kvs_store_open_t;
+
+
+static int
+kvs_store_schema_get(kvs_store_t *st, MDB_txn *txn, uint32_t *version)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = KVS_SCHEMA_KEY;
+    key.mv_size = sizeof(KVS_SCHEMA_KEY) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *version = val.mv_size == 4 ? kvs_get_u32(val.mv_data) : 0;
+
+    return 0;
+}
+
+
+static int
+kvs_store_schema_put(kvs_store_t *st, MDB_txn *txn, uint32_t version)
+{
+    uint8_t  buf[4];
+    MDB_val  key, val;
+
+    key.mv_data = KVS_SCHEMA_KEY;
+    key.mv_size = sizeof(KVS_SCHEMA_KEY) - 1;
+
+    kvs_put_u32(buf, version);
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
+
+
+/*
+ * Whether a store of that version opens here: 0, or KVS_STORE_TOLD with a
+ * sentence saying what to do.  upgrade says whether this open may upgrade
+ * an older one; then the steps must exist and fit in the map.
+ */
+
+static int
+kvs_store_schema_judge(kvs_store_t *st, MDB_txn *txn,
+    const kvs_store_schema_t *schema, uint32_t version, int upgrade,
+    char *err, size_t errlen)
+{
+    int               rc;
+    size_t            need, bytes, map;
+    uint32_t          v;
+    MDB_envinfo       info;
+    kvs_store_room_t  room;
+
+    if (version > schema->version) {
+        snprintf(err, errlen,
+                 "the store in \"%s\" has schema version %u, but this build "
+                 "of KVS reads only version %u and upgrades older ones; run "
+                 "a build of KVS that reads version %u, or give this one a "
+                 "new data_dir", st->dir, version, schema->version, version);
+        return KVS_STORE_TOLD;
+    }
+
+    if (version == schema->version) {
+        return 0;
+    }
+
+    need = 0;
+
+    for (v = version; v < schema->version; v++) {
+        if (v == 0 || schema->steps == NULL) {
+            snprintf(err, errlen,
+                     "the store in \"%s\" has schema version %u, which this "
+                     "build of KVS cannot upgrade to version %u; run the "
+                     "build of KVS that wrote it, or give this one a new "
+                     "data_dir", st->dir, version, schema->version);
+            return KVS_STORE_TOLD;
+        }
+
+        rc = schema->steps[v - 1].room(st, txn, &bytes);
+        if (rc != 0) {
+            return rc;
+        }
+
+        need += bytes;
+    }
+
+    if (!upgrade) {
+        snprintf(err, errlen,
+                 "the store in \"%s\" has schema version %u, older than this "
+                 "build's %u, and only nginx's start upgrades it, not a "
+                 "reload while workers of the old build may still read it: "
+                 "stop nginx and start it again", st->dir, version,
+                 schema->version);
+        return KVS_STORE_TOLD;
+    }
+
+    rc = kvs_store_room(st, txn, &room);
+    if (rc != 0) {
+        return rc;
+    }
+
+    if ((int64_t) need <= room.left) {
+        return 0;
+    }
+
+    rc = mdb_env_info(st->env, &info);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* the map the upgrade needs, in whole MiB */
+    map = info.me_mapsize + need - (size_t) (room.left > 0 ? room.left : 0);
+    map = (map + (1 << 20) - 1) & ~(size_t) ((1 << 20) - 1);
+
+    snprintf(err, errlen,
+             "the store in \"%s\" is too full to upgrade from schema version "
+             "%u to %u: the upgrade may take %zu bytes of its map of %zu, "
+             "and %lld are free; raise max_db_size to %zu or more and start "
+             "nginx again", st->dir, version, schema->version, need,
+             info.me_mapsize, (long long) (room.left > 0 ? room.left : 0),
+             map);
+
+    return KVS_STORE_TOLD;
+}
+
+
+/* The transaction that opens the store: creates the databases, and marks
+ * a new store, or judges and upgrades the version of one written before. */
+
+static int
+kvs_store_schema_open(kvs_store_t *st, MDB_txn *txn, void *data)
+{
+    kvs_store_open_t *op = data;
+
+    int        rc;
+    char      *p, *last;
+    uint32_t   version, v;
+    MDB_stat   stat;
+
+    rc = kvs_store_dbs_open(st, txn, MDB_CREATE);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_store_schema_get(st, txn, &version);
+
+    if (rc == MDB_NOTFOUND) {
+        rc = mdb_stat(txn, st->kv, &stat);
+        if (rc != 0) {
+            return rc;
+        }
+
+        if (stat.ms_entries != 0) {
+            snprintf(op->err, op->errlen,
+                     "the store in \"%s\" holds data but no schema version; "
+                     "it was not written by KVS", st->dir);
+            return KVS_STORE_TOLD;
+        }
+
+        return kvs_store_schema_put(st, txn, op->schema->version);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_store_schema_judge(st, txn, op->schema, version,
+                                op->note != NULL, op->err, op->errlen);
+    if (rc != 0 || version == op->schema->version) {
+        return rc;
+    }
+
+    p = op->note;
+    last = op->note + op->notelen;
+
+    p += snprintf(p, last - p, "upgraded the store in \"%s\" from schema "
+                  "version %u to %u:", st->dir, version,
+                  op->schema->version);
+
+    for (v = version; v < op->schema->version; v++) {
+        rc = op->schema->steps[v - 1].run(st, txn);
+        if (rc != 0) {
+            op->note[0] = '\0';
+            return rc;
+        }
+
+        if (p < last) {
+            p += snprintf(p, last - p, " %s%s", op->schema->steps[v - 1].what,
+                          v + 1 < op->schema->version ? ";" : "");
+        }
+    }
+
+    return kvs_store_schema_put(st, txn, op->schema->version);
+}
+
+
+int
+kvs_store_open_schema(kvs_store_t **stp, const char *dir, size_t map_size,
+    const kvs_store_schema_t *schema, char *note, size_t notelen, char *err,
+    size_t errlen)
+{
+    kvs_store_t       *st;
+    kvs_store_open_t   op;
+
+    if (note) {
+        note[0] = '\0';
+    }
+
+    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+        snprintf(err, errlen, "cannot create data_dir \"%s\": %s", dir,
+                 strerror(errno));
+        return KVS_ERROR;
+    }
+
+    st = kvs_store_new(dir, map_size, 0, err, errlen);
+    if (st == NULL) {
+        return KVS_ERROR;
+    }
+
+    op.schema = schema;
+    op.note = note;
+    op.notelen = notelen;
+    op.err = err;
+    op.errlen = errlen;
+
+    if (kvs_store_run(st, 0, kvs_store_schema_open, &op, "opening the store",
+                      err, errlen)
+        != 0)
+    {
+        if (note) {
+            note[0] = '\0';
+        }
+
+        kvs_store_free(st);
+        return KVS_ERROR;
+    }
+
+    *stp = st;
+
+    return KVS_OK;
+}
+
+
+/* nginx -t: what kvs_store_schema_open() would say of the store */
+
+static int
+kvs_store_schema_check(kvs_store_t *st, MDB_txn *txn, void *data)
+{
+    kvs_store_open_t *op = data;
+
+    int       rc;
+    uint32_t  version;
+
+    /* a store the first start has not set up yet */
+
+    rc = kvs_store_dbs_open(st, txn, 0);
+    if (rc == MDB_NOTFOUND) {
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_store_schema_get(st, txn, &version);
+    if (rc != 0) {
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
+    return kvs_store_schema_judge(st, txn, op->schema, version, 1, op->err,
+                                  op->errlen);
+}
+
+
+/*
+ * A node may run on the store: it is opened read-only and without LMDB's
+ * lock file, so that nginx -t takes no reader slot and no lock a running
+ * node would see, and may run in a process that has the store open.  Its
+ * one short read transaction reads meta's version and the databases'
+ * page counts.
+ */
+
+int
+kvs_store_check_schema(const char *dir, size_t map_size,
+    const kvs_store_schema_t *schema, char *err, size_t errlen)
+{
+    int               rc;
+    kvs_store_t      *st;
+    kvs_store_open_t  op;
+
+    st = kvs_store_new(dir, map_size, MDB_RDONLY | MDB_NOLOCK, err, errlen);
+    if (st == NULL) {
+        return KVS_ERROR;
+    }
+
+    op.schema = schema;
+    op.note = NULL;
+    op.notelen = 0;
+    op.err = err;
+    op.errlen = errlen;
+
+    rc = kvs_store_run(st, MDB_RDONLY, kvs_store_schema_check, &op,
+                       "checking the store", err, errlen);
+
+    kvs_store_free(st);
+
+    return rc == 0 ? KVS_OK : KVS_ERROR;
+}

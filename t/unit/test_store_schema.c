@@ -1,0 +1,774 @@
+/*
+ * Unit tests of the store's schema versions and upgrades
+ * (src/kvs/kvs_store_schema.c), printed as TAP.
+ *
+ * t/fixtures/store-v1/data.mdb is a store written by the layout of schema
+ * version 1, as the first release wrote it (see its README): a plain key,
+ * a long key, a compressed value, a tombstone, a key with history, one
+ * with an expiry, and a member.  Each case copies it, opens it, and
+ * compares what every read of the store's API gives with what it gave
+ * before: after this build's open, and after each upgrade.  This build has
+ * no version 2, so the upgrades are of schemas the tests make up, with
+ * steps that change nothing a read sees (a rewrite of every record as it
+ * is, a mark in meta), one of them failing and one needing more room than
+ * the map has.  Run from the top of the tree, as t/run does.
+ */
+
+#define _GNU_SOURCE
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <lmdb.h>
+
+#include "kvs_codec.h"
+#include "kvs_merkle.h"
+#include "kvs_record.h"
+#include "kvs_store_int.h"
+
+#include "kvs_test.h"
+
+
+#define KVS_FIXTURE        "t/fixtures/store-v1/data.mdb"
+#define KVS_TEST_MAP       (1 << 20)
+#define KVS_TEST_T0        1700000000000ULL
+#define KVS_TEST_NOW       (KVS_TEST_T0 + 3600000)
+#define KVS_TEST_DUMP      65536
+#define KVS_TEST_LONG      520
+
+
+static char  kvs_test_base[] = "/tmp/kvs_schema_test.XXXXXX";
+
+
+static int
+kvs_test_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+
+    return remove(path);
+}
+
+
+static void
+kvs_test_bail(const char *what, const char *why)
+{
+    printf("Bail out! %s: %s\n", what, why);
+    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    exit(2);
+}
+
+
+/* a copy of the fixture in a directory of its own */
+
+static void
+kvs_test_copy(char *dir, const char *name)
+{
+    int      in, out;
+    char     path[PATH_MAX], buf[65536];
+    ssize_t  n;
+
+    snprintf(dir, PATH_MAX, "%s/%s", kvs_test_base, name);
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+
+    if (mkdir(dir, 0700) == -1) {
+        kvs_test_bail(dir, strerror(errno));
+    }
+
+    in = open(KVS_FIXTURE, O_RDONLY);
+    if (in == -1) {
+        kvs_test_bail(KVS_FIXTURE, strerror(errno));
+    }
+
+    out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (out == -1) {
+        kvs_test_bail(path, strerror(errno));
+    }
+
+    while ((n = read(in, buf, sizeof(buf))) > 0) {
+        if (write(out, buf, n) != n) {
+            kvs_test_bail(path, strerror(errno));
+        }
+    }
+
+    close(in);
+    close(out);
+}
+
+
+static void
+kvs_test_long_path(char *path)
+{
+    size_t  i;
+
+    strcpy(path, "fixture/long/");
+
+    for (i = strlen(path); i < KVS_TEST_LONG; i++) {
+        path[i] = 'a' + i % 26;
+    }
+
+    path[KVS_TEST_LONG] = '\0';
+}
+
+
+/* what the store's reads give, written out as text */
+
+typedef struct {
+    char    *p;
+    char    *end;
+} kvs_test_out_t;
+
+
+static void
+kvs_test_printf(kvs_test_out_t *o, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+kvs_test_printf(kvs_test_out_t *o, const char *fmt, ...)
+{
+    int      n;
+    va_list  ap;
+
+    va_start(ap, fmt);
+    n = vsnprintf(o->p, o->end - o->p, fmt, ap);
+    va_end(ap);
+
+    if (n > 0 && n < o->end - o->p) {
+        o->p += n;
+    }
+}
+
+
+static void
+kvs_test_bytes(kvs_test_out_t *o, const uint8_t *p, size_t len)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        kvs_test_printf(o, "%02x", p[i]);
+    }
+}
+
+
+static void
+kvs_test_hdr(kvs_test_out_t *o, const kvs_record_hdr_t *h)
+{
+    kvs_test_printf(o, " ts=%llu flags=%u exp=%llu created=%llu perm=%o "
+                    "vlen=%u raw=%u uuid=",
+                    (unsigned long long) h->version.timestamp, h->flags,
+                    (unsigned long long) h->expires_at,
+                    (unsigned long long) h->created_at, h->permissions,
+                    h->value_len, h->raw_len);
+    kvs_test_bytes(o, h->version.uuid, KVS_UUID_LEN);
+}
+
+
+static int
+kvs_test_hist_cb(const kvs_record_hdr_t *hdr, const uint8_t *value,
+    void *data)
+{
+    kvs_test_out_t  *o = data;
+
+    kvs_test_printf(o, "  history");
+    kvs_test_hdr(o, hdr);
+    kvs_test_printf(o, " value=%.*s\n", (int) hdr->value_len, value);
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_list_cb(const char *path, size_t len, int is_prefix, void *data)
+{
+    kvs_test_out_t  *o = data;
+
+    kvs_test_printf(o, "  listed %.*s%s\n", (int) len, path,
+                    is_prefix ? " (prefix)" : "");
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_change_cb(uint64_t seq, char ns, const char *path, size_t len,
+    const uint8_t *record, size_t record_len, void *data)
+{
+    kvs_test_out_t  *o = data;
+
+    kvs_test_printf(o, "change %llu %c %.*s ", (unsigned long long) seq, ns,
+                    (int) len, path);
+    kvs_test_bytes(o, record, record_len);
+    kvs_test_printf(o, "\n");
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_member_cb(const kvs_member_t *m, void *data)
+{
+    kvs_test_out_t  *o = data;
+
+    kvs_test_printf(o, "member %s %s seen=%llu joined=%llu state=%d\n",
+                    m->node_id, m->address,
+                    (unsigned long long) m->last_seen,
+                    (unsigned long long) m->joined_timestamp, m->state);
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_bucket_cb(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data)
+{
+    kvs_test_out_t  *o = data;
+
+    kvs_test_printf(o, "  bucket key %c %.*s ts=%llu flags=%u\n", ns,
+                    (int) len, path, (unsigned long long) v->timestamp,
+                    flags);
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_dump(kvs_store_t *st, char *buf, size_t cap)
+{
+    int                rc, more;
+    char               err[KVS_STORE_ERRLEN], lp[KVS_TEST_LONG + 1];
+    size_t             i;
+    uint8_t            ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t            root[KVS_MERKLE_DIGEST_LEN], raw[4096];
+    uint64_t           n, seq;
+    const char        *paths[7];
+    const uint8_t     *value;
+    kvs_test_out_t     o;
+    kvs_record_hdr_t   hdr;
+
+    o.p = buf;
+    o.end = buf + cap;
+    buf[0] = '\0';
+
+    kvs_test_long_path(lp);
+    paths[0] = "fixture/plain";
+    paths[1] = lp;
+    paths[2] = "fixture/compressed";
+    paths[3] = "fixture/gone";
+    paths[4] = "fixture/history";
+    paths[5] = "fixture/ttl";
+    paths[6] = "fixture/never";
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        kvs_test_bail("read", err);
+    }
+
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        rc = kvs_store_get(st, KVS_NS_DATA, paths[i], strlen(paths[i]),
+                           &hdr, &value);
+        kvs_test_printf(&o, "get %s rc=%d", paths[i], rc);
+
+        if (rc == KVS_OK) {
+            kvs_test_hdr(&o, &hdr);
+            kvs_test_printf(&o, " live=%d value=",
+                            kvs_record_live(&hdr, KVS_TEST_NOW));
+
+            if ((hdr.flags & KVS_FLAG_COMPRESSED)
+                && hdr.raw_len < sizeof(raw)
+                && kvs_codec_decompress(raw, hdr.raw_len, value,
+                                        hdr.value_len)
+                   == 0)
+            {
+                kvs_test_printf(&o, "%.*s", (int) hdr.raw_len, raw);
+
+            } else {
+                kvs_test_printf(&o, "%.*s", (int) hdr.value_len, value);
+            }
+        }
+
+        kvs_test_printf(&o, "\n");
+
+        rc = kvs_store_history(st, KVS_NS_DATA, paths[i], strlen(paths[i]),
+                               kvs_test_hist_cb, &o);
+        kvs_test_printf(&o, "  history rc=%d\n", rc);
+    }
+
+    for (i = 0; i < 2; i++) {
+        more = 0;
+        rc = kvs_store_list(st, KVS_NS_DATA, "fixture/", 8, NULL, 0, (int) i,
+                            100, KVS_TEST_NOW, kvs_test_list_cb, &o, &more);
+        kvs_test_printf(&o, "list recursive=%d rc=%d more=%d\n", (int) i, rc,
+                        more);
+    }
+
+    rc = kvs_store_changes(st, 0, 100, kvs_test_change_cb, &o);
+    kvs_test_printf(&o, "changes %d\n", rc);
+
+    rc = kvs_store_merkle_ranges(st, ranges);
+    kvs_store_merkle_root(ranges, root);
+    kvs_test_printf(&o, "merkle rc=%d root=", rc);
+    kvs_test_bytes(&o, root, sizeof(root));
+    kvs_test_printf(&o, "\n");
+
+    for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+        rc = kvs_store_bucket_keys(st,
+                                   kvs_merkle_bucket(KVS_NS_DATA, paths[i],
+                                                     strlen(paths[i])),
+                                   kvs_test_bucket_cb, &o);
+        kvs_test_printf(&o, "bucket of %.20s rc=%d\n", paths[i], rc);
+    }
+
+    rc = kvs_store_count(st, &n);
+    kvs_test_printf(&o, "count rc=%d n=%llu\n", rc, (unsigned long long) n);
+
+    rc = kvs_store_change_seq(st, &seq);
+    kvs_test_printf(&o, "change_seq rc=%d seq=%llu\n", rc,
+                    (unsigned long long) seq);
+
+    rc = kvs_store_member_each(st, kvs_test_member_cb, &o);
+    kvs_test_printf(&o, "members rc=%d\n", rc);
+
+    kvs_store_read_end(st);
+}
+
+
+/* the schema version meta holds, read with LMDB alone */
+
+static unsigned
+kvs_test_version(const char *dir)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   key, val;
+    unsigned  v;
+
+    v = 0;
+
+    if (mdb_env_create(&env) != 0) {
+        return 0;
+    }
+
+    rc = mdb_env_set_maxdbs(env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+    }
+
+    if (rc == 0 && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0) {
+        key.mv_data = "schema_version";
+        key.mv_size = 14;
+
+        if (mdb_dbi_open(txn, "meta", 0, &dbi) == 0
+            && mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size == 4)
+        {
+            v = kvs_get_u32(val.mv_data);
+        }
+
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return v;
+}
+
+
+/* the made-up steps */
+
+static int
+kvs_test_room_kv(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    int       rc;
+    MDB_stat  stat;
+
+    /* a rewrite copies every page of kv, and its path from the root */
+
+    rc = mdb_stat(txn, st->kv, &stat);
+    if (rc != 0) {
+        return rc;
+    }
+
+    *bytes = (stat.ms_branch_pages + stat.ms_leaf_pages
+              + stat.ms_overflow_pages + stat.ms_depth) * st->psize;
+
+    return 0;
+}
+
+
+static int
+kvs_test_rewrite(kvs_store_t *st, MDB_txn *txn)
+{
+    int          rc;
+    uint8_t      copy[8192];
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, st->kv, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        if (val.mv_size > sizeof(copy)) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        memcpy(copy, val.mv_data, val.mv_size);
+        val.mv_data = copy;
+
+        rc = mdb_cursor_put(cur, &key, &val, MDB_CURRENT);
+        if (rc != 0) {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+static int
+kvs_test_room_mark(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    (void) txn;
+
+    *bytes = 4 * st->psize;
+
+    return 0;
+}
+
+
+static int
+kvs_test_mark(kvs_store_t *st, MDB_txn *txn)
+{
+    MDB_val  key, val;
+
+    key.mv_data = "test_mark";
+    key.mv_size = 9;
+    val.mv_data = "3";
+    val.mv_size = 1;
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
+
+
+static int
+kvs_test_room_huge(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    (void) st;
+    (void) txn;
+
+    *bytes = 2 * KVS_TEST_MAP;
+
+    return 0;
+}
+
+
+/* a step that does its work and then fails: the open must leave none */
+
+static int
+kvs_test_fail(kvs_store_t *st, MDB_txn *txn)
+{
+    int  rc;
+
+    rc = kvs_test_rewrite(st, txn);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_test_mark(st, txn);
+
+    return rc ? rc : MDB_CORRUPTED;
+}
+
+
+static const kvs_store_step_t  kvs_test_steps[] = {
+    { "rewrites every record as it is", kvs_test_room_kv, kvs_test_rewrite },
+    { "marks meta", kvs_test_room_mark, kvs_test_mark },
+};
+
+static const kvs_store_step_t  kvs_test_steps_fail[] = {
+    { "fails halfway", kvs_test_room_kv, kvs_test_fail },
+};
+
+static const kvs_store_step_t  kvs_test_steps_huge[] = {
+    { "needs twice the map", kvs_test_room_huge, kvs_test_rewrite },
+};
+
+static const kvs_store_schema_t  kvs_test_v2 = { 2, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_v3 = { 3, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_fails = { 2, kvs_test_steps_fail };
+static const kvs_store_schema_t  kvs_test_huge = { 2, kvs_test_steps_huge };
+
+
+static char  kvs_test_v1_dump[KVS_TEST_DUMP];
+
+
+/* this build opens the fixture, and reads what was written into it */
+
+static void
+kvs_test_fixture(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char          note[KVS_STORE_ERRLEN], line[1024];
+    char          lp[KVS_TEST_LONG + 1];
+    kvs_store_t  *st;
+
+    kvs_test_copy(dir, "v1");
+
+    CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
+          "fixture: nginx -t takes the store of schema version 1");
+
+    rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
+                                err, sizeof(err));
+    if (rc != KVS_OK) {
+        kvs_test_bail("open", err);
+    }
+
+    kvs_test_str(note, "", "fixture: this build's version: no upgrade");
+
+    kvs_test_dump(st, kvs_test_v1_dump, sizeof(kvs_test_v1_dump));
+    kvs_store_close(st);
+
+    CHECK(strstr(kvs_test_v1_dump, "get fixture/plain rc=0 ts=1700000000000 "
+                 "flags=0 exp=0 created=1700000000000") != NULL
+          && strstr(kvs_test_v1_dump, "value={\"name\":\"plain\"}\n"),
+          "fixture: the plain key reads, with its version");
+
+    kvs_test_long_path(lp);
+    snprintf(line, sizeof(line), "get %s rc=0", lp);
+    CHECK(strstr(kvs_test_v1_dump, line) != NULL
+          && strstr(kvs_test_v1_dump, "value={\"long\":true}\n") != NULL,
+          "fixture: the long key reads");
+
+    CHECK(strstr(kvs_test_v1_dump, "get fixture/compressed rc=0 ts="
+                 "1700000002000 flags=2") != NULL
+          && strstr(kvs_test_v1_dump, "raw=2002") != NULL
+          && strstr(kvs_test_v1_dump, "value={\"text\":\"kkkk") != NULL,
+          "fixture: the compressed value decompresses");
+
+    CHECK(strstr(kvs_test_v1_dump, "get fixture/gone rc=0 ts=1700000004000 "
+                 "flags=1") != NULL,
+          "fixture: the tombstone is there");
+
+    CHECK(strstr(kvs_test_v1_dump, "value={\"v\":3}\n  history") != NULL
+          && strstr(kvs_test_v1_dump, "value={\"v\":2}\n  history") != NULL
+          && strstr(kvs_test_v1_dump, "value={\"v\":1}\n  history rc=0")
+             != NULL,
+          "fixture: the key with history has its two earlier versions");
+
+    CHECK(strstr(kvs_test_v1_dump, "get fixture/ttl rc=0 ts=1700000008000 "
+                 "flags=0 exp=2015360008000") != NULL,
+          "fixture: the key with a TTL keeps its expiry");
+
+    CHECK(strstr(kvs_test_v1_dump, "listed fixture/long/ (prefix)") != NULL
+          && strstr(kvs_test_v1_dump, "changes 9\n") != NULL
+          && strstr(kvs_test_v1_dump, "count rc=0 n=6\n") != NULL
+          && strstr(kvs_test_v1_dump, "member fixture-node 127.0.0.1:9984")
+             != NULL,
+          "fixture: the listing, change feed, count and member read");
+}
+
+
+/* one upgrade after the other: each reads the same, in one transaction */
+
+static void
+kvs_test_upgrades(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], err[KVS_STORE_ERRLEN], want[PATH_MAX + 256];
+    char          note[KVS_STORE_ERRLEN];
+    static char   dump[KVS_TEST_DUMP];
+    kvs_store_t  *st;
+
+    kvs_test_copy(dir, "upgrade");
+
+    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v2, err,
+                                 sizeof(err))
+          == KVS_OK,
+          "upgrade: nginx -t of a build of version 2 takes version 1");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v2, NULL, 0,
+                               err, sizeof(err));
+    CHECK(rc == KVS_ERROR, "upgrade: a worker's or a reload's open refuses "
+          "to upgrade");
+    snprintf(want, sizeof(want),
+             "the store in \"%s\" has schema version 1, older than this "
+             "build's 2, and only nginx's start upgrades it, not a reload "
+             "while workers of the old build may still read it: stop nginx "
+             "and start it again", dir);
+    kvs_test_str(err, want, "upgrade: saying to restart nginx");
+    CHECK(kvs_test_version(dir) == 1, "upgrade: and leaves version 1");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v2, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 2");
+    if (rc != KVS_OK) {
+        printf("# %s\n", err);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 1 to 2: rewrites every record as it is", dir);
+    kvs_test_str(note, want, "upgrade: with a notice of the step");
+
+    kvs_test_dump(st, dump, sizeof(dump));
+    kvs_store_close(st);
+    kvs_test_str(dump, kvs_test_v1_dump,
+                 "upgrade: version 2 reads as version 1 did");
+    CHECK(kvs_test_version(dir) == 2, "upgrade: meta says version 2");
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 2, but this "
+                                    "build of KVS reads only version 1")
+                             != NULL,
+          "upgrade: this build refuses the upgraded store");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "upgrade: then on to version 3");
+    if (rc != KVS_OK) {
+        printf("# %s\n", err);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 2 to 3: marks meta", dir);
+    kvs_test_str(note, want, "upgrade: by its one step");
+
+    kvs_test_dump(st, dump, sizeof(dump));
+    kvs_store_close(st);
+    kvs_test_str(dump, kvs_test_v1_dump,
+                 "upgrade: version 3 reads as version 1 did");
+    CHECK(kvs_test_version(dir) == 3, "upgrade: meta says version 3");
+
+    kvs_test_copy(dir, "two-steps");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 3 in one open");
+    if (rc != KVS_OK) {
+        printf("# %s\n", err);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 1 to 3: rewrites every record as it is; marks meta",
+             dir);
+    kvs_test_str(note, want, "upgrade: step by step");
+
+    kvs_test_dump(st, dump, sizeof(dump));
+    kvs_store_close(st);
+    kvs_test_str(dump, kvs_test_v1_dump, "upgrade: and reads the same");
+}
+
+
+/* a step that fails, or that the map has no room for, leaves the store */
+
+static void
+kvs_test_refused(void)
+{
+    int           rc;
+    char          dir[PATH_MAX], err[KVS_STORE_ERRLEN], want[PATH_MAX + 256];
+    char          note[KVS_STORE_ERRLEN], check[KVS_STORE_ERRLEN];
+    static char   dump[KVS_TEST_DUMP];
+    kvs_store_t  *st;
+
+    kvs_test_copy(dir, "fails");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_fails, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_ERROR, "refused: a step that fails fails the open");
+    snprintf(want, sizeof(want), "opening the store in \"%s\" failed: %s",
+             dir, mdb_strerror(MDB_CORRUPTED));
+    kvs_test_str(err, want, "refused: with LMDB's reason");
+    kvs_test_str(note, "", "refused: and no notice");
+    CHECK(kvs_test_version(dir) == 1, "refused: the store is still version 1");
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_OK, "refused: and this build opens it");
+    if (rc == KVS_OK) {
+        kvs_test_dump(st, dump, sizeof(dump));
+        kvs_store_close(st);
+        kvs_test_str(dump, kvs_test_v1_dump,
+                     "refused: with nothing of the failed step in it");
+    }
+
+    kvs_test_copy(dir, "too-full");
+
+    rc = kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_huge, check,
+                                sizeof(check));
+    CHECK(rc == KVS_ERROR, "too full: nginx -t refuses a store the step "
+          "has no room for");
+    CHECK(strncmp(check, "the store in ", 13) == 0
+          && strstr(check, "is too full to upgrade from schema version 1 to "
+                    "2: the upgrade may take 2097152 bytes of its map of "
+                    "1048576, and ") != NULL
+          && strstr(check, " are free; raise max_db_size to 3145728 or more "
+                    "and start nginx again") != NULL,
+          "too full: saying how much room the step takes, and what to do");
+    if (rc != KVS_ERROR) {
+        printf("# %s\n", check);
+    }
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_huge, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_ERROR, "too full: the start refuses it too");
+    kvs_test_str(err, check, "too full: with the same sentence");
+    CHECK(kvs_test_version(dir) == 1, "too full: the store is still "
+          "version 1");
+
+    rc = kvs_store_open_schema(&st, dir, 4 * KVS_TEST_MAP, &kvs_test_huge,
+                               note, sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "too full: with max_db_size raised it upgrades");
+    if (rc == KVS_OK) {
+        kvs_test_dump(st, dump, sizeof(dump));
+        kvs_store_close(st);
+        kvs_test_str(dump, kvs_test_v1_dump, "too full: and reads the same");
+    }
+}
+
+
+int
+main(void)
+{
+    setvbuf(stdout, NULL, _IONBF, 0);
+
+    if (mkdtemp(kvs_test_base) == NULL) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        return 2;
+    }
+
+    kvs_test_fixture();
+    kvs_test_upgrades();
+    kvs_test_refused();
+
+    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+
+    printf("1..%d\n", kvs_test_n);
+
+    if (kvs_test_failed) {
+        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
+        return 1;
+    }
+
+    return 0;
+}
