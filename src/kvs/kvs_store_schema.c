@@ -323,7 +323,10 @@ kvs_store_schema_check(kvs_store_t *st, MDB_txn *txn, void *data)
  * lock file, so that nginx -t takes no reader slot and no lock a running
  * node would see, and may run in a process that has the store open.  Its
  * one short read transaction reads meta's version and the databases'
- * page counts.
+ * page counts.  Unregistered, it could in principle read pages a writer
+ * reuses meanwhile, two commits later: then it reads a wrong version or
+ * LMDB says MDB_CORRUPTED, and nginx -t fails where a second run passes;
+ * it never writes.
  */
 
 int
