@@ -9,29 +9,11 @@
  * also adopts a map another process grew and turns LMDB's errors into
  * sentences.
  *
- * Keys of "kv" are a namespace byte followed by the path.  Every write of a
- * batch updates, in the batch's one transaction:
- *
- *   kv           the record (header + value; DELETE writes a tombstone)
- *   rev          the record replaced, when it was live, and the key's
- *                history trimmed to the newest st->history versions
- *   by_time      big-endian timestamp + key, old entry replaced
- *   expiry       big-endian expires_at + key, when the record has a TTL
- *   merkle       the key's bucket digest: old version out, new one in (XOR)
- *   bucket_keys  bucket + key -> version and flags
- *   changes      next sequence number -> version, flags and key
- *   meta         "change_seq", once per batch
- *
- * so a crash leaves either all of a batch or none of it.
- *
- * A full map.  Client PUTs stop short of max_db_size by a reserve (see
- * kvs_store_room), so that DELETEs, which are what frees space, still fit,
- * and so do the records peers replicate.  A transaction needs a fresh copy
- * of every page it touches, and LMDB hands it only the pages that commits
- * before the last one freed: a write that finds no room first commits a
- * release (kvs_store_release) and is tried again, and a batch that still
- * finds none is tried one write at a time, so that only a write that does
- * not fit alone is refused.
+ * Reads come in two kinds: those inside the read transaction a request
+ * (or the agent) holds between kvs_store_read_begin() and
+ * kvs_store_read_end(), which keep the sentence of a failure for
+ * kvs_store_error(), and those a transaction of their own runs.  A record
+ * read here points into the map, valid until the read transaction ends.
  */
 
 #include <errno.h>

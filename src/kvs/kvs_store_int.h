@@ -25,6 +25,8 @@
 #include "kvs_store.h"
 
 
+/* a version (big-endian timestamp, uuid) and flags, as bucket_keys and
+ * changes store them */
 #define KVS_VERSION_REC_LEN  (8 + KVS_UUID_LEN + 1)
 
 /*
