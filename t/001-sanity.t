@@ -1,5 +1,4 @@
 # The original KVS's examples, one request each, with its answer shapes.
-use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();

@@ -3,7 +3,6 @@
 # must leave the stored value as it was.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 

@@ -1,5 +1,4 @@
 # Bad input gets a JSON error with the right status, and is not stored.
-use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 
 no_shuffle();

@@ -2,7 +2,6 @@
 # If-None-Match: * creates only, If-None-Match on GET answers 304.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 

@@ -6,7 +6,6 @@
 # nginx -t.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use KVS::Node;

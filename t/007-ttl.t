@@ -6,7 +6,6 @@
 # ?ttl is a 400 that changes nothing.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use KVS::Node qw(wait_for);

@@ -6,7 +6,6 @@
 # after a delete.  Bad or clashing parameters are 400s naming them.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use KVS::Node;

@@ -9,7 +9,6 @@
 # digest order but still list every key once.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use KVS::Node;

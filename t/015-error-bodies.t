@@ -1,7 +1,6 @@
 # Every error body is JSON, whatever the client sent: bytes that are not
 # UTF-8, control characters and quotes in what a sentence quotes back, and
 # sentences too long for one answer, which are cut between characters.
-use lib 't/lib';
 use Test::Nginx::Socket 'no_plan';
 use JSON::PP;
 
