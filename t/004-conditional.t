@@ -1,5 +1,10 @@
-# Conditional requests: If-Match on PUT and DELETE is compare-and-set,
-# If-None-Match: * creates only, If-None-Match on GET answers 304.
+# Versions and conditional requests: a PUT answers its version's uuid,
+# which is the ETag of every later answer about that version; an overwrite
+# is a new version with a newer timestamp; a refused request keeps the
+# version.  If-Match on PUT and DELETE is compare-and-set, If-None-Match: *
+# creates only, If-None-Match on GET answers 304.  Every story here carries
+# an ETag from one answer into the next request, which Test::Nginx's
+# blocks cannot, so this suite runs its node itself (KVS::Node).
 use strict;
 use warnings;
 use Test::More;
@@ -13,7 +18,35 @@ sub put {
     return $node->request(PUT => "/kv/$key", body => $body, headers => \%h);
 }
 
-my ($st, $h, $b) = put('cas/k', '{"v":1}');
+# a version's uuid is its ETag
+my ($st, $h, $b) = put('v/k', '{"v":1}');
+my ($uuid, $ts) = $b =~ /^\{"uuid":"([0-9a-f-]{36})","timestamp":(\d+)\}\n$/;
+ok($uuid, 'PUT answers {"uuid","timestamp"}');
+is($h->{etag}, qq("$uuid"), 'with the uuid as its ETag');
+($st, $h) = $node->request(GET => '/kv/v/k');
+is($h->{etag}, qq("$uuid"), 'GET answers the same ETag');
+($st, $h) = $node->request(HEAD => '/kv/v/k');
+is($h->{etag}, qq("$uuid"), 'and so does HEAD');
+
+($st, $h, $b) = put('v/k', '{"v":2}');
+my ($uuid2, $ts2) = $b =~ /"uuid":"([^"]+)","timestamp":(\d+)/;
+isnt($uuid2, $uuid, 'an overwrite is a new version');
+cmp_ok($ts2, '>', $ts, 'with a newer timestamp, even within one ms');
+is($h->{etag}, qq("$uuid2"), 'whose uuid is the ETag');
+
+# refused requests keep the version (t/002-api.t has their sentences)
+for my $bad (['PUT', '{"broken":', 400], ['PUT', '', 400],
+             ['PUT', 'x' x 2_000_000, 413], ['POST', '{}', 405])
+{
+    ($st) = $node->request($bad->[0], '/kv/v/k', body => $bad->[1]);
+    is($st, $bad->[2], "$bad->[0] of " . length($bad->[1])
+                       . " bad bytes is refused with $bad->[2]");
+}
+($st, $h, $b) = $node->request(GET => '/kv/v/k');
+is($b, '{"v":2}', 'and the stored value is unchanged');
+is($h->{etag}, qq("$uuid2"), 'at the same version');
+
+($st, $h, $b) = put('cas/k', '{"v":1}');
 my $e1 = $h->{etag};
 ($st, $h, $b) = put('cas/k', '{"v":2}', 'If-Match' => $e1);
 is($st, 200, 'PUT with If-Match of the current version writes');
