@@ -761,6 +761,9 @@ sub check_grep_error_log {
 
 sub check_logs {
     my ($block, $rep) = @_;
+    return unless grep { defined scalar($block->$_) }
+                  qw(error_log no_error_log grep_error_log grep_error_log_out
+                     access_log no_access_log);
     my $errlog = Test::Nginx::Util::read_new_error_log($CheckAccumErrLog);
     check_grep_error_log($block, $errlog, $rep);
     check_log_section($block, 'error_log',    0, $errlog, 'error.log', $rep);
