@@ -211,7 +211,7 @@ run_tests();
         my $where = `$^X -MTest::Nginx::Socket -e 'print \$INC{"Test/Nginx/Socket.pm"}' 2>/dev/null`;
         $? == 0 && $where !~ m{/t/harness/} ? $where : undef;
     };
-    diag($real ? "the children run under the real Test::Nginx too ($real)"
+    Test::More::note($real ? "the children run under the real Test::Nginx too ($real)"
                : 'the real Test::Nginx is not installed: the children run under the bundled one only');
 
     my $n = 0;
