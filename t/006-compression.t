@@ -226,6 +226,7 @@ location / { kvs_api; }
 data_dir: html/data
 compression_level: 0
 --- must_die
+--- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*node\.yaml:2: compression_level: 0 is out of range \(1\.\.19\)/
 
@@ -239,5 +240,6 @@ location / { kvs_api; }
 data_dir: html/data
 compression_level: 20
 --- must_die
+--- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*node\.yaml:2: compression_level: 20 is out of range \(1\.\.19\)/

@@ -202,5 +202,6 @@ location / { kvs_api; }
 data_dir: html/data
 revision_history: 101
 --- must_die
+--- suppress_stderr
 --- error_log eval
 qr/\[emerg\] .*node\.yaml:2: revision_history: 101 is out of range \(0\.\.100\)/

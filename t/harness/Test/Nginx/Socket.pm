@@ -41,7 +41,7 @@ BEGIN {
                   CheckAccumErrLog DefaultTimeout ServerName ServerAddr
                   NoNginxManager ForceRestartOnTest TestNginxSleep NginxBinary
                   UseValgrind ServerPort ClientPort ServRoot HtmlDir ConfFile
-                  NginxPid LastConfText RunnerPid Verbose))
+                  NginxPid RunnerPid Verbose))
     {
         *{"Test::Nginx::Socket::$v"} = \${"Test::Nginx::Util::$v"};
     }
@@ -51,7 +51,7 @@ our ($RepeatEach, $NoShuffle, $Workers, $MasterProcessEnabled, $LogLevel,
      $CheckAccumErrLog, $DefaultTimeout, $ServerName, $ServerAddr,
      $NoNginxManager, $ForceRestartOnTest, $TestNginxSleep, $NginxBinary,
      $UseValgrind, $ServerPort, $ClientPort, $ServRoot, $HtmlDir, $ConfFile,
-     $NginxPid, $LastConfText, $RunnerPid, $Verbose);
+     $NginxPid, $RunnerPid, $Verbose);
 
 our @BlockPreprocessors;
 our @ResponseBodyChecks;
@@ -954,9 +954,7 @@ sub _start_nginx_for {
     Test::Nginx::Util::setup_server_root();
     Test::Nginx::Util::write_file($ConfFile, $conf);
     Test::Nginx::Util::write_user_files(scalar($block->user_files));
-    my @r = Test::Nginx::Util::start_nginx();
-    $LastConfText = $conf if $r[0];
-    return @r;
+    return Test::Nginx::Util::start_nginx();
 }
 
 # --- must_die: nginx must exit at start (with the code given, if any);

@@ -112,7 +112,6 @@ $ENV{TEST_NGINX_SERVER_ROOT}   = $ServRoot;
 our $RunnerPid;          # $$ of the process that manages nginx
 our $NginxPid;           # pid of the running nginx (master or single process)
 our $ChildPid;           # set when nginx is our direct child (valgrind mode)
-our $LastConfText;       # conf text nginx is currently running with
 our $ErrLogPos = 0;      # offset in error.log already examined
 our $AccLogPos = 0;
 our @CleanupHandlers;
@@ -475,7 +474,6 @@ sub _wait_dead {
 sub stop_nginx {
     my $pid = $NginxPid // read_pid_file();
     undef $NginxPid;
-    undef $LastConfText;
     unless ($pid && pid_alive($pid)) {
         undef $ChildPid;
         return;
