@@ -104,9 +104,12 @@ $(SAN_IGNORE): Makefile
 	printf '%s\n' 'src:*ngx_http_kvs_module_modules.c' > $@
 endif
 
-$(BUILD)/unit/%: t/unit/%.c t/unit/kvs_test.h $(KVS_SRCS) $(KVS_HDRS)
+# every test program is its cases (t/unit/test_*.c) and the one runner
+# with main() (t/unit/kvs_test.c)
+$(BUILD)/unit/%: t/unit/%.c t/unit/kvs_test.c t/unit/kvs_test.h \
+                 $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< t/unit/kvs_test.c $(KVS_SRCS) \
 	    -llmdb -lyaml -lcjson -lzstd -lcrypto
 
 unit: deps $(UNIT_TESTS)

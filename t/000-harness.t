@@ -1,16 +1,25 @@
-# Self-test of the Test::Nginx-compatible harness in t/lib/Test/Nginx/.
-# Uses only stock nginx features (no kvs module), so it proves the harness
-# itself: config generation, request building, response parsing, checks,
-# subtest counting, and (in the tail of this file) that failures and nginx
-# startup errors are really reported.
+# Self-test of the project's Test::Nginx-compatible harness, t/harness/.
+# It loads that harness even where the real Test::Nginx is installed -- the
+# bundled one is what it tests -- and uses only stock nginx features (no
+# kvs module).  The blocks below prove config generation, request building,
+# response parsing, checks and subtest counting.  The meta tests at the end
+# run small suites in a child perl and check that the bundled harness fails
+# where the real one fails: a wrong body, an nginx that does not start, a
+# servroot it cannot empty (before the first block, or because a block's
+# nginx made a directory in it), expectations that are not arrays for
+# several requests, a log line missing after one of a block's requests.
+# Where the real Test::Nginx is installed, each such child runs under it
+# too, and both must end alike.
 #
-#   TEST_NGINX_BINARY=/usr/sbin/nginx prove -I t/lib t/000-harness.t
+#   TEST_NGINX_BINARY=/usr/sbin/nginx prove t/000-harness.t
 
 use strict;
 use warnings;
-use lib 't/lib';
+use FindBin ();
+use lib "$FindBin::Bin/harness";
 use Test::Nginx::Socket;
 use Cwd ();
+use File::Path ();
 use File::Temp ();
 use IO::Socket::INET ();
 
@@ -32,26 +41,22 @@ add_block_preprocessor(sub {
     }
 });
 
-my $meta_tests = 9;
-plan tests => 108 + $meta_tests;
+# The children: [name, suite, what the bundled harness must do, and, when
+# the real one runs it too, whether it must end alike].
+my $ok_block = <<'_EOT_';
+=== TEST 1: passes
+--- config
+    location = /t { return 200 "ok\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- no_error_log
+[error]
+_EOT_
 
-run_tests();
-
-# ---------------------------------------------------------------------------
-# Meta tests: run a small suite in a child perl and check its TAP.  It uses
-# master_on/workers(2)/repeat_each(2) and an explicit plan, has a failing
-# expectation and a block whose nginx cannot start.
-# ---------------------------------------------------------------------------
-{
-    my $tmp = File::Temp::tempdir(CLEANUP => 1);
-    my $lib = Cwd::abs_path('t/lib');
-    my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
-                                      Listen => 1, ReuseAddr => 1) or die $!;
-    my $port = $probe->sockport;
-    close $probe;
-
-    open my $fh, '>', "$tmp/child.t" or die $!;
-    print {$fh} <<'_EOT_';
+my @children = (
+    [ 'counting', <<"_EOT_", { plan => 12, ok => 10, not_ok => 2, rc => 2 }, 1 ],
 use Test::Nginx::Socket;
 repeat_each(2);
 master_on();
@@ -62,68 +67,218 @@ plan tests => repeat_each() * (3 * blocks());
 run_tests();
 __DATA__
 
-=== TEST 1: passes
---- config
-    location = /t { return 200 "ok\n"; }
---- request
-GET /t
---- response_body
-ok
---- no_error_log
-[error]
+$ok_block
 
 === TEST 2: wrong body expected
 --- config
-    location = /t { return 200 "ok\n"; }
+    location = /t { return 200 "ok\\n"; }
 --- request
 GET /t
 --- response_body
 not ok
 --- no_error_log
 [error]
+_EOT_
 
-=== TEST 3: nginx cannot start
+    [ 'nginx cannot start', <<"_EOT_", { bail => qr/Cannot start nginx/, out => qr/unknown directive "bogus_directive_xyz"/ }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+no_shuffle();
+run_tests();
+__DATA__
+
+$ok_block
+
+=== TEST 2: nginx cannot start
 --- config
     location = /t { bogus_directive_xyz on; }
 --- request
 GET /t
 --- response_body
 ok
---- no_error_log
-[error]
 _EOT_
-    close $fh;
 
-    my $out;
-    {
-        local $ENV{TEST_NGINX_SERVROOT} = "$tmp/servroot";
+    # what nginx says of a configuration it refuses is in logs/error.log
+    # under both harnesses, whatever the build's default error log
+    [ 'must_die', <<"_EOT_", { ok => 3, not_ok => 0, rc => 0 }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+run_tests();
+__DATA__
+
+=== TEST 1: a directive nginx does not know
+--- config
+    location = /t { bogus_directive_xyz on; }
+--- must_die
+--- error_log
+unknown directive "bogus_directive_xyz"
+--- no_error_log
+[alert]
+_EOT_
+
+    [ 'a leftover directory in the servroot', <<"_EOT_", { bail => qr/Can't remove .*servroot.* \(not empty\?\)/, ok => 0, leftover => 'data' }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+run_tests();
+__DATA__
+
+$ok_block
+_EOT_
+
+    [ "a directory a block's nginx made in the servroot", <<"_EOT_", { bail => qr/Can't remove .*servroot.* \(not empty\?\)/, ok => 2 }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+no_shuffle();
+run_tests();
+__DATA__
+
+=== TEST 1: nginx creates a temp path outside the directories the harness owns
+--- config
+    location = /t { client_body_temp_path \$TEST_NGINX_SERVER_ROOT/stray; return 200 "ok\\n"; }
+--- request
+GET /t
+--- response_body
+ok
+
+$ok_block
+_EOT_
+
+    [ 'one expectation for two requests', <<"_EOT_", { bail => qr/should be arrays as well/, ok => 0 }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+run_tests();
+__DATA__
+
+=== TEST 1: two requests, one status
+--- config
+    location = /t { return 200 "ok\\n"; }
+--- request eval
+["GET /t", "GET /t"]
+--- error_code: 200
+_EOT_
+
+    [ 'a log line after only one of two requests', <<"_EOT_", { ok => 3, not_ok => 1, rc => 1 }, 1 ],
+use Test::Nginx::Socket 'no_plan';
+log_level('info');
+run_tests();
+__DATA__
+
+=== TEST 1: the error_log pattern is checked after each response
+--- config
+    location = /t { return 200 "ok\\n"; }
+    location /e/ { root /nonexistent; }
+--- request eval
+["GET /e/a", "GET /t"]
+--- error_code eval
+[404, 200]
+--- error_log
+/nonexistent/e/a
+_EOT_
+
+    # the real harness checks only response_body here and passes: a check
+    # it never makes must not pass here either
+    [ 'two body sections', <<"_EOT_", { bail => qr/checks only one of them/, ok => 0 }, 0 ],
+use Test::Nginx::Socket 'no_plan';
+run_tests();
+__DATA__
+
+=== TEST 1: response_body and response_body_like
+--- config
+    location = /t { return 200 "ok\\n"; }
+--- request
+GET /t
+--- response_body
+ok
+--- response_body_like: nothing like it
+_EOT_
+);
+
+my $meta_tests = 0;
+$meta_tests += 1 + grep { $_ ne 'leftover' } keys %{ $_->[2] } for @children;
+$meta_tests += 2 * grep { $_->[3] } @children;    # if the real one runs them
+plan tests => 123 + $meta_tests;
+
+run_tests();
+
+# ---------------------------------------------------------------------------
+# Meta tests: each child suite in a perl of its own, with its own servroot
+# and port; its TAP and exit status are checked.
+# ---------------------------------------------------------------------------
+{
+    my $tmp = File::Temp::tempdir(CLEANUP => 1);
+    my $harness = Cwd::abs_path("$FindBin::Bin/harness");
+    my @perl5lib = grep { length && !m{/t/harness/?$} && $_ ne 't/harness' }
+                   split /:/, $ENV{PERL5LIB} // '';
+
+    # the real Test::Nginx, when a perl without t/harness finds one
+    my $real = do {
+        local $ENV{PERL5LIB} = join ':', @perl5lib;
+        my $where = `$^X -MTest::Nginx::Socket -e 'print \$INC{"Test/Nginx/Socket.pm"}' 2>/dev/null`;
+        $? == 0 && $where !~ m{/t/harness/} ? $where : undef;
+    };
+    Test::More::note($real ? "the children run under the real Test::Nginx too ($real)"
+               : 'the real Test::Nginx is not installed: the children run under the bundled one only');
+
+    my $n = 0;
+    my $run = sub {
+        my ($text, $inc, $leftover) = @_;
+        $n++;
+        my $servroot = "$tmp/servroot-$n";
+        if ($leftover) {
+            File::Path::make_path("$servroot/$leftover");
+        }
+        open my $fh, '>', "$tmp/child-$n.t" or die $!;
+        print {$fh} $text;
+        close $fh;
+        my $probe = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                          Listen => 1, ReuseAddr => 1) or die $!;
+        my $port = $probe->sockport;
+        close $probe;
+        local $ENV{TEST_NGINX_SERVROOT} = $servroot;
         local $ENV{TEST_NGINX_PORT} = $port;
+        local $ENV{PERL5LIB} = join ':', @perl5lib;
         delete local $ENV{TEST_NGINX_SERVER_PORT};
         delete local $ENV{TEST_NGINX_CLIENT_PORT};
-        delete local $ENV{TEST_NGINX_HTML_DIR};
         delete local $ENV{TEST_NGINX_NO_CLEAN};
         delete local $ENV{HARNESS_ACTIVE};
-        $out = `$^X -I$lib $tmp/child.t 2>&1`;
-    }
-    my $rc = $? >> 8;
-    my @ok     = $out =~ /^ok \d+/mg;
-    my @not_ok = $out =~ /^not ok \d+/mg;
+        my @inc = $inc ? ("-I$inc") : ();
+        my $out = `$^X @inc $tmp/child-$n.t 2>&1`;
+        my %r = (out => $out, rc => $? >> 8);
+        $r{ok}     = () = $out =~ /^ok \d+/mg;
+        $r{not_ok} = () = $out =~ /^not ok \d+/mg;
+        ($r{plan}) = $out =~ /^1\.\.(\d+)$/m;
+        ($r{bail}) = $out =~ /^Bail out!\s*(.*)$/m;
+        return \%r;
+    };
 
-    like($out, qr/^1\.\.18$/m, 'meta: child plan is 1..18');
-    is(scalar(@ok) + scalar(@not_ok), 18, 'meta: child ran exactly the planned subtests');
-    is(scalar(@not_ok), 8, 'meta: 2 wrong bodies + 6 subtests of the unstartable block fail');
-    is($rc, 8, 'meta: child exit status is the number of failures');
-    like($out, qr/^not ok \d+ - TEST 2: wrong body expected - response_body - response is expected/m,
-         'meta: the wrong body is reported under its block name');
-    unlike($out, qr/^not ok \d+ - TEST 1/m, 'meta: the good block passes with master_on/workers(2)');
-    like($out, qr/nginx failed to start/, 'meta: startup failure is reported');
-    like($out, qr/unknown directive "bogus_directive_xyz"/,
-         'meta: the startup diagnostic includes nginx\'s error output');
-    ok(!-e "$tmp/servroot/logs/nginx.pid" || do {
-            open my $p, '<', "$tmp/servroot/logs/nginx.pid"; my $pid = <$p>; chomp $pid;
-            !kill(0, $pid) },
-       'meta: child stopped its nginx');
-    diag("child output:\n$out") if $ENV{TEST_VERBOSE_META};
+    for my $child (@children) {
+        my ($what, $text, $want, $same) = @$child;
+        my $got = $run->($text, $harness, $want->{leftover});
+        my $show = "\n$got->{out}";
+        for my $k (sort keys %$want) {
+            next if $k eq 'leftover';
+            if ($k eq 'bail') {
+                like($got->{bail} // '(no bail out)', $want->{bail},
+                     "meta: $what: the bundled harness bails out");
+            } elsif ($k eq 'out') {
+                like($got->{out}, $want->{out}, "meta: $what: its output says why");
+            } else {
+                is($got->{$k}, $want->{$k}, "meta: $what: $k") or diag($show);
+            }
+        }
+        if ($want->{leftover}) {
+            ok(-d "$tmp/servroot-$n/$want->{leftover}",
+               "meta: $what: the harness leaves what it does not own alone");
+        } else {
+            ok(!grep({ kill 0, $_ } `cat $tmp/servroot-$n/logs/nginx.pid 2>/dev/null` =~ /(\d+)/),
+               "meta: $what: the child stopped its nginx");
+        }
+        next unless $same;
+        SKIP: {
+            skip "meta: $what: the real Test::Nginx is not installed", 2 unless $real;
+            my $r = $run->($text, undef, $want->{leftover});
+            is(defined $r->{bail} ? 'bails out' : "$r->{not_ok} failed",
+               defined $got->{bail} ? 'bails out' : "$got->{not_ok} failed",
+               "meta: $what: the real Test::Nginx ends alike")
+                or diag("real:\n$r->{out}\nbundled:\n$got->{out}");
+            is($r->{ok}, $got->{ok}, "meta: $what: after as many passing subtests");
+        }
+    }
 }
 
 __DATA__
@@ -150,11 +305,17 @@ hello
 
 
 
-=== TEST 2: a block without --- config reuses the previous one; chop
+=== TEST 2: a block without --- config runs against the previous block's nginx; chop
 --- request
 GET /t
 --- response_body_like chop
 ^hello$
+
+
+
+=== TEST 2b: response_body_unlike
+--- request
+GET /t
 --- response_body_unlike: bye
 
 
@@ -210,10 +371,19 @@ X-One: 1
 X-Multi: a, b
 !X-Absent
 X-Also-Absent:
+--- raw_response_headers_like: X-One: 1\r\n
+--- response_body
+ok
+
+
+
+=== TEST 6b: response_headers_like (the values anchored), raw_response_headers_unlike
+--- request
+GET /hdr
 --- response_headers_like
 ETag: "[0-9a-f-]{36}"
 Server: nginx(/[\d.]+)?
---- raw_response_headers_like: X-One: 1\r\n
+--- raw_response_headers_unlike: X-Absent
 --- response_body
 ok
 
@@ -340,11 +510,11 @@ len=5
 
 === TEST 16: pipelined requests on one connection
 --- pipelined_requests eval
-["GET /a", "HEAD /b", "GET /nope", "GET /b"]
+["GET /a", "POST /b\nbody", "GET /nope", "GET /b"]
 --- error_code eval
 [200, 201, 404, 201]
 --- response_body eval
-["A\n", "", qr/404 Not Found/, "B\n"]
+["A\n", "B\n", qr/404 Not Found/, "B\n"]
 
 
 
@@ -367,10 +537,10 @@ B
 
 
 
-=== TEST 19: --- user_files go to html/ ($TEST_NGINX_HTML_DIR), with an mtime
+=== TEST 19: --- user_files go to html/, with an mtime
 --- config
     location = /where {
-        return 200 "$TEST_NGINX_HTML_DIR|$document_root\n";
+        return 200 "$TEST_NGINX_SERVER_ROOT/html|$document_root\n";
     }
 --- user_files
 >>> foo.txt
@@ -381,7 +551,7 @@ second file
 ["GET /foo.txt", "GET /sub/dir/bar.txt", "GET /where"]
 --- response_body eval
 ["Hello, world\n", "second file\n",
- "$ENV{TEST_NGINX_HTML_DIR}|$ENV{TEST_NGINX_HTML_DIR}\n"]
+ "$ENV{TEST_NGINX_SERVER_ROOT}/html|$ENV{TEST_NGINX_SERVER_ROOT}/html\n"]
 --- response_headers eval
 require POSIX;
 ["Content-Length: 13",
@@ -409,23 +579,35 @@ GET /hc
 
 
 
-=== TEST 21: response_body_filters and grep_error_log
+=== TEST 21: response_body_filters and grep_error_log, checked after each request
 --- config
     location = /t { return 200 "hello\n"; }
     location /e/ { root /nonexistent; }
 --- request eval
-["GET /t", "GET /e/a", "GET /e/b"]
+["GET /e/a", "GET /e/a"]
 --- response_body_filters
 uc
 --- response_body eval
-["HELLO\n", qr/404 NOT FOUND/, qr/404 NOT FOUND/]
+[qr/404 NOT FOUND/, qr/404 NOT FOUND/]
 --- error_code eval
-[200, 404, 404]
+[404, 404]
 --- grep_error_log eval
 qr{/nonexistent/e/\w+}
 --- grep_error_log_out
 /nonexistent/e/a
-/nonexistent/e/b
+
+
+
+=== TEST 21b: --- wait before each check of the log
+--- config
+    location = /t { return 200 "hello\n"; }
+--- request eval
+["GET /t", "GET /t"]
+--- response_body eval
+["hello\n", "hello\n"]
+--- wait: 0.05
+--- no_error_log
+[error]
 
 
 
@@ -540,5 +722,13 @@ Content-Type: application/json
 ["Transfer-Encoding: chunked\n!Content-Length", "", "Transfer-Encoding: chunked"]
 --- response_body_like eval
 ["^yxx\n\\z", '^\{"uuid":"[0-9a-f-]{36}","timestamp":\d+\}$', "^yxx\n\\z"]
+
+
+
+=== TEST 31: response_headers_like per pipelined response
+--- pipelined_requests eval
+["GET /c", "PUT /json\n{\"x\":1}"]
 --- response_headers_like eval
-["", 'ETag: "[0-9a-f-]{36}"', ""]
+["Transfer-Encoding: chunked", 'ETag: "[0-9a-f-]{36}"']
+--- response_body_like eval
+["^yxx\n\\z", '^\{"uuid":"[0-9a-f-]{36}","timestamp":\d+\}$']

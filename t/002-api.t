@@ -1,96 +1,186 @@
 # The data API as a client uses it across requests: PUT, GET, overwrite,
 # DELETE, HEAD, odd but valid keys, large values, and bad requests that
-# must leave the stored value as it was.
-use strict;
-use warnings;
-use lib 't/lib';
-use Test::More;
-use KVS::Node;
+# must leave the stored value as it was.  Each block is one story told in
+# several requests to one store; that a version's ETag is its uuid, and
+# that an overwrite is a newer version, is told in t/004-conditional.t,
+# which carries an ETag from one answer to the next request.
+use Test::Nginx::Socket 'no_plan';
 
-my $node = KVS::Node->new(name => 'api', workers => 1,
-                          server => 'client_body_buffer_size 8k;');
-$node->start;
+# Every block starts from an empty store: the node's YAML is a user file
+# in html/, and so is the store it names (data_dir: html/data), which
+# Test::Nginx removes with the rest of the server root between blocks.  A
+# block without its own --- http_config and --- user_files gets these.
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
+        unless defined $block->http_config;
+    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
+        unless defined $block->user_files;
+});
 
-my $profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
-my ($st, $h, $b) = $node->request(PUT => '/kv/users/john/profile',
-    body => $profile, headers => { 'Content-Type' => 'application/json' });
-is($st, 200, 'PUT the original example');
-my ($uuid, $ts) = $b =~ /^\{"uuid":"([0-9a-f-]{36})","timestamp":(\d+)\}\n$/;
-ok($uuid, 'answered {"uuid","timestamp"}');
-is($h->{etag}, qq("$uuid"), 'ETag is the new uuid');
+our $Profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
+our $Uuid = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
-($st, $h, $b) = $node->request(GET => '/kv/users/john/profile');
-is($st, 200, 'GET it back');
-is($b, $profile, 'the stored JSON bytes, unchanged');
-is($h->{'content-type'}, 'application/json', 'as application/json');
-is($h->{etag}, qq("$uuid"), 'with the same ETag');
+# a key of 1,024 bytes, the longest there may be
+our $Long = join('/', ('k' x 99) x 10) . '/' . ('z' x 24);
+length $Long == 1024 or die "the long key is " . length($Long) . " bytes\n";
 
-($st, $h, $b) = $node->request(HEAD => '/kv/users/john/profile');
-is($st, 200, 'HEAD answers 200');
-is($h->{'content-length'}, length $profile, 'with the length and no body');
-is($b, '', 'HEAD has no body');
+# values kept byte for byte, whitespace and escapes too: sent with their
+# own Content-Length, so that no harness trims them
+our @Values = ('"just a string"', '42', 'null', '[1, 2 ,3]',
+               qq({ "spaced" :\t"out" }\n), '{"u":"\u00e9\ud83d\ude00 é"}');
 
-($st, $h, $b) = $node->request(PUT => '/kv/users/john/profile',
-                               body => '{"name":"John Doe","age":31}');
-my ($uuid2, $ts2) = $b =~ /"uuid":"([^"]+)","timestamp":(\d+)/;
-isnt($uuid2, $uuid, 'an overwrite is a new version');
-cmp_ok($ts2, '>', $ts, 'with a newer timestamp, even within one ms');
-($st, $h, $b) = $node->request(GET => '/kv/users/john/profile');
-is($b, '{"name":"John Doe","age":31}', 'GET answers the overwrite');
+# larger than the body buffer (client_body_buffer_size 8k below)
+our $Big = '[' . join(',', map { qq("item-$_") } 1 .. 60000) . ']';
+length $Big > 8192 * 10 or die "the big value is too small\n";
 
-# bad requests change nothing
-for my $bad (['PUT', '/kv/users/john/profile', '{"broken":'],
-             ['PUT', '/kv/users/john/profile', ''],
-             ['PUT', '/kv/users/john/profile', 'x' x 2_000_000],
-             ['POST', '/kv/users/john/profile', '{}'],
-             ['PUT', '/kv/users//john/profile', '{}'])
-{
-    ($st) = $node->request($bad->[0], $bad->[1], body => $bad->[2]);
-    cmp_ok($st, '>=', 400, "$bad->[0] $bad->[1] with a bad request is refused ($st)");
-}
-($st, $h, $b) = $node->request(GET => '/kv/users/john/profile');
-is($b, '{"name":"John Doe","age":31}', 'and the stored value is unchanged');
-is($h->{etag}, qq("$uuid2"), 'at the same version');
+no_shuffle();
+no_root_location();
+run_tests();
 
-($st, $h, $b) = $node->request(DELETE => '/kv/users/john/profile');
-is($st, 204, 'DELETE answers 204');
-is($b, '', 'with no body');
-($st) = $node->request(GET => '/kv/users/john/profile');
-is($st, 404, 'the key is gone');
-($st) = $node->request(DELETE => '/kv/users/john/profile');
-is($st, 404, 'a second DELETE finds nothing');
-($st, $h, $b) = $node->request(PUT => '/kv/users/john/profile', body => '1');
-is($st, 200, 'the key can be written again');
+__DATA__
 
-# keys: percent-encoding, UTF-8, the 1,024-byte limit
-($st) = $node->request(PUT => '/kv/a%20b/caf%C3%A9', body => '"x"');
-is($st, 200, 'percent-encoded key');
-($st, $h, $b) = $node->request(GET => '/kv/a%20b/caf%C3%A9');
-is($b, '"x"', 'reads back under the same encoding');
-my $long = join('/', ('k' x 99) x 10) . '/' . ('z' x 24);
-is(length $long, 1024, 'a key of 1,024 bytes');
-($st) = $node->request(PUT => "/kv/$long", body => 'true');
-is($st, 200, 'is accepted');
-($st, $h, $b) = $node->request(GET => "/kv/$long");
-is($b, 'true', 'and reads back');
-($st, $h, $b) = $node->request(PUT => "/kv/${long}z", body => 'true');
-is($st, 400, 'a key of 1,025 bytes is refused');
-like($b, qr/longer than 1024 bytes/, 'saying why');
+=== TEST 1: PUT the original example, GET it back as stored, HEAD it
+--- config
+location / { kvs_api; }
+--- more_headers
+Content-Type: application/json
+--- request eval
+["PUT /kv/users/john/profile\n$::Profile",
+ "GET /kv/users/john/profile",
+ "HEAD /kv/users/john/profile"]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["Content-Type: application/json",
+ "Content-Type: application/json\nContent-Length: " . length($::Profile),
+ "Content-Type: application/json\nContent-Length: " . length($::Profile)]
+--- raw_response_headers_like eval
+[qr/\r\nETag: "$::Uuid"\r\n/, qr/\r\nETag: "$::Uuid"\r\n/, qr/\r\nETag: "$::Uuid"\r\n/]
+--- response_body eval
+[qr/^\{"uuid":"$::Uuid","timestamp":1\d{12}\}\n\z/, $::Profile, ""]
+--- no_error_log
+[error]
 
-# values: any JSON value, bytes kept exactly, larger than the body buffer
-for my $v ('"just a string"', '42', 'null', '[1, 2 ,3]',
-           qq({ "spaced" :\t"out" }\n), '{"u":"\u00e9\ud83d\ude00 é"}') {
-    ($st) = $node->request(PUT => '/kv/values/v', body => $v);
-    ($st, $h, $b) = $node->request(GET => '/kv/values/v');
-    is($b, $v, "value kept byte for byte: $v");
-}
-my $big = '[' . join(',', map { qq("item-$_") } 1 .. 60000) . ']';
-cmp_ok(length $big, '>', 8192 * 10, 'a value larger than the body buffer');
-($st) = $node->request(PUT => '/kv/values/big', body => $big);
-is($st, 200, 'is stored (nginx buffered it in a temp file)');
-($st, $h, $b) = $node->request(GET => '/kv/values/big');
-ok($b eq $big, 'and reads back whole');
 
-unlike($node->log_text, qr/\[(alert|crit|emerg)\]/, 'no alerts in the log');
-$node->stop;
-done_testing;
+
+=== TEST 2: an overwrite is what GET answers
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/users/john/profile\n$::Profile",
+ "PUT /kv/users/john/profile\n{\"name\":\"John Doe\",\"age\":31}",
+ "GET /kv/users/john/profile"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[qr/"uuid"/, qr/"uuid"/, '{"name":"John Doe","age":31}']
+--- no_error_log
+[error]
+
+
+
+=== TEST 3: bad requests are refused with their own status and change nothing
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/users/john/profile\n$::Profile",
+ "PUT /kv/users/john/profile\n{\"broken\":",
+ "PUT /kv/users/john/profile\n",
+ "PUT /kv/users/john/profile\n" . ('x' x 2_000_000),
+ "POST /kv/users/john/profile\n{}",
+ "PUT /kv/users//john/profile\n{}",
+ "GET /kv/users/john/profile"]
+--- more_headers eval
+["", "", "Content-Length: 0", "", "", "", ""]
+--- error_code eval
+[200, 400, 400, 413, 405, 400, 200]
+--- response_body eval
+[qr/"uuid"/,
+ qq({"error":"the body is not valid JSON: unexpected end of the JSON at byte 10"}\n),
+ qq({"error":"the body is empty; PUT needs a JSON value"}\n),
+ qq({"error":"the request body of 2000000 bytes is larger than max_json_size (1048576 bytes)"}\n),
+ qq({"error":"the method POST is not allowed on a key; use GET, HEAD, PUT or DELETE"}\n),
+ qq({"error":"the key has an empty segment"}\n),
+ $::Profile]
+
+
+
+=== TEST 4: DELETE answers 204 without a body; the key is gone, and can be written again
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/users/john/profile\n$::Profile",
+ "DELETE /kv/users/john/profile",
+ "GET /kv/users/john/profile",
+ "DELETE /kv/users/john/profile",
+ "PUT /kv/users/john/profile\n1",
+ "GET /kv/users/john/profile"]
+--- error_code eval
+[200, 204, 404, 404, 200, 200]
+--- response_body eval
+[qr/"uuid"/, "",
+ qq({"error":"key \\"users/john/profile\\" not found"}\n),
+ qq({"error":"key \\"users/john/profile\\" not found"}\n),
+ qr/"uuid"/, "1"]
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: a percent-encoded key with UTF-8 reads back under the same encoding
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/a%20b/caf%C3%A9\n\"x\"", "GET /kv/a%20b/caf%C3%A9"]
+--- error_code eval
+[200, 200]
+--- response_body eval
+[qr/"uuid"/, '"x"']
+
+
+
+=== TEST 6: a key of 1,024 bytes is a key; one of 1,025 is not
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/$::Long\ntrue", "GET /kv/$::Long", "PUT /kv/" . $::Long . "z\ntrue"]
+--- error_code eval
+[200, 200, 400]
+--- response_body eval
+[qr/"uuid"/, "true", qq({"error":"the key is longer than 1024 bytes"}\n)]
+
+
+
+=== TEST 7: any JSON value is kept byte for byte
+--- config
+location / { kvs_api; }
+--- request eval
+[map { ("PUT /kv/values/v\n$_", "GET /kv/values/v") } @::Values]
+--- more_headers eval
+[map { ("Content-Length: " . length($_), "") } @::Values]
+--- error_code eval
+[(200) x (2 * @::Values)]
+--- response_body eval
+[map { (qr/"uuid"/, $_) } @::Values]
+--- no_error_log
+[error]
+
+
+
+=== TEST 8: a value larger than the body buffer is stored from nginx's temp file, and reads back whole
+--- config
+client_body_buffer_size 8k;
+location / { kvs_api; }
+--- request eval
+["PUT /kv/values/big\n$::Big", "GET /kv/values/big"]
+--- error_code eval
+[200, 200]
+--- response_headers eval
+["", "Content-Length: " . length($::Big)]
+--- response_body eval
+[qr/"uuid"/, $::Big]
+--- no_error_log
+[alert]
+[crit]
+[emerg]

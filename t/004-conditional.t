@@ -1,9 +1,17 @@
-# Conditional requests: If-Match on PUT and DELETE is compare-and-set,
-# If-None-Match: * creates only, If-None-Match on GET answers 304.
+# Versions and conditional requests: a PUT answers its version's uuid,
+# which is the ETag of every later answer about that version; an overwrite
+# is a new version with a newer timestamp; a refused request keeps the
+# version; a key's history (?revisions, ?revision=N, ?meta) holds the
+# versions written, and created_at is the first write's until a DELETE.
+# If-Match on PUT and DELETE is compare-and-set, If-None-Match: * creates
+# only, If-None-Match on GET answers 304.  Every story here carries a
+# version from one answer into the next check or request, which Test::Nginx's
+# blocks cannot, so this suite runs its node itself (KVS::Node); what each
+# answer says is in the block suites t/002-api.t and t/008-revisions.t.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
+use JSON::PP;
 use KVS::Node;
 
 my $node = KVS::Node->new(name => 'cond', workers => 2);
@@ -14,7 +22,35 @@ sub put {
     return $node->request(PUT => "/kv/$key", body => $body, headers => \%h);
 }
 
-my ($st, $h, $b) = put('cas/k', '{"v":1}');
+# a version's uuid is its ETag
+my ($st, $h, $b) = put('v/k', '{"v":1}');
+my ($uuid, $ts) = $b =~ /^\{"uuid":"([0-9a-f-]{36})","timestamp":(\d+)\}\n$/;
+ok($uuid, 'PUT answers {"uuid","timestamp"}');
+is($h->{etag}, qq("$uuid"), 'with the uuid as its ETag');
+($st, $h) = $node->request(GET => '/kv/v/k');
+is($h->{etag}, qq("$uuid"), 'GET answers the same ETag');
+($st, $h) = $node->request(HEAD => '/kv/v/k');
+is($h->{etag}, qq("$uuid"), 'and so does HEAD');
+
+($st, $h, $b) = put('v/k', '{"v":2}');
+my ($uuid2, $ts2) = $b =~ /"uuid":"([^"]+)","timestamp":(\d+)/;
+isnt($uuid2, $uuid, 'an overwrite is a new version');
+cmp_ok($ts2, '>', $ts, 'with a newer timestamp, even within one ms');
+is($h->{etag}, qq("$uuid2"), 'whose uuid is the ETag');
+
+# refused requests keep the version (t/002-api.t has their sentences)
+for my $bad (['PUT', '{"broken":', 400], ['PUT', '', 400],
+             ['PUT', 'x' x 2_000_000, 413], ['POST', '{}', 405])
+{
+    ($st) = $node->request($bad->[0], '/kv/v/k', body => $bad->[1]);
+    is($st, $bad->[2], "$bad->[0] of " . length($bad->[1])
+                       . " bad bytes is refused with $bad->[2]");
+}
+($st, $h, $b) = $node->request(GET => '/kv/v/k');
+is($b, '{"v":2}', 'and the stored value is unchanged');
+is($h->{etag}, qq("$uuid2"), 'at the same version');
+
+($st, $h, $b) = put('cas/k', '{"v":1}');
 my $e1 = $h->{etag};
 ($st, $h, $b) = put('cas/k', '{"v":2}', 'If-Match' => $e1);
 is($st, 200, 'PUT with If-Match of the current version writes');
@@ -63,6 +99,58 @@ is($st, 200, 'with another version: 200');
 ($st, $h, $b) = $node->request(GET => '/kv/cas/get', headers => { 'If-Match' => $e1 });
 is($st, 412, 'GET with If-Match of another version: 412');
 like($b, qr/^\{"error":/, 'as JSON');
+
+# revisions: the versions written, newest first
+sub write_json {
+    my ($key, $body) = @_;
+    my ($st, $h, $b) = put($key, $body);
+    die "PUT $key: $st $b" unless $st == 200;
+    return decode_json($b);    # {uuid, timestamp}
+}
+
+sub get_json {
+    my ($uri) = @_;
+    my ($st, $h, $b) = $node->request(GET => $uri);
+    return $st == 200 ? decode_json($b) : "status $st: $b";
+}
+
+my @v = map { qq({"version":$_}) } 1 .. 5;
+my @w = map { write_json('r/k', $_) } @v;     # $w[i] wrote $v[i]
+
+($st, $h, $b) = $node->request(GET => '/kv/r/k');
+is($h->{etag}, qq("$w[4]{uuid}"), 'the current ETag is the fifth write');
+my $list = get_json('/kv/r/k?revisions');
+is_deeply($list,
+          [ map { { revision => 5 - $_, uuid => $w[$_]{uuid},
+                    timestamp => $w[$_]{timestamp} } } reverse 1 .. 4 ],
+          '?revisions: the current version and the 3 written before it, newest first');
+for my $n (1 .. 4) {
+    ($st, $h, $b) = $node->request(GET => "/kv/r/k?revision=$n");
+    is($h->{etag}, qq("$w[5 - $n]{uuid}"), "?revision=$n has the ETag of write " . (6 - $n));
+}
+is_deeply(get_json('/kv/r/k?meta'),
+          { uuid => $w[4]{uuid}, timestamp => $w[4]{timestamp},
+            created_at => $w[0]{timestamp}, owner => undef, group => undef,
+            permissions => '0744', expires_at => undef,
+            size => length $v[4], stored_size => length $v[4],
+            revisions => 4 },
+          '?meta: the current version, created at the first write, 4 revisions');
+
+($st) = $node->request(DELETE => '/kv/r/k');
+is($st, 204, 'DELETE');
+is_deeply([map { $_->{uuid} } @{ get_json('/kv/r/k?revisions') }],
+          [map { $_->{uuid} } @w[4, 3, 2]],
+          'after it ?revisions lists the versions before the delete, the last value first');
+($st, $h, $b) = $node->request(GET => '/kv/r/k?revision=1');
+is($h->{etag}, qq("$w[4]{uuid}"), '?revision=1 has the ETag of the last write');
+
+my $w6 = write_json('r/k', '{"version":6}');
+my $m = get_json('/kv/r/k?meta');
+is($m->{created_at}, $w6->{timestamp}, 'created again: created_at is the new write');
+isnt($m->{created_at}, $w[0]{timestamp}, 'not the first one');
+is_deeply([map { $_->{uuid} } @{ get_json('/kv/r/k?revisions') }],
+          [$w6->{uuid}, map { $_->{uuid} } @w[4, 3, 2]],
+          '?revisions: the new version, then the three kept');
 
 # compare-and-set under contention: of ten writers with the same If-Match,
 # exactly one wins

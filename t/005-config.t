@@ -2,7 +2,6 @@
 # the key; a good one passes; without kvs_config the built-in defaults serve.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Sys::Hostname;

@@ -1,63 +1,24 @@
 # Compression as a client sees it: values of compression_min_size bytes or
 # more are stored as zstd frames (?meta "stored_size" below "size"), smaller
 # ones and incompressible ones raw (the two equal), and every GET answers
-# the bytes that were PUT.  Turning compression off and on again across a
-# restart leaves every record readable; compression_level is checked by
-# nginx -t.
-use strict;
-use warnings;
-use lib 't/lib';
-use Test::More;
-use JSON::PP;
-use KVS::Node;
+# the bytes that were PUT, from nginx's memory or its temp file alike;
+# compression_level is checked when nginx reads the YAML.  Each block writes
+# and reads back in one store; turning compression off and on again across
+# restarts is t/019-config-changes.t's story.
+use Test::Nginx::Socket 'no_plan';
+use JSON::PP ();
 
-# a 1k body buffer: the larger values below reach the module from nginx's
-# temp file, not from memory
-my $node = KVS::Node->new(name => 'zstd', workers => 1,
-                          server => 'client_body_buffer_size 1k;');
-my $base = "node_id: zstd\nbind_address: 127.0.0.1\nport: " . $node->port
-         . "\ndata_dir: ./data\n";
-
-# level bounds: nginx -t names the key and the range
-for my $level (0, 20) {
-    $node->set_yaml($base . "compression_level: $level\n");
-    my ($rc, $out) = $node->test_config;
-    isnt($rc, 0, "compression_level: $level fails nginx -t");
-    like($out, qr/node\.yaml:5: compression_level: $level is out of range \(1\.\.19\)/,
-         'naming the key, the value and the range');
-}
-for my $level (1, 19) {
-    $node->set_yaml($base . "compression_level: $level\n");
-    my ($rc, $out) = $node->test_config;
-    is($rc, 0, "compression_level: $level passes nginx -t") or diag $out;
-}
-
-$node->set_yaml($base);
-$node->start;
-
-sub put {
-    my ($key, $body) = @_;
-    my ($st, $h, $b) = $node->request(PUT => "/kv/$key", body => $body);
-    is($st, 200, "PUT $key (" . length($body) . ' bytes)') or diag $b;
-    return $h->{etag};
-}
-
-sub meta {
-    my ($key) = @_;
-    my ($st, $h, $b) = $node->request(GET => "/kv/$key?meta");
-    is($st, 200, "GET $key?meta") or diag $b;
-    return $st == 200 ? decode_json($b) : {};
-}
-
-# reads the key back and checks it byte for byte (no 3 KB diff on failure)
-sub same {
-    my ($key, $want, $what) = @_;
-    my ($st, $h, $b) = $node->request(GET => "/kv/$key");
-    ok($st == 200 && $b eq $want, "$what: GET $key answers the exact bytes")
-        or diag "status $st, " . length($b) . ' bytes, wanted '
-                . length($want);
-    is($h->{'content-length'}, length $want, 'with the original length');
-}
+# Every block starts from an empty store: the node's YAML is a user file
+# in html/, and so is the store it names (data_dir: html/data), which
+# Test::Nginx removes with the rest of the server root between blocks.  A
+# block without its own --- http_config and --- user_files gets these.
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
+        unless defined $block->http_config;
+    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
+        unless defined $block->user_files;
+});
 
 # an order as an online shop would store it: about 3 KB of JSON
 sub order {
@@ -73,95 +34,212 @@ sub order {
          . qq("lines":[) . join(',', @lines) . qq(],"status":"paid"});
 }
 
-my $order = order(1);
-ok(length $order > 2900 && length $order < 3300,
-   'a realistic order of about 3 KB (' . length($order) . ' bytes)');
-
-put('orders/1', $order);
-my $m = meta('orders/1');
-is($m->{size}, length $order, 'size is the JSON length');
-cmp_ok($m->{stored_size}, '<', $m->{size}, 'stored_size is smaller: compressed');
-same('orders/1', $order, 'compressed');
-my ($st, $h, $b) = $node->request(HEAD => '/kv/orders/1');
-is($h->{'content-length'}, length $order, 'HEAD gives the original length');
-is($b, '', 'and no body');
+our $Order = order(1);
+length $Order > 2900 && length $Order < 3300
+    or die "the order is " . length($Order) . " bytes, not about 3 KB\n";
 
 # compression_min_size defaults to 256 bytes, counted on the JSON
-my $at_min = '"' . ('a' x 254) . '"';
-my $below = '"' . ('a' x 253) . '"';
-put('edge/256', $at_min);
-put('edge/255', $below);
-$m = meta('edge/256');
-cmp_ok($m->{stored_size}, '<', 256, 'a 256-byte value is compressed');
-same('edge/256', $at_min, 'at the minimum');
-$m = meta('edge/255');
-is($m->{stored_size}, 255, 'a 255-byte value is stored raw');
-is($m->{size}, 255, 'size and stored_size equal');
-same('edge/255', $below, 'below the minimum');
+our $AtMin = '"' . ('a' x 254) . '"';
+our $Below = '"' . ('a' x 253) . '"';
 
-my $small = '{"a":1}';
-put('small', $small);
-$m = meta('small');
-is_deeply([@$m{qw(size stored_size)}], [7, 7], 'a small value: raw, 7 and 7');
+# far past a 1k body buffer: about 180 KB, read from nginx's temp file
+our $Big = '[' . join(',', map { order($_) } 1 .. 60) . ']';
+length $Big > 150_000 or die "the big value is too small\n";
 
-# far past the body buffer: read from nginx's temp file, then compressed
-my $big = '[' . join(',', map { order($_) } 1 .. 60) . ']';
-cmp_ok(length $big, '>', 150_000, 'a value of about 180 KB');
-put('orders/all', $big);
-$m = meta('orders/all');
-cmp_ok($m->{stored_size}, '<', $m->{size} / 4, 'from a temp file, compressed too');
-same('orders/all', $big, 'from a temp file');
+# a ?meta body as its size and how the value is stored
+sub stored {
+    my $m = eval { JSON::PP::decode_json($_[0]) } or return "not JSON: $_[0]";
+    return "$m->{size} bytes, "
+         . ($m->{stored_size} <  $m->{size} ? 'compressed'
+          : $m->{stored_size} == $m->{size} ? 'raw'
+          : "stored in $m->{stored_size}");
+}
 
-# compression off: old frames still read, new values stored raw
-$node->stop;
-$node->set_yaml($base . "compression_enabled: false\n");
-$node->start;
-same('orders/1', $order, 'compression off');
-cmp_ok(meta('orders/1')->{stored_size}, '<', length $order,
-       'the old record is still the compressed one');
-my $order2 = order(2);
-put('orders/2', $order2);
-$m = meta('orders/2');
-is($m->{stored_size}, $m->{size}, 'with compression off a 3 KB value is raw');
-same('orders/2', $order2, 'written with compression off');
+# the same, saying whether it takes less than a quarter of its size
+sub quarter {
+    my $m = eval { JSON::PP::decode_json($_[0]) } or return "not JSON: $_[0]";
+    return "$m->{size} bytes, stored in "
+         . ($m->{stored_size} < $m->{size} / 4 ? 'under a quarter'
+                                                : $m->{stored_size});
+}
 
-# and on again: the raw record stays readable, new ones are compressed
-$node->stop;
-$node->set_yaml($base . "compression_enabled: true\n");
-$node->start;
-same('orders/2', $order2, 'compression back on');
-$m = meta('orders/2');
-is($m->{stored_size}, $m->{size}, 'the raw record is still raw');
-same('orders/1', $order, 'compression back on');
-my $order3 = order(3);
-put('orders/3', $order3);
-cmp_ok(meta('orders/3')->{stored_size}, '<', length $order3,
-       'a new 3 KB value is compressed again');
-same('orders/3', $order3, 'written with compression back on');
+no_shuffle();
+no_root_location();
+run_tests();
 
-# compression_min_size moves the threshold
-$node->stop;
-$node->set_yaml($base . "compression_min_size: 4k\n");
-$node->start;
-my $order4 = order(4);
-put('orders/4', $order4);
-$m = meta('orders/4');
-is($m->{stored_size}, $m->{size}, 'below compression_min_size: 4k, 3 KB is raw');
-put('orders/5', $order4 . ' ' x (4096 - length $order4));
-$m = meta('orders/5');
-cmp_ok($m->{stored_size}, '<', 4096, 'at 4096 bytes it is compressed');
+__DATA__
 
-# with no minimum, a value that zstd cannot shrink (its frame header alone
-# is longer than 7 bytes) is stored raw, never bigger
-$node->stop;
-$node->set_yaml($base . "compression_min_size: 0\n");
-$node->start;
-put('tiny', '{"a":1}');
-is_deeply([@{meta('tiny')}{qw(size stored_size)}], [7, 7],
-          'compression_min_size: 0, a 7-byte value stays raw');
-same('tiny', '{"a":1}', 'too small to shrink');
+=== TEST 1: a 3 KB order is stored compressed and read back byte for byte, HEAD with its length
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/orders/1\n$::Order", "GET /kv/orders/1?meta", "GET /kv/orders/1",
+ "HEAD /kv/orders/1"]
+--- response_body_filters eval
+[[], [\&main::stored], [], []]
+--- error_code eval
+[200, 200, 200, 200]
+--- response_headers eval
+["", "", "Content-Length: " . length($::Order), "Content-Length: " . length($::Order)]
+--- response_body eval
+[qr/"uuid"/, length($::Order) . " bytes, compressed", $::Order, ""]
+--- no_error_log
+[alert]
+[crit]
+does not decompress
 
-unlike($node->log_text, qr/\[(alert|crit|emerg)\]|does not decompress/,
-       'no alerts, no damaged frames in the log');
-$node->stop;
-done_testing;
+
+
+=== TEST 2: compression_min_size defaults to 256 bytes: one of 256 is compressed, one of 255 raw
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/edge/256\n$::AtMin", "PUT /kv/edge/255\n$::Below",
+ "GET /kv/edge/256?meta", "GET /kv/edge/255?meta",
+ "GET /kv/edge/256", "GET /kv/edge/255"]
+--- response_body_filters eval
+[[], [], [\&main::stored], [\&main::stored], [], []]
+--- error_code eval
+[(200) x 6]
+--- response_headers eval
+[("") x 4, "Content-Length: 256", "Content-Length: 255"]
+--- response_body eval
+[qr/"uuid"/, qr/"uuid"/, "256 bytes, compressed", "255 bytes, raw", $::AtMin, $::Below]
+
+
+
+=== TEST 3: a small value is raw: size and stored_size 7
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/small\n{\"a\":1}", "GET /kv/small?meta", "GET /kv/small"]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[qr/"uuid"/, qr/"size":7,"stored_size":7,/, '{"a":1}']
+
+
+
+=== TEST 4: about 180 KB, read from nginx's temp file, is compressed too and reads back whole
+--- config
+client_body_buffer_size 1k;
+location / { kvs_api; }
+--- request eval
+["PUT /kv/orders/all\n$::Big", "GET /kv/orders/all?meta", "GET /kv/orders/all"]
+--- response_body_filters eval
+[[], [\&main::quarter], []]
+--- error_code eval
+[200, 200, 200]
+--- response_headers eval
+["", "", "Content-Length: " . length($::Big)]
+--- response_body eval
+[qr/"uuid"/, length($::Big) . " bytes, stored in under a quarter", $::Big]
+--- no_error_log
+[alert]
+[crit]
+does not decompress
+
+
+
+=== TEST 5: compression_min_size: 4k moves the threshold: 3 KB is raw, 4096 bytes compressed
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_min_size: 4k
+--- request eval
+my $at4k = main::order(4) . ' ' x (4096 - length main::order(4));
+["PUT /kv/orders/4\n" . main::order(4), "PUT /kv/orders/5\n$at4k",
+ "GET /kv/orders/4?meta", "GET /kv/orders/5?meta", "GET /kv/orders/4"]
+--- more_headers eval
+["", "Content-Length: 4096", "", "", ""]
+--- response_body_filters eval
+[[], [], [\&main::stored], [\&main::stored], []]
+--- error_code eval
+[(200) x 5]
+--- response_body eval
+[qr/"uuid"/, qr/"uuid"/, length(main::order(4)) . " bytes, raw",
+ "4096 bytes, compressed", main::order(4)]
+
+
+
+=== TEST 6: with no minimum, a value zstd cannot shrink is stored raw, never bigger
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_min_size: 0
+--- request eval
+["PUT /kv/tiny\n{\"a\":1}", "GET /kv/tiny?meta", "GET /kv/tiny"]
+--- response_body_filters eval
+[[], [\&main::stored], []]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[qr/"uuid"/, "7 bytes, raw", '{"a":1}']
+
+
+
+=== TEST 7: compression_level 1 compresses
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_level: 1
+--- request eval
+["PUT /kv/orders/1\n$::Order", "GET /kv/orders/1?meta", "GET /kv/orders/1"]
+--- response_body_filters eval
+[[], [\&main::stored], []]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[qr/"uuid"/, length($::Order) . " bytes, compressed", $::Order]
+
+
+
+=== TEST 8: and so does compression_level 19
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_level: 19
+--- request eval
+["PUT /kv/orders/1\n$::Order", "GET /kv/orders/1?meta", "GET /kv/orders/1"]
+--- response_body_filters eval
+[[], [\&main::stored], []]
+--- error_code eval
+[200, 200, 200]
+--- response_body eval
+[qr/"uuid"/, length($::Order) . " bytes, compressed", $::Order]
+
+
+
+=== TEST 9: compression_level 0 is refused, naming the key, the value and the range
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_level: 0
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*node\.yaml:2: compression_level: 0 is out of range \(1\.\.19\)/
+
+
+
+=== TEST 10: so is compression_level 20
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+compression_level: 20
+--- must_die
+--- suppress_stderr
+--- error_log eval
+qr/\[emerg\] .*node\.yaml:2: compression_level: 20 is out of range \(1\.\.19\)/

@@ -1,164 +1,138 @@
-# Keys that expire: PUT ?ttl=N answers X-KVS-Expires-At (the write's
-# timestamp + N s, in ms), reads show it until then, and from the expiry
-# moment on the key is gone for every request at once (GET, ?meta, DELETE,
-# listings, If-None-Match: *), before any sweep.  default_ttl applies to
-# PUTs without ?ttl, ?ttl=0 opts out; the sweep logs what it removed; a bad
-# ?ttl is a 400 that changes nothing.
-use strict;
-use warnings;
-use lib 't/lib';
-use Test::More;
-use JSON::PP;
-use KVS::Node qw(wait_for);
-use Time::HiRes qw(time);
+# The rules of ?ttl: PUT ?ttl=N gives the version an expiry N s after its
+# write (?meta "expires_at") and answers X-KVS-Expires-At; default_ttl
+# applies to PUTs without ?ttl, ?ttl=0 opts out, an overwrite without ?ttl
+# takes the expiry away; a query is percent-decoded, names and values, as
+# a key is; a bad ?ttl, or one on a GET or a DELETE, is a 400 that names it
+# and changes nothing.  Each block writes and reads in one store.  The
+# clock's side -- X-KVS-Expires-At against the write's own timestamp, the
+# key gone at the expiry moment for every request, the sweep's log lines --
+# is t/021-ttl-expiry.t's story.
+use Test::Nginx::Socket 'no_plan';
+use JSON::PP ();
 
-my $node = KVS::Node->new(name => 'ttl', workers => 2);
-my $dflt = KVS::Node->new(name => 'ttl-default', workers => 1,
-                          yaml => "default_ttl: 1\n");
-$node->start;
-$dflt->start;
+# Every block starts from an empty store: the node's YAML is a user file
+# in html/, and so is the store it names (data_dir: html/data), which
+# Test::Nginx removes with the rest of the server root between blocks.  A
+# block without its own --- http_config and --- user_files gets these.
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
+        unless defined $block->http_config;
+    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
+        unless defined $block->user_files;
+});
 
-sub now_ms { int(time * 1000) }
-
-sub put {
-    my ($n, $uri, $body, %h) = @_;
-    my ($st, $h, $b) = $n->request(PUT => $uri, body => $body, headers => \%h);
-    my ($ts) = $b =~ /"timestamp":(\d+)/;
-    return ($st, $h->{'x-kvs-expires-at'}, $ts, $h, $b);
+# a ?meta body as how long after its write the version expires
+sub expiry {
+    my $m = eval { JSON::PP::decode_json($_[0]) } or return "not JSON: $_[0]";
+    return 'no expiry' unless defined $m->{expires_at};
+    return 'expires ' . ($m->{expires_at} - $m->{timestamp}) . ' ms after its write';
 }
 
-sub keys_under {
-    my ($n, $prefix) = @_;
-    my ($st, $h, $b) = $n->request(GET => "/kv/$prefix");
-    return $st == 200 ? decode_json($b)->{keys} : "status $st";
-}
+our $Expires = qr/\r\nX-KVS-Expires-At: 1\d{12}\r\n/;
+our $Range = 'the parameter \"ttl\" must be a whole number of seconds '
+           . 'from 0 (no expiry) to 3153600000; got';
 
-# default_ttl: 1 -- these expire while the rest of the file runs
-my @dkeys = map { "d/$_" } 1 .. 3;
-for my $k (@dkeys) {
-    my ($st, $exp, $ts) = put($dflt, "/kv/$k", qq({"k":"$k"}));
-    is($st, 200, "PUT $k without ?ttl under default_ttl: 1");
-    is($exp, $ts + 1000, 'X-KVS-Expires-At is its timestamp + 1000 ms');
-}
-my ($st, $exp, $ts, $h, $b) = put($dflt, '/kv/d/zero?ttl=0', '0');
-is($st, 200, '?ttl=0 under default_ttl');
-ok(!exists $h->{'x-kvs-expires-at'}, 'has no X-KVS-Expires-At');
-($st, $h, $b) = $dflt->request(GET => '/kv/d/zero?meta');
-like($b, qr/"expires_at":null,/, 'and ?meta says "expires_at":null');
-($st, $exp, $ts) = put($dflt, '/kv/d/long?ttl=60', '60');
-is($exp, $ts + 60_000, '?ttl=60 overrides default_ttl');
+no_shuffle();
+no_root_location();
+run_tests();
 
-# a query is percent-decoded, names and values, as a key is
-($st, $exp, $ts) = put($node, '/kv/enc/value?ttl=%31%30', '1');
-is($st, 200, 'PUT ?ttl=%31%30 answers 200');
-is($exp, $ts + 10_000, 'and expires in 10 s: the value is decoded');
-($st, $exp, $ts) = put($node, '/kv/enc/name?%74tl=20', '1');
-is($exp, $ts + 20_000, '?%74tl=20 is ttl=20: so is the name');
-($st, $h, $b) = $node->request(PUT => '/kv/enc/bad?ttl=%3', body => '1');
-is($st, 400, 'a "%" without two hex digits after it is a 400');
-is($b, qq({"error":"the parameter \\"ttl=%3\\" has a \\"%\\" that two )
-       . qq(hexadecimal digits do not follow; send a \\"%\\" as %25"}\n),
-   'saying so, with the parameter as sent');
-($st, $h, $b) = $node->request(GET => '/kv/enc/?after=enc%2Fname');
-is($b, qq({"keys":["enc/value"],"next":null}\n),
-   'and listing parameters are decoded the same way');
+__DATA__
 
-# ?ttl=2 on a node without default_ttl
-my $value = '{"session":"abc123"}';
-($st, $exp, $ts, $h) = put($node, '/kv/t/k?ttl=2', $value);
-is($st, 200, 'PUT ?ttl=2 answers 200');
-is($exp, $ts + 2000, 'with X-KVS-Expires-At: its timestamp + 2000 ms');
-my ($etag, $k_exp) = ($h->{etag}, $exp);
+=== TEST 1: default_ttl applies to a PUT without ?ttl; ?ttl=60 overrides it, ?ttl=0 opts out
+--- config
+location / { kvs_api; }
+--- user_files
+>>> node.yaml
+data_dir: html/data
+default_ttl: 600
+--- request eval
+["PUT /kv/d/1\n{\"k\":1}", "PUT /kv/d/long?ttl=60\n60", "PUT /kv/d/zero?ttl=0\n0",
+ "GET /kv/d/1?meta", "GET /kv/d/long?meta", "GET /kv/d/zero?meta"]
+--- response_body_filters eval
+[[], [], [], [\&main::expiry], [\&main::expiry], [\&main::expiry]]
+--- error_code eval
+[(200) x 6]
+--- raw_response_headers_like eval
+[$::Expires, $::Expires, qr/^(?!.*X-KVS-Expires-At)/s, ("") x 3]
+--- response_body eval
+[(qr/"uuid"/) x 3, 'expires 600000 ms after its write',
+ 'expires 60000 ms after its write', 'no expiry']
+--- no_error_log
+[error]
 
-($st, $h, $b) = $node->request(GET => '/kv/t/k');
-is($st, 200, 'GET before the expiry answers 200');
-is($b, $value, 'the value');
-is($h->{'x-kvs-expires-at'}, $exp, 'with the same X-KVS-Expires-At');
-($st, $h) = $node->request(HEAD => '/kv/t/k');
-is($h->{'x-kvs-expires-at'}, $exp, 'HEAD too');
-($st, $h, $b) = $node->request(GET => '/kv/t/k?meta');
-like($b, qr/"expires_at":$exp,/, '?meta "expires_at" is the same time');
-is_deeply(keys_under($node, 't/'), ['t/k'], 'the key is listed');
 
-($st, $exp, $ts, $h) = put($node, '/kv/t/plain', '1');
-ok(!exists $h->{'x-kvs-expires-at'}, 'a PUT without ?ttl or default_ttl has no expiry header');
-($st, $h, $b) = $node->request(GET => '/kv/t/plain?meta');
-like($b, qr/"expires_at":null,/, 'and "expires_at":null');
 
-# an overwrite without ?ttl takes the expiry away
-put($node, '/kv/t/kept?ttl=1', '"short"');
-($st, $exp, $ts, $h) = put($node, '/kv/t/kept', '"kept"');
-ok(!exists $h->{'x-kvs-expires-at'}, 'overwritten without ?ttl: no expiry header');
-my $kept_until = now_ms() + 1000;
+=== TEST 2: without ?ttl or default_ttl a version has no expiry; an overwrite without ?ttl takes the expiry away
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/t/plain\n1", "GET /kv/t/plain?meta",
+ "PUT /kv/t/kept?ttl=1\n\"short\"", "PUT /kv/t/kept\n\"kept\"", "GET /kv/t/kept?meta"]
+--- error_code eval
+[(200) x 5]
+--- raw_response_headers_like eval
+[qr/^(?!.*X-KVS-Expires-At)/s, "", $::Expires, qr/^(?!.*X-KVS-Expires-At)/s, ""]
+--- response_body eval
+[qr/"uuid"/, qr/"expires_at":null,/, qr/"uuid"/, qr/"uuid"/, qr/"expires_at":null,/]
 
-# bad ?ttl: 400 naming "ttl", and the key keeps its value and expiry
-my $ttl_range = 'the parameter \"ttl\" must be a whole number of seconds '
-              . 'from 0 (no expiry) to 3153600000; got';
-my @bad = (['ttl=-1',         qq({"error":"$ttl_range \\"-1\\""}\n)],
-           ['ttl=abc',        qq({"error":"$ttl_range \\"abc\\""}\n)],
-           ['ttl=1.5',        qq({"error":"$ttl_range \\"1.5\\""}\n)],
-           ['ttl=',           qq({"error":"$ttl_range \\"\\""}\n)],
-           ['ttl=3153600001', qq({"error":"$ttl_range \\"3153600001\\""}\n)],
-           ['ttl=5&ttl=5',    qr/^\{"error":"the parameter \\"ttl\\" is given twice"\}\n$/]);
-for my $case (@bad) {
-    my ($q, $want) = @$case;
-    ($st, $h, $b) = $node->request(PUT => "/kv/t/k?$q", body => '"bad"');
-    is($st, 400, "PUT ?$q is a 400");
-    ref $want ? like($b, $want, 'naming "ttl"') : is($b, $want, 'naming "ttl" and the value');
-}
-($st, $h, $b) = $node->request(GET => '/kv/t/k');
-is($b, $value, 'after the bad PUTs the value is unchanged');
-is($h->{etag}, $etag, 'at the same version');
-is($h->{'x-kvs-expires-at'}, $k_exp, 'with the same expiry');
-($st, $h, $b) = $node->request(GET => '/kv/t/k?ttl=5');
-is($st, 400, '?ttl on a GET is a 400');
-like($b, qr/the parameter \\"ttl\\" is not one of a GET's/, 'naming it');
-($st, $h, $b) = $node->request(DELETE => '/kv/t/k?ttl=5');
-is($st, 400, '?ttl on a DELETE is a 400');
-($st) = $node->request(GET => '/kv/t/k');
-is($st, 200, 'which deleted nothing');
 
-# the expiry moment: gone at once, without waiting for the sweep
-ok(wait_for(4, sub { now_ms() > $k_exp }), 'the expiry moment passes');
-($st, $h, $b) = $node->request(GET => '/kv/t/k');
-is($st, 404, 'right after it GET is a 404');
-is($b, qq({"error":"key \\"t/k\\" not found"}\n), 'key not found');
-($st) = $node->request(HEAD => '/kv/t/k');
-is($st, 404, 'HEAD is a 404');
-($st) = $node->request(GET => '/kv/t/k?meta');
-is($st, 404, '?meta is a 404');
-($st) = $node->request(DELETE => '/kv/t/k');
-is($st, 404, 'DELETE is a 404');
-is_deeply(keys_under($node, 't/'), ['t/kept', 't/plain'],
-          'the listing leaves it out');
-($st, $exp, my $ts2, $h) = put($node, '/kv/t/k', '"again"', 'If-None-Match' => '*');
-is($st, 200, 'If-None-Match: * creates it again: an expired key is absent');
-($st, $h, $b) = $node->request(GET => '/kv/t/k?meta');
-like($b, qr/"created_at":$ts2,/, 'as a new key, created now');
 
-# the overwrite without ?ttl outlived the first expiry
-ok(wait_for(2, sub { now_ms() > $kept_until }), 'a second passes');
-($st, $h, $b) = $node->request(GET => '/kv/t/kept');
-is($st, 200, 'the key overwritten without ?ttl is still there');
-is($b, '"kept"', 'with its new value');
+=== TEST 3: the query is percent-decoded, names and values, as a key is
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/enc/value?ttl=%31%30\n1", "PUT /kv/enc/name?%74tl=20\n1",
+ "GET /kv/enc/value?meta", "GET /kv/enc/name?meta",
+ "PUT /kv/enc/bad?ttl=%3\n1", "GET /kv/enc/?after=enc%2Fname", "GET /kv/enc/bad"]
+--- response_body_filters eval
+[[], [], [\&main::expiry], [\&main::expiry], [], [], []]
+--- error_code eval
+[200, 200, 200, 200, 400, 200, 404]
+--- raw_response_headers_like eval
+[$::Expires, $::Expires, ("") x 5]
+--- response_body eval
+[qr/"uuid"/, qr/"uuid"/,
+ 'expires 10000 ms after its write', 'expires 20000 ms after its write',
+ qq({"error":"the parameter \\"ttl=%3\\" has a \\"%\\" that two hexadecimal digits do not follow; send a \\"%\\" as %25"}\n),
+ qq({"keys":["enc/value"],"next":null}\n),
+ qq({"error":"key \\"enc/bad\\" not found"}\n)]
 
-# default_ttl's keys expired too; the sweep says so, once each
-for my $k (@dkeys) {
-    ($st) = $dflt->request(GET => "/kv/$k");
-    is($st, 404, "$k expired after default_ttl");
-}
-is_deeply(keys_under($dflt, 'd/'), ['d/long', 'd/zero'],
-          '?ttl=0 and ?ttl=60 keys are still listed');
-my $swept = sub {
-    my $n = 0;
-    $n += $_ for $dflt->log_text =~ /\[info\].*kvs: swept (\d+) expired records/g;
-    return $n;
-};
-ok(wait_for(3, sub { $swept->() >= 3 }), 'the sweep logs "kvs: swept N expired records" at info');
-is($swept->(), 3, 'N adds up to the three expired keys');
 
-for my $n ($node, $dflt) {
-    unlike($n->log_text, qr/\[(alert|crit|emerg|error)\]/, 'no errors in the log');
-    $n->stop;
-}
-done_testing;
+
+=== TEST 4: a bad ?ttl is a 400 naming it, and the key keeps its value and its expiry
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/t/k?ttl=600\n{\"session\":\"abc123\"}",
+ map("PUT /kv/t/k?$_\n\"bad\"", qw(ttl=-1 ttl=abc ttl=1.5 ttl= ttl=3153600001 ttl=5&ttl=5)),
+ "GET /kv/t/k", "GET /kv/t/k?meta", "GET /kv/t/"]
+--- response_body_filters eval
+[([]) x 8, [\&main::expiry], []]
+--- error_code eval
+[200, (400) x 6, 200, 200, 200]
+--- response_body eval
+[qr/"uuid"/,
+ qq({"error":"$::Range \\"-1\\""}\n), qq({"error":"$::Range \\"abc\\""}\n),
+ qq({"error":"$::Range \\"1.5\\""}\n), qq({"error":"$::Range \\"\\""}\n),
+ qq({"error":"$::Range \\"3153600001\\""}\n),
+ qq({"error":"the parameter \\"ttl\\" is given twice"}\n),
+ '{"session":"abc123"}', 'expires 600000 ms after its write',
+ qq({"keys":["t/k"],"next":null}\n)]
+--- no_error_log
+[error]
+
+
+
+=== TEST 5: ?ttl on a GET or a DELETE is a 400 that deletes nothing
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/t/k?ttl=60\n1", "GET /kv/t/k?ttl=5", "DELETE /kv/t/k?ttl=5", "GET /kv/t/k"]
+--- error_code eval
+[200, 400, 400, 200]
+--- response_body eval
+[qr/"uuid"/,
+ qq({"error":"the parameter \\"ttl\\" is not one of a GET's: meta, revisions, revision"}\n),
+ qq({"error":"the parameter \\"ttl\\" is not one of a DELETE's: none"}\n),
+ "1"]

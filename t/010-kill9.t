@@ -2,7 +2,6 @@
 # write load loses no acknowledged write, and the store reopens cleanly.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Time::HiRes qw(sleep time);

@@ -3,7 +3,6 @@
 # acknowledged version, and both workers serve reads of what the other wrote.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 

@@ -2,7 +2,6 @@
 # sentence, never opened silently.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 

@@ -3,7 +3,6 @@
 # nothing acknowledged is lost, and no request gets a 5xx.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Time::HiRes qw(sleep time);

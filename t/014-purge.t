@@ -2,7 +2,6 @@
 # the record leaves the store, and the log says so.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 use Time::HiRes qw(sleep time);

@@ -5,7 +5,6 @@
 # skipped where namespaces or mounts are not allowed.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node;
 

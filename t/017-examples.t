@@ -4,7 +4,6 @@
 # their sentences, and its worker_connections serve 2,000 clients at once.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use IO::Socket::INET;
 use JSON::PP;

@@ -5,7 +5,6 @@
 # new workers and in an old worker still finishing a request.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use IO::Socket::INET;
 use KVS::Node qw(wait_for);

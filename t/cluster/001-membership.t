@@ -4,7 +4,6 @@
 # a killed helper respawned, and signatures that keep strangers out.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

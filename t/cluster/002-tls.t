@@ -3,7 +3,6 @@
 # a certificate from another CA is not talked to.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use KVS::PKI;

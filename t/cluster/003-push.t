@@ -3,7 +3,6 @@
 # frozen while others write catches up when thawed.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

@@ -3,7 +3,6 @@
 # same versions; deletes stay deleted.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

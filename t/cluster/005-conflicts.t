@@ -4,7 +4,6 @@
 # and B converge on the version of the node that joined first.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

@@ -4,7 +4,6 @@
 # peers in throttled pages, then serves it all in normal mode.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use File::Path qw(remove_tree);

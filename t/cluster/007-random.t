@@ -4,7 +4,6 @@
 # or a delete that was acknowledged.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

@@ -6,7 +6,6 @@
 # every version a write replaces reaches the peers' history too.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use JSON::PP;
 use KVS::Node qw(seeds wait_for);

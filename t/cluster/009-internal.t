@@ -6,7 +6,6 @@
 # members take, whatever max_json_size says.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(sign_headers);
 use IO::Select;

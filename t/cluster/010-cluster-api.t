@@ -6,7 +6,6 @@
 # a client certificate without its key, a file that cannot be read.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(wait_for sign_headers);
 use KVS::PKI;

@@ -7,7 +7,6 @@
 # by the read path with a 500 and a log line, never sent.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(seeds wait_for);
 use Time::HiRes qw(sleep time);

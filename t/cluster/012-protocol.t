@@ -5,7 +5,6 @@
 # refuse keys that are cut short or not keys, saying so.
 use strict;
 use warnings;
-use lib 't/lib';
 use Test::More;
 use KVS::Node qw(wait_for);
 use KVS::PKI;

@@ -1,7 +1,9 @@
 /*
- * The little the C unit tests share: TAP output ("ok N - desc"), a count of
- * failures for the exit status, and string comparison with a diagnostic.
- * Each test program includes it once.
+ * What the C unit tests share.  Each test_*.c program is a list of cases,
+ * functions that check with CHECK() or kvs_test_str(), and names them in a
+ * kvs_test_suite at its end; the one main() in kvs_test.c runs them in
+ * order, prints TAP ("ok N - desc", then the plan "1..N"), and exits 1 when
+ * a check failed, 2 when the suite's setup bailed out.
  */
 
 #ifndef KVS_TEST_H
@@ -12,38 +14,32 @@
 
 #define CHECK(cond, desc)  kvs_test_ok((cond) != 0, desc)
 
-
-static int  kvs_test_n;
-static int  kvs_test_failed;
-
-
-static void
-kvs_test_ok(int ok, const char *desc)
-{
-    kvs_test_n++;
-
-    if (!ok) {
-        kvs_test_failed++;
-    }
-
-    printf("%sok %d - %s\n", ok ? "" : "not ", kvs_test_n, desc);
-}
+/* a case of kvs_test_cases[], named as its function is */
+#define KVS_TEST_CASE(fn)  { #fn, fn }
 
 
-static void
-kvs_test_str(const char *got, const char *want, const char *desc)
-{
-    int  ok;
+typedef struct {
+    const char  *name;
+    void       (*run)(void);
+} kvs_test_case_t;
 
-    ok = (got != NULL && want != NULL && strcmp(got, want) == 0)
-         || (got == NULL && want == NULL);
 
-    kvs_test_ok(ok, desc);
+typedef struct {
+    /* 0, or prints "Bail out! <why>" and returns -1: no case runs */
+    int                    (*setup)(void);
+    /* after the last case, also after a failed one */
+    void                   (*cleanup)(void);
+    /* ends with { NULL, NULL } */
+    const kvs_test_case_t   *cases;
+} kvs_test_suite_t;
 
-    if (!ok) {
-        printf("#   got:  \"%s\"\n#   want: \"%s\"\n",
-               got ? got : "(null)", want ? want : "(null)");
-    }
-}
+
+/* each test program defines it */
+extern const kvs_test_suite_t  kvs_test_suite;
+
+
+void kvs_test_ok(int ok, const char *desc);
+void kvs_test_str(const char *got, const char *want, const char *desc);
+void kvs_test_skip(const char *desc, const char *why);
 
 #endif /* KVS_TEST_H */

@@ -283,21 +283,14 @@ kvs_test_damaged(void)
 }
 
 
-int
-main(void)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_round_trip),
+    KVS_TEST_CASE(kvs_test_not_smaller),
+    KVS_TEST_CASE(kvs_test_damaged),
+    { NULL, NULL }
+};
 
-    kvs_test_round_trip();
-    kvs_test_not_smaller();
-    kvs_test_damaged();
 
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
-    }
-
-    return 0;
-}
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

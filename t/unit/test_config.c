@@ -1230,9 +1230,7 @@ kvs_test_files_errors(void)
               "unreadable file: <file>: <strerror>");
 
     } else {
-        kvs_test_n++;
-        printf("ok %d - unreadable file # SKIP running as root\n",
-               kvs_test_n);
+        kvs_test_skip("unreadable file", "running as root");
     }
 
     kvs_test_write("bad-utf8.yaml", "port: \xff\n");
@@ -1350,40 +1348,39 @@ kvs_test_cleanup(void)
 }
 
 
-int
-main(void)
-{
-    /* TAP readers interleave our lines with ASan's: no buffering */
-    setvbuf(stdout, NULL, _IONBF, 0);
+/* the fixtures are written in a temp dir of their own, the current one */
 
+static int
+kvs_test_setup(void)
+{
     if (mkdtemp(kvs_test_dir) == NULL || chdir(kvs_test_dir) != 0) {
         printf("Bail out! temp dir: %s\n", strerror(errno));
-        return 2;
-    }
-
-    kvs_test_defaults();
-    kvs_test_empty();
-    kvs_test_full();
-    kvs_test_fractions();
-    kvs_test_sizes();
-    kvs_test_seeds();
-    kvs_test_cluster();
-    kvs_test_peer_names();
-    kvs_test_values();
-    kvs_test_data_keys();
-    kvs_test_errors();
-    kvs_test_files_errors();
-    kvs_test_free_after_failure();
-    kvs_test_err_buffer();
-
-    kvs_test_cleanup();
-
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d tests failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
+        return -1;
     }
 
     return 0;
 }
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_defaults),
+    KVS_TEST_CASE(kvs_test_empty),
+    KVS_TEST_CASE(kvs_test_full),
+    KVS_TEST_CASE(kvs_test_fractions),
+    KVS_TEST_CASE(kvs_test_sizes),
+    KVS_TEST_CASE(kvs_test_seeds),
+    KVS_TEST_CASE(kvs_test_cluster),
+    KVS_TEST_CASE(kvs_test_peer_names),
+    KVS_TEST_CASE(kvs_test_values),
+    KVS_TEST_CASE(kvs_test_data_keys),
+    KVS_TEST_CASE(kvs_test_errors),
+    KVS_TEST_CASE(kvs_test_files_errors),
+    KVS_TEST_CASE(kvs_test_free_after_failure),
+    KVS_TEST_CASE(kvs_test_err_buffer),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    kvs_test_setup, kvs_test_cleanup, kvs_test_cases
+};

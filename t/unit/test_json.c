@@ -1,5 +1,5 @@
 /*
- * Unit tests of kvs_json_check(), TAP output, no framework.
+ * Unit tests of kvs_json_check() and kvs_json_encode().
  *
  * Every document is copied into a malloc'd buffer of exactly its length,
  * without a terminating NUL, so that a run under AddressSanitizer catches
@@ -18,6 +18,8 @@
 
 #include "kvs_json.h"
 
+#include "kvs_test.h"
+
 
 #define ANY  ((size_t) -1)
 
@@ -25,23 +27,6 @@
     check(doc, sizeof(doc) - 1, 1, 0, NULL, doc)
 #define INVALID(doc, at, why)                                               \
     check(doc, sizeof(doc) - 1, 0, at, why, doc)
-
-
-static int  tests;
-static int  failures;
-
-
-static void
-ok(int pass, const char *desc)
-{
-    tests++;
-
-    if (!pass) {
-        failures++;
-    }
-
-    printf("%sok %d - %s\n", pass ? "" : "not ", tests, desc);
-}
 
 
 /* a printable form of a document, for the test's description */
@@ -120,8 +105,8 @@ check(const char *doc, size_t len, int valid, size_t exp_at,
                 && (exp_why == NULL || strcmp(why, exp_why) == 0));
     }
 
-    ok(pass, show(valid ? "valid: " : "invalid: ", desc,
-                  desc == doc ? len : strlen(desc)));
+    CHECK(pass, show(valid ? "valid: " : "invalid: ", desc,
+                     desc == doc ? len : strlen(desc)));
 
     if (!pass) {
         printf("#   rc %d, at %zu, why \"%s\"", rc, at, why ? why : "(null)");
@@ -233,7 +218,7 @@ test_utf8_sequences(void)
         pass &= agrees(s, 1);
     }
 
-    ok(pass, "every single byte in a string agrees with the reference");
+    CHECK(pass, "every single byte in a string agrees with the reference");
 
     pass = 1;
 
@@ -249,7 +234,7 @@ test_utf8_sequences(void)
         }
     }
 
-    ok(pass, "every two-byte sequence agrees with the reference");
+    CHECK(pass, "every two-byte sequence agrees with the reference");
 
     /* three and four bytes: every lead, continuations at the edges */
 
@@ -271,7 +256,8 @@ test_utf8_sequences(void)
         }
     }
 
-    ok(pass, "three- and four-byte edge sequences agree with the reference");
+    CHECK(pass,
+          "three- and four-byte edge sequences agree with the reference");
 }
 
 
@@ -292,7 +278,7 @@ test_bytes(void)
         pass &= (accepts(doc, 1) == want);
     }
 
-    ok(pass, "every one-byte document: only a digit is valid");
+    CHECK(pass, "every one-byte document: only a digit is valid");
 
     /* besides \u, only the eight short escapes exist */
 
@@ -307,7 +293,7 @@ test_bytes(void)
         pass &= (accepts(doc, 4) == want);
     }
 
-    ok(pass, "every escape letter: only \" \\ / b f n r t are valid");
+    CHECK(pass, "every escape letter: only \" \\ / b f n r t are valid");
 }
 
 
@@ -335,7 +321,7 @@ test_prefixes(void)
         }
     }
 
-    ok(pass, "every proper prefix of an object is invalid");
+    CHECK(pass, "every proper prefix of an object is invalid");
 }
 
 
@@ -458,10 +444,10 @@ test_null_args(void)
     static const uint8_t  good[] = "[1]";
     static const uint8_t  bad[] = "[1,]";
 
-    ok(kvs_json_check(good, 3, NULL, NULL) == 0
-       && kvs_json_check(bad, 4, NULL, NULL) == -1
-       && kvs_json_check(NULL, 0, NULL, NULL) == -1,
-       "at and why may be NULL, and buf too when len is 0");
+    CHECK(kvs_json_check(good, 3, NULL, NULL) == 0
+          && kvs_json_check(bad, 4, NULL, NULL) == -1
+          && kvs_json_check(NULL, 0, NULL, NULL) == -1,
+          "at and why may be NULL, and buf too when len is 0");
 }
 
 
@@ -556,7 +542,7 @@ encodes(const uint8_t *src, size_t len, const char *want, size_t wlen)
            && kvs_json_encode(NULL, 0, in, len, NULL) == wlen
            && quoted_ok(out, n) && cuts_ok(in, len, out, n);
 
-    ok(pass, show("encodes: ", (const char *) src, len));
+    CHECK(pass, show("encodes: ", (const char *) src, len));
 
     if (!pass) {
         printf("#   got %zu bytes \"%s\"", n,
@@ -615,7 +601,7 @@ test_encode_hostile(void)
                && (n == 2) == (plain || ref_utf8(src, 2));
     }
 
-    ok(pass, "encode: every two bytes make a JSON string, cut anywhere");
+    CHECK(pass, "encode: every two bytes make a JSON string, cut anywhere");
 
     state = 2463534242u;
     pass = 1;
@@ -634,7 +620,8 @@ test_encode_hostile(void)
                && (j % 16 != 0 || cuts_ok(buf, len, out, n));
     }
 
-    ok(pass, "encode: 20000 random strings make JSON strings, cut anywhere");
+    CHECK(pass,
+          "encode: 20000 random strings make JSON strings, cut anywhere");
 }
 
 
@@ -672,28 +659,30 @@ test_encode(void)
 
     n = kvs_json_encode(out, 3, (const uint8_t *) "\xc3\xa9\xc3\xa9", 4,
                         &used);
-    ok(n == 2 && used == 2 && memcmp(out, "\xc3\xa9", 2) == 0,
-       "encode: \"\xc3\xa9\xc3\xa9\" in 3 bytes is one \"\xc3\xa9\"");
+    CHECK(n == 2 && used == 2 && memcmp(out, "\xc3\xa9", 2) == 0,
+          "encode: \"\xc3\xa9\xc3\xa9\" in 3 bytes is one \"\xc3\xa9\"");
 
     n = kvs_json_encode(out, 2, (const uint8_t *) "a\"", 2, &used);
-    ok(n == 1 && used == 1 && out[0] == 'a',
-       "encode: an escape that does not fit is left out whole");
+    CHECK(n == 1 && used == 1 && out[0] == 'a',
+          "encode: an escape that does not fit is left out whole");
 
     n = kvs_json_encode(out, 5, (const uint8_t *) "\x01", 1, &used);
-    ok(n == 0 && used == 0, "encode: so is a \\u00XX escape");
+    CHECK(n == 0 && used == 0, "encode: so is a \\u00XX escape");
 
     n = kvs_json_encode(out, 2, (const uint8_t *) "\xff", 1, &used);
-    ok(n == 0 && used == 0, "encode: and a U+FFFD");
+    CHECK(n == 0 && used == 0, "encode: and a U+FFFD");
 
-    ok(kvs_json_encode(NULL, 0, NULL, 0, &used) == 0 && used == 0,
-       "encode: src may be NULL when len is 0");
+    CHECK(kvs_json_encode(NULL, 0, NULL, 0, &used) == 0 && used == 0,
+          "encode: src may be NULL when len is 0");
 
     test_encode_hostile();
 }
 
 
-int
-main(void)
+/* documents the checker takes */
+
+static void
+test_valid(void)
 {
     /* scalars at the top level */
 
@@ -759,7 +748,14 @@ main(void)
     VALID("{\"a\":1,\"a\":2}");
     VALID("\n{\n\t\"k\": \"v\"\r\n}\n");
     VALID("[\"\\u00e9\", \"\xc3\xa9\"]");
+}
 
+
+/* scalars it refuses, with the offset and the reason */
+
+static void
+test_invalid_values(void)
+{
     /* empty */
 
     INVALID("", 0, "the body is empty");
@@ -811,7 +807,14 @@ main(void)
     INVALID("1.5.5", 3, "unexpected data after the JSON value");
     INVALID("[01]", 2, "invalid number");
     INVALID("{\"a\":-}", 6, "invalid number");
+}
 
+
+/* strings it refuses: escapes, surrogates, UTF-8, NUL bytes */
+
+static void
+test_invalid_strings(void)
+{
     /* strings */
 
     INVALID("\"abc", 4, "unexpected end of the JSON");
@@ -887,7 +890,14 @@ main(void)
     INVALID("\"\\\0\"", 2, "invalid escape in a string");
     INVALID("\"\\u00\0\"", 5, "invalid unicode escape in a string");
     INVALID("\"\xc3\0\"", 1, "invalid UTF-8 in a string");
+}
 
+
+/* objects, arrays and data after the value it refuses */
+
+static void
+test_invalid_structures(void)
+{
     /* objects */
 
     INVALID("{", 1, "unexpected end of the JSON");
@@ -937,20 +947,24 @@ main(void)
     INVALID("null,", 4, "unexpected data after the JSON value");
     INVALID("1 // comment", 2, "unexpected data after the JSON value");
     INVALID("/* c */ 1", 0, "expected a value");
-
-    test_depth();
-    test_prefixes();
-    test_bytes();
-    test_utf8_sequences();
-    test_null_args();
-    test_encode();
-
-    printf("1..%d\n", tests);
-
-    if (failures) {
-        printf("# %d of %d tests failed\n", failures, tests);
-        return 1;
-    }
-
-    return 0;
 }
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(test_valid),
+    KVS_TEST_CASE(test_invalid_values),
+    KVS_TEST_CASE(test_invalid_strings),
+    KVS_TEST_CASE(test_invalid_structures),
+    KVS_TEST_CASE(test_depth),
+    KVS_TEST_CASE(test_prefixes),
+    KVS_TEST_CASE(test_bytes),
+    KVS_TEST_CASE(test_utf8_sequences),
+    KVS_TEST_CASE(test_null_args),
+    KVS_TEST_CASE(test_encode),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

@@ -235,16 +235,16 @@ kvs_test_addresses(void)
 }
 
 
-int
-main(void)
+/* encode, and parse what encode wrote */
+
+static void
+kvs_test_encode(void)
 {
     int            n;
     char          *buf;
     size_t         len;
     const char    *why;
     kvs_member_t   in[3], out[4];
-
-    kvs_test_addresses();
 
     kvs_test_member(&in[0], "node1", "127.0.0.1:8081", 1000, 10,
                     KVS_MEMBER_ALIVE);
@@ -287,9 +287,17 @@ main(void)
           && out[2].last_seen == 9007199254740992ULL,
           "parse: state left and a 2^53 timestamp survive");
     free(buf);
+}
 
-    kvs_test_names();
-    kvs_test_longest_list();
+
+/* what parse refuses, and the sentence saying why */
+
+static void
+kvs_test_parse_errors(void)
+{
+    int            n;
+    const char    *why;
+    kvs_member_t   out[4];
 
     n = kvs_test_parse("[]", out, 4, &why);
     CHECK(n == 0, "parse: an empty list");
@@ -341,8 +349,16 @@ main(void)
     n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
                        "\"joined_timestamp\":1}", out, 4, &why);
     CHECK(n == -1, "parse: truncated JSON is refused");
+}
 
-    /* the filter: never self, never records older than the bound */
+
+/* the filter: never self, never records older than the bound */
+
+static void
+kvs_test_filter(void)
+{
+    size_t         len;
+    kvs_member_t   out[4];
 
     kvs_test_member(&out[0], "self", "a:1", 5000, 1, KVS_MEMBER_ALIVE);
     kvs_test_member(&out[1], "old", "a:2", 100, 1, KVS_MEMBER_FAILED);
@@ -357,8 +373,15 @@ main(void)
               || (strcmp(out[0].node_id, "fresh") == 0
                   && strcmp(out[1].node_id, "edge") == 0)),
           "filter: keeps the others, the bound itself included");
+}
 
-    /* the state as of now */
+
+/* the state as of now */
+
+static void
+kvs_test_state(void)
+{
+    kvs_member_t   out[1];
 
     kvs_test_member(&out[0], "a", "a:1", 10000, 1, KVS_MEMBER_ALIVE);
     CHECK(kvs_member_state(&out[0], 12000, 2000) == KVS_MEMBER_ALIVE,
@@ -373,8 +396,21 @@ main(void)
 
     kvs_test_str(kvs_member_state_name(KVS_MEMBER_FAILED), "failed",
                  "state: names");
-
-    printf("1..%d\n", kvs_test_n);
-
-    return kvs_test_failed ? 1 : 0;
 }
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_addresses),
+    KVS_TEST_CASE(kvs_test_encode),
+    KVS_TEST_CASE(kvs_test_names),
+    KVS_TEST_CASE(kvs_test_longest_list),
+    KVS_TEST_CASE(kvs_test_parse_errors),
+    KVS_TEST_CASE(kvs_test_filter),
+    KVS_TEST_CASE(kvs_test_state),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

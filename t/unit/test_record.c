@@ -591,27 +591,20 @@ kvs_test_decide(void)
 }
 
 
-int
-main(void)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_ints),
+    KVS_TEST_CASE(kvs_test_record),
+    KVS_TEST_CASE(kvs_test_version),
+    KVS_TEST_CASE(kvs_test_live),
+    KVS_TEST_CASE(kvs_test_decide),
+    KVS_TEST_CASE(kvs_test_uuid),
+    KVS_TEST_CASE(kvs_test_uuid_no_entropy),
+    KVS_TEST_CASE(kvs_test_key),
+    KVS_TEST_CASE(kvs_test_merkle),
+    { NULL, NULL }
+};
 
-    kvs_test_ints();
-    kvs_test_record();
-    kvs_test_version();
-    kvs_test_live();
-    kvs_test_decide();
-    kvs_test_uuid();
-    kvs_test_uuid_no_entropy();
-    kvs_test_key();
-    kvs_test_merkle();
 
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
-    }
-
-    return 0;
-}
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

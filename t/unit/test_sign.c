@@ -584,25 +584,17 @@ kvs_test_odd_inputs(void)
 }
 
 
-int
-main(void)
-{
-    /* TAP readers interleave our lines with ASan's: no buffering */
-    setvbuf(stdout, NULL, _IONBF, 0);
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_known_answers),
+    KVS_TEST_CASE(kvs_test_coverage),
+    KVS_TEST_CASE(kvs_test_verify),
+    KVS_TEST_CASE(kvs_test_dates),
+    KVS_TEST_CASE(kvs_test_check),
+    KVS_TEST_CASE(kvs_test_odd_inputs),
+    { NULL, NULL }
+};
 
-    kvs_test_known_answers();
-    kvs_test_coverage();
-    kvs_test_verify();
-    kvs_test_dates();
-    kvs_test_check();
-    kvs_test_odd_inputs();
 
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d tests failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
-    }
-
-    return 0;
-}
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

@@ -4848,60 +4848,60 @@ kvs_test_read_errors(void)
 }
 
 
-int
-main(void)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
+/* every store of a case is a directory under kvs_test_base */
 
+static int
+kvs_test_setup(void)
+{
     if (mkdtemp(kvs_test_base) == NULL) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
-        return 2;
-    }
-
-    kvs_test_open_errors();
-    kvs_test_check();
-    kvs_test_put_get();
-    kvs_test_snapshot();
-    kvs_test_indexes();
-    kvs_test_batch();
-    kvs_test_long_keys();
-    kvs_test_merkle();
-    kvs_test_schema();
-    kvs_test_members();
-    kvs_test_full();
-    kvs_test_collect();
-    kvs_test_remote();
-    kvs_test_feed();
-    kvs_test_tree();
-    kvs_test_purge();
-    kvs_test_conditions();
-    kvs_test_revisions();
-    kvs_test_revisions_apart();
-    kvs_test_revisions_purge();
-    kvs_test_revisions_setting();
-    kvs_test_ttl();
-    kvs_test_sweep();
-    kvs_test_sweep_purge();
-    kvs_test_compressed();
-    kvs_test_listing();
-    kvs_test_listing_long();
-    kvs_test_feed_history();
-    kvs_test_full_reserve();
-    kvs_test_full_drain();
-    kvs_test_full_retry();
-    kvs_test_full_wedge();
-    kvs_test_full_tombstones();
-    kvs_test_resized();
-    kvs_test_read_errors();
-
-    kvs_test_cleanup();
-
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
+        return -1;
     }
 
     return 0;
 }
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_open_errors),
+    KVS_TEST_CASE(kvs_test_check),
+    KVS_TEST_CASE(kvs_test_put_get),
+    KVS_TEST_CASE(kvs_test_snapshot),
+    KVS_TEST_CASE(kvs_test_indexes),
+    KVS_TEST_CASE(kvs_test_batch),
+    KVS_TEST_CASE(kvs_test_long_keys),
+    KVS_TEST_CASE(kvs_test_merkle),
+    KVS_TEST_CASE(kvs_test_schema),
+    KVS_TEST_CASE(kvs_test_members),
+    KVS_TEST_CASE(kvs_test_full),
+    KVS_TEST_CASE(kvs_test_collect),
+    KVS_TEST_CASE(kvs_test_remote),
+    KVS_TEST_CASE(kvs_test_feed),
+    KVS_TEST_CASE(kvs_test_tree),
+    KVS_TEST_CASE(kvs_test_purge),
+    KVS_TEST_CASE(kvs_test_conditions),
+    KVS_TEST_CASE(kvs_test_revisions),
+    KVS_TEST_CASE(kvs_test_revisions_apart),
+    KVS_TEST_CASE(kvs_test_revisions_purge),
+    KVS_TEST_CASE(kvs_test_revisions_setting),
+    KVS_TEST_CASE(kvs_test_ttl),
+    KVS_TEST_CASE(kvs_test_sweep),
+    KVS_TEST_CASE(kvs_test_sweep_purge),
+    KVS_TEST_CASE(kvs_test_compressed),
+    KVS_TEST_CASE(kvs_test_listing),
+    KVS_TEST_CASE(kvs_test_listing_long),
+    KVS_TEST_CASE(kvs_test_feed_history),
+    KVS_TEST_CASE(kvs_test_full_reserve),
+    KVS_TEST_CASE(kvs_test_full_drain),
+    KVS_TEST_CASE(kvs_test_full_retry),
+    KVS_TEST_CASE(kvs_test_full_wedge),
+    KVS_TEST_CASE(kvs_test_full_tombstones),
+    KVS_TEST_CASE(kvs_test_resized),
+    KVS_TEST_CASE(kvs_test_read_errors),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    kvs_test_setup, kvs_test_cleanup, kvs_test_cases
+};

@@ -11,7 +11,8 @@
  * no version 2, so the upgrades are of schemas the tests make up, with
  * steps that change nothing a read sees (a rewrite of every record as it
  * is, a mark in meta), one of them failing and one needing more room than
- * the map has.  Run from the top of the tree, as t/run does.
+ * the map has.  Run from the top of the tree, as t/run does; the one
+ * main() of t/unit/kvs_test.c runs the cases.
  */
 
 #define _GNU_SOURCE
@@ -59,11 +60,14 @@ kvs_test_rm(const char *path, const struct stat *sb, int flag,
 }
 
 
+static void kvs_test_cleanup(void);
+
+
 static void
 kvs_test_bail(const char *what, const char *why)
 {
     printf("Bail out! %s: %s\n", what, why);
-    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    kvs_test_cleanup();
     exit(2);
 }
 
@@ -747,28 +751,37 @@ kvs_test_refused(void)
 }
 
 
-int
-main(void)
-{
-    setvbuf(stdout, NULL, _IONBF, 0);
+/* every store of a case is a directory under kvs_test_base */
 
+static int
+kvs_test_setup(void)
+{
     if (mkdtemp(kvs_test_base) == NULL) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
-        return 2;
-    }
-
-    kvs_test_fixture();
-    kvs_test_upgrades();
-    kvs_test_refused();
-
-    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
-
-    printf("1..%d\n", kvs_test_n);
-
-    if (kvs_test_failed) {
-        printf("# %d of %d failed\n", kvs_test_failed, kvs_test_n);
-        return 1;
+        return -1;
     }
 
     return 0;
 }
+
+
+static void
+kvs_test_cleanup(void)
+{
+    if (nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+        printf("# cannot remove %s: %s\n", kvs_test_base, strerror(errno));
+    }
+}
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_fixture),
+    KVS_TEST_CASE(kvs_test_upgrades),
+    KVS_TEST_CASE(kvs_test_refused),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    kvs_test_setup, kvs_test_cleanup, kvs_test_cases
+};

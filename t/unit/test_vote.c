@@ -254,15 +254,15 @@ kvs_test_edges(void)
 }
 
 
-int
-main(void)
-{
-    kvs_test_majority();
-    kvs_test_joined();
-    kvs_test_uuid();
-    kvs_test_edges();
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_majority),
+    KVS_TEST_CASE(kvs_test_joined),
+    KVS_TEST_CASE(kvs_test_uuid),
+    KVS_TEST_CASE(kvs_test_edges),
+    { NULL, NULL }
+};
 
-    printf("1..%d\n", kvs_test_n);
 
-    return kvs_test_failed ? 1 : 0;
-}
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};

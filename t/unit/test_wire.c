@@ -626,16 +626,16 @@ kvs_test_store(void)
 }
 
 
-int
-main(void)
-{
-    kvs_test_records();
-    kvs_test_batches();
-    kvs_test_encode();
-    kvs_test_keys();
-    kvs_test_store();
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_records),
+    KVS_TEST_CASE(kvs_test_batches),
+    KVS_TEST_CASE(kvs_test_encode),
+    KVS_TEST_CASE(kvs_test_keys),
+    KVS_TEST_CASE(kvs_test_store),
+    { NULL, NULL }
+};
 
-    printf("1..%d\n", kvs_test_n);
 
-    return kvs_test_failed ? 1 : 0;
-}
+const kvs_test_suite_t  kvs_test_suite = {
+    NULL, NULL, kvs_test_cases
+};
