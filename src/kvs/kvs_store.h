@@ -25,6 +25,7 @@
 #include "kvs_record.h"
 #include "kvs_wire.h"
 
+/* the layout of the databases this build writes (kvs_store_schema.c) */
 #define KVS_SCHEMA_VERSION  1
 #define KVS_STORE_ERRLEN    512
 
@@ -97,8 +98,9 @@ typedef struct {
 
 
 /* Opens (creating when missing) the store in dir.  Fails with a sentence in
- * err when dir cannot be created, LMDB refuses, or the store was written by
- * a build with another schema version. */
+ * err when dir cannot be created, LMDB refuses, or the store is of another
+ * schema version: a newer one, or an older one, which only
+ * kvs_store_open_upgrade() upgrades. */
 int kvs_store_open(kvs_store_t **stp, const char *dir, size_t map_size,
     char *err, size_t errlen);
 
