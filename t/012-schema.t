@@ -1,5 +1,5 @@
-# A store written by another schema version is refused at start, with a
-# sentence, never opened silently.
+# A store written by another schema version is refused at nginx -t and at
+# start, with a sentence, never opened silently.
 use strict;
 use warnings;
 use Test::More;
@@ -16,6 +16,11 @@ open my $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
 print $load "schema_version\n\\02\\00\\00\\00\n";
 close $load;
 is($?, 0, 'the store is marked as schema version 2 (by mdb_load)');
+
+my ($code, $t) = $node->test_config;
+isnt($code, 0, 'nginx -t refuses the store, without starting');
+like($t, qr/has schema version 2, but this build of KVS reads only version 1.*new data_dir/,
+     'saying what to do');
 
 my $out = $node->start(may_fail => 1);
 like($out . $node->log_text,
