@@ -75,9 +75,7 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    /* a peer's batch may carry a value of max_json_size and its framing */
-
-    ctx->body_max = 2 * (off_t) kmcf->kc.max_json_size + 65536;
+    ctx->body_max = ngx_http_kvs_batch_max(&kmcf->kc);
     ctx->body_max_of = "a peer's batch";
 
     if (r->uri.data[1] != '_') {

@@ -51,7 +51,10 @@ static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_kvs_location(ngx_conf_t *cf);
+static char *ngx_http_kvs_location(ngx_conf_t *cf,
+    ngx_http_kvs_loc_conf_t *klcf);
+static void ngx_http_kvs_body_limits(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
 static ngx_int_t ngx_http_kvs_cluster_listen(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
 static ngx_uint_t ngx_http_kvs_cluster_server(ngx_http_conf_addr_t *addr,
@@ -164,6 +167,13 @@ ngx_http_kvs_create_main_conf(ngx_conf_t *cf)
     }
 
     if (kvs_config_defaults(&kmcf->kc) != 0) {
+        return NULL;
+    }
+
+    if (ngx_array_init(&kmcf->locations, cf->pool, 2,
+                       sizeof(ngx_http_kvs_location_t))
+        != NGX_OK)
+    {
         return NULL;
     }
 
@@ -409,7 +419,7 @@ ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     klcf->api = 1;
 
-    return ngx_http_kvs_location(cf);
+    return ngx_http_kvs_location(cf, klcf);
 }
 
 
@@ -448,23 +458,57 @@ ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ca->file = cf->conf_file->file.name;
     ca->line = cf->conf_file->line;
 
-    return ngx_http_kvs_location(cf);
+    return ngx_http_kvs_location(cf, klcf);
 }
 
 
 /* what kvs_api and kvs_cluster_api both make of a location */
 
 static char *
-ngx_http_kvs_location(ngx_conf_t *cf)
+ngx_http_kvs_location(ngx_conf_t *cf, ngx_http_kvs_loc_conf_t *klcf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_kvs_main_conf_t  *kmcf;
+    ngx_http_conf_ctx_t        *http;
+    ngx_http_kvs_location_t    *loc;
+    ngx_http_core_loc_conf_t   *clcf, *up[2];
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_kvs_main_conf_t   *kmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_kvs_handler;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
     kmcf->used = 1;
+
+    /*
+     * Whether client_max_body_size was written for the location is known
+     * only before nginx merges it: what the location, its server and http
+     * say so far is looked at now, the rest once merged.
+     */
+
+    loc = ngx_array_push(&kmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    http = (ngx_http_conf_ctx_t *) cf->cycle->conf_ctx[ngx_http_module.index];
+
+    up[0] = cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    up[1] = http->loc_conf[ngx_http_core_module.ctx_index];
+
+    loc->clcf = clcf;
+    loc->klcf = klcf;
+    loc->file = cf->conf_file->file.name;
+    loc->line = cf->conf_file->line;
+    loc->written = clcf->client_max_body_size;
+
+    if (loc->written == NGX_CONF_UNSET) {
+        loc->written = up[0]->client_max_body_size;
+    }
+
+    if (loc->written == NGX_CONF_UNSET) {
+        loc->written = up[1]->client_max_body_size;
+    }
 
 #if (NGX_THREADS)
 
@@ -511,11 +555,96 @@ ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
 
+    ngx_http_kvs_body_limits(cf, kmcf);
+
     if (kmcf->cluster_api == NULL) {
         return NGX_OK;
     }
 
     return ngx_http_kvs_cluster_listen(cf, kmcf);
+}
+
+
+/* a peer's batch may carry a value of max_json_size and its framing */
+
+off_t
+ngx_http_kvs_batch_max(kvs_config_t *kc)
+{
+    return 2 * (off_t) kc->max_json_size + 65536;
+}
+
+
+/*
+ * The module owns the body limits of its locations: each endpoint checks
+ * its own (max_json_size for a client's value, a batch or a member list
+ * for a peer's call) before reading and as the body arrives, so nginx's
+ * client_max_body_size, whose 1m default would answer 413 before the
+ * module sees a larger value or batch, is lifted there.  One written for
+ * such a location below what the location takes is a mistake worth a
+ * warning at "nginx -t": it has no effect.
+ */
+
+static void
+ngx_http_kvs_body_limits(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
+{
+    off_t                       need, written;
+    ngx_uint_t                  i, internal;
+    ngx_http_conf_ctx_t        *http;
+    ngx_http_kvs_location_t    *loc;
+    ngx_http_core_loc_conf_t   *top;
+
+    http = (ngx_http_conf_ctx_t *) cf->cycle->conf_ctx[ngx_http_module.index];
+    top = http->loc_conf[ngx_http_core_module.ctx_index];
+
+    loc = kmcf->locations.elts;
+
+    for (i = 0; i < kmcf->locations.nelts; i++) {
+
+        internal = loc[i].klcf->cluster
+                   || (loc[i].klcf->api && kmcf->cluster_api == NULL);
+
+        need = loc[i].klcf->api ? (off_t) kmcf->kc.max_json_size : 0;
+
+        if (internal) {
+            need = ngx_max(need, ngx_http_kvs_batch_max(&kmcf->kc));
+            need = ngx_max(need, (off_t) KVS_MEMBERS_JSON_MAX);
+        }
+
+        /*
+         * Written after the location was read, in it, its server or http:
+         * the http level is never merged, and a merged value other than
+         * nginx's default was written somewhere.
+         */
+
+        written = loc[i].written;
+
+        if (written == NGX_CONF_UNSET) {
+            written = top->client_max_body_size;
+        }
+
+        if (written == NGX_CONF_UNSET
+            && loc[i].clcf->client_max_body_size != 1024 * 1024)
+        {
+            written = loc[i].clcf->client_max_body_size;
+        }
+
+        if (written != NGX_CONF_UNSET && written != 0 && written < need) {
+            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
+                          "kvs: client_max_body_size %O of the location in "
+                          "%V:%ui is below the %O bytes this location takes "
+                          "(%s); it has no effect there: the module checks "
+                          "each endpoint's own limit",
+                          written, &loc[i].file, loc[i].line, need,
+                          internal ? "a peer's batch"
+                                   : "max_json_size");
+        }
+
+        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cf->log, 0,
+                       "kvs: the location in %V:%ui takes bodies up to %O "
+                       "bytes", &loc[i].file, loc[i].line, need);
+
+        loc[i].clcf->client_max_body_size = 0;
+    }
 }
 
 

@@ -52,6 +52,7 @@ typedef struct {
     ngx_thread_pool_t     *thread_pool;
     ngx_flag_t             used;          /* some location has kvs_api or
                                              kvs_cluster_api */
+    ngx_array_t            locations;     /* ngx_http_kvs_location_t */
     ngx_array_t           *cluster_api;   /* ngx_http_kvs_cluster_api_t;
                                              NULL: kvs_api locations serve
                                              the internal endpoints too */
@@ -65,6 +66,20 @@ typedef struct {
     ngx_flag_t             cluster;       /* kvs_cluster_api: the internal
                                              endpoints peers call */
 } ngx_http_kvs_loc_conf_t;
+
+
+/*
+ * A kvs_api or kvs_cluster_api location, kept until the configuration is
+ * merged to give it the body limit of its endpoints, with the
+ * client_max_body_size written for it by then, if any.
+ */
+typedef struct {
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_kvs_loc_conf_t   *klcf;
+    off_t                      written;   /* NGX_CONF_UNSET: none yet */
+    ngx_str_t                  file;
+    ngx_uint_t                 line;
+} ngx_http_kvs_location_t;
 
 
 /* the query parameters of /kv/ */
@@ -124,6 +139,7 @@ ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
 ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 uint64_t ngx_http_kvs_now_ms(void);
+off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
 /* the node bootstraps from its peers and takes no external writes: the
  * store's mark, which handlers and the agent's walk read alike */
 ngx_uint_t ngx_http_kvs_syncing(void);

@@ -102,7 +102,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
 
     /* an answer is bounded like a push batch: what is cut, is asked again */
 
-    cap = 2 * kmcf->kc.max_json_size + 65536;
+    cap = (size_t) ngx_http_kvs_batch_max(&kmcf->kc);
 
     buf = ngx_pnalloc(r->pool, cap);
     if (buf == NULL) {

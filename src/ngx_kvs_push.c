@@ -81,7 +81,8 @@ static ngx_connection_t       ngx_kvs_push_dummy;
 ngx_int_t
 ngx_kvs_push_init(ngx_kvs_agent_t *agent)
 {
-    ngx_kvs_push_batch.cap = 2 * agent->kmcf->kc.max_json_size + 65536;
+    ngx_kvs_push_batch.cap =
+                          (size_t) ngx_http_kvs_batch_max(&agent->kmcf->kc);
     ngx_kvs_push_batch.buf = ngx_palloc(agent->pool, ngx_kvs_push_batch.cap);
 
     if (ngx_kvs_push_batch.buf == NULL) {
