@@ -38,14 +38,12 @@
 static ngx_str_t  ngx_http_kvs_no_node = ngx_string("");
 
 
-static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
     ngx_str_t *node);
-static void ngx_http_kvs_apply_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_apply_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 static ngx_int_t ngx_http_kvs_cluster_written(ngx_http_request_t *r,
@@ -58,8 +56,8 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
     ngx_int_t                          rc;
     ngx_str_t                          sender;
     ngx_http_kvs_ctx_t                *ctx;
+    ngx_http_kvs_route_t              *route;
     ngx_http_kvs_main_conf_t          *kmcf;
-    ngx_http_client_body_handler_pt    body;
 
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
@@ -75,26 +73,15 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    ctx->body_max = ngx_http_kvs_batch_max(&kmcf->kc);
-    ctx->body_max_of = "a peer's batch";
+    route = ctx->route;
 
-    if (r->uri.data[1] != '_') {
-        body = ngx_http_kvs_cluster_body;
+    if (route->flags & NGX_HTTP_KVS_MEMBER_LIST) {
         ctx->body_max = KVS_MEMBERS_JSON_MAX;
         ctx->body_max_of = "a list of 1,024 members";
 
-    } else if (r->uri.len == sizeof("/_cluster/apply") - 1
-               && ngx_strncmp(r->uri.data, "/_cluster/apply", r->uri.len)
-                  == 0)
-    {
-        body = ngx_http_kvs_apply_body;
-
-    } else if (ngx_http_kvs_sync_op(r) != NULL) {
-        body = ngx_http_kvs_sync_body;
-
     } else {
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                  "no KVS endpoint at \"%V\"", &r->uri);
+        ctx->body_max = ngx_http_kvs_batch_max(&kmcf->kc);
+        ctx->body_max_of = "a peer's batch";
     }
 
     rc = ngx_http_kvs_cluster_verify(r, NULL, 0, &sender);
@@ -102,8 +89,7 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (r->uri.len == sizeof("/members/leave") - 1
-        && ngx_strncmp(r->uri.data, "/members/leave", r->uri.len) == 0
+    if ((route->flags & NGX_HTTP_KVS_LEAVE)
         && !ngx_http_kvs_cluster_known(r, &sender))
     {
         return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
@@ -124,7 +110,7 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                    "kvs: reading the body of %V from node \"%V\"",
                    &r->uri, &sender);
 
-    rc = ngx_http_read_client_request_body(r, body);
+    rc = ngx_http_read_client_request_body(r, route->body);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -134,11 +120,11 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 }
 
 
-static void
+void
 ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 {
     int                        n;
-    size_t                     len;
+    size_t                     len, room;
     u_char                    *body;
     ngx_int_t                  rc;
     ngx_str_t                  sender;
@@ -157,13 +143,15 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
         return;
     }
 
-    m = ngx_palloc(r->pool, KVS_MEMBERS_MAX * sizeof(kvs_member_t));
+    room = kvs_members_room(len);
+
+    m = ngx_palloc(r->pool, room * sizeof(kvs_member_t));
     if (m == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    n = kvs_members_parse((char *) body, len, m, KVS_MEMBERS_MAX, &why);
+    n = kvs_members_parse((char *) body, len, m, room, &why);
 
     if (n < 0) {
         ngx_http_finalize_request(r,
@@ -173,7 +161,7 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 
     /* a leaving node was found a member before its body was read */
 
-    leave = r->uri.len == sizeof("/members/leave") - 1;
+    leave = ctx->route->flags & NGX_HTTP_KVS_LEAVE;
 
     /* never take news about this node from others; the caller is alive */
 
@@ -389,7 +377,7 @@ ngx_http_kvs_cluster_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
 /* A batch of records (src/kvs/kvs_wire.h), applied in one group commit. */
 
-static void
+void
 ngx_http_kvs_apply_body(ngx_http_request_t *r)
 {
     int                   rc;
@@ -533,7 +521,6 @@ ngx_int_t
 ngx_http_kvs_digest_handler(ngx_http_request_t *r)
 {
     int        rc;
-    char       err[KVS_STORE_ERRLEN];
     u_char    *body, *p;
     uint8_t    ranges[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t    root[KVS_MERKLE_DIGEST_LEN];
@@ -556,12 +543,9 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    nrc = ngx_http_kvs_read_begin(r);
+    if (nrc != NGX_OK) {
+        return nrc;
     }
 
     keys = 0;

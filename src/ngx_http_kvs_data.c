@@ -29,15 +29,6 @@
 #include "kvs_json.h"
 
 
-/* ?ttl= at most: 100 years, as default_ttl */
-#define NGX_HTTP_KVS_TTL_MAX  3153600000LL
-
-/* a hexadecimal digit, as a percent-escape takes two */
-#define ngx_http_kvs_hex(c)                                                   \
-    (((c) >= '0' && (c) <= '9')                                               \
-     || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-
-
 typedef struct {
     ngx_uint_t            n;             /* versions seen, newest first */
     ngx_uint_t            want;          /* ?revision=N, or 0 */
@@ -64,10 +55,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
     ngx_uint_t *prefix);
-static ngx_int_t ngx_http_kvs_param_decode(ngx_http_request_t *r,
-    ngx_str_t *s);
-static ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r,
-    ngx_uint_t prefix, ngx_http_kvs_params_t *p);
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params);
 static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
@@ -278,284 +265,12 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 }
 
 
-/*
- * A parameter's name or value, percent-decoded as the key is ("?ttl=%31%30"
- * is ttl=10).  The query is split at "&" and "=" first, so %26 and %3D
- * belong to the name or value they are in.  A "%" that two hexadecimal
- * digits do not follow is refused (NGX_DECLINED) rather than guessed at.
- */
-
-static ngx_int_t
-ngx_http_kvs_param_decode(ngx_http_request_t *r, ngx_str_t *s)
-{
-    u_char  *p, *end, *src, *dst;
-
-    end = s->data + s->len;
-
-    if (ngx_strlchr(s->data, end, '%') == NULL) {
-        return NGX_OK;
-    }
-
-    /* a hexadecimal digit is never a "%", so each "%" is judged alone */
-
-    for (p = s->data; p < end; p++) {
-        if (*p == '%'
-            && (end - p < 3 || !ngx_http_kvs_hex(p[1])
-                || !ngx_http_kvs_hex(p[2])))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    dst = ngx_pnalloc(r->pool, s->len);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = s->data;
-    s->data = dst;
-    ngx_unescape_uri(&dst, &src, s->len, 0);
-    s->len = dst - s->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * The query parameters.  Each one is checked against where it applies, so
- * a typo or a parameter of another request is a 400 naming it, not a
- * silent no-op.
- */
-
-static ngx_int_t
-ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
-    ngx_http_kvs_params_t *p)
-{
-    u_char     *a, *end, *amp, *eq;
-    ngx_int_t   n, rc;
-    ngx_str_t   name, value;
-
-    ngx_memzero(p, sizeof(ngx_http_kvs_params_t));
-    p->ttl = -1;
-    p->limit = NGX_HTTP_KVS_LIST_LIMIT;
-    p->recursive = 1;
-
-    /* without a query, args.data is NULL: no pointer is computed from it */
-    if (r->args.len == 0) {
-        return NGX_OK;
-    }
-
-    a = r->args.data;
-    end = a + r->args.len;
-
-    for ( /* void */ ; a < end; a = amp + 1) {
-        amp = ngx_strlchr(a, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        if (amp == a) {
-            continue;
-        }
-
-        eq = ngx_strlchr(a, amp, '=');
-
-        name.data = a;
-        name.len = (eq ? eq : amp) - a;
-        value.data = eq ? eq + 1 : amp;
-        value.len = eq ? (size_t) (amp - eq - 1) : 0;
-
-        rc = ngx_http_kvs_param_decode(r, &name);
-
-        if (rc == NGX_OK) {
-            rc = ngx_http_kvs_param_decode(r, &value);
-        }
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "the parameter \"%*s\" has a \"%%\" "
-                                      "that two hexadecimal digits do not "
-                                      "follow; send a \"%%\" as %%25",
-                                      (size_t) (amp - a), a);
-        }
-
-#define ngx_http_kvs_param_is(s)                                              \
-    (name.len == sizeof(s) - 1 && ngx_strncmp(name.data, s, name.len) == 0)
-
-        if (!prefix && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-
-            if (ngx_http_kvs_param_is("meta")
-                || ngx_http_kvs_param_is("revisions"))
-            {
-                if (value.len) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"%V\" takes "
-                                              "no value", &name);
-                }
-
-                if (p->meta || p->revisions || p->revision) {
-                    goto exclusive;
-                }
-
-                if (name.data[0] == 'm') {
-                    p->meta = 1;
-                } else {
-                    p->revisions = 1;
-                }
-
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("revision")) {
-                n = ngx_atoi(value.data, value.len);
-
-                if (n < 1) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"revision\" "
-                                              "must be a whole number from "
-                                              "1, the newest version; got "
-                                              "\"%V\"", &value);
-                }
-
-                if (p->meta || p->revisions || p->revision) {
-                    goto exclusive;
-                }
-
-                p->revision = n;
-                continue;
-            }
-        }
-
-        if (prefix) {
-
-            if (ngx_http_kvs_param_is("limit")) {
-                n = ngx_atoi(value.data, value.len);
-
-                if (n < 1 || n > NGX_HTTP_KVS_LIST_MAX) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"limit\" must "
-                                              "be a whole number from 1 to "
-                                              "%d; got \"%V\"",
-                                              NGX_HTTP_KVS_LIST_MAX, &value);
-                }
-
-                if (p->given & NGX_HTTP_KVS_LIMIT) {
-                    goto twice;
-                }
-
-                p->given |= NGX_HTTP_KVS_LIMIT;
-                p->limit = n;
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("recursive")) {
-                if (p->given & NGX_HTTP_KVS_RECURSIVE) {
-                    goto twice;
-                }
-
-                p->given |= NGX_HTTP_KVS_RECURSIVE;
-
-                if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0)
-                {
-                    p->recursive = 1;
-
-                } else if (value.len == 5
-                           && ngx_strncmp(value.data, "false", 5) == 0)
-                {
-                    p->recursive = 0;
-
-                } else {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"recursive\" "
-                                              "must be true or false; got "
-                                              "\"%V\"", &value);
-                }
-
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("after")) {
-                if (p->has_after) {
-                    goto twice;
-                }
-
-                p->after = value;
-                p->has_after = 1;
-
-                if (p->after.len > KVS_KEY_MAX) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"after\" is "
-                                              "longer than a key can be "
-                                              "(%d bytes)", KVS_KEY_MAX);
-                }
-
-                continue;
-            }
-        }
-
-        if (!prefix && r->method == NGX_HTTP_PUT
-            && ngx_http_kvs_param_is("ttl"))
-        {
-            n = ngx_atoof(value.data, value.len);
-
-            if (n == NGX_ERROR || n > NGX_HTTP_KVS_TTL_MAX) {
-                return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "the parameter \"ttl\" must be a "
-                                          "whole number of seconds from 0 "
-                                          "(no expiry) to %L; got \"%V\"",
-                                          NGX_HTTP_KVS_TTL_MAX, &value);
-            }
-
-            if (p->ttl >= 0) {
-                goto twice;
-            }
-
-            p->ttl = n;
-            continue;
-        }
-
-#undef ngx_http_kvs_param_is
-
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the parameter \"%V\" is not one of %s",
-                                  &name,
-                                  prefix
-                                  ? "a listing's: limit, after, recursive"
-                                  : (r->method == NGX_HTTP_PUT
-                                     ? "a PUT's: ttl"
-                                     : (r->method == NGX_HTTP_DELETE
-                                        ? "a DELETE's: none"
-                                        : "a GET's: meta, revisions, "
-                                          "revision")));
-    }
-
-    return NGX_OK;
-
-twice:
-
-    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                              "the parameter \"%V\" is given twice", &name);
-
-exclusive:
-
-    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                              "the parameter \"%V\" cannot be given with "
-                              "another of meta, revisions and revision, or "
-                              "twice", &name);
-}
-
-
 static ngx_int_t
 ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params)
 {
     int                rc;
     u_char            *copy;
-    char               err[KVS_STORE_ERRLEN];
     uint64_t           now;
     ngx_int_t          status;
     const uint8_t     *value;
@@ -565,12 +280,9 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
     }
 
     now = ngx_http_kvs_now_ms();
@@ -1046,75 +758,6 @@ ngx_http_kvs_zip_done(ngx_event_t *ev)
     }
 
     ngx_http_run_posted_requests(c);
-}
-
-
-/* The body in one piece: in memory as nginx read it, or from its temp file
- * when it was larger than client_body_buffer_size. */
-
-ngx_int_t
-ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
-{
-    u_char       *p;
-    size_t        size;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    size = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            size += ngx_buf_size(cl->buf);
-        }
-    }
-
-    if (size == 0) {
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the body is empty; %V needs a JSON "
-                                  "value", &r->method_name);
-    }
-
-    cl = r->request_body->bufs;
-    b = cl->buf;
-
-    if (cl->next == NULL && !b->in_file) {
-        *data = b->pos;
-        *len = size;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *data = p;
-    *len = size;
-
-    for ( /* void */ ; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            if (b->last != b->pos) {
-                p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            }
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kvs: reading the body's temp file failed");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p += n;
-    }
-
-    return NGX_OK;
 }
 
 

@@ -31,15 +31,6 @@
 #include "kvs_members.h"
 
 
-/* an endpoint: its path, or the prefix of its paths, and its handler */
-typedef struct {
-    ngx_str_t              path;
-    ngx_uint_t             prefix;
-    ngx_uint_t             internal;      /* called by peers, signed */
-    ngx_http_handler_pt    handler;
-} ngx_http_kvs_route_t;
-
-
 static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_kvs_create_loc_conf(ngx_conf_t *cf);
@@ -70,16 +61,11 @@ static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_master(ngx_cycle_t *cycle);
 
-static ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
-
-
-/* the most bytes of JSON an error's sentence takes; nginx's own limit */
-#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
 
 
 kvs_store_t  *ngx_http_kvs_store;
@@ -1032,176 +1018,6 @@ ngx_http_kvs_now_ms(void)
 }
 
 
-ngx_http_kvs_ctx_t *
-ngx_http_kvs_get_ctx(ngx_http_request_t *r)
-{
-    ngx_http_kvs_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_kvs_module);
-    }
-
-    return ctx;
-}
-
-
-static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
-
-    { ngx_string("/kv/"), 1, 0, ngx_http_kvs_data_handler },
-    { ngx_string("/members/"), 0, 0, ngx_http_kvs_members_handler },
-    { ngx_string("/members"), 0, 0, ngx_http_kvs_members_handler },
-    { ngx_string("/health"), 0, 0, ngx_http_kvs_health_handler },
-
-    { ngx_string("/members/join"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/members/gossip"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/members/leave"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/_cluster/digest"), 0, 1, ngx_http_kvs_digest_handler },
-    { ngx_string("/_cluster/"), 1, 1, ngx_http_kvs_cluster_handler }
-};
-
-
-static ngx_int_t
-ngx_http_kvs_handler(ngx_http_request_t *r)
-{
-    ngx_uint_t                 i, serves;
-    ngx_http_kvs_route_t      *route;
-    ngx_http_kvs_loc_conf_t   *klcf;
-    ngx_http_kvs_main_conf_t  *kmcf;
-
-    for (i = 0; i < sizeof(ngx_http_kvs_routes) / sizeof(ngx_http_kvs_route_t);
-         i++)
-    {
-        route = &ngx_http_kvs_routes[i];
-
-        if ((route->prefix ? r->uri.len < route->path.len
-                           : r->uri.len != route->path.len)
-            || ngx_strncmp(r->uri.data, route->path.data, route->path.len)
-               != 0)
-        {
-            continue;
-        }
-
-        klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
-        kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
-
-        /* kvs_api serves the internal endpoints only while nothing else does */
-
-        serves = route->internal
-                 ? klcf->cluster || (klcf->api && kmcf->cluster_api == NULL)
-                 : klcf->api;
-
-        if (!serves) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "kvs: \"%V\" is served by %s locations only",
-                           &r->uri, route->internal ? "kvs_cluster_api"
-                                                    : "kvs_api");
-            break;
-        }
-
-        return route->handler(r);
-    }
-
-    return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                              "no KVS endpoint at \"%V\"", &r->uri);
-}
-
-
-/*
- * Remembers the sentence for the JSON error and returns the status, which
- * the caller hands to nginx: nginx discards the body, closes keep-alive
- * when it must, and the header filter below writes the JSON.  The sentence
- * is formatted into twice the room its JSON may take (every byte takes at
- * least one byte of JSON), so that a sentence too long for that room is
- * cut by the header filter, between characters, and never here, where
- * ngx_vslprintf() would cut it anywhere.
- */
-
-static ngx_int_t
-ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, va_list args)
-{
-    u_char              *p;
-    ngx_http_kvs_ctx_t  *ctx;
-    u_char               buf[2 * NGX_HTTP_KVS_SENTENCE_MAX];
-
-    ctx = ngx_http_kvs_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-
-    ctx->error.len = p - buf;
-    ctx->error.data = ngx_pnalloc(r->pool, ctx->error.len);
-    if (ctx->error.data == NULL) {
-        ctx->error.len = 0;
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->error.data, buf, ctx->error.len);
-
-    /*
-     * The sentence is this error's page: an "error_page" of the server,
-     * there to give JSON to the errors nginx answers before it chooses a
-     * location (conf-examples/), must not replace it with a generic one.
-     */
-
-    r->error_page = 1;
-
-    return status;
-}
-
-
-ngx_int_t
-ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
-{
-    ngx_int_t  rc;
-    va_list    args;
-
-    va_start(args, fmt);
-    rc = ngx_http_kvs_verror(r, status, fmt, args);
-    va_end(args);
-
-    return rc;
-}
-
-
-/* 405 with the Allow header that lists the methods the endpoint takes */
-
-ngx_int_t
-ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
-    const char *fmt, ...)
-{
-    ngx_int_t         rc;
-    va_list           args;
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
-
-    va_start(args, fmt);
-    rc = ngx_http_kvs_verror(r, NGX_HTTP_NOT_ALLOWED, fmt, args);
-    va_end(args);
-
-    return rc;
-}
-
-
 /* The sentence of an error nginx raised itself, or none was given. */
 
 static const char *
@@ -1390,49 +1206,4 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_http_next_request_body_filter(r, in);
-}
-
-
-ngx_int_t
-ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    if (len) {
-        if (r->headers_out.content_type.len == 0) {
-            ngx_str_set(&r->headers_out.content_type, "application/json");
-            r->headers_out.content_type_len = sizeof("application/json") - 1;
-        }
-
-    } else {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }

@@ -89,21 +89,36 @@ typedef struct {
     ngx_uint_t             revision;      /* GET ?revision=N, 0 = none */
     int64_t                ttl;           /* PUT ?ttl=s, -1 = none given */
     ngx_uint_t             limit;         /* listing */
-    ngx_str_t              after;         /* listing, decoded */
-    ngx_uint_t             has_after;
+    ngx_str_t              after;         /* listing, decoded; data
+                                             NULL: none given */
     ngx_uint_t             recursive;
-    ngx_uint_t             given;         /* NGX_HTTP_KVS_LIMIT|RECURSIVE */
 } ngx_http_kvs_params_t;
-
-#define NGX_HTTP_KVS_LIMIT       0x01
-#define NGX_HTTP_KVS_RECURSIVE   0x02
 
 #define NGX_HTTP_KVS_LIST_LIMIT  100
 #define NGX_HTTP_KVS_LIST_MAX    1000
 
 
+/* the most bytes of JSON an error's sentence takes; nginx's own limit */
+#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
+
+
 /* records in one /_cluster/apply batch; a batch commits in one group */
 #define NGX_HTTP_KVS_APPLY_MAX  512
+
+/* an endpoint, found by its name (ngx_http_kvs_request.c) */
+
+#define NGX_HTTP_KVS_PREFIX       0x01    /* the path is a prefix */
+#define NGX_HTTP_KVS_INTERNAL     0x02    /* called by peers, signed */
+#define NGX_HTTP_KVS_MEMBER_LIST  0x04    /* the body is a member list */
+#define NGX_HTTP_KVS_LEAVE        0x08    /* the caller must be a member */
+
+typedef struct {
+    ngx_str_t                         path;
+    ngx_uint_t                        flags;
+    ngx_http_handler_pt               handler;    /* NULL: not found */
+    ngx_http_client_body_handler_pt   body;       /* an internal POST's */
+} ngx_http_kvs_route_t;
+
 
 typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
 
@@ -112,6 +127,7 @@ struct ngx_http_kvs_ctx_s {
     ngx_str_t              key;           /* the key path of /kv/ */
     ngx_str_t              peer;          /* the member that signed */
     ngx_http_request_t    *request;
+    ngx_http_kvs_route_t  *route;         /* an internal POST's endpoint */
     ngx_queue_t            queue;         /* in the write queue */
     kvs_write_t            write;
     kvs_write_t           *writes;        /* &write, or a peer's records */
@@ -131,7 +147,11 @@ extern ngx_module_t  ngx_http_kvs_module;
 extern kvs_store_t  *ngx_http_kvs_store;
 
 
+ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
+    ngx_http_kvs_params_t *p);
+ngx_int_t ngx_http_kvs_read_begin(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
@@ -155,6 +175,8 @@ ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
     ngx_uint_t with_left);
 ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
+void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
+void ngx_http_kvs_apply_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_digest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body,
     size_t *len, ngx_str_t *sender);
@@ -162,8 +184,10 @@ void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
-const char *ngx_http_kvs_sync_op(ngx_http_request_t *r);
-void ngx_http_kvs_sync_body(ngx_http_request_t *r);
+void ngx_http_kvs_ranges_body(ngx_http_request_t *r);
+void ngx_http_kvs_buckets_body(ngx_http_request_t *r);
+void ngx_http_kvs_keys_body(ngx_http_request_t *r);
+void ngx_http_kvs_fetch_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_body(ngx_http_request_t *r, u_char **data,
     size_t *len);
 ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);

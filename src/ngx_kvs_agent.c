@@ -610,6 +610,7 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
 {
     int               n;
     char              err[KVS_STORE_ERRLEN];
+    size_t            room;
     const char       *why;
     kvs_member_t     *m;
     ngx_kvs_agent_t  *agent;
@@ -623,13 +624,15 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
         goto done;
     }
 
-    m = ngx_alloc(KVS_MEMBERS_MAX * sizeof(kvs_member_t), agent->log);
+    room = kvs_members_room(call->response.len);
+
+    m = ngx_alloc(room * sizeof(kvs_member_t), agent->log);
     if (m == NULL) {
         goto done;
     }
 
     n = kvs_members_parse((char *) call->response.data, call->response.len,
-                          m, KVS_MEMBERS_MAX, &why);
+                          m, room, &why);
 
     if (n < 0) {
         ngx_log_error(NGX_LOG_WARN, agent->log, 0,
