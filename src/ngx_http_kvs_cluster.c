@@ -240,7 +240,7 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
         ngx_str_null(sender);
     }
 
-    if (kmcf->kc.cluster_secret == NULL) {
+    if (kmcf->cluster_secret.len == 0) {
         return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
                                            "this node has no cluster_secret "
                                            "and takes no cluster requests");
@@ -254,8 +254,8 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                             ngx_http_kvs_now_ms(), &why);
 
     } else {
-        rc = kvs_sign_verify(kmcf->kc.cluster_secret,
-                             ngx_strlen(kmcf->kc.cluster_secret),
+        rc = kvs_sign_verify((char *) kmcf->cluster_secret.data,
+                             kmcf->cluster_secret.len,
                              (char *) r->method_name.data,
                              r->method_name.len,
                              (char *) r->unparsed_uri.data,

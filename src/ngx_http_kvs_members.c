@@ -114,14 +114,13 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     mode = ngx_http_kvs_syncing() ? "syncing"
            : kmcf->kc.read_only ? "read-only" : "normal";
-    len = ngx_strlen(kmcf->kc.node_id);
+    len = kmcf->node_id.len;
 
     body = ngx_pnalloc(r->pool,
                        sizeof("{\"status\":\"ok\",\"mode\":\"\","
                               "\"member_count\":,\"node_id\":\"\"}\n")
                        + sizeof("read-only") + NGX_INT_T_LEN
-                       + len + ngx_escape_json(NULL,
-                                               (u_char *) kmcf->kc.node_id,
+                       + len + ngx_escape_json(NULL, kmcf->node_id.data,
                                                len));
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -129,7 +128,7 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     p = ngx_sprintf(body, "{\"status\":\"ok\",\"mode\":\"%s\","
                     "\"member_count\":%ui,\"node_id\":\"", mode, ms.alive);
-    p = (u_char *) ngx_escape_json(p, (u_char *) kmcf->kc.node_id, len);
+    p = (u_char *) ngx_escape_json(p, kmcf->node_id.data, len);
     p = ngx_cpymem(p, "\"}\n", 3);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);

@@ -194,6 +194,16 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     kmcf->data_dir.data = (u_char *) kmcf->kc.data_dir;
     kmcf->data_dir.len = ngx_strlen(kmcf->kc.data_dir);
 
+    /* the strings requests use, measured once */
+
+    kmcf->node_id.data = (u_char *) kmcf->kc.node_id;
+    kmcf->node_id.len = ngx_strlen(kmcf->kc.node_id);
+
+    if (kmcf->kc.cluster_secret) {
+        kmcf->cluster_secret.data = (u_char *) kmcf->kc.cluster_secret;
+        kmcf->cluster_secret.len = ngx_strlen(kmcf->kc.cluster_secret);
+    }
+
     if (ngx_conf_full_name(cf->cycle, &kmcf->data_dir, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
@@ -979,8 +989,10 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
 
     kvs_store_set_history(ngx_http_kvs_store, kmcf->kc.revision_history);
 
-    if (ngx_process != NGX_PROCESS_HELPER) {
-        ngx_http_kvs_write_init_process(cycle);
+    if (ngx_process != NGX_PROCESS_HELPER
+        && ngx_http_kvs_write_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_process != NGX_PROCESS_WORKER) {

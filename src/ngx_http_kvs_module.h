@@ -43,6 +43,8 @@ typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
+    ngx_str_t              node_id;       /* kc's, measured once */
+    ngx_str_t              cluster_secret; /* kc's; "" = none */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
     ngx_str_t              peer_cert_file; /* absolute, "" = none */
     ngx_str_t              peer_key_file; /* absolute, "" = none */
@@ -194,7 +196,7 @@ ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
-void ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
 void ngx_http_kvs_write_hold(ngx_uint_t hold);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);

@@ -63,10 +63,12 @@ static ngx_uint_t          ngx_http_kvs_holds;          /* writes on their way
                                                            to the queue */
 
 
-void
+ngx_int_t
 ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_kvs_main_conf_t  *kmcf;
+
+    /* a worker that cannot write would answer every PUT 500: it fails */
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
 
@@ -77,13 +79,13 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     if (ngx_thread_mutex_create(&ngx_http_kvs_stage_mutex, cycle->log)
         != NGX_OK)
     {
-        return;
+        return NGX_ERROR;
     }
 
     ngx_http_kvs_task = ngx_thread_task_alloc(cycle->pool,
                                               sizeof(ngx_http_kvs_batch_t));
     if (ngx_http_kvs_task == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     ngx_http_kvs_task->handler = ngx_http_kvs_write_thread;
@@ -96,17 +98,14 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     ngx_http_kvs_inflight_ev.handler = ngx_http_kvs_write_inflight;
     ngx_http_kvs_inflight_ev.log = cycle->log;
     ngx_http_kvs_inflight_ev.cancelable = 0;
+
+    return NGX_OK;
 }
 
 
 ngx_int_t
 ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 {
-    if (ngx_http_kvs_task == NULL || ngx_http_kvs_thread_pool == NULL) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "this worker cannot write");
-    }
-
     ctx->request = r;
 
     if (ctx->writes == NULL) {

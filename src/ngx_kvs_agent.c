@@ -561,7 +561,7 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
-    p = ngx_pnalloc(pool, len + 256 + ngx_strlen(kc->node_id));
+    p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len);
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
@@ -570,8 +570,9 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
 
     date = ngx_http_kvs_now_ms();
 
-    if (kvs_sign(kc->cluster_secret, ngx_strlen(kc->cluster_secret), "POST",
-                 4, uri, ngx_strlen(uri), date, body, len, sig)
+    if (kvs_sign((char *) agent->kmcf->cluster_secret.data,
+                 agent->kmcf->cluster_secret.len, "POST", 4, uri,
+                 ngx_strlen(uri), date, body, len, sig)
         != 0)
     {
         ngx_destroy_pool(pool);
