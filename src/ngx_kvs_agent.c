@@ -1,8 +1,8 @@
 /*
- * The cluster agent: one per node, in nginx's helper ("cache manager")
- * process, which the master spawns and respawns because the module
- * registers a path with a manager callback; inside the single process when
- * master_process is off.
+ * The cluster agent: one per node, in nginx's helper process, which the
+ * master spawns and respawns because the module registers a path with a
+ * manager callback, and which "ps" shows as "nginx: kvs agent process";
+ * inside the single process when master_process is off.
  *
  * It runs on timers only.  Every random(gossip_interval_min, _max) seconds
  * a tick stamps this node's own record, fails members unseen for
@@ -166,6 +166,16 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     agent = ngx_kvs_agent;
     kc = &agent->kmcf->kc;
     now = ngx_http_kvs_now_ms();
+
+    /*
+     * nginx titles its helper "cache manager process" after init_process,
+     * so the agent's first tick says what the process is instead.
+     */
+
+    if (!agent->titled && ngx_process == NGX_PROCESS_HELPER) {
+        ngx_setproctitle("kvs agent process");
+        agent->titled = 1;
+    }
 
     ngx_memzero(&self, sizeof(kvs_member_t));
     ngx_cpystrn((u_char *) self.node_id, (u_char *) kc->node_id,
