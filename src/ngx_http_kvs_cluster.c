@@ -106,9 +106,9 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                                            ctx->body_max_of, ctx->body_max);
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "kvs: reading the body of %V from node \"%V\"",
-                   &r->uri, &sender);
+    ngx_kvs_debug(r->connection->log,
+                  "kvs: reading the body of %V from node \"%V\"",
+                  &r->uri, &sender);
 
     rc = ngx_http_read_client_request_body(r, route->body);
 
@@ -279,6 +279,9 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                                            "node (" KVS_SIGN_HEADER_NODE ")");
     }
 
+    ngx_kvs_debug(r->connection->log, "kvs: %V signed by node \"%V\"",
+                  &r->uri, sender);
+
     return NGX_OK;
 }
 
@@ -301,11 +304,11 @@ ngx_http_kvs_cluster_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
     node = ngx_http_kvs_header(r, KVS_SIGN_HEADER_NODE);
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "kvs: refused %V %V from %V (node \"%V\"): %*s",
-                  &r->method_name, &r->uri, &r->connection->addr_text,
-                  node ? &node->value : &ngx_http_kvs_no_node,
-                  (size_t) (p - why), why);
+    ngx_kvs_log(NGX_LOG_WARN, r->connection->log, 0,
+                "kvs: refused %V %V from %V (node \"%V\"): %*s",
+                &r->method_name, &r->uri, &r->connection->addr_text,
+                node ? &node->value : &ngx_http_kvs_no_node,
+                (size_t) (p - why), why);
 
     return ngx_http_kvs_error(r, status, "%*s", (size_t) (p - why), why);
 }
@@ -477,11 +480,11 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
             conflicts++;
             kvs_uuid_format(w->version.uuid, held);
             held[KVS_UUID_STR_LEN] = '\0';
-            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                          "kvs: conflict on \"%*s\": this node holds "
-                          "%uL/%s, a peer sent another uuid with the same "
-                          "timestamp", w->path_len, w->path,
-                          w->version.timestamp, held);
+            ngx_kvs_log(NGX_LOG_NOTICE, r->connection->log, 0,
+                        "kvs: conflict on \"%*s\": this node holds "
+                        "%uL/%s, a peer sent another uuid with the same "
+                        "timestamp", w->path_len, w->path,
+                        w->version.timestamp, held);
             break;
 
         /* the sender moves on: anti-entropy brings it once there is room */
@@ -493,6 +496,10 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
             invalid++;
         }
     }
+
+    ngx_kvs_debug(r->connection->log, "kvs: a batch from \"%V\": %ui "
+                  "applied, %ui stale, %ui conflicts, %ui invalid, %ui full",
+                  &ctx->peer, applied, stale, conflicts, invalid, full);
 
     if (invalid) {
         ngx_http_kvs_refused(ngx_http_get_module_main_conf(r,
@@ -636,20 +643,19 @@ ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
         if ((slot->peer == hash && now < last + 60)
             || !ngx_atomic_cmp_set(&slot->logged, last, now))
         {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                           "kvs: %ui records from \"%V\" refused, not "
-                           "logged again within a minute: %s", invalid,
-                           peer, first->why);
+            ngx_kvs_debug(log, "kvs: %ui records from \"%V\" refused, not "
+                          "logged again within a minute: %s",
+                          invalid, peer, first->why);
             return;
         }
 
         slot->peer = hash;
     }
 
-    ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "kvs: refused a record of \"%*s\" from \"%V\": %s "
-                  "(%ui of %ui records refused; this peer's refusals are "
-                  "logged at most once a minute)",
-                  first->path_len, first->path, peer,
-                  first->why ? first->why : "it is invalid", invalid, n);
+    ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                "kvs: refused a record of \"%*s\" from \"%V\": %s "
+                "(%ui of %ui records refused; this peer's refusals are "
+                "logged at most once a minute)",
+                first->path_len, first->path, peer,
+                first->why ? first->why : "it is invalid", invalid, n);
 }

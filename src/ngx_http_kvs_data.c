@@ -116,12 +116,18 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     /* a read needs no context: it is answered at once */
 
     if (prefix) {
+        ngx_kvs_debug(r->connection->log, "kvs: list \"%V\", limit %ui",
+                      &key, params.limit);
         return ngx_http_kvs_list(r, &key, &params);
     }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        ngx_kvs_debug(r->connection->log, "kvs: read \"%V\"", &key);
         return ngx_http_kvs_get(r, &key, &params);
     }
+
+    ngx_kvs_debug(r->connection->log, "kvs: %V \"%V\"", &r->method_name,
+                  &key);
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
@@ -321,8 +327,8 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     if (rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: the record of \"%V\" is unreadable", key);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: the record of \"%V\" is unreadable", key);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the record of this key is unreadable");
     }
@@ -357,10 +363,10 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 
     why = kvs_record_check(hdr);
     if (why != NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: the record at \"%V\" is damaged: %s (value "
-                      "of %uD bytes, JSON of %uD)", &r->uri, why,
-                      hdr->value_len, hdr->raw_len);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: the record at \"%V\" is damaged: %s (value "
+                    "of %uD bytes, JSON of %uD)", &r->uri, why,
+                    hdr->value_len, hdr->raw_len);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the value of this key is damaged");
     }
@@ -376,10 +382,10 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     } else if (kvs_codec_decompress(p, hdr->raw_len, value, hdr->value_len)
                != 0)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: a compressed value of %uD bytes does not "
-                      "decompress to its %uD bytes", hdr->value_len,
-                      hdr->raw_len);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: a compressed value of %uD bytes does not "
+                    "decompress to its %uD bytes", hdr->value_len,
+                    hdr->raw_len);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the value of this key is damaged");
     }
@@ -647,6 +653,8 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
+    ngx_kvs_debug(r->connection->log, "kvs: a value of %uz bytes", len);
+
     if (kmcf->kc.compression_enabled
         && len >= kmcf->kc.compression_min_size
         && ngx_http_kvs_zip(r, kmcf, data, len) == NGX_OK)
@@ -742,6 +750,9 @@ ngx_http_kvs_zip_done(ngx_event_t *ev)
     ngx_http_kvs_write_hold(0);
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    ngx_kvs_debug(r->connection->log, "kvs: %uz bytes compressed to %uz",
+                  zip->len, zip->out);
 
     /* a value that does not shrink is stored as it came */
 

@@ -189,8 +189,8 @@ ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms,
                                   "the member list cannot be read");
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "kvs: %uz members, %ui alive", ms->n, ms->alive);
+    ngx_kvs_debug(r->connection->log, "kvs: %uz members, %ui alive",
+                  ms->n, ms->alive);
 
     return NGX_OK;
 }

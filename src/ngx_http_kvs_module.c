@@ -69,6 +69,16 @@ static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
 
 
 kvs_store_t  *ngx_http_kvs_store;
+ngx_uint_t    ngx_kvs_log_level = NGX_LOG_INFO;
+
+
+/* the YAML's log_level, by kvs_log_level_e, as nginx's levels */
+static ngx_uint_t  ngx_http_kvs_log_levels[] = {
+    NGX_LOG_DEBUG,                         /* debug */
+    NGX_LOG_INFO,                          /* info: notice too */
+    NGX_LOG_WARN,                          /* warn */
+    NGX_LOG_ERR                            /* error */
+};
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
@@ -190,6 +200,8 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
      * full name stays NUL-terminated, as LMDB needs, because the YAML's
      * string is.
      */
+
+    ngx_kvs_log_level = ngx_http_kvs_log_levels[kmcf->kc.log_level];
 
     kmcf->data_dir.data = (u_char *) kmcf->kc.data_dir;
     kmcf->data_dir.len = ngx_strlen(kmcf->kc.data_dir);
@@ -625,19 +637,18 @@ ngx_http_kvs_body_limits(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
         }
 
         if (written != NGX_CONF_UNSET && written != 0 && written < need) {
-            ngx_log_error(NGX_LOG_WARN, cf->log, 0,
-                          "kvs: client_max_body_size %O of the location in "
-                          "%V:%ui is below the %O bytes this location takes "
-                          "(%s); it has no effect there: the module checks "
-                          "each endpoint's own limit",
-                          written, &loc[i].file, loc[i].line, need,
-                          internal ? "a peer's batch"
-                                   : "max_json_size");
+            ngx_kvs_log(NGX_LOG_WARN, cf->log, 0,
+                        "kvs: client_max_body_size %O of the location in "
+                        "%V:%ui is below the %O bytes this location takes "
+                        "(%s); it has no effect there: the module checks "
+                        "each endpoint's own limit",
+                        written, &loc[i].file, loc[i].line, need,
+                        internal ? "a peer's batch"
+                                 : "max_json_size");
         }
 
-        ngx_log_debug3(NGX_LOG_DEBUG_HTTP, cf->log, 0,
-                       "kvs: the location in %V:%ui takes bodies up to %O "
-                       "bytes", &loc[i].file, loc[i].line, need);
+        ngx_kvs_debug(cf->log, "kvs: the location in %V:%ui takes bodies up "
+                      "to %O bytes", &loc[i].file, loc[i].line, need);
 
         loc[i].clcf->client_max_body_size = 0;
     }
@@ -681,9 +692,9 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
     /* the loader took only an address peers can call */
 
     if (kvs_address_parse((char *) text.data, text.len, &a) != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "kvs: bind_address:port \"%V\" is not host:port or "
-                      "an http(s):// URL", &text);
+        ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                    "kvs: bind_address:port \"%V\" is not host:port or "
+                    "an http(s):// URL", &text);
         return NGX_ERROR;
     }
 
@@ -745,39 +756,38 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
             }
 
             if (ssl && !addr[j].opt.ssl) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "kvs: bind_address \"%V\" has peers call %V "
-                              "over TLS, but that \"listen\" has no \"ssl\"",
-                              &bind, &address);
+                ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                            "kvs: bind_address \"%V\" has peers call %V "
+                            "over TLS, but that \"listen\" has no \"ssl\"",
+                            &bind, &address);
                 return NGX_ERROR;
             }
 
             if (!ssl && addr[j].opt.ssl) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "kvs: bind_address \"%V\" has peers call %V "
-                              "without TLS, but that \"listen\" has \"ssl\": "
-                              "write \"https://%V\"",
-                              &bind, &address, &host);
+                ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                            "kvs: bind_address \"%V\" has peers call %V "
+                            "without TLS, but that \"listen\" has \"ssl\": "
+                            "write \"https://%V\"",
+                            &bind, &address, &host);
                 return NGX_ERROR;
             }
 
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cf->log, 0,
-                           "kvs: peers call %V at the listen %V",
-                           &bind, &addr[j].opt.addr_text);
+            ngx_kvs_debug(cf->log, "kvs: peers call %V at the listen %V",
+                          &bind, &addr[j].opt.addr_text);
 
             return NGX_OK;
         }
     }
 
-    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "kvs: bind_address:port \"%s:%d\" is no \"listen\" of a "
-                  "server with \"kvs_cluster_api\" (%V:%ui): peers call the "
-                  "internal endpoints there; set bind_address and port%s%V "
-                  "to a listen address of that server%s%s",
-                  kmcf->kc.bind_address, kmcf->kc.port, &ca[0].file,
-                  ca[0].line, kmcf->file.len ? " in " : "", &kmcf->file,
-                  u.err ? ", which cannot be resolved: " : "",
-                  u.err ? u.err : "");
+    ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                "kvs: bind_address:port \"%s:%d\" is no \"listen\" of a "
+                "server with \"kvs_cluster_api\" (%V:%ui): peers call the "
+                "internal endpoints there; set bind_address and port%s%V "
+                "to a listen address of that server%s%s",
+                kmcf->kc.bind_address, kmcf->kc.port, &ca[0].file,
+                ca[0].line, kmcf->file.len ? " in " : "", &kmcf->file,
+                u.err ? ", which cannot be resolved: " : "",
+                u.err ? u.err : "");
 
     return NGX_ERROR;
 }
@@ -903,7 +913,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
                        kmcf->kc.max_db_size, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         return NGX_ERROR;
     }
 
@@ -917,7 +927,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
                               sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         kvs_store_close(st);
         return NGX_ERROR;
     }
@@ -931,7 +941,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         && ngx_http_kvs_store_empty(st)
         && kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err)) != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         kvs_store_close(st);
         return NGX_ERROR;
     }
@@ -950,8 +960,8 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         *p = '\0';
 
         if (chown((char *) path, ccf->user, ccf->group) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          "kvs: chown(\"%s\", %d) failed", path, ccf->user);
+            ngx_kvs_log(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                        "kvs: chown(\"%s\", %d) failed", path, ccf->user);
             return NGX_ERROR;
         }
     }
@@ -983,7 +993,7 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
                        kmcf->kc.max_db_size, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         return NGX_ERROR;
     }
 

@@ -147,6 +147,29 @@ struct ngx_http_kvs_ctx_s {
 
 extern ngx_module_t  ngx_http_kvs_module;
 extern kvs_store_t  *ngx_http_kvs_store;
+extern ngx_uint_t    ngx_kvs_log_level;
+
+
+/*
+ * The module's own messages: the YAML's log_level (as an nginx level in
+ * ngx_kvs_log_level) filters them first, then error_log's level, as for
+ * any message; so a line is written only where both let it through.  The
+ * traces of every decision a request or the agent takes need log_level:
+ * debug and an "error_log ... debug" (Debian's nginx is built
+ * --with-debug).
+ */
+
+#define ngx_kvs_log(level, log, ...)                                          \
+    if ((ngx_uint_t) (level) <= ngx_kvs_log_level)                            \
+        ngx_log_error(level, log, __VA_ARGS__)
+
+#if (NGX_DEBUG)
+#define ngx_kvs_debug(log, ...)                                               \
+    if (ngx_kvs_log_level >= NGX_LOG_DEBUG)                                   \
+        ngx_log_debug(NGX_LOG_DEBUG_HTTP, log, 0, __VA_ARGS__)
+#else
+#define ngx_kvs_debug(log, ...)
+#endif
 
 
 ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);

@@ -209,10 +209,10 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
                  : klcf->api;
 
         if (!serves) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "kvs: \"%V\" is served by %s locations only",
-                           &r->uri, internal ? "kvs_cluster_api"
-                                             : "kvs_api");
+            ngx_kvs_debug(r->connection->log,
+                          "kvs: \"%V\" is served by %s locations only",
+                          &r->uri, internal ? "kvs_cluster_api"
+                                            : "kvs_api");
             break;
         }
 
@@ -220,8 +220,8 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
             break;
         }
 
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "kvs: %V \"%V\"", &r->method_name, &route->path);
+        ngx_kvs_debug(r->connection->log, "kvs: %V \"%V\"",
+                      &r->method_name, &route->path);
 
         if (route->body) {
             ctx = ngx_http_kvs_get_ctx(r);
@@ -487,8 +487,8 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
             return ngx_http_kvs_param_unknown(r, &name, on);
         }
 
-        ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "kvs: parameter \"%V\" = \"%V\"", &name, &value);
+        ngx_kvs_debug(r->connection->log, "kvs: parameter \"%V\" = \"%V\"",
+                      &name, &value);
 
         rc = param->parse(r, &name, &value, (u_char *) p + param->offset);
         if (rc != NGX_OK) {
@@ -692,13 +692,12 @@ ngx_http_kvs_read_begin(ngx_http_request_t *r)
     if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the store cannot be read");
     }
 
-    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "kvs: read transaction begun");
+    ngx_kvs_debug(r->connection->log, "kvs: read transaction begun");
 
     return NGX_OK;
 }
@@ -761,8 +760,8 @@ ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
                           b->file_pos);
 
         if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kvs: reading the body's temp file failed");
+            ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                        "kvs: reading the body's temp file failed");
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 

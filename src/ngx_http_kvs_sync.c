@@ -192,8 +192,8 @@ ngx_http_kvs_keys(ngx_http_request_t *r, u_char *body, size_t len,
                                   "keys takes a two-byte bucket");
     }
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "kvs: keys of bucket %ui", (ngx_uint_t) bucket);
+    ngx_kvs_debug(r->connection->log, "kvs: keys of bucket %ui",
+                  (ngx_uint_t) bucket);
 
     if (kvs_store_bucket_keys(ngx_http_kvs_store, bucket,
                               ngx_http_kvs_sync_key, out)

@@ -113,6 +113,10 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         ctx->nwrites = 1;
     }
 
+    ngx_kvs_debug(r->connection->log,
+                  "kvs write: %ui writes queued, a commit %s",
+                  ctx->nwrites, ngx_http_kvs_busy ? "runs" : "starts");
+
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, r->connection->log);
     ngx_queue_insert_tail(&ngx_http_kvs_stage, &ctx->queue);
     ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, r->connection->log);
@@ -148,6 +152,10 @@ ngx_http_kvs_write_post(void)
     }
 
     /* the pool's queue is full: nothing of the stage can be written */
+
+    ngx_kvs_log(NGX_LOG_WARN, ngx_cycle->log, 0,
+                "kvs write: the thread pool's queue is full; the queued "
+                "writes are answered 503");
 
     for ( ;; ) {
         ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex,
@@ -244,13 +252,16 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     ngx_http_kvs_busy = 0;
     ngx_http_kvs_inflight();
 
+    ngx_kvs_debug(ev->log, "kvs write: a commit of %ui writes for %ui "
+                  "requests ended: %d", batch->n, batch->nctx, batch->rc);
+
     if (batch->rc == KVS_FULL) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);
 
     } else if (batch->rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "kvs: a batch of %ui writes failed: %s",
-                      batch->n, batch->err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0,
+                    "kvs: a batch of %ui writes failed: %s",
+                    batch->n, batch->err);
     }
 
     for (i = 0, n = 0; i < batch->nctx; i++) {
@@ -299,9 +310,8 @@ ngx_http_kvs_write_answer(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         }
 
         if (w->rc == KVS_FULL && w->op != KVS_WRITE_REMOTE) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "kvs write: \"%*s\" did not fit",
-                           w->path_len, w->path);
+            ngx_kvs_debug(r->connection->log, "kvs write: \"%*s\" did not fit",
+                          w->path_len, w->path);
 
             kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 

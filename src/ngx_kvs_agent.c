@@ -110,9 +110,9 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
         return NGX_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                  "kvs: cluster agent of node \"%s\" started",
-                  kmcf->kc.node_id);
+    ngx_kvs_log(NGX_LOG_INFO, cycle->log, 0,
+                "kvs: cluster agent of node \"%s\" started",
+                kmcf->kc.node_id);
 
     return NGX_OK;
 }
@@ -140,7 +140,7 @@ ngx_kvs_agent_read(ngx_kvs_agent_t *agent)
     agent->nnow = 0;
 
     if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
         return NGX_ERROR;
     }
 
@@ -186,7 +186,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     if (kvs_store_member_self(agent->store, &self, now, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
         goto next;
     }
 
@@ -224,6 +224,9 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
             alive[nalive++] = i;
         }
     }
+
+    ngx_kvs_debug(agent->log, "kvs agent: tick: %uz members, %uz alive "
+                  "peers", agent->nnow, nalive);
 
     if (!agent->answered || nalive == 0) {
 
@@ -284,14 +287,14 @@ ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now)
                         sizeof(err));
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         return;
     }
 
     if (n > 0) {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: purged %d tombstones past tombstone_ttl_hours",
-                      n);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: purged %d tombstones past tombstone_ttl_hours",
+                    n);
     }
 }
 
@@ -317,11 +320,11 @@ ngx_kvs_agent_sweep(ngx_event_t *ev)
                          NGX_KVS_AGENT_SWEEP_MAX, err, sizeof(err));
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0, "kvs: %s", err);
 
     } else if (n > 0) {
-        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
-                      "kvs: swept %d expired records", n);
+        ngx_kvs_log(NGX_LOG_INFO, ev->log, 0,
+                    "kvs: swept %d expired records", n);
     }
 
     ngx_add_timer(ev, n == NGX_KVS_AGENT_SWEEP_MAX ? 10
@@ -410,8 +413,8 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
                                         sizeof(err))
                 != KVS_OK)
             {
-                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
-                              err);
+                ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                            err);
             }
 
             ngx_kvs_push_forget(agent, m->node_id);
@@ -424,8 +427,8 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
             if (kvs_store_member_put(agent->store, m, err, sizeof(err))
                 != KVS_OK)
             {
-                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
-                              err);
+                ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                            err);
             }
         }
     }
@@ -460,9 +463,9 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
                 continue;
             }
 
-            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                          "kvs: member \"%s\" (%s) %s", m->node_id,
-                          m->address, event);
+            ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                        "kvs: member \"%s\" (%s) %s", m->node_id,
+                        m->address, event);
         }
     }
 
@@ -476,9 +479,9 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
         }
 
         if (i == agent->nnow) {
-            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                          "kvs: member \"%s\" (%s) removed",
-                          agent->view[j].node_id, agent->view[j].address);
+            ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                        "kvs: member \"%s\" (%s) removed",
+                        agent->view[j].node_id, agent->view[j].address);
         }
     }
 
@@ -543,6 +546,9 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
 
     call->handler = handler;
     call->data = data;
+
+    ngx_kvs_debug(agent->log, "kvs agent: POST %V%s, %uz bytes", address,
+                  uri, len);
 
     ngx_kvs_call_start(call);
 
@@ -629,9 +635,9 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
     agent = call->data;
 
     if (call->status != NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_INFO, agent->log, 0,
-                      "kvs: %V%V: %s", &call->peer->address, &call->uri,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(NGX_LOG_INFO, agent->log, 0,
+                    "kvs: %V%V: %s", &call->peer->address, &call->uri,
+                    ngx_kvs_call_failure(call));
         goto done;
     }
 
@@ -646,9 +652,9 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
                           m, room, &why);
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_WARN, agent->log, 0,
-                      "kvs: %V%V answered a bad member list: %s",
-                      &call->peer->address, &call->uri, why);
+        ngx_kvs_log(NGX_LOG_WARN, agent->log, 0,
+                    "kvs: %V%V answered a bad member list: %s",
+                    &call->peer->address, &call->uri, why);
         ngx_free(m);
         goto done;
     }
@@ -659,7 +665,7 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
     if (kvs_store_members_merge(agent->store, m, n, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
     }
 
     agent->answered = 1;
@@ -704,15 +710,15 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     ngx_kvs_call_blocking(call);
 
     if (call->status == NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: told \"%s\" (%s) that this node leaves",
-                      to->node_id, to->address);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: told \"%s\" (%s) that this node leaves",
+                    to->node_id, to->address);
 
     } else {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: told \"%s\" (%s) that this node leaves, "
-                      "without an answer: %s", to->node_id, to->address,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: told \"%s\" (%s) that this node leaves, "
+                    "without an answer: %s", to->node_id, to->address,
+                    ngx_kvs_call_failure(call));
     }
 
     ngx_destroy_pool(call->pool);
@@ -743,7 +749,7 @@ ngx_kvs_agent_leave(ngx_cycle_t *cycle)
                           kmcf->kc.max_db_size, err, sizeof(err))
            != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
         return;
     }
 

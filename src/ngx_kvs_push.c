@@ -221,8 +221,8 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
     kvs_store_read_end(agent->store);
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0,
-                      "kvs: the change feed cannot be read");
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0,
+                    "kvs: the change feed cannot be read");
         return;
     }
 
@@ -309,10 +309,10 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
 
         level = (pp->failures == 1) ? NGX_LOG_WARN : NGX_LOG_INFO;
 
-        ngx_log_error(level, agent->log, 0,
-                      "kvs: pushing changes to \"%s\" (%s) failed: %s; "
-                      "retrying", pp->node_id, pp->address,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(level, agent->log, 0,
+                    "kvs: pushing changes to \"%s\" (%s) failed: %s; "
+                    "retrying", pp->node_id, pp->address,
+                    ngx_kvs_call_failure(call));
     }
 
     ngx_destroy_pool(call->pool);
@@ -336,7 +336,7 @@ ngx_kvs_push_save(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
     if (kvs_store_meta_put(agent->store, name, pp->cursor, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         return;
     }
 
@@ -412,7 +412,7 @@ ngx_kvs_push_trim(ngx_kvs_agent_t *agent)
         n = kvs_store_changes_trim(agent->store, upto,
                                    NGX_KVS_PUSH_TRIM_BATCH, err, sizeof(err));
         if (n < 0) {
-            ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+            ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         }
 
         if (n < NGX_KVS_PUSH_TRIM_BATCH) {
@@ -446,6 +446,6 @@ ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id)
     if (kvs_store_meta_delete(agent->store, name, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
     }
 }
