@@ -10,13 +10,12 @@
  * instead of silently becoming another key.
  *
  * Values of compression_min_size bytes or more are compressed on nginx's
- * thread pool before they join the write queue, so neither the event loop
- * nor LMDB's writer lock waits for zstd.  A GET decompresses on the event
- * loop: zstd decodes many times faster than it encodes.
+ * thread pool before they join the write queue (ngx_http_kvs_zip.c).  A
+ * GET decompresses on the event loop: zstd decodes many times faster than
+ * it encodes.
  *
- * A GET may ask for more than the value: ?meta (the record's header),
- * ?revisions (the versions kept, newest first) or ?revision=N (the N-th of
- * them, 1 being the newest).  A URI ending in "/" lists keys instead; see
+ * A GET may ask for more than the value: ?meta, ?revisions or ?revision=N
+ * (ngx_http_kvs_history.c).  A URI ending in "/" lists keys instead; see
  * ngx_http_kvs_list.c.
  */
 
@@ -29,47 +28,11 @@
 #include "kvs_json.h"
 
 
-typedef struct {
-    ngx_uint_t            n;             /* versions seen, newest first */
-    ngx_uint_t            want;          /* ?revision=N, or 0 */
-    uint64_t              now;
-    ngx_http_request_t   *r;
-    ngx_array_t          *list;          /* ?revisions: kvs_version_t */
-    u_char               *value;         /* ?revision=N: its JSON */
-    size_t                len;
-    kvs_version_t         version;
-    ngx_int_t             rc;            /* NGX_OK, or an error status */
-} ngx_http_kvs_versions_t;
-
-
-typedef struct {
-    u_char               *src;
-    size_t                len;
-    u_char               *dst;
-    size_t                cap;
-    size_t                out;           /* frame length, 0 = stay raw */
-    int                   level;
-    ngx_http_request_t   *request;
-} ngx_http_kvs_zip_t;
-
-
 static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
     ngx_uint_t *prefix);
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params);
-static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_http_kvs_params_t *params, uint64_t now);
-static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
-    const uint8_t *value, void *data);
-static ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r,
-    kvs_record_hdr_t *hdr, ngx_str_t *key, uint64_t now);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
-    ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
-static void ngx_http_kvs_zip_thread(void *data, ngx_log_t *log);
-static void ngx_http_kvs_zip_done(ngx_event_t *ev);
-static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
-    const uint8_t *uuid);
 static ngx_int_t ngx_http_kvs_expires(ngx_http_request_t *r,
     uint64_t expires_at);
 static ngx_int_t ngx_http_kvs_conditions(ngx_http_request_t *r,
@@ -294,7 +257,7 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     now = ngx_http_kvs_now_ms();
 
     if (params->revisions || params->revision) {
-        status = ngx_http_kvs_get_versions(r, key, params, now);
+        status = ngx_http_kvs_versions(r, key, params, now);
         kvs_store_read_end(ngx_http_kvs_store);
         return status;
     }
@@ -396,228 +359,6 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 }
 
 
-/*
- * ?revisions and ?revision=N: the current version when it is live, then
- * the earlier ones the store kept, newest first and numbered from 1.
- */
-
-static ngx_int_t
-ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_http_kvs_params_t *params, uint64_t now)
-{
-    int                       rc;
-    u_char                   *body, *p;
-    ngx_uint_t                i;
-    const uint8_t            *value;
-    kvs_version_t            *v;
-    kvs_record_hdr_t          hdr;
-    ngx_http_kvs_versions_t   vs;
-
-    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
-    vs.r = r;
-    vs.now = now;
-    vs.want = params->revision;
-    vs.rc = NGX_OK;
-
-    if (params->revisions) {
-        vs.list = ngx_array_create(r->pool, 4, sizeof(kvs_version_t));
-        if (vs.list == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
-                       (const char *) key->data, key->len, &hdr, &value);
-
-    /* the current version, counted only when live, like every other */
-
-    if (rc == KVS_OK) {
-        (void) ngx_http_kvs_version_one(&hdr, value, &vs);
-
-    } else if (rc == KVS_ERROR) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the record of this key is unreadable");
-    }
-
-    if ((vs.want == 0 || vs.n < vs.want)
-        && kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
-                             (const char *) key->data, key->len,
-                             ngx_http_kvs_version_one, &vs)
-           != KVS_OK)
-    {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
-    }
-
-    if (vs.rc != NGX_OK) {
-        return vs.rc;
-    }
-
-    if (vs.n == 0) {
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                  "key \"%V\" not found", key);
-    }
-
-    if (vs.want) {
-        if (vs.value == NULL) {
-            return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                      "key \"%V\" has %ui revision%s; "
-                                      "there is no revision %ui", key, vs.n,
-                                      vs.n == 1 ? "" : "s", vs.want);
-        }
-
-        if (ngx_http_kvs_etag(r, vs.version.uuid) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_kvs_send(r, NGX_HTTP_OK, vs.value, vs.len);
-    }
-
-    body = ngx_pnalloc(r->pool, 3 + vs.list->nelts
-                                    * (sizeof("{\"revision\":,\"uuid\":\"\","
-                                              "\"timestamp\":},")
-                                       + NGX_INT_T_LEN + KVS_UUID_STR_LEN
-                                       + NGX_INT64_LEN));
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = body;
-    *p++ = '[';
-
-    v = vs.list->elts;
-
-    for (i = 0; i < vs.list->nelts; i++) {
-        p = ngx_sprintf(p, "%s{\"revision\":%ui,\"uuid\":\"",
-                        i ? "," : "", i + 1);
-        kvs_uuid_format(v[i].uuid, (char *) p);
-        p += KVS_UUID_STR_LEN;
-        p = ngx_sprintf(p, "\",\"timestamp\":%uL}", v[i].timestamp);
-    }
-
-    *p++ = ']';
-    *p++ = '\n';
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-static int
-ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
-    void *data)
-{
-    ngx_http_kvs_versions_t *vs = data;
-
-    kvs_version_t  *v;
-
-    /* a tombstone or a swept record in history has no value to show, and
-     * a version past its own expiry is gone from history too: a TTL
-     * promises the value is no longer served */
-    if (!kvs_record_live(hdr, vs->now)) {
-        return KVS_OK;
-    }
-
-    vs->n++;
-
-    if (vs->list) {
-        v = ngx_array_push(vs->list);
-        if (v == NULL) {
-            vs->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return KVS_ERROR;
-        }
-
-        *v = hdr->version;
-        return KVS_OK;
-    }
-
-    if (vs->n != vs->want) {
-        return KVS_OK;
-    }
-
-    vs->version = hdr->version;
-    vs->len = hdr->raw_len;
-    vs->rc = ngx_http_kvs_value(vs->r, (kvs_record_hdr_t *) hdr, value,
-                                &vs->value);
-
-    return KVS_ERROR;   /* found: stop */
-}
-
-
-/* ?meta: the record's header, and how many versions ?revisions lists */
-
-static ngx_int_t
-ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
-    ngx_str_t *key, uint64_t now)
-{
-    u_char                   *body, *p;
-    ngx_uint_t                i;
-    ngx_http_kvs_versions_t   vs;
-    static const uint8_t      none[KVS_UUID_LEN];
-    static const char        *who[] = { "owner", "group" };
-    const uint8_t            *id[2];
-
-    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
-    vs.r = r;
-    vs.now = now;
-    vs.n = 1;
-    vs.want = (ngx_uint_t) -1;     /* counts only */
-
-    if (kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
-                          (const char *) key->data, key->len,
-                          ngx_http_kvs_version_one, &vs)
-        != KVS_OK)
-    {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
-    }
-
-    body = ngx_pnalloc(r->pool, 512);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"uuid\":\"", sizeof("{\"uuid\":\"") - 1);
-    kvs_uuid_format(hdr->version.uuid, (char *) p);
-    p += KVS_UUID_STR_LEN;
-    p = ngx_sprintf(p, "\",\"timestamp\":%uL,\"created_at\":%uL",
-                    hdr->version.timestamp, hdr->created_at);
-
-    id[0] = hdr->owner;
-    id[1] = hdr->group;
-
-    for (i = 0; i < 2; i++) {
-        if (ngx_memcmp(id[i], none, KVS_UUID_LEN) == 0) {
-            p = ngx_sprintf(p, ",\"%s\":null", who[i]);
-            continue;
-        }
-
-        p = ngx_sprintf(p, ",\"%s\":\"", who[i]);
-        kvs_uuid_format(id[i], (char *) p);
-        p += KVS_UUID_STR_LEN;
-        *p++ = '"';
-    }
-
-    /* 12 bits as four octal digits, as chmod takes them */
-    p = ngx_sprintf(p, ",\"permissions\":\"%c%c%c%c\"",
-                    '0' + ((hdr->permissions >> 9) & 7),
-                    '0' + ((hdr->permissions >> 6) & 7),
-                    '0' + ((hdr->permissions >> 3) & 7),
-                    '0' + (hdr->permissions & 7));
-
-    if (hdr->expires_at) {
-        p = ngx_sprintf(p, ",\"expires_at\":%uL", hdr->expires_at);
-    } else {
-        p = ngx_cpymem(p, ",\"expires_at\":null",
-                       sizeof(",\"expires_at\":null") - 1);
-    }
-
-    p = ngx_sprintf(p, ",\"size\":%uD,\"stored_size\":%uD,"
-                    "\"revisions\":%ui}\n",
-                    hdr->raw_len, hdr->value_len, vs.n);
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
-}
-
 
 static void
 ngx_http_kvs_put_body(ngx_http_request_t *r)
@@ -672,107 +413,8 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
 }
 
 
-/*
- * Compression on the thread pool.  The request is blocked meanwhile, as
- * nginx blocks one whose file a thread reads; should no thread take the
- * task, the value is stored raw, which every reader reads as well.
- */
 
-static ngx_int_t
-ngx_http_kvs_zip(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf,
-    u_char *data, size_t len)
-{
-    ngx_thread_task_t   *task;
-    ngx_http_kvs_zip_t  *zip;
-
-    if (kmcf->thread_pool == NULL) {
-        return NGX_DECLINED;
-    }
-
-    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_kvs_zip_t));
-    if (task == NULL) {
-        return NGX_ERROR;
-    }
-
-    zip = task->ctx;
-    zip->src = data;
-    zip->len = len;
-    zip->cap = kvs_codec_bound(len);
-    zip->level = kmcf->kc.compression_level;
-    zip->request = r;
-
-    zip->dst = ngx_pnalloc(r->pool, zip->cap);
-    if (zip->dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    task->handler = ngx_http_kvs_zip_thread;
-    task->event.data = task;
-    task->event.handler = ngx_http_kvs_zip_done;
-
-    if (ngx_thread_task_post(kmcf->thread_pool, task) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    r->main->blocked++;
-    ngx_http_kvs_write_hold(1);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_kvs_zip_thread(void *data, ngx_log_t *log)
-{
-    ngx_http_kvs_zip_t *zip = data;
-
-    zip->out = kvs_codec_compress(zip->dst, zip->cap, zip->src, zip->len,
-                                  zip->level);
-}
-
-
-static void
-ngx_http_kvs_zip_done(ngx_event_t *ev)
-{
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
-    ngx_thread_task_t   *task;
-    ngx_http_request_t  *r;
-    ngx_http_kvs_ctx_t  *ctx;
-    ngx_http_kvs_zip_t  *zip;
-
-    task = ev->data;
-    zip = task->ctx;
-    r = zip->request;
-    c = r->connection;
-
-    r->main->blocked--;
-    ngx_http_kvs_write_hold(0);
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
-
-    ngx_kvs_debug(r->connection->log, "kvs: %uz bytes compressed to %uz",
-                  zip->len, zip->out);
-
-    /* a value that does not shrink is stored as it came */
-
-    if (zip->out) {
-        ctx->write.value = zip->dst;
-        ctx->write.value_len = zip->out;
-        ctx->write.raw_len = zip->len;
-        ctx->write.compressed = 1;
-    }
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-    }
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-static ngx_int_t
+ngx_int_t
 ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid)
 {
     u_char           *p;

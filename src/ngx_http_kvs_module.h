@@ -194,6 +194,13 @@ ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     const uint8_t *value, u_char **out);
+ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid);
+ngx_int_t ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params, uint64_t now);
+ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    ngx_str_t *key, uint64_t now);
+ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
 ngx_int_t ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_kvs_params_t *params);
 ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
