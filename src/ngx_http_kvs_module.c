@@ -1040,30 +1040,49 @@ ngx_http_kvs_now_ms(void)
 }
 
 
-/* The sentence of an error nginx raised itself, or none was given. */
+/* the sentence of an error nginx raised itself, or none was given */
 
-static const char *
+typedef struct {
+    ngx_uint_t             status;
+    ngx_str_t              sentence;
+} ngx_http_kvs_status_t;
+
+
+static ngx_http_kvs_status_t  ngx_http_kvs_statuses[] = {
+
+    { NGX_HTTP_BAD_REQUEST, ngx_string("the request is malformed") },
+    { NGX_HTTP_NOT_FOUND, ngx_string("not found") },
+    { NGX_HTTP_NOT_ALLOWED, ngx_string("the method is not allowed here") },
+    { NGX_HTTP_REQUEST_TIME_OUT,
+      ngx_string("the client took too long to send the request") },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+      ngx_string("the request body is too large") },
+    { NGX_HTTP_REQUEST_URI_TOO_LARGE,
+      ngx_string("the request URI is too long") },
+    { NGX_HTTP_SERVICE_UNAVAILABLE,
+      ngx_string("the service is unavailable") },
+
+    /* any other: a server error, or a client's */
+    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("internal server error") },
+    { 0, ngx_string("the request failed") }
+};
+
+
+static ngx_str_t *
 ngx_http_kvs_status_sentence(ngx_uint_t status)
 {
-    switch (status) {
+    ngx_http_kvs_status_t  *st;
 
-    case NGX_HTTP_BAD_REQUEST:
-        return "the request is malformed";
-    case NGX_HTTP_NOT_FOUND:
-        return "not found";
-    case NGX_HTTP_NOT_ALLOWED:
-        return "the method is not allowed here";
-    case NGX_HTTP_REQUEST_TIME_OUT:
-        return "the client took too long to send the request";
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        return "the request body is too large";
-    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
-        return "the request URI is too long";
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        return "the service is unavailable";
-    default:
-        return status >= 500 ? "internal server error" : "the request failed";
+    for (st = ngx_http_kvs_statuses; st->status; st++) {
+        if (st->status == status
+            || (st->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+                && status >= NGX_HTTP_INTERNAL_SERVER_ERROR))
+        {
+            break;
+        }
     }
+
+    return &st->sentence;
 }
 
 
@@ -1092,8 +1111,7 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
     sentence = ctx->error;
 
     if (sentence.len == 0) {
-        sentence.data = (u_char *) ngx_http_kvs_status_sentence(r->err_status);
-        sentence.len = ngx_strlen(sentence.data);
+        sentence = *ngx_http_kvs_status_sentence(r->err_status);
     }
 
     /*
