@@ -235,6 +235,10 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
     address.data = (u_char *) pp->address;
     address.len = ngx_strlen(pp->address);
 
+    ngx_kvs_debug(agent->log, "kvs push: %ui records to \"%s\", changes "
+                  "%uL to %uL", b->n, pp->node_id, pp->cursor,
+                  b->last);
+
     if (ngx_kvs_agent_send(agent, &address, "/_cluster/apply", b->buf,
                            b->len, ngx_kvs_push_answer, pp)
         != NGX_OK)

@@ -165,6 +165,10 @@ ngx_kvs_sync_start(ngx_event_t *ev)
 
     m = &agent->view[alive[ngx_random() % nalive]];
 
+    ngx_kvs_debug(agent->log, "kvs sync: %s with \"%s\", one of %uz alive",
+                  s->bootstrap ? "bootstrap" : "anti-entropy", m->node_id,
+                  nalive);
+
     s->pool = ngx_create_pool(4096, agent->log);
     if (s->pool == NULL) {
         ngx_add_timer(ev, ngx_kvs_sync_interval());

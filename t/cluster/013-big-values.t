@@ -63,4 +63,24 @@ for my $case (['1m', 1 << 20, 'client_max_body_size 1m;'],
     $_->stop for $a, $b;
 }
 
+# where the limit is written: inherited from http is written too; 0 (no
+# limit) and a limit above what the location takes say nothing
+for my $case (['http', 'client_max_body_size 2m;', '', 1],
+              ['server, unlimited', '', 'client_max_body_size 0;', 0],
+              ['server, larger', '', 'client_max_body_size 3m;', 0])
+{
+    my ($where, $http, $server, $warns) = @$case;
+    my $n = KVS::Node->new(name => "limit-$where" =~ s/\W+/-/gr,
+                           http => $http, server => $server,
+                           yaml => "cluster_secret: $secret\n");
+    my ($rc, $out) = $n->test_config;
+    is($rc, 0, "client_max_body_size in $where: nginx -t passes");
+    if ($warns) {
+        like($out, qr/client_max_body_size 2097152 of the location in \S+:\d+ is below the 2162688 bytes this location takes \(a peer's batch\)/,
+             'and warns: a batch of max_json_size 1m takes 2 MiB + 64 KiB');
+    } else {
+        unlike($out, qr/client_max_body_size/, 'and says nothing of it');
+    }
+}
+
 done_testing;
