@@ -622,10 +622,9 @@ ngx_http_kvs_param_after(ngx_http_request_t *r, ngx_str_t *name,
                                   "key can be (%d bytes)", KVS_KEY_MAX);
     }
 
-    /* an empty value is given too: it lists from the first key */
+    /* an empty value is given too: its data points into the query */
 
     *(ngx_str_t *) field = *value;
-    ((ngx_str_t *) field)->data = value->data ? value->data : (u_char *) "";
 
     return NGX_OK;
 }
