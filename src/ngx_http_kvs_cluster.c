@@ -38,14 +38,12 @@
 static ngx_str_t  ngx_http_kvs_no_node = ngx_string("");
 
 
-static void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
     ngx_str_t *node);
-static void ngx_http_kvs_apply_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_apply_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 static ngx_int_t ngx_http_kvs_cluster_written(ngx_http_request_t *r,
@@ -58,8 +56,8 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
     ngx_int_t                          rc;
     ngx_str_t                          sender;
     ngx_http_kvs_ctx_t                *ctx;
+    ngx_http_kvs_route_t              *route;
     ngx_http_kvs_main_conf_t          *kmcf;
-    ngx_http_client_body_handler_pt    body;
 
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
@@ -75,28 +73,15 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    /* a peer's batch may carry a value of max_json_size and its framing */
+    route = ctx->route;
 
-    ctx->body_max = 2 * (off_t) kmcf->kc.max_json_size + 65536;
-    ctx->body_max_of = "a peer's batch";
-
-    if (r->uri.data[1] != '_') {
-        body = ngx_http_kvs_cluster_body;
+    if (route->flags & NGX_HTTP_KVS_MEMBER_LIST) {
         ctx->body_max = KVS_MEMBERS_JSON_MAX;
         ctx->body_max_of = "a list of 1,024 members";
 
-    } else if (r->uri.len == sizeof("/_cluster/apply") - 1
-               && ngx_strncmp(r->uri.data, "/_cluster/apply", r->uri.len)
-                  == 0)
-    {
-        body = ngx_http_kvs_apply_body;
-
-    } else if (ngx_http_kvs_sync_op(r) != NULL) {
-        body = ngx_http_kvs_sync_body;
-
     } else {
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                  "no KVS endpoint at \"%V\"", &r->uri);
+        ctx->body_max = ngx_http_kvs_batch_max(&kmcf->kc);
+        ctx->body_max_of = "a peer's batch";
     }
 
     rc = ngx_http_kvs_cluster_verify(r, NULL, 0, &sender);
@@ -104,8 +89,7 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
         return rc;
     }
 
-    if (r->uri.len == sizeof("/members/leave") - 1
-        && ngx_strncmp(r->uri.data, "/members/leave", r->uri.len) == 0
+    if ((route->flags & NGX_HTTP_KVS_LEAVE)
         && !ngx_http_kvs_cluster_known(r, &sender))
     {
         return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
@@ -122,11 +106,11 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
                                            ctx->body_max_of, ctx->body_max);
     }
 
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "kvs: reading the body of %V from node \"%V\"",
-                   &r->uri, &sender);
+    ngx_kvs_debug(r->connection->log,
+                  "kvs: reading the body of %V from node \"%V\"",
+                  &r->uri, &sender);
 
-    rc = ngx_http_read_client_request_body(r, body);
+    rc = ngx_http_read_client_request_body(r, route->body);
 
     if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
         return rc;
@@ -136,11 +120,11 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
 }
 
 
-static void
+void
 ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 {
     int                        n;
-    size_t                     len;
+    size_t                     len, room;
     u_char                    *body;
     ngx_int_t                  rc;
     ngx_str_t                  sender;
@@ -159,13 +143,15 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
         return;
     }
 
-    m = ngx_palloc(r->pool, KVS_MEMBERS_MAX * sizeof(kvs_member_t));
+    room = kvs_members_room(len);
+
+    m = ngx_palloc(r->pool, room * sizeof(kvs_member_t));
     if (m == NULL) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
         return;
     }
 
-    n = kvs_members_parse((char *) body, len, m, KVS_MEMBERS_MAX, &why);
+    n = kvs_members_parse((char *) body, len, m, room, &why);
 
     if (n < 0) {
         ngx_http_finalize_request(r,
@@ -175,7 +161,7 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 
     /* a leaving node was found a member before its body was read */
 
-    leave = r->uri.len == sizeof("/members/leave") - 1;
+    leave = ctx->route->flags & NGX_HTTP_KVS_LEAVE;
 
     /* never take news about this node from others; the caller is alive */
 
@@ -254,7 +240,7 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
         ngx_str_null(sender);
     }
 
-    if (kmcf->kc.cluster_secret == NULL) {
+    if (kmcf->cluster_secret.len == 0) {
         return ngx_http_kvs_cluster_refuse(r, NGX_HTTP_UNAUTHORIZED,
                                            "this node has no cluster_secret "
                                            "and takes no cluster requests");
@@ -268,8 +254,8 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                             ngx_http_kvs_now_ms(), &why);
 
     } else {
-        rc = kvs_sign_verify(kmcf->kc.cluster_secret,
-                             ngx_strlen(kmcf->kc.cluster_secret),
+        rc = kvs_sign_verify((char *) kmcf->cluster_secret.data,
+                             kmcf->cluster_secret.len,
                              (char *) r->method_name.data,
                              r->method_name.len,
                              (char *) r->unparsed_uri.data,
@@ -293,6 +279,9 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                                            "node (" KVS_SIGN_HEADER_NODE ")");
     }
 
+    ngx_kvs_debug(r->connection->log, "kvs: %V signed by node \"%V\"",
+                  &r->uri, sender);
+
     return NGX_OK;
 }
 
@@ -315,11 +304,11 @@ ngx_http_kvs_cluster_refuse(ngx_http_request_t *r, ngx_uint_t status,
 
     node = ngx_http_kvs_header(r, KVS_SIGN_HEADER_NODE);
 
-    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                  "kvs: refused %V %V from %V (node \"%V\"): %*s",
-                  &r->method_name, &r->uri, &r->connection->addr_text,
-                  node ? &node->value : &ngx_http_kvs_no_node,
-                  (size_t) (p - why), why);
+    ngx_kvs_log(NGX_LOG_WARN, r->connection->log, 0,
+                "kvs: refused %V %V from %V (node \"%V\"): %*s",
+                &r->method_name, &r->uri, &r->connection->addr_text,
+                node ? &node->value : &ngx_http_kvs_no_node,
+                (size_t) (p - why), why);
 
     return ngx_http_kvs_error(r, status, "%*s", (size_t) (p - why), why);
 }
@@ -391,7 +380,7 @@ ngx_http_kvs_cluster_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 
 /* A batch of records (src/kvs/kvs_wire.h), applied in one group commit. */
 
-static void
+void
 ngx_http_kvs_apply_body(ngx_http_request_t *r)
 {
     int                   rc;
@@ -491,11 +480,11 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
             conflicts++;
             kvs_uuid_format(w->version.uuid, held);
             held[KVS_UUID_STR_LEN] = '\0';
-            ngx_log_error(NGX_LOG_NOTICE, r->connection->log, 0,
-                          "kvs: conflict on \"%*s\": this node holds "
-                          "%uL/%s, a peer sent another uuid with the same "
-                          "timestamp", w->path_len, w->path,
-                          w->version.timestamp, held);
+            ngx_kvs_log(NGX_LOG_NOTICE, r->connection->log, 0,
+                        "kvs: conflict on \"%*s\": this node holds "
+                        "%uL/%s, a peer sent another uuid with the same "
+                        "timestamp", w->path_len, w->path,
+                        w->version.timestamp, held);
             break;
 
         /* the sender moves on: anti-entropy brings it once there is room */
@@ -507,6 +496,10 @@ ngx_http_kvs_apply_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
             invalid++;
         }
     }
+
+    ngx_kvs_debug(r->connection->log, "kvs: a batch from \"%V\": %ui "
+                  "applied, %ui stale, %ui conflicts, %ui invalid, %ui full",
+                  &ctx->peer, applied, stale, conflicts, invalid, full);
 
     if (invalid) {
         ngx_http_kvs_refused(ngx_http_get_module_main_conf(r,
@@ -535,7 +528,6 @@ ngx_int_t
 ngx_http_kvs_digest_handler(ngx_http_request_t *r)
 {
     int        rc;
-    char       err[KVS_STORE_ERRLEN];
     u_char    *body, *p;
     uint8_t    ranges[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t    root[KVS_MERKLE_DIGEST_LEN];
@@ -558,12 +550,9 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    nrc = ngx_http_kvs_read_begin(r);
+    if (nrc != NGX_OK) {
+        return nrc;
     }
 
     keys = 0;
@@ -654,20 +643,19 @@ ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
         if ((slot->peer == hash && now < last + 60)
             || !ngx_atomic_cmp_set(&slot->logged, last, now))
         {
-            ngx_log_debug3(NGX_LOG_DEBUG_HTTP, log, 0,
-                           "kvs: %ui records from \"%V\" refused, not "
-                           "logged again within a minute: %s", invalid,
-                           peer, first->why);
+            ngx_kvs_debug(log, "kvs: %ui records from \"%V\" refused, not "
+                          "logged again within a minute: %s",
+                          invalid, peer, first->why);
             return;
         }
 
         slot->peer = hash;
     }
 
-    ngx_log_error(NGX_LOG_WARN, log, 0,
-                  "kvs: refused a record of \"%*s\" from \"%V\": %s "
-                  "(%ui of %ui records refused; this peer's refusals are "
-                  "logged at most once a minute)",
-                  first->path_len, first->path, peer,
-                  first->why ? first->why : "it is invalid", invalid, n);
+    ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                "kvs: refused a record of \"%*s\" from \"%V\": %s "
+                "(%ui of %ui records refused; this peer's refusals are "
+                "logged at most once a minute)",
+                first->path_len, first->path, peer,
+                first->why ? first->why : "it is invalid", invalid, n);
 }

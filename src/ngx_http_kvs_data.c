@@ -10,13 +10,12 @@
  * instead of silently becoming another key.
  *
  * Values of compression_min_size bytes or more are compressed on nginx's
- * thread pool before they join the write queue, so neither the event loop
- * nor LMDB's writer lock waits for zstd.  A GET decompresses on the event
- * loop: zstd decodes many times faster than it encodes.
+ * thread pool before they join the write queue (ngx_http_kvs_zip.c).  A
+ * GET decompresses on the event loop: zstd decodes many times faster than
+ * it encodes.
  *
- * A GET may ask for more than the value: ?meta (the record's header),
- * ?revisions (the versions kept, newest first) or ?revision=N (the N-th of
- * them, 1 being the newest).  A URI ending in "/" lists keys instead; see
+ * A GET may ask for more than the value: ?meta, ?revisions or ?revision=N
+ * (ngx_http_kvs_history.c).  A URI ending in "/" lists keys instead; see
  * ngx_http_kvs_list.c.
  */
 
@@ -29,60 +28,11 @@
 #include "kvs_json.h"
 
 
-/* ?ttl= at most: 100 years, as default_ttl */
-#define NGX_HTTP_KVS_TTL_MAX  3153600000LL
-
-/* a hexadecimal digit, as a percent-escape takes two */
-#define ngx_http_kvs_hex(c)                                                   \
-    (((c) >= '0' && (c) <= '9')                                               \
-     || (((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f'))
-
-
-typedef struct {
-    ngx_uint_t            n;             /* versions seen, newest first */
-    ngx_uint_t            want;          /* ?revision=N, or 0 */
-    uint64_t              now;
-    ngx_http_request_t   *r;
-    ngx_array_t          *list;          /* ?revisions: kvs_version_t */
-    u_char               *value;         /* ?revision=N: its JSON */
-    size_t                len;
-    kvs_version_t         version;
-    ngx_int_t             rc;            /* NGX_OK, or an error status */
-} ngx_http_kvs_versions_t;
-
-
-typedef struct {
-    u_char               *src;
-    size_t                len;
-    u_char               *dst;
-    size_t                cap;
-    size_t                out;           /* frame length, 0 = stay raw */
-    int                   level;
-    ngx_http_request_t   *request;
-} ngx_http_kvs_zip_t;
-
-
 static ngx_int_t ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key,
     ngx_uint_t *prefix);
-static ngx_int_t ngx_http_kvs_param_decode(ngx_http_request_t *r,
-    ngx_str_t *s);
-static ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r,
-    ngx_uint_t prefix, ngx_http_kvs_params_t *p);
 static ngx_int_t ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params);
-static ngx_int_t ngx_http_kvs_get_versions(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_http_kvs_params_t *params, uint64_t now);
-static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
-    const uint8_t *value, void *data);
-static ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r,
-    kvs_record_hdr_t *hdr, ngx_str_t *key, uint64_t now);
 static void ngx_http_kvs_put_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
-    ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
-static void ngx_http_kvs_zip_thread(void *data, ngx_log_t *log);
-static void ngx_http_kvs_zip_done(ngx_event_t *ev);
-static ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r,
-    const uint8_t *uuid);
 static ngx_int_t ngx_http_kvs_expires(ngx_http_request_t *r,
     uint64_t expires_at);
 static ngx_int_t ngx_http_kvs_conditions(ngx_http_request_t *r,
@@ -129,12 +79,18 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     /* a read needs no context: it is answered at once */
 
     if (prefix) {
+        ngx_kvs_debug(r->connection->log, "kvs: list \"%V\", limit %ui",
+                      &key, params.limit);
         return ngx_http_kvs_list(r, &key, &params);
     }
 
     if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        ngx_kvs_debug(r->connection->log, "kvs: read \"%V\"", &key);
         return ngx_http_kvs_get(r, &key, &params);
     }
+
+    ngx_kvs_debug(r->connection->log, "kvs: %V \"%V\"", &r->method_name,
+                  &key);
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
@@ -278,284 +234,12 @@ ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 }
 
 
-/*
- * A parameter's name or value, percent-decoded as the key is ("?ttl=%31%30"
- * is ttl=10).  The query is split at "&" and "=" first, so %26 and %3D
- * belong to the name or value they are in.  A "%" that two hexadecimal
- * digits do not follow is refused (NGX_DECLINED) rather than guessed at.
- */
-
-static ngx_int_t
-ngx_http_kvs_param_decode(ngx_http_request_t *r, ngx_str_t *s)
-{
-    u_char  *p, *end, *src, *dst;
-
-    end = s->data + s->len;
-
-    if (ngx_strlchr(s->data, end, '%') == NULL) {
-        return NGX_OK;
-    }
-
-    /* a hexadecimal digit is never a "%", so each "%" is judged alone */
-
-    for (p = s->data; p < end; p++) {
-        if (*p == '%'
-            && (end - p < 3 || !ngx_http_kvs_hex(p[1])
-                || !ngx_http_kvs_hex(p[2])))
-        {
-            return NGX_DECLINED;
-        }
-    }
-
-    dst = ngx_pnalloc(r->pool, s->len);
-    if (dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    src = s->data;
-    s->data = dst;
-    ngx_unescape_uri(&dst, &src, s->len, 0);
-    s->len = dst - s->data;
-
-    return NGX_OK;
-}
-
-
-/*
- * The query parameters.  Each one is checked against where it applies, so
- * a typo or a parameter of another request is a 400 naming it, not a
- * silent no-op.
- */
-
-static ngx_int_t
-ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
-    ngx_http_kvs_params_t *p)
-{
-    u_char     *a, *end, *amp, *eq;
-    ngx_int_t   n, rc;
-    ngx_str_t   name, value;
-
-    ngx_memzero(p, sizeof(ngx_http_kvs_params_t));
-    p->ttl = -1;
-    p->limit = NGX_HTTP_KVS_LIST_LIMIT;
-    p->recursive = 1;
-
-    /* without a query, args.data is NULL: no pointer is computed from it */
-    if (r->args.len == 0) {
-        return NGX_OK;
-    }
-
-    a = r->args.data;
-    end = a + r->args.len;
-
-    for ( /* void */ ; a < end; a = amp + 1) {
-        amp = ngx_strlchr(a, end, '&');
-        if (amp == NULL) {
-            amp = end;
-        }
-
-        if (amp == a) {
-            continue;
-        }
-
-        eq = ngx_strlchr(a, amp, '=');
-
-        name.data = a;
-        name.len = (eq ? eq : amp) - a;
-        value.data = eq ? eq + 1 : amp;
-        value.len = eq ? (size_t) (amp - eq - 1) : 0;
-
-        rc = ngx_http_kvs_param_decode(r, &name);
-
-        if (rc == NGX_OK) {
-            rc = ngx_http_kvs_param_decode(r, &value);
-        }
-
-        if (rc == NGX_ERROR) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        if (rc == NGX_DECLINED) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "the parameter \"%*s\" has a \"%%\" "
-                                      "that two hexadecimal digits do not "
-                                      "follow; send a \"%%\" as %%25",
-                                      (size_t) (amp - a), a);
-        }
-
-#define ngx_http_kvs_param_is(s)                                              \
-    (name.len == sizeof(s) - 1 && ngx_strncmp(name.data, s, name.len) == 0)
-
-        if (!prefix && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
-
-            if (ngx_http_kvs_param_is("meta")
-                || ngx_http_kvs_param_is("revisions"))
-            {
-                if (value.len) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"%V\" takes "
-                                              "no value", &name);
-                }
-
-                if (p->meta || p->revisions || p->revision) {
-                    goto exclusive;
-                }
-
-                if (name.data[0] == 'm') {
-                    p->meta = 1;
-                } else {
-                    p->revisions = 1;
-                }
-
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("revision")) {
-                n = ngx_atoi(value.data, value.len);
-
-                if (n < 1) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"revision\" "
-                                              "must be a whole number from "
-                                              "1, the newest version; got "
-                                              "\"%V\"", &value);
-                }
-
-                if (p->meta || p->revisions || p->revision) {
-                    goto exclusive;
-                }
-
-                p->revision = n;
-                continue;
-            }
-        }
-
-        if (prefix) {
-
-            if (ngx_http_kvs_param_is("limit")) {
-                n = ngx_atoi(value.data, value.len);
-
-                if (n < 1 || n > NGX_HTTP_KVS_LIST_MAX) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"limit\" must "
-                                              "be a whole number from 1 to "
-                                              "%d; got \"%V\"",
-                                              NGX_HTTP_KVS_LIST_MAX, &value);
-                }
-
-                if (p->given & NGX_HTTP_KVS_LIMIT) {
-                    goto twice;
-                }
-
-                p->given |= NGX_HTTP_KVS_LIMIT;
-                p->limit = n;
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("recursive")) {
-                if (p->given & NGX_HTTP_KVS_RECURSIVE) {
-                    goto twice;
-                }
-
-                p->given |= NGX_HTTP_KVS_RECURSIVE;
-
-                if (value.len == 4 && ngx_strncmp(value.data, "true", 4) == 0)
-                {
-                    p->recursive = 1;
-
-                } else if (value.len == 5
-                           && ngx_strncmp(value.data, "false", 5) == 0)
-                {
-                    p->recursive = 0;
-
-                } else {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"recursive\" "
-                                              "must be true or false; got "
-                                              "\"%V\"", &value);
-                }
-
-                continue;
-            }
-
-            if (ngx_http_kvs_param_is("after")) {
-                if (p->has_after) {
-                    goto twice;
-                }
-
-                p->after = value;
-                p->has_after = 1;
-
-                if (p->after.len > KVS_KEY_MAX) {
-                    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                              "the parameter \"after\" is "
-                                              "longer than a key can be "
-                                              "(%d bytes)", KVS_KEY_MAX);
-                }
-
-                continue;
-            }
-        }
-
-        if (!prefix && r->method == NGX_HTTP_PUT
-            && ngx_http_kvs_param_is("ttl"))
-        {
-            n = ngx_atoof(value.data, value.len);
-
-            if (n == NGX_ERROR || n > NGX_HTTP_KVS_TTL_MAX) {
-                return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                          "the parameter \"ttl\" must be a "
-                                          "whole number of seconds from 0 "
-                                          "(no expiry) to %L; got \"%V\"",
-                                          NGX_HTTP_KVS_TTL_MAX, &value);
-            }
-
-            if (p->ttl >= 0) {
-                goto twice;
-            }
-
-            p->ttl = n;
-            continue;
-        }
-
-#undef ngx_http_kvs_param_is
-
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the parameter \"%V\" is not one of %s",
-                                  &name,
-                                  prefix
-                                  ? "a listing's: limit, after, recursive"
-                                  : (r->method == NGX_HTTP_PUT
-                                     ? "a PUT's: ttl"
-                                     : (r->method == NGX_HTTP_DELETE
-                                        ? "a DELETE's: none"
-                                        : "a GET's: meta, revisions, "
-                                          "revision")));
-    }
-
-    return NGX_OK;
-
-twice:
-
-    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                              "the parameter \"%V\" is given twice", &name);
-
-exclusive:
-
-    return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                              "the parameter \"%V\" cannot be given with "
-                              "another of meta, revisions and revision, or "
-                              "twice", &name);
-}
-
-
 static ngx_int_t
 ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params)
 {
     int                rc;
     u_char            *copy;
-    char               err[KVS_STORE_ERRLEN];
     uint64_t           now;
     ngx_int_t          status;
     const uint8_t     *value;
@@ -565,18 +249,15 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
     }
 
     now = ngx_http_kvs_now_ms();
 
     if (params->revisions || params->revision) {
-        status = ngx_http_kvs_get_versions(r, key, params, now);
+        status = ngx_http_kvs_versions(r, key, params, now);
         kvs_store_read_end(ngx_http_kvs_store);
         return status;
     }
@@ -609,8 +290,8 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     if (rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: the record of \"%V\" is unreadable", key);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: the record of \"%V\" is unreadable", key);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the record of this key is unreadable");
     }
@@ -645,10 +326,10 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 
     why = kvs_record_check(hdr);
     if (why != NULL) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: the record at \"%V\" is damaged: %s (value "
-                      "of %uD bytes, JSON of %uD)", &r->uri, why,
-                      hdr->value_len, hdr->raw_len);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: the record at \"%V\" is damaged: %s (value "
+                    "of %uD bytes, JSON of %uD)", &r->uri, why,
+                    hdr->value_len, hdr->raw_len);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the value of this key is damaged");
     }
@@ -664,10 +345,10 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     } else if (kvs_codec_decompress(p, hdr->raw_len, value, hdr->value_len)
                != 0)
     {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: a compressed value of %uD bytes does not "
-                      "decompress to its %uD bytes", hdr->value_len,
-                      hdr->raw_len);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: a compressed value of %uD bytes does not "
+                    "decompress to its %uD bytes", hdr->value_len,
+                    hdr->raw_len);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the value of this key is damaged");
     }
@@ -677,228 +358,6 @@ ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     return NGX_OK;
 }
 
-
-/*
- * ?revisions and ?revision=N: the current version when it is live, then
- * the earlier ones the store kept, newest first and numbered from 1.
- */
-
-static ngx_int_t
-ngx_http_kvs_get_versions(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_http_kvs_params_t *params, uint64_t now)
-{
-    int                       rc;
-    u_char                   *body, *p;
-    ngx_uint_t                i;
-    const uint8_t            *value;
-    kvs_version_t            *v;
-    kvs_record_hdr_t          hdr;
-    ngx_http_kvs_versions_t   vs;
-
-    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
-    vs.r = r;
-    vs.now = now;
-    vs.want = params->revision;
-    vs.rc = NGX_OK;
-
-    if (params->revisions) {
-        vs.list = ngx_array_create(r->pool, 4, sizeof(kvs_version_t));
-        if (vs.list == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-    }
-
-    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
-                       (const char *) key->data, key->len, &hdr, &value);
-
-    /* the current version, counted only when live, like every other */
-
-    if (rc == KVS_OK) {
-        (void) ngx_http_kvs_version_one(&hdr, value, &vs);
-
-    } else if (rc == KVS_ERROR) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the record of this key is unreadable");
-    }
-
-    if ((vs.want == 0 || vs.n < vs.want)
-        && kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
-                             (const char *) key->data, key->len,
-                             ngx_http_kvs_version_one, &vs)
-           != KVS_OK)
-    {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
-    }
-
-    if (vs.rc != NGX_OK) {
-        return vs.rc;
-    }
-
-    if (vs.n == 0) {
-        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                  "key \"%V\" not found", key);
-    }
-
-    if (vs.want) {
-        if (vs.value == NULL) {
-            return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                                      "key \"%V\" has %ui revision%s; "
-                                      "there is no revision %ui", key, vs.n,
-                                      vs.n == 1 ? "" : "s", vs.want);
-        }
-
-        if (ngx_http_kvs_etag(r, vs.version.uuid) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return ngx_http_kvs_send(r, NGX_HTTP_OK, vs.value, vs.len);
-    }
-
-    body = ngx_pnalloc(r->pool, 3 + vs.list->nelts
-                                    * (sizeof("{\"revision\":,\"uuid\":\"\","
-                                              "\"timestamp\":},")
-                                       + NGX_INT_T_LEN + KVS_UUID_STR_LEN
-                                       + NGX_INT64_LEN));
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = body;
-    *p++ = '[';
-
-    v = vs.list->elts;
-
-    for (i = 0; i < vs.list->nelts; i++) {
-        p = ngx_sprintf(p, "%s{\"revision\":%ui,\"uuid\":\"",
-                        i ? "," : "", i + 1);
-        kvs_uuid_format(v[i].uuid, (char *) p);
-        p += KVS_UUID_STR_LEN;
-        p = ngx_sprintf(p, "\",\"timestamp\":%uL}", v[i].timestamp);
-    }
-
-    *p++ = ']';
-    *p++ = '\n';
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
-}
-
-
-static int
-ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
-    void *data)
-{
-    ngx_http_kvs_versions_t *vs = data;
-
-    kvs_version_t  *v;
-
-    /* a tombstone or a swept record in history has no value to show, and
-     * a version past its own expiry is gone from history too: a TTL
-     * promises the value is no longer served */
-    if (!kvs_record_live(hdr, vs->now)) {
-        return KVS_OK;
-    }
-
-    vs->n++;
-
-    if (vs->list) {
-        v = ngx_array_push(vs->list);
-        if (v == NULL) {
-            vs->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            return KVS_ERROR;
-        }
-
-        *v = hdr->version;
-        return KVS_OK;
-    }
-
-    if (vs->n != vs->want) {
-        return KVS_OK;
-    }
-
-    vs->version = hdr->version;
-    vs->len = hdr->raw_len;
-    vs->rc = ngx_http_kvs_value(vs->r, (kvs_record_hdr_t *) hdr, value,
-                                &vs->value);
-
-    return KVS_ERROR;   /* found: stop */
-}
-
-
-/* ?meta: the record's header, and how many versions ?revisions lists */
-
-static ngx_int_t
-ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
-    ngx_str_t *key, uint64_t now)
-{
-    u_char                   *body, *p;
-    ngx_uint_t                i;
-    ngx_http_kvs_versions_t   vs;
-    static const uint8_t      none[KVS_UUID_LEN];
-    static const char        *who[] = { "owner", "group" };
-    const uint8_t            *id[2];
-
-    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
-    vs.r = r;
-    vs.now = now;
-    vs.n = 1;
-    vs.want = (ngx_uint_t) -1;     /* counts only */
-
-    if (kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
-                          (const char *) key->data, key->len,
-                          ngx_http_kvs_version_one, &vs)
-        != KVS_OK)
-    {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
-    }
-
-    body = ngx_pnalloc(r->pool, 512);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_cpymem(body, "{\"uuid\":\"", sizeof("{\"uuid\":\"") - 1);
-    kvs_uuid_format(hdr->version.uuid, (char *) p);
-    p += KVS_UUID_STR_LEN;
-    p = ngx_sprintf(p, "\",\"timestamp\":%uL,\"created_at\":%uL",
-                    hdr->version.timestamp, hdr->created_at);
-
-    id[0] = hdr->owner;
-    id[1] = hdr->group;
-
-    for (i = 0; i < 2; i++) {
-        if (ngx_memcmp(id[i], none, KVS_UUID_LEN) == 0) {
-            p = ngx_sprintf(p, ",\"%s\":null", who[i]);
-            continue;
-        }
-
-        p = ngx_sprintf(p, ",\"%s\":\"", who[i]);
-        kvs_uuid_format(id[i], (char *) p);
-        p += KVS_UUID_STR_LEN;
-        *p++ = '"';
-    }
-
-    /* 12 bits as four octal digits, as chmod takes them */
-    p = ngx_sprintf(p, ",\"permissions\":\"%c%c%c%c\"",
-                    '0' + ((hdr->permissions >> 9) & 7),
-                    '0' + ((hdr->permissions >> 6) & 7),
-                    '0' + ((hdr->permissions >> 3) & 7),
-                    '0' + (hdr->permissions & 7));
-
-    if (hdr->expires_at) {
-        p = ngx_sprintf(p, ",\"expires_at\":%uL", hdr->expires_at);
-    } else {
-        p = ngx_cpymem(p, ",\"expires_at\":null",
-                       sizeof(",\"expires_at\":null") - 1);
-    }
-
-    p = ngx_sprintf(p, ",\"size\":%uD,\"stored_size\":%uD,"
-                    "\"revisions\":%ui}\n",
-                    hdr->raw_len, hdr->value_len, vs.n);
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
-}
 
 
 static void
@@ -935,6 +394,8 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
+    ngx_kvs_debug(r->connection->log, "kvs: a value of %uz bytes", len);
+
     if (kmcf->kc.compression_enabled
         && len >= kmcf->kc.compression_min_size
         && ngx_http_kvs_zip(r, kmcf, data, len) == NGX_OK)
@@ -952,173 +413,8 @@ ngx_http_kvs_put_body(ngx_http_request_t *r)
 }
 
 
-/*
- * Compression on the thread pool.  The request is blocked meanwhile, as
- * nginx blocks one whose file a thread reads; should no thread take the
- * task, the value is stored raw, which every reader reads as well.
- */
-
-static ngx_int_t
-ngx_http_kvs_zip(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf,
-    u_char *data, size_t len)
-{
-    ngx_thread_task_t   *task;
-    ngx_http_kvs_zip_t  *zip;
-
-    if (kmcf->thread_pool == NULL) {
-        return NGX_DECLINED;
-    }
-
-    task = ngx_thread_task_alloc(r->pool, sizeof(ngx_http_kvs_zip_t));
-    if (task == NULL) {
-        return NGX_ERROR;
-    }
-
-    zip = task->ctx;
-    zip->src = data;
-    zip->len = len;
-    zip->cap = kvs_codec_bound(len);
-    zip->level = kmcf->kc.compression_level;
-    zip->request = r;
-
-    zip->dst = ngx_pnalloc(r->pool, zip->cap);
-    if (zip->dst == NULL) {
-        return NGX_ERROR;
-    }
-
-    task->handler = ngx_http_kvs_zip_thread;
-    task->event.data = task;
-    task->event.handler = ngx_http_kvs_zip_done;
-
-    if (ngx_thread_task_post(kmcf->thread_pool, task) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    r->main->blocked++;
-    ngx_http_kvs_write_hold(1);
-
-    return NGX_OK;
-}
-
-
-static void
-ngx_http_kvs_zip_thread(void *data, ngx_log_t *log)
-{
-    ngx_http_kvs_zip_t *zip = data;
-
-    zip->out = kvs_codec_compress(zip->dst, zip->cap, zip->src, zip->len,
-                                  zip->level);
-}
-
-
-static void
-ngx_http_kvs_zip_done(ngx_event_t *ev)
-{
-    ngx_int_t            rc;
-    ngx_connection_t    *c;
-    ngx_thread_task_t   *task;
-    ngx_http_request_t  *r;
-    ngx_http_kvs_ctx_t  *ctx;
-    ngx_http_kvs_zip_t  *zip;
-
-    task = ev->data;
-    zip = task->ctx;
-    r = zip->request;
-    c = r->connection;
-
-    r->main->blocked--;
-    ngx_http_kvs_write_hold(0);
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
-
-    /* a value that does not shrink is stored as it came */
-
-    if (zip->out) {
-        ctx->write.value = zip->dst;
-        ctx->write.value_len = zip->out;
-        ctx->write.raw_len = zip->len;
-        ctx->write.compressed = 1;
-    }
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        ngx_http_finalize_request(r, rc);
-    }
-
-    ngx_http_run_posted_requests(c);
-}
-
-
-/* The body in one piece: in memory as nginx read it, or from its temp file
- * when it was larger than client_body_buffer_size. */
 
 ngx_int_t
-ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
-{
-    u_char       *p;
-    size_t        size;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    size = 0;
-
-    if (r->request_body) {
-        for (cl = r->request_body->bufs; cl; cl = cl->next) {
-            size += ngx_buf_size(cl->buf);
-        }
-    }
-
-    if (size == 0) {
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the body is empty; %V needs a JSON "
-                                  "value", &r->method_name);
-    }
-
-    cl = r->request_body->bufs;
-    b = cl->buf;
-
-    if (cl->next == NULL && !b->in_file) {
-        *data = b->pos;
-        *len = size;
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, size);
-    if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    *data = p;
-    *len = size;
-
-    for ( /* void */ ; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            if (b->last != b->pos) {
-                p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            }
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, b->file_last - b->file_pos,
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                          "kvs: reading the body's temp file failed");
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p += n;
-    }
-
-    return NGX_OK;
-}
-
-
-static ngx_int_t
 ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid)
 {
     u_char           *p;

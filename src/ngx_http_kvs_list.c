@@ -35,13 +35,12 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_kvs_params_t *params)
 {
     int                   rc, more;
-    char                  err[KVS_STORE_ERRLEN];
     u_char               *body, *p;
     ngx_str_t            *k;
     ngx_uint_t            i;
     ngx_http_kvs_list_t   l;
 
-    if (params->has_after
+    if (params->after.data
         && (params->after.len < prefix->len
             || ngx_strncmp(params->after.data, prefix->data, prefix->len)
                != 0))
@@ -63,18 +62,14 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
 
     l.size = 0;
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     rc = kvs_store_list(ngx_http_kvs_store, KVS_NS_DATA,
                         (const char *) prefix->data, prefix->len,
-                        params->has_after ? (const char *) params->after.data
-                                          : NULL,
+                        (const char *) params->after.data,
                         params->after.len, params->recursive, params->limit,
                         ngx_http_kvs_now_ms(), ngx_http_kvs_list_one, &l,
                         &more);
@@ -117,8 +112,8 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "kvs: listing \"%V\" failed", prefix);
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: listing \"%V\" failed", prefix);
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the keys under this prefix cannot be "
                                   "listed");

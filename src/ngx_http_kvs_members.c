@@ -15,8 +15,9 @@
 
 
 typedef struct {
-    kvs_member_t        *m;
+    kvs_member_t        *m;            /* NULL: counted only */
     size_t               n;
+    size_t               max;           /* room in m */
     ngx_uint_t           alive;
     ngx_uint_t           with_left;
     const char          *self;
@@ -27,7 +28,7 @@ typedef struct {
 
 static int ngx_http_kvs_member_add(const kvs_member_t *m, void *data);
 static ngx_int_t ngx_http_kvs_members_read(ngx_http_request_t *r,
-    ngx_http_kvs_members_t *ms);
+    ngx_http_kvs_members_t *ms, ngx_uint_t list);
 
 
 static ngx_int_t
@@ -70,7 +71,7 @@ ngx_http_kvs_members_answer(ngx_http_request_t *r, ngx_uint_t with_left)
 
     ms.with_left = with_left;
 
-    rc = ngx_http_kvs_members_read(r, &ms);
+    rc = ngx_http_kvs_members_read(r, &ms, 1);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -104,7 +105,7 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     ms.with_left = 0;
 
-    rc = ngx_http_kvs_members_read(r, &ms);
+    rc = ngx_http_kvs_members_read(r, &ms, 0);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -113,14 +114,13 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     mode = ngx_http_kvs_syncing() ? "syncing"
            : kmcf->kc.read_only ? "read-only" : "normal";
-    len = ngx_strlen(kmcf->kc.node_id);
+    len = kmcf->node_id.len;
 
     body = ngx_pnalloc(r->pool,
                        sizeof("{\"status\":\"ok\",\"mode\":\"\","
                               "\"member_count\":,\"node_id\":\"\"}\n")
                        + sizeof("read-only") + NGX_INT_T_LEN
-                       + len + ngx_escape_json(NULL,
-                                               (u_char *) kmcf->kc.node_id,
+                       + len + ngx_escape_json(NULL, kmcf->node_id.data,
                                                len));
     if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -128,43 +128,59 @@ ngx_http_kvs_health_handler(ngx_http_request_t *r)
 
     p = ngx_sprintf(body, "{\"status\":\"ok\",\"mode\":\"%s\","
                     "\"member_count\":%ui,\"node_id\":\"", mode, ms.alive);
-    p = (u_char *) ngx_escape_json(p, (u_char *) kmcf->kc.node_id, len);
+    p = (u_char *) ngx_escape_json(p, kmcf->node_id.data, len);
     p = ngx_cpymem(p, "\"}\n", 3);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }
 
 
+/*
+ * The members, in one read transaction: counted first, so that the list
+ * takes the room of the members there are, not of the most there may be;
+ * /health, which needs only the count, stores none (ms->m stays NULL).
+ */
+
 static ngx_int_t
-ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms)
+ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms,
+    ngx_uint_t list)
 {
     int                        rc;
-    char                       err[KVS_STORE_ERRLEN];
+    ngx_int_t                  status;
     ngx_http_kvs_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
     ms->n = 0;
     ms->alive = 0;
+    ms->m = NULL;
     ms->self = kmcf->kc.node_id;
     ms->now = ngx_http_kvs_now_ms();
     ms->failure = (uint64_t) (kmcf->kc.failure_timeout * 1000);
-    ms->m = ngx_palloc(r->pool, KVS_MEMBERS_MAX * sizeof(kvs_member_t));
 
-    if (ms->m == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the store cannot be read");
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
     }
 
     rc = kvs_store_member_each(ngx_http_kvs_store, ngx_http_kvs_member_add,
                                ms);
+
+    if (rc == KVS_OK && list && ms->n) {
+        ms->m = ngx_palloc(r->pool, ms->n * sizeof(kvs_member_t));
+
+        if (ms->m == NULL) {
+            kvs_store_read_end(ngx_http_kvs_store);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ms->max = ms->n;
+        ms->n = 0;
+        ms->alive = 0;
+
+        rc = kvs_store_member_each(ngx_http_kvs_store,
+                                   ngx_http_kvs_member_add, ms);
+    }
 
     kvs_store_read_end(ngx_http_kvs_store);
 
@@ -172,6 +188,9 @@ ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms)
         return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                   "the member list cannot be read");
     }
+
+    ngx_kvs_debug(r->connection->log, "kvs: %uz members, %ui alive",
+                  ms->n, ms->alive);
 
     return NGX_OK;
 }
@@ -182,24 +201,29 @@ ngx_http_kvs_member_add(const kvs_member_t *m, void *data)
 {
     ngx_http_kvs_members_t *ms = data;
 
-    if (ms->n == KVS_MEMBERS_MAX
+    kvs_member_t  one;
+
+    if ((ms->m && ms->n == ms->max)
         || (m->state == KVS_MEMBER_LEFT && !ms->with_left))
     {
         return KVS_OK;
     }
 
-    ms->m[ms->n] = *m;
+    one = *m;
 
     if (ngx_strcmp(m->node_id, ms->self) == 0) {
-        ms->m[ms->n].last_seen = ms->now;
-        ms->m[ms->n].state = KVS_MEMBER_ALIVE;
+        one.last_seen = ms->now;
+        one.state = KVS_MEMBER_ALIVE;
     }
 
-    ms->m[ms->n].state = kvs_member_state(&ms->m[ms->n], ms->now,
-                                          ms->failure);
+    one.state = kvs_member_state(&one, ms->now, ms->failure);
 
-    if (ms->m[ms->n].state == KVS_MEMBER_ALIVE) {
+    if (one.state == KVS_MEMBER_ALIVE) {
         ms->alive++;
+    }
+
+    if (ms->m) {
+        ms->m[ms->n] = one;
     }
 
     ms->n++;

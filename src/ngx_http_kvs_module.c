@@ -31,15 +31,6 @@
 #include "kvs_members.h"
 
 
-/* an endpoint: its path, or the prefix of its paths, and its handler */
-typedef struct {
-    ngx_str_t              path;
-    ngx_uint_t             prefix;
-    ngx_uint_t             internal;      /* called by peers, signed */
-    ngx_http_handler_pt    handler;
-} ngx_http_kvs_route_t;
-
-
 static void *ngx_http_kvs_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_kvs_create_loc_conf(ngx_conf_t *cf);
@@ -51,7 +42,10 @@ static char *ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
-static char *ngx_http_kvs_location(ngx_conf_t *cf);
+static char *ngx_http_kvs_location(ngx_conf_t *cf,
+    ngx_http_kvs_loc_conf_t *klcf);
+static void ngx_http_kvs_body_limits(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
 static ngx_int_t ngx_http_kvs_cluster_listen(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
 static ngx_uint_t ngx_http_kvs_cluster_server(ngx_http_conf_addr_t *addr,
@@ -67,7 +61,6 @@ static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_master(ngx_cycle_t *cycle);
 
-static ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -75,11 +68,17 @@ static ngx_int_t ngx_http_kvs_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
 
-/* the most bytes of JSON an error's sentence takes; nginx's own limit */
-#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
-
-
 kvs_store_t  *ngx_http_kvs_store;
+ngx_uint_t    ngx_kvs_log_level = NGX_LOG_INFO;
+
+
+/* the YAML's log_level, by kvs_log_level_e, as nginx's levels */
+static ngx_uint_t  ngx_http_kvs_log_levels[] = {
+    NGX_LOG_DEBUG,                         /* debug */
+    NGX_LOG_INFO,                          /* info: notice too */
+    NGX_LOG_WARN,                          /* warn */
+    NGX_LOG_ERR                            /* error */
+};
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
 static ngx_http_output_body_filter_pt    ngx_http_next_body_filter;
@@ -167,6 +166,13 @@ ngx_http_kvs_create_main_conf(ngx_conf_t *cf)
         return NULL;
     }
 
+    if (ngx_array_init(&kmcf->locations, cf->pool, 2,
+                       sizeof(ngx_http_kvs_location_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
     cln->handler = ngx_http_kvs_cleanup_config;
     cln->data = &kmcf->kc;
 
@@ -195,8 +201,20 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
      * string is.
      */
 
+    ngx_kvs_log_level = ngx_http_kvs_log_levels[kmcf->kc.log_level];
+
     kmcf->data_dir.data = (u_char *) kmcf->kc.data_dir;
     kmcf->data_dir.len = ngx_strlen(kmcf->kc.data_dir);
+
+    /* the strings requests use, measured once */
+
+    kmcf->node_id.data = (u_char *) kmcf->kc.node_id;
+    kmcf->node_id.len = ngx_strlen(kmcf->kc.node_id);
+
+    if (kmcf->kc.cluster_secret) {
+        kmcf->cluster_secret.data = (u_char *) kmcf->kc.cluster_secret;
+        kmcf->cluster_secret.len = ngx_strlen(kmcf->kc.cluster_secret);
+    }
 
     if (ngx_conf_full_name(cf->cycle, &kmcf->data_dir, 0) != NGX_OK) {
         return NGX_CONF_ERROR;
@@ -411,7 +429,7 @@ ngx_http_kvs_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     klcf->api = 1;
 
-    return ngx_http_kvs_location(cf);
+    return ngx_http_kvs_location(cf, klcf);
 }
 
 
@@ -450,23 +468,57 @@ ngx_http_kvs_cluster_api(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     ca->file = cf->conf_file->file.name;
     ca->line = cf->conf_file->line;
 
-    return ngx_http_kvs_location(cf);
+    return ngx_http_kvs_location(cf, klcf);
 }
 
 
 /* what kvs_api and kvs_cluster_api both make of a location */
 
 static char *
-ngx_http_kvs_location(ngx_conf_t *cf)
+ngx_http_kvs_location(ngx_conf_t *cf, ngx_http_kvs_loc_conf_t *klcf)
 {
-    ngx_http_core_loc_conf_t  *clcf;
-    ngx_http_kvs_main_conf_t  *kmcf;
+    ngx_http_conf_ctx_t        *http;
+    ngx_http_kvs_location_t    *loc;
+    ngx_http_core_loc_conf_t   *clcf, *up[2];
+    ngx_http_core_srv_conf_t   *cscf;
+    ngx_http_kvs_main_conf_t   *kmcf;
 
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_kvs_handler;
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
     kmcf->used = 1;
+
+    /*
+     * Whether client_max_body_size was written for the location is known
+     * only before nginx merges it: what the location, its server and http
+     * say so far is looked at now, the rest once merged.
+     */
+
+    loc = ngx_array_push(&kmcf->locations);
+    if (loc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    cscf = ngx_http_conf_get_module_srv_conf(cf, ngx_http_core_module);
+    http = (ngx_http_conf_ctx_t *) cf->cycle->conf_ctx[ngx_http_module.index];
+
+    up[0] = cscf->ctx->loc_conf[ngx_http_core_module.ctx_index];
+    up[1] = http->loc_conf[ngx_http_core_module.ctx_index];
+
+    loc->clcf = clcf;
+    loc->klcf = klcf;
+    loc->file = cf->conf_file->file.name;
+    loc->line = cf->conf_file->line;
+    loc->written = clcf->client_max_body_size;
+
+    if (loc->written == NGX_CONF_UNSET) {
+        loc->written = up[0]->client_max_body_size;
+    }
+
+    if (loc->written == NGX_CONF_UNSET) {
+        loc->written = up[1]->client_max_body_size;
+    }
 
 #if (NGX_THREADS)
 
@@ -513,11 +565,95 @@ ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
 
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
 
+    ngx_http_kvs_body_limits(cf, kmcf);
+
     if (kmcf->cluster_api == NULL) {
         return NGX_OK;
     }
 
     return ngx_http_kvs_cluster_listen(cf, kmcf);
+}
+
+
+/* a peer's batch may carry a value of max_json_size and its framing */
+
+off_t
+ngx_http_kvs_batch_max(kvs_config_t *kc)
+{
+    return 2 * (off_t) kc->max_json_size + 65536;
+}
+
+
+/*
+ * The module owns the body limits of its locations: each endpoint checks
+ * its own (max_json_size for a client's value, a batch or a member list
+ * for a peer's call) before reading and as the body arrives, so nginx's
+ * client_max_body_size, whose 1m default would answer 413 before the
+ * module sees a larger value or batch, is lifted there.  One written for
+ * such a location below what the location takes is a mistake worth a
+ * warning at "nginx -t": it has no effect.
+ */
+
+static void
+ngx_http_kvs_body_limits(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
+{
+    off_t                       need, written;
+    ngx_uint_t                  i, internal;
+    ngx_http_conf_ctx_t        *http;
+    ngx_http_kvs_location_t    *loc;
+    ngx_http_core_loc_conf_t   *top;
+
+    http = (ngx_http_conf_ctx_t *) cf->cycle->conf_ctx[ngx_http_module.index];
+    top = http->loc_conf[ngx_http_core_module.ctx_index];
+
+    loc = kmcf->locations.elts;
+
+    for (i = 0; i < kmcf->locations.nelts; i++) {
+
+        internal = loc[i].klcf->cluster
+                   || (loc[i].klcf->api && kmcf->cluster_api == NULL);
+
+        need = loc[i].klcf->api ? (off_t) kmcf->kc.max_json_size : 0;
+
+        if (internal) {
+            need = ngx_max(need, ngx_http_kvs_batch_max(&kmcf->kc));
+            need = ngx_max(need, (off_t) KVS_MEMBERS_JSON_MAX);
+        }
+
+        /*
+         * Written after the location was read, in it, its server or http:
+         * the http level is never merged, and a merged value other than
+         * nginx's default was written somewhere.
+         */
+
+        written = loc[i].written;
+
+        if (written == NGX_CONF_UNSET) {
+            written = top->client_max_body_size;
+        }
+
+        if (written == NGX_CONF_UNSET
+            && loc[i].clcf->client_max_body_size != 1024 * 1024)
+        {
+            written = loc[i].clcf->client_max_body_size;
+        }
+
+        if (written != NGX_CONF_UNSET && written != 0 && written < need) {
+            ngx_kvs_log(NGX_LOG_WARN, cf->log, 0,
+                        "kvs: client_max_body_size %O of the location in "
+                        "%V:%ui is below the %O bytes this location takes "
+                        "(%s); it has no effect there: the module checks "
+                        "each endpoint's own limit",
+                        written, &loc[i].file, loc[i].line, need,
+                        internal ? "a peer's batch"
+                                 : "max_json_size");
+        }
+
+        ngx_kvs_debug(cf->log, "kvs: the location in %V:%ui takes bodies up "
+                      "to %O bytes", &loc[i].file, loc[i].line, need);
+
+        loc[i].clcf->client_max_body_size = 0;
+    }
 }
 
 
@@ -558,9 +694,9 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
     /* the loader took only an address peers can call */
 
     if (kvs_address_parse((char *) text.data, text.len, &a) != 0) {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "kvs: bind_address:port \"%V\" is not host:port or "
-                      "an http(s):// URL", &text);
+        ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                    "kvs: bind_address:port \"%V\" is not host:port or "
+                    "an http(s):// URL", &text);
         return NGX_ERROR;
     }
 
@@ -622,39 +758,38 @@ ngx_http_kvs_cluster_listen(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
             }
 
             if (ssl && !addr[j].opt.ssl) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "kvs: bind_address \"%V\" has peers call %V "
-                              "over TLS, but that \"listen\" has no \"ssl\"",
-                              &bind, &address);
+                ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                            "kvs: bind_address \"%V\" has peers call %V "
+                            "over TLS, but that \"listen\" has no \"ssl\"",
+                            &bind, &address);
                 return NGX_ERROR;
             }
 
             if (!ssl && addr[j].opt.ssl) {
-                ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                              "kvs: bind_address \"%V\" has peers call %V "
-                              "without TLS, but that \"listen\" has \"ssl\": "
-                              "write \"https://%V\"",
-                              &bind, &address, &host);
+                ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                            "kvs: bind_address \"%V\" has peers call %V "
+                            "without TLS, but that \"listen\" has \"ssl\": "
+                            "write \"https://%V\"",
+                            &bind, &address, &host);
                 return NGX_ERROR;
             }
 
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, cf->log, 0,
-                           "kvs: peers call %V at the listen %V",
-                           &bind, &addr[j].opt.addr_text);
+            ngx_kvs_debug(cf->log, "kvs: peers call %V at the listen %V",
+                          &bind, &addr[j].opt.addr_text);
 
             return NGX_OK;
         }
     }
 
-    ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                  "kvs: bind_address:port \"%s:%d\" is no \"listen\" of a "
-                  "server with \"kvs_cluster_api\" (%V:%ui): peers call the "
-                  "internal endpoints there; set bind_address and port%s%V "
-                  "to a listen address of that server%s%s",
-                  kmcf->kc.bind_address, kmcf->kc.port, &ca[0].file,
-                  ca[0].line, kmcf->file.len ? " in " : "", &kmcf->file,
-                  u.err ? ", which cannot be resolved: " : "",
-                  u.err ? u.err : "");
+    ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                "kvs: bind_address:port \"%s:%d\" is no \"listen\" of a "
+                "server with \"kvs_cluster_api\" (%V:%ui): peers call the "
+                "internal endpoints there; set bind_address and port%s%V "
+                "to a listen address of that server%s%s",
+                kmcf->kc.bind_address, kmcf->kc.port, &ca[0].file,
+                ca[0].line, kmcf->file.len ? " in " : "", &kmcf->file,
+                u.err ? ", which cannot be resolved: " : "",
+                u.err ? u.err : "");
 
     return NGX_ERROR;
 }
@@ -796,12 +931,12 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
     }
 
     if (rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         return NGX_ERROR;
     }
 
     if (note[0] != '\0') {
-        ngx_log_error(NGX_LOG_NOTICE, cycle->log, 0, "kvs: %s", note);
+        ngx_kvs_log(NGX_LOG_NOTICE, cycle->log, 0, "kvs: %s", note);
     }
 
     ngx_memzero(&self, sizeof(kvs_member_t));
@@ -814,7 +949,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
                               sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         kvs_store_close(st);
         return NGX_ERROR;
     }
@@ -828,7 +963,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         && ngx_http_kvs_store_empty(st)
         && kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err)) != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         kvs_store_close(st);
         return NGX_ERROR;
     }
@@ -847,8 +982,8 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         *p = '\0';
 
         if (chown((char *) path, ccf->user, ccf->group) == -1) {
-            ngx_log_error(NGX_LOG_EMERG, cycle->log, ngx_errno,
-                          "kvs: chown(\"%s\", %d) failed", path, ccf->user);
+            ngx_kvs_log(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                        "kvs: chown(\"%s\", %d) failed", path, ccf->user);
             return NGX_ERROR;
         }
     }
@@ -880,14 +1015,16 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
                        kmcf->kc.max_db_size, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
         return NGX_ERROR;
     }
 
     kvs_store_set_history(ngx_http_kvs_store, kmcf->kc.revision_history);
 
-    if (ngx_process != NGX_PROCESS_HELPER) {
-        ngx_http_kvs_write_init_process(cycle);
+    if (ngx_process != NGX_PROCESS_HELPER
+        && ngx_http_kvs_write_init_process(cycle) != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (ngx_process != NGX_PROCESS_WORKER) {
@@ -925,200 +1062,49 @@ ngx_http_kvs_now_ms(void)
 }
 
 
-ngx_http_kvs_ctx_t *
-ngx_http_kvs_get_ctx(ngx_http_request_t *r)
-{
-    ngx_http_kvs_ctx_t  *ctx;
+/* the sentence of an error nginx raised itself, or none was given */
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ngx_http_set_ctx(r, ctx, ngx_http_kvs_module);
-    }
-
-    return ctx;
-}
+typedef struct {
+    ngx_uint_t             status;
+    ngx_str_t              sentence;
+} ngx_http_kvs_status_t;
 
 
-static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
+static ngx_http_kvs_status_t  ngx_http_kvs_statuses[] = {
 
-    { ngx_string("/kv/"), 1, 0, ngx_http_kvs_data_handler },
-    { ngx_string("/members/"), 0, 0, ngx_http_kvs_members_handler },
-    { ngx_string("/members"), 0, 0, ngx_http_kvs_members_handler },
-    { ngx_string("/health"), 0, 0, ngx_http_kvs_health_handler },
+    { NGX_HTTP_BAD_REQUEST, ngx_string("the request is malformed") },
+    { NGX_HTTP_NOT_FOUND, ngx_string("not found") },
+    { NGX_HTTP_NOT_ALLOWED, ngx_string("the method is not allowed here") },
+    { NGX_HTTP_REQUEST_TIME_OUT,
+      ngx_string("the client took too long to send the request") },
+    { NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+      ngx_string("the request body is too large") },
+    { NGX_HTTP_REQUEST_URI_TOO_LARGE,
+      ngx_string("the request URI is too long") },
+    { NGX_HTTP_SERVICE_UNAVAILABLE,
+      ngx_string("the service is unavailable") },
 
-    { ngx_string("/members/join"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/members/gossip"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/members/leave"), 0, 1, ngx_http_kvs_cluster_handler },
-    { ngx_string("/_cluster/digest"), 0, 1, ngx_http_kvs_digest_handler },
-    { ngx_string("/_cluster/"), 1, 1, ngx_http_kvs_cluster_handler }
+    /* any other: a server error, or a client's */
+    { NGX_HTTP_INTERNAL_SERVER_ERROR, ngx_string("internal server error") },
+    { 0, ngx_string("the request failed") }
 };
 
 
-static ngx_int_t
-ngx_http_kvs_handler(ngx_http_request_t *r)
-{
-    ngx_uint_t                 i, serves;
-    ngx_http_kvs_route_t      *route;
-    ngx_http_kvs_loc_conf_t   *klcf;
-    ngx_http_kvs_main_conf_t  *kmcf;
-
-    for (i = 0; i < sizeof(ngx_http_kvs_routes) / sizeof(ngx_http_kvs_route_t);
-         i++)
-    {
-        route = &ngx_http_kvs_routes[i];
-
-        if ((route->prefix ? r->uri.len < route->path.len
-                           : r->uri.len != route->path.len)
-            || ngx_strncmp(r->uri.data, route->path.data, route->path.len)
-               != 0)
-        {
-            continue;
-        }
-
-        klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
-        kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
-
-        /* kvs_api serves the internal endpoints only while nothing else does */
-
-        serves = route->internal
-                 ? klcf->cluster || (klcf->api && kmcf->cluster_api == NULL)
-                 : klcf->api;
-
-        if (!serves) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "kvs: \"%V\" is served by %s locations only",
-                           &r->uri, route->internal ? "kvs_cluster_api"
-                                                    : "kvs_api");
-            break;
-        }
-
-        return route->handler(r);
-    }
-
-    return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
-                              "no KVS endpoint at \"%V\"", &r->uri);
-}
-
-
-/*
- * Remembers the sentence for the JSON error and returns the status, which
- * the caller hands to nginx: nginx discards the body, closes keep-alive
- * when it must, and the header filter below writes the JSON.  The sentence
- * is formatted into twice the room its JSON may take (every byte takes at
- * least one byte of JSON), so that a sentence too long for that room is
- * cut by the header filter, between characters, and never here, where
- * ngx_vslprintf() would cut it anywhere.
- */
-
-static ngx_int_t
-ngx_http_kvs_verror(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, va_list args)
-{
-    u_char              *p;
-    ngx_http_kvs_ctx_t  *ctx;
-    u_char               buf[2 * NGX_HTTP_KVS_SENTENCE_MAX];
-
-    ctx = ngx_http_kvs_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    p = ngx_vslprintf(buf, buf + sizeof(buf), fmt, args);
-
-    ctx->error.len = p - buf;
-    ctx->error.data = ngx_pnalloc(r->pool, ctx->error.len);
-    if (ctx->error.data == NULL) {
-        ctx->error.len = 0;
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(ctx->error.data, buf, ctx->error.len);
-
-    /*
-     * The sentence is this error's page: an "error_page" of the server,
-     * there to give JSON to the errors nginx answers before it chooses a
-     * location (conf-examples/), must not replace it with a generic one.
-     */
-
-    r->error_page = 1;
-
-    return status;
-}
-
-
-ngx_int_t
-ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
-    const char *fmt, ...)
-{
-    ngx_int_t  rc;
-    va_list    args;
-
-    va_start(args, fmt);
-    rc = ngx_http_kvs_verror(r, status, fmt, args);
-    va_end(args);
-
-    return rc;
-}
-
-
-/* 405 with the Allow header that lists the methods the endpoint takes */
-
-ngx_int_t
-ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
-    const char *fmt, ...)
-{
-    ngx_int_t         rc;
-    va_list           args;
-    ngx_table_elt_t  *h;
-
-    h = ngx_list_push(&r->headers_out.headers);
-    if (h == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    h->hash = 1;
-    ngx_str_set(&h->key, "Allow");
-    h->value.data = (u_char *) allow;
-    h->value.len = ngx_strlen(allow);
-
-    va_start(args, fmt);
-    rc = ngx_http_kvs_verror(r, NGX_HTTP_NOT_ALLOWED, fmt, args);
-    va_end(args);
-
-    return rc;
-}
-
-
-/* The sentence of an error nginx raised itself, or none was given. */
-
-static const char *
+static ngx_str_t *
 ngx_http_kvs_status_sentence(ngx_uint_t status)
 {
-    switch (status) {
+    ngx_http_kvs_status_t  *st;
 
-    case NGX_HTTP_BAD_REQUEST:
-        return "the request is malformed";
-    case NGX_HTTP_NOT_FOUND:
-        return "not found";
-    case NGX_HTTP_NOT_ALLOWED:
-        return "the method is not allowed here";
-    case NGX_HTTP_REQUEST_TIME_OUT:
-        return "the client took too long to send the request";
-    case NGX_HTTP_REQUEST_ENTITY_TOO_LARGE:
-        return "the request body is too large";
-    case NGX_HTTP_REQUEST_URI_TOO_LARGE:
-        return "the request URI is too long";
-    case NGX_HTTP_SERVICE_UNAVAILABLE:
-        return "the service is unavailable";
-    default:
-        return status >= 500 ? "internal server error" : "the request failed";
+    for (st = ngx_http_kvs_statuses; st->status; st++) {
+        if (st->status == status
+            || (st->status == NGX_HTTP_INTERNAL_SERVER_ERROR
+                && status >= NGX_HTTP_INTERNAL_SERVER_ERROR))
+        {
+            break;
+        }
     }
+
+    return &st->sentence;
 }
 
 
@@ -1147,8 +1133,7 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
     sentence = ctx->error;
 
     if (sentence.len == 0) {
-        sentence.data = (u_char *) ngx_http_kvs_status_sentence(r->err_status);
-        sentence.len = ngx_strlen(sentence.data);
+        sentence = *ngx_http_kvs_status_sentence(r->err_status);
     }
 
     /*
@@ -1283,49 +1268,4 @@ ngx_http_kvs_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return ngx_http_next_request_body_filter(r, in);
-}
-
-
-ngx_int_t
-ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = len;
-
-    if (len) {
-        if (r->headers_out.content_type.len == 0) {
-            ngx_str_set(&r->headers_out.content_type, "application/json");
-            r->headers_out.content_type_len = sizeof("application/json") - 1;
-        }
-
-    } else {
-        r->header_only = 1;
-    }
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }

@@ -43,6 +43,8 @@ typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
+    ngx_str_t              node_id;       /* kc's, measured once */
+    ngx_str_t              cluster_secret; /* kc's; "" = none */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
     ngx_str_t              peer_cert_file; /* absolute, "" = none */
     ngx_str_t              peer_key_file; /* absolute, "" = none */
@@ -52,6 +54,7 @@ typedef struct {
     ngx_thread_pool_t     *thread_pool;
     ngx_flag_t             used;          /* some location has kvs_api or
                                              kvs_cluster_api */
+    ngx_array_t            locations;     /* ngx_http_kvs_location_t */
     ngx_array_t           *cluster_api;   /* ngx_http_kvs_cluster_api_t;
                                              NULL: kvs_api locations serve
                                              the internal endpoints too */
@@ -67,6 +70,20 @@ typedef struct {
 } ngx_http_kvs_loc_conf_t;
 
 
+/*
+ * A kvs_api or kvs_cluster_api location, kept until the configuration is
+ * merged to give it the body limit of its endpoints, with the
+ * client_max_body_size written for it by then, if any.
+ */
+typedef struct {
+    ngx_http_core_loc_conf_t  *clcf;
+    ngx_http_kvs_loc_conf_t   *klcf;
+    off_t                      written;   /* NGX_CONF_UNSET: none yet */
+    ngx_str_t                  file;
+    ngx_uint_t                 line;
+} ngx_http_kvs_location_t;
+
+
 /* the query parameters of /kv/ */
 typedef struct {
     ngx_uint_t             meta;          /* GET ?meta */
@@ -74,21 +91,36 @@ typedef struct {
     ngx_uint_t             revision;      /* GET ?revision=N, 0 = none */
     int64_t                ttl;           /* PUT ?ttl=s, -1 = none given */
     ngx_uint_t             limit;         /* listing */
-    ngx_str_t              after;         /* listing, decoded */
-    ngx_uint_t             has_after;
+    ngx_str_t              after;         /* listing, decoded; data
+                                             NULL: none given */
     ngx_uint_t             recursive;
-    ngx_uint_t             given;         /* NGX_HTTP_KVS_LIMIT|RECURSIVE */
 } ngx_http_kvs_params_t;
-
-#define NGX_HTTP_KVS_LIMIT       0x01
-#define NGX_HTTP_KVS_RECURSIVE   0x02
 
 #define NGX_HTTP_KVS_LIST_LIMIT  100
 #define NGX_HTTP_KVS_LIST_MAX    1000
 
 
+/* the most bytes of JSON an error's sentence takes; nginx's own limit */
+#define NGX_HTTP_KVS_SENTENCE_MAX  NGX_MAX_ERROR_STR
+
+
 /* records in one /_cluster/apply batch; a batch commits in one group */
 #define NGX_HTTP_KVS_APPLY_MAX  512
+
+/* an endpoint, found by its name (ngx_http_kvs_request.c) */
+
+#define NGX_HTTP_KVS_PREFIX       0x01    /* the path is a prefix */
+#define NGX_HTTP_KVS_INTERNAL     0x02    /* called by peers, signed */
+#define NGX_HTTP_KVS_MEMBER_LIST  0x04    /* the body is a member list */
+#define NGX_HTTP_KVS_LEAVE        0x08    /* the caller must be a member */
+
+typedef struct {
+    ngx_str_t                         path;
+    ngx_uint_t                        flags;
+    ngx_http_handler_pt               handler;    /* NULL: not found */
+    ngx_http_client_body_handler_pt   body;       /* an internal POST's */
+} ngx_http_kvs_route_t;
+
 
 typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
 
@@ -97,6 +129,7 @@ struct ngx_http_kvs_ctx_s {
     ngx_str_t              key;           /* the key path of /kv/ */
     ngx_str_t              peer;          /* the member that signed */
     ngx_http_request_t    *request;
+    ngx_http_kvs_route_t  *route;         /* an internal POST's endpoint */
     ngx_queue_t            queue;         /* in the write queue */
     kvs_write_t            write;
     kvs_write_t           *writes;        /* &write, or a peer's records */
@@ -114,9 +147,36 @@ struct ngx_http_kvs_ctx_s {
 
 extern ngx_module_t  ngx_http_kvs_module;
 extern kvs_store_t  *ngx_http_kvs_store;
+extern ngx_uint_t    ngx_kvs_log_level;
 
 
+/*
+ * The module's own messages: the YAML's log_level (as an nginx level in
+ * ngx_kvs_log_level) filters them first, then error_log's level, as for
+ * any message; so a line is written only where both let it through.  The
+ * traces of every decision a request or the agent takes need log_level:
+ * debug and an "error_log ... debug" (Debian's nginx is built
+ * --with-debug).
+ */
+
+#define ngx_kvs_log(level, log, ...)                                          \
+    if ((ngx_uint_t) (level) <= ngx_kvs_log_level)                            \
+        ngx_log_error(level, log, __VA_ARGS__)
+
+#if (NGX_DEBUG)
+#define ngx_kvs_debug(log, ...)                                               \
+    if (ngx_kvs_log_level >= NGX_LOG_DEBUG)                                   \
+        ngx_log_debug(NGX_LOG_DEBUG_HTTP, log, 0, __VA_ARGS__)
+#else
+#define ngx_kvs_debug(log, ...)
+#endif
+
+
+ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
+    ngx_http_kvs_params_t *p);
+ngx_int_t ngx_http_kvs_read_begin(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
@@ -124,6 +184,7 @@ ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
 ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
 uint64_t ngx_http_kvs_now_ms(void);
+off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
 /* the node bootstraps from its peers and takes no external writes: the
  * store's mark, which handlers and the agent's walk read alike */
 ngx_uint_t ngx_http_kvs_syncing(void);
@@ -133,12 +194,21 @@ ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_value(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     const uint8_t *value, u_char **out);
+ngx_int_t ngx_http_kvs_etag(ngx_http_request_t *r, const uint8_t *uuid);
+ngx_int_t ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params, uint64_t now);
+ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    ngx_str_t *key, uint64_t now);
+ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
 ngx_int_t ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     ngx_http_kvs_params_t *params);
 ngx_int_t ngx_http_kvs_members_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_members_answer(ngx_http_request_t *r,
     ngx_uint_t with_left);
 ngx_int_t ngx_http_kvs_cluster_handler(ngx_http_request_t *r);
+void ngx_http_kvs_cluster_body(ngx_http_request_t *r);
+void ngx_http_kvs_apply_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_digest_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body,
     size_t *len, ngx_str_t *sender);
@@ -146,15 +216,17 @@ void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
-const char *ngx_http_kvs_sync_op(ngx_http_request_t *r);
-void ngx_http_kvs_sync_body(ngx_http_request_t *r);
+void ngx_http_kvs_ranges_body(ngx_http_request_t *r);
+void ngx_http_kvs_buckets_body(ngx_http_request_t *r);
+void ngx_http_kvs_keys_body(ngx_http_request_t *r);
+void ngx_http_kvs_fetch_body(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_body(ngx_http_request_t *r, u_char **data,
     size_t *len);
 ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
-void ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
+ngx_int_t ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
 void ngx_http_kvs_write_hold(ngx_uint_t hold);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);

@@ -28,61 +28,67 @@ typedef struct {
 } ngx_http_kvs_out_t;
 
 
-static ngx_int_t ngx_http_kvs_sync_answer(ngx_http_request_t *r,
-    const char *op, u_char *body, size_t len, ngx_http_kvs_out_t *out);
+typedef ngx_int_t (*ngx_http_kvs_sync_pt)(ngx_http_request_t *r,
+    u_char *body, size_t len, ngx_http_kvs_out_t *out);
+
+
+static void ngx_http_kvs_sync_body(ngx_http_request_t *r,
+    ngx_http_kvs_sync_pt answer);
+static ngx_int_t ngx_http_kvs_ranges(ngx_http_request_t *r, u_char *body,
+    size_t len, ngx_http_kvs_out_t *out);
+static ngx_int_t ngx_http_kvs_buckets(ngx_http_request_t *r, u_char *body,
+    size_t len, ngx_http_kvs_out_t *out);
+static ngx_int_t ngx_http_kvs_keys(ngx_http_request_t *r, u_char *body,
+    size_t len, ngx_http_kvs_out_t *out);
+static ngx_int_t ngx_http_kvs_fetch(ngx_http_request_t *r, u_char *body,
+    size_t len, ngx_http_kvs_out_t *out);
 static void ngx_http_kvs_sync_digests(ngx_http_kvs_out_t *out,
     const uint8_t *digests);
 static int ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
     const kvs_version_t *v, uint8_t flags, void *data);
 
 
-static const char  *ngx_http_kvs_sync_ops[] = {
-    "ranges", "buckets", "keys", "fetch", NULL
-};
+/* the body readers of the four endpoints, as the routes name them */
 
-
-const char *
-ngx_http_kvs_sync_op(ngx_http_request_t *r)
+void
+ngx_http_kvs_ranges_body(ngx_http_request_t *r)
 {
-    size_t       len;
-    ngx_uint_t   i;
-    const char  *op;
-
-    if (r->uri.len <= sizeof("/_cluster/") - 1) {
-        return NULL;
-    }
-
-    len = r->uri.len - (sizeof("/_cluster/") - 1);
-
-    for (i = 0; ngx_http_kvs_sync_ops[i]; i++) {
-        op = ngx_http_kvs_sync_ops[i];
-
-        if (ngx_strlen(op) == len
-            && ngx_strncmp(r->uri.data + sizeof("/_cluster/") - 1, op, len)
-               == 0)
-        {
-            return op;
-        }
-    }
-
-    return NULL;
+    ngx_http_kvs_sync_body(r, ngx_http_kvs_ranges);
 }
 
 
 void
-ngx_http_kvs_sync_body(ngx_http_request_t *r)
+ngx_http_kvs_buckets_body(ngx_http_request_t *r)
+{
+    ngx_http_kvs_sync_body(r, ngx_http_kvs_buckets);
+}
+
+
+void
+ngx_http_kvs_keys_body(ngx_http_request_t *r)
+{
+    ngx_http_kvs_sync_body(r, ngx_http_kvs_keys);
+}
+
+
+void
+ngx_http_kvs_fetch_body(ngx_http_request_t *r)
+{
+    ngx_http_kvs_sync_body(r, ngx_http_kvs_fetch);
+}
+
+
+static void
+ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
 {
     int                        rc;
-    char                       err[KVS_STORE_ERRLEN];
     size_t                     len, cap;
     u_char                    *body, *buf;
     ngx_int_t                  nrc;
     ngx_str_t                  sender;
-    const char                *op;
     ngx_http_kvs_out_t         out;
     ngx_http_kvs_main_conf_t  *kmcf;
 
-    op = ngx_http_kvs_sync_op(r);
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
     nrc = ngx_http_kvs_cluster_read(r, &body, &len, &sender);
@@ -102,7 +108,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
 
     /* an answer is bounded like a push batch: what is cut, is asked again */
 
-    cap = 2 * kmcf->kc.max_json_size + 65536;
+    cap = (size_t) ngx_http_kvs_batch_max(&kmcf->kc);
 
     buf = ngx_pnalloc(r->pool, cap);
     if (buf == NULL) {
@@ -113,15 +119,13 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
     out.p = buf;
     out.end = buf + cap;
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
-        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    nrc = ngx_http_kvs_read_begin(r);
+    if (nrc != NGX_OK) {
+        ngx_http_finalize_request(r, nrc);
         return;
     }
 
-    nrc = ngx_http_kvs_sync_answer(r, op, body, len, &out);
+    nrc = answer(r, body, len, &out);
 
     kvs_store_read_end(ngx_http_kvs_store);
 
@@ -139,58 +143,77 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r)
 
 
 static ngx_int_t
-ngx_http_kvs_sync_answer(ngx_http_request_t *r, const char *op, u_char *body,
-    size_t len, ngx_http_kvs_out_t *out)
+ngx_http_kvs_ranges(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_kvs_out_t *out)
 {
-    int               rc;
-    uint16_t          bucket;
-    const char       *why;
-    const uint8_t    *p;
-    kvs_wire_entry_t  e;
-    uint8_t           digests[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t  digests[256 * KVS_MERKLE_DIGEST_LEN];
 
-    switch (op[0]) {
-
-    case 'r':
-        if (kvs_store_merkle_ranges(ngx_http_kvs_store, digests) != KVS_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_kvs_sync_digests(out, digests);
-        return NGX_OK;
-
-    case 'b':
-        if (len != 1) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "buckets takes one range byte");
-        }
-
-        if (kvs_store_merkle_range(ngx_http_kvs_store, body[0], digests)
-            != KVS_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_http_kvs_sync_digests(out, digests);
-        return NGX_OK;
-
-    case 'k':
-        if (kvs_wire_bucket_get(body, len, &bucket) != 0) {
-            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "keys takes a two-byte bucket");
-        }
-
-        if (kvs_store_bucket_keys(ngx_http_kvs_store, bucket,
-                                  ngx_http_kvs_sync_key, out)
-            != KVS_OK)
-        {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        return NGX_OK;
+    if (kvs_store_merkle_ranges(ngx_http_kvs_store, digests) != KVS_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* fetch */
+    ngx_http_kvs_sync_digests(out, digests);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_buckets(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_kvs_out_t *out)
+{
+    uint8_t  digests[256 * KVS_MERKLE_DIGEST_LEN];
+
+    if (len != 1) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "buckets takes one range byte");
+    }
+
+    if (kvs_store_merkle_range(ngx_http_kvs_store, body[0], digests)
+        != KVS_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_kvs_sync_digests(out, digests);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_keys(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_kvs_out_t *out)
+{
+    uint16_t  bucket;
+
+    if (kvs_wire_bucket_get(body, len, &bucket) != 0) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "keys takes a two-byte bucket");
+    }
+
+    ngx_kvs_debug(r->connection->log, "kvs: keys of bucket %ui",
+                  (ngx_uint_t) bucket);
+
+    if (kvs_store_bucket_keys(ngx_http_kvs_store, bucket,
+                              ngx_http_kvs_sync_key, out)
+        != KVS_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_fetch(ngx_http_request_t *r, u_char *body, size_t len,
+    ngx_http_kvs_out_t *out)
+{
+    int                rc;
+    const char        *why;
+    const uint8_t     *p;
+    kvs_wire_entry_t   e;
 
     p = body;
 

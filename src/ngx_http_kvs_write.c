@@ -63,10 +63,12 @@ static ngx_uint_t          ngx_http_kvs_holds;          /* writes on their way
                                                            to the queue */
 
 
-void
+ngx_int_t
 ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
 {
     ngx_http_kvs_main_conf_t  *kmcf;
+
+    /* a worker that cannot write would answer every PUT 500: it fails */
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
 
@@ -77,13 +79,13 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     if (ngx_thread_mutex_create(&ngx_http_kvs_stage_mutex, cycle->log)
         != NGX_OK)
     {
-        return;
+        return NGX_ERROR;
     }
 
     ngx_http_kvs_task = ngx_thread_task_alloc(cycle->pool,
                                               sizeof(ngx_http_kvs_batch_t));
     if (ngx_http_kvs_task == NULL) {
-        return;
+        return NGX_ERROR;
     }
 
     ngx_http_kvs_task->handler = ngx_http_kvs_write_thread;
@@ -96,23 +98,24 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     ngx_http_kvs_inflight_ev.handler = ngx_http_kvs_write_inflight;
     ngx_http_kvs_inflight_ev.log = cycle->log;
     ngx_http_kvs_inflight_ev.cancelable = 0;
+
+    return NGX_OK;
 }
 
 
 ngx_int_t
 ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 {
-    if (ngx_http_kvs_task == NULL || ngx_http_kvs_thread_pool == NULL) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "this worker cannot write");
-    }
-
     ctx->request = r;
 
     if (ctx->writes == NULL) {
         ctx->writes = &ctx->write;
         ctx->nwrites = 1;
     }
+
+    ngx_kvs_debug(r->connection->log,
+                  "kvs write: %ui writes queued, a commit %s",
+                  ctx->nwrites, ngx_http_kvs_busy ? "runs" : "starts");
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, r->connection->log);
     ngx_queue_insert_tail(&ngx_http_kvs_stage, &ctx->queue);
@@ -149,6 +152,10 @@ ngx_http_kvs_write_post(void)
     }
 
     /* the pool's queue is full: nothing of the stage can be written */
+
+    ngx_kvs_log(NGX_LOG_WARN, ngx_cycle->log, 0,
+                "kvs write: the thread pool's queue is full; the queued "
+                "writes are answered 503");
 
     for ( ;; ) {
         ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex,
@@ -245,13 +252,16 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     ngx_http_kvs_busy = 0;
     ngx_http_kvs_inflight();
 
+    ngx_kvs_debug(ev->log, "kvs write: a commit of %ui writes for %ui "
+                  "requests ended: %d", batch->n, batch->nctx, batch->rc);
+
     if (batch->rc == KVS_FULL) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);
 
     } else if (batch->rc != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0,
-                      "kvs: a batch of %ui writes failed: %s",
-                      batch->n, batch->err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0,
+                    "kvs: a batch of %ui writes failed: %s",
+                    batch->n, batch->err);
     }
 
     for (i = 0, n = 0; i < batch->nctx; i++) {
@@ -300,9 +310,8 @@ ngx_http_kvs_write_answer(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         }
 
         if (w->rc == KVS_FULL && w->op != KVS_WRITE_REMOTE) {
-            ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                           "kvs write: \"%*s\" did not fit",
-                           w->path_len, w->path);
+            ngx_kvs_debug(r->connection->log, "kvs write: \"%*s\" did not fit",
+                          w->path_len, w->path);
 
             kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 

@@ -1,8 +1,8 @@
 /*
- * The cluster agent: one per node, in nginx's helper ("cache manager")
- * process, which the master spawns and respawns because the module
- * registers a path with a manager callback; inside the single process when
- * master_process is off.
+ * The cluster agent: one per node, in nginx's helper process, which the
+ * master spawns and respawns because the module registers a path with a
+ * manager callback, and which "ps" shows as "nginx: kvs agent process";
+ * inside the single process when master_process is off.
  *
  * It runs on timers only.  Every random(gossip_interval_min, _max) seconds
  * a tick stamps this node's own record, fails members unseen for
@@ -110,9 +110,9 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
         return NGX_ERROR;
     }
 
-    ngx_log_error(NGX_LOG_INFO, cycle->log, 0,
-                  "kvs: cluster agent of node \"%s\" started",
-                  kmcf->kc.node_id);
+    ngx_kvs_log(NGX_LOG_INFO, cycle->log, 0,
+                "kvs: cluster agent of node \"%s\" started",
+                kmcf->kc.node_id);
 
     return NGX_OK;
 }
@@ -140,7 +140,7 @@ ngx_kvs_agent_read(ngx_kvs_agent_t *agent)
     agent->nnow = 0;
 
     if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
         return NGX_ERROR;
     }
 
@@ -167,6 +167,16 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     kc = &agent->kmcf->kc;
     now = ngx_http_kvs_now_ms();
 
+    /*
+     * nginx titles its helper "cache manager process" after init_process,
+     * so the agent's first tick says what the process is instead.
+     */
+
+    if (!agent->titled && ngx_process == NGX_PROCESS_HELPER) {
+        ngx_setproctitle("kvs agent process");
+        agent->titled = 1;
+    }
+
     ngx_memzero(&self, sizeof(kvs_member_t));
     ngx_cpystrn((u_char *) self.node_id, (u_char *) kc->node_id,
                 sizeof(self.node_id));
@@ -176,7 +186,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     if (kvs_store_member_self(agent->store, &self, now, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
         goto next;
     }
 
@@ -214,6 +224,9 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
             alive[nalive++] = i;
         }
     }
+
+    ngx_kvs_debug(agent->log, "kvs agent: tick: %uz members, %uz alive "
+                  "peers", agent->nnow, nalive);
 
     if (!agent->answered || nalive == 0) {
 
@@ -274,14 +287,14 @@ ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now)
                         sizeof(err));
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         return;
     }
 
     if (n > 0) {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: purged %d tombstones past tombstone_ttl_hours",
-                      n);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: purged %d tombstones past tombstone_ttl_hours",
+                    n);
     }
 }
 
@@ -307,11 +320,11 @@ ngx_kvs_agent_sweep(ngx_event_t *ev)
                          NGX_KVS_AGENT_SWEEP_MAX, err, sizeof(err));
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, ev->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, ev->log, 0, "kvs: %s", err);
 
     } else if (n > 0) {
-        ngx_log_error(NGX_LOG_INFO, ev->log, 0,
-                      "kvs: swept %d expired records", n);
+        ngx_kvs_log(NGX_LOG_INFO, ev->log, 0,
+                    "kvs: swept %d expired records", n);
     }
 
     ngx_add_timer(ev, n == NGX_KVS_AGENT_SWEEP_MAX ? 10
@@ -400,8 +413,8 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
                                         sizeof(err))
                 != KVS_OK)
             {
-                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
-                              err);
+                ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                            err);
             }
 
             ngx_kvs_push_forget(agent, m->node_id);
@@ -414,8 +427,8 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
             if (kvs_store_member_put(agent->store, m, err, sizeof(err))
                 != KVS_OK)
             {
-                ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
-                              err);
+                ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s",
+                            err);
             }
         }
     }
@@ -450,9 +463,9 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
                 continue;
             }
 
-            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                          "kvs: member \"%s\" (%s) %s", m->node_id,
-                          m->address, event);
+            ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                        "kvs: member \"%s\" (%s) %s", m->node_id,
+                        m->address, event);
         }
     }
 
@@ -466,9 +479,9 @@ ngx_kvs_agent_log_changes(ngx_kvs_agent_t *agent)
         }
 
         if (i == agent->nnow) {
-            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                          "kvs: member \"%s\" (%s) removed",
-                          agent->view[j].node_id, agent->view[j].address);
+            ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                        "kvs: member \"%s\" (%s) removed",
+                        agent->view[j].node_id, agent->view[j].address);
         }
     }
 
@@ -534,6 +547,9 @@ ngx_kvs_agent_send(ngx_kvs_agent_t *agent, ngx_str_t *address,
     call->handler = handler;
     call->data = data;
 
+    ngx_kvs_debug(agent->log, "kvs agent: POST %V%s, %uz bytes", address,
+                  uri, len);
+
     ngx_kvs_call_start(call);
 
     return NGX_OK;
@@ -561,7 +577,7 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
-    p = ngx_pnalloc(pool, len + 256 + ngx_strlen(kc->node_id));
+    p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len);
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
@@ -570,8 +586,9 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
 
     date = ngx_http_kvs_now_ms();
 
-    if (kvs_sign(kc->cluster_secret, ngx_strlen(kc->cluster_secret), "POST",
-                 4, uri, ngx_strlen(uri), date, body, len, sig)
+    if (kvs_sign((char *) agent->kmcf->cluster_secret.data,
+                 agent->kmcf->cluster_secret.len, "POST", 4, uri,
+                 ngx_strlen(uri), date, body, len, sig)
         != 0)
     {
         ngx_destroy_pool(pool);
@@ -610,6 +627,7 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
 {
     int               n;
     char              err[KVS_STORE_ERRLEN];
+    size_t            room;
     const char       *why;
     kvs_member_t     *m;
     ngx_kvs_agent_t  *agent;
@@ -617,24 +635,26 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
     agent = call->data;
 
     if (call->status != NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_INFO, agent->log, 0,
-                      "kvs: %V%V: %s", &call->peer->address, &call->uri,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(NGX_LOG_INFO, agent->log, 0,
+                    "kvs: %V%V: %s", &call->peer->address, &call->uri,
+                    ngx_kvs_call_failure(call));
         goto done;
     }
 
-    m = ngx_alloc(KVS_MEMBERS_MAX * sizeof(kvs_member_t), agent->log);
+    room = kvs_members_room(call->response.len);
+
+    m = ngx_alloc(room * sizeof(kvs_member_t), agent->log);
     if (m == NULL) {
         goto done;
     }
 
     n = kvs_members_parse((char *) call->response.data, call->response.len,
-                          m, KVS_MEMBERS_MAX, &why);
+                          m, room, &why);
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_WARN, agent->log, 0,
-                      "kvs: %V%V answered a bad member list: %s",
-                      &call->peer->address, &call->uri, why);
+        ngx_kvs_log(NGX_LOG_WARN, agent->log, 0,
+                    "kvs: %V%V answered a bad member list: %s",
+                    &call->peer->address, &call->uri, why);
         ngx_free(m);
         goto done;
     }
@@ -645,7 +665,7 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
     if (kvs_store_members_merge(agent->store, m, n, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: agent: %s", err);
     }
 
     agent->answered = 1;
@@ -690,15 +710,15 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     ngx_kvs_call_blocking(call);
 
     if (call->status == NGX_HTTP_OK) {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: told \"%s\" (%s) that this node leaves",
-                      to->node_id, to->address);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: told \"%s\" (%s) that this node leaves",
+                    to->node_id, to->address);
 
     } else {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: told \"%s\" (%s) that this node leaves, "
-                      "without an answer: %s", to->node_id, to->address,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: told \"%s\" (%s) that this node leaves, "
+                    "without an answer: %s", to->node_id, to->address,
+                    ngx_kvs_call_failure(call));
     }
 
     ngx_destroy_pool(call->pool);
@@ -729,7 +749,7 @@ ngx_kvs_agent_leave(ngx_cycle_t *cycle)
                           kmcf->kc.max_db_size, err, sizeof(err))
            != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, cycle->log, 0, "kvs: %s", err);
         return;
     }
 

@@ -341,7 +341,7 @@ ngx_kvs_conflict_decide(void)
                         sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         goto done;
     }
 
@@ -349,7 +349,7 @@ ngx_kvs_conflict_decide(void)
                                 c->plen, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         goto done;
     }
 
@@ -364,15 +364,15 @@ ngx_kvs_conflict_decide(void)
         }
     }
 
-    ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                  "kvs: conflict on \"%*s\" resolved: version %*s wins "
-                  "with %uz of %uz votes among %uz versions, because %s "
-                  "(held by \"%s\"); versions: %*s%s",
-                  c->plen, c->path, (size_t) (ngx_strlchr(list, p, ' ')
-                                              - list), list,
-                  best->votes, c->tally.voters, c->tally.nversions, why,
-                  best->holder, (size_t) (p - list), list,
-                  w.rc == KVS_OK ? "; this node now holds it" : "");
+    ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                "kvs: conflict on \"%*s\" resolved: version %*s wins "
+                "with %uz of %uz votes among %uz versions, because %s "
+                "(held by \"%s\"); versions: %*s%s",
+                c->plen, c->path, (size_t) (ngx_strlchr(list, p, ' ')
+                                            - list), list,
+                best->votes, c->tally.voters, c->tally.nversions, why,
+                best->holder, (size_t) (p - list), list,
+                w.rc == KVS_OK ? "; this node now holds it" : "");
 
 done:
 

@@ -24,6 +24,7 @@
 #include <ngx_event_connect.h>
 #include <ngx_http.h>
 
+#include "ngx_http_kvs_module.h"
 #include "ngx_kvs_peer.h"
 
 
@@ -92,10 +93,10 @@ ngx_kvs_peer_ssl_create(ngx_conf_t *cf, ngx_str_t *ca_file,
     if (cert_file->len
         && ngx_ssl_certificate(cf, ssl, cert_file, key_file, NULL) != NGX_OK)
     {
-        ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
-                      "kvs: the agent's client certificate (peer_cert_file "
-                      "\"%V\", peer_key_file \"%V\") cannot be used",
-                      cert_file, key_file);
+        ngx_kvs_log(NGX_LOG_EMERG, cf->log, 0,
+                    "kvs: the agent's client certificate (peer_cert_file "
+                    "\"%V\", peer_key_file \"%V\") cannot be used",
+                    cert_file, key_file);
         return NULL;
     }
 
@@ -211,9 +212,9 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
                           &a)
         != 0)
     {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "kvs: peer address \"%V\" is not host:port or an "
-                      "http(s):// URL", address);
+        ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                    "kvs: peer address \"%V\" is not host:port or an "
+                    "http(s):// URL", address);
         return NULL;
     }
 
@@ -235,9 +236,9 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     u.no_resolve = 0;
 
     if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "kvs: peer address \"%V\" cannot be resolved%s%s",
-                      address, u.err ? ": " : "", u.err ? u.err : "");
+        ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                    "kvs: peer address \"%V\" cannot be resolved%s%s",
+                    address, u.err ? ": " : "", u.err ? u.err : "");
         return NULL;
     }
 
@@ -245,9 +246,9 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
 
 #if !(NGX_SSL)
     if (peer->ssl) {
-        ngx_log_error(NGX_LOG_WARN, log, 0,
-                      "kvs: peer \"%V\" needs an nginx built with SSL",
-                      address);
+        ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                    "kvs: peer \"%V\" needs an nginx built with SSL",
+                    address);
         return NULL;
     }
 #endif

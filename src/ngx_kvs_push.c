@@ -81,7 +81,8 @@ static ngx_connection_t       ngx_kvs_push_dummy;
 ngx_int_t
 ngx_kvs_push_init(ngx_kvs_agent_t *agent)
 {
-    ngx_kvs_push_batch.cap = 2 * agent->kmcf->kc.max_json_size + 65536;
+    ngx_kvs_push_batch.cap =
+                          (size_t) ngx_http_kvs_batch_max(&agent->kmcf->kc);
     ngx_kvs_push_batch.buf = ngx_palloc(agent->pool, ngx_kvs_push_batch.cap);
 
     if (ngx_kvs_push_batch.buf == NULL) {
@@ -220,8 +221,8 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
     kvs_store_read_end(agent->store);
 
     if (n < 0) {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0,
-                      "kvs: the change feed cannot be read");
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0,
+                    "kvs: the change feed cannot be read");
         return;
     }
 
@@ -233,6 +234,10 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
 
     address.data = (u_char *) pp->address;
     address.len = ngx_strlen(pp->address);
+
+    ngx_kvs_debug(agent->log, "kvs push: %ui records to \"%s\", changes "
+                  "%uL to %uL", b->n, pp->node_id, pp->cursor,
+                  b->last);
 
     if (ngx_kvs_agent_send(agent, &address, "/_cluster/apply", b->buf,
                            b->len, ngx_kvs_push_answer, pp)
@@ -308,10 +313,10 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
 
         level = (pp->failures == 1) ? NGX_LOG_WARN : NGX_LOG_INFO;
 
-        ngx_log_error(level, agent->log, 0,
-                      "kvs: pushing changes to \"%s\" (%s) failed: %s; "
-                      "retrying", pp->node_id, pp->address,
-                      ngx_kvs_call_failure(call));
+        ngx_kvs_log(level, agent->log, 0,
+                    "kvs: pushing changes to \"%s\" (%s) failed: %s; "
+                    "retrying", pp->node_id, pp->address,
+                    ngx_kvs_call_failure(call));
     }
 
     ngx_destroy_pool(call->pool);
@@ -335,7 +340,7 @@ ngx_kvs_push_save(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
     if (kvs_store_meta_put(agent->store, name, pp->cursor, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         return;
     }
 
@@ -411,7 +416,7 @@ ngx_kvs_push_trim(ngx_kvs_agent_t *agent)
         n = kvs_store_changes_trim(agent->store, upto,
                                    NGX_KVS_PUSH_TRIM_BATCH, err, sizeof(err));
         if (n < 0) {
-            ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+            ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         }
 
         if (n < NGX_KVS_PUSH_TRIM_BATCH) {
@@ -445,6 +450,6 @@ ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id)
     if (kvs_store_meta_delete(agent->store, name, err, sizeof(err))
         != KVS_OK)
     {
-        ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+        ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
     }
 }

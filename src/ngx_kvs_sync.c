@@ -165,6 +165,10 @@ ngx_kvs_sync_start(ngx_event_t *ev)
 
     m = &agent->view[alive[ngx_random() % nalive]];
 
+    ngx_kvs_debug(agent->log, "kvs sync: %s with \"%s\", one of %uz alive",
+                  s->bootstrap ? "bootstrap" : "anti-entropy", m->node_id,
+                  nalive);
+
     s->pool = ngx_create_pool(4096, agent->log);
     if (s->pool == NULL) {
         ngx_add_timer(ev, ngx_kvs_sync_interval());
@@ -175,10 +179,10 @@ ngx_kvs_sync_start(ngx_event_t *ev)
 
     if (s->bootstrap) {
         s->oldest = now - (uint64_t) (kc->bootstrap_max_age_hours * 3600000);
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: bootstrapping from \"%s\" (%s): records "
-                      "younger than %.0f hours",
-                      m->node_id, m->address, kc->bootstrap_max_age_hours);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: bootstrapping from \"%s\" (%s): records "
+                    "younger than %.0f hours",
+                    m->node_id, m->address, kc->bootstrap_max_age_hours);
     }
 
     ngx_cpystrn((u_char *) s->node_id, (u_char *) m->node_id,
@@ -453,9 +457,9 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
     kvs_store_read_end(agent->store);
 
     if (rc == -1) {
-        ngx_log_error(NGX_LOG_WARN, agent->log, 0,
-                      "kvs: the keys of a bucket from \"%s\" stop at a bad "
-                      "one: %s", s->node_id, why);
+        ngx_kvs_log(NGX_LOG_WARN, agent->log, 0,
+                    "kvs: the keys of a bucket from \"%s\" stop at a bad "
+                    "one: %s", s->node_id, why);
     }
 
     ngx_destroy_pool(call->pool);
@@ -518,9 +522,9 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
     }
 
     if (why != NULL) {
-        ngx_log_error(NGX_LOG_WARN, s->agent->log, 0,
-                      "kvs: the records pulled from \"%s\" are cut at the "
-                      "%uz-th: %s", s->node_id, n + 1, why);
+        ngx_kvs_log(NGX_LOG_WARN, s->agent->log, 0,
+                    "kvs: the records pulled from \"%s\" are cut at the "
+                    "%uz-th: %s", s->node_id, n + 1, why);
     }
 
     if (n && kvs_store_write(s->agent->store, w, n, ngx_http_kvs_now_ms(),
@@ -578,16 +582,16 @@ ngx_kvs_sync_end(const char *failure)
     agent = s->agent;
 
     if (failure) {
-        ngx_log_error(NGX_LOG_INFO, agent->log, 0,
-                      "kvs: anti-entropy with \"%s\" (%s) stopped: %s",
-                      s->node_id, s->address, failure);
+        ngx_kvs_log(NGX_LOG_INFO, agent->log, 0,
+                    "kvs: anti-entropy with \"%s\" (%s) stopped: %s",
+                    s->node_id, s->address, failure);
 
     } else if (s->nranges) {
-        ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                      "kvs: anti-entropy with \"%s\": %ui ranges and %ui "
-                      "buckets differed, %ui records pulled, %uz bytes",
-                      s->node_id, s->nranges, s->nbuckets, s->pulled,
-                      s->bytes);
+        ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                    "kvs: anti-entropy with \"%s\": %ui ranges and %ui "
+                    "buckets differed, %ui records pulled, %uz bytes",
+                    s->node_id, s->nranges, s->nbuckets, s->pulled,
+                    s->bytes);
     }
 
     if (failure == NULL && s->bootstrap) {
@@ -596,13 +600,13 @@ ngx_kvs_sync_end(const char *failure)
             == KVS_OK)
         {
             s->bootstrap = 0;
-            ngx_log_error(NGX_LOG_NOTICE, agent->log, 0,
-                          "kvs: bootstrap from \"%s\" done, %ui records "
-                          "pulled: serving in normal mode",
-                          s->node_id, s->pulled);
+            ngx_kvs_log(NGX_LOG_NOTICE, agent->log, 0,
+                        "kvs: bootstrap from \"%s\" done, %ui records "
+                        "pulled: serving in normal mode",
+                        s->node_id, s->pulled);
 
         } else {
-            ngx_log_error(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
+            ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         }
     }
 

@@ -112,8 +112,12 @@ my $host = hostname;
 like($b, qr/"node_id":"\Q$host\E"/, 'node_id defaults to the hostname');
 ok(-e $plain->prefix . '/data/data.mdb',
    'data_dir defaults to ./data under the nginx prefix');
-($st) = $plain->request(PUT => '/kv/x', body => ('[' . ('1,' x 600000) . '1]'));
+($st, $h, $b) = $plain->request(PUT => '/kv/x', body => ('[' . ('1,' x 524286) . '11]'));
+is($st, 200, 'a value of exactly 1 MiB is taken') or diag $b;
+($st, $h, $b) = $plain->request(PUT => '/kv/x', body => ('[' . ('1,' x 524286) . '111]'));
 is($st, 413, 'max_json_size defaults to 1 MiB');
+like($b, qr/larger than max_json_size \(1048576 bytes\)/,
+     'the module says so, not nginx\'s client_max_body_size');
 $plain->stop;
 
 done_testing;

@@ -34,6 +34,20 @@
      + 2 * 20 + 2 * KVS_MEMBER_NAME_MAX)
 
 /*
+ * The shortest one member's JSON can be: an id and an address of one byte,
+ * two one-digit numbers, no state.  A list of len bytes holds at most
+ * kvs_members_room(len) members, so a reader takes room by the body, not
+ * for KVS_MEMBERS_MAX.
+ */
+#define KVS_MEMBER_JSON_MIN                                                   \
+    (sizeof("{\"id\":\"\",\"address\":\"\",\"last_seen\":,"                   \
+            "\"joined_timestamp\":}") - 1 + 4)
+
+#define kvs_members_room(len)                                                 \
+    ((len) / (KVS_MEMBER_JSON_MIN + 1) + 1 < KVS_MEMBERS_MAX                  \
+     ? (len) / (KVS_MEMBER_JSON_MIN + 1) + 1 : KVS_MEMBERS_MAX)
+
+/*
  * The longest list of KVS_MEMBERS_MAX members, brackets and commas
  * included: 637,954 bytes.  A body of a membership call (join, gossip,
  * leave) may be no larger, whatever max_json_size allows for values.

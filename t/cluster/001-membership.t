@@ -75,6 +75,8 @@ is(members($n1)->{n4}{joined}, $joined_n4, 'with its original joined_timestamp')
 # a killed helper is respawned and gossip goes on
 my $helper = $n2->helper_pid;
 ok($helper, "n2's cluster agent runs in nginx's helper process ($helper)");
+is(KVS::Node::title($helper) =~ s/\0.*//sr, 'nginx: kvs agent process',
+   'which ps shows as what it is, not as the cache manager');
 kill 'KILL', $helper;
 ok(wait_for(5, sub { ($n2->helper_pid // $helper) != $helper }),
    'the master respawns it');

@@ -133,6 +133,54 @@ kvs_test_longest_list(void)
 }
 
 
+/*
+ * A reader takes room for kvs_members_room(len) members: a list of the
+ * shortest members there can be, as many as fit, still fits in it.
+ */
+
+static void
+kvs_test_shortest(void)
+{
+    int            n;
+    char          *buf, *p;
+    size_t         i, len, count;
+    const char    *why;
+    const char    *one = "{\"id\":\"i\",\"address\":\"a\",\"last_seen\":1,"
+                         "\"joined_timestamp\":2}";
+    kvs_member_t  *m;
+
+    CHECK(strlen(one) == KVS_MEMBER_JSON_MIN,
+          "shortest: a member takes KVS_MEMBER_JSON_MIN bytes at least");
+
+    count = 1000;
+    buf = malloc(count * (KVS_MEMBER_JSON_MIN + 1) + 2);
+    m = malloc(count * sizeof(kvs_member_t));
+
+    p = buf;
+    *p++ = '[';
+
+    for (i = 0; i < count; i++) {
+        p += sprintf(p, "%s%s", i ? "," : "", one);
+    }
+
+    *p++ = ']';
+    len = p - buf;
+
+    CHECK(kvs_members_room(len) >= count && kvs_members_room(len) < count + 2,
+          "shortest: the room of 1,000 shortest members is 1,000");
+
+    n = kvs_members_parse(buf, len, m, kvs_members_room(len), &why);
+    CHECK(n == (int) count, "shortest: and they are read in that room");
+
+    CHECK(kvs_members_room(2) == 1 && kvs_members_room(SIZE_MAX / 2)
+                                      == KVS_MEMBERS_MAX,
+          "shortest: the room is never 0, nor above KVS_MEMBERS_MAX");
+
+    free(buf);
+    free(m);
+}
+
+
 static void
 kvs_test_addresses(void)
 {
@@ -404,6 +452,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_encode),
     KVS_TEST_CASE(kvs_test_names),
     KVS_TEST_CASE(kvs_test_longest_list),
+    KVS_TEST_CASE(kvs_test_shortest),
     KVS_TEST_CASE(kvs_test_parse_errors),
     KVS_TEST_CASE(kvs_test_filter),
     KVS_TEST_CASE(kvs_test_state),

@@ -183,10 +183,15 @@ sub worker_pids {
     return @p;
 }
 
+# the helper that runs the cluster agent, once its first tick has titled it
 sub helper_pid {
     my ($self) = @_;
-    my ($pid) = grep { title($_) =~ /cache manager/ } $self->pids;
-    return $pid;
+    my $deadline = time + 2;
+    while (1) {
+        my ($pid) = grep { title($_) =~ /kvs agent process/ } $self->pids;
+        return $pid if $pid || time > $deadline;
+        sleep 0.02;
+    }
 }
 
 # a process is gone once it is dead: nobody may reap a daemon's zombie here

@@ -1,0 +1,252 @@
+/*
+ * A key's history as a GET asks for it: ?revisions (the versions the store
+ * kept, newest first), ?revision=N (the N-th of them, 1 being the newest)
+ * and ?meta (the record's header, and how many versions ?revisions lists).
+ * Each runs inside the read transaction of its GET.
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+
+
+typedef struct {
+    ngx_uint_t            n;             /* versions seen, newest first */
+    ngx_uint_t            want;          /* ?revision=N, or 0 */
+    uint64_t              now;
+    ngx_http_request_t   *r;
+    ngx_array_t          *list;          /* ?revisions: kvs_version_t */
+    u_char               *value;         /* ?revision=N: its JSON */
+    size_t                len;
+    kvs_version_t         version;
+    ngx_int_t             rc;            /* NGX_OK, or an error status */
+} ngx_http_kvs_versions_t;
+
+
+static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
+    const uint8_t *value, void *data);
+
+
+/*
+ * ?revisions and ?revision=N: the current version when it is live, then
+ * the earlier ones the store kept, newest first and numbered from 1.
+ */
+
+ngx_int_t
+ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
+    ngx_http_kvs_params_t *params, uint64_t now)
+{
+    int                       rc;
+    u_char                   *body, *p;
+    ngx_uint_t                i;
+    const uint8_t            *value;
+    kvs_version_t            *v;
+    kvs_record_hdr_t          hdr;
+    ngx_http_kvs_versions_t   vs;
+
+    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
+    vs.r = r;
+    vs.now = now;
+    vs.want = params->revision;
+    vs.rc = NGX_OK;
+
+    if (params->revisions) {
+        vs.list = ngx_array_create(r->pool, 4, sizeof(kvs_version_t));
+        if (vs.list == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
+                       (const char *) key->data, key->len, &hdr, &value);
+
+    /* the current version, counted only when live, like every other */
+
+    if (rc == KVS_OK) {
+        (void) ngx_http_kvs_version_one(&hdr, value, &vs);
+
+    } else if (rc == KVS_ERROR) {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the record of this key is unreadable");
+    }
+
+    if ((vs.want == 0 || vs.n < vs.want)
+        && kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
+                             (const char *) key->data, key->len,
+                             ngx_http_kvs_version_one, &vs)
+           != KVS_OK)
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the history of this key is unreadable");
+    }
+
+    if (vs.rc != NGX_OK) {
+        return vs.rc;
+    }
+
+    if (vs.n == 0) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                  "key \"%V\" not found", key);
+    }
+
+    if (vs.want) {
+        if (vs.value == NULL) {
+            return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                      "key \"%V\" has %ui revision%s; "
+                                      "there is no revision %ui", key, vs.n,
+                                      vs.n == 1 ? "" : "s", vs.want);
+        }
+
+        if (ngx_http_kvs_etag(r, vs.version.uuid) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_kvs_send(r, NGX_HTTP_OK, vs.value, vs.len);
+    }
+
+    body = ngx_pnalloc(r->pool, 3 + vs.list->nelts
+                                    * (sizeof("{\"revision\":,\"uuid\":\"\","
+                                              "\"timestamp\":},")
+                                       + NGX_INT_T_LEN + KVS_UUID_STR_LEN
+                                       + NGX_INT64_LEN));
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = body;
+    *p++ = '[';
+
+    v = vs.list->elts;
+
+    for (i = 0; i < vs.list->nelts; i++) {
+        p = ngx_sprintf(p, "%s{\"revision\":%ui,\"uuid\":\"",
+                        i ? "," : "", i + 1);
+        kvs_uuid_format(v[i].uuid, (char *) p);
+        p += KVS_UUID_STR_LEN;
+        p = ngx_sprintf(p, "\",\"timestamp\":%uL}", v[i].timestamp);
+    }
+
+    *p++ = ']';
+    *p++ = '\n';
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+static int
+ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
+    void *data)
+{
+    ngx_http_kvs_versions_t *vs = data;
+
+    kvs_version_t  *v;
+
+    /* a tombstone or a swept record in history has no value to show, and
+     * a version past its own expiry is gone from history too: a TTL
+     * promises the value is no longer served */
+    if (!kvs_record_live(hdr, vs->now)) {
+        return KVS_OK;
+    }
+
+    vs->n++;
+
+    if (vs->list) {
+        v = ngx_array_push(vs->list);
+        if (v == NULL) {
+            vs->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            return KVS_ERROR;
+        }
+
+        *v = hdr->version;
+        return KVS_OK;
+    }
+
+    if (vs->n != vs->want) {
+        return KVS_OK;
+    }
+
+    vs->version = hdr->version;
+    vs->len = hdr->raw_len;
+    vs->rc = ngx_http_kvs_value(vs->r, (kvs_record_hdr_t *) hdr, value,
+                                &vs->value);
+
+    return KVS_ERROR;   /* found: stop */
+}
+
+
+/* ?meta: the record's header, and how many versions ?revisions lists */
+
+ngx_int_t
+ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
+    ngx_str_t *key, uint64_t now)
+{
+    u_char                   *body, *p;
+    ngx_uint_t                i;
+    ngx_http_kvs_versions_t   vs;
+    static const uint8_t      none[KVS_UUID_LEN];
+    static const char        *who[] = { "owner", "group" };
+    const uint8_t            *id[2];
+
+    ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
+    vs.r = r;
+    vs.now = now;
+    vs.n = 1;
+    vs.want = (ngx_uint_t) -1;     /* counts only */
+
+    if (kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
+                          (const char *) key->data, key->len,
+                          ngx_http_kvs_version_one, &vs)
+        != KVS_OK)
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                  "the history of this key is unreadable");
+    }
+
+    body = ngx_pnalloc(r->pool, 512);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = ngx_cpymem(body, "{\"uuid\":\"", sizeof("{\"uuid\":\"") - 1);
+    kvs_uuid_format(hdr->version.uuid, (char *) p);
+    p += KVS_UUID_STR_LEN;
+    p = ngx_sprintf(p, "\",\"timestamp\":%uL,\"created_at\":%uL",
+                    hdr->version.timestamp, hdr->created_at);
+
+    id[0] = hdr->owner;
+    id[1] = hdr->group;
+
+    for (i = 0; i < 2; i++) {
+        if (ngx_memcmp(id[i], none, KVS_UUID_LEN) == 0) {
+            p = ngx_sprintf(p, ",\"%s\":null", who[i]);
+            continue;
+        }
+
+        p = ngx_sprintf(p, ",\"%s\":\"", who[i]);
+        kvs_uuid_format(id[i], (char *) p);
+        p += KVS_UUID_STR_LEN;
+        *p++ = '"';
+    }
+
+    /* 12 bits as four octal digits, as chmod takes them */
+    p = ngx_sprintf(p, ",\"permissions\":\"%c%c%c%c\"",
+                    '0' + ((hdr->permissions >> 9) & 7),
+                    '0' + ((hdr->permissions >> 6) & 7),
+                    '0' + ((hdr->permissions >> 3) & 7),
+                    '0' + (hdr->permissions & 7));
+
+    if (hdr->expires_at) {
+        p = ngx_sprintf(p, ",\"expires_at\":%uL", hdr->expires_at);
+    } else {
+        p = ngx_cpymem(p, ",\"expires_at\":null",
+                       sizeof(",\"expires_at\":null") - 1);
+    }
+
+    p = ngx_sprintf(p, ",\"size\":%uD,\"stored_size\":%uD,"
+                    "\"revisions\":%ui}\n",
+                    hdr->raw_len, hdr->value_len, vs.n);
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
