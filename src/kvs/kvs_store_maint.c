@@ -222,7 +222,8 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
     int               rc;
     size_t            i, klen;
-    uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX];
+    char              path[KVS_KEY_MAX];
+    uint8_t           k[KVS_STORE_KEY_MAX];
     uint64_t          at;
     MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
@@ -272,16 +273,11 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
             memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
                    hdr.key_len);
 
-            rval.mv_size = KVS_RECORD_HDR_SIZE + hdr.key_len;
-
-            rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
+            rc = kvs_store_record_put(st, txn, &rkey, &hdr, path, NULL);
             if (rc != 0) {
                 break;
             }
 
-            kvs_record_encode(&hdr, rval.mv_data);
-            memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
-                   hdr.key_len);
             wk->n++;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
