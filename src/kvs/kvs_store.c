@@ -234,6 +234,31 @@ kvs_store_read_failed(kvs_store_t *st, const char *what, int rc)
 }
 
 
+/*
+ * One key read in the read transaction: KVS_NOT_FOUND where there is
+ * none, and a failure is kept as a sentence of what was being read.
+ */
+
+static int
+kvs_store_read_get(kvs_store_t *st, MDB_dbi dbi, MDB_val *key, MDB_val *val,
+    const char *what)
+{
+    int  rc;
+
+    rc = mdb_get(st->read, dbi, key, val);
+
+    if (rc == MDB_NOTFOUND) {
+        return KVS_NOT_FOUND;
+    }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, what, rc);
+    }
+
+    return KVS_OK;
+}
+
+
 const char *
 kvs_store_error(kvs_store_t *st)
 {
@@ -586,18 +611,13 @@ kvs_store_get(kvs_store_t *st, char ns, const char *path, size_t len,
     key.mv_data = kbuf;
     key.mv_size = kvs_store_key(kbuf, ns, path, len);
 
-    rc = mdb_get(st->read, st->kv, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        return KVS_NOT_FOUND;
+    rc = kvs_store_read_get(st, st->kv, &key, &val, "reading a key");
+    if (rc != KVS_OK) {
+        return rc;
     }
 
-    if (rc == 0 && kvs_record_decode(hdr, val.mv_data, val.mv_size) != 0) {
-        rc = MDB_CORRUPTED;
-    }
-
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading a key", rc);
+    if (kvs_record_decode(hdr, val.mv_data, val.mv_size) != 0) {
+        return kvs_store_read_failed(st, "reading a key", MDB_CORRUPTED);
     }
 
     *value = (const uint8_t *) val.mv_data + KVS_RECORD_HDR_SIZE
@@ -617,17 +637,16 @@ kvs_store_member_get(kvs_store_t *st, const char *node_id, size_t len,
     key.mv_data = (void *) node_id;
     key.mv_size = len;
 
-    rc = mdb_get(st->read, st->members, &key, &val);
-
-    if (rc == 0 && kvs_store_member_decode(m, &key, &val) != KVS_OK) {
-        rc = MDB_CORRUPTED;
+    rc = kvs_store_read_get(st, st->members, &key, &val, "reading a member");
+    if (rc != KVS_OK) {
+        return rc;
     }
 
-    if (rc == MDB_NOTFOUND) {
-        return KVS_NOT_FOUND;
+    if (kvs_store_member_decode(m, &key, &val) != KVS_OK) {
+        return kvs_store_read_failed(st, "reading a member", MDB_CORRUPTED);
     }
 
-    return rc ? kvs_store_read_failed(st, "reading a member", rc) : KVS_OK;
+    return KVS_OK;
 }
 
 
@@ -762,18 +781,13 @@ kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v)
     key.mv_data = (void *) name;
     key.mv_size = strlen(name);
 
-    rc = mdb_get(st->read, st->meta, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        return KVS_NOT_FOUND;
+    rc = kvs_store_read_get(st, st->meta, &key, &val, "reading meta");
+    if (rc != KVS_OK) {
+        return rc;
     }
 
-    if (rc == 0 && val.mv_size != 8) {
-        rc = MDB_CORRUPTED;
-    }
-
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading meta", rc);
+    if (val.mv_size != 8) {
+        return kvs_store_read_failed(st, "reading meta", MDB_CORRUPTED);
     }
 
     *v = kvs_get_u64(val.mv_data);
@@ -919,14 +933,9 @@ kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
     key.mv_data = kbuf;
     key.mv_size = kvs_store_key(kbuf, ns, path, len);
 
-    rc = mdb_get(st->read, st->kv, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        return KVS_NOT_FOUND;
-    }
-
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading a record", rc);
+    rc = kvs_store_read_get(st, st->kv, &key, &val, "reading a record");
+    if (rc != KVS_OK) {
+        return rc;
     }
 
     *record = val.mv_data;
@@ -1011,15 +1020,16 @@ kvs_store_change_seq(kvs_store_t *st, uint64_t *seq)
     key.mv_data = "change_seq";
     key.mv_size = sizeof("change_seq") - 1;
 
-    rc = mdb_get(st->read, st->meta, &key, &val);
+    rc = kvs_store_read_get(st, st->meta, &key, &val,
+                            "reading the change feed");
 
-    if (rc == MDB_NOTFOUND) {
+    if (rc == KVS_NOT_FOUND) {
         *seq = 0;
         return KVS_OK;
     }
 
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading the change feed", rc);
+    if (rc != KVS_OK) {
+        return rc;
     }
 
     *seq = val.mv_size == 8 ? kvs_get_u64(val.mv_data) : 0;
@@ -1040,19 +1050,21 @@ kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
     key.mv_data = bkey;
     key.mv_size = 2;
 
-    rc = mdb_get(st->read, st->merkle, &key, &val);
+    rc = kvs_store_read_get(st, st->merkle, &key, &val,
+                            "reading the Merkle tree");
 
-    if (rc == MDB_NOTFOUND) {
+    if (rc == KVS_NOT_FOUND) {
         memset(out, 0, KVS_MERKLE_DIGEST_LEN);
         return KVS_OK;
     }
 
-    if (rc == 0 && val.mv_size != KVS_MERKLE_DIGEST_LEN) {
-        rc = MDB_CORRUPTED;
+    if (rc != KVS_OK) {
+        return rc;
     }
 
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading the Merkle tree", rc);
+    if (val.mv_size != KVS_MERKLE_DIGEST_LEN) {
+        return kvs_store_read_failed(st, "reading the Merkle tree",
+                                     MDB_CORRUPTED);
     }
 
     memcpy(out, val.mv_data, KVS_MERKLE_DIGEST_LEN);

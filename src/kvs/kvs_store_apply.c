@@ -484,6 +484,44 @@ kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room)
 
 
 /*
+ * The one place a record is laid out in kv: its header, the full path
+ * when the key holds only a digest of it, its value.  path and value must
+ * not point into kv's pages: the put may reuse the old record's space.
+ */
+
+int
+kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
+    const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value)
+{
+    int       rc;
+    uint8_t  *p;
+    MDB_val   val;
+
+    val.mv_size = KVS_RECORD_HDR_SIZE + hdr->key_len + hdr->value_len;
+
+    rc = mdb_put(txn, st->kv, key, &val, MDB_RESERVE);
+    if (rc != 0) {
+        return rc;
+    }
+
+    p = val.mv_data;
+    kvs_record_encode(hdr, p);
+    p += KVS_RECORD_HDR_SIZE;
+
+    if (hdr->key_len) {
+        memcpy(p, path, hdr->key_len);
+        p += hdr->key_len;
+    }
+
+    if (hdr->value_len) {
+        memcpy(p, value, hdr->value_len);
+    }
+
+    return 0;
+}
+
+
+/*
  * Keeps the record kv holds for k, of size bytes, in rev.  It is read
  * again after rev's space is reserved: a put may move the pages an
  * earlier read pointed into.
@@ -679,7 +717,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     int                rc, have_old, live, store;
     size_t             klen, keep;
     int64_t            grow, copy;
-    uint8_t           *p, k[KVS_STORE_KEY_MAX];
+    uint8_t            k[KVS_STORE_KEY_MAX];
     MDB_val            key, val;
     const uint8_t     *value;
     kvs_record_hdr_t   old, new;
@@ -801,24 +839,9 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         }
     }
 
-    val.mv_size = KVS_RECORD_HDR_SIZE + new.key_len + new.value_len;
-
-    rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE);
+    rc = kvs_store_record_put(st, txn, &key, &new, w->path, value);
     if (rc != 0) {
         return rc;
-    }
-
-    p = val.mv_data;
-    kvs_record_encode(&new, p);
-    p += KVS_RECORD_HDR_SIZE;
-
-    if (new.key_len) {
-        memcpy(p, w->path, new.key_len);
-        p += new.key_len;
-    }
-
-    if (new.value_len) {
-        memcpy(p, value, new.value_len);
     }
 
     if (have_old) {

@@ -183,60 +183,16 @@ kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
 
 
 /*
- * The one place a record's index entries come and go: by_time, expiry,
- * its version's share of the Merkle bucket and its bucket_keys entry.  A
- * write removes those of the record it replaces and adds those of the new
- * one (with its change); the purge only removes.  k is the key of kv,
- * path the full path.
+ * The entries a record has besides kv: by_time, expiry (with a TTL), its
+ * version's share of the Merkle bucket and its bucket_keys entry, put or
+ * (del) deleted together, so the two directions cannot drift apart.  The
+ * Merkle XOR is its own inverse: the same step adds and removes.
  */
 
-int
-kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr)
-{
-    int       rc;
-    uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
-    uint16_t  bucket;
-    MDB_val   key;
-
-    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
-                         1);
-    if (rc != 0) {
-        return rc;
-    }
-
-    if (hdr->expires_at) {
-        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 1);
-        if (rc != 0) {
-            return rc;
-        }
-    }
-
-    bucket = kvs_merkle_bucket((char) k[0], path, plen);
-    kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
-                      hdr->flags);
-
-    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
-    if (rc != 0) {
-        return rc;
-    }
-
-    bk[0] = (uint8_t) (bucket >> 8);
-    bk[1] = (uint8_t) bucket;
-    memcpy(bk + 2, k, klen);
-    key.mv_data = bk;
-    key.mv_size = 2 + klen;
-
-    rc = mdb_del(txn, st->bucket_keys, &key, NULL);
-
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
-
-
-int
-kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+static int
+kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
-    uint64_t *seq)
+    int del)
 {
     int       rc;
     uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
@@ -245,13 +201,13 @@ kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     MDB_val   key, val;
 
     rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
-                         0);
+                         del);
     if (rc != 0) {
         return rc;
     }
 
     if (hdr->expires_at) {
-        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, 0);
+        rc = kvs_store_index(txn, st->expiry, hdr->expires_at, k, klen, del);
         if (rc != 0) {
             return rc;
         }
@@ -272,11 +228,42 @@ kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     key.mv_data = bk;
     key.mv_size = 2 + klen;
 
+    if (del) {
+        rc = mdb_del(txn, st->bucket_keys, &key, NULL);
+        return rc == MDB_NOTFOUND ? 0 : rc;
+    }
+
     kvs_store_version_rec(vrec, &hdr->version, hdr->flags);
     val.mv_data = vrec;
     val.mv_size = sizeof(vrec);
 
-    rc = mdb_put(txn, st->bucket_keys, &key, &val, 0);
+    return mdb_put(txn, st->bucket_keys, &key, &val, 0);
+}
+
+
+/*
+ * The one place a record's index entries come and go.  A write removes
+ * those of the record it replaces and adds those of the new one (with its
+ * change); the purge only removes.  k is the key of kv, path the full
+ * path.
+ */
+
+int
+kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr)
+{
+    return kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 1);
+}
+
+
+int
+kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    uint64_t *seq)
+{
+    int  rc;
+
+    rc = kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 0);
     if (rc != 0) {
         return rc;
     }

@@ -13,17 +13,45 @@
 #include "kvs_store_int.h"
 
 
+/*
+ * A walk of maintenance (trim, purge, TTL sweep): its bound (a sequence
+ * number or a time), how many entries it may take, where the purge
+ * resumes, and what it did.
+ */
+
 typedef struct {
-    uint64_t   upto;
+    uint64_t   bound;
     size_t     max;
+    uint64_t  *from;
     int        n;
-} kvs_store_trim_t;
+} kvs_store_walk_t;
+
+
+/* runs one walk in its own transaction: how many it did, or -1 */
+
+static int
+kvs_store_walk(kvs_store_t *st, kvs_store_txn_pt fn, uint64_t bound,
+    size_t max, uint64_t *from, const char *what, char *err, size_t errlen)
+{
+    kvs_store_walk_t  wk;
+
+    wk.bound = bound;
+    wk.max = max;
+    wk.from = from;
+    wk.n = 0;
+
+    if (kvs_store_run(st, 0, fn, &wk, what, err, errlen) != 0) {
+        return -1;
+    }
+
+    return wk.n;
+}
 
 
 static int
 kvs_store_trim_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
-    kvs_store_trim_t *t = data;
+    kvs_store_walk_t *wk = data;
 
     int          rc;
     MDB_val      key, val;
@@ -36,15 +64,15 @@ kvs_store_trim_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
-    while (rc == 0 && (size_t) t->n < t->max && key.mv_size == 8
-           && kvs_get_be64(key.mv_data) <= t->upto)
+    while (rc == 0 && (size_t) wk->n < wk->max && key.mv_size == 8
+           && kvs_get_be64(key.mv_data) <= wk->bound)
     {
         rc = mdb_cursor_del(cur, 0);
         if (rc != 0) {
             break;
         }
 
-        t->n++;
+        wk->n++;
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
     }
 
@@ -58,31 +86,9 @@ int
 kvs_store_changes_trim(kvs_store_t *st, uint64_t upto, size_t max,
     char *err, size_t errlen)
 {
-    kvs_store_trim_t  t;
-
-    t.upto = upto;
-    t.max = max;
-    t.n = 0;
-
-    if (kvs_store_run(st, 0, kvs_store_trim_txn, &t,
-                      "trimming the change feed", err, errlen)
-        != 0)
-    {
-        return -1;
-    }
-
-    return t.n;
+    return kvs_store_walk(st, kvs_store_trim_txn, upto, max, NULL,
+                          "trimming the change feed", err, errlen);
 }
-
-
-/* a walk of maintenance (purge, TTL sweep): its bound, and what it did */
-
-typedef struct {
-    uint64_t   bound;
-    size_t     max;
-    uint64_t  *from;
-    int        n;
-} kvs_store_walk_t;
 
 
 static int
@@ -204,21 +210,8 @@ int
 kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
     uint64_t *from, char *err, size_t errlen)
 {
-    kvs_store_walk_t  wk;
-
-    wk.bound = older_than;
-    wk.max = max;
-    wk.from = from;
-    wk.n = 0;
-
-    if (kvs_store_run(st, 0, kvs_store_purge_txn, &wk, "purging tombstones",
-                      err, errlen)
-        != 0)
-    {
-        return -1;
-    }
-
-    return wk.n;
+    return kvs_store_walk(st, kvs_store_purge_txn, older_than, max, from,
+                          "purging tombstones", err, errlen);
 }
 
 
@@ -229,7 +222,8 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
     int               rc;
     size_t            i, klen;
-    uint8_t           k[KVS_STORE_KEY_MAX], path[KVS_KEY_MAX];
+    char              path[KVS_KEY_MAX];
+    uint8_t           k[KVS_STORE_KEY_MAX];
     uint64_t          at;
     MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
@@ -279,16 +273,11 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
             memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
                    hdr.key_len);
 
-            rval.mv_size = KVS_RECORD_HDR_SIZE + hdr.key_len;
-
-            rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_RESERVE);
+            rc = kvs_store_record_put(st, txn, &rkey, &hdr, path, NULL);
             if (rc != 0) {
                 break;
             }
 
-            kvs_record_encode(&hdr, rval.mv_data);
-            memcpy((uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE, path,
-                   hdr.key_len);
             wk->n++;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
@@ -313,19 +302,6 @@ int
 kvs_store_expire(kvs_store_t *st, uint64_t now_ms, size_t max, char *err,
     size_t errlen)
 {
-    kvs_store_walk_t  wk;
-
-    wk.bound = now_ms;
-    wk.max = max;
-    wk.from = NULL;
-    wk.n = 0;
-
-    if (kvs_store_run(st, 0, kvs_store_expire_txn, &wk,
-                      "sweeping expired records", err, errlen)
-        != 0)
-    {
-        return -1;
-    }
-
-    return wk.n;
+    return kvs_store_walk(st, kvs_store_expire_txn, now_ms, max, NULL,
+                          "sweeping expired records", err, errlen);
 }
