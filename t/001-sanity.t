@@ -1,17 +1,9 @@
 # The original KVS's examples, one request each, with its answer shapes.
 use Test::Nginx::Socket 'no_plan';
+use KVS::Blocks;
 
-# Every block starts from an empty store: the node's YAML is a user file
-# in html/, and so is the store it names (data_dir: html/data), which
-# Test::Nginx removes with the rest of the server root between blocks.  A
-# block without its own --- http_config and --- user_files gets these.
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
-        unless defined $block->http_config;
-    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
-        unless defined $block->user_files;
-});
+# every block starts from an empty store (t/lib/KVS/Blocks.pm)
+add_block_preprocessor(\&KVS::Blocks::empty_store);
 
 no_shuffle();
 no_root_location();

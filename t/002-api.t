@@ -5,18 +5,10 @@
 # that an overwrite is a newer version, is told in t/004-conditional.t,
 # which carries an ETag from one answer to the next request.
 use Test::Nginx::Socket 'no_plan';
+use KVS::Blocks;
 
-# Every block starts from an empty store: the node's YAML is a user file
-# in html/, and so is the store it names (data_dir: html/data), which
-# Test::Nginx removes with the rest of the server root between blocks.  A
-# block without its own --- http_config and --- user_files gets these.
-add_block_preprocessor(sub {
-    my $block = shift;
-    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
-        unless defined $block->http_config;
-    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
-        unless defined $block->user_files;
-});
+# every block starts from an empty store (t/lib/KVS/Blocks.pm)
+add_block_preprocessor(\&KVS::Blocks::empty_store);
 
 our $Profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
 our $Uuid = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';

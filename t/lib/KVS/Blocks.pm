@@ -1,0 +1,24 @@
+package KVS::Blocks;
+
+# What the Test::Nginx block suites share.  Every block starts from an
+# empty store: the node's YAML is a user file in html/, and so is the store
+# it names (data_dir: html/data), which Test::Nginx removes with the rest
+# of the server root between blocks.  A block without its own
+# --- http_config and --- user_files gets these.  A suite says
+#
+#     add_block_preprocessor(\&KVS::Blocks::empty_store);
+#
+# so that it works under the real Test::Nginx and the bundled one alike.
+
+use strict;
+use warnings;
+
+sub empty_store {
+    my ($block) = @_;
+    $block->set_value(http_config => 'kvs_config ../html/node.yaml;')
+        unless defined $block->http_config;
+    $block->set_value(user_files => ">>> node.yaml\ndata_dir: html/data\n")
+        unless defined $block->user_files;
+}
+
+1;
