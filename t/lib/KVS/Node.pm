@@ -169,15 +169,18 @@ sub title {
 }
 
 # the worker processes, without the helper that runs the cluster agent
-# (a child is counted once it has set its title)
+# (a child is counted once it has set its title).  One worker may answer
+# before the master has forked the next, so this waits for as many as the
+# configuration starts.
 sub worker_pids {
     my ($self) = @_;
-    my $deadline = time + 2;
+    my $deadline = time + 5;
     my @p;
     while (time < $deadline) {
         my @kids = grep { $_ != $self->{pid} } $self->pids;
         @p = grep { title($_) =~ /worker process/ } @kids;
-        last unless grep { title($_) =~ /master process/ } @kids;
+        last if @p >= $self->{workers}
+                && !grep { title($_) =~ /master process/ } @kids;
         sleep 0.02;
     }
     return @p;
