@@ -574,8 +574,7 @@ ngx_http_kvs_digest_handler(ngx_http_request_t *r)
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the Merkle tree cannot be read");
+        return ngx_http_kvs_unreadable(r, "the Merkle tree cannot be read");
     }
 
     kvs_store_merkle_root(ranges, root);

@@ -290,10 +290,8 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
     }
 
     if (rc != KVS_OK) {
-        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
-                    "kvs: the record of \"%V\" is unreadable", key);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the record of this key is unreadable");
+        return ngx_http_kvs_unreadable(r, "the record of this key is "
+                                          "unreadable");
     }
 
     if (params->meta || status != NGX_OK) {

@@ -68,8 +68,8 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
         (void) ngx_http_kvs_version_one(&hdr, value, &vs);
 
     } else if (rc == KVS_ERROR) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the record of this key is unreadable");
+        return ngx_http_kvs_unreadable(r, "the record of this key is "
+                                          "unreadable");
     }
 
     if ((vs.want == 0 || vs.n < vs.want)
@@ -78,8 +78,8 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
                              ngx_http_kvs_version_one, &vs)
            != KVS_OK)
     {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
+        return ngx_http_kvs_unreadable(r, "the history of this key is "
+                                          "unreadable");
     }
 
     if (vs.rc != NGX_OK) {
@@ -200,8 +200,8 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
                           ngx_http_kvs_version_one, &vs)
         != KVS_OK)
     {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the history of this key is unreadable");
+        return ngx_http_kvs_unreadable(r, "the history of this key is "
+                                          "unreadable");
     }
 
     body = ngx_pnalloc(r->pool, 512);

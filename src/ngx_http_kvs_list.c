@@ -112,11 +112,8 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
-        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
-                    "kvs: listing \"%V\" failed", prefix);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the keys under this prefix cannot be "
-                                  "listed");
+        return ngx_http_kvs_unreadable(r, "the keys under this prefix "
+                                          "cannot be listed");
     }
 
     if (body == NULL) {

@@ -185,8 +185,7 @@ ngx_http_kvs_members_read(ngx_http_request_t *r, ngx_http_kvs_members_t *ms,
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the member list cannot be read");
+        return ngx_http_kvs_unreadable(r, "the member list cannot be read");
     }
 
     ngx_kvs_debug(r->connection->log, "kvs: %uz members, %ui alive",

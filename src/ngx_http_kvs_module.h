@@ -177,6 +177,7 @@ ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     ngx_http_kvs_params_t *p);
 ngx_int_t ngx_http_kvs_read_begin(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_unreadable(ngx_http_request_t *r, const char *what);
 ngx_int_t ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *fmt, ...);
 ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,

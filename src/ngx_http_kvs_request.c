@@ -702,6 +702,26 @@ ngx_http_kvs_read_begin(ngx_http_request_t *r)
 }
 
 
+/*
+ * A read of the store failed: the log gets the store's sentence (what was
+ * read, where, LMDB's reason), the client only what could not be read.
+ * Called after kvs_store_read_end(), which keeps the sentence.
+ */
+
+ngx_int_t
+ngx_http_kvs_unreadable(ngx_http_request_t *r, const char *what)
+{
+    const char  *why;
+
+    why = kvs_store_error(ngx_http_kvs_store);
+
+    ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                "kvs: %s: %s", what, *why ? why : "out of memory");
+
+    return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR, "%s", what);
+}
+
+
 /* The body in one piece: in memory as nginx read it, or from its temp file
  * when it was larger than client_body_buffer_size. */
 

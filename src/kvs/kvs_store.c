@@ -582,6 +582,7 @@ kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen)
     }
 
     st->reading = 1;
+    st->read_err[0] = '\0';
     kvs_store_reading = st;
 
     return KVS_OK;

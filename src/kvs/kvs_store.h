@@ -138,7 +138,8 @@ const char *kvs_store_path(kvs_store_t *st);
 
 int kvs_store_read_begin(kvs_store_t *st, char *err, size_t errlen);
 /* The sentence of the last read of this process's read transaction that
- * failed (KVS_ERROR, or -1 of a count): what, where, and LMDB's reason. */
+ * failed (KVS_ERROR, or -1 of a count): what, where, and LMDB's reason;
+ * "" when none of its reads failed (a callback's own failure, say). */
 const char *kvs_store_error(kvs_store_t *st);
 /* KVS_OK with the header and a pointer to the stored value, valid until
  * kvs_store_read_end(); KVS_NOT_FOUND; or KVS_ERROR. */
