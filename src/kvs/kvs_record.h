@@ -36,7 +36,9 @@
 #define KVS_NS_GROUP            'g'
 #define KVS_NS_TOKEN            't'
 
-#define KVS_DEFAULT_PERMISSIONS 0744
+/* a new key's permissions when no configuration gives them (kvs_acl.h):
+ * the owner may do all, group and others read: "f11" */
+#define KVS_DEFAULT_PERMISSIONS 0xf11
 
 
 typedef struct {

@@ -82,7 +82,26 @@ typedef struct {
     unsigned          create_only:1; /* PUT: only where no key is */
     unsigned          compressed:1;  /* PUT: value is a zstd frame */
     unsigned          must_exist:1;  /* PUT, DELETE: only over a key */
+    unsigned          owned:1;       /* PUT: owner, group and permissions
+                                        below are those of a key the PUT
+                                        creates (none held, or a
+                                        tombstone); without it a new key
+                                        has no owner and
+                                        KVS_DEFAULT_PERMISSIONS.  An
+                                        overwrite keeps the held ones */
+    unsigned          meta:1;        /* PUT: a change of owner, group and
+                                        permissions to those below, over
+                                        the held version (if_match): value
+                                        is a copy of its value, and its
+                                        expiry stays */
+    unsigned          revoke:1;      /* DELETE: a tombstone even where no
+                                        key is held, so that the deletion
+                                        of a record not yet arrived still
+                                        replicates (token revocations) */
     uint8_t           match[KVS_UUID_LEN];
+    uint8_t           owner[KVS_UUID_LEN];
+    uint8_t           group[KVS_UUID_LEN];
+    uint16_t          permissions;
     unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
                                         which replaces a tie */
     size_t            nmembers;

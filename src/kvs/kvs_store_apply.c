@@ -659,13 +659,15 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
     if ((w->if_match
          && (!live || memcmp(old->version.uuid, w->match, KVS_UUID_LEN)))
         || (w->create_only && live)
-        || (w->must_exist && !live))
+        || ((w->must_exist || w->meta) && !live))
     {
         w->rc = KVS_PRECONDITION;
         return 0;
     }
 
-    if (w->op == KVS_WRITE_DELETE && !live) {
+    if (w->op == KVS_WRITE_DELETE && !live
+        && (!w->revoke || (have_old && (old->flags & KVS_FLAG_TOMBSTONE))))
+    {
         w->rc = KVS_NOT_FOUND;
         return 0;
     }
@@ -680,13 +682,23 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 
     kvs_uuid_generate(new->version.uuid);
 
-    new->permissions = KVS_DEFAULT_PERMISSIONS;
     new->created_at = live ? old->created_at : new->version.timestamp;
 
-    if (have_old) {
+    /* who a key belongs to is set when it is created, or by a change of
+     * its meta; a DELETE's tombstone keeps them, for its history */
+
+    if (w->meta || (w->owned && !live && w->op == KVS_WRITE_PUT)) {
+        memcpy(new->owner, w->owner, KVS_UUID_LEN);
+        memcpy(new->group, w->group, KVS_UUID_LEN);
+        new->permissions = w->permissions;
+
+    } else if (have_old) {
         memcpy(new->owner, old->owner, KVS_UUID_LEN);
         memcpy(new->group, old->group, KVS_UUID_LEN);
         new->permissions = old->permissions;
+
+    } else {
+        new->permissions = KVS_DEFAULT_PERMISSIONS;
     }
 
     if (w->op == KVS_WRITE_DELETE) {
@@ -694,9 +706,11 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 
     } else {
         /* after the version's own timestamp, so that expiry is always
-         * newer than the write, whatever the clocks did */
-        new->expires_at = w->ttl_ms ? new->version.timestamp + w->ttl_ms
-                                    : 0;
+         * newer than the write, whatever the clocks did; a change of meta
+         * (over a live version: if_match) keeps the expiry it had */
+        new->expires_at = w->meta ? old->expires_at
+                          : w->ttl_ms ? new->version.timestamp + w->ttl_ms
+                          : 0;
         new->value_len = (uint32_t) w->value_len;
         new->raw_len = (uint32_t) (w->compressed ? w->raw_len
                                                  : w->value_len);

@@ -2521,6 +2521,138 @@ kvs_test_cond(kvs_store_t *st, kvs_write_op_e op, const char *path,
 }
 
 
+/*
+ * Who a key belongs to: a PUT that creates it sets owner, group and
+ * permissions (owned), an overwrite keeps them, a change of meta sets them
+ * over the held version and keeps its value and expiry, and a revocation
+ * writes a tombstone where no key is held.
+ */
+
+static void
+kvs_test_owners(void)
+{
+    char            dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    kvs_store_t    *st;
+    kvs_write_t     w;
+    kvs_test_rec_t  r, before;
+    kvs_version_t   v;
+    static const uint8_t  alice[KVS_UUID_LEN] = { 0xa1, 1 };
+    static const uint8_t  bob[KVS_UUID_LEN] = { 0xb0, 2 };
+    static const uint8_t  devs[KVS_UUID_LEN] = { 0xde, 3 };
+    static const uint8_t  none[KVS_UUID_LEN];
+
+    kvs_test_dir(dir, "owners");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_put(st, "anon", "1", 1000, NULL);
+    kvs_test_get(st, "anon", &r);
+    CHECK(r.hdr.permissions == 0xf11
+          && memcmp(r.hdr.owner, none, KVS_UUID_LEN) == 0,
+          "owners: a PUT without owner: no owner, permissions f11");
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "team", "{\"a\":1}", 0);
+    w.owned = 1;
+    memcpy(w.owner, alice, KVS_UUID_LEN);
+    memcpy(w.group, devs, KVS_UUID_LEN);
+    w.permissions = 0xf31;
+    CHECK(kvs_store_write(st, &w, 1, 2000, err, sizeof(err)) == KVS_OK
+          && w.rc == KVS_OK, "owners: an owned PUT is written");
+    kvs_test_get(st, "team", &r);
+    CHECK(memcmp(r.hdr.owner, alice, KVS_UUID_LEN) == 0
+          && memcmp(r.hdr.group, devs, KVS_UUID_LEN) == 0
+          && r.hdr.permissions == 0xf31,
+          "owners: the creating PUT set owner, group and permissions");
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "team", "{\"a\":2}", 0);
+    w.owned = 1;
+    memcpy(w.owner, bob, KVS_UUID_LEN);
+    w.permissions = 0xfff;
+    kvs_store_write(st, &w, 1, 3000, err, sizeof(err));
+    kvs_test_get(st, "team", &r);
+    CHECK(w.rc == KVS_OK && memcmp(r.hdr.owner, alice, KVS_UUID_LEN) == 0
+          && r.hdr.permissions == 0xf31
+          && r.len == 7 && memcmp(r.value, "{\"a\":2}", 7) == 0,
+          "owners: an overwrite keeps who the key belongs to");
+
+    /* a change of meta: over the held version only */
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "ttl", "[1]", 60000);
+    kvs_store_write(st, &w, 1, 4000, err, sizeof(err));
+    kvs_test_get(st, "ttl", &before);
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "ttl", "[1]", 0);
+    w.meta = 1;
+    w.if_match = 1;
+    memcpy(w.match, before.hdr.version.uuid, KVS_UUID_LEN);
+    memcpy(w.owner, bob, KVS_UUID_LEN);
+    w.permissions = 0x800;
+    kvs_store_write(st, &w, 1, 5000, err, sizeof(err));
+    kvs_test_get(st, "ttl", &r);
+    CHECK(w.rc == KVS_OK && memcmp(r.hdr.owner, bob, KVS_UUID_LEN) == 0
+          && memcmp(r.hdr.group, none, KVS_UUID_LEN) == 0
+          && r.hdr.permissions == 0x800,
+          "owners: a change of meta sets owner, group and permissions");
+    CHECK(r.hdr.expires_at == before.hdr.expires_at
+          && r.hdr.created_at == before.hdr.created_at
+          && r.hdr.version.timestamp == 5000
+          && r.len == 3 && memcmp(r.value, "[1]", 3) == 0,
+          "owners: and is a new version keeping value, expiry, creation");
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "ttl", "[1]", 0);
+    w.meta = 1;
+    w.if_match = 1;
+    memcpy(w.match, before.hdr.version.uuid, KVS_UUID_LEN);
+    kvs_store_write(st, &w, 1, 6000, err, sizeof(err));
+    CHECK(w.rc == KVS_PRECONDITION,
+          "owners: a change of meta over another version is refused");
+
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "nothing", "[1]", 0);
+    w.meta = 1;
+    kvs_store_write(st, &w, 1, 6000, err, sizeof(err));
+    CHECK(w.rc == KVS_PRECONDITION,
+          "owners: a change of meta where no key is is refused");
+
+    /* a re-creation after a DELETE is a creation */
+
+    kvs_test_del(st, "team", 7000, NULL);
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_DATA, "team", "{}", 0);
+    w.owned = 1;
+    memcpy(w.owner, bob, KVS_UUID_LEN);
+    w.permissions = 0xf00;
+    kvs_store_write(st, &w, 1, 8000, err, sizeof(err));
+    kvs_test_get(st, "team", &r);
+    CHECK(w.rc == KVS_OK && memcmp(r.hdr.owner, bob, KVS_UUID_LEN) == 0
+          && memcmp(r.hdr.group, none, KVS_UUID_LEN) == 0
+          && r.hdr.permissions == 0xf00,
+          "owners: a PUT over a tombstone creates the key anew");
+
+    /* revocations */
+
+    CHECK(kvs_test_del(st, "never", 9000, NULL) == KVS_NOT_FOUND
+          && kvs_test_get_ns(st, KVS_NS_DATA, "never", &r) == KVS_NOT_FOUND,
+          "owners: a DELETE where no key is writes nothing");
+
+    kvs_test_set(&w, KVS_WRITE_DELETE, KVS_NS_TOKEN, "abc", NULL, 0);
+    w.revoke = 1;
+    kvs_store_write(st, &w, 1, 9000, err, sizeof(err));
+    v = w.version;
+    CHECK(w.rc == KVS_OK
+          && kvs_test_get_ns(st, KVS_NS_TOKEN, "abc", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE)
+          && r.hdr.version.timestamp == 9000,
+          "owners: a revocation where no key is writes a tombstone");
+
+    kvs_test_set(&w, KVS_WRITE_DELETE, KVS_NS_TOKEN, "abc", NULL, 0);
+    w.revoke = 1;
+    kvs_store_write(st, &w, 1, 9500, err, sizeof(err));
+    kvs_test_get_ns(st, KVS_NS_TOKEN, "abc", &r);
+    CHECK(w.rc == KVS_NOT_FOUND && kvs_test_same_version(&r.hdr.version, &v),
+          "owners: a second revocation changes nothing");
+
+    kvs_store_close(st);
+}
+
+
 static void
 kvs_test_conditions(void)
 {
@@ -4880,6 +5012,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_tree),
     KVS_TEST_CASE(kvs_test_purge),
     KVS_TEST_CASE(kvs_test_conditions),
+    KVS_TEST_CASE(kvs_test_owners),
     KVS_TEST_CASE(kvs_test_revisions),
     KVS_TEST_CASE(kvs_test_revisions_apart),
     KVS_TEST_CASE(kvs_test_revisions_purge),
