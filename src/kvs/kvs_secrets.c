@@ -20,10 +20,21 @@
 #include "kvs_secrets.h"
 
 
-static int kvs_secrets_read(const char *path, uint8_t **buf, size_t *len,
+/* a file read whole, and the walk through its lines */
+typedef struct {
+    uint8_t  *buf;
+    size_t    len;
+    size_t    pos;                /* where the next line starts */
+    size_t    line;               /* the number of the line last given */
+} kvs_secrets_file_t;
+
+
+static int kvs_secrets_read(kvs_secrets_file_t *f, const char *path,
     char *err, size_t errlen);
-static int kvs_secrets_line(const uint8_t *buf, size_t len, size_t *pos,
-    size_t *start, size_t *llen);
+static int kvs_secrets_line(kvs_secrets_file_t *f, size_t *start,
+    size_t *llen);
+static void kvs_secrets_close(kvs_secrets_file_t *f);
+static void kvs_secrets_wipe(void *p, size_t len);
 static int kvs_secrets_error(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -32,74 +43,73 @@ int
 kvs_secrets_load(const char *path, size_t min_len, kvs_secret_t **secrets,
     size_t *n, char *err, size_t errlen)
 {
-    int            rc;
-    size_t         len, pos, start, llen, count, i;
-    uint8_t       *buf;
-    kvs_secret_t  *list;
+    int                 rc;
+    size_t              start, llen, i;
+    kvs_secret_t       *list;
+    kvs_secrets_file_t  f;
 
     *secrets = NULL;
     *n = 0;
 
-    if (kvs_secrets_read(path, &buf, &len, err, errlen) != 0) {
+    if (kvs_secrets_read(&f, path, err, errlen) != 0) {
         return -1;
     }
 
     rc = -1;
-    count = 0;
-    pos = 0;
 
-    while (kvs_secrets_line(buf, len, &pos, &start, &llen)) {
-        count++;
+    while (kvs_secrets_line(&f, &start, &llen)) {
 
         if (llen == 0) {
             kvs_secrets_error(err, errlen, "%s:%zu: the line is empty; "
-                              "each line holds one secret", path, count);
+                              "each line holds one secret", path, f.line);
             goto done;
         }
 
         if (llen < min_len) {
             kvs_secrets_error(err, errlen, "%s:%zu: the secret is %zu bytes; "
-                              "each needs at least %zu", path, count, llen,
+                              "each needs at least %zu", path, f.line, llen,
                               min_len);
             goto done;
         }
     }
 
-    if (count == 0) {
+    if (f.line == 0) {
         kvs_secrets_error(err, errlen, "%s: the file holds no secret; write "
                           "one per line, each of at least %zu bytes", path,
                           min_len);
         goto done;
     }
 
-    list = calloc(count, sizeof(kvs_secret_t));
+    list = calloc(f.line, sizeof(kvs_secret_t));
     if (list == NULL) {
         kvs_secrets_error(err, errlen, "%s: out of memory", path);
         goto done;
     }
 
-    pos = 0;
+    /* every line is good: the second walk copies them */
+    *n = f.line;
+    f.pos = 0;
+    f.line = 0;
 
-    for (i = 0; kvs_secrets_line(buf, len, &pos, &start, &llen); i++) {
+    for (i = 0; kvs_secrets_line(&f, &start, &llen); i++) {
         list[i].data = malloc(llen);
         if (list[i].data == NULL) {
             kvs_secrets_free(list, i);
+            *n = 0;
             kvs_secrets_error(err, errlen, "%s: out of memory", path);
             goto done;
         }
 
-        memcpy(list[i].data, buf + start, llen);
+        memcpy(list[i].data, f.buf + start, llen);
         list[i].len = llen;
     }
 
     *secrets = list;
-    *n = count;
     rc = 0;
 
 done:
 
-    explicit_bzero(buf, len);
-    free(buf);
+    kvs_secrets_close(&f);
 
     return rc;
 }
@@ -115,10 +125,7 @@ kvs_secrets_free(kvs_secret_t *s, size_t n)
     }
 
     for (i = 0; i < n; i++) {
-        if (s[i].data != NULL) {
-            explicit_bzero(s[i].data, s[i].len);
-            free(s[i].data);
-        }
+        kvs_secrets_wipe(s[i].data, s[i].len);
     }
 
     free(s);
@@ -129,37 +136,21 @@ int
 kvs_password_file_load(const char *path, char **password, size_t *len,
     char *err, size_t errlen)
 {
-    int       rc;
-    char     *p;
-    size_t    blen, pos, start, llen, first, flen, count;
-    uint8_t  *buf;
+    int                 rc;
+    char               *p;
+    size_t              start, llen, next, nlen;
+    kvs_secrets_file_t  f;
 
     *password = NULL;
     *len = 0;
 
-    if (kvs_secrets_read(path, &buf, &blen, err, errlen) != 0) {
+    if (kvs_secrets_read(&f, path, err, errlen) != 0) {
         return -1;
     }
 
     rc = -1;
-    count = 0;
-    pos = 0;
-    first = 0;
-    flen = 0;
 
-    while (kvs_secrets_line(buf, blen, &pos, &start, &llen)) {
-        if (++count > 1) {
-            kvs_secrets_error(err, errlen, "%s:%zu: the file has more than "
-                              "one line; the password is its only line",
-                              path, count);
-            goto done;
-        }
-
-        first = start;
-        flen = llen;
-    }
-
-    if (count == 0) {
+    if (!kvs_secrets_line(&f, &start, &llen)) {
         kvs_secrets_error(err, errlen, "%s: the file holds no password",
                           path);
         goto done;
@@ -167,35 +158,40 @@ kvs_password_file_load(const char *path, char **password, size_t *len,
 
     /* a password from a JSON body is a C string: one with a NUL could
      * never be typed at login */
-    if (memchr(buf + first, '\0', flen) != NULL) {
+    if (memchr(f.buf + start, '\0', llen) != NULL) {
         kvs_secrets_error(err, errlen, "%s:1: the password contains a NUL "
                           "byte", path);
         goto done;
     }
 
-    if (flen < KVS_PASSWORD_MIN) {
+    if (llen < KVS_PASSWORD_MIN) {
         kvs_secrets_error(err, errlen, "%s:1: the password is %zu bytes; it "
-                          "needs at least %d", path, flen, KVS_PASSWORD_MIN);
+                          "needs at least %d", path, llen, KVS_PASSWORD_MIN);
         goto done;
     }
 
-    p = malloc(flen + 1);
+    if (kvs_secrets_line(&f, &next, &nlen)) {
+        kvs_secrets_error(err, errlen, "%s:2: the file has more than one "
+                          "line; the password is its only line", path);
+        goto done;
+    }
+
+    p = malloc(llen + 1);
     if (p == NULL) {
         kvs_secrets_error(err, errlen, "%s: out of memory", path);
         goto done;
     }
 
-    memcpy(p, buf + first, flen);
-    p[flen] = '\0';
+    memcpy(p, f.buf + start, llen);
+    p[llen] = '\0';
 
     *password = p;
-    *len = flen;
+    *len = llen;
     rc = 0;
 
 done:
 
-    explicit_bzero(buf, blen);
-    free(buf);
+    kvs_secrets_close(&f);
 
     return rc;
 }
@@ -204,10 +200,7 @@ done:
 void
 kvs_password_free(char *password, size_t len)
 {
-    if (password != NULL) {
-        explicit_bzero(password, len);
-        free(password);
-    }
+    kvs_secrets_wipe(password, len);
 }
 
 
@@ -218,13 +211,13 @@ kvs_password_free(char *password, size_t len)
  */
 
 static int
-kvs_secrets_read(const char *path, uint8_t **buf, size_t *len, char *err,
+kvs_secrets_read(kvs_secrets_file_t *f, const char *path, char *err,
     size_t errlen)
 {
-    int       fd;
-    size_t    total;
-    ssize_t   n;
-    uint8_t  *b;
+    int      fd;
+    ssize_t  n;
+
+    memset(f, 0, sizeof(kvs_secrets_file_t));
 
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd == -1) {
@@ -232,16 +225,14 @@ kvs_secrets_read(const char *path, uint8_t **buf, size_t *len, char *err,
                                  strerror(errno));
     }
 
-    b = malloc(KVS_SECRETS_FILE_MAX + 1);
-    if (b == NULL) {
+    f->buf = malloc(KVS_SECRETS_FILE_MAX + 1);
+    if (f->buf == NULL) {
         close(fd);
         return kvs_secrets_error(err, errlen, "%s: out of memory", path);
     }
 
-    total = 0;
-
     for ( ;; ) {
-        n = read(fd, b + total, KVS_SECRETS_FILE_MAX + 1 - total);
+        n = read(fd, f->buf + f->len, KVS_SECRETS_FILE_MAX + 1 - f->len);
 
         if (n == -1 && errno == EINTR) {
             continue;
@@ -256,9 +247,9 @@ kvs_secrets_read(const char *path, uint8_t **buf, size_t *len, char *err,
             break;
         }
 
-        total += (size_t) n;
+        f->len += (size_t) n;
 
-        if (total > KVS_SECRETS_FILE_MAX) {
+        if (f->len > KVS_SECRETS_FILE_MAX) {
             kvs_secrets_error(err, errlen, "%s: the file is larger than %d "
                               "bytes", path, KVS_SECRETS_FILE_MAX);
             goto failed;
@@ -267,50 +258,71 @@ kvs_secrets_read(const char *path, uint8_t **buf, size_t *len, char *err,
 
     close(fd);
 
-    *buf = b;
-    *len = total;
-
     return 0;
 
 failed:
 
     close(fd);
-    explicit_bzero(b, total);
-    free(b);
+    kvs_secrets_close(f);
 
     return -1;
 }
 
 
 /*
- * The next line at *pos: sets its start and length (less a '\r' before
- * its '\n') and moves *pos past it.  Returns 0 when no line is left: a
- * file ending in '\n' has no empty line after it.
+ * The next line: sets its start and length (less a '\r' before its '\n')
+ * and moves past it.  Returns 0 when no line is left: a file ending in
+ * '\n' has no empty line after it.
  */
 
 static int
-kvs_secrets_line(const uint8_t *buf, size_t len, size_t *pos, size_t *start,
-    size_t *llen)
+kvs_secrets_line(kvs_secrets_file_t *f, size_t *start, size_t *llen)
 {
     size_t          end;
     const uint8_t  *nl;
 
-    if (*pos >= len) {
+    if (f->pos >= f->len) {
         return 0;
     }
 
-    nl = memchr(buf + *pos, '\n', len - *pos);
-    end = (nl != NULL) ? (size_t) (nl - buf) : len;
+    nl = memchr(f->buf + f->pos, '\n', f->len - f->pos);
+    end = (nl != NULL) ? (size_t) (nl - f->buf) : f->len;
 
-    *start = *pos;
-    *llen = end - *pos;
-    *pos = (nl != NULL) ? end + 1 : len;
+    *start = f->pos;
+    *llen = end - f->pos;
 
-    if (*llen > 0 && buf[end - 1] == '\r') {
+    if (*llen > 0 && f->buf[end - 1] == '\r') {
         (*llen)--;
     }
 
+    f->pos = (nl != NULL) ? end + 1 : f->len;
+    f->line++;
+
     return 1;
+}
+
+
+static void
+kvs_secrets_close(kvs_secrets_file_t *f)
+{
+    kvs_secrets_wipe(f->buf, f->len);
+    f->buf = NULL;
+}
+
+
+/*
+ * Memory that held a secret is zeroed before it is freed, so that what the
+ * process allocates next, and a core dump, do not find it; explicit_bzero()
+ * is not optimised away as memset() may be.
+ */
+
+static void
+kvs_secrets_wipe(void *p, size_t len)
+{
+    if (p != NULL) {
+        explicit_bzero(p, len);
+        free(p);
+    }
 }
 
 
