@@ -15,10 +15,11 @@
  * always either NULL or owned by it, so kvs_config_free() is always safe.
  * Rules between keys (gossip_interval_max >= gossip_interval_min, seed
  * nodes need a cluster_secret, a client certificate needs its key, node_id
- * and bind_address:port must be names a member may have) are checked once
- * the whole mapping is read,
- * against the values then in *cf, since the keys may come in any order or
- * from an earlier file.
+ * and bind_address:port must be names a member may have, auth needs a
+ * jwt_secret_file and tokens that expire before their revocation is
+ * purged) are checked once the whole mapping is read, against the values
+ * then in *cf, since the keys may come in any order or from an earlier
+ * file.
  */
 
 #include <ctype.h>
@@ -34,6 +35,7 @@
 
 #include <yaml.h>
 
+#include "kvs_acl.h"
 #include "kvs_config.h"
 #include "kvs_members.h"
 #include "kvs_wire.h"
@@ -55,14 +57,21 @@
 #define KVS_CONFIG_GIB        (1024ULL * 1024 * 1024)
 #define KVS_CONFIG_TIB        (1024ULL * 1024 * 1024 * 1024)
 
+/* the lists of words of KVS_CONFIG_WORD keys, by the key's min */
+#define KVS_CONFIG_WORDS_LOG_LEVEL   0
+#define KVS_CONFIG_WORDS_TOP_LEVEL   1
+
 
 typedef enum {
     KVS_CONFIG_STRING = 0,     /* char *, non-empty */
+    KVS_CONFIG_FILE,           /* kvs_config_file_t, a non-empty path */
     KVS_CONFIG_SECRET,         /* char *, at least min bytes, never shown */
     KVS_CONFIG_INT,            /* int */
     KVS_CONFIG_INT64,          /* int64_t */
     KVS_CONFIG_BOOL,           /* int, 0 or 1 */
-    KVS_CONFIG_LOG_LEVEL,      /* kvs_log_level_e */
+    KVS_CONFIG_WORD,           /* an enum, one of the words of the
+                                  list kvs_config_words[min] */
+    KVS_CONFIG_PERM,           /* uint16_t, three hex digits */
     KVS_CONFIG_NUMBER,         /* double, min < x <= max */
     KVS_CONFIG_SECONDS,        /* double seconds, min <= x <= max in ms */
     KVS_CONFIG_SIZE,           /* size_t, bytes with optional k/m/g */
@@ -88,6 +97,13 @@ typedef struct {
 } kvs_config_ctx_t;
 
 
+/* a word an enumerated key takes, and the value it stands for */
+typedef struct {
+    const char         *word;
+    int                 value;
+} kvs_config_word_t;
+
+
 /* two number keys where the first must not be greater than the second */
 typedef struct {
     const char         *low;
@@ -97,6 +113,29 @@ typedef struct {
 
 #define kvs_config_field(cf, key, type)                                       \
     ((type *) (void *) ((char *) (cf) + (key)->offset))
+
+
+static const kvs_config_word_t  kvs_config_log_levels[] = {
+    { "debug", KVS_LOG_DEBUG },
+    { "info", KVS_LOG_INFO },
+    { "warn", KVS_LOG_WARN },
+    { "error", KVS_LOG_ERROR },
+    { NULL, 0 }
+};
+
+
+static const kvs_config_word_t  kvs_config_top_levels[] = {
+    { "any", KVS_TOP_LEVEL_ANY },
+    { "admins", KVS_TOP_LEVEL_ADMINS },
+    { NULL, 0 }
+};
+
+
+/* by KVS_CONFIG_WORDS_* */
+static const kvs_config_word_t  *const kvs_config_words[] = {
+    kvs_config_log_levels,
+    kvs_config_top_levels
+};
 
 
 static const kvs_config_key_t  kvs_config_keys[] = {
@@ -119,8 +158,8 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "read_only", KVS_CONFIG_BOOL,
       offsetof(kvs_config_t, read_only), 0, 1 },
 
-    { "log_level", KVS_CONFIG_LOG_LEVEL,
-      offsetof(kvs_config_t, log_level), 0, 0 },
+    { "log_level", KVS_CONFIG_WORD,
+      offsetof(kvs_config_t, log_level), KVS_CONFIG_WORDS_LOG_LEVEL, 0 },
 
     /*
      * The agent re-arms a timer after each round: one shorter than 10 ms
@@ -212,7 +251,32 @@ static const kvs_config_key_t  kvs_config_keys[] = {
       offsetof(kvs_config_t, default_ttl), 0, 100LL * KVS_CONFIG_YEAR },
 
     { "revision_history", KVS_CONFIG_INT,
-      offsetof(kvs_config_t, revision_history), 0, 100 }
+      offsetof(kvs_config_t, revision_history), 0, 100 },
+
+    { "auth_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, auth_enabled), 0, 1 },
+
+    { "jwt_secret_file", KVS_CONFIG_FILE,
+      offsetof(kvs_config_t, jwt_secret_file), 0, 0 },
+
+    { "admin_password_file", KVS_CONFIG_FILE,
+      offsetof(kvs_config_t, admin_password_file), 0, 0 },
+
+    /* a minute: a client must get some use of a login; 30 days: a token
+     * is a bearer's key, and a stolen one must not be good for long */
+    { "token_ttl", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, token_ttl), 60, 30 * 86400 },
+
+    { "default_permissions", KVS_CONFIG_PERM,
+      offsetof(kvs_config_t, default_permissions), 0, 0 },
+
+    { "top_level_create", KVS_CONFIG_WORD,
+      offsetof(kvs_config_t, top_level_create), KVS_CONFIG_WORDS_TOP_LEVEL,
+      0 },
+
+    /* each thread of the KDF holds scrypt's memory while it hashes */
+    { "password_threads", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, password_threads), 1, 64 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -237,6 +301,11 @@ static int kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static int kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
+static int kvs_config_check_auth(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines);
+static int kvs_config_set_word(kvs_config_ctx_t *ctx,
+    const kvs_config_key_t *key, const char *text, size_t len,
+    const char *desc, unsigned long line);
 static const kvs_config_key_t *kvs_config_find(const char *name, size_t len);
 static unsigned long kvs_config_key_line(yaml_node_t *root,
     const unsigned long *lines, const kvs_config_key_t *key);
@@ -316,6 +385,14 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->compression_min_size = 256;
     cf->default_ttl = 0;
     cf->revision_history = 3;
+
+    /* auth off: the original's open API */
+    cf->auth_enabled = 0;
+    cf->token_ttl = 3600;
+    /* the CDWR meaning of the POSIX 0744 keys were written with before */
+    cf->default_permissions = 0xf11;
+    cf->top_level_create = KVS_TOP_LEVEL_ANY;
+    cf->password_threads = 1;
 
     return 0;
 }
@@ -447,6 +524,8 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->peer_ca_file);
     free(cf->peer_cert_file);
     free(cf->peer_key_file);
+    free(cf->jwt_secret_file.path);
+    free(cf->admin_password_file.path);
     kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
@@ -462,6 +541,8 @@ kvs_config_free(kvs_config_t *cf)
     cf->peer_ca_file = NULL;
     cf->peer_cert_file = NULL;
     cf->peer_key_file = NULL;
+    memset(&cf->jwt_secret_file, 0, sizeof(kvs_config_file_t));
+    memset(&cf->admin_password_file, 0, sizeof(kvs_config_file_t));
     cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
@@ -564,14 +645,16 @@ static int
 kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     yaml_node_t *value, unsigned long line)
 {
-    int          b, rc;
-    char        *s, **sp;
-    char         buf[KVS_CONFIG_SHOWLEN + 8];
-    size_t       len;
-    double       d;
-    int64_t      n;
-    uint64_t     u;
-    const char  *text, *desc;
+    int                 b, rc;
+    char               *s, **sp;
+    char                buf[KVS_CONFIG_SHOWLEN + 8];
+    size_t              len;
+    double              d;
+    int64_t             n;
+    uint16_t            perm;
+    uint64_t            u;
+    const char         *text, *desc;
+    kvs_config_file_t  *file;
 
     if (key->type == KVS_CONFIG_SEEDS) {
         return kvs_config_set_seeds(ctx, key, value, line);
@@ -582,6 +665,7 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     n = 0;
     d = 0;
     u = 0;
+    perm = 0;
 
     desc = kvs_config_describe(value, buf, sizeof(buf));
 
@@ -630,6 +714,7 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
         return 0;
 
     case KVS_CONFIG_STRING:
+    case KVS_CONFIG_FILE:
 
         /* a "\0" escape would silently cut the string at strdup() */
         if (text == NULL || len == 0 || strlen(text) != len) {
@@ -643,7 +728,15 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
             return kvs_config_error(ctx, line, key->name, "out of memory");
         }
 
-        sp = kvs_config_field(ctx->cf, key, char *);
+        if (key->type == KVS_CONFIG_FILE) {
+            file = kvs_config_field(ctx->cf, key, kvs_config_file_t);
+            file->line = line;
+            sp = &file->path;
+
+        } else {
+            sp = kvs_config_field(ctx->cf, key, char *);
+        }
+
         free(*sp);
         *sp = s;
 
@@ -688,34 +781,21 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
 
         return 0;
 
-    case KVS_CONFIG_LOG_LEVEL:
+    case KVS_CONFIG_WORD:
+        return kvs_config_set_word(ctx, key, text, len, desc, line);
 
-        if (text != NULL && strlen(text) == len) {
+    case KVS_CONFIG_PERM:
 
-            if (strcasecmp(text, "debug") == 0) {
-                ctx->cf->log_level = KVS_LOG_DEBUG;
-                return 0;
-            }
-
-            if (strcasecmp(text, "info") == 0) {
-                ctx->cf->log_level = KVS_LOG_INFO;
-                return 0;
-            }
-
-            if (strcasecmp(text, "warn") == 0) {
-                ctx->cf->log_level = KVS_LOG_WARN;
-                return 0;
-            }
-
-            if (strcasecmp(text, "error") == 0) {
-                ctx->cf->log_level = KVS_LOG_ERROR;
-                return 0;
-            }
+        if (text == NULL || kvs_perm_parse(text, len, &perm) != 0) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected three hex digits of C 8, D 4, "
+                                    "W 2 and R 1 for owner, group and "
+                                    "others, as \"f11\", got %s", desc);
         }
 
-        return kvs_config_error(ctx, line, key->name,
-                                "expected debug, info, warn or error, got %s",
-                                desc);
+        *kvs_config_field(ctx->cf, key, uint16_t) = perm;
+
+        return 0;
 
     case KVS_CONFIG_NUMBER:
 
@@ -797,6 +877,55 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     }
 
     return kvs_config_error(ctx, line, key->name, "unsupported key type");
+}
+
+
+/*
+ * An enumerated key: its text is one of the key's words, in any case, and
+ * any other is answered with the list, "expected debug, info, warn or
+ * error".  The value is stored as an int, the size gcc and clang give an
+ * enum of small values.
+ */
+
+static int
+kvs_config_set_word(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
+    const char *text, size_t len, const char *desc, unsigned long line)
+{
+    int                       n;
+    char                      list[2 * KVS_CONFIG_SHOWLEN];
+    size_t                    i, pos;
+    const char               *sep;
+    const kvs_config_word_t  *words;
+
+    words = kvs_config_words[key->min];
+
+    if (text != NULL && strlen(text) == len) {
+
+        for (i = 0; words[i].word != NULL; i++) {
+            if (strcasecmp(text, words[i].word) == 0) {
+                *kvs_config_field(ctx->cf, key, int) = words[i].value;
+                return 0;
+            }
+        }
+    }
+
+    pos = 0;
+    list[0] = '\0';
+
+    for (i = 0; words[i].word != NULL; i++) {
+        sep = (i == 0) ? "" : (words[i + 1].word == NULL) ? " or " : ", ";
+
+        n = snprintf(list + pos, sizeof(list) - pos, "%s%s", sep,
+                     words[i].word);
+        if (n < 0 || (size_t) n >= sizeof(list) - pos) {
+            break;
+        }
+
+        pos += (size_t) n;
+    }
+
+    return kvs_config_error(ctx, line, key->name, "expected %s, got %s",
+                            list, desc);
 }
 
 
@@ -961,7 +1090,79 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
                                 "to present a client certificate", unset);
     }
 
+    if (kvs_config_check_auth(ctx, root, lines) != 0) {
+        return -1;
+    }
+
     return kvs_config_check_names(ctx, root, lines);
+}
+
+
+/*
+ * With auth on, tokens are signed and verified with the secrets of
+ * jwt_secret_file: without it nobody could log in, which is better said at
+ * "nginx -t".  A token is revoked by a tombstone of its digest, purged
+ * tombstone_ttl_hours after the revocation: a token still unexpired then
+ * would be good again, so tokens must not live longer than tombstones.
+ * With auth off there are no tokens, and a short tombstone_ttl_hours is
+ * fine.
+ */
+
+static int
+kvs_config_check_auth(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines)
+{
+    double                   purge;
+    const kvs_config_key_t  *key, *ttl, *hours;
+
+    static const char  why[] = "a revoked token would be valid again once "
+                               "its tombstone is purged";
+
+    if (!ctx->cf->auth_enabled) {
+        return 0;
+    }
+
+    if (ctx->cf->jwt_secret_file.path == NULL) {
+        key = kvs_config_find("auth_enabled", sizeof("auth_enabled") - 1);
+
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                                key->name,
+                                "is true but jwt_secret_file is not set: add "
+                                "jwt_secret_file, the path of a file of "
+                                "secrets, one per line, each of at least 32 "
+                                "bytes, the same on every node");
+    }
+
+    purge = ctx->cf->tombstone_ttl_hours * 3600;
+
+    if ((double) ctx->cf->token_ttl <= purge) {
+        return 0;
+    }
+
+    /* the key this file set, token_ttl when both, is the one to change */
+    ttl = kvs_config_find("token_ttl", sizeof("token_ttl") - 1);
+    hours = kvs_config_find("tombstone_ttl_hours",
+                            sizeof("tombstone_ttl_hours") - 1);
+
+    if (lines[ttl - kvs_config_keys] == 0
+        && lines[hours - kvs_config_keys] != 0)
+    {
+        return kvs_config_error(ctx, lines[hours - kvs_config_keys],
+                                hours->name,
+                                "%g (%g seconds) is shorter than token_ttl "
+                                "(%lld seconds): %s; raise "
+                                "tombstone_ttl_hours or lower token_ttl",
+                                ctx->cf->tombstone_ttl_hours, purge,
+                                (long long) ctx->cf->token_ttl, why);
+    }
+
+    return kvs_config_error(ctx, kvs_config_key_line(root, lines, ttl),
+                            ttl->name,
+                            "%lld seconds is longer than tombstone_ttl_hours "
+                            "(%g, %g seconds): %s; lower token_ttl or raise "
+                            "tombstone_ttl_hours",
+                            (long long) ctx->cf->token_ttl,
+                            ctx->cf->tombstone_ttl_hours, purge, why);
 }
 
 

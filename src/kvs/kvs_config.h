@@ -19,6 +19,24 @@ typedef enum {
     KVS_LOG_ERROR
 } kvs_log_level_e;
 
+
+/* who may create a key that has no existing ancestor */
+typedef enum {
+    KVS_TOP_LEVEL_ANY = 0,
+    KVS_TOP_LEVEL_ADMINS
+} kvs_top_level_create_e;
+
+
+/*
+ * A file the configuration names, with the line of the YAML that named it,
+ * so that the module can report a problem found in the file itself as
+ * "<yaml>:<line>: ..." too.
+ */
+typedef struct {
+    char           *path;            /* NULL: not set */
+    unsigned long   line;            /* 0 when path came from no file */
+} kvs_config_file_t;
+
 typedef struct {
     char            *node_id;            /* default: gethostname() */
     char            *bind_address;       /* default: "127.0.0.1" */
@@ -68,6 +86,23 @@ typedef struct {
     int64_t          default_ttl;           /* s, 0 = none (default) */
     int              revision_history;      /* earlier versions kept per
                                                key, 0..100, default 3 */
+
+    /* users, tokens and permissions */
+    int                     auth_enabled;        /* bool, default 0 */
+    kvs_config_file_t       jwt_secret_file;     /* the HS256 secrets,
+                                                    kvs_secrets_load();
+                                                    required with auth */
+    kvs_config_file_t       admin_password_file; /* the first admin's
+                                                    password, none */
+    int64_t                 token_ttl;           /* s, 60..30 days, default
+                                                    3600; with auth, at
+                                                    most tombstone_ttl_hours
+                                                    hours */
+    uint16_t                default_permissions; /* CDWR bits (kvs_acl.h)
+                                                    of a new key, "f11" */
+    kvs_top_level_create_e  top_level_create;    /* any (default)|admins */
+    int                     password_threads;    /* the password KDF's
+                                                    pool, 1..64, default 1 */
 } kvs_config_t;
 
 

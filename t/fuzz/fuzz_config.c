@@ -100,6 +100,28 @@ kvs_fuzz_loaded(const kvs_config_t *cf)
     FUZZ_CHECK((cf->peer_cert_file == NULL) == (cf->peer_key_file == NULL),
                "peer_cert_file comes with peer_key_file");
 
+    FUZZ_CHECK(cf->auth_enabled == 0 || cf->auth_enabled == 1,
+               "auth_enabled is a bool");
+    FUZZ_CHECK(!cf->auth_enabled || cf->jwt_secret_file.path != NULL,
+               "auth_enabled comes with a jwt_secret_file");
+    FUZZ_CHECK((cf->jwt_secret_file.path == NULL)
+               == (cf->jwt_secret_file.line == 0)
+               && (cf->admin_password_file.path == NULL)
+                  == (cf->admin_password_file.line == 0),
+               "a file named in the YAML keeps the line that named it");
+    FUZZ_CHECK(cf->token_ttl >= 60 && cf->token_ttl <= 30 * 86400
+               && (!cf->auth_enabled
+                   || cf->token_ttl <= cf->tombstone_ttl_hours * 3600),
+               "token_ttl is 60 s..30 days and, with auth, expires before "
+               "a revocation's tombstone is purged");
+    FUZZ_CHECK(cf->default_permissions <= 0xfff,
+               "default_permissions are 12 bits");
+    FUZZ_CHECK(cf->top_level_create == KVS_TOP_LEVEL_ANY
+               || cf->top_level_create == KVS_TOP_LEVEL_ADMINS,
+               "top_level_create is any or admins");
+    FUZZ_CHECK(cf->password_threads >= 1 && cf->password_threads <= 64,
+               "password_threads is 1..64");
+
     for (i = 0; i < cf->nseed_nodes; i++) {
         FUZZ_CHECK(cf->seed_nodes[i] != NULL
                    && kvs_address_parse(cf->seed_nodes[i],
@@ -161,7 +183,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                && cf.data_dir == NULL && cf.cluster_secret == NULL
                && cf.seed_nodes == NULL && cf.nseed_nodes == 0
                && cf.peer_ca_file == NULL && cf.peer_cert_file == NULL
-               && cf.peer_key_file == NULL,
+               && cf.peer_key_file == NULL
+               && cf.jwt_secret_file.path == NULL
+               && cf.admin_password_file.path == NULL,
                "kvs_config_free() leaves every pointer NULL");
 
     return 0;

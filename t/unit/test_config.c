@@ -26,7 +26,7 @@
 #include "kvs_test.h"
 
 
-#define KVS_TEST_MAXFILES  16
+#define KVS_TEST_MAXFILES  32
 
 #define KVS_TEST_KIB       1024ULL
 #define KVS_TEST_MIB       (1024ULL * 1024)
@@ -157,6 +157,18 @@ kvs_test_defaults(void)
           "defaults: compression_min_size 256");
     CHECK(cf.default_ttl == 0, "defaults: default_ttl 0, no expiry");
     CHECK(cf.revision_history == 3, "defaults: revision_history 3");
+    CHECK(cf.auth_enabled == 0, "defaults: auth_enabled false");
+    CHECK(cf.jwt_secret_file.path == NULL && cf.jwt_secret_file.line == 0,
+          "defaults: no jwt_secret_file");
+    CHECK(cf.admin_password_file.path == NULL
+          && cf.admin_password_file.line == 0,
+          "defaults: no admin_password_file");
+    CHECK(cf.token_ttl == 3600, "defaults: token_ttl 3600");
+    CHECK(cf.default_permissions == 0xf11, "defaults: default_permissions "
+          "f11");
+    CHECK(cf.top_level_create == KVS_TOP_LEVEL_ANY,
+          "defaults: top_level_create any");
+    CHECK(cf.password_threads == 1, "defaults: password_threads 1");
 
     kvs_config_free(&cf);
     CHECK(cf.node_id == NULL && cf.bind_address == NULL
@@ -777,6 +789,110 @@ kvs_test_data_keys(void)
 }
 
 
+/* users, tokens and permissions */
+
+static void
+kvs_test_auth_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("auth.yaml",
+                       "# auth on\n"
+                       "auth_enabled: true\n"
+                       "jwt_secret_file: /etc/kvs/jwt.keys\n"
+                       "admin_password_file: 'admin.pw'\n"
+                       "token_ttl: 86400\n"
+                       "tombstone_ttl_hours: 24\n"
+                       "default_permissions: \"F31\"\n"
+                       "top_level_create: admins\n"
+                       "password_threads: 4\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0, "auth keys: load");
+
+    if (rc != 0) {
+        printf("#   %s\n", err);
+    }
+
+    CHECK(cf.auth_enabled == 1, "auth keys: auth_enabled true");
+    CHECK_STR(cf.jwt_secret_file.path, "/etc/kvs/jwt.keys",
+              "auth keys: jwt_secret_file");
+    CHECK(cf.jwt_secret_file.line == 3, "auth keys: jwt_secret_file's line");
+    CHECK_STR(cf.admin_password_file.path, "admin.pw",
+              "auth keys: admin_password_file");
+    CHECK(cf.admin_password_file.line == 4,
+          "auth keys: admin_password_file's line");
+    CHECK(cf.token_ttl == 86400,
+          "auth keys: token_ttl as long as tombstone_ttl_hours");
+    CHECK(cf.default_permissions == 0xf31,
+          "auth keys: default_permissions F31, either case");
+    CHECK(cf.top_level_create == KVS_TOP_LEVEL_ADMINS,
+          "auth keys: top_level_create admins");
+    CHECK(cf.password_threads == 4, "auth keys: password_threads 4");
+
+    kvs_config_free(&cf);
+    CHECK(cf.jwt_secret_file.path == NULL && cf.jwt_secret_file.line == 0
+          && cf.admin_password_file.path == NULL
+          && cf.admin_password_file.line == 0,
+          "auth keys: free clears the files and their lines");
+
+    rc = kvs_test_load("auth.yaml",
+                       "token_ttl: 60\n"
+                       "default_permissions: 000\n"
+                       "top_level_create: ANY\n"
+                       "password_threads: 1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.token_ttl == 60 && cf.default_permissions == 0
+          && cf.top_level_create == KVS_TOP_LEVEL_ANY
+          && cf.password_threads == 1,
+          "auth keys: lower bounds, digits only, a word in upper case");
+    kvs_config_free(&cf);
+
+    /* three digits are hex CDWR even when they look like a POSIX mode */
+    rc = kvs_test_load("auth.yaml",
+                       "default_permissions: 744\n"
+                       "password_threads: 64\n"
+                       "token_ttl: 2592000\n"
+                       "tombstone_ttl_hours: 1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.default_permissions == 0x744
+          && cf.password_threads == 64 && cf.token_ttl == 2592000,
+          "auth keys: upper bounds; 744 is hex; with auth off token_ttl "
+          "may outlive tombstones");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("auth.yaml",
+                       "auth_enabled: on\n"
+                       "jwt_secret_file: j\n"
+                       "token_ttl: 2592000\n"
+                       "tombstone_ttl_hours: 720\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.token_ttl == 2592000 && cf.admin_password_file.path
+          == NULL,
+          "auth keys: 30 days of token_ttl fit 720 hours of tombstones; no "
+          "admin_password_file is fine");
+    kvs_config_free(&cf);
+
+    /* a second file turns auth on: the rule meets the first file's value
+     * and is reported at the second file's last line */
+    rc = kvs_test_load("auth.yaml", "tombstone_ttl_hours: 0.5\n", &cf, err,
+                       sizeof(err));
+    kvs_test_write("auth2.yaml",
+                   "auth_enabled: true\njwt_secret_file: other.keys\n");
+    rc |= kvs_config_load(&cf, "auth2.yaml", err, sizeof(err));
+    CHECK(rc == -1, "auth keys: tombstones of an earlier load: fails");
+    CHECK_STR(err, "auth2.yaml:2: token_ttl: 3600 seconds is longer than "
+              "tombstone_ttl_hours (0.5, 1800 seconds): a revoked token "
+              "would be valid again once its tombstone is purged; lower "
+              "token_ttl or raise tombstone_ttl_hours",
+              "auth keys: tombstones of an earlier load: at the last line");
+    CHECK(cf.jwt_secret_file.line == 2,
+          "auth keys: the line is the latest file's");
+    kvs_config_free(&cf);
+}
+
+
 static void
 kvs_test_errors(void)
 {
@@ -1157,6 +1273,109 @@ kvs_test_errors(void)
           "n.yaml:2: revision_history: duplicate key",
           "revision_history: duplicate key" },
 
+        /* users, tokens and permissions */
+
+        { "auth_enabled: maybe\n",
+          "n.yaml:1: auth_enabled: expected a boolean (true/false, yes/no, "
+          "on/off), got \"maybe\"",
+          "auth_enabled: not a boolean" },
+        { "jwt_secret_file: \"\"\n",
+          "n.yaml:1: jwt_secret_file: expected a non-empty string, "
+          "got \"\"",
+          "jwt_secret_file: empty" },
+        { "jwt_secret_file: ~\n",
+          "n.yaml:1: jwt_secret_file: expected a non-empty string, got null",
+          "jwt_secret_file: null" },
+        { "admin_password_file: [a, b]\n",
+          "n.yaml:1: admin_password_file: expected a non-empty string, "
+          "got a sequence",
+          "admin_password_file: sequence" },
+        { "admin_password_file: \"a\\0b\"\n",
+          "n.yaml:1: admin_password_file: expected a non-empty string, "
+          "got \"a...\"",
+          "admin_password_file: embedded NUL" },
+        { "token_ttl: 59\n",
+          "n.yaml:1: token_ttl: 59 is out of range (60..2592000)",
+          "token_ttl: below a minute" },
+        { "token_ttl: 2592001\n",
+          "n.yaml:1: token_ttl: 2592001 is out of range (60..2592000)",
+          "token_ttl: past 30 days" },
+        { "token_ttl: 1h\n",
+          "n.yaml:1: token_ttl: expected an integer, got \"1h\"",
+          "token_ttl: not whole seconds" },
+        { "default_permissions: f3\n",
+          "n.yaml:1: default_permissions: expected three hex digits of C 8, "
+          "D 4, W 2 and R 1 for owner, group and others, as \"f11\", "
+          "got \"f3\"",
+          "default_permissions: two digits" },
+        { "default_permissions: \"0744\"\n",
+          "n.yaml:1: default_permissions: expected three hex digits of C 8, "
+          "D 4, W 2 and R 1 for owner, group and others, as \"f11\", "
+          "got \"0744\"",
+          "default_permissions: a POSIX mode of four digits" },
+        { "default_permissions: g11\n",
+          "n.yaml:1: default_permissions: expected three hex digits of C 8, "
+          "D 4, W 2 and R 1 for owner, group and others, as \"f11\", "
+          "got \"g11\"",
+          "default_permissions: not hex" },
+        { "default_permissions: ' f1'\n",
+          "n.yaml:1: default_permissions: expected three hex digits of C 8, "
+          "D 4, W 2 and R 1 for owner, group and others, as \"f11\", "
+          "got \" f1\"",
+          "default_permissions: a blank" },
+        { "default_permissions:\n",
+          "n.yaml:1: default_permissions: expected three hex digits of C 8, "
+          "D 4, W 2 and R 1 for owner, group and others, as \"f11\", "
+          "got null",
+          "default_permissions: null" },
+        { "top_level_create: nobody\n",
+          "n.yaml:1: top_level_create: expected any or admins, "
+          "got \"nobody\"",
+          "top_level_create: unknown word" },
+        { "top_level_create: [any]\n",
+          "n.yaml:1: top_level_create: expected any or admins, "
+          "got a sequence",
+          "top_level_create: sequence" },
+        { "password_threads: 0\n",
+          "n.yaml:1: password_threads: 0 is out of range (1..64)",
+          "password_threads: zero" },
+        { "password_threads: 65\n",
+          "n.yaml:1: password_threads: 65 is out of range (1..64)",
+          "password_threads: above 64" },
+        { "password_threads: two\n",
+          "n.yaml:1: password_threads: expected an integer, got \"two\"",
+          "password_threads: not an integer" },
+        { "auth_enabled: true\nport: 1\n",
+          "n.yaml:1: auth_enabled: is true but jwt_secret_file is not set: "
+          "add jwt_secret_file, the path of a file of secrets, one per line, "
+          "each of at least 32 bytes, the same on every node",
+          "auth without jwt_secret_file: at auth_enabled's line" },
+        { "admin_password_file: a.pw\nauth_enabled: yes\ntoken_ttl: 60\n",
+          "n.yaml:2: auth_enabled: is true but jwt_secret_file is not set: "
+          "add jwt_secret_file, the path of a file of secrets, one per line, "
+          "each of at least 32 bytes, the same on every node",
+          "auth without jwt_secret_file: auth_enabled on a later line" },
+        { "auth_enabled: on\njwt_secret_file: j\ntoken_ttl: 7200\n"
+          "tombstone_ttl_hours: 1\n",
+          "n.yaml:3: token_ttl: 7200 seconds is longer than "
+          "tombstone_ttl_hours (1, 3600 seconds): a revoked token would be "
+          "valid again once its tombstone is purged; lower token_ttl or "
+          "raise tombstone_ttl_hours",
+          "token_ttl past the tombstones: at token_ttl's line" },
+        { "auth_enabled: on\njwt_secret_file: j\ntoken_ttl: 2592000\n",
+          "n.yaml:3: token_ttl: 2592000 seconds is longer than "
+          "tombstone_ttl_hours (168, 604800 seconds): a revoked token would "
+          "be valid again once its tombstone is purged; lower token_ttl or "
+          "raise tombstone_ttl_hours",
+          "token_ttl past the default tombstones" },
+        { "auth_enabled: on\njwt_secret_file: j\n"
+          "tombstone_ttl_hours: 0.5\n",
+          "n.yaml:3: tombstone_ttl_hours: 0.5 (1800 seconds) is shorter "
+          "than token_ttl (3600 seconds): a revoked token would be valid "
+          "again once its tombstone is purged; raise tombstone_ttl_hours or "
+          "lower token_ttl",
+          "tombstones shorter than the default token_ttl: at their line" },
+
         /* document shape and syntax */
 
         { "- port: 1\n",
@@ -1284,14 +1503,20 @@ kvs_test_free_after_failure(void)
     rc = kvs_test_load("late.yaml",
                        KVS_TEST_SECRET_YAML
                        "peer_ca_file: ca.pem\n"
+                       "jwt_secret_file: jwt.keys\n"
+                       "admin_password_file: admin.pw\n"
                        "seed_nodes: [a:1]\n"
                        "removal_timeout: 1\n",
                        &cf, err, sizeof(err));
-    CHECK(rc == -1 && cf.cluster_secret != NULL && cf.peer_ca_file != NULL,
-          "late failure: secret and CA file applied before the rule fails");
+    CHECK(rc == -1 && cf.cluster_secret != NULL && cf.peer_ca_file != NULL
+          && cf.jwt_secret_file.path != NULL
+          && cf.admin_password_file.path != NULL,
+          "late failure: secret and files applied before the rule fails");
     kvs_config_free(&cf);
-    CHECK(cf.cluster_secret == NULL && cf.peer_ca_file == NULL,
-          "late failure: secret and CA file freed");
+    CHECK(cf.cluster_secret == NULL && cf.peer_ca_file == NULL
+          && cf.jwt_secret_file.path == NULL
+          && cf.admin_password_file.path == NULL,
+          "late failure: secret and files freed");
 
     /* syntax errors happen before anything is applied */
     rc = kvs_test_load("late.yaml", "node_id: n2\nport: [\n", &cf, err,
@@ -1373,6 +1598,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_peer_names),
     KVS_TEST_CASE(kvs_test_values),
     KVS_TEST_CASE(kvs_test_data_keys),
+    KVS_TEST_CASE(kvs_test_auth_keys),
     KVS_TEST_CASE(kvs_test_errors),
     KVS_TEST_CASE(kvs_test_files_errors),
     KVS_TEST_CASE(kvs_test_free_after_failure),
