@@ -1027,6 +1027,13 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
+    if (ngx_process != NGX_PROCESS_HELPER
+        && ngx_http_kvs_kdf_init_process(cycle, 1 /* kc.password_threads */)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (ngx_process != NGX_PROCESS_WORKER) {
         return ngx_kvs_agent_init(cycle, ngx_http_kvs_store);
     }
@@ -1038,6 +1045,8 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
 static void
 ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
 {
+    ngx_http_kvs_kdf_exit_process(cycle);
+
     kvs_store_close(ngx_http_kvs_store);
     ngx_http_kvs_store = NULL;
 }

@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "kvs_config.h"
+#include "kvs_pool.h"
 #include "kvs_record.h"
 #include "kvs_store.h"
 
@@ -145,6 +146,23 @@ struct ngx_http_kvs_ctx_s {
 };
 
 
+/*
+ * A password KDF call on the worker's own threads (ngx_http_kvs_kdf.c,
+ * whose top says how a request waits for one): work runs on a thread and
+ * touches no nginx structure, pool or log; done runs on the event loop
+ * afterwards, or unrun, with skipped set, when the worker quits first.
+ */
+typedef struct ngx_http_kvs_kdf_task_s  ngx_http_kvs_kdf_task_t;
+
+struct ngx_http_kvs_kdf_task_s {
+    void                 (*work)(void *data);
+    void                 (*done)(void *data);
+    void                  *data;
+    unsigned               skipped:1;     /* work never ran */
+    kvs_pool_task_t        link;          /* the pool's */
+};
+
+
 extern ngx_module_t  ngx_http_kvs_module;
 extern kvs_store_t  *ngx_http_kvs_store;
 extern ngx_uint_t    ngx_kvs_log_level;
@@ -229,6 +247,11 @@ ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
 void ngx_http_kvs_write_hold(ngx_uint_t hold);
+
+ngx_int_t ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle,
+    ngx_uint_t threads);
+ngx_int_t ngx_http_kvs_kdf_post(ngx_http_kvs_kdf_task_t *task);
+void ngx_http_kvs_kdf_exit_process(ngx_cycle_t *cycle);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);
