@@ -1027,8 +1027,11 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
         return NGX_ERROR;
     }
 
-    if (ngx_process != NGX_PROCESS_HELPER
-        && ngx_http_kvs_kdf_init_process(cycle, 1 /* kc.password_threads */)
+    /* the password KDF's own threads, where logins are taken */
+
+    if (ngx_process != NGX_PROCESS_HELPER && kmcf->kc.auth_enabled
+        && ngx_http_kvs_kdf_init_process(cycle,
+                                         kmcf->kc.password_threads)
            != NGX_OK)
     {
         return NGX_ERROR;
