@@ -60,38 +60,48 @@ kvs_test_hex(const uint8_t *b, size_t len, char *out)
 static void
 kvs_test_digests(void)
 {
-    int      rc;
-    char     hex[2 * KVS_SHA3_512_LEN + 1];
-    uint8_t  md[KVS_SHA3_512_LEN];
+    int          rc;
+    char         hex[2 * KVS_SHA3_512_LEN + 1];
+    size_t       i;
+    uint8_t      md[KVS_SHA3_512_LEN];
+
+    static const struct {
+        int         (*digest)(const void *data, size_t len, uint8_t *out);
+        size_t        len;
+        const char   *in;                /* NULL: "" as a NULL pointer */
+        const char   *want;
+        const char   *desc;
+    } vectors[] = {
+        { kvs_sha3_512, KVS_SHA3_512_LEN, NULL,
+          "a69f73cca23a9ac5c8b567dc185a756e97c982164fe25859e0d1dcc1"
+          "475c80a615b2123af1f5f94c11e3e9402c3ac558f500199d95b6d3e3"
+          "01758586281dcd26",
+          "SHA3-512 of \"\" (FIPS 202)" },
+        { kvs_sha3_512, KVS_SHA3_512_LEN, "abc",
+          "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d02"
+          "40d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a5"
+          "6592f8274eec53f0",
+          "SHA3-512 of \"abc\" (FIPS 202)" },
+        { kvs_sha256, KVS_SHA256_LEN, "abc",
+          "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61"
+          "f20015ad",
+          "SHA-256 of \"abc\" (FIPS 180-4)" },
+        { kvs_sha256, KVS_SHA256_LEN, "",
+          "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
+          "7852b855",
+          "SHA-256 of \"\"" }
+    };
 
     CHECK(kvs_crypto_init() == 0, "init: the algorithms are there");
     CHECK(kvs_crypto_init() == 0, "init: a second call is harmless");
 
-    rc = kvs_sha3_512(NULL, 0, md);
-    kvs_test_str(rc == 0 ? kvs_test_hex(md, KVS_SHA3_512_LEN, hex) : NULL,
-                 "a69f73cca23a9ac5c8b567dc185a756e97c982164fe25859e0d1dcc1"
-                 "475c80a615b2123af1f5f94c11e3e9402c3ac558f500199d95b6d3e3"
-                 "01758586281dcd26",
-                 "SHA3-512 of \"\" (FIPS 202)");
-
-    rc = kvs_sha3_512("abc", 3, md);
-    kvs_test_str(rc == 0 ? kvs_test_hex(md, KVS_SHA3_512_LEN, hex) : NULL,
-                 "b751850b1a57168a5693cd924b6b096e08f621827444f70d884f5d02"
-                 "40d2712e10e116e9192af3c91a7ec57647e3934057340b4cf408d5a5"
-                 "6592f8274eec53f0",
-                 "SHA3-512 of \"abc\" (FIPS 202)");
-
-    rc = kvs_sha256("abc", 3, md);
-    kvs_test_str(rc == 0 ? kvs_test_hex(md, KVS_SHA256_LEN, hex) : NULL,
-                 "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61"
-                 "f20015ad",
-                 "SHA-256 of \"abc\" (FIPS 180-4)");
-
-    rc = kvs_sha256("", 0, md);
-    kvs_test_str(rc == 0 ? kvs_test_hex(md, KVS_SHA256_LEN, hex) : NULL,
-                 "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b"
-                 "7852b855",
-                 "SHA-256 of \"\"");
+    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        rc = vectors[i].digest(vectors[i].in,
+                               vectors[i].in ? strlen(vectors[i].in) : 0,
+                               md);
+        kvs_test_str(rc == 0 ? kvs_test_hex(md, vectors[i].len, hex) : NULL,
+                     vectors[i].want, vectors[i].desc);
+    }
 }
 
 
@@ -313,42 +323,45 @@ kvs_test_b64url(void)
 static void
 kvs_test_scrypt(void)
 {
-    int                  rc;
-    char                 hex[129];
-    uint8_t              out[64];
-    kvs_scrypt_params_t  p;
+    int          rc;
+    char         hex[129];
+    size_t       i;
+    uint8_t      out[64];
 
-    /* RFC 7914: P="" S="" N=16 r=1 p=1 dkLen=64 */
-    p.ln = 4;
-    p.r = 1;
-    p.p = 1;
-    rc = kvs_scrypt("", 0, (const uint8_t *) "", 0, &p, out, 64);
-    kvs_test_str(rc == 0 ? kvs_test_hex(out, 64, hex) : NULL,
-                 "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3f"
-                 "ede21442fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628"
-                 "cf35e20c38d18906",
-                 "scrypt: RFC 7914 vector 1 (N=16 r=1 p=1)");
+    /* RFC 7914's first two vectors; the first again with NULL for "" */
+    static const struct {
+        const char           *pw;
+        const char           *salt;
+        kvs_scrypt_params_t   p;
+        const char           *want;
+        const char           *desc;
+    } vectors[] = {
+        { "", "", { 4, 1, 1 },
+          "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3f"
+          "ede21442fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628"
+          "cf35e20c38d18906",
+          "scrypt: RFC 7914 vector 1 (N=16 r=1 p=1)" },
+        { "password", "NaCl", { 10, 8, 16 },
+          "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e7737663"
+          "4b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d"
+          "8360cbdfa2cc0640",
+          "scrypt: RFC 7914 vector 2 (N=1024 r=8 p=16)" },
+        { NULL, NULL, { 4, 1, 1 },
+          "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3f"
+          "ede21442fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628"
+          "cf35e20c38d18906",
+          "scrypt: an empty password and salt as NULL" }
+    };
 
-    /* RFC 7914: P="password" S="NaCl" N=1024 r=8 p=16 dkLen=64 */
-    p.ln = 10;
-    p.r = 8;
-    p.p = 16;
-    rc = kvs_scrypt(S("password"), (const uint8_t *) "NaCl", 4, &p, out, 64);
-    kvs_test_str(rc == 0 ? kvs_test_hex(out, 64, hex) : NULL,
-                 "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e7737663"
-                 "4b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d"
-                 "8360cbdfa2cc0640",
-                 "scrypt: RFC 7914 vector 2 (N=1024 r=8 p=16)");
-
-    p.ln = 4;
-    p.r = 1;
-    p.p = 1;
-    rc = kvs_scrypt(NULL, 0, NULL, 0, &p, out, 64);
-    kvs_test_str(rc == 0 ? kvs_test_hex(out, 64, hex) : NULL,
-                 "77d6576238657b203b19ca42c18a0497f16b4844e3074ae8dfdffa3f"
-                 "ede21442fcd0069ded0948f8326a753a0fc81f17e8d3e0fb2e0d3628"
-                 "cf35e20c38d18906",
-                 "scrypt: an empty password and salt as NULL");
+    for (i = 0; i < sizeof(vectors) / sizeof(vectors[0]); i++) {
+        rc = kvs_scrypt(vectors[i].pw,
+                        vectors[i].pw ? strlen(vectors[i].pw) : 0,
+                        (const uint8_t *) vectors[i].salt,
+                        vectors[i].salt ? strlen(vectors[i].salt) : 0,
+                        &vectors[i].p, out, 64);
+        kvs_test_str(rc == 0 ? kvs_test_hex(out, 64, hex) : NULL,
+                     vectors[i].want, vectors[i].desc);
+    }
 }
 
 

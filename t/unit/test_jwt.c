@@ -318,14 +318,38 @@ kvs_test_rotation(void)
 }
 
 
-/* headers, each over a good payload and signed with key 1 */
+/*
+ * Tokens signed with key 1 of each header over our payload, or of our
+ * header over each payload ("payload"), checked at NOW for their sentence.
+ */
+
+static void
+kvs_test_parts(const char *what, const kvs_test_part_t *parts, size_t n)
+{
+    char    tok[KVS_JWT_MAX * 2], desc[160];
+    size_t  i, len;
+
+    for (i = 0; i < n; i++) {
+        if (strcmp(what, "header") == 0) {
+            len = kvs_test_token(tok, &kvs_test_keys[0], parts[i].json,
+                                 PAYLOAD);
+
+        } else {
+            len = kvs_test_token(tok, &kvs_test_keys[0], HEADER1,
+                                 parts[i].json);
+        }
+
+        snprintf(desc, sizeof(desc), "%s: %s: %s", what, parts[i].desc,
+                 parts[i].why ? parts[i].why : "good");
+        kvs_test_str(kvs_test_verify(tok, len),
+                     parts[i].why ? parts[i].why : "(good)", desc);
+    }
+}
+
 
 static void
 kvs_test_headers(void)
 {
-    char    tok[KVS_JWT_MAX * 2], desc[160];
-    size_t  i, n;
-
     static const kvs_test_part_t  headers[] = {
         { HEADER1, NULL, "ours" },
         { "{\"alg\":\"HS256\",\"kid\":\"" KID1 "\"}", NULL, "no typ" },
@@ -379,25 +403,13 @@ kvs_test_headers(void)
         { "{}", WHY_ALG, "an empty object" }
     };
 
-    for (i = 0; i < sizeof(headers) / sizeof(headers[0]); i++) {
-        n = kvs_test_token(tok, &kvs_test_keys[0], headers[i].json, PAYLOAD);
-
-        snprintf(desc, sizeof(desc), "header: %s: %s", headers[i].desc,
-                 headers[i].why ? headers[i].why : "good");
-        kvs_test_str(kvs_test_verify(tok, n),
-                     headers[i].why ? headers[i].why : "(good)", desc);
-    }
+    kvs_test_parts("header", headers, sizeof(headers) / sizeof(headers[0]));
 }
 
-
-/* payloads, each under our header and signed with key 1, at NOW */
 
 static void
 kvs_test_payloads(void)
 {
-    char    tok[KVS_JWT_MAX * 2], desc[160];
-    size_t  i, n;
-
     static const kvs_test_part_t  payloads[] = {
         { PAYLOAD, NULL, "ours" },
         { "{\"jti\":\"" JTI "\",\"exp\":1800003600,\"iat\":0,\"sub\":\""
@@ -479,15 +491,8 @@ kvs_test_payloads(void)
           "\"}", WHY_CLAIMS, "not UTF-8" }
     };
 
-    for (i = 0; i < sizeof(payloads) / sizeof(payloads[0]); i++) {
-        n = kvs_test_token(tok, &kvs_test_keys[0], HEADER1,
-                           payloads[i].json);
-
-        snprintf(desc, sizeof(desc), "payload: %s: %s", payloads[i].desc,
-                 payloads[i].why ? payloads[i].why : "good");
-        kvs_test_str(kvs_test_verify(tok, n),
-                     payloads[i].why ? payloads[i].why : "(good)", desc);
-    }
+    kvs_test_parts("payload", payloads,
+                   sizeof(payloads) / sizeof(payloads[0]));
 }
 
 
