@@ -12,13 +12,11 @@
  * then key_len bytes of path (see kvs_store.c), then value_len bytes.
  */
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 
+#include "kvs_crypto.h"
 #include "kvs_json.h"
 #include "kvs_record.h"
 
@@ -155,8 +153,9 @@ kvs_version_cmp(const kvs_version_t *a, const kvs_version_t *b)
 
 
 /*
- * Random (version 4) uuids.  A buffer of entropy is refilled rarely, so a
- * write costs no system call; each thread of each process fills its own.
+ * Random (version 4) uuids.  A buffer of random bytes (kvs_random()) is
+ * refilled rarely, so a write costs a copy rather than a call into
+ * OpenSSL; each thread of each process fills its own.
  */
 
 static __thread uint8_t  kvs_uuid_pool[4096];
@@ -241,60 +240,6 @@ kvs_version_decide(const kvs_version_t *held, const kvs_version_t *incoming)
 }
 
 
-/*
- * Fills buf with entropy from getrandom(), or from /dev/urandom where that
- * system call is missing or filtered.  A node that cannot make a random
- * uuid must not make a version at all: two nodes sharing a uuid would
- * never see their conflict, so it aborts instead.
- */
-
-static void
-kvs_random(uint8_t *buf, size_t size)
-{
-    int      fd;
-    ssize_t  n;
-    size_t   got;
-
-    got = 0;
-
-    while (got < size) {
-        n = getrandom(buf + got, size - got, 0);
-        if (n < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        got += (size_t) n;
-    }
-
-    if (got == size) {
-        return;
-    }
-
-    fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-
-    while (fd != -1 && got < size) {
-        n = read(fd, buf + got, size - got);
-        if (n <= 0) {
-            if (n < 0 && errno == EINTR) {
-                continue;
-            }
-            break;
-        }
-        got += (size_t) n;
-    }
-
-    if (fd != -1) {
-        close(fd);
-    }
-
-    if (got < size) {
-        abort();
-    }
-}
-
-
 void
 kvs_uuid_generate(uint8_t *uuid)
 {
@@ -303,7 +248,14 @@ kvs_uuid_generate(uint8_t *uuid)
     pid = getpid();
 
     if (kvs_uuid_left < KVS_UUID_LEN || pid != kvs_uuid_pid) {
-        kvs_random(kvs_uuid_pool, sizeof(kvs_uuid_pool));
+
+        /* a node that cannot make a random uuid must not make a version
+         * at all: two nodes sharing a uuid would never see their
+         * conflict */
+        if (kvs_random(kvs_uuid_pool, sizeof(kvs_uuid_pool)) != 0) {
+            abort();
+        }
+
         kvs_uuid_left = sizeof(kvs_uuid_pool);
         kvs_uuid_pid = pid;
     }
@@ -320,15 +272,14 @@ kvs_uuid_generate(uint8_t *uuid)
 void
 kvs_uuid_format(const uint8_t *uuid, char *out)
 {
-    static const char  hex[] = "0123456789abcdef";
-    int                i;
+    int  i;
 
     for (i = 0; i < KVS_UUID_LEN; i++) {
         if (i == 4 || i == 6 || i == 8 || i == 10) {
             *out++ = '-';
         }
-        *out++ = hex[uuid[i] >> 4];
-        *out++ = hex[uuid[i] & 0x0f];
+        kvs_hex(out, &uuid[i], 1);
+        out += 2;
     }
 }
 

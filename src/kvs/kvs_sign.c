@@ -1,25 +1,19 @@
 /*
  * Request signatures; see kvs_sign.h for what is signed and why.
  *
- * OpenSSL's one-shot HMAC() and SHA256() are used, as the 3.0 headers
- * deprecate the incremental SHA256_Init family and this tree builds with
- * -Werror.  HMAC() wants the signed text in one piece, so it is assembled
- * in a buffer on the stack, or on the heap for the rare request whose uri
- * does not fit.  Both functions sign through kvs_sign_text(), which takes
+ * The digest and the MAC are kvs_crypto.c's, whose algorithms are
+ * fetched once per process.  The MAC is taken of the signed text in one
+ * piece, so it is assembled in a buffer on the stack, or on the heap for
+ * the rare request whose uri does not fit.  Both functions sign through kvs_sign_text(), which takes
  * the date as text: the sender formats its clock, the receiver signs the
  * header exactly as it came, and neither can disagree on a format.
  */
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-#include <openssl/sha.h>
-
+#include "kvs_crypto.h"
 #include "kvs_sign.h"
 
 
@@ -33,7 +27,6 @@
 static int kvs_sign_text(const char *secret, size_t slen, const char *method,
     size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
     const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN]);
-static void kvs_sign_hex(char *dst, const uint8_t *src, size_t len);
 
 
 int
@@ -125,7 +118,7 @@ kvs_sign_verify(const char *secret, size_t slen, const char *method,
         return -2;
     }
 
-    if (CRYPTO_memcmp(want, sig, KVS_SIGN_LEN) != 0) {
+    if (!kvs_crypto_equal(want, sig, KVS_SIGN_LEN)) {
         *why = "the signature does not match";
         return -1;
     }
@@ -139,17 +132,15 @@ kvs_sign_text(const char *secret, size_t slen, const char *method,
     size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
     const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN])
 {
-    int            rc;
-    char          *p;
-    size_t         len;
-    uint8_t        md[SHA256_DIGEST_LENGTH], key[SHA256_DIGEST_LENGTH];
-    uint8_t        mac[EVP_MAX_MD_SIZE];
-    uint8_t        stack[KVS_SIGN_BUFLEN], *buf;
-    unsigned int   maclen;
+    int       rc;
+    char     *p;
+    size_t    len;
+    uint8_t   md[KVS_SHA256_LEN], mac[KVS_SHA256_LEN];
+    uint8_t   stack[KVS_SIGN_BUFLEN], *buf;
 
     /* the three newlines and the hex digest; sizes the caller cannot
      * have in memory are refused rather than wrapped */
-    len = 3 + 2 * SHA256_DIGEST_LENGTH;
+    len = 3 + 2 * KVS_SHA256_LEN;
 
     if (mlen > SIZE_MAX - len || ulen > SIZE_MAX - len - mlen
         || dlen > SIZE_MAX - len - mlen - ulen)
@@ -171,10 +162,7 @@ kvs_sign_text(const char *secret, size_t slen, const char *method,
 
     rc = -1;
 
-    /* SHA256() of a NULL pointer is not promised to work, even for 0 */
-    if (SHA256(body != NULL ? body : (const uint8_t *) "", blen, md)
-        == NULL)
-    {
+    if (kvs_sha256(body, blen, md) != 0) {
         goto done;
     }
 
@@ -199,37 +187,18 @@ kvs_sign_text(const char *secret, size_t slen, const char *method,
     p += dlen;
     *p++ = '\n';
 
-    kvs_sign_hex(p, md, sizeof(md));
+    kvs_hex(p, md, sizeof(md));
 
-    /*
-     * HMAC() takes an int key length.  HMAC itself replaces a key longer
-     * than the hash's block by the key's hash (RFC 2104), so doing that
-     * here for a key past INT_MAX gives the same MAC without truncating.
-     */
-    if (slen > INT_MAX) {
-        if (SHA256((const uint8_t *) secret, slen, key) == NULL) {
-            goto done;
-        }
-
-        secret = (const char *) key;
-        slen = sizeof(key);
-    }
-
-    if (HMAC(EVP_sha256(), secret != NULL ? secret : "", (int) slen, buf,
-             len, mac, &maclen)
-        == NULL
-        || maclen != SHA256_DIGEST_LENGTH)
+    if (kvs_hmac_sha256((const uint8_t *) secret, slen, buf, len, mac) != 0)
     {
         goto done;
     }
 
-    kvs_sign_hex(out, mac, SHA256_DIGEST_LENGTH);
+    kvs_hex(out, mac, sizeof(mac));
 
     rc = 0;
 
 done:
-
-    OPENSSL_cleanse(key, sizeof(key));
 
     if (buf != stack) {
         free(buf);
@@ -238,15 +207,3 @@ done:
     return rc;
 }
 
-
-static void
-kvs_sign_hex(char *dst, const uint8_t *src, size_t len)
-{
-    size_t             i;
-    static const char  hex[] = "0123456789abcdef";
-
-    for (i = 0; i < len; i++) {
-        *dst++ = hex[src[i] >> 4];
-        *dst++ = hex[src[i] & 0x0f];
-    }
-}

@@ -1,8 +1,9 @@
 /*
  * Writes the seeds of the fuzz targets that are bytes no one types: records
- * (record/), batches of them (wire/), zstd frames (codec/) and signed
- * requests (sign/), each made by the core's own encoders, so that a seed
- * is what a node really writes or sends.  Beside every valid one, near
+ * (record/), batches of them (wire/), zstd frames (codec/), signed
+ * requests (sign/), tokens (jwt/) and stored passwords (password/), each
+ * made by the core's own encoders, so that a seed is what a node really
+ * writes or sends.  Beside every valid one, near
  * misses: one field wrong, which the check must catch.  `make fuzz-seeds`
  * runs it into t/fuzz/corpus/; the text seeds there are written by hand.
  */
@@ -15,6 +16,8 @@
 #include <zstd.h>
 
 #include "kvs_codec.h"
+#include "kvs_crypto.h"
+#include "kvs_jwt.h"
 #include "kvs_record.h"
 #include "kvs_sign.h"
 #include "kvs_wire.h"
@@ -31,6 +34,10 @@
                    "\"joined_timestamp\":1799999990000,\"state\":\"alive\"}]"
 
 #define LEAVE      "{\"id\":\"node2\"}"
+
+/* fuzz_jwt.c's keys */
+#define JWT_KEY1   "kvs-example-jwt-secret-number-one-0123456789"
+#define JWT_KEY2   "kvs-example-jwt-secret-number-two-0123456789"
 
 
 typedef struct {
@@ -167,14 +174,83 @@ seed_sign(const char *name, const char *method, const char *uri,
 }
 
 
+/* a token of claims around the clock, or with its header replaced */
+
+static void
+seed_jwt(const char *name, const kvs_jwt_key_t *key, int64_t exp_from_now,
+    const char *header)
+{
+    int               n;
+    char              tok[KVS_JWT_MAX], out[KVS_JWT_MAX * 2], *dot;
+    size_t            len;
+    kvs_jwt_claims_t  c;
+
+    memset(c.sub, 0x11, sizeof(c.sub));
+    memset(c.jti, 0x22, sizeof(c.jti));
+    c.iat = NOW / 1000 - 60;
+    c.exp = (uint64_t) ((int64_t) (NOW / 1000) + exp_from_now);
+
+    n = kvs_jwt_sign(&c, key, tok, sizeof(tok));
+    if (n < 0) {
+        fprintf(stderr, "seeds: kvs_jwt_sign() failed\n");
+        exit(1);
+    }
+
+    if (header == NULL) {
+        seed_write("jwt", name, tok, (size_t) n);
+        return;
+    }
+
+    /* the signature stays the old header's: only the header is judged */
+    dot = strchr(tok, '.');
+    len = kvs_b64url_encode(out, (const uint8_t *) header, strlen(header));
+    len += (size_t) snprintf(out + len, sizeof(out) - len, "%s", dot);
+
+    seed_write("jwt", name, out, len);
+}
+
+
+/* a stored string of "password" with a real hash under parameters small
+ * enough for fuzz_password.c to verify it, else with a hash of zeros */
+
+static void
+seed_password(const char *name, const kvs_scrypt_params_t *p, size_t slen,
+    size_t hlen)
+{
+    int      n;
+    char     out[256];
+    uint8_t  salt[KVS_PASSWORD_SALT_MAX], hash[KVS_PASSWORD_KEY_MAX];
+
+    memset(salt, 0x5a, sizeof(salt));
+    memset(hash, 0, sizeof(hash));
+
+    if (p->ln <= 6 && p->r * p->p <= 8
+        && kvs_scrypt("password", 8, salt, slen, p, hash, hlen) != 0)
+    {
+        fprintf(stderr, "seeds: kvs_scrypt() failed\n");
+        exit(1);
+    }
+
+    n = kvs_password_format(p, salt, slen, hash, hlen, out, sizeof(out));
+    if (n < 0) {
+        fprintf(stderr, "seeds: kvs_password_format() failed\n");
+        exit(1);
+    }
+
+    seed_write("password", name, out, (size_t) n);
+}
+
+
 int
 main(int argc, char **argv)
 {
     char        order[2048], path[600];
     size_t      olen, flen, n;
     uint8_t     frame[4096], rle[1024];
-    seed_buf_t  r, b, live, comp, tomb, swept, lng, bad;
-    ZSTD_CCtx  *cctx;
+    seed_buf_t           r, b, live, comp, tomb, swept, lng, bad;
+    ZSTD_CCtx           *cctx;
+    kvs_jwt_key_t        key1, key2;
+    kvs_scrypt_params_t  p;
 
     if (argc != 2) {
         fprintf(stderr, "usage: seeds t/fuzz/corpus\n");
@@ -337,6 +413,46 @@ main(int argc, char **argv)
     seed_sign("bad-old", "POST", "/members/leave", NOW - 60001,
               LEAVE, sizeof(LEAVE) - 1, 0);
     seed_sign("bad-upper", "POST", "/_cluster/apply", NOW, b.b, b.len, 1);
+
+    /* jwt/: tokens of both keys, then expired, and headers one way off */
+
+    if (kvs_jwt_key_init(&key1, (const uint8_t *) JWT_KEY1,
+                         sizeof(JWT_KEY1) - 1) != 0
+        || kvs_jwt_key_init(&key2, (const uint8_t *) JWT_KEY2,
+                            sizeof(JWT_KEY2) - 1) != 0)
+    {
+        fprintf(stderr, "seeds: kvs_jwt_key_init() failed\n");
+        return 1;
+    }
+
+    seed_jwt("key1", &key1, 3600, NULL);
+    seed_jwt("key2", &key2, 1, NULL);
+    seed_jwt("bad-expired", &key1, 0, NULL);
+    seed_jwt("bad-alg-none", &key1, 3600,
+             "{\"alg\":\"none\",\"typ\":\"JWT\"}");
+    seed_jwt("bad-crit", &key1, 3600,
+             "{\"alg\":\"HS256\",\"crit\":[\"exp\"],\"kid\":\"x\"}");
+
+    /* password/: the defaults, small parameters the target verifies, the
+     * largest in bounds */
+
+    seed_password("default", &kvs_scrypt_default, 16, 32);
+
+    p.ln = 4;
+    p.r = 1;
+    p.p = 1;
+    seed_password("small", &p, 16, 32);
+    seed_password("small-64", &p, 64, 64);
+
+    p.ln = 6;
+    p.r = 2;
+    p.p = 4;
+    seed_password("small-r-p", &p, 16, 32);
+
+    p.ln = 20;
+    p.r = 2;
+    p.p = 16;
+    seed_password("largest", &p, 16, 32);
 
     return 0;
 }

@@ -10,11 +10,13 @@
  *
  *   gcc -std=gnu11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
  *       -Isrc/kvs t/unit/test_record.c src/kvs/kvs_record.c \
- *       src/kvs/kvs_merkle.c -lcrypto -o /tmp/test_record && /tmp/test_record
+ *       src/kvs/kvs_merkle.c src/kvs/kvs_crypto.c -lcrypto \
+ *       -o /tmp/test_record && /tmp/test_record
  *
- * getrandom() is defined here, in front of the C library's, so that one
- * case can make it fail in a child process; otherwise it is the system
- * call itself.
+ * getrandom() and getentropy(), which OpenSSL seeds its generator from,
+ * are defined here, in front of the C library's, so that one case can
+ * make them fail in a child process; otherwise they are the system call
+ * itself.
  */
 
 #define _GNU_SOURCE
@@ -52,6 +54,18 @@ getrandom(void *buf, size_t buflen, unsigned int flags)
     }
 
     return syscall(SYS_getrandom, buf, buflen, flags);
+}
+
+
+int
+getentropy(void *buf, size_t buflen)
+{
+    if (kvs_test_no_entropy) {
+        errno = ENOSYS;
+        return -1;
+    }
+
+    return (syscall(SYS_getrandom, buf, buflen, 0) == (long) buflen) ? 0 : -1;
 }
 
 

@@ -17,6 +17,7 @@
  *
  *   gcc -std=gnu11 -Wall -Wextra -Werror -g -fsanitize=address,undefined \
  *       -Isrc/kvs -It/unit t/unit/test_sign.c src/kvs/kvs_sign.c \
+ *       src/kvs/kvs_crypto.c \
  *       -lcrypto -o /tmp/test_sign && /tmp/test_sign
  */
 
