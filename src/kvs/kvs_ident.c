@@ -109,8 +109,13 @@ static int kvs_ident_unescape(const uint8_t *s, size_t len, uint8_t *dst,
 static unsigned kvs_ident_hex4(const uint8_t *p);
 static int kvs_ident_u64(const kvs_ident_value_t *v, uint64_t max,
     uint64_t *n);
+static int kvs_ident_body(const uint8_t *body, size_t len,
+    const kvs_ident_form_t *form, kvs_ident_value_t *found,
+    kvs_ident_err_t *err, char *buf, const char **why);
 static const char *kvs_ident_name_read(const kvs_ident_value_t *v,
     char *name, size_t *len);
+static int kvs_ident_name_field(const kvs_ident_value_t *v,
+    const char *field, char *name, size_t *len, kvs_ident_err_t *err);
 static int kvs_ident_password_read(const kvs_ident_value_t *v,
     const char *field, size_t min, char *pw, size_t *len,
     kvs_ident_err_t *err);
@@ -832,26 +837,23 @@ int
 kvs_ident_login_parse(const uint8_t *body, size_t len,
     kvs_ident_login_t *req, const char **why)
 {
-    const char         *bad;
     kvs_ident_err_t     err;
     kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
 
-    err.buf = req->why;
-    err.why = why;
-
-    if (kvs_ident_object(body, len, &kvs_ident_login_form, f, &err) != 0) {
+    /* no minimum for the password: a short one fails as a wrong one does */
+    if (kvs_ident_body(body, len, &kvs_ident_login_form, f, &err, req->why,
+                       why) != 0
+        || kvs_ident_name_field(&f[KVS_LOGIN_USERNAME], "username",
+                                req->username, &req->username_len, &err)
+           != 0
+        || kvs_ident_password_read(&f[KVS_LOGIN_PASSWORD], "password", 0,
+                                   req->password, &req->password_len, &err)
+           != 0)
+    {
         return -1;
     }
 
-    bad = kvs_ident_name_read(&f[KVS_LOGIN_USERNAME], req->username,
-                              &req->username_len);
-    if (bad != NULL) {
-        return kvs_ident_fail(&err, "\"username\": %s", bad);
-    }
-
-    /* no minimum: a short password fails as a wrong one does */
-    return kvs_ident_password_read(&f[KVS_LOGIN_PASSWORD], "password", 0,
-                                   req->password, &req->password_len, &err);
+    return 0;
 }
 
 
@@ -859,87 +861,46 @@ int
 kvs_ident_user_req_parse(const uint8_t *body, size_t len,
     kvs_ident_user_req_t *req, const char **why)
 {
-    const char         *bad;
     kvs_ident_err_t     err;
-    kvs_ident_value_t  *v, f[KVS_IDENT_FIELDS_MAX];
+    kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
 
-    err.buf = req->why;
-    err.why = why;
+    memset(req, 0, sizeof(kvs_ident_user_req_t));
 
-    req->has_username = 0;
-    req->has_password = 0;
-    req->has_old_password = 0;
-    req->has_groups = 0;
-    req->has_disabled = 0;
-    req->disabled = 0;
-    req->username_len = 0;
-    req->password_len = 0;
-    req->old_password_len = 0;
-    req->groups.text = NULL;
-    req->groups.len = 0;
-    req->groups.n = 0;
-
-    if (kvs_ident_object(body, len, &kvs_ident_user_req_form, f, &err)
-        != 0)
+    if (kvs_ident_body(body, len, &kvs_ident_user_req_form, f, &err, req->why,
+                       why) != 0)
     {
         return -1;
     }
 
-    v = &f[KVS_USER_REQ_USERNAME];
+    req->has_username = (f[KVS_USER_REQ_USERNAME].type != KVS_IDENT_ABSENT);
+    req->has_password = (f[KVS_USER_REQ_PASSWORD].type != KVS_IDENT_ABSENT);
+    req->has_old_password =
+        (f[KVS_USER_REQ_OLD_PASSWORD].type != KVS_IDENT_ABSENT);
+    req->has_groups = (f[KVS_USER_REQ_GROUPS].type != KVS_IDENT_ABSENT);
+    req->has_disabled = (f[KVS_USER_REQ_DISABLED].type != KVS_IDENT_ABSENT);
+    req->disabled = req->has_disabled
+                    && f[KVS_USER_REQ_DISABLED].p[0] == 't';
 
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_username = 1;
-
-        bad = kvs_ident_name_read(v, req->username, &req->username_len);
-        if (bad != NULL) {
-            return kvs_ident_fail(&err, "\"username\": %s", bad);
-        }
-    }
-
-    v = &f[KVS_USER_REQ_PASSWORD];
-
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_password = 1;
-
-        if (kvs_ident_password_read(v, "password", KVS_IDENT_PASSWORD_MIN,
-                                    req->password, &req->password_len, &err)
+    if ((req->has_username
+         && kvs_ident_name_field(&f[KVS_USER_REQ_USERNAME], "username",
+                                 req->username, &req->username_len, &err)
             != 0)
-        {
-            return -1;
-        }
-    }
-
-    v = &f[KVS_USER_REQ_OLD_PASSWORD];
-
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_old_password = 1;
-
-        if (kvs_ident_password_read(v, "old_password", 0, req->old_password,
-                                    &req->old_password_len, &err)
-            != 0)
-        {
-            return -1;
-        }
-    }
-
-    v = &f[KVS_USER_REQ_GROUPS];
-
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_groups = 1;
-
-        if (kvs_ident_names_read(v, "groups", KVS_IDENT_GROUPS_MAX,
-                                 &req->groups, &err)
-            != 0)
-        {
-            return -1;
-        }
-    }
-
-    v = &f[KVS_USER_REQ_DISABLED];
-
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_disabled = 1;
-        req->disabled = (v->p[0] == 't');
+        || (req->has_password
+            && kvs_ident_password_read(&f[KVS_USER_REQ_PASSWORD], "password",
+                                       KVS_IDENT_PASSWORD_MIN, req->password,
+                                       &req->password_len, &err)
+               != 0)
+        || (req->has_old_password
+            && kvs_ident_password_read(&f[KVS_USER_REQ_OLD_PASSWORD],
+                                       "old_password", 0, req->old_password,
+                                       &req->old_password_len, &err)
+               != 0)
+        || (req->has_groups
+            && kvs_ident_names_read(&f[KVS_USER_REQ_GROUPS], "groups",
+                                    KVS_IDENT_GROUPS_MAX, &req->groups, &err)
+               != 0))
+    {
+        return -1;
     }
 
     return 0;
@@ -950,44 +911,31 @@ int
 kvs_ident_group_req_parse(const uint8_t *body, size_t len,
     kvs_ident_group_req_t *req, const char **why)
 {
-    const char         *bad;
     kvs_ident_err_t     err;
-    kvs_ident_value_t  *v, f[KVS_IDENT_FIELDS_MAX];
+    kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
 
-    err.buf = req->why;
-    err.why = why;
+    memset(req, 0, sizeof(kvs_ident_group_req_t));
 
-    req->has_name = 0;
-    req->has_members = 0;
-    req->name_len = 0;
-    req->members.text = NULL;
-    req->members.len = 0;
-    req->members.n = 0;
-
-    if (kvs_ident_object(body, len, &kvs_ident_group_req_form, f, &err)
-        != 0)
+    if (kvs_ident_body(body, len, &kvs_ident_group_req_form, f, &err, req->why,
+                       why) != 0)
     {
         return -1;
     }
 
-    v = &f[KVS_GROUP_REQ_NAME];
+    req->has_name = (f[KVS_GROUP_REQ_NAME].type != KVS_IDENT_ABSENT);
+    req->has_members = (f[KVS_GROUP_REQ_MEMBERS].type != KVS_IDENT_ABSENT);
 
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_name = 1;
-
-        bad = kvs_ident_name_read(v, req->name, &req->name_len);
-        if (bad != NULL) {
-            return kvs_ident_fail(&err, "\"name\": %s", bad);
-        }
-    }
-
-    v = &f[KVS_GROUP_REQ_MEMBERS];
-
-    if (v->type != KVS_IDENT_ABSENT) {
-        req->has_members = 1;
-
-        return kvs_ident_names_read(v, "members", KVS_GROUP_MEMBERS_MAX,
-                                    &req->members, &err);
+    if ((req->has_name
+         && kvs_ident_name_field(&f[KVS_GROUP_REQ_NAME], "name", req->name,
+                                 &req->name_len, &err)
+            != 0)
+        || (req->has_members
+            && kvs_ident_names_read(&f[KVS_GROUP_REQ_MEMBERS], "members",
+                                    KVS_GROUP_MEMBERS_MAX, &req->members,
+                                    &err)
+               != 0))
+    {
+        return -1;
     }
 
     return 0;
@@ -1020,6 +968,20 @@ kvs_ident_names_next(const kvs_ident_names_t *names, size_t *at,
 }
 
 
+/* a request body by its form, its refusal's sentence in buf and *why */
+
+static int
+kvs_ident_body(const uint8_t *body, size_t len, const kvs_ident_form_t *form,
+    kvs_ident_value_t *found, kvs_ident_err_t *err, char *buf,
+    const char **why)
+{
+    err->buf = buf;
+    err->why = why;
+
+    return kvs_ident_object(body, len, form, found, err);
+}
+
+
 /* a name, decoded into name (KVS_IDENT_NAME_MAX bytes) and checked: NULL,
  * or the sentence of what is wrong with it */
 
@@ -1038,6 +1000,23 @@ kvs_ident_name_read(const kvs_ident_value_t *v, char *name, size_t *len)
     }
 
     return kvs_ident_name_check(name, *len);
+}
+
+
+/* a field that holds a name, read as kvs_ident_name_read() reads it */
+
+static int
+kvs_ident_name_field(const kvs_ident_value_t *v, const char *field,
+    char *name, size_t *len, kvs_ident_err_t *err)
+{
+    const char  *bad;
+
+    bad = kvs_ident_name_read(v, name, len);
+    if (bad != NULL) {
+        return kvs_ident_fail(err, "\"%s\": %s", field, bad);
+    }
+
+    return 0;
 }
 
 
