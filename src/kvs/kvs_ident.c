@@ -7,20 +7,24 @@
  * object starts and ends, and never judges the grammar again.  A form, a
  * table of fields as ngx_command_t is, says which members a record or a
  * body has, of which type, which are required, and whether others are
- * skipped or refused; kvs_ident_object() holds every form to that alike,
- * and each parser then reads its values.
+ * skipped or refused; kvs_ident_object() holds every form to that alike.
+ * A record's parser then reads the values itself; a request's fields each
+ * name the function that reads them and where into the request's struct,
+ * so one loop reads every body.
  *
  * Writing: one writer counts what it would write and copies only what
  * fits, so each encoder is also its own size function.
  */
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
 
+#include "kvs_acl.h"
 #include "kvs_ident.h"
 #include "kvs_json.h"
 
@@ -56,11 +60,30 @@ typedef struct {
 } kvs_ident_value_t;
 
 
+/* where a refusal's sentence goes: a request's why, or nowhere */
 typedef struct {
-    const char        *name;
-    kvs_ident_type_e   type;
-    unsigned           required:1;
-} kvs_ident_field_t;
+    char         *buf;                   /* KVS_IDENT_WHY_MAX bytes */
+    const char  **why;
+} kvs_ident_err_t;
+
+
+typedef struct kvs_ident_field_s  kvs_ident_field_t;
+
+/* reads a request's member into dst, the field's place in its struct */
+typedef int (*kvs_ident_read_pt)(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+
+struct kvs_ident_field_s {
+    const char         *name;
+    kvs_ident_type_e    type;
+    unsigned            required:1;
+    /* a request's, as ngx_command_t's set, offset and post: how a member
+     * is read, where into the struct, and a password's fewest bytes or an
+     * array's most names.  NULL in a record's: its parser reads it. */
+    kvs_ident_read_pt   read;
+    size_t              offset;
+    size_t              limit;
+};
 
 
 typedef struct {
@@ -68,14 +91,9 @@ typedef struct {
      * unknown member is skipped, as a newer node's is in a record */
     const char               *takes;
     const kvs_ident_field_t  *fields;    /* ends with a NULL name */
+    size_t                    size;      /* a request's struct, its why[] */
+    size_t                    why;
 } kvs_ident_form_t;
-
-
-/* where a refusal's sentence goes: a request's why, or nowhere */
-typedef struct {
-    char         *buf;                   /* KVS_IDENT_WHY_MAX bytes */
-    const char  **why;
-} kvs_ident_err_t;
 
 
 typedef struct {
@@ -109,19 +127,18 @@ static int kvs_ident_unescape(const uint8_t *s, size_t len, uint8_t *dst,
 static unsigned kvs_ident_hex4(const uint8_t *p);
 static int kvs_ident_u64(const kvs_ident_value_t *v, uint64_t max,
     uint64_t *n);
-static int kvs_ident_body(const uint8_t *body, size_t len,
-    const kvs_ident_form_t *form, kvs_ident_value_t *found,
-    kvs_ident_err_t *err, char *buf, const char **why);
+static int kvs_ident_request(const uint8_t *body, size_t len,
+    const kvs_ident_form_t *form, void *req, const char **why);
+static int kvs_ident_read_name(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_password(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_names(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_flag(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static const char *kvs_ident_name_read(const kvs_ident_value_t *v,
     char *name, size_t *len);
-static int kvs_ident_name_field(const kvs_ident_value_t *v,
-    const char *field, char *name, size_t *len, kvs_ident_err_t *err);
-static int kvs_ident_password_read(const kvs_ident_value_t *v,
-    const char *field, size_t min, char *pw, size_t *len,
-    kvs_ident_err_t *err);
-static int kvs_ident_names_read(const kvs_ident_value_t *v,
-    const char *field, size_t max, kvs_ident_names_t *names,
-    kvs_ident_err_t *err);
 static int kvs_ident_fail(kvs_ident_err_t *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -179,16 +196,18 @@ enum {
 };
 
 static const kvs_ident_field_t  kvs_user_fields[] = {
-    { "username", KVS_IDENT_STRING, 1 },
-    { "password", KVS_IDENT_STRING, 1 },
-    { "disabled", KVS_IDENT_BOOL, 1 },
-    { "password_changed_at", KVS_IDENT_NUMBER, 1 },
-    { "created_at", KVS_IDENT_NUMBER, 1 },
-    { "rate_limit", KVS_IDENT_NUMBER, 0 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "username", KVS_IDENT_STRING, 1, NULL, 0, 0 },
+    { "password", KVS_IDENT_STRING, 1, NULL, 0, 0 },
+    { "disabled", KVS_IDENT_BOOL, 1, NULL, 0, 0 },
+    { "password_changed_at", KVS_IDENT_NUMBER, 1, NULL, 0, 0 },
+    { "created_at", KVS_IDENT_NUMBER, 1, NULL, 0, 0 },
+    { "rate_limit", KVS_IDENT_NUMBER, 0, NULL, 0, 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
-static const kvs_ident_form_t  kvs_user_form = { NULL, kvs_user_fields };
+static const kvs_ident_form_t  kvs_user_form = {
+    NULL, kvs_user_fields, 0, 0
+};
 
 
 enum {
@@ -198,13 +217,15 @@ enum {
 };
 
 static const kvs_ident_field_t  kvs_group_fields[] = {
-    { "name", KVS_IDENT_STRING, 1 },
-    { "members", KVS_IDENT_ARRAY, 1 },
-    { "created_at", KVS_IDENT_NUMBER, 1 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "name", KVS_IDENT_STRING, 1, NULL, 0, 0 },
+    { "members", KVS_IDENT_ARRAY, 1, NULL, 0, 0 },
+    { "created_at", KVS_IDENT_NUMBER, 1, NULL, 0, 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
-static const kvs_ident_form_t  kvs_group_form = { NULL, kvs_group_fields };
+static const kvs_ident_form_t  kvs_group_form = {
+    NULL, kvs_group_fields, 0, 0
+};
 
 
 enum {
@@ -213,67 +234,65 @@ enum {
 };
 
 static const kvs_ident_field_t  kvs_token_fields[] = {
-    { "user", KVS_IDENT_STRING, 1 },
-    { "expires_at", KVS_IDENT_NUMBER, 1 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "user", KVS_IDENT_STRING, 1, NULL, 0, 0 },
+    { "expires_at", KVS_IDENT_NUMBER, 1, NULL, 0, 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
-static const kvs_ident_form_t  kvs_token_form = { NULL, kvs_token_fields };
-
-
-enum {
-    KVS_LOGIN_USERNAME = 0,
-    KVS_LOGIN_PASSWORD
+static const kvs_ident_form_t  kvs_token_form = {
+    NULL, kvs_token_fields, 0, 0
 };
+
+
+/* a login's password has no minimum: a short one fails as a wrong one */
 
 static const kvs_ident_field_t  kvs_ident_login_fields[] = {
-    { "username", KVS_IDENT_STRING, 1 },
-    { "password", KVS_IDENT_STRING, 1 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "username", KVS_IDENT_STRING, 1, kvs_ident_read_name,
+      offsetof(kvs_ident_login_t, username), 0 },
+    { "password", KVS_IDENT_STRING, 1, kvs_ident_read_password,
+      offsetof(kvs_ident_login_t, password), 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
 static const kvs_ident_form_t  kvs_ident_login_form = {
-    "a login takes \"username\" and \"password\"", kvs_ident_login_fields
+    "a login takes \"username\" and \"password\"", kvs_ident_login_fields,
+    sizeof(kvs_ident_login_t), offsetof(kvs_ident_login_t, why)
 };
 
-
-enum {
-    KVS_USER_REQ_USERNAME = 0,
-    KVS_USER_REQ_PASSWORD,
-    KVS_USER_REQ_OLD_PASSWORD,
-    KVS_USER_REQ_GROUPS,
-    KVS_USER_REQ_DISABLED
-};
 
 static const kvs_ident_field_t  kvs_ident_user_req_fields[] = {
-    { "username", KVS_IDENT_STRING, 0 },
-    { "password", KVS_IDENT_STRING, 0 },
-    { "old_password", KVS_IDENT_STRING, 0 },
-    { "groups", KVS_IDENT_ARRAY, 0 },
-    { "disabled", KVS_IDENT_BOOL, 0 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "username", KVS_IDENT_STRING, 0, kvs_ident_read_name,
+      offsetof(kvs_ident_user_req_t, username), 0 },
+    { "password", KVS_IDENT_STRING, 0, kvs_ident_read_password,
+      offsetof(kvs_ident_user_req_t, password), KVS_PASSWORD_MIN },
+    { "old_password", KVS_IDENT_STRING, 0, kvs_ident_read_password,
+      offsetof(kvs_ident_user_req_t, old_password), 0 },
+    { "groups", KVS_IDENT_ARRAY, 0, kvs_ident_read_names,
+      offsetof(kvs_ident_user_req_t, groups), KVS_IDENT_GROUPS_MAX },
+    { "disabled", KVS_IDENT_BOOL, 0, kvs_ident_read_flag,
+      offsetof(kvs_ident_user_req_t, disabled), 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
 static const kvs_ident_form_t  kvs_ident_user_req_form = {
     "a user takes \"username\", \"password\", \"old_password\", \"groups\" "
     "and \"disabled\"",
-    kvs_ident_user_req_fields
+    kvs_ident_user_req_fields,
+    sizeof(kvs_ident_user_req_t), offsetof(kvs_ident_user_req_t, why)
 };
 
-
-enum {
-    KVS_GROUP_REQ_NAME = 0,
-    KVS_GROUP_REQ_MEMBERS
-};
 
 static const kvs_ident_field_t  kvs_ident_group_req_fields[] = {
-    { "name", KVS_IDENT_STRING, 0 },
-    { "members", KVS_IDENT_ARRAY, 0 },
-    { NULL, KVS_IDENT_ABSENT, 0 }
+    { "name", KVS_IDENT_STRING, 0, kvs_ident_read_name,
+      offsetof(kvs_ident_group_req_t, name), 0 },
+    { "members", KVS_IDENT_ARRAY, 0, kvs_ident_read_names,
+      offsetof(kvs_ident_group_req_t, members), KVS_GROUP_MEMBERS_MAX },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
 static const kvs_ident_form_t  kvs_ident_group_req_form = {
-    "a group takes \"name\" and \"members\"", kvs_ident_group_req_fields
+    "a group takes \"name\" and \"members\"", kvs_ident_group_req_fields,
+    sizeof(kvs_ident_group_req_t), offsetof(kvs_ident_group_req_t, why)
 };
 
 
@@ -837,23 +856,7 @@ int
 kvs_ident_login_parse(const uint8_t *body, size_t len,
     kvs_ident_login_t *req, const char **why)
 {
-    kvs_ident_err_t     err;
-    kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
-
-    /* no minimum for the password: a short one fails as a wrong one does */
-    if (kvs_ident_body(body, len, &kvs_ident_login_form, f, &err, req->why,
-                       why) != 0
-        || kvs_ident_name_field(&f[KVS_LOGIN_USERNAME], "username",
-                                req->username, &req->username_len, &err)
-           != 0
-        || kvs_ident_password_read(&f[KVS_LOGIN_PASSWORD], "password", 0,
-                                   req->password, &req->password_len, &err)
-           != 0)
-    {
-        return -1;
-    }
-
-    return 0;
+    return kvs_ident_request(body, len, &kvs_ident_login_form, req, why);
 }
 
 
@@ -861,49 +864,7 @@ int
 kvs_ident_user_req_parse(const uint8_t *body, size_t len,
     kvs_ident_user_req_t *req, const char **why)
 {
-    kvs_ident_err_t     err;
-    kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
-
-    memset(req, 0, sizeof(kvs_ident_user_req_t));
-
-    if (kvs_ident_body(body, len, &kvs_ident_user_req_form, f, &err, req->why,
-                       why) != 0)
-    {
-        return -1;
-    }
-
-    req->has_username = (f[KVS_USER_REQ_USERNAME].type != KVS_IDENT_ABSENT);
-    req->has_password = (f[KVS_USER_REQ_PASSWORD].type != KVS_IDENT_ABSENT);
-    req->has_old_password =
-        (f[KVS_USER_REQ_OLD_PASSWORD].type != KVS_IDENT_ABSENT);
-    req->has_groups = (f[KVS_USER_REQ_GROUPS].type != KVS_IDENT_ABSENT);
-    req->has_disabled = (f[KVS_USER_REQ_DISABLED].type != KVS_IDENT_ABSENT);
-    req->disabled = req->has_disabled
-                    && f[KVS_USER_REQ_DISABLED].p[0] == 't';
-
-    if ((req->has_username
-         && kvs_ident_name_field(&f[KVS_USER_REQ_USERNAME], "username",
-                                 req->username, &req->username_len, &err)
-            != 0)
-        || (req->has_password
-            && kvs_ident_password_read(&f[KVS_USER_REQ_PASSWORD], "password",
-                                       KVS_IDENT_PASSWORD_MIN, req->password,
-                                       &req->password_len, &err)
-               != 0)
-        || (req->has_old_password
-            && kvs_ident_password_read(&f[KVS_USER_REQ_OLD_PASSWORD],
-                                       "old_password", 0, req->old_password,
-                                       &req->old_password_len, &err)
-               != 0)
-        || (req->has_groups
-            && kvs_ident_names_read(&f[KVS_USER_REQ_GROUPS], "groups",
-                                    KVS_IDENT_GROUPS_MAX, &req->groups, &err)
-               != 0))
-    {
-        return -1;
-    }
-
-    return 0;
+    return kvs_ident_request(body, len, &kvs_ident_user_req_form, req, why);
 }
 
 
@@ -911,34 +872,8 @@ int
 kvs_ident_group_req_parse(const uint8_t *body, size_t len,
     kvs_ident_group_req_t *req, const char **why)
 {
-    kvs_ident_err_t     err;
-    kvs_ident_value_t   f[KVS_IDENT_FIELDS_MAX];
-
-    memset(req, 0, sizeof(kvs_ident_group_req_t));
-
-    if (kvs_ident_body(body, len, &kvs_ident_group_req_form, f, &err, req->why,
-                       why) != 0)
-    {
-        return -1;
-    }
-
-    req->has_name = (f[KVS_GROUP_REQ_NAME].type != KVS_IDENT_ABSENT);
-    req->has_members = (f[KVS_GROUP_REQ_MEMBERS].type != KVS_IDENT_ABSENT);
-
-    if ((req->has_name
-         && kvs_ident_name_field(&f[KVS_GROUP_REQ_NAME], "name", req->name,
-                                 &req->name_len, &err)
-            != 0)
-        || (req->has_members
-            && kvs_ident_names_read(&f[KVS_GROUP_REQ_MEMBERS], "members",
-                                    KVS_GROUP_MEMBERS_MAX, &req->members,
-                                    &err)
-               != 0))
-    {
-        return -1;
-    }
-
-    return 0;
+    return kvs_ident_request(body, len, &kvs_ident_group_req_form, req,
+                             why);
 }
 
 
@@ -968,17 +903,150 @@ kvs_ident_names_next(const kvs_ident_names_t *names, size_t *at,
 }
 
 
-/* a request body by its form, its refusal's sentence in buf and *why */
+/*
+ * A request body by its form into req, zeroed first: each member the body
+ * holds read by its field's read() into its place, a refusal's sentence in
+ * the struct's why.
+ */
 
 static int
-kvs_ident_body(const uint8_t *body, size_t len, const kvs_ident_form_t *form,
-    kvs_ident_value_t *found, kvs_ident_err_t *err, char *buf,
-    const char **why)
+kvs_ident_request(const uint8_t *body, size_t len,
+    const kvs_ident_form_t *form, void *req, const char **why)
 {
-    err->buf = buf;
-    err->why = why;
+    size_t                    i;
+    uint8_t                  *base;
+    kvs_ident_err_t           err;
+    kvs_ident_value_t         found[KVS_IDENT_FIELDS_MAX];
+    const kvs_ident_field_t  *f;
 
-    return kvs_ident_object(body, len, form, found, err);
+    base = req;
+    memset(base, 0, form->size);
+
+    err.buf = (char *) base + form->why;
+    err.why = why;
+
+    if (kvs_ident_object(body, len, form, found, &err) != 0) {
+        return -1;
+    }
+
+    for (i = 0; form->fields[i].name != NULL; i++) {
+        f = &form->fields[i];
+
+        if (found[i].type != KVS_IDENT_ABSENT
+            && f->read(&found[i], f, base + f->offset, &err) != 0)
+        {
+            return -1;
+        }
+    }
+
+    return 0;
+}
+
+
+static int
+kvs_ident_read_name(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    const char        *bad;
+    kvs_ident_name_t  *name;
+
+    name = dst;
+    name->present = 1;
+
+    bad = kvs_ident_name_read(v, name->data, &name->len);
+    if (bad != NULL) {
+        return kvs_ident_fail(err, "\"%s\": %s", f->name, bad);
+    }
+
+    return 0;
+}
+
+
+/* a clear password, decoded, of at least f->limit bytes */
+
+static int
+kvs_ident_read_password(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err)
+{
+    kvs_ident_password_t  *pw;
+
+    pw = dst;
+    pw->present = 1;
+
+    if (kvs_ident_unescape(v->p, v->len, (uint8_t *) pw->data,
+                           sizeof(pw->data), &pw->len)
+        != 0)
+    {
+        return kvs_ident_fail(err, "\"%s\" is longer than %zu bytes",
+                              f->name, sizeof(pw->data));
+    }
+
+    if (pw->len < f->limit) {
+        return kvs_ident_fail(err, "\"%s\" is shorter than %zu bytes",
+                              f->name, f->limit);
+    }
+
+    return 0;
+}
+
+
+/* an array of at most f->limit names, each checked; it stays in the body */
+
+static int
+kvs_ident_read_names(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    char                name[KVS_IDENT_NAME_MAX];
+    size_t              n, len;
+    const char         *bad;
+    const uint8_t      *p, *end;
+    kvs_ident_value_t   e;
+    kvs_ident_names_t  *names;
+
+    end = v->p + v->len;
+    n = 0;
+
+    for (p = kvs_ident_element(v->p + 1, end, &e);
+         p != NULL;
+         p = kvs_ident_element(p, end, &e))
+    {
+        if (n == f->limit) {
+            return kvs_ident_fail(err, "\"%s\" holds more than %zu names",
+                                  f->name, f->limit);
+        }
+
+        bad = kvs_ident_name_read(&e, name, &len);
+        if (bad != NULL) {
+            return kvs_ident_fail(err, "\"%s\"[%zu]: %s", f->name, n, bad);
+        }
+
+        n++;
+    }
+
+    names = dst;
+    names->present = 1;
+    names->text = (const char *) v->p;
+    names->len = v->len;
+    names->n = n;
+
+    return 0;
+}
+
+
+static int
+kvs_ident_read_flag(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    kvs_ident_flag_t  *flag;
+
+    (void) f;
+    (void) err;
+
+    flag = dst;
+    flag->present = 1;
+    flag->value = (v->p[0] == 't');
+
+    return 0;
 }
 
 
@@ -1000,96 +1068,6 @@ kvs_ident_name_read(const kvs_ident_value_t *v, char *name, size_t *len)
     }
 
     return kvs_ident_name_check(name, *len);
-}
-
-
-/* a field that holds a name, read as kvs_ident_name_read() reads it */
-
-static int
-kvs_ident_name_field(const kvs_ident_value_t *v, const char *field,
-    char *name, size_t *len, kvs_ident_err_t *err)
-{
-    const char  *bad;
-
-    bad = kvs_ident_name_read(v, name, len);
-    if (bad != NULL) {
-        return kvs_ident_fail(err, "\"%s\": %s", field, bad);
-    }
-
-    return 0;
-}
-
-
-/* a clear password, decoded into pw (KVS_IDENT_PASSWORD_MAX bytes), of at
- * least min characters */
-
-static int
-kvs_ident_password_read(const kvs_ident_value_t *v, const char *field,
-    size_t min, char *pw, size_t *len, kvs_ident_err_t *err)
-{
-    size_t  i, chars;
-
-    if (kvs_ident_unescape(v->p, v->len, (uint8_t *) pw,
-                           KVS_IDENT_PASSWORD_MAX, len)
-        != 0)
-    {
-        return kvs_ident_fail(err, "\"%s\" is longer than %d bytes", field,
-                              KVS_IDENT_PASSWORD_MAX);
-    }
-
-    /* a character is a byte that does not continue a UTF-8 sequence */
-    chars = 0;
-
-    for (i = 0; i < *len; i++) {
-        chars += ((uint8_t) pw[i] & 0xc0) != 0x80;
-    }
-
-    if (chars < min) {
-        return kvs_ident_fail(err, "\"%s\" is shorter than %zu characters",
-                              field, min);
-    }
-
-    return 0;
-}
-
-
-/* an array of at most max names, each checked; names then points at it */
-
-static int
-kvs_ident_names_read(const kvs_ident_value_t *v, const char *field,
-    size_t max, kvs_ident_names_t *names, kvs_ident_err_t *err)
-{
-    char                name[KVS_IDENT_NAME_MAX];
-    size_t              n, len;
-    const char         *bad;
-    const uint8_t      *p, *end;
-    kvs_ident_value_t   e;
-
-    end = v->p + v->len;
-    n = 0;
-
-    for (p = kvs_ident_element(v->p + 1, end, &e);
-         p != NULL;
-         p = kvs_ident_element(p, end, &e))
-    {
-        if (n == max) {
-            return kvs_ident_fail(err, "\"%s\" holds more than %zu names",
-                                  field, max);
-        }
-
-        bad = kvs_ident_name_read(&e, name, &len);
-        if (bad != NULL) {
-            return kvs_ident_fail(err, "\"%s\"[%zu]: %s", field, n, bad);
-        }
-
-        n++;
-    }
-
-    names->text = (const char *) v->p;
-    names->len = v->len;
-    names->n = n;
-
-    return 0;
 }
 
 

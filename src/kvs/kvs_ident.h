@@ -29,7 +29,6 @@
 
 #define KVS_IDENT_NAME_MAX      64       /* bytes of a username, group name */
 #define KVS_IDENT_STORED_MAX    256      /* bytes of a stored KDF string */
-#define KVS_IDENT_PASSWORD_MIN  8        /* characters of a new password */
 #define KVS_IDENT_PASSWORD_MAX  1024     /* bytes of a clear password */
 #define KVS_IDENT_GROUPS_MAX    256      /* groups named in a user request */
 #define KVS_GROUP_MEMBERS_MAX   10000    /* users in one group */
@@ -83,58 +82,68 @@ typedef struct {
 } kvs_token_t;
 
 
-/* An array of names in a request body, read with kvs_ident_names_next(). */
+/*
+ * The members of a request body.  Each says whether the body held it;
+ * names are copied out of the body with their escapes decoded, and so are
+ * passwords, which may hold any JSON string ("a\"b" is the 3 bytes a, ",
+ * b).  An array of names stays in the body, read with
+ * kvs_ident_names_next().
+ */
 typedef struct {
-    const char  *text;                   /* '[' to ']', NULL when absent */
-    size_t       len;
-    size_t       n;
+    unsigned      present:1;
+    size_t        len;
+    char          data[KVS_IDENT_NAME_MAX];
+} kvs_ident_name_t;
+
+typedef struct {
+    unsigned      present:1;
+    size_t        len;
+    char          data[KVS_IDENT_PASSWORD_MAX];
+} kvs_ident_password_t;
+
+typedef struct {
+    unsigned      present:1;
+    const char   *text;                  /* '[' to ']', NULL when absent */
+    size_t        len;
+    size_t        n;
 } kvs_ident_names_t;
+
+typedef struct {
+    unsigned      present:1;
+    unsigned      value:1;
+} kvs_ident_flag_t;
 
 
 /*
- * The request bodies of the API.  Names are copied out of the body with
- * their escapes decoded, and so are passwords, which may hold any JSON
- * string ("a\"b" is the 3 bytes a, ", b): the caller should wipe the
- * struct (OPENSSL_cleanse) once done with it, as it holds passwords in
- * clear.  why holds the sentence of a refusal.
+ * The request bodies of the API, why holding the sentence of a refusal.
+ * They hold passwords in clear: the caller wipes them (OPENSSL_cleanse)
+ * once done.
  */
 typedef struct {
-    char         username[KVS_IDENT_NAME_MAX];
-    size_t       username_len;
-    char         password[KVS_IDENT_PASSWORD_MAX];
-    size_t       password_len;
-    char         why[KVS_IDENT_WHY_MAX];
+    kvs_ident_name_t      username;      /* both required */
+    kvs_ident_password_t  password;
+    char                  why[KVS_IDENT_WHY_MAX];
 } kvs_ident_login_t;
 
 
-/* POST and PUT /api/users: each member optional here, has_* says which
- * the body held; a new password has at least 8 characters. */
+/* POST and PUT /api/users: each member optional here; a new password has
+ * at least KVS_PASSWORD_MIN bytes (kvs_acl.h), as the first
+ * administrator's */
 typedef struct {
-    unsigned           has_username:1;
-    unsigned           has_password:1;
-    unsigned           has_old_password:1;
-    unsigned           has_groups:1;
-    unsigned           has_disabled:1;
-    unsigned           disabled:1;
-    char               username[KVS_IDENT_NAME_MAX];
-    size_t             username_len;
-    char               password[KVS_IDENT_PASSWORD_MAX];
-    size_t             password_len;
-    char               old_password[KVS_IDENT_PASSWORD_MAX];
-    size_t             old_password_len;
-    kvs_ident_names_t  groups;           /* group names, at most 256 */
-    char               why[KVS_IDENT_WHY_MAX];
+    kvs_ident_name_t      username;
+    kvs_ident_password_t  password;
+    kvs_ident_password_t  old_password;
+    kvs_ident_names_t     groups;        /* group names, at most 256 */
+    kvs_ident_flag_t      disabled;
+    char                  why[KVS_IDENT_WHY_MAX];
 } kvs_ident_user_req_t;
 
 
-/* POST and PUT /api/groups: each member optional here. */
+/* POST and PUT /api/groups: each member optional here */
 typedef struct {
-    unsigned           has_name:1;
-    unsigned           has_members:1;
-    char               name[KVS_IDENT_NAME_MAX];
-    size_t             name_len;
-    kvs_ident_names_t  members;          /* usernames, at most 10000 */
-    char               why[KVS_IDENT_WHY_MAX];
+    kvs_ident_name_t      name;
+    kvs_ident_names_t     members;       /* usernames, at most 10000 */
+    char                  why[KVS_IDENT_WHY_MAX];
 } kvs_ident_group_req_t;
 
 

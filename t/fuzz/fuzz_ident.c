@@ -3,9 +3,10 @@
  * kvs_group_has(): the identity records a peer sends, on any bytes.
  *
  * A record taken is JSON, and cJSON, which the module links anyway, reads
- * the same values from it (where cJSON can be compared); its strings point inside the bytes and pass
- * the checks the encoders make, so that written back it parses to the same
- * record, and written again it is the same bytes.  A group's members are
+ * the same values from it (where cJSON can be compared); its strings
+ * point inside the bytes and pass the checks the encoders make, so that
+ * written back it parses to the same record, and written again it is the
+ * same bytes.  A group's members are
  * in ascending order, and kvs_group_has() answers for a uuid what a walk
  * over them answers: -1 exactly when the bytes are no group.
  */

@@ -8,13 +8,14 @@
  * decodes escapes on its own, reads the same names and passwords from it
  * (where cJSON can be compared), and finds a field exactly where a has_*
  * flag says; every name, arrays' too, passes kvs_ident_name_check(), the
- * iterator gives as many as counted, and a new password has 8 characters.
+ * iterator gives as many as counted, and a new password has 8 bytes.
  */
 
 #include <string.h>
 
 #include <cjson/cJSON.h>
 
+#include "kvs_acl.h"
 #include "kvs_ident.h"
 #include "kvs_json.h"
 #include "kvs_fuzz.h"
@@ -137,20 +138,20 @@ kvs_fuzz_login_body(const uint8_t *data, size_t size)
         return;
     }
 
-    FUZZ_CHECK(kvs_ident_name_check(kvs_fuzz_login.username,
-                                    kvs_fuzz_login.username_len) == NULL
-               && kvs_fuzz_login.password_len <= KVS_IDENT_PASSWORD_MAX,
+    FUZZ_CHECK(kvs_ident_name_check(kvs_fuzz_login.username.data,
+                                    kvs_fuzz_login.username.len) == NULL
+               && kvs_fuzz_login.password.len <= KVS_IDENT_PASSWORD_MAX,
                "a login taken has a good name and a password that fits");
 
     tree = kvs_fuzz_tree(data, size, takes);
 
     FUZZ_CHECK(tree == NULL
                || (kvs_fuzz_same(tree, "username", 1,
-                                 kvs_fuzz_login.username,
-                                 kvs_fuzz_login.username_len)
+                                 kvs_fuzz_login.username.data,
+                                 kvs_fuzz_login.username.len)
                    && kvs_fuzz_same(tree, "password", 1,
-                                    kvs_fuzz_login.password,
-                                    kvs_fuzz_login.password_len)),
+                                    kvs_fuzz_login.password.data,
+                                    kvs_fuzz_login.password.len)),
                "cJSON reads the same login");
 
     cJSON_Delete(tree);
@@ -162,7 +163,6 @@ kvs_fuzz_user_body(const uint8_t *data, size_t size)
 {
     int                    rc;
     cJSON                 *tree;
-    size_t                 i, chars;
     const char            *why;
     const cJSON           *item;
     kvs_ident_user_req_t  *u;
@@ -180,19 +180,15 @@ kvs_fuzz_user_body(const uint8_t *data, size_t size)
         return;
     }
 
-    FUZZ_CHECK(!u->has_username
-               || kvs_ident_name_check(u->username, u->username_len) == NULL,
+    FUZZ_CHECK(!u->username.present
+               || kvs_ident_name_check(u->username.data, u->username.len)
+                  == NULL,
                "a user taken has a good name");
 
-    chars = 0;
-
-    for (i = 0; i < u->password_len; i++) {
-        chars += ((uint8_t) u->password[i] & 0xc0) != 0x80;
-    }
-
-    FUZZ_CHECK(!u->has_password || chars >= KVS_IDENT_PASSWORD_MIN,
-               "a new password has 8 characters at least");
-    FUZZ_CHECK(u->has_groups || (u->groups.text == NULL && u->groups.n == 0),
+    FUZZ_CHECK(!u->password.present || u->password.len >= KVS_PASSWORD_MIN,
+               "a new password has 8 bytes at least");
+    FUZZ_CHECK(u->groups.present
+               || (u->groups.text == NULL && u->groups.n == 0),
                "no groups without the field");
     FUZZ_CHECK(u->groups.n <= KVS_IDENT_GROUPS_MAX, "at most 256 groups");
 
@@ -201,17 +197,19 @@ kvs_fuzz_user_body(const uint8_t *data, size_t size)
     if (tree != NULL) {
         item = cJSON_GetObjectItemCaseSensitive(tree, "disabled");
 
-        FUZZ_CHECK(kvs_fuzz_same(tree, "username", u->has_username,
-                                 u->username, u->username_len)
-                   && kvs_fuzz_same(tree, "password", u->has_password,
-                                    u->password, u->password_len)
-                   && kvs_fuzz_same(tree, "old_password", u->has_old_password,
-                                    u->old_password, u->old_password_len)
+        FUZZ_CHECK(kvs_fuzz_same(tree, "username", u->username.present,
+                                 u->username.data, u->username.len)
+                   && kvs_fuzz_same(tree, "password", u->password.present,
+                                    u->password.data, u->password.len)
+                   && kvs_fuzz_same(tree, "old_password",
+                                    u->old_password.present,
+                                    u->old_password.data,
+                                    u->old_password.len)
                    && (cJSON_GetObjectItemCaseSensitive(tree, "groups")
-                       != NULL) == u->has_groups
-                   && (u->has_disabled
+                       != NULL) == u->groups.present
+                   && (u->disabled.present
                        ? cJSON_IsBool(item)
-                         && cJSON_IsTrue(item) == u->disabled
+                         && cJSON_IsTrue(item) == u->disabled.value
                        : item == NULL),
                    "cJSON reads the same user");
     }
@@ -241,20 +239,20 @@ kvs_fuzz_group_body(const uint8_t *data, size_t size)
         return;
     }
 
-    FUZZ_CHECK(!g->has_name
-               || kvs_ident_name_check(g->name, g->name_len) == NULL,
+    FUZZ_CHECK(!g->name.present
+               || kvs_ident_name_check(g->name.data, g->name.len) == NULL,
                "a group taken has a good name");
     FUZZ_CHECK(g->members.n <= KVS_GROUP_MEMBERS_MAX
-               && (g->has_members || g->members.text == NULL),
+               && (g->members.present || g->members.text == NULL),
                "at most 10000 members, none without the field");
 
     tree = kvs_fuzz_tree(data, size, takes);
 
     FUZZ_CHECK(tree == NULL
-               || (kvs_fuzz_same(tree, "name", g->has_name, g->name,
-                                 g->name_len)
+               || (kvs_fuzz_same(tree, "name", g->name.present, g->name.data,
+                                 g->name.len)
                    && (cJSON_GetObjectItemCaseSensitive(tree, "members")
-                       != NULL) == g->has_members),
+                       != NULL) == g->members.present),
                "cJSON reads the same group");
 
     kvs_fuzz_names(&g->members, tree, "members");

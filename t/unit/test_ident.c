@@ -726,35 +726,36 @@ kvs_test_login(void)
     why = NULL;
     rc = kvs_ident_login_parse(B("{\"username\":\"alice\","
                                  "\"password\":\"secret\"}"), &req, &why);
-    CHECK(rc == 0 && req.username_len == 5
-          && memcmp(req.username, "alice", 5) == 0 && req.password_len == 6
-          && memcmp(req.password, "secret", 6) == 0 && why == NULL,
+    CHECK(rc == 0 && req.username.len == 5
+          && memcmp(req.username.data, "alice", 5) == 0
+          && req.password.len == 6
+          && memcmp(req.password.data, "secret", 6) == 0 && why == NULL,
           "login: taken");
 
     rc = kvs_ident_login_parse(B("{\"password\":\"a\\\"b\",\"username\":"
                                  "\"al\\u0069ce\"}"), &req, &why);
-    CHECK(rc == 0 && req.password_len == 3
-          && memcmp(req.password, "a\"b", 3) == 0 && req.username_len == 5
-          && memcmp(req.username, "alice", 5) == 0,
+    CHECK(rc == 0 && req.password.len == 3
+          && memcmp(req.password.data, "a\"b", 3) == 0 && req.username.len == 5
+          && memcmp(req.username.data, "alice", 5) == 0,
           "login: a\\\"b is 3 bytes; an escaped username decoded");
 
     rc = kvs_ident_login_parse(B("{\"username\":\"a\",\"password\":"
                                  "\"\\\\\\/\\b\\f\\n\\r\\t\"}"), &req, &why);
-    CHECK(rc == 0 && req.password_len == 7
-          && memcmp(req.password, "\\/\b\f\n\r\t", 7) == 0,
+    CHECK(rc == 0 && req.password.len == 7
+          && memcmp(req.password.data, "\\/\b\f\n\r\t", 7) == 0,
           "login: the short escapes");
 
     rc = kvs_ident_login_parse(B("{\"username\":\"a\",\"password\":"
                                  "\"\\u00e9\\u20ac\\ud83d\\ude00\\u0000"
                                  "\xc3\xa9\"}"), &req, &why);
-    CHECK(rc == 0 && req.password_len == 12
-          && memcmp(req.password, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0"
+    CHECK(rc == 0 && req.password.len == 12
+          && memcmp(req.password.data, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80\0"
                     "\xc3\xa9", 12) == 0,
           "login: \\u escapes, a surrogate pair, \\u0000 and raw UTF-8");
 
     rc = kvs_ident_login_parse(B("{\"username\":\"a\",\"password\":\"\"}"),
                                &req, &why);
-    CHECK(rc == 0 && req.password_len == 0,
+    CHECK(rc == 0 && req.password.len == 0,
           "login: an empty password is for the KDF to refuse");
 }
 
@@ -816,11 +817,11 @@ static const kvs_test_req_t  kvs_test_logins[] = {
       "\"username\": " WHY_CHARS, "a bad username" },
     { "{\"username\":\"\",\"password\":\"b\"}",
       "\"username\": the name is empty", "an empty username" },
-    { "{\"username\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-      "aaaaaaaa\",\"password\":\"b\"}",
+    { "{\"username\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaaa\",\"password\":\"b\"}",
       "\"username\": " WHY_LONG, "a username of 65 bytes" },
-    { "{\"username\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-      "aaaaaaa\",\"password\":\"b\"}", NULL, "a username of 64 bytes" },
+    { "{\"username\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+      "aaaaaaaaa\",\"password\":\"b\"}", NULL, "a username of 64 bytes" },
     { NULL, NULL, NULL }
 };
 
@@ -856,8 +857,8 @@ kvs_test_login_refused(void)
 
     memcpy(body + n - 8, "\\u0065\"}", 8);
     rc = kvs_ident_login_parse((uint8_t *) body, n, &req, &why);
-    CHECK(rc == 0 && req.password_len == KVS_IDENT_PASSWORD_MAX
-          && req.password[KVS_IDENT_PASSWORD_MAX - 1] == 'e',
+    CHECK(rc == 0 && req.password.len == KVS_IDENT_PASSWORD_MAX
+          && req.password.data[KVS_IDENT_PASSWORD_MAX - 1] == 'e',
           "login: a password of 1024 bytes");
 
     free(body);
@@ -879,13 +880,14 @@ kvs_test_user_req(void)
                                     "\"groups\":[ \"admin\" , \"de\\u0076s\","
                                     "\"x.y\"],\"disabled\":true}"),
                                   &req, &why);
-    CHECK(rc == 0 && req.has_username && req.has_password
-          && req.has_old_password && req.has_groups && req.has_disabled
-          && req.disabled && req.username_len == 3
-          && memcmp(req.username, "bob", 3) == 0 && req.password_len == 10
-          && memcmp(req.password, "longenough", 10) == 0
-          && req.old_password_len == 3
-          && memcmp(req.old_password, "old", 3) == 0 && req.groups.n == 3,
+    CHECK(rc == 0 && req.username.present && req.password.present
+          && req.old_password.present && req.groups.present
+          && req.disabled.present
+          && req.disabled.value && req.username.len == 3
+          && memcmp(req.username.data, "bob", 3) == 0 && req.password.len == 10
+          && memcmp(req.password.data, "longenough", 10) == 0
+          && req.old_password.len == 3
+          && memcmp(req.old_password.data, "old", 3) == 0 && req.groups.n == 3,
           "user request: every field");
 
     at = 0;
@@ -904,23 +906,24 @@ kvs_test_user_req(void)
 
     rc = kvs_ident_user_req_parse(B("{}"), &req, &why);
     at = 0;
-    CHECK(rc == 0 && !req.has_username && !req.has_password
-          && !req.has_old_password && !req.has_groups && !req.has_disabled
+    CHECK(rc == 0 && !req.username.present && !req.password.present
+          && !req.old_password.present && !req.groups.present
+          && !req.disabled.present
           && kvs_ident_names_next(&req.groups, &at, name, &len) == 0,
           "user request: nothing, and no groups to iterate");
 
     rc = kvs_ident_user_req_parse(B("{\"groups\":[],\"disabled\":false}"),
                                   &req, &why);
     at = 0;
-    CHECK(rc == 0 && req.has_groups && req.groups.n == 0
-          && req.has_disabled && !req.disabled
+    CHECK(rc == 0 && req.groups.present && req.groups.n == 0
+          && req.disabled.present && !req.disabled.value
           && kvs_ident_names_next(&req.groups, &at, name, &len) == 0,
           "user request: no groups, enabled");
 
-    rc = kvs_ident_user_req_parse(B("{\"password\":\"abcdefg\xc3\xa9\"}"),
+    rc = kvs_ident_user_req_parse(B("{\"password\":\"abcdef\\u00e9\"}"),
                                   &req, &why);
-    CHECK(rc == 0 && req.password_len == 9,
-          "user request: a password of 8 characters in 9 bytes");
+    CHECK(rc == 0 && req.password.len == 8,
+          "user request: a password of 8 bytes, decoded");
 }
 
 
@@ -939,15 +942,16 @@ kvs_test_user_req_one(const uint8_t *body, size_t len, const char **why)
 static const kvs_test_req_t  kvs_test_user_reqs[] = {
     { "{\"name\":\"bob\"}", "unknown field \"name\": " USER_TAKES,
       "an unknown field" },
-    { "{\"password\":\"abcdef\xc3\xa9\"}",
-      "\"password\" is shorter than 8 characters",
-      "a password of 7 characters in 8 bytes" },
-    { "{\"password\":\"\"}", "\"password\" is shorter than 8 characters",
+    { "{\"password\":\"abcde\\u00e9\"}",
+      "\"password\" is shorter than 8 bytes",
+      "a password of 7 bytes, decoded" },
+    { "{\"password\":\"\"}", "\"password\" is shorter than 8 bytes",
       "an empty password" },
     { "{\"old_password\":\"x\"}", NULL, "a short old password" },
     { "{\"old_password\":5}", "the field \"old_password\" must be a string",
       "a number as old password" },
-    { "{\"disabled\":\"true\"}", "the field \"disabled\" must be true or false",
+    { "{\"disabled\":\"true\"}",
+      "the field \"disabled\" must be true or false",
       "a string as disabled" },
     { "{\"disabled\":1}", "the field \"disabled\" must be true or false",
       "1 as disabled" },
@@ -1071,8 +1075,9 @@ kvs_test_group_req(void)
     rc = kvs_ident_group_req_parse(B("{\"members\":[\"alice\",\"bob\"],"
                                      "\"name\":\"devs\"}"), &req, &why);
     at = 0;
-    CHECK(rc == 0 && req.has_name && req.has_members && req.name_len == 4
-          && memcmp(req.name, "devs", 4) == 0 && req.members.n == 2
+    CHECK(rc == 0 && req.name.present && req.members.present
+          && req.name.len == 4
+          && memcmp(req.name.data, "devs", 4) == 0 && req.members.n == 2
           && kvs_ident_names_next(&req.members, &at, name, &len) == 1
           && len == 5 && memcmp(name, "alice", 5) == 0
           && kvs_ident_names_next(&req.members, &at, name, &len) == 1
@@ -1081,7 +1086,8 @@ kvs_test_group_req(void)
           "group request: name and members, iterated");
 
     rc = kvs_ident_group_req_parse(B("{\"members\":[]}"), &req, &why);
-    CHECK(rc == 0 && !req.has_name && req.has_members && req.members.n == 0,
+    CHECK(rc == 0 && !req.name.present && req.members.present
+          && req.members.n == 0,
           "group request: no members");
 
     body = kvs_test_names_body("members", KVS_GROUP_MEMBERS_MAX, &len);
