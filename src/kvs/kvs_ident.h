@@ -154,8 +154,8 @@ const char *kvs_ident_name_check(const char *name, size_t len);
 
 /*
  * The key of the user (ns 'u') or group ('g') called name: the version 5
- * uuid of the bytes ns ':' name in kvs_ident_namespace.  Returns 0, or -1
- * when OpenSSL cannot compute SHA-1 (out of memory).
+ * uuid of the bytes ns ':' name in the project's namespace (kvs_ident.c).
+ * Returns 0, or -1 when OpenSSL cannot compute SHA-1 (out of memory).
  */
 int kvs_ident_uuid(char ns, const char *name, size_t len,
     uint8_t uuid[KVS_UUID_LEN]);
@@ -192,7 +192,8 @@ int kvs_group_member(const kvs_group_t *g, size_t i,
     uint8_t uuid[KVS_UUID_LEN]);
 
 /* Whether user is a member of the group record v: 1 or 0, or -1 when v is
- * not a group record.  A binary search, no copy, no allocation. */
+ * not a group record.  One pass checks the record, then a binary search
+ * finds the member: no copy, no allocation. */
 int kvs_group_has(const uint8_t *v, size_t len,
     const uint8_t user[KVS_UUID_LEN]);
 
@@ -216,8 +217,8 @@ size_t kvs_group_public(const uint8_t uuid[KVS_UUID_LEN],
 
 
 /*
- * The request bodies.  Each returns 0, or -1 with *why set to a sentence
- * (static, or the struct's why) naming the field at fault.
+ * The request bodies, read into req.  Each returns 0, or -1 with *why
+ * pointing at req's why, a sentence naming the field at fault.
  */
 int kvs_ident_login_parse(const uint8_t *body, size_t len,
     kvs_ident_login_t *req, const char **why);
