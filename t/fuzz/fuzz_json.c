@@ -6,37 +6,10 @@
  * through what a reader of the value would choke on.
  */
 
-#include <string.h>
-
 #include <cjson/cJSON.h>
 
 #include "kvs_json.h"
 #include "kvs_fuzz.h"
-
-
-/* cJSON 1.7.15 reads at most 63 characters of a number, and then trips
- * over the rest: such numbers are JSON, and are left out of the
- * comparison */
-#define KVS_FUZZ_CJSON_NUMLEN  63
-
-
-static int
-kvs_fuzz_long_number(const uint8_t *data, size_t size)
-{
-    size_t  i, run;
-
-    run = 0;
-
-    for (i = 0; i < size; i++) {
-        run = (memchr("0123456789+-.eE", data[i], 15) != NULL) ? run + 1 : 0;
-
-        if (run >= KVS_FUZZ_CJSON_NUMLEN) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
 
 
 int
