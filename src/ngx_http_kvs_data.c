@@ -37,6 +37,8 @@ static ngx_int_t ngx_http_kvs_expires(ngx_http_request_t *r,
     uint64_t expires_at);
 static ngx_int_t ngx_http_kvs_conditions(ngx_http_request_t *r,
     kvs_write_t *w);
+static ngx_int_t ngx_http_kvs_may_write(ngx_http_request_t *r,
+    ngx_str_t *key, kvs_write_t *w);
 
 
 ngx_int_t
@@ -119,6 +121,11 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     ctx->write.path_len = ctx->key.len;
 
     rc = ngx_http_kvs_conditions(r, &ctx->write);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_kvs_may_write(r, &key, &ctx->write);
     if (rc != NGX_OK) {
         return rc;
     }
@@ -270,6 +277,12 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
 
     if (rc == KVS_OK && !kvs_record_live(&hdr, now)) {
         rc = KVS_NOT_FOUND;
+    }
+
+    if (rc == KVS_OK && !ngx_http_kvs_may(r, &hdr, KVS_PERM_R)) {
+        kvs_store_read_end(ngx_http_kvs_store);
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "you may not read \"%V\"", key);
     }
 
     copy = NULL;
@@ -576,4 +589,54 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     }
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+/*
+ * Whether the request may write the key: a PUT W on the key or C on its
+ * nearest ancestor (ngx_http_kvs_may_put(), which also says who owns a key
+ * it creates), a DELETE D on the key.  Decided before the body is read, on
+ * what the read transaction shows: a write that lands between this and the
+ * commit is not seen, as with any check made before a queue.
+ */
+
+static ngx_int_t
+ngx_http_kvs_may_write(ngx_http_request_t *r, ngx_str_t *key, kvs_write_t *w)
+{
+    int                rc;
+    ngx_int_t          status;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    if (r->method == NGX_HTTP_PUT) {
+        status = ngx_http_kvs_may_put(r, key, w);
+        kvs_store_read_end(ngx_http_kvs_store);
+        return status;
+    }
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
+                       (const char *) key->data, key->len, &hdr, &value);
+
+    status = NGX_OK;
+
+    if (rc == KVS_OK && kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+        && !ngx_http_kvs_may(r, &hdr, KVS_PERM_D))
+    {
+        status = ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                    "you may not delete \"%V\"", key);
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc == KVS_ERROR) {
+        return ngx_http_kvs_unreadable(r, "the record of this key is "
+                                          "unreadable");
+    }
+
+    return status;
 }

@@ -62,6 +62,13 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
                        (const char *) key->data, key->len, &hdr, &value);
 
+    /* the history is guarded by the current record, or its tombstone */
+
+    if (rc == KVS_OK && !ngx_http_kvs_may(r, &hdr, KVS_PERM_R)) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "you may not read \"%V\"", key);
+    }
+
     /* the current version, counted only when live, like every other */
 
     if (rc == KVS_OK) {
@@ -230,12 +237,12 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
         *p++ = '"';
     }
 
-    /* 12 bits as four octal digits, as chmod takes them */
-    p = ngx_sprintf(p, ",\"permissions\":\"%c%c%c%c\"",
-                    '0' + ((hdr->permissions >> 9) & 7),
-                    '0' + ((hdr->permissions >> 6) & 7),
-                    '0' + ((hdr->permissions >> 3) & 7),
-                    '0' + (hdr->permissions & 7));
+    /* 12 bits as three hex digits, owner first: C D W R each */
+    p = ngx_cpymem(p, ",\"permissions\":\"",
+                   sizeof(",\"permissions\":\"") - 1);
+    kvs_perm_format(hdr->permissions, (char *) p);
+    p += 3;
+    *p++ = '"';
 
     if (hdr->expires_at) {
         p = ngx_sprintf(p, ",\"expires_at\":%uL", hdr->expires_at);

@@ -9,6 +9,10 @@
  * the prefix's direct children are listed, each deeper level once with its
  * trailing "/".  The page comes from one LMDB cursor walk (see
  * kvs_store_list()), so its cost does not grow with the store.
+ *
+ * With auth on, a page shows only the keys the caller may read: it may be
+ * short, and "next" is then the last entry walked, shown or not, so that
+ * paging goes on past what was left out.
  */
 
 #include <ngx_config.h>
@@ -19,8 +23,12 @@
 
 
 typedef struct {
-    ngx_array_t   *keys;               /* ngx_str_t, into the read txn */
-    size_t         size;               /* bytes of the keys, escaped */
+    ngx_http_request_t  *request;
+    ngx_array_t         *keys;         /* ngx_str_t, into the read txn */
+    ngx_str_t            last;         /* the last entry walked */
+    size_t               size;         /* bytes of the keys, escaped */
+    uint64_t             now;
+    ngx_uint_t           filter;       /* auth on: only what may be read */
 } ngx_http_kvs_list_t;
 
 
@@ -36,9 +44,10 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
 {
     int                   rc, more;
     u_char               *body, *p;
-    ngx_str_t            *k;
-    ngx_uint_t            i;
-    ngx_http_kvs_list_t   l;
+    ngx_str_t                 *k;
+    ngx_uint_t                 i;
+    ngx_http_kvs_list_t        l;
+    ngx_http_kvs_main_conf_t  *kmcf;
 
     if (params->after.data
         && (params->after.len < prefix->len
@@ -60,7 +69,13 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    l.request = r;
     l.size = 0;
+    l.now = ngx_http_kvs_now_ms();
+    l.filter = kmcf->kc.auth_enabled;
+    ngx_str_null(&l.last);
 
     rc = ngx_http_kvs_read_begin(r);
     if (rc != NGX_OK) {
@@ -71,15 +86,16 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
                         (const char *) prefix->data, prefix->len,
                         (const char *) params->after.data,
                         params->after.len, params->recursive, params->limit,
-                        ngx_http_kvs_now_ms(), ngx_http_kvs_list_one, &l,
-                        &more);
+                        l.now, ngx_http_kvs_list_one, &l, &more);
 
     body = NULL;
     p = NULL;
 
     if (rc == KVS_OK) {
         body = ngx_pnalloc(r->pool, sizeof("{\"keys\":[],\"next\":null}\n")
-                                    + l.keys->nelts + 2 * l.size);
+                                    + l.keys->nelts + 2 * l.size
+                                    + ngx_http_kvs_json_len(l.last.data,
+                                                            l.last.len));
     }
 
     if (body != NULL) {
@@ -97,9 +113,8 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
 
         p = ngx_cpymem(p, "],\"next\":", sizeof("],\"next\":") - 1);
 
-        if (more && l.keys->nelts) {
-            k = &k[l.keys->nelts - 1];
-            p = ngx_http_kvs_json_str(p, k->data, k->len);
+        if (more && l.last.len) {
+            p = ngx_http_kvs_json_str(p, l.last.data, l.last.len);
 
         } else {
             p = ngx_cpymem(p, "null", 4);
@@ -130,9 +145,23 @@ ngx_http_kvs_list_one(const char *path, size_t len, int is_prefix,
 {
     ngx_http_kvs_list_t *l = data;
 
-    ngx_str_t  *k;
+    ngx_str_t          *k;
+    const uint8_t      *value;
+    kvs_record_hdr_t    hdr;
 
-    (void) is_prefix;    /* a prefix says so by its trailing "/" */
+    /* a prefix says so by its trailing "/" */
+
+    l->last.data = (u_char *) path;
+    l->last.len = len;
+
+    if (l->filter && !is_prefix
+        && (kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA, path, len, &hdr,
+                          &value)
+            != KVS_OK
+            || !ngx_http_kvs_may(l->request, &hdr, KVS_PERM_R)))
+    {
+        return KVS_OK;
+    }
 
     k = ngx_array_push(l->keys);
     if (k == NULL) {

@@ -116,7 +116,7 @@ static ngx_command_t  ngx_http_kvs_commands[] = {
 
 
 static ngx_http_module_t  ngx_http_kvs_module_ctx = {
-    NULL,                                  /* preconfiguration */
+    ngx_http_kvs_auth_variables,           /* preconfiguration */
     ngx_http_kvs_postconfiguration,        /* postconfiguration */
 
     ngx_http_kvs_create_main_conf,         /* create main configuration */
@@ -235,6 +235,10 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (!kmcf->used) {
         return NGX_CONF_OK;
+    }
+
+    if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
     }
 
     kmcf->shm = ngx_shared_memory_add(cf, &ngx_http_kvs_zone_name,
@@ -960,12 +964,19 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
      */
 
     if (kmcf->kc.nseed_nodes && kmcf->kc.cluster_secret
-        && ngx_http_kvs_store_empty(st)
-        && kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err)) != KVS_OK)
+        && ngx_http_kvs_store_empty(st))
     {
-        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
-        kvs_store_close(st);
-        return NGX_ERROR;
+        if (kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err))
+            != KVS_OK)
+        {
+            ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+            kvs_store_close(st);
+            return NGX_ERROR;
+        }
+
+    } else {
+        /* a node that bootstraps creates it once its peers' data is in */
+        ngx_http_kvs_admin_create(st, kmcf, cycle->log);
     }
 
     kvs_store_close(st);

@@ -11,9 +11,12 @@
 #include <ngx_core.h>
 #include <ngx_http.h>
 
+#include "kvs_acl.h"
 #include "kvs_config.h"
+#include "kvs_jwt.h"
 #include "kvs_pool.h"
 #include "kvs_record.h"
+#include "kvs_secrets.h"
 #include "kvs_store.h"
 
 
@@ -61,6 +64,13 @@ typedef struct {
                                              the internal endpoints too */
     ngx_shm_zone_t        *shm;           /* shared by the node's
                                              processes */
+
+    /* auth_enabled: jwt_secret_file's secrets, the first signs */
+    kvs_secret_t          *secrets;
+    size_t                 nsecrets;
+    kvs_jwt_key_t         *jwt_keys;
+    char                  *admin_password; /* admin_password_file's */
+    size_t                 admin_password_len;
 } ngx_http_kvs_main_conf_t;
 
 
@@ -114,6 +124,7 @@ typedef struct {
 #define NGX_HTTP_KVS_INTERNAL     0x02    /* called by peers, signed */
 #define NGX_HTTP_KVS_MEMBER_LIST  0x04    /* the body is a member list */
 #define NGX_HTTP_KVS_LEAVE        0x08    /* the caller must be a member */
+#define NGX_HTTP_KVS_OPEN         0x10    /* needs no token, auth on */
 
 typedef struct {
     ngx_str_t                         path;
@@ -123,12 +134,26 @@ typedef struct {
 } ngx_http_kvs_route_t;
 
 
+/* the SHA3-512 of a token, by which its record is keyed */
+#define NGX_HTTP_KVS_TOKEN_DIGEST  64
+
+/* the user a request's token names (auth_enabled) */
+typedef struct {
+    uint8_t                uuid[KVS_UUID_LEN];
+    ngx_str_t              name;
+    uint8_t                token[NGX_HTTP_KVS_TOKEN_DIGEST];
+    unsigned               admin:1;       /* a member of group admin */
+} ngx_http_kvs_user_t;
+
+
 typedef struct ngx_http_kvs_ctx_s  ngx_http_kvs_ctx_t;
 
 struct ngx_http_kvs_ctx_s {
     ngx_str_t              error;         /* sentence for the JSON error */
     ngx_str_t              key;           /* the key path of /kv/ */
     ngx_str_t              peer;          /* the member that signed */
+    ngx_http_kvs_user_t   *user;          /* NULL: anonymous */
+    void                  *data;          /* the handler's own */
     ngx_http_request_t    *request;
     ngx_http_kvs_route_t  *route;         /* an internal POST's endpoint */
     ngx_queue_t            queue;         /* in the write queue */
@@ -207,6 +232,26 @@ off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
 /* the node bootstraps from its peers and takes no external writes: the
  * store's mark, which handlers and the agent's walk read alike */
 ngx_uint_t ngx_http_kvs_syncing(void);
+
+ngx_int_t ngx_http_kvs_retry_after(ngx_http_request_t *r, time_t s);
+
+ngx_int_t ngx_http_kvs_auth_conf(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_auth_cleanup(void *data);
+ngx_int_t ngx_http_kvs_auth_variables(ngx_conf_t *cf);
+ngx_int_t ngx_http_kvs_authenticate(ngx_http_request_t *r);
+ngx_uint_t ngx_http_kvs_member(const uint8_t *user, const uint8_t *group);
+ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
+    const kvs_record_hdr_t *hdr, unsigned right);
+ngx_int_t ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key,
+    kvs_write_t *w);
+
+ngx_int_t ngx_http_kvs_login_handler(ngx_http_request_t *r);
+void ngx_http_kvs_admin_create(kvs_store_t *st,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log);
+ngx_int_t ngx_http_kvs_logout_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_users_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_groups_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_data_handler(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_data_written(ngx_http_request_t *r,

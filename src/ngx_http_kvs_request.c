@@ -87,8 +87,26 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
     { ngx_string("/members"), 0,
       ngx_http_kvs_members_handler, NULL },
 
-    { ngx_string("/health"), 0,
+    { ngx_string("/health"), NGX_HTTP_KVS_OPEN,
       ngx_http_kvs_health_handler, NULL },
+
+    { ngx_string("/api/login"), NGX_HTTP_KVS_OPEN,
+      ngx_http_kvs_login_handler, NULL },
+
+    { ngx_string("/api/logout"), 0,
+      ngx_http_kvs_logout_handler, NULL },
+
+    { ngx_string("/api/users"), 0,
+      ngx_http_kvs_users_handler, NULL },
+
+    { ngx_string("/api/users/"), NGX_HTTP_KVS_PREFIX,
+      ngx_http_kvs_users_handler, NULL },
+
+    { ngx_string("/api/groups"), 0,
+      ngx_http_kvs_groups_handler, NULL },
+
+    { ngx_string("/api/groups/"), NGX_HTTP_KVS_PREFIX,
+      ngx_http_kvs_groups_handler, NULL },
 
     { ngx_string("/members/join"),
       NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_MEMBER_LIST,
@@ -178,6 +196,7 @@ static ngx_http_kvs_param_on_t  ngx_http_kvs_param_ons[] = {
 ngx_int_t
 ngx_http_kvs_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                  rc;
     ngx_uint_t                 i, serves, internal;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_route_t      *route;
@@ -222,6 +241,17 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
 
         ngx_kvs_debug(r->connection->log, "kvs: %V \"%V\"",
                       &r->method_name, &route->path);
+
+        /* the signed internal endpoints need no token */
+
+        if (kmcf->kc.auth_enabled
+            && !(route->flags & (NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_OPEN)))
+        {
+            rc = ngx_http_kvs_authenticate(r);
+            if (rc != NGX_OK) {
+                return rc;
+            }
+        }
 
         if (route->body) {
             ctx = ngx_http_kvs_get_ctx(r);
@@ -697,6 +727,33 @@ ngx_http_kvs_read_begin(ngx_http_request_t *r)
     }
 
     ngx_kvs_debug(r->connection->log, "kvs: read transaction begun");
+
+    return NGX_OK;
+}
+
+
+/* Retry-After: a 503 that passes, as a syncing node's or a user's not
+ * arrived yet, says when to come back */
+
+ngx_int_t
+ngx_http_kvs_retry_after(ngx_http_request_t *r, time_t s)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.data = ngx_pnalloc(r->pool, NGX_TIME_T_LEN);
+    if (h->value.data == NULL) {
+        h->hash = 0;
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Retry-After");
+    h->value.len = ngx_sprintf(h->value.data, "%T", s) - h->value.data;
 
     return NGX_OK;
 }

@@ -605,6 +605,8 @@ ngx_kvs_sync_end(const char *failure)
                         "pulled: serving in normal mode",
                         s->node_id, s->pulled);
 
+            ngx_http_kvs_admin_create(agent->store, agent->kmcf, agent->log);
+
         } else {
             ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         }

@@ -13,26 +13,48 @@
  * can read it, and whether it has the room to upgrade.
  *
  * Version 1 is the layout of DESIGN.md as the first release wrote it: it
- * has no step before it.  A change of a stored format adds version 2 and
- * the step from 1 to 2 here, and a fixture of version 1 (t/fixtures/)
- * tests that what it held reads the same after the step.
+ * has no step before it.  Version 2 gives the 12 permission bits of a
+ * record their meaning of kvs_acl.h (C D W R for owner, group, others);
+ * version 1 wrote POSIX-style bits no code read, 0744 on every key, and
+ * the step rewrites each record's bits to what they meant
+ * (kvs_perm_from_posix: 0744 is "f11"), so that no key changes who may
+ * touch it.  A change of a stored format adds the next version and its
+ * step here, and the fixture of version 1 (t/fixtures/) tests that what
+ * it held reads the same after every step.
  */
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <lmdb.h>
 
+#include "kvs_acl.h"
 #include "kvs_store_int.h"
 
 
 #define KVS_SCHEMA_KEY  "schema_version"
 
 
-/* steps[v - 1] upgrades version v: none before version 1 */
-const kvs_store_schema_t  kvs_store_schema = { KVS_SCHEMA_VERSION, NULL };
+static int kvs_store_perm_room(kvs_store_t *st, MDB_txn *txn,
+    size_t *bytes);
+static int kvs_store_perm_run(kvs_store_t *st, MDB_txn *txn);
 
+
+/* steps[v - 1] upgrades version v to v + 1 */
+
+static const kvs_store_step_t  kvs_store_steps[] = {
+    { "permissions in CDWR", kvs_store_perm_room, kvs_store_perm_run }
+};
+
+const kvs_store_schema_t  kvs_store_schema = {
+    KVS_SCHEMA_VERSION, kvs_store_steps
+};
+
+
+/* the databases whose records carry permission bits: current, history */
+#define KVS_STORE_PERM_DBS  2
 
 typedef struct {
     const kvs_store_schema_t  *schema;
@@ -354,4 +376,106 @@ kvs_store_check_schema(const char *dir, size_t map_size,
     kvs_store_free(st);
 
     return rc == 0 ? KVS_OK : KVS_ERROR;
+}
+
+
+/*
+ * From 1 to 2: every record's permissions, in kv and in rev.  Each record
+ * is rewritten in place, so the step may copy every page of both
+ * databases once.
+ */
+
+static int
+kvs_store_perm_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    int        rc;
+    size_t     i, pages;
+    MDB_dbi    dbi[KVS_STORE_PERM_DBS];
+    MDB_stat   stat;
+
+    dbi[0] = st->kv;
+    dbi[1] = st->rev;
+    pages = 0;
+
+    for (i = 0; i < KVS_STORE_PERM_DBS; i++) {
+        rc = mdb_stat(txn, dbi[i], &stat);
+        if (rc != 0) {
+            return rc;
+        }
+
+        pages += stat.ms_branch_pages + stat.ms_leaf_pages
+                 + stat.ms_overflow_pages + stat.ms_depth;
+        *bytes = pages * stat.ms_psize;
+    }
+
+    return 0;
+}
+
+
+static int
+kvs_store_perm_run(kvs_store_t *st, MDB_txn *txn)
+{
+    int          rc;
+    size_t       i, size;
+    uint8_t     *buf, *p;
+    MDB_val      key, val;
+    MDB_dbi      dbi[KVS_STORE_PERM_DBS];
+    MDB_cursor  *c;
+
+    dbi[0] = st->kv;
+    dbi[1] = st->rev;
+    buf = NULL;
+    size = 0;
+    rc = 0;
+
+    for (i = 0; i < KVS_STORE_PERM_DBS; i++) {
+        rc = mdb_cursor_open(txn, dbi[i], &c);
+        if (rc != 0) {
+            break;
+        }
+
+        for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+             rc == 0;
+             rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+        {
+            if (val.mv_size < KVS_RECORD_HDR_SIZE) {
+                continue;
+            }
+
+            /* the map is read-only: the record is changed in a copy */
+
+            if (val.mv_size > size) {
+                free(buf);
+                size = val.mv_size;
+                buf = malloc(size);
+                if (buf == NULL) {
+                    size = 0;
+                    rc = ENOMEM;
+                    break;
+                }
+            }
+
+            memcpy(buf, val.mv_data, val.mv_size);
+            p = buf + 2;
+            kvs_put_u16(p, kvs_perm_from_posix(kvs_get_u16(p)));
+            val.mv_data = buf;
+
+            rc = mdb_cursor_put(c, &key, &val, MDB_CURRENT);
+            if (rc != 0) {
+                break;
+            }
+        }
+
+        mdb_cursor_close(c);
+
+        if (rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        rc = 0;
+    }
+
+    free(buf);
+
+    return rc;
 }

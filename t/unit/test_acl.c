@@ -320,8 +320,8 @@ kvs_test_from_posix(void)
     CHECK(kvs_perm_from_posix(0111) == 0x000, "from_posix: 0111 is 000");
     CHECK(kvs_perm_from_posix(07744) == 0xf11,
           "from_posix: setuid, setgid and sticky are ignored");
-    CHECK(kvs_perm_from_posix(KVS_DEFAULT_PERMISSIONS) == 0xf11,
-          "from_posix: the old default is the new f11");
+    CHECK(kvs_perm_from_posix(0744) == KVS_DEFAULT_PERMISSIONS,
+          "from_posix: the old default 0744 is the new default");
 
     for (mode = 0; mode <= 0777; mode++) {
         kvs_test_mode_text(mode, text);

@@ -991,8 +991,8 @@ kvs_test_indexes(void)
           && val.mv_size == 8 && kvs_get_u64(val.mv_data) == 3,
           "meta: change_seq is 3 (little-endian u64)");
     CHECK(kvs_test_raw_get(&raw, "meta", "schema_version", 14, &val) == 0
-          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 1,
-          "meta: schema_version is 1 (little-endian u32)");
+          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 2,
+          "meta: schema_version is 2 (little-endian u32)");
 
     k[0] = (uint8_t) (kvs_test_bucket_of("idx/a") >> 8);
     k[1] = (uint8_t) kvs_test_bucket_of("idx/a");
@@ -1550,7 +1550,7 @@ kvs_test_schema(void)
         kvs_test_bail("raw open", dir);
     }
 
-    kvs_put_u32(buf, 2);
+    kvs_put_u32(buf, 3);
     rc = kvs_test_raw_put(&raw, "meta", "schema_version", 14, buf, 4);
     if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
         kvs_test_bail("raw put", mdb_strerror(rc));
@@ -1559,21 +1559,21 @@ kvs_test_schema(void)
     st = NULL;
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
     CHECK(rc == KVS_ERROR && st == NULL,
-          "schema: a store of schema version 2 fails to open");
+          "schema: a store of schema version 3 fails to open");
     if (rc == KVS_OK) {
         kvs_store_close(st);
     }
 
     snprintf(want, sizeof(want),
-             "the store in \"%s\" has schema version 2, but this build of "
-             "KVS reads only version 1 and upgrades older ones; run a build "
-             "of KVS that reads version 2, or give this one a new data_dir",
+             "the store in \"%s\" has schema version 3, but this build of "
+             "KVS reads only version 2 and upgrades older ones; run a build "
+             "of KVS that reads version 3, or give this one a new data_dir",
              dir);
     kvs_test_str(err, want, "schema: the sentence names both versions");
 
     err[0] = '\0';
     CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_ERROR,
-          "schema: nginx -t refuses a store of schema version 2");
+          "schema: nginx -t refuses a store of schema version 3");
     kvs_test_str(err, want, "schema: with the same sentence");
 
     if (kvs_test_raw_open(&raw, dir, 1) != 0) {

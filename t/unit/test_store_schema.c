@@ -7,8 +7,11 @@
  * a long key, a compressed value, a tombstone, a key with history, one
  * with an expiry, and a member.  Each case copies it, opens it, and
  * compares what every read of the store's API gives with what it gave
- * before: after this build's open, and after each upgrade.  This build has
- * no version 2, so the upgrades are of schemas the tests make up, with
+ * before: after this build's open, and after each upgrade.  This build's
+ * version 2 rewrites the permission bits of every record (0744 becomes
+ * "f11", in the dumps "perm=1e4" becomes "perm=f11", and the records of
+ * the change feed carry the same two bytes); nothing else may change.
+ * Later versions are made up by the tests, with this build's step and
  * steps that change nothing a read sees (a rewrite of every record as it
  * is, a mark in meta), one of them failing and one needing more room than
  * the map has.  Run from the top of the tree, as t/run does; the one
@@ -166,7 +169,7 @@ kvs_test_bytes(kvs_test_out_t *o, const uint8_t *p, size_t len)
 static void
 kvs_test_hdr(kvs_test_out_t *o, const kvs_record_hdr_t *h)
 {
-    kvs_test_printf(o, " ts=%llu flags=%u exp=%llu created=%llu perm=%o "
+    kvs_test_printf(o, " ts=%llu flags=%u exp=%llu created=%llu perm=%03x "
                     "vlen=%u raw=%u uuid=",
                     (unsigned long long) h->version.timestamp, h->flags,
                     (unsigned long long) h->expires_at,
@@ -503,10 +506,8 @@ kvs_test_fail(kvs_store_t *st, MDB_txn *txn)
 }
 
 
-static const kvs_store_step_t  kvs_test_steps[] = {
-    { "rewrites every record as it is", kvs_test_room_kv, kvs_test_rewrite },
-    { "marks meta", kvs_test_room_mark, kvs_test_mark },
-};
+/* this build's step to version 2, then the made-up ones (setup) */
+static kvs_store_step_t  kvs_test_steps[3];
 
 static const kvs_store_step_t  kvs_test_steps_fail[] = {
     { "fails halfway", kvs_test_room_kv, kvs_test_fail },
@@ -516,13 +517,32 @@ static const kvs_store_step_t  kvs_test_steps_huge[] = {
     { "needs twice the map", kvs_test_room_huge, kvs_test_rewrite },
 };
 
-static const kvs_store_schema_t  kvs_test_v2 = { 2, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_v1 = { 1, NULL };
 static const kvs_store_schema_t  kvs_test_v3 = { 3, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_v4 = { 4, kvs_test_steps };
 static const kvs_store_schema_t  kvs_test_fails = { 2, kvs_test_steps_fail };
 static const kvs_store_schema_t  kvs_test_huge = { 2, kvs_test_steps_huge };
 
 
 static char  kvs_test_v1_dump[KVS_TEST_DUMP];
+static char  kvs_test_v2_dump[KVS_TEST_DUMP];
+
+
+/* dst is src with every from replaced by to, of the same length */
+
+static void
+kvs_test_replace(char *dst, const char *src, const char *from, const char *to)
+{
+    char    *p;
+    size_t   n;
+
+    strcpy(dst, src);
+    n = strlen(from);
+
+    for (p = strstr(dst, from); p; p = strstr(p + n, from)) {
+        memcpy(p, to, n);
+    }
+}
 
 
 /* this build opens the fixture, and reads what was written into it */
@@ -533,10 +553,36 @@ kvs_test_fixture(void)
     int           rc;
     char          dir[PATH_MAX], err[KVS_STORE_ERRLEN];
     char          note[KVS_STORE_ERRLEN], line[1024];
-    char          lp[KVS_TEST_LONG + 1];
+    char          want[PATH_MAX + 256], lp[KVS_TEST_LONG + 1];
     kvs_store_t  *st;
 
+    static char   dump[KVS_TEST_DUMP];
+
+    /* what version 1 reads, as a build of version 1 read it */
+
     kvs_test_copy(dir, "v1");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v1, NULL, 0,
+                               err, sizeof(err));
+    if (rc != KVS_OK) {
+        kvs_test_bail("open", err);
+    }
+
+    kvs_test_dump(st, kvs_test_v1_dump, sizeof(kvs_test_v1_dump));
+    kvs_store_close(st);
+
+    /* and what it reads once this build has upgraded it */
+
+    kvs_test_replace(dump, kvs_test_v1_dump, "perm=1e4", "perm=f11");
+    kvs_test_replace(kvs_test_v2_dump, dump, "0100e401", "0100110f");
+    kvs_test_replace(dump, kvs_test_v2_dump, "0101e401", "0101110f");
+    kvs_test_replace(kvs_test_v2_dump, dump, "0102e401", "0102110f");
+
+    CHECK(strstr(kvs_test_v1_dump, "perm=1e4") != NULL
+          && strstr(kvs_test_v1_dump, "0100e401") != NULL,
+          "fixture: version 1 wrote 0744 as every key's permissions");
+
+    kvs_test_copy(dir, "v2");
 
     CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_OK,
           "fixture: nginx -t takes the store of schema version 1");
@@ -547,10 +593,24 @@ kvs_test_fixture(void)
         kvs_test_bail("open", err);
     }
 
-    kvs_test_str(note, "", "fixture: this build's version: no upgrade");
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 1 to 2: permissions in CDWR", dir);
+    kvs_test_str(note, want, "fixture: this build upgrades it to version 2");
 
-    kvs_test_dump(st, kvs_test_v1_dump, sizeof(kvs_test_v1_dump));
+    kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
+
+    kvs_test_str(dump, kvs_test_v2_dump, "fixture: and it reads the same, "
+                 "with permissions f11 instead of 0744");
+    CHECK(kvs_test_version(dir) == 2, "fixture: meta says version 2");
+
+    rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
+                                err, sizeof(err));
+    CHECK(rc == KVS_OK && note[0] == '\0',
+          "fixture: a second start upgrades nothing");
+    if (rc == KVS_OK) {
+        kvs_store_close(st);
+    }
 
     CHECK(strstr(kvs_test_v1_dump, "get fixture/plain rc=0 ts=1700000000000 "
                  "flags=0 exp=0 created=1700000000000") != NULL
@@ -605,83 +665,85 @@ kvs_test_upgrades(void)
 
     kvs_test_copy(dir, "upgrade");
 
-    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v2, err,
+    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v3, err,
                                  sizeof(err))
           == KVS_OK,
-          "upgrade: nginx -t of a build of version 2 takes version 1");
+          "upgrade: nginx -t of a build of version 3 takes version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v2, NULL, 0,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, NULL, 0,
                                err, sizeof(err));
     CHECK(rc == KVS_ERROR, "upgrade: a worker's or a reload's open refuses "
           "to upgrade");
     snprintf(want, sizeof(want),
              "the store in \"%s\" has schema version 1, older than this "
-             "build's 2, and only nginx's start upgrades it, not a reload "
+             "build's 3, and only nginx's start upgrades it, not a reload "
              "while workers of the old build may still read it: stop nginx "
              "and start it again", dir);
     kvs_test_str(err, want, "upgrade: saying to restart nginx");
     CHECK(kvs_test_version(dir) == 1, "upgrade: and leaves version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v2, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 2");
+    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 3");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 2: rewrites every record as it is", dir);
+             "version 1 to 3: permissions in CDWR; rewrites every record as "
+             "it is", dir);
     kvs_test_str(note, want, "upgrade: with a notice of the step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v1_dump,
-                 "upgrade: version 2 reads as version 1 did");
-    CHECK(kvs_test_version(dir) == 2, "upgrade: meta says version 2");
+    kvs_test_str(dump, kvs_test_v2_dump,
+                 "upgrade: version 3 reads as version 2 does");
+    CHECK(kvs_test_version(dir) == 3, "upgrade: meta says version 3");
 
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
-    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 2, but this "
-                                    "build of KVS reads only version 1")
+    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 3, but this "
+                                    "build of KVS reads only version 2")
                              != NULL,
           "upgrade: this build refuses the upgraded store");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: then on to version 3");
+    CHECK(rc == KVS_OK, "upgrade: then on to version 4");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 2 to 3: marks meta", dir);
+             "version 3 to 4: marks meta", dir);
     kvs_test_str(note, want, "upgrade: by its one step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v1_dump,
-                 "upgrade: version 3 reads as version 1 did");
-    CHECK(kvs_test_version(dir) == 3, "upgrade: meta says version 3");
+    kvs_test_str(dump, kvs_test_v2_dump,
+                 "upgrade: version 4 reads as version 2 does");
+    CHECK(kvs_test_version(dir) == 4, "upgrade: meta says version 4");
 
     kvs_test_copy(dir, "two-steps");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 3 in one open");
+    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 4 in one open");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 3: rewrites every record as it is; marks meta",
+             "version 1 to 4: permissions in CDWR; rewrites every record as "
+             "it is; marks meta",
              dir);
     kvs_test_str(note, want, "upgrade: step by step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v1_dump, "upgrade: and reads the same");
+    kvs_test_str(dump, kvs_test_v2_dump, "upgrade: and reads the same");
 }
 
 
@@ -707,12 +769,13 @@ kvs_test_refused(void)
     kvs_test_str(note, "", "refused: and no notice");
     CHECK(kvs_test_version(dir) == 1, "refused: the store is still version 1");
 
-    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
-    CHECK(rc == KVS_OK, "refused: and this build opens it");
+    rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
+                                err, sizeof(err));
+    CHECK(rc == KVS_OK, "refused: and this build upgrades it");
     if (rc == KVS_OK) {
         kvs_test_dump(st, dump, sizeof(dump));
         kvs_store_close(st);
-        kvs_test_str(dump, kvs_test_v1_dump,
+        kvs_test_str(dump, kvs_test_v2_dump,
                      "refused: with nothing of the failed step in it");
     }
 
@@ -756,6 +819,14 @@ kvs_test_refused(void)
 static int
 kvs_test_setup(void)
 {
+    kvs_test_steps[0] = kvs_store_schema.steps[0];
+    kvs_test_steps[1].what = "rewrites every record as it is";
+    kvs_test_steps[1].room = kvs_test_room_kv;
+    kvs_test_steps[1].run = kvs_test_rewrite;
+    kvs_test_steps[2].what = "marks meta";
+    kvs_test_steps[2].room = kvs_test_room_mark;
+    kvs_test_steps[2].run = kvs_test_mark;
+
     if (mkdtemp(kvs_test_base) == NULL) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
         return -1;

@@ -1,0 +1,1441 @@
+/*
+ * /api/users and /api/groups: identity, for admins (a user may read
+ * themselves and change their own password with the old one).
+ *
+ * A user's record is keyed by its username's uuid (kvs_ident_uuid), a
+ * group's by its name's, so that a name is unique across the cluster: two
+ * creations of one name on two nodes are two versions of one key, and the
+ * newer wins everywhere; the creator of the other finds its user replaced.
+ * Membership lives in the group records only: a user's groups are the
+ * groups that list it.  Every change is a write of those records through
+ * the group commit, answered once durable; a group changed by a membership
+ * edit is written over the version read (If-Match), so that two edits of
+ * one group never lose each other's members: the loser gets 409.
+ *
+ * Passwords are hashed on the KDF's thread pool (ngx_http_kvs_kdf.c); a
+ * change of password stamps password_changed_at, which revokes every token
+ * issued before it (ngx_http_kvs_auth.c).
+ */
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include "ngx_http_kvs_module.h"
+#include "kvs_crypto.h"
+#include "kvs_ident.h"
+
+
+/* groups one request may change the membership of */
+#define NGX_HTTP_KVS_GROUPS_MAX  KVS_IDENT_GROUPS_MAX
+
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_http_kvs_kdf_task_t    task;
+    kvs_ident_user_req_t       req;
+    uint8_t                    uuid[KVS_UUID_LEN];
+    char                       path[KVS_UUID_STR_LEN];
+    char                       held[KVS_IDENT_STORED_MAX]; /* old hash */
+    size_t                     held_len;
+    kvs_user_t                 user;        /* as it will be written */
+    kvs_version_t              version;     /* the version read, PUT */
+    ngx_uint_t                 create;
+    int                        match;       /* old_password: 1 matches */
+    char                       hash[KVS_PASSWORD_HASH_MAX];
+    int                        hash_len;
+} ngx_http_kvs_user_job_t;
+
+
+static void ngx_http_kvs_users_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_user_read(ngx_http_request_t *r,
+    ngx_http_kvs_user_job_t *j, ngx_uint_t *found);
+static void ngx_http_kvs_user_kdf(void *data);
+static void ngx_http_kvs_user_kdf_done(void *data);
+static ngx_int_t ngx_http_kvs_user_write(ngx_http_request_t *r,
+    ngx_http_kvs_user_job_t *j);
+static ngx_int_t ngx_http_kvs_user_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+static ngx_int_t ngx_http_kvs_user_get(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_http_kvs_user_delete(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_http_kvs_groups_of(ngx_http_request_t *r,
+    ngx_http_kvs_user_job_t *j, ngx_array_t *writes);
+static ngx_int_t ngx_http_kvs_user_public(ngx_http_request_t *r,
+    const uint8_t *uuid, kvs_user_t *u, ngx_uint_t status);
+static int ngx_http_kvs_user_group(const char *path, size_t len,
+    int is_prefix, void *data);
+static ngx_int_t ngx_http_kvs_id(ngx_http_request_t *r, ngx_str_t *id,
+    uint8_t *uuid);
+static ngx_uint_t ngx_http_kvs_self(ngx_http_request_t *r,
+    const uint8_t *uuid);
+static void ngx_http_kvs_groups_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_group_get(ngx_http_request_t *r,
+    ngx_str_t *id);
+static ngx_int_t ngx_http_kvs_user_deleted(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+
+
+/* "/api/users" or "/api/users/{uuid}": the uuid, or an empty id */
+
+static ngx_int_t
+ngx_http_kvs_api_id(ngx_http_request_t *r, size_t base, ngx_str_t *id)
+{
+    id->data = r->uri.data + base;
+    id->len = r->uri.len - base;
+
+    if (id->len && *id->data == '/') {
+        id->data++;
+        id->len--;
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_kvs_admin(ngx_http_request_t *r)
+{
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    return ctx && ctx->user && ctx->user->admin;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_api_ready(ngx_http_request_t *r)
+{
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    if (!kmcf->kc.auth_enabled) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                  "auth_enabled is off on this node: it has "
+                                  "no users");
+    }
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_kvs_users_handler(ngx_http_request_t *r)
+{
+    ngx_int_t  rc;
+    ngx_str_t  id;
+
+    rc = ngx_http_kvs_api_ready(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    (void) ngx_http_kvs_api_id(r, sizeof("/api/users") - 1, &id);
+
+    if (id.len == 0) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_kvs_not_allowed(r, "POST", "the method %V is "
+                                            "not allowed on /api/users; "
+                                            "POST creates a user",
+                                            &r->method_name);
+        }
+
+        if (!ngx_http_kvs_admin(r)) {
+            return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                      "only admins may create users");
+        }
+
+    } else if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+        return ngx_http_kvs_user_get(r, &id);
+
+    } else if (r->method == NGX_HTTP_DELETE) {
+        return ngx_http_kvs_user_delete(r, &id);
+
+    } else if (r->method != NGX_HTTP_PUT) {
+        return ngx_http_kvs_not_allowed(r, "GET, HEAD, PUT, DELETE",
+                                        "the method %V is not allowed on a "
+                                        "user; use GET, PUT or DELETE",
+                                        &r->method_name);
+    }
+
+    if (ngx_http_kvs_syncing()) {
+        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "this node is syncing from its peers; "
+                                  "send changes to another node");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_kvs_users_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* POST /api/users and PUT /api/users/{uuid}: the body read */
+
+static void
+ngx_http_kvs_users_body(ngx_http_request_t *r)
+{
+    u_char                   *data;
+    size_t                    len;
+    ngx_int_t                 rc;
+    ngx_str_t                 id;
+    ngx_uint_t                found, admin;
+    const char               *why;
+    ngx_http_kvs_user_job_t  *j;
+
+    rc = ngx_http_kvs_body(r, &data, &len);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    j = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_user_job_t));
+    if (j == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    j->request = r;
+
+    if (kvs_ident_user_req_parse(data, len, &j->req, &why) != 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why));
+        return;
+    }
+
+    admin = ngx_http_kvs_admin(r);
+    j->create = (r->method == NGX_HTTP_POST);
+
+    if (j->create) {
+        if (!j->req.username.present || !j->req.password.present) {
+            rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "a new user needs \"username\" and "
+                                    "\"password\"");
+            goto done;
+        }
+
+        if (kvs_ident_uuid(KVS_NS_USER, j->req.username.data,
+                           j->req.username.len, j->uuid)
+            != 0)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            goto done;
+        }
+
+    } else {
+        (void) ngx_http_kvs_api_id(r, sizeof("/api/users") - 1, &id);
+
+        rc = ngx_http_kvs_id(r, &id, j->uuid);
+        if (rc != NGX_OK) {
+            goto done;
+        }
+
+        if (j->req.groups.present) {
+            rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "a user's groups change through "
+                                    "PUT /api/groups/{uuid} and its "
+                                    "\"members\"");
+            goto done;
+        }
+
+        if (j->req.username.present) {
+            rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "a user's \"username\" cannot change: "
+                                    "it names the user across the cluster; "
+                                    "create another user");
+            goto done;
+        }
+
+        /* a user may change only their own password, with the old one */
+
+        if (!admin
+            && (!ngx_http_kvs_self(r, j->uuid) || j->req.groups.present
+                || j->req.disabled.present || !j->req.password.present
+                || !j->req.old_password.present))
+        {
+            rc = ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                    ngx_http_kvs_self(r, j->uuid)
+                                    ? "you may change only your password, "
+                                      "with \"old_password\" and "
+                                      "\"password\""
+                                    : "only admins may change other users");
+            goto done;
+        }
+    }
+
+    kvs_uuid_format(j->uuid, j->path);
+
+    rc = ngx_http_kvs_user_read(r, j, &found);
+    if (rc != NGX_OK) {
+        goto done;
+    }
+
+    if (j->create && found) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                "a user named \"%*s\" exists",
+                                j->req.username.len, j->req.username.data);
+        goto done;
+    }
+
+    if (!j->create && !found) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no user \"%V\"",
+                                &id);
+        goto done;
+    }
+
+    if (!j->req.password.present) {
+        rc = ngx_http_kvs_user_write(r, j);
+        goto done;
+    }
+
+    j->task.work = ngx_http_kvs_user_kdf;
+    j->task.done = ngx_http_kvs_user_kdf_done;
+    j->task.data = j;
+
+    if (ngx_http_kvs_kdf_post(&j->task) != NGX_OK) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                "too many password changes are waiting on "
+                                "this node; retry");
+        goto done;
+    }
+
+    /* held until the KDF's thread is done with the request's memory */
+
+    r->main->blocked++;
+
+    return;
+
+done:
+
+    ngx_explicit_memzero(&j->req, sizeof(kvs_ident_user_req_t));
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+}
+
+
+/*
+ * The user's record as held, into the job: found says whether a live one
+ * is; its stored hash and the version read are kept for a change.
+ */
+
+static ngx_int_t
+ngx_http_kvs_user_read(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
+    ngx_uint_t *found)
+{
+    int                rc;
+    ngx_int_t          status;
+    kvs_user_t         u;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    *found = 0;
+
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, j->path,
+                       KVS_UUID_STR_LEN, &hdr, &value);
+
+    status = NGX_OK;
+
+    if (rc == KVS_OK && kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+        if (kvs_user_parse(value, hdr.value_len, &u) != 0
+            || u.password_len > sizeof(j->held))
+        {
+            status = ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                        "the user's record is damaged");
+
+        } else {
+            *found = 1;
+            j->version = hdr.version;
+            j->user = u;
+            j->held_len = u.password_len;
+            ngx_memcpy(j->held, u.password, u.password_len);
+            j->user.password = j->held;
+
+            /* the username points into the map: copied for later */
+            j->user.username = ngx_pnalloc(r->pool, u.username_len);
+            if (j->user.username == NULL) {
+                status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+            } else {
+                ngx_memcpy((char *) j->user.username, u.username,
+                           u.username_len);
+            }
+        }
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc == KVS_ERROR) {
+        return ngx_http_kvs_unreadable(r, "the user's record is unreadable");
+    }
+
+    return status;
+}
+
+
+/* on a thread of the KDF's pool */
+
+static void
+ngx_http_kvs_user_kdf(void *data)
+{
+    ngx_http_kvs_user_job_t *j = data;
+
+    j->match = 1;
+
+    if (j->req.old_password.present) {
+        j->match = kvs_password_verify(j->req.old_password.data,
+                                       j->req.old_password.len,
+                                       j->held, j->held_len);
+    }
+
+    j->hash_len = -1;
+
+    if (j->match == 1) {
+        j->hash_len = kvs_password_hash(j->req.password.data,
+                                        j->req.password.len,
+                                        &kvs_scrypt_default, j->hash,
+                                        sizeof(j->hash));
+    }
+
+    ngx_explicit_memzero(&j->req.password, sizeof(j->req.password));
+    ngx_explicit_memzero(&j->req.old_password,
+                         sizeof(j->req.old_password));
+}
+
+
+static void
+ngx_http_kvs_user_kdf_done(void *data)
+{
+    ngx_http_kvs_user_job_t *j = data;
+
+    ngx_int_t            rc;
+    ngx_connection_t    *c;
+    ngx_http_request_t  *r;
+
+    r = j->request;
+    c = r->connection;
+
+    r->main->blocked--;
+
+    ngx_explicit_memzero(&j->req, sizeof(kvs_ident_user_req_t));
+
+    if (j->task.skipped) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                "this worker is shutting down; retry");
+
+    } else if (j->match != 1) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                "\"old_password\" is not the user's "
+                                "password");
+
+    } else if (j->hash_len < 0) {
+        rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+    } else {
+        rc = ngx_http_kvs_user_write(r, j);
+    }
+
+    ngx_explicit_memzero(j->hash, sizeof(j->hash));
+
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The writes of a creation or a change: the user's record, and the
+ * groups whose membership changes.  NGX_DONE once queued.
+ */
+
+static ngx_int_t
+ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
+{
+    size_t                     len;
+    uint8_t                   *value;
+    uint64_t                   now;
+    ngx_int_t                  rc;
+    ngx_array_t                writes;
+    kvs_write_t               *w;
+    ngx_http_kvs_ctx_t        *ctx;
+
+    now = ngx_http_kvs_now_ms();
+
+    if (j->create) {
+        ngx_memzero(&j->user, sizeof(kvs_user_t));
+        j->user.username = ngx_pnalloc(r->pool, j->req.username.len);
+        if (j->user.username == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy((char *) j->user.username, j->req.username.data,
+                   j->req.username.len);
+        j->user.username_len = j->req.username.len;
+        j->user.created_at = now;
+        j->user.rate_limit = -1;
+    }
+
+    if (j->req.password.present) {
+        j->user.password = j->hash;
+        j->user.password_len = j->hash_len;
+        j->user.password_changed_at = now / 1000;
+    }
+
+    if (j->req.disabled.present) {
+        j->user.disabled = j->req.disabled.value;
+    }
+
+    len = kvs_user_encode(&j->user, NULL, 0);
+    value = ngx_pnalloc(r->pool, len);
+    if (len == 0 || value == NULL
+        || kvs_user_encode(&j->user, value, len) != len)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_array_init(&writes, r->pool, 4, sizeof(kvs_write_t)) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    w = ngx_array_push(&writes);
+    if (w == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memzero(w, sizeof(kvs_write_t));
+    w->op = KVS_WRITE_PUT;
+    w->ns = KVS_NS_USER;
+    w->path = j->path;
+    w->path_len = KVS_UUID_STR_LEN;
+    w->value = value;
+    w->value_len = len;
+
+    if (j->create) {
+        w->create_only = 1;
+
+    } else {
+        w->if_match = 1;
+        ngx_memcpy(w->match, j->version.uuid, KVS_UUID_LEN);
+    }
+
+    if (j->req.groups.present) {
+        rc = ngx_http_kvs_groups_of(r, j, &writes);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->writes = writes.elts;
+    ctx->nwrites = writes.nelts;
+    ctx->written = ngx_http_kvs_user_written;
+    ctx->data = j;
+
+    if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A new user joins each group its request names: every group must exist,
+ * and is written over the version read with the user among its members.
+ */
+
+static ngx_int_t
+ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
+    ngx_array_t *writes)
+{
+    int                rc;
+    char               name[KVS_IDENT_NAME_MAX];
+    char              *path;
+    size_t             at, len, i, n, size;
+    uint8_t            gid[KVS_UUID_LEN], *value;
+    uint8_t          (*members)[KVS_UUID_LEN];
+    ngx_int_t          status;
+    kvs_group_t        g;
+    kvs_write_t       *w;
+    const uint8_t     *held;
+    kvs_record_hdr_t   hdr;
+
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    at = 0;
+
+    while (kvs_ident_names_next(&j->req.groups, &at, name, &len)) {
+
+        path = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
+        if (path == NULL
+            || kvs_ident_uuid(KVS_NS_GROUP, name, len, gid) != 0)
+        {
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        kvs_uuid_format(gid, path);
+
+        rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path,
+                           KVS_UUID_STR_LEN, &hdr, &held);
+
+        if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+            || kvs_group_parse(held, hdr.value_len, &g) != 0)
+        {
+            status = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                        "there is no group named \"%*s\"",
+                                        len, name);
+            break;
+        }
+
+        n = g.nmembers;
+
+        members = ngx_palloc(r->pool, (n + 1) * KVS_UUID_LEN);
+        if (members == NULL) {
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        for (i = 0; i < n; i++) {
+            (void) kvs_group_member(&g, i, members[i]);
+        }
+
+        ngx_memcpy(members[n], j->uuid, KVS_UUID_LEN);
+        n = kvs_group_sort(members, n + 1);
+
+        size = kvs_group_encode(g.name, g.name_len,
+                                (const uint8_t (*)[KVS_UUID_LEN]) members,
+                                n, g.created_at, NULL, 0);
+        value = ngx_pnalloc(r->pool, size);
+        w = ngx_array_push(writes);
+
+        if (size == 0 || value == NULL || w == NULL
+            || kvs_group_encode(g.name, g.name_len,
+                                (const uint8_t (*)[KVS_UUID_LEN]) members,
+                                n, g.created_at, value, size)
+               != size)
+        {
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        ngx_memzero(w, sizeof(kvs_write_t));
+        w->op = KVS_WRITE_PUT;
+        w->ns = KVS_NS_GROUP;
+        w->path = path;
+        w->path_len = KVS_UUID_STR_LEN;
+        w->value = value;
+        w->value_len = size;
+        w->if_match = 1;
+        ngx_memcpy(w->match, hdr.version.uuid, KVS_UUID_LEN);
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return status;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_user_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    ngx_uint_t                i;
+    ngx_http_kvs_user_job_t  *j;
+
+    j = ctx->data;
+
+    if (ctx->writes[0].rc == KVS_PRECONDITION) {
+        return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                  j->create ? "a user of that name was "
+                                              "created meanwhile"
+                                            : "the user changed meanwhile; "
+                                              "retry");
+    }
+
+    for (i = 1; i < ctx->nwrites; i++) {
+        if (ctx->writes[i].rc == KVS_PRECONDITION) {
+            return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                      "the user was written, but one of "
+                                      "its groups changed meanwhile; add "
+                                      "it with PUT /api/groups/{uuid}");
+        }
+    }
+
+    return ngx_http_kvs_user_public(r, j->uuid, &j->user,
+                                    j->create ? NGX_HTTP_CREATED
+                                              : NGX_HTTP_OK);
+}
+
+
+/* the uuid of /api/users/{uuid} */
+
+static ngx_int_t
+ngx_http_kvs_id(ngx_http_request_t *r, ngx_str_t *id, uint8_t *uuid)
+{
+    if (id->len != KVS_UUID_STR_LEN
+        || kvs_uuid_parse(uuid, (const char *) id->data, id->len) != 0)
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "\"%V\" is not a uuid", id);
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_kvs_self(ngx_http_request_t *r, const uint8_t *uuid)
+{
+    ngx_http_kvs_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+
+    return ctx && ctx->user
+           && ngx_memcmp(ctx->user->uuid, uuid, KVS_UUID_LEN) == 0;
+}
+
+
+typedef struct {
+    ngx_http_request_t  *request;
+    const uint8_t       *user;
+    ngx_array_t         *names;          /* ngx_str_t */
+} ngx_http_kvs_groups_t;
+
+
+/* a user's groups: those of the groups that list it */
+
+static int
+ngx_http_kvs_user_group(const char *path, size_t len, int is_prefix,
+    void *data)
+{
+    ngx_http_kvs_groups_t *gs = data;
+
+    ngx_str_t         *name;
+    kvs_group_t        g;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    if (is_prefix
+        || kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path, len, &hdr,
+                         &value)
+           != KVS_OK
+        || kvs_group_has(value, hdr.value_len, gs->user) != 1
+        || kvs_group_parse(value, hdr.value_len, &g) != 0)
+    {
+        return KVS_OK;
+    }
+
+    name = ngx_array_push(gs->names);
+    if (name == NULL) {
+        return KVS_ERROR;
+    }
+
+    name->len = g.name_len;
+    name->data = ngx_pnalloc(gs->request->pool, g.name_len);
+    if (name->data == NULL) {
+        return KVS_ERROR;
+    }
+
+    ngx_memcpy(name->data, g.name, g.name_len);
+
+    return KVS_OK;
+}
+
+
+/* A user as the API shows it: no password, no hash; with its groups. */
+
+static ngx_int_t
+ngx_http_kvs_user_public(ngx_http_request_t *r, const uint8_t *uuid,
+    kvs_user_t *u, ngx_uint_t status)
+{
+    int                     more;
+    size_t                  len, i;
+    u_char                 *body;
+    size_t                 *lens;
+    ngx_int_t               rc;
+    ngx_str_t              *names;
+    const char            **ptrs;
+    ngx_http_kvs_groups_t   gs;
+
+    gs.request = r;
+    gs.user = uuid;
+    gs.names = ngx_array_create(r->pool, 4, sizeof(ngx_str_t));
+    if (gs.names == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = kvs_store_list(ngx_http_kvs_store, KVS_NS_GROUP, "", 0, NULL, 0, 1,
+                        (size_t) -1, ngx_http_kvs_now_ms(),
+                        ngx_http_kvs_user_group, &gs, &more);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc != KVS_OK) {
+        return ngx_http_kvs_unreadable(r, "the groups cannot be read");
+    }
+
+    names = gs.names->elts;
+    ptrs = ngx_palloc(r->pool, (gs.names->nelts + 1) * sizeof(char *));
+    lens = ngx_palloc(r->pool, (gs.names->nelts + 1) * sizeof(size_t));
+    if (ptrs == NULL || lens == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < gs.names->nelts; i++) {
+        ptrs[i] = (const char *) names[i].data;
+        lens[i] = names[i].len;
+    }
+
+    len = kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, NULL, 0);
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL
+        || kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, body, len)
+           != len)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body[len++] = '\n';
+
+    return ngx_http_kvs_send(r, status, body, len);
+}
+
+
+/* GET /api/users/{uuid}: admins, and the user themselves */
+
+static ngx_int_t
+ngx_http_kvs_user_get(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_int_t                 rc;
+    ngx_uint_t                found;
+    ngx_http_kvs_user_job_t  *j;
+
+    j = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_user_job_t));
+    if (j == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_kvs_id(r, id, j->uuid);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!ngx_http_kvs_admin(r) && !ngx_http_kvs_self(r, j->uuid)) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "only admins may read other users");
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    kvs_uuid_format(j->uuid, j->path);
+
+    rc = ngx_http_kvs_user_read(r, j, &found);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!found) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no user \"%V\"",
+                                  id);
+    }
+
+    return ngx_http_kvs_user_public(r, j->uuid, &j->user, NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_user_deleted(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    if (ctx->write.rc == KVS_NOT_FOUND) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no user \"%V\"",
+                                  &ctx->key);
+    }
+
+    return ngx_http_kvs_send(r, NGX_HTTP_NO_CONTENT, NULL, 0);
+}
+
+
+/*
+ * DELETE /api/users/{uuid}, admins: the tombstone revokes every token of
+ * the user at once.  Its uuid stays in the groups that list it, which
+ * matters to no one: a user re-created under the name joins them again.
+ */
+
+static ngx_int_t
+ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
+{
+    ngx_int_t            rc;
+    uint8_t              uuid[KVS_UUID_LEN];
+    ngx_http_kvs_ctx_t  *ctx;
+
+    if (!ngx_http_kvs_admin(r)) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "only admins may delete users");
+    }
+
+    rc = ngx_http_kvs_id(r, id, uuid);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_kvs_syncing()) {
+        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "this node is syncing from its peers; "
+                                  "send changes to another node");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /* the key is the uuid as this node writes it: lowercase */
+
+    ctx->key.data = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key.len = KVS_UUID_STR_LEN;
+    kvs_uuid_format(uuid, (char *) ctx->key.data);
+
+    ctx->write.op = KVS_WRITE_DELETE;
+    ctx->write.ns = KVS_NS_USER;
+    ctx->write.path = (const char *) ctx->key.data;
+    ctx->write.path_len = ctx->key.len;
+    ctx->written = ngx_http_kvs_user_deleted;
+
+    r->main->count++;
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        r->main->count--;
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+
+/*
+ * /api/groups: POST {"name","members":[usernames]} creates a group,
+ * GET|PUT|DELETE /api/groups/{uuid} read it, set its members, delete it.
+ * Admins only; the group admin cannot be deleted.
+ */
+
+typedef struct {
+    kvs_ident_group_req_t      req;
+    uint8_t                    uuid[KVS_UUID_LEN];
+    char                       path[KVS_UUID_STR_LEN];
+    ngx_str_t                  name;
+    uint64_t                   created_at;
+    ngx_uint_t                 create;
+    ngx_str_t                 *names;        /* members' usernames */
+    size_t                     n;
+} ngx_http_kvs_group_job_t;
+
+
+static ngx_int_t ngx_http_kvs_group_answer(ngx_http_request_t *r,
+    ngx_http_kvs_group_job_t *j, ngx_uint_t status);
+static ngx_int_t ngx_http_kvs_group_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_kvs_groups_handler(ngx_http_request_t *r)
+{
+    ngx_int_t            rc;
+    ngx_str_t            id;
+    uint8_t              uuid[KVS_UUID_LEN];
+    ngx_http_kvs_ctx_t  *ctx;
+
+    rc = ngx_http_kvs_api_ready(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (!ngx_http_kvs_admin(r)) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "only admins may read or change groups");
+    }
+
+    (void) ngx_http_kvs_api_id(r, sizeof("/api/groups") - 1, &id);
+
+    if (id.len == 0) {
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_kvs_not_allowed(r, "POST", "the method %V is "
+                                            "not allowed on /api/groups; "
+                                            "POST creates a group",
+                                            &r->method_name);
+        }
+
+    } else {
+        rc = ngx_http_kvs_id(r, &id, uuid);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+            return ngx_http_kvs_group_get(r, &id);
+        }
+
+        if (r->method != NGX_HTTP_PUT && r->method != NGX_HTTP_DELETE) {
+            return ngx_http_kvs_not_allowed(r, "GET, HEAD, PUT, DELETE",
+                                            "the method %V is not allowed "
+                                            "on a group; use GET, PUT or "
+                                            "DELETE", &r->method_name);
+        }
+    }
+
+    if (ngx_http_kvs_syncing()) {
+        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                  "this node is syncing from its peers; "
+                                  "send changes to another node");
+    }
+
+    if (r->method != NGX_HTTP_DELETE) {
+        rc = ngx_http_read_client_request_body(r, ngx_http_kvs_groups_body);
+
+        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+            return rc;
+        }
+
+        return NGX_DONE;
+    }
+
+    if (ngx_memcmp(uuid, kvs_ident_admin_group, KVS_UUID_LEN) == 0) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "the group admin cannot be deleted");
+    }
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key.data = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key.len = KVS_UUID_STR_LEN;
+    kvs_uuid_format(uuid, (char *) ctx->key.data);
+
+    ctx->write.op = KVS_WRITE_DELETE;
+    ctx->write.ns = KVS_NS_GROUP;
+    ctx->write.path = (const char *) ctx->key.data;
+    ctx->write.path_len = ctx->key.len;
+    ctx->written = ngx_http_kvs_group_written;
+
+    r->main->count++;
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        r->main->count--;
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* POST /api/groups and PUT /api/groups/{uuid}: the body read */
+
+static void
+ngx_http_kvs_groups_body(ngx_http_request_t *r)
+{
+    int                        got;
+    u_char                    *data;
+    size_t                     len, at, n, size;
+    uint8_t                   *value;
+    uint8_t                  (*members)[KVS_UUID_LEN];
+    ngx_int_t                  rc;
+    ngx_str_t                  id;
+    kvs_group_t                g;
+    const char                *why;
+    const uint8_t             *held;
+    kvs_record_hdr_t           hdr;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_group_job_t  *j;
+
+    rc = ngx_http_kvs_body(r, &data, &len);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    j = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_group_job_t));
+    if (ctx == NULL || j == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    if (kvs_ident_group_req_parse(data, len, &j->req, &why) != 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why));
+        return;
+    }
+
+    j->create = (r->method == NGX_HTTP_POST);
+
+    if (j->create) {
+        if (!j->req.name.present) {
+            ngx_http_finalize_request(r,
+                ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                   "a new group needs a \"name\""));
+            return;
+        }
+
+        if (kvs_ident_uuid(KVS_NS_GROUP, j->req.name.data, j->req.name.len,
+                           j->uuid)
+            != 0)
+        {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+    } else {
+        (void) ngx_http_kvs_api_id(r, sizeof("/api/groups") - 1, &id);
+        (void) kvs_uuid_parse(j->uuid, (const char *) id.data, id.len);
+
+        if (j->req.name.present) {
+            ngx_http_finalize_request(r,
+                ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                   "a group's \"name\" cannot change: it "
+                                   "names the group across the cluster"));
+            return;
+        }
+    }
+
+    kvs_uuid_format(j->uuid, j->path);
+
+    members = ngx_palloc(r->pool, (j->req.members.n + 1) * KVS_UUID_LEN);
+    j->names = ngx_palloc(r->pool, (j->req.members.n + 1)
+                                   * sizeof(ngx_str_t));
+    if (members == NULL || j->names == NULL) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    got = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, j->path,
+                        KVS_UUID_STR_LEN, &hdr, &held);
+    got = got == KVS_OK && kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+          && kvs_group_parse(held, hdr.value_len, &g) == 0;
+
+    rc = NGX_OK;
+
+    if (j->create && got) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                "a group named \"%*s\" exists",
+                                j->req.name.len, j->req.name.data);
+
+    } else if (!j->create && !got) {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no group \"%*s\"",
+                                (size_t) KVS_UUID_STR_LEN, j->path);
+    }
+
+    if (rc == NGX_OK && j->create) {
+        j->name.data = (u_char *) j->req.name.data;
+        j->name.len = j->req.name.len;
+        j->created_at = ngx_http_kvs_now_ms();
+
+    } else if (rc == NGX_OK) {
+        j->name.data = ngx_pnalloc(r->pool, g.name_len);
+        if (j->name.data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            j->name.len = g.name_len;
+            ngx_memcpy(j->name.data, g.name, g.name_len);
+            j->created_at = g.created_at;
+            ngx_memcpy(ctx->write.match, hdr.version.uuid, KVS_UUID_LEN);
+        }
+    }
+
+    /* every member must be a user of this node */
+
+    n = 0;
+    at = 0;
+
+    while (rc == NGX_OK) {
+        j->names[n].data = ngx_pnalloc(r->pool, KVS_IDENT_NAME_MAX);
+        if (j->names[n].data == NULL) {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        if (!kvs_ident_names_next(&j->req.members, &at,
+                                  (char *) j->names[n].data,
+                                  &j->names[n].len))
+        {
+            break;
+        }
+
+        if (kvs_ident_uuid(KVS_NS_USER, (char *) j->names[n].data,
+                           j->names[n].len, members[n])
+            != 0)
+        {
+            rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
+            break;
+        }
+
+        kvs_uuid_format(members[n], (char *) j->path);
+
+        got = kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, j->path,
+                            KVS_UUID_STR_LEN, &hdr, &held);
+
+        if (got != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+            rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                    "\"members\" names \"%V\", who is not "
+                                    "a user", &j->names[n]);
+        }
+
+        n++;
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc != NGX_OK) {
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    kvs_uuid_format(j->uuid, j->path);
+    j->n = n;
+
+    n = kvs_group_sort(members, n);
+
+    size = kvs_group_encode((const char *) j->name.data, j->name.len,
+                            (const uint8_t (*)[KVS_UUID_LEN]) members, n,
+                            j->created_at, NULL, 0);
+    value = ngx_pnalloc(r->pool, size);
+    if (size == 0 || value == NULL
+        || kvs_group_encode((const char *) j->name.data, j->name.len,
+                            (const uint8_t (*)[KVS_UUID_LEN]) members, n,
+                            j->created_at, value, size)
+           != size)
+    {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    ctx->write.op = KVS_WRITE_PUT;
+    ctx->write.ns = KVS_NS_GROUP;
+    ctx->write.path = j->path;
+    ctx->write.path_len = KVS_UUID_STR_LEN;
+    ctx->write.value = value;
+    ctx->write.value_len = size;
+    ctx->write.create_only = j->create;
+    ctx->write.if_match = !j->create;
+
+    ctx->written = ngx_http_kvs_group_written;
+    ctx->data = j;
+
+    if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kvs_group_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    ngx_http_kvs_group_job_t  *j;
+
+    if (ctx->write.rc == KVS_NOT_FOUND) {
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no group \"%V\"",
+                                  &ctx->key);
+    }
+
+    if (ctx->write.op == KVS_WRITE_DELETE) {
+        return ngx_http_kvs_send(r, NGX_HTTP_NO_CONTENT, NULL, 0);
+    }
+
+    j = ctx->data;
+
+    if (ctx->write.rc == KVS_PRECONDITION) {
+        return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                  j->create ? "a group of that name was "
+                                              "created meanwhile"
+                                            : "the group changed meanwhile; "
+                                              "retry");
+    }
+
+    return ngx_http_kvs_group_answer(r, j, j->create ? NGX_HTTP_CREATED
+                                                     : NGX_HTTP_OK);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_group_answer(ngx_http_request_t *r, ngx_http_kvs_group_job_t *j,
+    ngx_uint_t status)
+{
+    size_t        len, i;
+    u_char       *body;
+    size_t       *lens;
+    const char  **ptrs;
+    kvs_group_t   g;
+
+    ngx_memzero(&g, sizeof(kvs_group_t));
+    g.name = (const char *) j->name.data;
+    g.name_len = j->name.len;
+    g.created_at = j->created_at;
+
+    ptrs = ngx_palloc(r->pool, (j->n + 1) * sizeof(char *));
+    lens = ngx_palloc(r->pool, (j->n + 1) * sizeof(size_t));
+    if (ptrs == NULL || lens == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    for (i = 0; i < j->n; i++) {
+        ptrs[i] = (const char *) j->names[i].data;
+        lens[i] = j->names[i].len;
+    }
+
+    len = kvs_group_public(j->uuid, &g, ptrs, lens, j->n, NULL, 0);
+    body = ngx_pnalloc(r->pool, len + 1);
+    if (body == NULL
+        || kvs_group_public(j->uuid, &g, ptrs, lens, j->n, body, len) != len)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    body[len++] = '\n';
+
+    return ngx_http_kvs_send(r, status, body, len);
+}
+
+
+/* GET /api/groups/{uuid}: the group, its members by username */
+
+static ngx_int_t
+ngx_http_kvs_group_get(ngx_http_request_t *r, ngx_str_t *id)
+{
+    size_t                     i;
+    uint8_t                    member[KVS_UUID_LEN];
+    ngx_int_t                  rc;
+    kvs_user_t                 u;
+    kvs_group_t                g;
+    const uint8_t             *held, *uv;
+    kvs_record_hdr_t           hdr, uh;
+    ngx_http_kvs_group_job_t  *j;
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    j = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_group_job_t));
+    if (j == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    (void) kvs_uuid_parse(j->uuid, (const char *) id->data, id->len);
+    kvs_uuid_format(j->uuid, j->path);
+
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, j->path,
+                      KVS_UUID_STR_LEN, &hdr, &held)
+        != KVS_OK
+        || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+        || kvs_group_parse(held, hdr.value_len, &g) != 0)
+    {
+        kvs_store_read_end(ngx_http_kvs_store);
+        return ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND, "no group \"%V\"",
+                                  id);
+    }
+
+    j->name.len = g.name_len;
+    j->name.data = ngx_pnalloc(r->pool, g.name_len + 1);
+    j->names = ngx_palloc(r->pool, (g.nmembers + 1) * sizeof(ngx_str_t));
+    if (j->name.data == NULL || j->names == NULL) {
+        kvs_store_read_end(ngx_http_kvs_store);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_memcpy(j->name.data, g.name, g.name_len);
+    j->created_at = g.created_at;
+
+    /* members deleted since are left out */
+
+    for (i = 0; i < g.nmembers; i++) {
+        char  path[KVS_UUID_STR_LEN];
+
+        (void) kvs_group_member(&g, i, member);
+        kvs_uuid_format(member, path);
+
+        if (kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, path,
+                          KVS_UUID_STR_LEN, &uh, &uv)
+            != KVS_OK
+            || !kvs_record_live(&uh, ngx_http_kvs_now_ms())
+            || kvs_user_parse(uv, uh.value_len, &u) != 0)
+        {
+            continue;
+        }
+
+        j->names[j->n].data = ngx_pnalloc(r->pool, u.username_len + 1);
+        if (j->names[j->n].data == NULL) {
+            kvs_store_read_end(ngx_http_kvs_store);
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ngx_memcpy(j->names[j->n].data, u.username, u.username_len);
+        j->names[j->n].len = u.username_len;
+        j->n++;
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return ngx_http_kvs_group_answer(r, j, NGX_HTTP_OK);
+}

@@ -1,0 +1,265 @@
+# Users, tokens and permissions on one node (auth_enabled: true): what
+# nginx -t says of missing or short secrets, the first admin, logins,
+# every kind of bad token, users and groups, the permission bits on keys,
+# logout and the revocations a password change or a deletion makes, and
+# $kvs_user in the access log.  Tokens that are bad on purpose are minted
+# here with the node's secret, as an attacker who had it would.
+use strict;
+use warnings;
+use Test::More;
+use Digest::SHA qw(hmac_sha256 sha256_hex);
+use MIME::Base64 qw(encode_base64url);
+use POSIX qw(:sys_wait_h);
+use KVS::Node;
+
+my $secret = 's3cret-' . ('k' x 33);
+my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
+         . "admin_password_file: conf/admin.pw\n";
+
+sub put_file {
+    my ($path, $text) = @_;
+    open my $f, '>', $path or die "$path: $!";
+    print $f $text;
+    close $f;
+}
+
+sub json_field {
+    my ($body, $name) = @_;
+    return $body =~ /"$name":"([^"]*)"/ ? $1 : undef;
+}
+
+sub mint {
+    my (%o) = @_;
+    my $key = $o{secret} // $secret;
+    my $kid = $o{kid} // substr(sha256_hex($key), 0, 16);
+    my $head = $o{header} // qq({"alg":"HS256","typ":"JWT","kid":"$kid"});
+    my $now = time;
+    my $body = $o{payload}
+        // sprintf('{"sub":"%s","iat":%d,"exp":%d,"jti":"%s"}',
+                   $o{sub}, $o{iat} // $now, $o{exp} // $now + 600,
+                   '0b7c8e2a-4b1e-4f6a-9c61-0d1f2e3a4b5c');
+    my $in = encode_base64url($head) . '.' . encode_base64url($body);
+    return "$in." . encode_base64url(hmac_sha256($in, $key));
+}
+
+# nginx -t: auth on needs a secret file, and a secret long enough
+
+my $bad = KVS::Node->new(name => 'auth-t', yaml => "auth_enabled: true\n");
+my ($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'auth_enabled without jwt_secret_file fails nginx -t');
+like($out, qr/node\.yaml:\d+: auth_enabled: .*jwt_secret_file/,
+     'and says which key is missing, with file and line');
+
+$bad->set_yaml("node_id: auth-t\ndata_dir: ./data\nauth_enabled: true\n"
+               . "jwt_secret_file: conf/short.secret\n");
+put_file($bad->prefix . '/conf/short.secret', "twenty-bytes-secret!\n");
+($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'a secret of 20 bytes fails nginx -t');
+like($out, qr/node\.yaml:\d+: jwt_secret_file: .*short\.secret:1: .*20 bytes/,
+     'naming the YAML line, the file, its line and the length');
+
+# a node with auth on
+
+my $node = KVS::Node->new(
+    name => 'auth', yaml => $auth,
+    http => 'log_format kvs "$kvs_user $request_method $uri $status";',
+    server => 'access_log logs/access.log kvs;');
+put_file($node->prefix . '/conf/jwt.secret', "$secret\n");
+put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
+$node->start;
+
+like($node->log_text, qr/created the user admin/,
+     'the first start creates the user admin');
+
+my ($st, $h, $b) = $node->request(GET => '/health');
+is($st, 200, '/health needs no token');
+
+($st, $h, $b) = $node->request(GET => '/kv/team');
+is($st, 401, 'a key without a token: 401');
+like($h->{'www-authenticate'} // '', qr/^Bearer/, 'with WWW-Authenticate');
+like($b, qr/^\{"error":".*Authorization: Bearer/, 'and a sentence');
+
+sub login {
+    my ($user, $pass) = @_;
+    return $node->request(POST => '/api/login',
+                          body => qq({"username":"$user","password":"$pass"}));
+}
+
+($st, $h, $b) = login('admin', 'wrong-password');
+is($st, 401, 'a wrong password: 401');
+my $wrong = $b;
+($st, $h, $b) = login('nobody', 'wrong-password');
+is($st, 401, 'an unknown user: 401');
+is($b, $wrong, 'with the same sentence');
+
+($st, $h, $b) = $node->request(POST => '/api/login', body => '{"username":');
+is($st, 400, 'a login body that is not JSON: 400');
+($st, $h, $b) = $node->request(POST => '/api/login',
+    body => '{"username":"admin","password":"admin-password","x":1}');
+is($st, 400, 'a login body with an unknown field: 400');
+like($b, qr/"x"/, 'naming the field');
+($st) = $node->request(GET => '/api/login');
+is($st, 405, 'GET /api/login: 405');
+
+($st, $h, $b) = login('admin', 'admin-password');
+is($st, 200, 'the admin logs in');
+my $admin = json_field($b, 'token');
+my $admin_id = json_field($b, 'user');
+like($admin // '', qr/^[\w-]+\.[\w-]+\.[\w-]+$/, 'and gets a JWT');
+my ($exp) = $b =~ /"expires_at":(\d+)/;
+ok($exp && abs($exp - (time + 3600) * 1000) < 5000,
+   'expiring token_ttl (3600 s) from now');
+
+my %A = (Authorization => "Bearer $admin");
+
+($st, $h, $b) = $node->request(PUT => '/kv/team', headers => \%A,
+                               body => '{"a":1}');
+is($st, 200, 'the admin writes a key');
+($st, $h, $b) = $node->request(GET => '/kv/team', headers => \%A);
+is("$st $b", '200 {"a":1}', 'and reads it');
+($st, $h, $b) = $node->request(GET => '/kv/team?meta', headers => \%A);
+like($b, qr/"owner":"$admin_id"/, '?meta: the creator owns it');
+like($b, qr/"permissions":"f11"/, '?meta: default_permissions, in hex');
+
+# bad tokens, each with its own sentence
+
+my @bad = (
+    [ 'alg none', mint(sub => $admin_id,
+                       header => '{"alg":"none","typ":"JWT"}'),
+      qr/algorithm/ ],
+    [ 'another secret', mint(sub => $admin_id, secret => 'x' x 40,
+                             kid => substr(sha256_hex($secret), 0, 16)),
+      qr/signature/ ],
+    [ 'an unknown key', mint(sub => $admin_id, secret => 'x' x 40),
+      qr/key/ ],
+    [ 'past exp', mint(sub => $admin_id, iat => time - 100,
+                       exp => time - 10),
+      qr/expired/ ],
+    [ 'truncated', substr($admin, 0, length($admin) - 5), qr/signature|malformed/ ],
+    [ 'not a JWT', 'abc', qr/malformed/ ],
+);
+
+for my $t (@bad) {
+    ($st, $h, $b) = $node->request(GET => '/kv/team',
+        headers => { Authorization => "Bearer $t->[1]" });
+    is($st, 401, "a token of $t->[0]: 401");
+    like($b, $t->[2], "a token of $t->[0]: its sentence");
+}
+
+($st) = $node->request(GET => '/kv/team',
+                       headers => { Authorization => "Basic abc" });
+is($st, 401, 'Basic instead of Bearer: 401');
+
+($st, $h, $b) = $node->request(GET => '/kv/team',
+    headers => { Authorization => 'Bearer '
+                 . mint(sub => '6f1e6e8c-1111-5222-8333-444455556666') });
+is($st, 503, 'a good token of a user not here (yet): 503');
+is($h->{'retry-after'}, '1', 'with Retry-After: 1');
+
+# users and groups
+
+($st, $h, $b) = $node->request(POST => '/api/users', headers => \%A,
+    body => '{"username":"bob","password":"bob-password"}');
+is($st, 201, 'the admin creates bob');
+my $bob_id = json_field($b, 'uuid');
+unlike($b, qr/password|scrypt/, 'a user\'s JSON shows no password');
+($st) = $node->request(POST => '/api/users', headers => \%A,
+    body => '{"username":"bob","password":"bob-password"}');
+is($st, 409, 'a second bob: 409');
+($st, $h, $b) = $node->request(POST => '/api/users', headers => \%A,
+    body => '{"username":"carol","password":"short"}');
+is($st, 400, 'a password of 5 characters: 400');
+
+($st, $h, $b) = login('bob', 'bob-password');
+is($st, 200, 'bob logs in');
+my %B = (Authorization => 'Bearer ' . json_field($b, 'token'));
+
+($st, $h, $b) = $node->request(GET => '/kv/team', headers => \%B);
+is($st, 200, 'bob reads the admin\'s key: others have R in f11');
+($st) = $node->request(PUT => '/kv/team', headers => \%B, body => '2');
+is($st, 403, 'bob may not overwrite it');
+($st) = $node->request(DELETE => '/kv/team', headers => \%B);
+is($st, 403, 'nor delete it');
+($st) = $node->request(PUT => '/kv/team/bob', headers => \%B, body => '2');
+is($st, 403, 'nor create keys under it');
+($st) = $node->request(PUT => '/kv/bobs', headers => \%B, body => '3');
+is($st, 200, 'bob creates a top-level key (top_level_create: any)');
+($st) = $node->request(PUT => '/kv/bobs/a/b', headers => \%B, body => '4');
+is($st, 200, 'and keys below his own');
+($st, $h, $b) = $node->request(GET => '/kv/bobs/a/b?meta', headers => \%B);
+like($b, qr/"owner":"$bob_id"/, 'which he owns');
+($st) = $node->request(PUT => '/kv/bobs/a/b', headers => \%A, body => '5');
+is($st, 200, 'an admin may write anything');
+($st) = $node->request(POST => '/api/users', headers => \%B,
+    body => '{"username":"eve","password":"eve-password"}');
+is($st, 403, 'bob may not create users');
+
+($st, $h, $b) = $node->request(POST => '/api/groups', headers => \%A,
+    body => '{"name":"devs","members":["bob"]}');
+is($st, 201, 'the admin creates the group devs with bob');
+like($b, qr/"members":\["bob"\]/, 'its members by name');
+($st, $h, $b) = $node->request(GET => "/api/users/$bob_id", headers => \%B);
+is($st, 200, 'bob reads himself');
+like($b, qr/"groups":\["devs"\]/, 'and is in devs');
+($st) = $node->request(GET => "/api/users/$admin_id", headers => \%B);
+is($st, 403, 'but not the admin');
+
+# logout, and the revocations
+
+($st) = $node->request(POST => '/api/logout', headers => \%B);
+is($st, 200, 'bob logs out');
+($st, $h, $b) = $node->request(GET => '/kv/bobs', headers => \%B);
+is($st, 401, 'his token is refused after');
+like($b, qr/revoked/, 'as revoked');
+
+($st, $h, $b) = login('bob', 'bob-password');
+%B = (Authorization => 'Bearer ' . json_field($b, 'token'));
+sleep 1;
+($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%B,
+    body => '{"old_password":"bob-password","password":"bob-password-2"}');
+is($st, 200, 'bob changes his password');
+($st, $h, $b) = $node->request(GET => '/kv/bobs', headers => \%B);
+is($st, 401, 'which revokes his tokens');
+like($b, qr/password/, 'saying why');
+($st) = login('bob', 'bob-password');
+is($st, 401, 'the old password is refused');
+($st, $h, $b) = login('bob', 'bob-password-2');
+is($st, 200, 'the new one logs in');
+%B = (Authorization => 'Bearer ' . json_field($b, 'token'));
+
+($st) = $node->request(DELETE => "/api/users/$bob_id", headers => \%A);
+is($st, 204, 'the admin deletes bob');
+($st, $h, $b) = $node->request(GET => '/kv/bobs', headers => \%B);
+is($st, 401, 'a deleted user\'s token is refused');
+($st) = login('bob', 'bob-password-2');
+is($st, 401, 'and he cannot log in');
+
+# ten logins at once: the KDF's pool queues them, none fails
+
+my @kids;
+for my $i (1 .. 10) {
+    my $pid = fork // die "fork: $!";
+    if ($pid == 0) {
+        my ($s) = login('admin', 'admin-password');
+        exit($s == 200 ? 0 : 1);
+    }
+    push @kids, $pid;
+}
+my $ok = 0;
+for (@kids) { waitpid $_, 0; $ok++ if $? == 0; }
+is($ok, 10, 'ten concurrent logins all succeed');
+
+($st) = $node->request(GET => '/kv/team', headers => \%A);
+open my $al, '<', $node->prefix . '/logs/access.log' or die $!;
+my @lines = <$al>;
+ok((grep { /^admin GET \/kv\/team 200$/ } @lines),
+   '$kvs_user names the user in the access log');
+ok((grep { /^ GET \/kv\/team 401$/ } @lines),
+   'and is empty for an anonymous request');
+
+unlike($node->log_text, qr/\[(alert|crit|emerg)\]/,
+       'no alerts in the error log');
+unlike($node->log_text, qr/admin-password|bob-password/,
+       'no password in the error log');
+$node->stop;
+done_testing;
