@@ -410,9 +410,10 @@ ngx_http_kvs_user_kdf(void *data)
                                         sizeof(j->hash));
     }
 
-    ngx_explicit_memzero(&j->req.password, sizeof(j->req.password));
-    ngx_explicit_memzero(&j->req.old_password,
-                         sizeof(j->req.old_password));
+    ngx_explicit_memzero(j->req.password.data,
+                         sizeof(j->req.password.data));
+    ngx_explicit_memzero(j->req.old_password.data,
+                         sizeof(j->req.old_password.data));
 }
 
 
@@ -430,7 +431,11 @@ ngx_http_kvs_user_kdf_done(void *data)
 
     r->main->blocked--;
 
-    ngx_explicit_memzero(&j->req, sizeof(kvs_ident_user_req_t));
+    /* wiped by the work, unless it never ran */
+    ngx_explicit_memzero(j->req.password.data,
+                         sizeof(j->req.password.data));
+    ngx_explicit_memzero(j->req.old_password.data,
+                         sizeof(j->req.old_password.data));
 
     if (j->task.skipped) {
         rc = ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
@@ -442,6 +447,8 @@ ngx_http_kvs_user_kdf_done(void *data)
                                 "password");
 
     } else if (j->hash_len < 0) {
+        ngx_kvs_log(NGX_LOG_ALERT, r->connection->log, 0,
+                    "kvs: hashing a password failed");
         rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
 
     } else {
@@ -505,6 +512,9 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     if (len == 0 || value == NULL
         || kvs_user_encode(&j->user, value, len) != len)
     {
+        ngx_kvs_log(NGX_LOG_ALERT, r->connection->log, 0,
+                    "kvs: the record of user \"%*s\" cannot be written",
+                    j->user.username_len, j->user.username);
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
