@@ -131,7 +131,7 @@ for my $n (1 .. 4) {
 is_deeply(get_json('/kv/r/k?meta'),
           { uuid => $w[4]{uuid}, timestamp => $w[4]{timestamp},
             created_at => $w[0]{timestamp}, owner => undef, group => undef,
-            permissions => '0744', expires_at => undef,
+            permissions => 'f11', expires_at => undef,
             size => length $v[4], stored_size => length $v[4],
             revisions => 4 },
           '?meta: the current version, created at the first write, 4 revisions');

@@ -76,7 +76,7 @@ location / { kvs_api; }
 [(200) x 6]
 --- response_body eval
 [(qr/"uuid"/) x 5,
- qr/^\{"uuid":"$::U","timestamp":1\d{12},"created_at":1\d{12},"owner":null,"group":null,"permissions":"0744","expires_at":null,"size":13,"stored_size":13,"revisions":4\}\n\z/]
+ qr/^\{"uuid":"$::U","timestamp":1\d{12},"created_at":1\d{12},"owner":null,"group":null,"permissions":"f11","expires_at":null,"size":13,"stored_size":13,"revisions":4\}\n\z/]
 
 
 

@@ -1,5 +1,7 @@
-# A store written by another schema version is refused at nginx -t and at
-# start, with a sentence, never opened silently.
+# A store written by a newer schema version is refused at nginx -t and at
+# start, with a sentence, never opened silently; one of version 1 (the
+# fixture of t/fixtures/store-v1) is upgraded at start, with a notice, and
+# its keys then show their permissions in CDWR.
 use strict;
 use warnings;
 use Test::More;
@@ -13,26 +15,48 @@ $node->stop;
 
 my $dir = $node->data_dir;
 open my $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\02\\00\\00\\00\n";
+print $load "schema_version\n\\03\\00\\00\\00\n";
 close $load;
-is($?, 0, 'the store is marked as schema version 2 (by mdb_load)');
+is($?, 0, 'the store is marked as schema version 3 (by mdb_load)');
 
 my ($code, $t) = $node->test_config;
 isnt($code, 0, 'nginx -t refuses the store, without starting');
-like($t, qr/has schema version 2, but this build of KVS reads only version 1.*new data_dir/,
+like($t, qr/has schema version 3, but this build of KVS reads only version 2.*new data_dir/,
      'saying what to do');
 
 my $out = $node->start(may_fail => 1);
 like($out . $node->log_text,
-     qr/\[emerg\].*has schema version 2, but this build of KVS reads only version 1/,
+     qr/\[emerg\].*has schema version 3, but this build of KVS reads only version 2/,
      'nginx refuses to start, naming both versions');
 ok(!$node->master_pid, 'and is not running');
 
 open $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\01\\00\\00\\00\n";
+print $load "schema_version\n\\02\\00\\00\\00\n";
 close $load;
 $node->start;
 my ($s, $h, $b) = $node->request(GET => '/kv/kept');
-is($b, '{"v":1}', 'back at version 1 the data is all there');
+is($b, '{"v":1}', 'back at version 2 the data is all there');
 $node->stop;
+
+# a store of version 1, as the first release wrote it
+
+my $old = KVS::Node->new(name => 'schema-v1', workers => 1);
+mkdir $old->data_dir or die $!;
+system('cp', 't/fixtures/store-v1/data.mdb', $old->data_dir . '/') == 0
+    or die 'cp';
+($code, $t) = $old->test_config;
+is($code, 0, 'nginx -t takes a store of version 1');
+$old->start;
+like($old->log_text, qr/\[notice\].*upgraded the store in ".*" from schema (?x)
+                        version\ 1\ to\ 2:\ permissions\ in\ CDWR/,
+     'the start upgrades it, with a notice');
+($s, $h, $b) = $old->request(GET => '/kv/fixture/plain');
+is("$s $b", '200 {"name":"plain"}', 'its keys read as before');
+($s, $h, $b) = $old->request(GET => '/kv/fixture/plain?meta');
+like($b, qr/"permissions":"f11"/, 'their 0744 now reads f11');
+$old->stop;
+$old->start;
+my @notices = $old->log_text =~ /upgraded the store/g;
+is(scalar @notices, 1, 'a second start upgrades nothing');
+$old->stop;
 done_testing;
