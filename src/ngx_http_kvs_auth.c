@@ -535,3 +535,84 @@ ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key, kvs_write_t *w)
                               "only admins may create a key without a "
                               "parent key (top_level_create: admins)");
 }
+
+
+/* whether a record of that uuid lives in the namespace (read transaction) */
+
+static ngx_uint_t
+ngx_http_kvs_exists(char ns, const uint8_t *uuid)
+{
+    char               path[KVS_UUID_STR_LEN];
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    kvs_uuid_format(uuid, path);
+
+    return kvs_store_get(ngx_http_kvs_store, ns, path, sizeof(path), &hdr,
+                         &value)
+           == KVS_OK
+           && kvs_record_live(&hdr, ngx_http_kvs_now_ms());
+}
+
+
+/*
+ * Whether the request may change a key's meta as m asks, inside the
+ * current read transaction: its owner or an admin; only an admin gives it
+ * to another owner, and an owner gives it only to a group they are in.
+ * The owner and group named must exist.  NGX_OK, or the status answered.
+ */
+
+ngx_int_t
+ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
+    const kvs_ident_meta_t *m)
+{
+    ngx_http_kvs_ctx_t    *ctx;
+    ngx_http_kvs_user_t   *u;
+    static const uint8_t   none[KVS_UUID_LEN];
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    u = ctx ? ctx->user : NULL;
+
+    if (u == NULL
+        || (!u->admin
+            && ngx_memcmp(hdr->owner, u->uuid, KVS_UUID_LEN) != 0))
+    {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                  "only the key's owner or an admin may "
+                                  "change its meta");
+    }
+
+    if (m->owner.present
+        && ngx_memcmp(m->owner.uuid, hdr->owner, KVS_UUID_LEN) != 0)
+    {
+        if (!u->admin) {
+            return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                      "only an admin gives a key to another "
+                                      "owner");
+        }
+
+        if (ngx_memcmp(m->owner.uuid, none, KVS_UUID_LEN) != 0
+            && !ngx_http_kvs_exists(KVS_NS_USER, m->owner.uuid))
+        {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "\"owner\" is no user's uuid");
+        }
+    }
+
+    if (m->group.present
+        && ngx_memcmp(m->group.uuid, none, KVS_UUID_LEN) != 0)
+    {
+        if (!ngx_http_kvs_exists(KVS_NS_GROUP, m->group.uuid)) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "\"group\" is no group's uuid");
+        }
+
+        if (!u->admin && !ngx_http_kvs_member(u->uuid, m->group.uuid)) {
+            return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
+                                      "you may give a key only to a group "
+                                      "you are a member of");
+        }
+    }
+
+    return NGX_OK;
+}

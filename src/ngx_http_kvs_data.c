@@ -125,6 +125,12 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    /* a change of who a key belongs to is the owner's, not a writer's */
+
+    if (params.meta) {
+        return ngx_http_kvs_meta_put(r, ctx);
+    }
+
     rc = ngx_http_kvs_may_write(r, &key, &ctx->write);
     if (rc != NGX_OK) {
         return rc;

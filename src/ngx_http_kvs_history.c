@@ -10,6 +10,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "kvs_ident.h"
 
 
 typedef struct {
@@ -256,4 +257,155 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
                     hdr->raw_len, hdr->value_len, vs.n);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+}
+
+
+
+/*
+ * PUT /kv/{key}?meta {"owner","group","permissions"}: a new version of the
+ * key with the same value and expiry, and who it belongs to changed.  Its
+ * owner or an admin may change group and permissions; only an admin gives
+ * a key away.  The change is written over the version read (If-Match), so
+ * that a write between the read and the commit is never lost under it: the
+ * change then answers 409.  With auth off anyone may change them, as any
+ * write.
+ */
+
+static void ngx_http_kvs_meta_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_kvs_meta_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_kvs_meta_put(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    if (ctx->write.if_match || ctx->write.create_only) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "a change of ?meta takes no If-Match or "
+                                  "If-None-Match: it is written over the "
+                                  "version it reads");
+    }
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_kvs_meta_body);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+static void
+ngx_http_kvs_meta_body(ngx_http_request_t *r)
+{
+    int                        rc;
+    u_char                    *data, *copy;
+    size_t                     len;
+    ngx_int_t                  status;
+    const char                *why;
+    const uint8_t             *value;
+    kvs_ident_meta_t           m;
+    kvs_record_hdr_t           hdr;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    status = ngx_http_kvs_body(r, &data, &len);
+    if (status != NGX_OK) {
+        ngx_http_finalize_request(r, status);
+        return;
+    }
+
+    if (kvs_ident_meta_parse(data, len, &m, &why) != 0) {
+        ngx_http_finalize_request(r,
+            ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why));
+        return;
+    }
+
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        ngx_http_finalize_request(r, status);
+        return;
+    }
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
+                       (const char *) ctx->key.data, ctx->key.len, &hdr,
+                       &value);
+
+    status = NGX_OK;
+    copy = NULL;
+
+    if (rc == KVS_OK && !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+        rc = KVS_NOT_FOUND;
+    }
+
+    if (rc == KVS_OK && kmcf->kc.auth_enabled) {
+        status = ngx_http_kvs_may_meta(r, &hdr, &m);
+    }
+
+    if (rc == KVS_OK && status == NGX_OK) {
+        copy = ngx_pnalloc(r->pool, hdr.value_len + 1);
+        if (copy == NULL) {
+            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
+
+        } else {
+            ngx_memcpy(copy, value, hdr.value_len);
+        }
+    }
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc == KVS_NOT_FOUND) {
+        status = ngx_http_kvs_error(r, NGX_HTTP_NOT_FOUND,
+                                    "key \"%V\" not found", &ctx->key);
+
+    } else if (rc != KVS_OK) {
+        status = ngx_http_kvs_unreadable(r, "the record of this key is "
+                                            "unreadable");
+    }
+
+    if (status != NGX_OK) {
+        ngx_http_finalize_request(r, status);
+        return;
+    }
+
+    ctx->write.meta = 1;
+    ctx->write.if_match = 1;
+    ngx_memcpy(ctx->write.match, hdr.version.uuid, KVS_UUID_LEN);
+    ctx->write.value = copy;
+    ctx->write.value_len = hdr.value_len;
+    ctx->write.compressed = (hdr.flags & KVS_FLAG_COMPRESSED) != 0;
+    ctx->write.raw_len = hdr.raw_len;
+
+    ngx_memcpy(ctx->write.owner, m.owner.present ? m.owner.uuid : hdr.owner,
+               KVS_UUID_LEN);
+    ngx_memcpy(ctx->write.group, m.group.present ? m.group.uuid : hdr.group,
+               KVS_UUID_LEN);
+    ctx->write.permissions = m.permissions.present ? m.permissions.perm
+                                                   : hdr.permissions;
+
+    ctx->written = ngx_http_kvs_meta_written;
+
+    if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_kvs_meta_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    if (ctx->write.rc == KVS_PRECONDITION) {
+        return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                  "key \"%V\" changed while its meta was "
+                                  "being changed; read it and retry",
+                                  &ctx->key);
+    }
+
+    return ngx_http_kvs_data_written(r, ctx);
 }

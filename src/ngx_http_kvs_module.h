@@ -13,6 +13,7 @@
 
 #include "kvs_acl.h"
 #include "kvs_config.h"
+#include "kvs_ident.h"
 #include "kvs_jwt.h"
 #include "kvs_pool.h"
 #include "kvs_record.h"
@@ -245,6 +246,8 @@ ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
     const kvs_record_hdr_t *hdr, unsigned right);
 ngx_int_t ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key,
     kvs_write_t *w);
+ngx_int_t ngx_http_kvs_may_meta(ngx_http_request_t *r,
+    const kvs_record_hdr_t *hdr, const kvs_ident_meta_t *m);
 
 ngx_int_t ngx_http_kvs_login_handler(ngx_http_request_t *r);
 void ngx_http_kvs_admin_create(kvs_store_t *st,
@@ -263,6 +266,8 @@ ngx_int_t ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_params_t *params, uint64_t now);
 ngx_int_t ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
     ngx_str_t *key, uint64_t now);
+ngx_int_t ngx_http_kvs_meta_put(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_zip(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, u_char *data, size_t len);
 ngx_int_t ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,

@@ -147,7 +147,7 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
 
 static ngx_http_kvs_param_t  ngx_http_kvs_params_table[] = {
 
-    { ngx_string("meta"), NGX_HTTP_KVS_ON_GET, 1,
+    { ngx_string("meta"), NGX_HTTP_KVS_ON_GET|NGX_HTTP_KVS_ON_PUT, 1,
       ngx_http_kvs_param_flag,
       offsetof(ngx_http_kvs_params_t, meta) },
 

@@ -198,11 +198,49 @@ is($st, 403, 'bob may not create users');
     body => '{"name":"devs","members":["bob"]}');
 is($st, 201, 'the admin creates the group devs with bob');
 like($b, qr/"members":\["bob"\]/, 'its members by name');
+my $devs_id = json_field($b, 'uuid');
 ($st, $h, $b) = $node->request(GET => "/api/users/$bob_id", headers => \%B);
 is($st, 200, 'bob reads himself');
 like($b, qr/"groups":\["devs"\]/, 'and is in devs');
 ($st) = $node->request(GET => "/api/users/$admin_id", headers => \%B);
 is($st, 403, 'but not the admin');
+
+# ?meta: who a key belongs to, and its bits
+
+sub meta {
+    my ($who, $key, $body) = @_;
+    return $node->request(PUT => "/kv/$key?meta", headers => $who,
+                          body => $body);
+}
+
+($st, $h, $b) = meta(\%B, 'bobs', '{"group":"' . $devs_id
+                                 . '","permissions":"f30"}');
+is($st, 200, 'bob gives his key to devs, group WR, others nothing');
+($st, $h, $b) = $node->request(GET => '/kv/bobs?meta', headers => \%B);
+like($b, qr/"group":"$devs_id","permissions":"f30"/, '?meta shows it');
+($st, $h, $b) = $node->request(GET => '/kv/bobs', headers => \%B);
+is("$st $b", '200 3', 'the value is the one it had');
+($st) = meta(\%B, 'bobs', qq({"owner":"$admin_id"}));
+is($st, 403, 'only an admin gives a key to another owner');
+($st) = meta(\%B, 'team', '{"permissions":"fff"}');
+is($st, 403, 'nor may bob change the meta of a key he does not own');
+($st, $h, $b) = meta(\%B, 'bobs', '{"permissions":"g00"}');
+is($st, 400, 'permissions that are not three hex digits: 400');
+like($b, qr/three hex digits/, 'saying what they must be');
+($st, $h, $b) = meta(\%B, 'bobs', '{"mode":"f00"}');
+is($st, 400, 'an unknown field: 400');
+($st) = meta(\%B, 'nothing', '{"permissions":"f00"}');
+is($st, 404, 'the meta of a key that does not exist: 404');
+($st) = meta(\%A, 'bobs', qq({"owner":"$admin_id","permissions":"f00"}));
+is($st, 200, 'the admin takes bob\'s key');
+($st) = $node->request(GET => '/kv/bobs', headers => \%B);
+is($st, 403, 'which bob may no longer read');
+($st, $h, $b) = $node->request(GET => '/kv/?recursive=true',
+                               headers => \%B);
+unlike($b, qr/"bobs"/, 'nor see in a listing');
+like($b, qr/"team"/, 'where the keys he may read are');
+($st, $h, $b) = $node->request(GET => '/kv/bobs?revisions', headers => \%B);
+is($st, 403, 'nor read its history');
 
 # logout, and the revocations
 

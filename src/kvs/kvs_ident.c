@@ -137,6 +137,10 @@ static int kvs_ident_read_names(const kvs_ident_value_t *v,
     const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static int kvs_ident_read_flag(const kvs_ident_value_t *v,
     const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_id(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_perm(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static const char *kvs_ident_name_read(const kvs_ident_value_t *v,
     char *name, size_t *len);
 static int kvs_ident_fail(kvs_ident_err_t *err, const char *fmt, ...)
@@ -293,6 +297,23 @@ static const kvs_ident_field_t  kvs_ident_group_req_fields[] = {
 static const kvs_ident_form_t  kvs_ident_group_req_form = {
     "a group takes \"name\" and \"members\"", kvs_ident_group_req_fields,
     sizeof(kvs_ident_group_req_t), offsetof(kvs_ident_group_req_t, why)
+};
+
+
+static const kvs_ident_field_t  kvs_ident_meta_fields[] = {
+    { "owner", KVS_IDENT_STRING, 0, kvs_ident_read_id,
+      offsetof(kvs_ident_meta_t, owner), 0 },
+    { "group", KVS_IDENT_STRING, 0, kvs_ident_read_id,
+      offsetof(kvs_ident_meta_t, group), 0 },
+    { "permissions", KVS_IDENT_STRING, 0, kvs_ident_read_perm,
+      offsetof(kvs_ident_meta_t, permissions), 0 },
+    { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
+};
+
+static const kvs_ident_form_t  kvs_ident_meta_form = {
+    "a key's meta takes \"owner\", \"group\" and \"permissions\"",
+    kvs_ident_meta_fields,
+    sizeof(kvs_ident_meta_t), offsetof(kvs_ident_meta_t, why)
 };
 
 
@@ -878,6 +899,14 @@ kvs_ident_group_req_parse(const uint8_t *body, size_t len,
 
 
 int
+kvs_ident_meta_parse(const uint8_t *body, size_t len, kvs_ident_meta_t *req,
+    const char **why)
+{
+    return kvs_ident_request(body, len, &kvs_ident_meta_form, req, why);
+}
+
+
+int
 kvs_ident_names_next(const kvs_ident_names_t *names, size_t *at,
     char name[KVS_IDENT_NAME_MAX], size_t *len)
 {
@@ -1045,6 +1074,54 @@ kvs_ident_read_flag(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
     flag = dst;
     flag->present = 1;
     flag->value = (v->p[0] == 't');
+
+    return 0;
+}
+
+
+/* a user's or a group's uuid, or "" for none */
+
+static int
+kvs_ident_read_id(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    kvs_ident_id_t  *id;
+
+    id = dst;
+    id->present = 1;
+
+    if (v->len == 0) {
+        memset(id->uuid, 0, KVS_UUID_LEN);
+        return 0;
+    }
+
+    if (v->len != KVS_UUID_STR_LEN
+        || kvs_uuid_parse(id->uuid, (const char *) v->p, v->len) != 0)
+    {
+        return kvs_ident_fail(err, "\"%s\" must be a uuid, or \"\" for "
+                              "none", f->name);
+    }
+
+    return 0;
+}
+
+
+/* three hex digits, owner, group, others: C D W R each */
+
+static int
+kvs_ident_read_perm(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    kvs_ident_perm_t  *perm;
+
+    perm = dst;
+    perm->present = 1;
+
+    if (kvs_perm_parse((const char *) v->p, v->len, &perm->perm) != 0) {
+        return kvs_ident_fail(err, "\"%s\" must be three hex digits, "
+                              "owner, group and others, each of C 8, D 4, "
+                              "W 2 and R 1, as \"f31\"", f->name);
+    }
 
     return 0;
 }

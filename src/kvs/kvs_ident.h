@@ -147,6 +147,29 @@ typedef struct {
 } kvs_ident_group_req_t;
 
 
+/* A uuid of a request: "" is none (all zero). */
+typedef struct {
+    unsigned      present:1;
+    uint8_t       uuid[KVS_UUID_LEN];
+} kvs_ident_id_t;
+
+typedef struct {
+    unsigned      present:1;
+    uint16_t      perm;
+} kvs_ident_perm_t;
+
+
+/* PUT /kv/{key}?meta: who the key belongs to and its bits, each optional:
+ * "owner" and "group" uuids ("" for none), "permissions" three hex
+ * digits (kvs_acl.h) */
+typedef struct {
+    kvs_ident_id_t        owner;
+    kvs_ident_id_t        group;
+    kvs_ident_perm_t      permissions;
+    char                  why[KVS_IDENT_WHY_MAX];
+} kvs_ident_meta_t;
+
+
 /* NULL when name is a valid username or group name: 1 to 64 bytes of
  * A-Z a-z 0-9 . _ -, starting with a letter or a digit; otherwise a static
  * sentence saying what is wrong. */
@@ -226,6 +249,8 @@ int kvs_ident_user_req_parse(const uint8_t *body, size_t len,
     kvs_ident_user_req_t *req, const char **why);
 int kvs_ident_group_req_parse(const uint8_t *body, size_t len,
     kvs_ident_group_req_t *req, const char **why);
+int kvs_ident_meta_parse(const uint8_t *body, size_t len,
+    kvs_ident_meta_t *req, const char **why);
 
 /*
  * The next name of a parsed array: *at is a cursor the caller sets to 0

@@ -261,12 +261,46 @@ kvs_fuzz_group_body(const uint8_t *data, size_t size)
 }
 
 
+/* a key's meta: what is taken is a uuid, none, or 12 bits */
+
+static void
+kvs_fuzz_meta_body(const uint8_t *data, size_t size)
+{
+    uint8_t            body[21];
+    uint16_t           perm;
+    const char        *why;
+    kvs_ident_meta_t   m;
+
+    why = NULL;
+
+    if (kvs_ident_meta_parse(data, size, &m, &why) != 0) {
+        FUZZ_CHECK(why != NULL && *why != '\0', "a refusal says why");
+        return;
+    }
+
+    FUZZ_CHECK(!m.permissions.present || m.permissions.perm <= 0xfff,
+               "permissions taken fit in 12 bits");
+
+    if (m.permissions.present) {
+        perm = m.permissions.perm;
+        memcpy(body, "{\"permissions\":\"", 16);
+        kvs_perm_format(perm, (char *) body + 16);
+        memcpy(body + 19, "\"}", 2);
+
+        FUZZ_CHECK(kvs_ident_meta_parse(body, sizeof(body), &m, &why) == 0
+                   && m.permissions.perm == perm,
+                   "permissions taken are read back as formatted");
+    }
+}
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     kvs_fuzz_login_body(data, size);
     kvs_fuzz_user_body(data, size);
     kvs_fuzz_group_body(data, size);
+    kvs_fuzz_meta_body(data, size);
 
     return 0;
 }

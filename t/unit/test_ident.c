@@ -1118,6 +1118,57 @@ kvs_test_group_req(void)
 }
 
 
+/* PUT /kv/{key}?meta: uuids or "" for none, three hex digits */
+
+static void
+kvs_test_meta_req(void)
+{
+    int                rc;
+    uint8_t            id[KVS_UUID_LEN];
+    const char        *why;
+    kvs_ident_meta_t   m;
+    static const uint8_t  none[KVS_UUID_LEN];
+
+    kvs_uuid_parse(id, "2ed6657d-e927-568b-95e1-2665a8aea6a2",
+                   KVS_UUID_STR_LEN);
+
+    why = NULL;
+    rc = kvs_ident_meta_parse(B("{\"owner\":\"2ed6657d-e927-568b-95e1-"
+                                "2665a8aea6a2\",\"group\":\"\","
+                                "\"permissions\":\"F31\"}"), &m, &why);
+    CHECK(rc == 0 && m.owner.present && m.group.present
+          && m.permissions.present
+          && memcmp(m.owner.uuid, id, KVS_UUID_LEN) == 0
+          && memcmp(m.group.uuid, none, KVS_UUID_LEN) == 0
+          && m.permissions.perm == 0xf31,
+          "meta request: owner, no group, permissions in either case");
+
+    rc = kvs_ident_meta_parse(B("{\"permissions\":\"800\"}"), &m, &why);
+    CHECK(rc == 0 && !m.owner.present && !m.group.present
+          && m.permissions.perm == 0x800, "meta request: permissions only");
+
+    rc = kvs_ident_meta_parse(B("{}"), &m, &why);
+    CHECK(rc == 0 && !m.owner.present && !m.group.present
+          && !m.permissions.present, "meta request: nothing to change");
+
+    rc = kvs_ident_meta_parse(B("{\"permissions\":\"f3\"}"), &m, &why);
+    kvs_test_str(rc == 0 ? NULL : why, "\"permissions\" must be three hex "
+                 "digits, owner, group and others, each of C 8, D 4, W 2 "
+                 "and R 1, as \"f31\"", "meta request: two digits");
+
+    rc = kvs_ident_meta_parse(B("{\"owner\":\"bob\"}"), &m, &why);
+    kvs_test_str(rc == 0 ? NULL : why, "\"owner\" must be a uuid, or \"\" "
+                 "for none", "meta request: an owner that is no uuid");
+
+    rc = kvs_ident_meta_parse(B("{\"group\":null}"), &m, &why);
+    CHECK(rc == -1, "meta request: a null group is refused");
+
+    rc = kvs_ident_meta_parse(B("{\"mode\":\"f00\"}"), &m, &why);
+    CHECK(rc == -1 && why != NULL && strstr(why, "\"mode\"") != NULL,
+          "meta request: an unknown field is refused, by name");
+}
+
+
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_names),
     KVS_TEST_CASE(kvs_test_uuids),
@@ -1136,6 +1187,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_user_req),
     KVS_TEST_CASE(kvs_test_user_req_refused),
     KVS_TEST_CASE(kvs_test_group_req),
+    KVS_TEST_CASE(kvs_test_meta_req),
     { NULL, NULL }
 };
 
