@@ -73,6 +73,8 @@ static ngx_uint_t ngx_http_kvs_self(ngx_http_request_t *r,
 static void ngx_http_kvs_groups_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_group_get(ngx_http_request_t *r,
     ngx_str_t *id);
+static ngx_int_t ngx_http_kvs_page(ngx_http_request_t *r, char ns,
+    const char *name);
 static ngx_int_t ngx_http_kvs_user_deleted(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 
@@ -136,16 +138,22 @@ ngx_http_kvs_users_handler(ngx_http_request_t *r)
     (void) ngx_http_kvs_api_id(r, sizeof("/api/users") - 1, &id);
 
     if (id.len == 0) {
-        if (r->method != NGX_HTTP_POST) {
-            return ngx_http_kvs_not_allowed(r, "POST", "the method %V is "
-                                            "not allowed on /api/users; "
-                                            "POST creates a user",
-                                            &r->method_name);
-        }
-
         if (!ngx_http_kvs_admin(r)) {
             return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
-                                      "only admins may create users");
+                                      "only admins may list or create "
+                                      "users");
+        }
+
+        if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+            return ngx_http_kvs_page(r, KVS_NS_USER, "users");
+        }
+
+        if (r->method != NGX_HTTP_POST) {
+            return ngx_http_kvs_not_allowed(r, "GET, HEAD, POST", "the "
+                                            "method %V is not allowed on "
+                                            "/api/users; GET lists users, "
+                                            "POST creates one",
+                                            &r->method_name);
         }
 
     } else if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -775,18 +783,40 @@ ngx_http_kvs_user_group(const char *path, size_t len, int is_prefix,
 }
 
 
-/* A user as the API shows it: no password, no hash; with its groups. */
+/* names as the core's JSON writers take them: pointers and lengths */
 
 static ngx_int_t
-ngx_http_kvs_user_public(ngx_http_request_t *r, const uint8_t *uuid,
-    kvs_user_t *u, ngx_uint_t status)
+ngx_http_kvs_names(ngx_http_request_t *r, ngx_str_t *names, size_t n,
+    const char ***ptrs, size_t **lens)
+{
+    size_t  i;
+
+    *ptrs = ngx_palloc(r->pool, (n + 1) * sizeof(char *));
+    *lens = ngx_palloc(r->pool, (n + 1) * sizeof(size_t));
+    if (*ptrs == NULL || *lens == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < n; i++) {
+        (*ptrs)[i] = (const char *) names[i].data;
+        (*lens)[i] = names[i].len;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A user as the API shows it, inside the current read transaction: no
+ * password, no hash; with the names of its groups.
+ */
+
+static ngx_int_t
+ngx_http_kvs_user_json(ngx_http_request_t *r, const uint8_t *uuid,
+    kvs_user_t *u, ngx_str_t *out)
 {
     int                     more;
-    size_t                  len, i;
-    u_char                 *body;
     size_t                 *lens;
-    ngx_int_t               rc;
-    ngx_str_t              *names;
     const char            **ptrs;
     ngx_http_kvs_groups_t   gs;
 
@@ -794,48 +824,290 @@ ngx_http_kvs_user_public(ngx_http_request_t *r, const uint8_t *uuid,
     gs.user = uuid;
     gs.names = ngx_array_create(r->pool, 4, sizeof(ngx_str_t));
     if (gs.names == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (kvs_store_list(ngx_http_kvs_store, KVS_NS_GROUP, "", 0, NULL, 0, 1,
+                       (size_t) -1, ngx_http_kvs_now_ms(),
+                       ngx_http_kvs_user_group, &gs, &more)
+        != KVS_OK
+        || ngx_http_kvs_names(r, gs.names->elts, gs.names->nelts, &ptrs,
+                              &lens)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    out->len = kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, NULL,
+                               0);
+    out->data = ngx_pnalloc(r->pool, out->len);
+    if (out->data == NULL
+        || kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, out->data,
+                           out->len)
+           != out->len)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * A group as the API shows it, inside the current read transaction: its
+ * members by username, those deleted since left out.
+ */
+
+static ngx_int_t
+ngx_http_kvs_group_json(ngx_http_request_t *r, const uint8_t *uuid,
+    kvs_group_t *g, ngx_str_t *out)
+{
+    char               path[KVS_UUID_STR_LEN];
+    size_t             i, n, *lens;
+    uint8_t            member[KVS_UUID_LEN];
+    ngx_str_t         *names;
+    kvs_user_t         u;
+    const char       **ptrs;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    names = ngx_palloc(r->pool, (g->nmembers + 1) * sizeof(ngx_str_t));
+    if (names == NULL) {
+        return NGX_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < g->nmembers; i++) {
+        (void) kvs_group_member(g, i, member);
+        kvs_uuid_format(member, path);
+
+        if (kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, path,
+                          KVS_UUID_STR_LEN, &hdr, &value)
+            != KVS_OK
+            || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+            || kvs_user_parse(value, hdr.value_len, &u) != 0)
+        {
+            continue;
+        }
+
+        names[n].data = (u_char *) u.username;   /* in the read txn */
+        names[n].len = u.username_len;
+        n++;
+    }
+
+    if (ngx_http_kvs_names(r, names, n, &ptrs, &lens) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    out->len = kvs_group_public(uuid, g, ptrs, lens, n, NULL, 0);
+    out->data = ngx_pnalloc(r->pool, out->len);
+    if (out->data == NULL
+        || kvs_group_public(uuid, g, ptrs, lens, n, out->data, out->len)
+           != out->len)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+/* one JSON object answered, with its newline */
+
+static ngx_int_t
+ngx_http_kvs_api_send(ngx_http_request_t *r, ngx_uint_t status,
+    ngx_str_t *json)
+{
+    u_char  *body;
+
+    body = ngx_pnalloc(r->pool, json->len + 1);
+    if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    ngx_memcpy(body, json->data, json->len);
+    body[json->len] = '\n';
+
+    return ngx_http_kvs_send(r, status, body, json->len + 1);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_user_public(ngx_http_request_t *r, const uint8_t *uuid,
+    kvs_user_t *u, ngx_uint_t status)
+{
+    ngx_int_t  rc;
+    ngx_str_t  json;
 
     rc = ngx_http_kvs_read_begin(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    rc = kvs_store_list(ngx_http_kvs_store, KVS_NS_GROUP, "", 0, NULL, 0, 1,
-                        (size_t) -1, ngx_http_kvs_now_ms(),
-                        ngx_http_kvs_user_group, &gs, &more);
+    rc = ngx_http_kvs_user_json(r, uuid, u, &json);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc != NGX_OK) {
+        return ngx_http_kvs_unreadable(r, "the groups cannot be read");
+    }
+
+    return ngx_http_kvs_api_send(r, status, &json);
+}
+
+
+/*
+ * GET /api/users and GET /api/groups, admins: a page of them in uuid
+ * order, as a listing of keys pages (?limit, ?after = the last "next"):
+ * {"users":[...],"next":"<uuid>"|null}.
+ */
+
+typedef struct {
+    ngx_http_request_t  *request;
+    char                 ns;
+    ngx_array_t         *items;           /* ngx_str_t, JSON */
+    ngx_str_t            last;
+    size_t               size;
+} ngx_http_kvs_page_t;
+
+
+static int
+ngx_http_kvs_page_one(const char *path, size_t len, int is_prefix,
+    void *data)
+{
+    ngx_http_kvs_page_t *pg = data;
+
+    uint8_t            uuid[KVS_UUID_LEN];
+    ngx_int_t          rc;
+    ngx_str_t         *json;
+    kvs_user_t         u;
+    kvs_group_t        g;
+    const uint8_t     *value;
+    kvs_record_hdr_t   hdr;
+
+    pg->last.data = (u_char *) path;
+    pg->last.len = len;
+
+    if (is_prefix || len != KVS_UUID_STR_LEN
+        || kvs_uuid_parse(uuid, path, len) != 0
+        || kvs_store_get(ngx_http_kvs_store, pg->ns, path, len, &hdr, &value)
+           != KVS_OK)
+    {
+        return KVS_OK;
+    }
+
+    json = ngx_array_push(pg->items);
+    if (json == NULL) {
+        return KVS_ERROR;
+    }
+
+    if (pg->ns == KVS_NS_USER) {
+        rc = kvs_user_parse(value, hdr.value_len, &u) == 0
+             ? ngx_http_kvs_user_json(pg->request, uuid, &u, json)
+             : NGX_DECLINED;
+
+    } else {
+        rc = kvs_group_parse(value, hdr.value_len, &g) == 0
+             ? ngx_http_kvs_group_json(pg->request, uuid, &g, json)
+             : NGX_DECLINED;
+    }
+
+    if (rc == NGX_DECLINED) {
+        pg->items->nelts--;          /* a damaged record is left out */
+        return KVS_OK;
+    }
+
+    if (rc != NGX_OK) {
+        return KVS_ERROR;
+    }
+
+    pg->size += json->len + 1;
+
+    return KVS_OK;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
+{
+    int                     rc, more;
+    u_char                 *body, *p;
+    ngx_str_t              *json;
+    ngx_uint_t              i;
+    ngx_int_t               status;
+    ngx_http_kvs_page_t     pg;
+    ngx_http_kvs_params_t   params;
+
+    status = ngx_http_kvs_params(r, 1, &params);
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    if (ngx_http_discard_request_body(r) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    pg.request = r;
+    pg.ns = ns;
+    pg.size = 0;
+    ngx_str_null(&pg.last);
+    pg.items = ngx_array_create(r->pool, 16, sizeof(ngx_str_t));
+    if (pg.items == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    status = ngx_http_kvs_read_begin(r);
+    if (status != NGX_OK) {
+        return status;
+    }
+
+    rc = kvs_store_list(ngx_http_kvs_store, ns, "", 0,
+                        (const char *) params.after.data, params.after.len,
+                        1, params.limit, ngx_http_kvs_now_ms(),
+                        ngx_http_kvs_page_one, &pg, &more);
+
+    body = NULL;
+    p = NULL;
+
+    if (rc == KVS_OK) {
+        body = ngx_pnalloc(r->pool, sizeof("{\"\":[],\"next\":\"\"}\n")
+                                    + ngx_strlen(name) + pg.size
+                                    + KVS_UUID_STR_LEN);
+    }
+
+    if (body != NULL) {
+        p = ngx_sprintf(body, "{\"%s\":[", name);
+        json = pg.items->elts;
+
+        for (i = 0; i < pg.items->nelts; i++) {
+            if (i) {
+                *p++ = ',';
+            }
+
+            p = ngx_cpymem(p, json[i].data, json[i].len);
+        }
+
+        if (more && pg.last.len == KVS_UUID_STR_LEN) {
+            p = ngx_sprintf(p, "],\"next\":\"%V\"}\n", &pg.last);
+
+        } else {
+            p = ngx_cpymem(p, "],\"next\":null}\n",
+                           sizeof("],\"next\":null}\n") - 1);
+        }
+    }
 
     kvs_store_read_end(ngx_http_kvs_store);
 
     if (rc != KVS_OK) {
-        return ngx_http_kvs_unreadable(r, "the groups cannot be read");
+        return ngx_http_kvs_unreadable(r, "the list cannot be read");
     }
 
-    names = gs.names->elts;
-    ptrs = ngx_palloc(r->pool, (gs.names->nelts + 1) * sizeof(char *));
-    lens = ngx_palloc(r->pool, (gs.names->nelts + 1) * sizeof(size_t));
-    if (ptrs == NULL || lens == NULL) {
+    if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0; i < gs.names->nelts; i++) {
-        ptrs[i] = (const char *) names[i].data;
-        lens[i] = names[i].len;
-    }
-
-    len = kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, NULL, 0);
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL
-        || kvs_user_public(uuid, u, ptrs, lens, gs.names->nelts, body, len)
-           != len)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    body[len++] = '\n';
-
-    return ngx_http_kvs_send(r, status, body, len);
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }
 
 
@@ -1008,10 +1280,15 @@ ngx_http_kvs_groups_handler(ngx_http_request_t *r)
     (void) ngx_http_kvs_api_id(r, sizeof("/api/groups") - 1, &id);
 
     if (id.len == 0) {
+        if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
+            return ngx_http_kvs_page(r, KVS_NS_GROUP, "groups");
+        }
+
         if (r->method != NGX_HTTP_POST) {
-            return ngx_http_kvs_not_allowed(r, "POST", "the method %V is "
-                                            "not allowed on /api/groups; "
-                                            "POST creates a group",
+            return ngx_http_kvs_not_allowed(r, "GET, HEAD, POST", "the "
+                                            "method %V is not allowed on "
+                                            "/api/groups; GET lists groups, "
+                                            "POST creates one",
                                             &r->method_name);
         }
 
@@ -1328,39 +1605,31 @@ static ngx_int_t
 ngx_http_kvs_group_answer(ngx_http_request_t *r, ngx_http_kvs_group_job_t *j,
     ngx_uint_t status)
 {
-    size_t        len, i;
-    u_char       *body;
-    size_t       *lens;
-    const char  **ptrs;
-    kvs_group_t   g;
+    size_t        *lens;
+    ngx_str_t      json;
+    kvs_group_t    g;
+    const char   **ptrs;
 
     ngx_memzero(&g, sizeof(kvs_group_t));
     g.name = (const char *) j->name.data;
     g.name_len = j->name.len;
     g.created_at = j->created_at;
 
-    ptrs = ngx_palloc(r->pool, (j->n + 1) * sizeof(char *));
-    lens = ngx_palloc(r->pool, (j->n + 1) * sizeof(size_t));
-    if (ptrs == NULL || lens == NULL) {
+    if (ngx_http_kvs_names(r, j->names, j->n, &ptrs, &lens) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    for (i = 0; i < j->n; i++) {
-        ptrs[i] = (const char *) j->names[i].data;
-        lens[i] = j->names[i].len;
-    }
-
-    len = kvs_group_public(j->uuid, &g, ptrs, lens, j->n, NULL, 0);
-    body = ngx_pnalloc(r->pool, len + 1);
-    if (body == NULL
-        || kvs_group_public(j->uuid, &g, ptrs, lens, j->n, body, len) != len)
+    json.len = kvs_group_public(j->uuid, &g, ptrs, lens, j->n, NULL, 0);
+    json.data = ngx_pnalloc(r->pool, json.len);
+    if (json.data == NULL
+        || kvs_group_public(j->uuid, &g, ptrs, lens, j->n, json.data,
+                            json.len)
+           != json.len)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    body[len++] = '\n';
-
-    return ngx_http_kvs_send(r, status, body, len);
+    return ngx_http_kvs_api_send(r, status, &json);
 }
 
 
@@ -1369,33 +1638,27 @@ ngx_http_kvs_group_answer(ngx_http_request_t *r, ngx_http_kvs_group_job_t *j,
 static ngx_int_t
 ngx_http_kvs_group_get(ngx_http_request_t *r, ngx_str_t *id)
 {
-    size_t                     i;
-    uint8_t                    member[KVS_UUID_LEN];
-    ngx_int_t                  rc;
-    kvs_user_t                 u;
-    kvs_group_t                g;
-    const uint8_t             *held, *uv;
-    kvs_record_hdr_t           hdr, uh;
-    ngx_http_kvs_group_job_t  *j;
+    char               path[KVS_UUID_STR_LEN];
+    uint8_t            uuid[KVS_UUID_LEN];
+    ngx_int_t          rc;
+    ngx_str_t          json;
+    kvs_group_t        g;
+    const uint8_t     *held;
+    kvs_record_hdr_t   hdr;
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    j = ngx_pcalloc(r->pool, sizeof(ngx_http_kvs_group_job_t));
-    if (j == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    (void) kvs_uuid_parse(j->uuid, (const char *) id->data, id->len);
-    kvs_uuid_format(j->uuid, j->path);
+    (void) kvs_uuid_parse(uuid, (const char *) id->data, id->len);
+    kvs_uuid_format(uuid, path);
 
     rc = ngx_http_kvs_read_begin(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, j->path,
+    if (kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path,
                       KVS_UUID_STR_LEN, &hdr, &held)
         != KVS_OK
         || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
@@ -1406,46 +1669,13 @@ ngx_http_kvs_group_get(ngx_http_request_t *r, ngx_str_t *id)
                                   id);
     }
 
-    j->name.len = g.name_len;
-    j->name.data = ngx_pnalloc(r->pool, g.name_len + 1);
-    j->names = ngx_palloc(r->pool, (g.nmembers + 1) * sizeof(ngx_str_t));
-    if (j->name.data == NULL || j->names == NULL) {
-        kvs_store_read_end(ngx_http_kvs_store);
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ngx_memcpy(j->name.data, g.name, g.name_len);
-    j->created_at = g.created_at;
-
-    /* members deleted since are left out */
-
-    for (i = 0; i < g.nmembers; i++) {
-        char  path[KVS_UUID_STR_LEN];
-
-        (void) kvs_group_member(&g, i, member);
-        kvs_uuid_format(member, path);
-
-        if (kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, path,
-                          KVS_UUID_STR_LEN, &uh, &uv)
-            != KVS_OK
-            || !kvs_record_live(&uh, ngx_http_kvs_now_ms())
-            || kvs_user_parse(uv, uh.value_len, &u) != 0)
-        {
-            continue;
-        }
-
-        j->names[j->n].data = ngx_pnalloc(r->pool, u.username_len + 1);
-        if (j->names[j->n].data == NULL) {
-            kvs_store_read_end(ngx_http_kvs_store);
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ngx_memcpy(j->names[j->n].data, u.username, u.username_len);
-        j->names[j->n].len = u.username_len;
-        j->n++;
-    }
+    rc = ngx_http_kvs_group_json(r, uuid, &g, &json);
 
     kvs_store_read_end(ngx_http_kvs_store);
 
-    return ngx_http_kvs_group_answer(r, j, NGX_HTTP_OK);
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_kvs_api_send(r, NGX_HTTP_OK, &json);
 }

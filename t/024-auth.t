@@ -205,6 +205,27 @@ like($b, qr/"groups":\["devs"\]/, 'and is in devs');
 ($st) = $node->request(GET => "/api/users/$admin_id", headers => \%B);
 is($st, 403, 'but not the admin');
 
+($st, $h, $b) = $node->request(GET => '/api/users', headers => \%A);
+is($st, 200, 'the admin lists the users');
+like($b, qr/^\{"users":\[\{"uuid":.*"username":"(admin|bob)".*"username":"(admin|bob)".*\],"next":null\}\n\z/,
+     'both of them, in one page');
+unlike($b, qr/"password"|scrypt/, 'without passwords');
+($st, $h, $b) = $node->request(GET => '/api/users?limit=1', headers => \%A);
+my ($next) = $b =~ /"next":"([^"]+)"/;
+my @in_page = $b =~ /"username"/g;
+ok($next && @in_page == 1, 'a page of one says where the next starts');
+($st, $h, $b) = $node->request(GET => "/api/users?limit=1&after=$next",
+                               headers => \%A);
+like($b, qr/"next":null/, 'and the next page is the last');
+($st, $h, $b) = $node->request(GET => '/api/groups', headers => \%A);
+like($b, qr/"name":"admin","members":\["admin"\]/, 'the groups: admin');
+like($b, qr/"name":"devs","members":\["bob"\]/, 'and devs');
+($st) = $node->request(GET => '/api/users', headers => \%B);
+is($st, 403, 'bob may not list the users');
+($st, $h) = $node->request(DELETE => '/api/users', headers => \%A);
+is($st, 405, 'DELETE /api/users: 405');
+is($h->{allow}, 'GET, HEAD, POST', 'with Allow');
+
 # ?meta: who a key belongs to, and its bits
 
 sub meta {
