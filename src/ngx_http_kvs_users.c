@@ -245,14 +245,6 @@ ngx_http_kvs_users_body(ngx_http_request_t *r)
             goto done;
         }
 
-        if (j->req.groups.present) {
-            rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                    "a user's groups change through "
-                                    "PUT /api/groups/{uuid} and its "
-                                    "\"members\"");
-            goto done;
-        }
-
         if (j->req.username.present) {
             rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                     "a user's \"username\" cannot change: "
@@ -505,14 +497,27 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
         j->user.rate_limit = -1;
     }
 
+    /*
+     * A change of password revokes every token issued before it, and so
+     * does disabling, for good: enabling again does not bring them back.
+     * A login issues its token after the second of the last change
+     * (ngx_http_kvs_login_issue()), so the new mark is past that too.
+     */
+
     if (j->req.password.present) {
         j->user.password = j->hash;
         j->user.password_len = j->hash_len;
-        j->user.password_changed_at = now / 1000;
     }
 
     if (j->req.disabled.present) {
         j->user.disabled = j->req.disabled.value;
+    }
+
+    if (j->req.password.present
+        || (j->req.disabled.present && j->req.disabled.value))
+    {
+        j->user.password_changed_at =
+                         ngx_max(now / 1000, j->user.password_changed_at + 1);
     }
 
     len = kvs_user_encode(&j->user, NULL, 0);
@@ -578,25 +583,135 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
 
 
 /*
- * A new user joins each group its request names: every group must exist,
- * and is written over the version read with the user among its members.
+ * The user's groups become exactly those its request names: each must
+ * exist, and every group whose membership of the user changes is written
+ * over the version read, with the user added or taken out.
  */
+
+typedef struct {
+    ngx_http_request_t        *request;
+    ngx_http_kvs_user_job_t   *job;
+    ngx_array_t               *writes;
+    uint8_t                  (*want)[KVS_UUID_LEN];
+    size_t                     nwant;
+    ngx_int_t                  status;
+} ngx_http_kvs_membership_t;
+
+
+static int
+ngx_http_kvs_membership_one(const char *path, size_t len, int is_prefix,
+    void *data)
+{
+    ngx_http_kvs_membership_t *ms = data;
+
+    char              *key;
+    size_t             i, n, size;
+    uint8_t           *value, gid[KVS_UUID_LEN];
+    uint8_t          (*members)[KVS_UUID_LEN];
+    ngx_uint_t         has, want;
+    kvs_group_t        g;
+    kvs_write_t       *w;
+    const uint8_t     *held;
+    kvs_record_hdr_t   hdr;
+
+    if (is_prefix || len != KVS_UUID_STR_LEN
+        || kvs_uuid_parse(gid, path, len) != 0
+        || kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path, len, &hdr,
+                         &held)
+           != KVS_OK
+        || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+        || kvs_group_parse(held, hdr.value_len, &g) != 0)
+    {
+        return KVS_OK;
+    }
+
+    want = 0;
+
+    for (i = 0; i < ms->nwant; i++) {
+        if (ngx_memcmp(ms->want[i], gid, KVS_UUID_LEN) == 0) {
+            want = 1;
+            break;
+        }
+    }
+
+    has = kvs_group_has(held, hdr.value_len, ms->job->uuid) == 1;
+
+    if (has == want) {
+        return KVS_OK;
+    }
+
+    members = ngx_palloc(ms->request->pool, (g.nmembers + 1) * KVS_UUID_LEN);
+    key = ngx_pnalloc(ms->request->pool, KVS_UUID_STR_LEN);
+    w = ngx_array_push(ms->writes);
+    if (members == NULL || key == NULL || w == NULL) {
+        return KVS_ERROR;
+    }
+
+    n = 0;
+
+    for (i = 0; i < g.nmembers; i++) {
+        (void) kvs_group_member(&g, i, members[n]);
+
+        if (ngx_memcmp(members[n], ms->job->uuid, KVS_UUID_LEN) != 0) {
+            n++;
+        }
+    }
+
+    if (want) {
+        ngx_memcpy(members[n++], ms->job->uuid, KVS_UUID_LEN);
+        n = kvs_group_sort(members, n);
+    }
+
+    size = kvs_group_encode(g.name, g.name_len,
+                            (const uint8_t (*)[KVS_UUID_LEN]) members, n,
+                            g.created_at, NULL, 0);
+    value = ngx_pnalloc(ms->request->pool, size);
+    if (size == 0 || value == NULL
+        || kvs_group_encode(g.name, g.name_len,
+                            (const uint8_t (*)[KVS_UUID_LEN]) members, n,
+                            g.created_at, value, size)
+           != size)
+    {
+        return KVS_ERROR;
+    }
+
+    ngx_memcpy(key, path, KVS_UUID_STR_LEN);
+
+    ngx_memzero(w, sizeof(kvs_write_t));
+    w->op = KVS_WRITE_PUT;
+    w->ns = KVS_NS_GROUP;
+    w->path = key;
+    w->path_len = KVS_UUID_STR_LEN;
+    w->value = value;
+    w->value_len = size;
+    w->if_match = 1;
+    ngx_memcpy(w->match, hdr.version.uuid, KVS_UUID_LEN);
+
+    return KVS_OK;
+}
+
 
 static ngx_int_t
 ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
     ngx_array_t *writes)
 {
-    int                rc;
-    char               name[KVS_IDENT_NAME_MAX];
-    char              *path;
-    size_t             at, len, i, n, size;
-    uint8_t            gid[KVS_UUID_LEN], *value;
-    uint8_t          (*members)[KVS_UUID_LEN];
-    ngx_int_t          status;
-    kvs_group_t        g;
-    kvs_write_t       *w;
-    const uint8_t     *held;
-    kvs_record_hdr_t   hdr;
+    int                         rc, more;
+    char                        name[KVS_IDENT_NAME_MAX];
+    char                        path[KVS_UUID_STR_LEN];
+    size_t                      at, len;
+    ngx_int_t                   status;
+    const uint8_t              *held;
+    kvs_record_hdr_t            hdr;
+    ngx_http_kvs_membership_t   ms;
+
+    ms.request = r;
+    ms.job = j;
+    ms.writes = writes;
+    ms.nwant = 0;
+    ms.want = ngx_palloc(r->pool, (j->req.groups.n + 1) * KVS_UUID_LEN);
+    if (ms.want == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     status = ngx_http_kvs_read_begin(r);
     if (status != NGX_OK) {
@@ -606,69 +721,34 @@ ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
     at = 0;
 
     while (kvs_ident_names_next(&j->req.groups, &at, name, &len)) {
-
-        path = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
-        if (path == NULL
-            || kvs_ident_uuid(KVS_NS_GROUP, name, len, gid) != 0)
+        if (kvs_ident_uuid(KVS_NS_GROUP, name, len, ms.want[ms.nwant]) != 0)
         {
             status = NGX_HTTP_INTERNAL_SERVER_ERROR;
             break;
         }
 
-        kvs_uuid_format(gid, path);
+        kvs_uuid_format(ms.want[ms.nwant], path);
 
         rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path,
                            KVS_UUID_STR_LEN, &hdr, &held);
 
-        if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
-            || kvs_group_parse(held, hdr.value_len, &g) != 0)
-        {
+        if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
             status = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                         "there is no group named \"%*s\"",
                                         len, name);
             break;
         }
 
-        n = g.nmembers;
+        ms.nwant++;
+    }
 
-        members = ngx_palloc(r->pool, (n + 1) * KVS_UUID_LEN);
-        if (members == NULL) {
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        for (i = 0; i < n; i++) {
-            (void) kvs_group_member(&g, i, members[i]);
-        }
-
-        ngx_memcpy(members[n], j->uuid, KVS_UUID_LEN);
-        n = kvs_group_sort(members, n + 1);
-
-        size = kvs_group_encode(g.name, g.name_len,
-                                (const uint8_t (*)[KVS_UUID_LEN]) members,
-                                n, g.created_at, NULL, 0);
-        value = ngx_pnalloc(r->pool, size);
-        w = ngx_array_push(writes);
-
-        if (size == 0 || value == NULL || w == NULL
-            || kvs_group_encode(g.name, g.name_len,
-                                (const uint8_t (*)[KVS_UUID_LEN]) members,
-                                n, g.created_at, value, size)
-               != size)
-        {
-            status = NGX_HTTP_INTERNAL_SERVER_ERROR;
-            break;
-        }
-
-        ngx_memzero(w, sizeof(kvs_write_t));
-        w->op = KVS_WRITE_PUT;
-        w->ns = KVS_NS_GROUP;
-        w->path = path;
-        w->path_len = KVS_UUID_STR_LEN;
-        w->value = value;
-        w->value_len = size;
-        w->if_match = 1;
-        ngx_memcpy(w->match, hdr.version.uuid, KVS_UUID_LEN);
+    if (status == NGX_OK
+        && kvs_store_list(ngx_http_kvs_store, KVS_NS_GROUP, "", 0, NULL, 0,
+                          1, (size_t) -1, ngx_http_kvs_now_ms(),
+                          ngx_http_kvs_membership_one, &ms, &more)
+           != KVS_OK)
+    {
+        status = NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     kvs_store_read_end(ngx_http_kvs_store);
@@ -697,8 +777,8 @@ ngx_http_kvs_user_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         if (ctx->writes[i].rc == KVS_PRECONDITION) {
             return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
                                       "the user was written, but one of "
-                                      "its groups changed meanwhile; add "
-                                      "it with PUT /api/groups/{uuid}");
+                                      "its groups changed meanwhile; set "
+                                      "its \"groups\" again");
         }
     }
 

@@ -205,6 +205,40 @@ like($b, qr/"groups":\["devs"\]/, 'and is in devs');
 ($st) = $node->request(GET => "/api/users/$admin_id", headers => \%B);
 is($st, 403, 'but not the admin');
 
+($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                               body => '{"groups":[]}');
+like("$st $b", qr/^200 .*"groups":\[\]/, 'the admin takes bob out of devs');
+($st, $h, $b) = $node->request(GET => '/api/groups', headers => \%A);
+like($b, qr/"name":"devs","members":\[\]/, 'devs has no member left');
+($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                               body => '{"groups":["devs","admin"]}');
+like("$st $b", qr/^200 .*"groups":\["(admin","devs|devs","admin)"\]/,
+     'and puts him in devs and admin');
+($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                               body => '{"groups":["devs"]}');
+like("$st $b", qr/^200 .*"groups":\["devs"\]/, 'and back to devs only');
+($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                               body => '{"groups":["nope"]}');
+is($st, 400, 'a group that does not exist: 400');
+($st) = $node->request(PUT => "/api/users/$bob_id", headers => \%B,
+                       body => '{"groups":["admin"]}');
+is($st, 403, 'bob may not change his own groups');
+
+($st) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                       body => '{"disabled":true}');
+is($st, 200, 'the admin disables bob');
+($st, $h, $b) = $node->request(GET => '/kv/team', headers => \%B);
+like("$st $b", qr/^401 .*disabled/, 'whose token is then refused');
+($st) = login('bob', 'bob-password');
+is($st, 401, 'and who cannot log in');
+($st) = $node->request(PUT => "/api/users/$bob_id", headers => \%A,
+                       body => '{"disabled":false}');
+($st) = $node->request(GET => '/kv/team', headers => \%B);
+is($st, 401, 'enabled again, his old token stays revoked');
+($st, $h, $b) = login('bob', 'bob-password');
+is($st, 200, 'and he logs in again');
+%B = (Authorization => 'Bearer ' . json_field($b, 'token'));
+
 ($st, $h, $b) = $node->request(GET => '/api/users', headers => \%A);
 is($st, 200, 'the admin lists the users');
 like($b, qr/^\{"users":\[\{"uuid":.*"username":"(admin|bob)".*"username":"(admin|bob)".*\],"next":null\}\n\z/,
@@ -273,7 +307,6 @@ like($b, qr/revoked/, 'as revoked');
 
 ($st, $h, $b) = login('bob', 'bob-password');
 %B = (Authorization => 'Bearer ' . json_field($b, 'token'));
-sleep 1;
 ($st, $h, $b) = $node->request(PUT => "/api/users/$bob_id", headers => \%B,
     body => '{"old_password":"bob-password","password":"bob-password-2"}');
 is($st, 200, 'bob changes his password');
