@@ -54,6 +54,10 @@
 #include "ngx_http_kvs_module.h"
 
 
+/* the nice value of the KDF's threads: the lowest priority */
+#define NGX_HTTP_KVS_KDF_NICE  19
+
+
 #define NGX_HTTP_KVS_KDF_MAX   1024      /* tasks out in one worker */
 
 /* the timer that holds a quitting worker: long, and re-armed if it ends */
@@ -80,10 +84,15 @@ ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle, ngx_uint_t threads)
     char               err[KVS_POOL_ERRLEN];
     ngx_connection_t  *c;
 
-    /* a worker that cannot check a password would refuse every login */
+    /*
+     * A worker that cannot check a password would refuse every login.  The
+     * threads run at the lowest priority, nice 19: on a node whose cores
+     * are busy, a storm of logins waits rather than slow the event loops
+     * down, which serve everything else.
+     */
 
-    if (kvs_pool_start(&ngx_http_kvs_kdf_pool, (unsigned) threads, err,
-                       sizeof(err))
+    if (kvs_pool_start(&ngx_http_kvs_kdf_pool, (unsigned) threads,
+                       NGX_HTTP_KVS_KDF_NICE, err, sizeof(err))
         != 0)
     {
         ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0,

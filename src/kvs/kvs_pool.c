@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "kvs_pool.h"
 
@@ -30,6 +32,7 @@ struct kvs_pool_s {
     kvs_pool_task_t     *finished;       /* not yet taken back */
     kvs_pool_task_t    **finished_last;
     int                  stop;
+    int                  nice;           /* the threads' nice value */
     int                  fd[2];          /* the pipe: read end, write end */
     unsigned             n;              /* threads started */
     pthread_t            threads[];
@@ -42,7 +45,8 @@ static void kvs_pool_wake(kvs_pool_t *pool);
 
 
 int
-kvs_pool_start(kvs_pool_t **pool, unsigned n, char *err, size_t errlen)
+kvs_pool_start(kvs_pool_t **pool, unsigned n, int nice, char *err,
+    size_t errlen)
 {
     int          rc;
     sigset_t     set, old;
@@ -61,6 +65,7 @@ kvs_pool_start(kvs_pool_t **pool, unsigned n, char *err, size_t errlen)
 
     p->queue_last = &p->queue;
     p->finished_last = &p->finished;
+    p->nice = nice;
 
     if (pipe(p->fd) == -1) {
         snprintf(err, errlen, "pipe() failed: %s", strerror(errno));
@@ -243,6 +248,11 @@ kvs_pool_thread(void *data)
 {
     kvs_pool_t       *pool = data;
     kvs_pool_task_t  *task;
+
+    /* Linux gives each thread its own nice value, set by its id: lowering
+     * one's own priority needs no privilege; failing it only costs the
+     * event loops some CPU */
+    (void) setpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid), pool->nice);
 
     (void) pthread_mutex_lock(&pool->mutex);
 

@@ -33,10 +33,13 @@ struct kvs_pool_task_s {
 
 /*
  * Starts a pool of n threads (n > 0), which take no signals: a signal is
- * for the thread that waits for events.  Returns 0, or -1 with a sentence
- * in err and no thread left running.
+ * for the thread that waits for events.  Each runs at the nice value given
+ * (0..19), so that work such as a password KDF yields the CPU to the event
+ * loops when both want it.  Returns 0, or -1 with a sentence in err and no
+ * thread left running.
  */
-int kvs_pool_start(kvs_pool_t **pool, unsigned n, char *err, size_t errlen);
+int kvs_pool_start(kvs_pool_t **pool, unsigned n, int nice, char *err,
+    size_t errlen);
 
 /* the read end of the pool's pipe: readable when tasks are finished */
 int kvs_pool_fd(kvs_pool_t *pool);

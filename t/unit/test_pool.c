@@ -19,6 +19,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 
 #include "kvs_pool.h"
 
@@ -36,6 +38,7 @@ typedef struct {
     int                 started;        /* 1, 2, ...: its rank in time */
     int                 back;           /* times handed back */
     int                 signals_blocked;
+    int                 nice;           /* the thread's nice value */
     pthread_t           thread;
 } kvs_test_job_t;
 
@@ -97,6 +100,8 @@ kvs_test_work(void *data)
     (void) pthread_sigmask(SIG_BLOCK, NULL, &mask);
 
     job->thread = pthread_self();
+    errno = 0;
+    job->nice = getpriority(PRIO_PROCESS, (id_t) syscall(SYS_gettid));
     job->signals_blocked = sigismember(&mask, SIGTERM)
                            && sigismember(&mask, SIGQUIT)
                            && sigismember(&mask, SIGHUP)
@@ -245,7 +250,7 @@ kvs_test_runs_once(void)
 
     kvs_test_reset(0);
 
-    if (kvs_pool_start(&pool, 1, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 1, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -266,9 +271,39 @@ kvs_test_runs_once(void)
     (void) pthread_sigmask(SIG_BLOCK, NULL, &mask);
     CHECK(!sigismember(&mask, SIGQUIT),
           "the caller's thread takes signals as before");
+    CHECK(kvs_test_jobs[0].nice == 0, "a pool of nice 0 runs at 0");
 
     CHECK(kvs_test_quiet(pool), "once taken back, the pipe is quiet again");
     CHECK(kvs_pool_finished(pool) == NULL, "and nothing else is finished");
+
+    kvs_pool_stop(pool);
+}
+
+
+/* a pool's threads run at its nice value; the caller's is unchanged */
+
+static void
+kvs_test_nice(void)
+{
+    int          before;
+    char         err[KVS_POOL_ERRLEN];
+    kvs_pool_t  *pool;
+
+    kvs_test_reset(0);
+    before = getpriority(PRIO_PROCESS, 0);
+
+    if (kvs_pool_start(&pool, 1, 19, err, sizeof(err)) != 0) {
+        CHECK(0, err);
+        return;
+    }
+
+    kvs_test_post(pool, 1);
+
+    CHECK(kvs_test_collect(pool, 1, KVS_TEST_WAIT_MS, NULL) == 1
+          && kvs_test_jobs[0].nice == 19,
+          "the work of a pool of nice 19 runs at nice 19");
+    CHECK(getpriority(PRIO_PROCESS, 0) == before,
+          "the caller keeps its own priority");
 
     kvs_pool_stop(pool);
 }
@@ -283,7 +318,7 @@ kvs_test_one_thread(void)
 
     kvs_test_reset(0);
 
-    if (kvs_pool_start(&pool, 1, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 1, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -321,7 +356,7 @@ kvs_test_capped(void)
 
     kvs_test_reset(1);
 
-    if (kvs_pool_start(&pool, 3, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 3, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -372,7 +407,7 @@ kvs_test_cancel(void)
 
     kvs_test_reset(1);
 
-    if (kvs_pool_start(&pool, 1, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 1, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -431,7 +466,7 @@ kvs_test_stop(void)
 
     kvs_test_reset(1);
 
-    if (kvs_pool_start(&pool, 1, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 1, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -464,7 +499,7 @@ kvs_test_stop(void)
 
     kvs_test_reset(0);
 
-    if (kvs_pool_start(&pool, 4, err, sizeof(err)) != 0) {
+    if (kvs_pool_start(&pool, 4, 0, err, sizeof(err)) != 0) {
         CHECK(0, err);
         return;
     }
@@ -482,7 +517,7 @@ kvs_test_no_threads(void)
 
     err[0] = '\0';
 
-    CHECK(kvs_pool_start(&pool, 0, err, sizeof(err)) == -1,
+    CHECK(kvs_pool_start(&pool, 0, 0, err, sizeof(err)) == -1,
           "a pool of no threads is refused");
     kvs_test_str(err, "a thread pool needs at least one thread",
                  "with a sentence");
@@ -491,6 +526,7 @@ kvs_test_no_threads(void)
 
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_runs_once),
+    KVS_TEST_CASE(kvs_test_nice),
     KVS_TEST_CASE(kvs_test_one_thread),
     KVS_TEST_CASE(kvs_test_capped),
     KVS_TEST_CASE(kvs_test_cancel),
