@@ -258,36 +258,105 @@ ngx_http_kvs_authenticate(ngx_http_request_t *r)
 }
 
 
+/*
+ * What a worker knows of a token it has verified: its claims and digest,
+ * and what the records of its user and of the group admin said at their
+ * versions last read.  The signature and the claims of the same bytes
+ * verify the same way every time, so a token seen again skips the MAC,
+ * the JWT's parse and the digest; the store is still read every time (the
+ * revocation, the user, the group admin), but a record at the version
+ * already parsed is not parsed again.  A reload starts new workers, with
+ * the new secrets and an empty cache.
+ */
+
+#define NGX_HTTP_KVS_TOKENS  256
+
+typedef struct {
+    size_t              len;              /* of token; 0: an empty slot */
+    u_char              token[KVS_JWT_MAX];
+    kvs_jwt_claims_t    claims;
+    uint8_t             digest[NGX_HTTP_KVS_TOKEN_DIGEST];
+    char                hex[2 * NGX_HTTP_KVS_TOKEN_DIGEST];
+
+    kvs_version_t       user_version;     /* the user's record parsed */
+    uint64_t            changed_at;
+    size_t              name_len;
+    u_char              name[KVS_IDENT_NAME_MAX];
+    kvs_version_t       admin_version;    /* group admin's record read */
+    unsigned            user_known:1;
+    unsigned            disabled:1;
+    unsigned            admin_known:1;
+    unsigned            admin:1;
+} ngx_http_kvs_token_t;
+
+
+static ngx_http_kvs_token_t  *ngx_http_kvs_tokens;
+
+
 static ngx_int_t
 ngx_http_kvs_auth_check(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *token, ngx_http_kvs_user_t *u)
 {
-    int                rc;
-    char               path[KVS_UUID_STR_LEN];
-    char               hex[2 * NGX_HTTP_KVS_TOKEN_DIGEST];
-    const char        *why;
-    kvs_user_t         user;
-    const uint8_t     *value;
-    kvs_jwt_claims_t   claims;
-    kvs_record_hdr_t   hdr;
+    int                    rc;
+    char                   path[KVS_UUID_STR_LEN];
+    time_t                 now;
+    const char            *why;
+    kvs_user_t             user;
+    const uint8_t         *value;
+    kvs_jwt_claims_t       claims;
+    kvs_record_hdr_t       hdr;
+    ngx_http_kvs_token_t  *t;
 
-    why = kvs_jwt_verify((const char *) token->data, token->len,
-                         kmcf->jwt_keys, kmcf->nsecrets,
-                         ngx_time(), &claims);
-    if (why != NULL) {
-        return ngx_http_kvs_auth_refuse(r, why);
+    if (ngx_http_kvs_tokens == NULL) {
+        ngx_http_kvs_tokens = ngx_calloc(NGX_HTTP_KVS_TOKENS
+                                         * sizeof(ngx_http_kvs_token_t),
+                                         r->connection->log);
+        if (ngx_http_kvs_tokens == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
+
+    now = ngx_time();
+
+    t = &ngx_http_kvs_tokens[ngx_murmur_hash2(token->data, token->len)
+                             % NGX_HTTP_KVS_TOKENS];
+
+    if (t->len == token->len && t->len != 0
+        && ngx_memcmp(t->token, token->data, token->len) == 0)
+    {
+        if (t->claims.exp <= (uint64_t) now) {
+            return ngx_http_kvs_auth_refuse(r, "the token has expired");
+        }
+
+    } else {
+        why = kvs_jwt_verify((const char *) token->data, token->len,
+                             kmcf->jwt_keys, kmcf->nsecrets, now, &claims);
+        if (why != NULL) {
+            return ngx_http_kvs_auth_refuse(r, why);
+        }
+
+        /* verified, so at most KVS_JWT_MAX bytes */
+
+        t->len = 0;
+
+        if (kvs_sha3_512(token->data, token->len, t->digest) != 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        kvs_hex(t->hex, t->digest, NGX_HTTP_KVS_TOKEN_DIGEST);
+        ngx_memcpy(t->token, token->data, token->len);
+        t->claims = claims;
+        t->user_known = 0;
+        t->admin_known = 0;
+        t->len = token->len;
+    }
+
+    ngx_memcpy(u->token, t->digest, NGX_HTTP_KVS_TOKEN_DIGEST);
 
     /* revoked: a tombstone of its digest */
 
-    if (kvs_sha3_512(token->data, token->len, u->token) != 0) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    kvs_hex(hex, u->token, NGX_HTTP_KVS_TOKEN_DIGEST);
-
-    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_TOKEN, hex, sizeof(hex),
-                       &hdr, &value);
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_TOKEN, t->hex,
+                       sizeof(t->hex), &hdr, &value);
 
     if (rc == KVS_OK && (hdr.flags & KVS_FLAG_TOMBSTONE)) {
         return ngx_http_kvs_auth_refuse(r, "the token has been revoked");
@@ -299,7 +368,7 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
 
     /* its user */
 
-    ngx_memcpy(u->uuid, claims.sub, KVS_UUID_LEN);
+    ngx_memcpy(u->uuid, t->claims.sub, KVS_UUID_LEN);
     kvs_uuid_format(u->uuid, path);
 
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, path, sizeof(path),
@@ -324,34 +393,69 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
                                            "deleted");
     }
 
-    if (kvs_user_parse(value, hdr.value_len, &user) != 0) {
-        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
-                    "kvs: the record of user %*s is damaged",
-                    (size_t) KVS_UUID_STR_LEN, path);
-        return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
-                                  "the token's user is unreadable");
+    if (!t->user_known
+        || kvs_version_cmp(&t->user_version, &hdr.version) != 0)
+    {
+        if (kvs_user_parse(value, hdr.value_len, &user) != 0
+            || user.username_len > sizeof(t->name))
+        {
+            ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                        "kvs: the record of user %*s is damaged",
+                        (size_t) KVS_UUID_STR_LEN, path);
+            return ngx_http_kvs_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                      "the token's user is unreadable");
+        }
+
+        t->user_version = hdr.version;
+        t->disabled = user.disabled;
+        t->changed_at = user.password_changed_at;
+        t->name_len = user.username_len;
+        ngx_memcpy(t->name, user.username, user.username_len);
+        t->user_known = 1;
     }
 
-    if (user.disabled) {
+    if (t->disabled) {
         return ngx_http_kvs_auth_refuse(r, "the token's user is disabled");
     }
 
     /* second granularity: a token of the second of a change is revoked */
 
-    if (claims.iat <= user.password_changed_at) {
+    if (t->claims.iat <= t->changed_at) {
         return ngx_http_kvs_auth_refuse(r, "the token was revoked by a "
                                            "change of its user's password");
     }
 
-    u->name.len = user.username_len;
-    u->name.data = ngx_pnalloc(r->pool, user.username_len);
+    /* the request outlives the slot, which the next token may take */
+
+    u->name.len = t->name_len;
+    u->name.data = ngx_pnalloc(r->pool, t->name_len);
     if (u->name.data == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_memcpy(u->name.data, user.username, user.username_len);
+    ngx_memcpy(u->name.data, t->name, t->name_len);
 
-    u->admin = ngx_http_kvs_member(u->uuid, kvs_ident_admin_group);
+    /* an admin: a member of the group admin, at its version */
+
+    kvs_uuid_format(kvs_ident_admin_group, path);
+
+    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path, sizeof(path),
+                       &hdr, &value);
+
+    if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+        u->admin = 0;
+        return NGX_OK;
+    }
+
+    if (!t->admin_known
+        || kvs_version_cmp(&t->admin_version, &hdr.version) != 0)
+    {
+        t->admin = kvs_group_has(value, hdr.value_len, u->uuid) == 1;
+        t->admin_version = hdr.version;
+        t->admin_known = 1;
+    }
+
+    u->admin = t->admin;
 
     return NGX_OK;
 }
