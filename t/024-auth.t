@@ -3,16 +3,15 @@
 # every kind of bad token, users and groups, the permission bits on keys,
 # logout and the revocations a password change or a deletion makes, and
 # $kvs_user in the access log.  Tokens that are bad on purpose are minted
-# here with the node's secret, as an attacker who had it would.
+# with the node's secret, as an attacker who had it would (KVS::Token).
 use strict;
 use warnings;
 use Test::More;
-use Digest::SHA qw(hmac_sha256 sha256_hex);
-use MIME::Base64 qw(encode_base64url);
 use POSIX qw(:sys_wait_h);
 use KVS::Node;
+use KVS::Token qw(mint);
 
-my $secret = 's3cret-' . ('k' x 33);
+my $secret = $KVS::Token::Secret;
 my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
          . "admin_password_file: conf/admin.pw\n";
 
@@ -26,20 +25,6 @@ sub put_file {
 sub json_field {
     my ($body, $name) = @_;
     return $body =~ /"$name":"([^"]*)"/ ? $1 : undef;
-}
-
-sub mint {
-    my (%o) = @_;
-    my $key = $o{secret} // $secret;
-    my $kid = $o{kid} // substr(sha256_hex($key), 0, 16);
-    my $head = $o{header} // qq({"alg":"HS256","typ":"JWT","kid":"$kid"});
-    my $now = time;
-    my $body = $o{payload}
-        // sprintf('{"sub":"%s","iat":%d,"exp":%d,"jti":"%s"}',
-                   $o{sub}, $o{iat} // $now, $o{exp} // $now + 600,
-                   '0b7c8e2a-4b1e-4f6a-9c61-0d1f2e3a4b5c');
-    my $in = encode_base64url($head) . '.' . encode_base64url($body);
-    return "$in." . encode_base64url(hmac_sha256($in, $key));
 }
 
 # nginx -t: auth on needs a secret file, and a secret long enough
@@ -128,7 +113,7 @@ my @bad = (
                        header => '{"alg":"none","typ":"JWT"}'),
       qr/algorithm/ ],
     [ 'another secret', mint(sub => $admin_id, secret => 'x' x 40,
-                             kid => substr(sha256_hex($secret), 0, 16)),
+                             kid => KVS::Token::kid($secret)),
       qr/signature/ ],
     [ 'an unknown key', mint(sub => $admin_id, secret => 'x' x 40),
       qr/key/ ],
