@@ -232,8 +232,7 @@ ngx_http_kvs_login_done(void *data)
                                 "again");
 
     } else if (l->match != 1) {
-        rc = ngx_http_kvs_error(r, NGX_HTTP_UNAUTHORIZED,
-                                "wrong username or password");
+        rc = ngx_http_kvs_unauthorized(r, "wrong username or password");
 
     } else {
         rc = ngx_http_kvs_login_issue(r, l);

@@ -29,8 +29,6 @@
 #include "kvs_jwt.h"
 
 
-static ngx_int_t ngx_http_kvs_auth_refuse(ngx_http_request_t *r,
-    const char *why);
 static ngx_int_t ngx_http_kvs_auth_check(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *token,
     ngx_http_kvs_user_t *u);
@@ -200,7 +198,7 @@ ngx_http_kvs_authenticate(ngx_http_request_t *r)
     h = r->headers_in.authorization;
 
     if (h == NULL) {
-        return ngx_http_kvs_auth_refuse(r, "this node needs a token: send "
+        return ngx_http_kvs_unauthorized(r, "this node needs a token: send "
                                            "\"Authorization: Bearer "
                                            "<token>\"; POST /api/login "
                                            "gives one");
@@ -212,7 +210,7 @@ ngx_http_kvs_authenticate(ngx_http_request_t *r)
         || ngx_strncasecmp(p, (u_char *) "Bearer ", sizeof("Bearer ") - 1)
            != 0)
     {
-        return ngx_http_kvs_auth_refuse(r, "the Authorization header is not "
+        return ngx_http_kvs_unauthorized(r, "the Authorization header is not "
                                            "\"Bearer <token>\"");
     }
 
@@ -325,14 +323,14 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
         && ngx_memcmp(t->token, token->data, token->len) == 0)
     {
         if (t->claims.exp <= (uint64_t) now) {
-            return ngx_http_kvs_auth_refuse(r, "the token has expired");
+            return ngx_http_kvs_unauthorized(r, "the token has expired");
         }
 
     } else {
         why = kvs_jwt_verify((const char *) token->data, token->len,
                              kmcf->jwt_keys, kmcf->nsecrets, now, &claims);
         if (why != NULL) {
-            return ngx_http_kvs_auth_refuse(r, why);
+            return ngx_http_kvs_unauthorized(r, why);
         }
 
         /* verified, so at most KVS_JWT_MAX bytes */
@@ -359,7 +357,7 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
                        sizeof(t->hex), &hdr, &value);
 
     if (rc == KVS_OK && (hdr.flags & KVS_FLAG_TOMBSTONE)) {
-        return ngx_http_kvs_auth_refuse(r, "the token has been revoked");
+        return ngx_http_kvs_unauthorized(r, "the token has been revoked");
     }
 
     if (rc == KVS_ERROR) {
@@ -389,7 +387,7 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
     }
 
     if (hdr.flags & KVS_FLAG_TOMBSTONE) {
-        return ngx_http_kvs_auth_refuse(r, "the token's user has been "
+        return ngx_http_kvs_unauthorized(r, "the token's user has been "
                                            "deleted");
     }
 
@@ -415,13 +413,13 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
     }
 
     if (t->disabled) {
-        return ngx_http_kvs_auth_refuse(r, "the token's user is disabled");
+        return ngx_http_kvs_unauthorized(r, "the token's user is disabled");
     }
 
     /* second granularity: a token of the second of a change is revoked */
 
     if (t->claims.iat <= t->changed_at) {
-        return ngx_http_kvs_auth_refuse(r, "the token was revoked by a "
+        return ngx_http_kvs_unauthorized(r, "the token was revoked by a "
                                            "change of its user's password");
     }
 
@@ -463,8 +461,8 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
 
 /* 401 with the sentence, and the challenge RFC 6750 asks for */
 
-static ngx_int_t
-ngx_http_kvs_auth_refuse(ngx_http_request_t *r, const char *why)
+ngx_int_t
+ngx_http_kvs_unauthorized(ngx_http_request_t *r, const char *why)
 {
     ngx_table_elt_t  *h;
 

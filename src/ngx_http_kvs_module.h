@@ -241,6 +241,8 @@ ngx_int_t ngx_http_kvs_auth_conf(ngx_conf_t *cf,
 void ngx_http_kvs_auth_cleanup(void *data);
 ngx_int_t ngx_http_kvs_auth_variables(ngx_conf_t *cf);
 ngx_int_t ngx_http_kvs_authenticate(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_unauthorized(ngx_http_request_t *r,
+    const char *why);
 ngx_uint_t ngx_http_kvs_member(const uint8_t *user, const uint8_t *group);
 ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
     const kvs_record_hdr_t *hdr, unsigned right);
