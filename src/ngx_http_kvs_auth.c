@@ -49,9 +49,12 @@ ngx_int_t
 ngx_http_kvs_auth_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
 {
     char                 err[KVS_CONFIG_ERRLEN];
+    u_char              *p;
     ngx_str_t            file;
     ngx_uint_t           i;
     ngx_pool_cleanup_t  *cln;
+
+    ngx_str_set(&kmcf->auth_fingerprint, "off");
 
     if (!kmcf->kc.auth_enabled) {
         return NGX_OK;
@@ -88,10 +91,28 @@ ngx_http_kvs_auth_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
         return NGX_ERROR;
     }
 
-    for (i = 0; i < kmcf->nsecrets; i++) {
-        kvs_jwt_key_init(&kmcf->jwt_keys[i], kmcf->secrets[i].data,
-                         kmcf->secrets[i].len);
+    /* what nodes gossip of their settings: the secrets' key ids */
+
+    kmcf->auth_fingerprint.data = ngx_pnalloc(cf->pool, sizeof("on:")
+                                              + kmcf->nsecrets * 17);
+    if (kmcf->auth_fingerprint.data == NULL) {
+        return NGX_ERROR;
     }
+
+    p = ngx_cpymem(kmcf->auth_fingerprint.data, "on:", 3);
+
+    for (i = 0; i < kmcf->nsecrets; i++) {
+        if (kvs_jwt_key_init(&kmcf->jwt_keys[i], kmcf->secrets[i].data,
+                             kmcf->secrets[i].len)
+            != 0)
+        {
+            return NGX_ERROR;
+        }
+
+        p = ngx_sprintf(p, "%s%s", i ? "," : "", kmcf->jwt_keys[i].kid);
+    }
+
+    kmcf->auth_fingerprint.len = p - kmcf->auth_fingerprint.data;
 
     if (kmcf->kc.admin_password_file.path == NULL) {
         return NGX_OK;

@@ -40,6 +40,8 @@ static ngx_str_t  ngx_http_kvs_no_node = ngx_string("");
 
 static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
+static void ngx_http_kvs_cluster_auth(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *sender);
 static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
     const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
@@ -87,6 +89,10 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
     rc = ngx_http_kvs_cluster_verify(r, NULL, 0, &sender);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (route->flags & NGX_HTTP_KVS_MEMBER_LIST) {
+        ngx_http_kvs_cluster_auth(r, kmcf, &sender);
     }
 
     if ((route->flags & NGX_HTTP_KVS_LEAVE)
@@ -608,12 +614,9 @@ void
 ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n)
 {
-    uint32_t                 hash;
     ngx_uint_t               i, invalid;
-    ngx_atomic_uint_t        last, now;
     kvs_write_t             *first;
     ngx_http_kvs_shared_t   *sh;
-    ngx_http_kvs_refusal_t  *slot;
 
     first = NULL;
     invalid = 0;
@@ -632,23 +635,13 @@ ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
         return;
     }
 
-    if (kmcf->shm != NULL && kmcf->shm->data != NULL) {
-        sh = kmcf->shm->data;
-        hash = ngx_crc32_short(peer->data, peer->len);
-        slot = &sh->refusals[hash % NGX_HTTP_KVS_REFUSAL_SLOTS];
-        now = (ngx_atomic_uint_t) ngx_time();
-        last = slot->logged;
+    sh = kmcf->shm ? kmcf->shm->data : NULL;
 
-        if ((slot->peer == hash && now < last + 60)
-            || !ngx_atomic_cmp_set(&slot->logged, last, now))
-        {
-            ngx_kvs_debug(log, "kvs: %ui records from \"%V\" refused, not "
-                          "logged again within a minute: %s",
-                          invalid, peer, first->why);
-            return;
-        }
-
-        slot->peer = hash;
+    if (sh && !ngx_http_kvs_once_a_minute(kmcf, sh->refusals, peer)) {
+        ngx_kvs_debug(log, "kvs: %ui records from \"%V\" refused, not "
+                      "logged again within a minute: %s",
+                      invalid, peer, first->why);
+        return;
     }
 
     ngx_kvs_log(NGX_LOG_WARN, log, 0,
@@ -657,4 +650,84 @@ ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
                 "logged at most once a minute)",
                 first->path_len, first->path, peer,
                 first->why ? first->why : "it is invalid", invalid, n);
+}
+
+
+/*
+ * Whether something of a peer may be logged now: at most once a minute per
+ * peer, by all the node's processes together, through slots of the shared
+ * zone kept by the hash of the peer's name (two peers of one slot share
+ * its minute).
+ */
+
+ngx_uint_t
+ngx_http_kvs_once_a_minute(ngx_http_kvs_main_conf_t *kmcf,
+    ngx_http_kvs_refusal_t *slots, ngx_str_t *peer)
+{
+    uint32_t                 hash;
+    ngx_atomic_uint_t        last, now;
+    ngx_http_kvs_refusal_t  *slot;
+
+    (void) kmcf;
+
+    hash = ngx_crc32_short(peer->data, peer->len);
+    slot = &slots[hash % NGX_HTTP_KVS_REFUSAL_SLOTS];
+    now = (ngx_atomic_uint_t) ngx_time();
+    last = slot->logged;
+
+    if ((slot->peer == hash && now < last + 60)
+        || !ngx_atomic_cmp_set(&slot->logged, last, now))
+    {
+        return 0;
+    }
+
+    slot->peer = hash;
+
+    return 1;
+}
+
+
+/*
+ * A member that gossips, or joins, says what its auth settings are; one
+ * whose settings differ from this node's (auth on or off, the secrets of
+ * jwt_secret_file) would refuse this node's tokens, or take tokens this
+ * node refuses: both sides log it, at most once a minute per peer.
+ */
+
+static void
+ngx_http_kvs_cluster_auth(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *sender)
+{
+    ngx_str_t               theirs;
+    ngx_table_elt_t        *h;
+    ngx_http_kvs_shared_t  *sh;
+
+    h = ngx_http_kvs_header(r, NGX_HTTP_KVS_AUTH_HEADER);
+
+    if (h != NULL) {
+        theirs = h->value;
+
+    } else {
+        ngx_str_set(&theirs, "unknown");
+    }
+
+    if (theirs.len == kmcf->auth_fingerprint.len
+        && ngx_strncmp(theirs.data, kmcf->auth_fingerprint.data,
+                       theirs.len) == 0)
+    {
+        return;
+    }
+
+    sh = kmcf->shm ? kmcf->shm->data : NULL;
+
+    if (sh && !ngx_http_kvs_once_a_minute(kmcf, sh->auth, sender)) {
+        return;
+    }
+
+    ngx_kvs_log(NGX_LOG_WARN, r->connection->log, 0,
+                "kvs: node \"%V\" has other auth settings than this node "
+                "(\"%V\", here \"%V\": auth_enabled, and the key ids of "
+                "jwt_secret_file's secrets): tokens of one are refused by "
+                "the other; give every node the same settings",
+                sender, &theirs, &kmcf->auth_fingerprint);
 }

@@ -33,7 +33,13 @@ typedef struct {
 typedef struct {
     /* when a peer's bad records were last logged, by its name's hash */
     ngx_http_kvs_refusal_t refusals[NGX_HTTP_KVS_REFUSAL_SLOTS];
+    /* when a peer's other auth settings were last logged */
+    ngx_http_kvs_refusal_t auth[NGX_HTTP_KVS_REFUSAL_SLOTS];
 } ngx_http_kvs_shared_t;
+
+
+/* the header in which nodes tell each other their auth settings */
+#define NGX_HTTP_KVS_AUTH_HEADER  "X-KVS-Auth"
 
 
 /* a server with a kvs_cluster_api location, and where that was said */
@@ -72,6 +78,10 @@ typedef struct {
     kvs_jwt_key_t         *jwt_keys;
     char                  *admin_password; /* admin_password_file's */
     size_t                 admin_password_len;
+    ngx_str_t              auth_fingerprint; /* "off", or "on:" and the
+                                             secrets' key ids: gossiped,
+                                             so that nodes whose settings
+                                             differ say so */
 } ngx_http_kvs_main_conf_t;
 
 
@@ -285,6 +295,8 @@ ngx_int_t ngx_http_kvs_cluster_read(ngx_http_request_t *r, u_char **body,
     size_t *len, ngx_str_t *sender);
 void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
+ngx_uint_t ngx_http_kvs_once_a_minute(ngx_http_kvs_main_conf_t *kmcf,
+    ngx_http_kvs_refusal_t *slots, ngx_str_t *peer);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
 void ngx_http_kvs_ranges_body(ngx_http_request_t *r);

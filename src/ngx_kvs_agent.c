@@ -577,7 +577,8 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     }
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
-    p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len);
+    p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len
+                          + agent->kmcf->auth_fingerprint.len);
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
@@ -610,9 +611,11 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     p = ngx_sprintf(p, "Content-Type: application/%s\r\n"
                     KVS_SIGN_HEADER_NODE ": %s\r\n"
                     KVS_SIGN_HEADER_DATE ": %uL\r\n"
-                    KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n",
+                    KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n"
+                    NGX_HTTP_KVS_AUTH_HEADER ": %V\r\n",
                     uri[1] == '_' ? "octet-stream" : "json",
-                    kc->node_id, date, (size_t) KVS_SIGN_LEN, sig);
+                    kc->node_id, date, (size_t) KVS_SIGN_LEN, sig,
+                    &agent->kmcf->auth_fingerprint);
     call->headers.len = p - call->headers.data;
 
     call->timeout = ngx_kvs_agent_msec(kc->peer_timeout);
