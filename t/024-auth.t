@@ -339,4 +339,37 @@ unlike($node->log_text, qr/\[(alert|crit|emerg)\]/,
 unlike($node->log_text, qr/admin-password|bob-password/,
        'no password in the error log');
 $node->stop;
+
+# logins write identity, not data: a read_only node takes them, a node
+# still syncing from its peers does not
+
+my $ro = KVS::Node->new(name => 'auth-ro', workers => 1,
+                        yaml => $auth . "read_only: true\n");
+put_file($ro->prefix . '/conf/jwt.secret', "$secret\n");
+put_file($ro->prefix . '/conf/admin.pw', "admin-password\n");
+$ro->start;
+($st, $h, $b) = $ro->request(POST => '/api/login',
+    body => '{"username":"admin","password":"admin-password"}');
+is($st, 200, 'a read_only node takes a login');
+my %R = (Authorization => 'Bearer ' . json_field($b, 'token'));
+($st) = $ro->request(PUT => '/kv/x', headers => \%R, body => '1');
+is($st, 503, 'but no write of data');
+($st) = $ro->request(POST => '/api/logout', headers => \%R);
+is($st, 200, 'and a logout');
+$ro->stop;
+
+my $sy = KVS::Node->new(name => 'auth-sync', workers => 1,
+    yaml => $auth . "cluster_secret: test-cluster-secret-0123456789\n"
+            . 'seed_nodes: ["127.0.0.1:' . KVS::Node::free_port() . "\"]\n"
+            . "peer_timeout: 0.2\n");
+put_file($sy->prefix . '/conf/jwt.secret', "$secret\n");
+put_file($sy->prefix . '/conf/admin.pw', "admin-password\n");
+$sy->start;
+($st, $h, $b) = $sy->request(POST => '/api/login',
+    body => '{"username":"admin","password":"admin-password"}');
+is($st, 503, 'a node syncing from its peers refuses a login with 503');
+like($b, qr/syncing/, 'saying why');
+unlike($sy->log_text, qr/created the user admin/,
+       'and creates no admin before its bootstrap is done');
+$sy->stop;
 done_testing;
