@@ -29,7 +29,8 @@ typedef struct {
     ngx_http_request_t        *request;
     ngx_http_kvs_kdf_task_t    task;
     uint8_t                    user[KVS_UUID_LEN];
-    uint64_t                   changed_at;  /* the user's password_changed_at */
+    uint64_t                   changed_at;  /* the user's password_changed_at,
+                                               ms */
     ngx_uint_t                 known;       /* a live, enabled user */
     kvs_ident_login_t          req;
     char                       stored[KVS_IDENT_STORED_MAX];
@@ -250,9 +251,9 @@ ngx_http_kvs_login_done(void *data)
 
 /*
  * A token for the user: its record is written first, and the token is
- * answered once that is durable.  It is issued after the second of the
- * user's last change of password, which revokes every token of that
- * second or before.
+ * answered once that is durable.  It is issued after the millisecond of
+ * the user's last change of password, which revokes every token issued
+ * at or before it.
  */
 
 static ngx_int_t
@@ -260,6 +261,7 @@ ngx_http_kvs_login_issue(ngx_http_request_t *r, ngx_http_kvs_login_t *l)
 {
     int                        n;
     size_t                     len;
+    uint64_t                   now;
     uint8_t                    digest[NGX_HTTP_KVS_TOKEN_DIGEST];
     kvs_token_t                t;
     kvs_jwt_claims_t           claims;
@@ -268,10 +270,13 @@ ngx_http_kvs_login_issue(ngx_http_request_t *r, ngx_http_kvs_login_t *l)
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
+    now = ngx_http_kvs_now_ms();
+
     ngx_memcpy(claims.sub, l->user, KVS_UUID_LEN);
     kvs_uuid_generate(claims.jti);
-    claims.iat = ngx_max((uint64_t) ngx_time(), l->changed_at + 1);
-    claims.exp = (uint64_t) ngx_time() + kmcf->kc.token_ttl;
+    claims.iat_ms = ngx_max(now, l->changed_at + 1);
+    claims.iat = claims.iat_ms / 1000;
+    claims.exp = now / 1000 + kmcf->kc.token_ttl;
 
     n = kvs_jwt_sign(&claims, &kmcf->jwt_keys[0], (char *) l->token,
                      sizeof(l->token));
@@ -474,7 +479,7 @@ ngx_http_kvs_admin_create(kvs_store_t *st, ngx_http_kvs_main_conf_t *kmcf,
     user.username_len = sizeof("admin") - 1;
     user.password = hash;
     user.password_len = n;
-    user.password_changed_at = now / 1000 - 1;
+    user.password_changed_at = now;
     user.created_at = now;
     user.rate_limit = -1;
 

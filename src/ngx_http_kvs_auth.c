@@ -7,7 +7,8 @@
  * under one of the jwt_secret_file's secrets, it has not expired, its
  * SHA3-512 is not a tombstone in the token namespace (a revocation; a
  * digest not arrived yet is no revocation), and its user is present and
- * enabled and changed password before the second the token was issued.
+ * enabled and changed password before the token was issued (iat, to the
+ * millisecond).
  * All of it is a few reads of the request's read transaction: no lock, no
  * allocation but the username kept for $kvs_user.  A user not arrived yet
  * (a login on another node a moment ago) is 503 with Retry-After, so that
@@ -437,9 +438,9 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
         return ngx_http_kvs_unauthorized(r, "the token's user is disabled");
     }
 
-    /* second granularity: a token of the second of a change is revoked */
+    /* to the millisecond: a token of a change's millisecond is revoked */
 
-    if (t->claims.iat <= t->changed_at) {
+    if (t->claims.iat_ms <= t->changed_at) {
         return ngx_http_kvs_unauthorized(r, "the token was revoked by a "
                                            "change of its user's password");
     }

@@ -500,7 +500,7 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     /*
      * A change of password revokes every token issued before it, and so
      * does disabling, for good: enabling again does not bring them back.
-     * A login issues its token after the second of the last change
+     * A login issues its token after the millisecond of the last change
      * (ngx_http_kvs_login_issue()), so the new mark is past that too.
      */
 
@@ -516,8 +516,8 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     if (j->req.password.present
         || (j->req.disabled.present && j->req.disabled.value))
     {
-        j->user.password_changed_at =
-                         ngx_max(now / 1000, j->user.password_changed_at + 1);
+        j->user.password_changed_at = ngx_max(now,
+                                              j->user.password_changed_at + 1);
     }
 
     len = kvs_user_encode(&j->user, NULL, 0);

@@ -306,6 +306,12 @@ is($st, 200, 'the new one logs in');
 
 ($st) = $node->request(DELETE => "/api/users/$bob_id", headers => \%A);
 is($st, 204, 'the admin deletes bob');
+($st, $h, $b) = $node->request(POST => '/api/users', headers => \%A,
+    body => '{"username":"bob","password":"new-bob-password"}');
+is($st, 201, 'and creates a new bob at once, the same uuid');
+($st, $h, $b) = $node->request(GET => '/kv/team', headers => \%B);
+is($st, 401, 'whom the old bob\'s token, of the same second, is not');
+($st) = $node->request(DELETE => "/api/users/$bob_id", headers => \%A);
 ($st, $h, $b) = $node->request(GET => '/kv/bobs', headers => \%B);
 is($st, 401, 'a deleted user\'s token is refused');
 ($st) = login('bob', 'bob-password-2');

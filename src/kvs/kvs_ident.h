@@ -43,7 +43,7 @@ extern const uint8_t  kvs_ident_admin_group[KVS_UUID_LEN];
 
 /*
  * A user record, {"username":"alice","password":"$scrypt$...",
- * "disabled":false,"password_changed_at":<s>,"created_at":<ms>}, and
+ * "disabled":false,"password_changed_at":<ms>,"created_at":<ms>}, and
  * "rate_limit" when it is not -1.  password is the KDF's stored string,
  * opaque here but written without escapes: no quote, backslash or control
  * character, 1 to 256 bytes.
@@ -54,7 +54,7 @@ typedef struct {
     const char  *password;
     size_t       password_len;
     unsigned     disabled:1;
-    uint64_t     password_changed_at;    /* s */
+    uint64_t     password_changed_at;    /* ms */
     uint64_t     created_at;             /* ms */
     int64_t      rate_limit;             /* -1: none */
 } kvs_user_t;
@@ -227,7 +227,7 @@ int kvs_token_parse(const uint8_t *v, size_t len, kvs_token_t *t);
 /*
  * What the API shows, never a password nor its hash: a user,
  * {"uuid":"…","username":"…","groups":["…"],"disabled":false,
- * "created_at":ms,"password_changed_at":s}, with the names of its groups;
+ * "created_at":ms,"password_changed_at":ms}, with the names of its groups;
  * and a group, {"uuid":"…","name":"…","members":["<username>",…],
  * "created_at":ms}, with its members' usernames.  Sized as the encoders.
  */

@@ -29,7 +29,7 @@
 
 typedef enum {
     KVS_JWT_STRING,
-    KVS_JWT_INTEGER
+    KVS_JWT_TIME                         /* a NumericDate */
 } kvs_jwt_type_e;
 
 
@@ -76,8 +76,8 @@ static int kvs_jwt_object(const uint8_t *p, size_t len,
 static int kvs_jwt_value(const uint8_t *p, size_t len, size_t *i,
     const uint8_t *name, size_t nlen, const kvs_jwt_field_t *fields,
     size_t n, int closed, kvs_jwt_value_t *val);
-static int kvs_jwt_integer(const uint8_t *p, size_t len, size_t *i,
-    uint64_t *v);
+static int kvs_jwt_time(const uint8_t *p, size_t len, size_t *i,
+    uint64_t *ms);
 static size_t kvs_jwt_skip(const uint8_t *p, size_t len, size_t i);
 static size_t kvs_jwt_space(const uint8_t *p, size_t len, size_t i);
 static int kvs_jwt_is(const kvs_jwt_value_t *v, const char *s);
@@ -93,8 +93,8 @@ static const kvs_jwt_field_t  kvs_jwt_header_fields[] = {
 
 static const kvs_jwt_field_t  kvs_jwt_claim_fields[] = {
     { "sub", KVS_JWT_STRING },
-    { "iat", KVS_JWT_INTEGER },
-    { "exp", KVS_JWT_INTEGER },
+    { "iat", KVS_JWT_TIME },
+    { "exp", KVS_JWT_TIME },
     { "jti", KVS_JWT_STRING }
 };
 
@@ -139,12 +139,28 @@ kvs_jwt_sign(const kvs_jwt_claims_t *c, const kvs_jwt_key_t *key, char *out,
     size_t size)
 {
     int     hn, pn;
-    char    header[64], payload[160], sub[KVS_UUID_STR_LEN];
-    char    jti[KVS_UUID_STR_LEN], *p;
-    size_t  len;
+    char      header[64], payload[176], sub[KVS_UUID_STR_LEN];
+    char      jti[KVS_UUID_STR_LEN], iat[32], *p;
+    size_t    len;
+    uint64_t  ms;
 
-    if (c->iat > KVS_JWT_TIME_MAX || c->exp > KVS_JWT_TIME_MAX) {
+    ms = c->iat_ms ? c->iat_ms : c->iat * 1000;
+
+    if (c->iat > KVS_JWT_TIME_MAX || c->exp > KVS_JWT_TIME_MAX
+        || ms / 1000 > KVS_JWT_TIME_MAX)
+    {
         return -1;
+    }
+
+    /* whole seconds as an integer, as they always were */
+
+    if (ms % 1000) {
+        snprintf(iat, sizeof(iat), "%llu.%03llu",
+                 (unsigned long long) (ms / 1000),
+                 (unsigned long long) (ms % 1000));
+
+    } else {
+        snprintf(iat, sizeof(iat), "%llu", (unsigned long long) (ms / 1000));
     }
 
     kvs_uuid_format(c->sub, sub);
@@ -155,9 +171,9 @@ kvs_jwt_sign(const kvs_jwt_claims_t *c, const kvs_jwt_key_t *key, char *out,
                   key->kid);
 
     pn = snprintf(payload, sizeof(payload),
-                  "{\"sub\":\"%.*s\",\"iat\":%llu,\"exp\":%llu,"
+                  "{\"sub\":\"%.*s\",\"iat\":%s,\"exp\":%llu,"
                   "\"jti\":\"%.*s\"}",
-                  KVS_UUID_STR_LEN, sub, (unsigned long long) c->iat,
+                  KVS_UUID_STR_LEN, sub, iat,
                   (unsigned long long) c->exp, KVS_UUID_STR_LEN, jti);
 
     if (hn < 0 || (size_t) hn >= sizeof(header)
@@ -352,8 +368,9 @@ kvs_jwt_claims(const uint8_t *p, size_t len, kvs_jwt_claims_t *c)
         return KVS_JWT_CLAIMS;
     }
 
-    c->iat = val[KVS_JWT_IAT].num;
-    c->exp = val[KVS_JWT_EXP].num;
+    c->iat_ms = val[KVS_JWT_IAT].num;
+    c->iat = c->iat_ms / 1000;
+    c->exp = val[KVS_JWT_EXP].num / 1000;
 
     return NULL;
 }
@@ -471,8 +488,8 @@ kvs_jwt_value(const uint8_t *p, size_t len, size_t *i, const uint8_t *name,
 
     val[f].seen = 1;
 
-    if (fields[f].type == KVS_JWT_INTEGER) {
-        return kvs_jwt_integer(p, len, i, &val[f].num);
+    if (fields[f].type == KVS_JWT_TIME) {
+        return kvs_jwt_time(p, len, i, &val[f].num);
     }
 
     if (p[*i] != '"') {
@@ -488,17 +505,17 @@ kvs_jwt_value(const uint8_t *p, size_t len, size_t *i, const uint8_t *name,
 }
 
 
-/* an integer from 0 to KVS_JWT_TIME_MAX: digits, with no sign, fraction
- * or exponent after them */
+/* a time from 0 to KVS_JWT_TIME_MAX seconds, in milliseconds: digits,
+ * with no sign or exponent, and at most three decimals after a point */
 
 static int
-kvs_jwt_integer(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
+kvs_jwt_time(const uint8_t *p, size_t len, size_t *i, uint64_t *ms)
 {
-    size_t    k;
-    uint64_t  d;
+    size_t    k, n;
+    uint64_t  d, v, frac;
 
     k = *i;
-    *v = 0;
+    v = 0;
 
     if (k == len || p[k] < '0' || p[k] > '9') {
         return -1;
@@ -507,18 +524,41 @@ kvs_jwt_integer(const uint8_t *p, size_t len, size_t *i, uint64_t *v)
     while (k < len && p[k] >= '0' && p[k] <= '9') {
         d = (uint64_t) (p[k] - '0');
 
-        if (*v > (KVS_JWT_TIME_MAX - d) / 10) {
+        if (v > (KVS_JWT_TIME_MAX - d) / 10) {
             return -1;
         }
 
-        *v = *v * 10 + d;
+        v = v * 10 + d;
         k++;
     }
 
-    if (k < len && (p[k] == '.' || p[k] == 'e' || p[k] == 'E')) {
+    frac = 0;
+
+    if (k < len && p[k] == '.') {
+        k++;
+
+        for (n = 0; k < len && p[k] >= '0' && p[k] <= '9'; n++, k++) {
+            if (n == 3) {
+                return -1;
+            }
+
+            frac = frac * 10 + (uint64_t) (p[k] - '0');
+        }
+
+        if (n == 0) {
+            return -1;
+        }
+
+        for ( /* void */ ; n < 3; n++) {
+            frac *= 10;
+        }
+    }
+
+    if (k < len && (p[k] == 'e' || p[k] == 'E')) {
         return -1;
     }
 
+    *ms = v * 1000 + frac;
     *i = k;
 
     return 0;

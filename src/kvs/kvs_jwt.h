@@ -7,6 +7,11 @@
  *     {"alg":"HS256","typ":"JWT","kid":"<key id>"}
  *     {"sub":"<user uuid>","iat":<s>,"exp":<s>,"jti":"<random uuid>"}
  *
+ * iat and exp are NumericDates (RFC 7519 2): seconds, which may have a
+ * fraction; this module writes iat to the millisecond ("iat":1795618467.095)
+ * and reads up to three decimals, so that a token is known to be older or
+ * newer than a change of its user's password within one second.
+ *
  * jwt_secret may hold several secrets so that one can be rotated without
  * logging everyone out: the first signs, any verifies, and the header's
  * kid says which signed.  A key's id is the first 16 hex digits of the
@@ -15,7 +20,8 @@
  *
  * Only what this module issues is taken: alg exactly HS256 (no "none", no
  * other algorithm picked by the token), no header member beyond alg, typ
- * and kid, integers without fraction or exponent, no duplicate member and
+ * and kid, times without exponent and with at most three decimals, no
+ * duplicate member and
  * no backslash escape, so that no two readers of one token can read it
  * two ways; and every part in the one base64url spelling of its bytes, so
  * that a token has one text, and the digest under which it is revoked is
@@ -52,6 +58,9 @@ typedef struct {
     uint8_t         jti[KVS_UUID_LEN];        /* this token, at random */
     uint64_t        iat;                      /* unix seconds */
     uint64_t        exp;
+    uint64_t        iat_ms;                   /* the same in milliseconds;
+                                                 kvs_jwt_sign() writes it
+                                                 when it is not 0 */
 } kvs_jwt_claims_t;
 
 

@@ -164,6 +164,9 @@ kvs_fuzz_claims(const uint8_t *data, size_t size, kvs_jwt_claims_t *c)
 
     c->iat %= KVS_JWT_TIME_MAX + 2;
 
+    /* to the millisecond, or in whole seconds */
+    c->iat_ms = c->iat * 1000 + ((b[39] & 1) ? (uint64_t) b[38] * 3 : 0);
+
     /* around the clock more often than not */
     c->exp = (b[40] & 0x80) ? c->exp % (KVS_JWT_TIME_MAX + 2)
                             : KVS_FUZZ_NOW_S - 128 + (c->exp & 0xff);
