@@ -609,10 +609,22 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 static ngx_int_t
 ngx_http_kvs_may_write(ngx_http_request_t *r, ngx_str_t *key, kvs_write_t *w)
 {
-    int                rc;
-    ngx_int_t          status;
-    const uint8_t     *value;
-    kvs_record_hdr_t   hdr;
+    int                        rc;
+    ngx_int_t                  status;
+    const uint8_t             *value;
+    kvs_record_hdr_t           hdr;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    /* with auth off anyone may write, and a new key has no owner and no
+     * group: no read is needed */
+
+    if (!kmcf->kc.auth_enabled) {
+        w->owned = 1;
+        w->permissions = kmcf->kc.default_permissions;
+        return NGX_OK;
+    }
 
     status = ngx_http_kvs_read_begin(r);
     if (status != NGX_OK) {
