@@ -271,8 +271,7 @@ ngx_http_kvs_authenticate(ngx_http_request_t *r)
 
     ctx->user = u;
 
-    ngx_kvs_debug(r->connection->log, "kvs: user \"%V\"%s", &u->name,
-                  u->admin ? ", an admin" : "");
+    ngx_kvs_debug(r->connection->log, "kvs: user \"%V\"", &u->name);
 
     return NGX_OK;
 }
@@ -280,13 +279,14 @@ ngx_http_kvs_authenticate(ngx_http_request_t *r)
 
 /*
  * What a worker knows of a token it has verified: its claims and digest,
- * and what the records of its user and of the group admin said at their
- * versions last read.  The signature and the claims of the same bytes
- * verify the same way every time, so a token seen again skips the MAC,
- * the JWT's parse and the digest; the store is still read every time (the
- * revocation, the user, the group admin), but a record at the version
- * already parsed is not parsed again.  A reload starts new workers, with
- * the new secrets and an empty cache.
+ * and what the record of its user said at the version last read.  The
+ * signature and the claims of the same bytes verify the same way every
+ * time, so a token seen again skips the MAC, the JWT's parse and the
+ * digest; the store is still read every time (the revocation, the user),
+ * but a user's record at the version already parsed is not parsed again.
+ * Whether the user is an admin is looked up only where a decision needs
+ * it (ngx_http_kvs_admin_of()).  A reload starts new workers, with the new
+ * secrets and an empty cache.
  */
 
 #define NGX_HTTP_KVS_TOKENS  256
@@ -302,11 +302,8 @@ typedef struct {
     uint64_t            changed_at;
     size_t              name_len;
     u_char              name[KVS_IDENT_NAME_MAX];
-    kvs_version_t       admin_version;    /* group admin's record read */
     unsigned            user_known:1;
     unsigned            disabled:1;
-    unsigned            admin_known:1;
-    unsigned            admin:1;
 } ngx_http_kvs_token_t;
 
 
@@ -367,7 +364,6 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
         ngx_memcpy(t->token, token->data, token->len);
         t->claims = claims;
         t->user_known = 0;
-        t->admin_known = 0;
         t->len = token->len;
     }
 
@@ -455,28 +451,6 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
 
     ngx_memcpy(u->name.data, t->name, t->name_len);
 
-    /* an admin: a member of the group admin, at its version */
-
-    kvs_uuid_format(kvs_ident_admin_group, path);
-
-    rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path, sizeof(path),
-                       &hdr, &value);
-
-    if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
-        u->admin = 0;
-        return NGX_OK;
-    }
-
-    if (!t->admin_known
-        || kvs_version_cmp(&t->admin_version, &hdr.version) != 0)
-    {
-        t->admin = kvs_group_has(value, hdr.value_len, u->uuid) == 1;
-        t->admin_version = hdr.version;
-        t->admin_known = 1;
-    }
-
-    u->admin = t->admin;
-
     return NGX_OK;
 }
 
@@ -562,14 +536,16 @@ ngx_http_kvs_may(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
         return 0;
     }
 
-    who.user = ctx->user->uuid;
-    who.admin = ctx->user->admin;
+    /* the key's bits first: an admin is looked up only when they refuse */
 
-    in_group = !who.admin
-               && ngx_memcmp(hdr->owner, who.user, KVS_UUID_LEN) != 0
+    who.user = ctx->user->uuid;
+    who.admin = 0;
+
+    in_group = ngx_memcmp(hdr->owner, who.user, KVS_UUID_LEN) != 0
                && ngx_http_kvs_member(who.user, hdr->group);
 
-    return kvs_acl_decide(&who, hdr, in_group, right);
+    return kvs_acl_decide(&who, hdr, in_group, right)
+           || ngx_http_kvs_admin_of(r);
 }
 
 
@@ -650,7 +626,7 @@ ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key, kvs_write_t *w)
 
     if (!kmcf->kc.auth_enabled
         || kmcf->kc.top_level_create == KVS_TOP_LEVEL_ANY
-        || (ctx && ctx->user && ctx->user->admin))
+        || ngx_http_kvs_admin_of(r))
     {
         return NGX_OK;
     }
@@ -698,8 +674,8 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
     u = ctx ? ctx->user : NULL;
 
     if (u == NULL
-        || (!u->admin
-            && ngx_memcmp(hdr->owner, u->uuid, KVS_UUID_LEN) != 0))
+        || (ngx_memcmp(hdr->owner, u->uuid, KVS_UUID_LEN) != 0
+            && !ngx_http_kvs_admin_of(r)))
     {
         return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
                                   "only the key's owner or an admin may "
@@ -709,7 +685,7 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
     if (m->owner.present
         && ngx_memcmp(m->owner.uuid, hdr->owner, KVS_UUID_LEN) != 0)
     {
-        if (!u->admin) {
+        if (!ngx_http_kvs_admin_of(r)) {
             return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
                                       "only an admin gives a key to another "
                                       "owner");
@@ -731,7 +707,9 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
                                       "\"group\" is no group's uuid");
         }
 
-        if (!u->admin && !ngx_http_kvs_member(u->uuid, m->group.uuid)) {
+        if (!ngx_http_kvs_member(u->uuid, m->group.uuid)
+            && !ngx_http_kvs_admin_of(r))
+        {
             return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
                                       "you may give a key only to a group "
                                       "you are a member of");
@@ -739,4 +717,32 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Whether the request's user is an admin, a member of the group admin,
+ * inside the current read transaction: looked up once per request, and
+ * only where a decision needs it.
+ */
+
+ngx_uint_t
+ngx_http_kvs_admin_of(ngx_http_request_t *r)
+{
+    ngx_http_kvs_ctx_t   *ctx;
+    ngx_http_kvs_user_t  *u;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    u = ctx ? ctx->user : NULL;
+
+    if (u == NULL) {
+        return 0;
+    }
+
+    if (!u->admin_known) {
+        u->admin = ngx_http_kvs_member(u->uuid, kvs_ident_admin_group);
+        u->admin_known = 1;
+    }
+
+    return u->admin;
 }

@@ -154,6 +154,7 @@ typedef struct {
     ngx_str_t              name;
     uint8_t                token[NGX_HTTP_KVS_TOKEN_DIGEST];
     unsigned               admin:1;       /* a member of group admin */
+    unsigned               admin_known:1; /* admin was looked up */
 } ngx_http_kvs_user_t;
 
 
@@ -254,6 +255,7 @@ ngx_int_t ngx_http_kvs_authenticate(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_unauthorized(ngx_http_request_t *r,
     const char *why);
 ngx_uint_t ngx_http_kvs_member(const uint8_t *user, const uint8_t *group);
+ngx_uint_t ngx_http_kvs_admin_of(ngx_http_request_t *r);
 ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
     const kvs_record_hdr_t *hdr, unsigned right);
 ngx_int_t ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key,

@@ -96,14 +96,26 @@ ngx_http_kvs_api_id(ngx_http_request_t *r, size_t base, ngx_str_t *id)
 }
 
 
+/* whether the request's user is an admin, outside a read of the store */
+
 static ngx_uint_t
 ngx_http_kvs_admin(ngx_http_request_t *r)
 {
-    ngx_http_kvs_ctx_t  *ctx;
+    ngx_uint_t  admin;
+    char        err[KVS_STORE_ERRLEN];
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
+        != KVS_OK)
+    {
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", err);
+        return 0;
+    }
 
-    return ctx && ctx->user && ctx->user->admin;
+    admin = ngx_http_kvs_admin_of(r);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return admin;
 }
 
 
