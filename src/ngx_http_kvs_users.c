@@ -77,6 +77,9 @@ static ngx_int_t ngx_http_kvs_page(ngx_http_request_t *r, char ns,
     const char *name);
 static ngx_int_t ngx_http_kvs_user_deleted(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
+static ngx_int_t ngx_http_kvs_identity_delete(ngx_http_request_t *r,
+    char ns, const uint8_t *uuid, ngx_int_t (*written)(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx));
 
 
 /* "/api/users" or "/api/users/{uuid}": the uuid, or an empty id */
@@ -1203,6 +1206,56 @@ ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
 }
 
 
+/*
+ * DELETE of a user or a group: the tombstone of its record, keyed by the
+ * uuid as this node writes it (lowercase), answered by written once
+ * durable.
+ */
+
+static ngx_int_t
+ngx_http_kvs_identity_delete(ngx_http_request_t *r, char ns,
+    const uint8_t *uuid, ngx_int_t (*written)(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx))
+{
+    ngx_int_t            rc;
+    ngx_http_kvs_ctx_t  *ctx;
+
+    rc = ngx_http_discard_request_body(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    if (ctx == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key.data = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
+    if (ctx->key.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->key.len = KVS_UUID_STR_LEN;
+    kvs_uuid_format(uuid, (char *) ctx->key.data);
+
+    ctx->write.op = KVS_WRITE_DELETE;
+    ctx->write.ns = ns;
+    ctx->write.path = (const char *) ctx->key.data;
+    ctx->write.path_len = ctx->key.len;
+    ctx->written = written;
+
+    r->main->count++;
+
+    rc = ngx_http_kvs_write_enqueue(r, ctx);
+    if (rc != NGX_OK) {
+        r->main->count--;
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
 /* GET /api/users/{uuid}: admins, and the user themselves */
 
 static ngx_int_t
@@ -1270,7 +1323,6 @@ ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
 {
     ngx_int_t            rc;
     uint8_t              uuid[KVS_UUID_LEN];
-    ngx_http_kvs_ctx_t  *ctx;
 
     if (!ngx_http_kvs_admin(r)) {
         return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
@@ -1288,41 +1340,8 @@ ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
                                   "send changes to another node");
     }
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    ctx = ngx_http_kvs_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    /* the key is the uuid as this node writes it: lowercase */
-
-    ctx->key.data = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
-    if (ctx->key.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->key.len = KVS_UUID_STR_LEN;
-    kvs_uuid_format(uuid, (char *) ctx->key.data);
-
-    ctx->write.op = KVS_WRITE_DELETE;
-    ctx->write.ns = KVS_NS_USER;
-    ctx->write.path = (const char *) ctx->key.data;
-    ctx->write.path_len = ctx->key.len;
-    ctx->written = ngx_http_kvs_user_deleted;
-
-    r->main->count++;
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        r->main->count--;
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_kvs_identity_delete(r, KVS_NS_USER, uuid,
+                                        ngx_http_kvs_user_deleted);
 }
 
 
@@ -1357,7 +1376,6 @@ ngx_http_kvs_groups_handler(ngx_http_request_t *r)
     ngx_int_t            rc;
     ngx_str_t            id;
     uint8_t              uuid[KVS_UUID_LEN];
-    ngx_http_kvs_ctx_t  *ctx;
 
     rc = ngx_http_kvs_api_ready(r);
     if (rc != NGX_OK) {
@@ -1423,39 +1441,8 @@ ngx_http_kvs_groups_handler(ngx_http_request_t *r)
                                   "the group admin cannot be deleted");
     }
 
-    rc = ngx_http_discard_request_body(r);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
-    ctx = ngx_http_kvs_get_ctx(r);
-    if (ctx == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->key.data = ngx_pnalloc(r->pool, KVS_UUID_STR_LEN);
-    if (ctx->key.data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->key.len = KVS_UUID_STR_LEN;
-    kvs_uuid_format(uuid, (char *) ctx->key.data);
-
-    ctx->write.op = KVS_WRITE_DELETE;
-    ctx->write.ns = KVS_NS_GROUP;
-    ctx->write.path = (const char *) ctx->key.data;
-    ctx->write.path_len = ctx->key.len;
-    ctx->written = ngx_http_kvs_group_written;
-
-    r->main->count++;
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        r->main->count--;
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_kvs_identity_delete(r, KVS_NS_GROUP, uuid,
+                                        ngx_http_kvs_group_written);
 }
 
 
