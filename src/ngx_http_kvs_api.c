@@ -391,15 +391,7 @@ ngx_http_kvs_logout_handler(ngx_http_request_t *r)
     ctx->write.revoke = 1;
     ctx->written = ngx_http_kvs_logout_written;
 
-    r->main->count++;
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        r->main->count--;
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_kvs_write_queue(r, ctx);
 }
 
 

@@ -144,15 +144,7 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 
         ctx->write.op = KVS_WRITE_DELETE;
 
-        r->main->count++;
-
-        rc = ngx_http_kvs_write_enqueue(r, ctx);
-        if (rc != NGX_OK) {
-            r->main->count--;
-            return rc;
-        }
-
-        return NGX_DONE;
+        return ngx_http_kvs_write_queue(r, ctx);
     }
 
     if (r->headers_in.content_length_n > (off_t) kmcf->kc.max_json_size) {

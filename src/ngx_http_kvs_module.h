@@ -311,6 +311,8 @@ ngx_int_t ngx_http_kvs_health_handler(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_write_enqueue(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
+ngx_int_t ngx_http_kvs_write_queue(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
 ngx_int_t ngx_http_kvs_write_init_process(ngx_cycle_t *cycle);
 void ngx_http_kvs_write_hold(ngx_uint_t hold);
 

@@ -1244,15 +1244,7 @@ ngx_http_kvs_identity_delete(ngx_http_request_t *r, char ns,
     ctx->write.path_len = ctx->key.len;
     ctx->written = written;
 
-    r->main->count++;
-
-    rc = ngx_http_kvs_write_enqueue(r, ctx);
-    if (rc != NGX_OK) {
-        r->main->count--;
-        return rc;
-    }
-
-    return NGX_DONE;
+    return ngx_http_kvs_write_queue(r, ctx);
 }
 
 

@@ -129,6 +129,25 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 }
 
 
+/*
+ * The write of a handler that has not read a body: the request is held
+ * until the queue answers it.  Returns NGX_DONE for the handler to return.
+ */
+
+ngx_int_t
+ngx_http_kvs_write_queue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
+{
+    r->main->count++;
+
+    if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
+        r->main->count--;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
 static void
 ngx_http_kvs_write_post(void)
 {
