@@ -198,8 +198,9 @@ ngx_http_kvs_login_kdf(void *data)
     ngx_http_kvs_login_t *l = data;
 
     if (l->known) {
-        l->match = kvs_password_verify(l->req.password.data, l->req.password.len,
-                                       l->stored, l->stored_len);
+        l->match = kvs_password_verify(l->req.password.data,
+                                       l->req.password.len, l->stored,
+                                       l->stored_len);
 
     } else {
         (void) kvs_password_dummy(l->req.password.data, l->req.password.len);
