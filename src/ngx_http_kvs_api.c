@@ -76,9 +76,8 @@ ngx_http_kvs_login_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_kvs_syncing()) {
-        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "this node is syncing from its peers; "
-                                  "log in on another node");
+        return ngx_http_kvs_syncing_refused(r,
+                                            "log in on another node");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_kvs_login_body);

@@ -485,27 +485,39 @@ ngx_http_kvs_unauthorized(ngx_http_request_t *r, const char *why)
 ngx_uint_t
 ngx_http_kvs_member(const uint8_t *user, const uint8_t *group)
 {
-    char               path[KVS_UUID_STR_LEN];
     const uint8_t     *value;
     kvs_record_hdr_t   hdr;
     static const uint8_t  none[KVS_UUID_LEN];
 
-    if (ngx_memcmp(group, none, KVS_UUID_LEN) == 0) {
-        return 0;
-    }
-
-    kvs_uuid_format(group, path);
-
-    if (kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path, sizeof(path),
-                      &hdr, &value)
-        != KVS_OK
-        || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
-        || (hdr.flags & KVS_FLAG_COMPRESSED))
+    if (ngx_memcmp(group, none, KVS_UUID_LEN) == 0
+        || !ngx_http_kvs_identity(KVS_NS_GROUP, group, &hdr, &value))
     {
         return 0;
     }
 
     return kvs_group_has(value, hdr.value_len, user) == 1;
+}
+
+
+/*
+ * The live record of the user ('u') or the group ('g') of that uuid,
+ * inside the current read transaction: 1 with its header and value, or 0
+ * (none, a tombstone, expired, or not identity written by a node).
+ */
+
+ngx_uint_t
+ngx_http_kvs_identity(char ns, const uint8_t *uuid, kvs_record_hdr_t *hdr,
+    const uint8_t **value)
+{
+    char  path[KVS_UUID_STR_LEN];
+
+    kvs_uuid_format(uuid, path);
+
+    return kvs_store_get(ngx_http_kvs_store, ns, path, sizeof(path), hdr,
+                         value)
+           == KVS_OK
+           && kvs_record_live(hdr, ngx_http_kvs_now_ms())
+           && !(hdr->flags & KVS_FLAG_COMPRESSED);
 }
 
 
@@ -637,24 +649,6 @@ ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key, kvs_write_t *w)
 }
 
 
-/* whether a record of that uuid lives in the namespace (read transaction) */
-
-static ngx_uint_t
-ngx_http_kvs_exists(char ns, const uint8_t *uuid)
-{
-    char               path[KVS_UUID_STR_LEN];
-    const uint8_t     *value;
-    kvs_record_hdr_t   hdr;
-
-    kvs_uuid_format(uuid, path);
-
-    return kvs_store_get(ngx_http_kvs_store, ns, path, sizeof(path), &hdr,
-                         &value)
-           == KVS_OK
-           && kvs_record_live(&hdr, ngx_http_kvs_now_ms());
-}
-
-
 /*
  * Whether the request may change a key's meta as m asks, inside the
  * current read transaction: its owner or an admin; only an admin gives it
@@ -666,6 +660,8 @@ ngx_int_t
 ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
     const kvs_ident_meta_t *m)
 {
+    const uint8_t         *value;
+    kvs_record_hdr_t       held;
     ngx_http_kvs_ctx_t    *ctx;
     ngx_http_kvs_user_t   *u;
     static const uint8_t   none[KVS_UUID_LEN];
@@ -692,7 +688,8 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
         }
 
         if (ngx_memcmp(m->owner.uuid, none, KVS_UUID_LEN) != 0
-            && !ngx_http_kvs_exists(KVS_NS_USER, m->owner.uuid))
+            && !ngx_http_kvs_identity(KVS_NS_USER, m->owner.uuid, &held,
+                                      &value))
         {
             return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                       "\"owner\" is no user's uuid");
@@ -702,7 +699,8 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
     if (m->group.present
         && ngx_memcmp(m->group.uuid, none, KVS_UUID_LEN) != 0)
     {
-        if (!ngx_http_kvs_exists(KVS_NS_GROUP, m->group.uuid)) {
+        if (!ngx_http_kvs_identity(KVS_NS_GROUP, m->group.uuid, &held,
+                                    &value)) {
             return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                       "\"group\" is no group's uuid");
         }

@@ -103,9 +103,8 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_kvs_syncing()) {
-        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "this node is syncing from its peers; "
-                                  "send writes to another node");
+        return ngx_http_kvs_syncing_refused(r,
+                                            "send writes to another node");
     }
 
     ctx = ngx_http_kvs_get_ctx(r);

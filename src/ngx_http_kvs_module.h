@@ -246,6 +246,8 @@ off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
 ngx_uint_t ngx_http_kvs_syncing(void);
 
 ngx_int_t ngx_http_kvs_retry_after(ngx_http_request_t *r, time_t s);
+ngx_int_t ngx_http_kvs_syncing_refused(ngx_http_request_t *r,
+    const char *instead);
 
 ngx_int_t ngx_http_kvs_auth_conf(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
@@ -255,6 +257,8 @@ ngx_int_t ngx_http_kvs_authenticate(ngx_http_request_t *r);
 ngx_int_t ngx_http_kvs_unauthorized(ngx_http_request_t *r,
     const char *why);
 ngx_uint_t ngx_http_kvs_member(const uint8_t *user, const uint8_t *group);
+ngx_uint_t ngx_http_kvs_identity(char ns, const uint8_t *uuid,
+    kvs_record_hdr_t *hdr, const uint8_t **value);
 ngx_uint_t ngx_http_kvs_admin_of(ngx_http_request_t *r);
 ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
     const kvs_record_hdr_t *hdr, unsigned right);

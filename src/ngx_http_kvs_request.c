@@ -732,6 +732,21 @@ ngx_http_kvs_read_begin(ngx_http_request_t *r)
 }
 
 
+/*
+ * A change refused on a node that bootstraps from its peers: 503, which a
+ * load balancer in front of several nodes (proxy_next_upstream) retries
+ * elsewhere; "instead" says where the client should go.
+ */
+
+ngx_int_t
+ngx_http_kvs_syncing_refused(ngx_http_request_t *r, const char *instead)
+{
+    return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                              "this node is syncing from its peers; %s",
+                              instead);
+}
+
+
 /* Retry-After: a 503 that passes, as a syncing node's or a user's not
  * arrived yet, says when to come back */
 

@@ -185,9 +185,8 @@ ngx_http_kvs_users_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_kvs_syncing()) {
-        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "this node is syncing from its peers; "
-                                  "send changes to another node");
+        return ngx_http_kvs_syncing_refused(r,
+                                            "send changes to another node");
     }
 
     rc = ngx_http_read_client_request_body(r, ngx_http_kvs_users_body);
@@ -710,9 +709,8 @@ static ngx_int_t
 ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
     ngx_array_t *writes)
 {
-    int                         rc, more;
+    int                         more;
     char                        name[KVS_IDENT_NAME_MAX];
-    char                        path[KVS_UUID_STR_LEN];
     size_t                      at, len;
     ngx_int_t                   status;
     const uint8_t              *held;
@@ -742,12 +740,9 @@ ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
             break;
         }
 
-        kvs_uuid_format(ms.want[ms.nwant], path);
-
-        rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path,
-                           KVS_UUID_STR_LEN, &hdr, &held);
-
-        if (rc != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+        if (!ngx_http_kvs_identity(KVS_NS_GROUP, ms.want[ms.nwant], &hdr,
+                                   &held))
+        {
             status = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                         "there is no group named \"%*s\"",
                                         len, name);
@@ -957,7 +952,6 @@ static ngx_int_t
 ngx_http_kvs_group_json(ngx_http_request_t *r, const uint8_t *uuid,
     kvs_group_t *g, ngx_str_t *out)
 {
-    char               path[KVS_UUID_STR_LEN];
     size_t             i, n, *lens;
     uint8_t            member[KVS_UUID_LEN];
     ngx_str_t         *names;
@@ -975,12 +969,8 @@ ngx_http_kvs_group_json(ngx_http_request_t *r, const uint8_t *uuid,
 
     for (i = 0; i < g->nmembers; i++) {
         (void) kvs_group_member(g, i, member);
-        kvs_uuid_format(member, path);
 
-        if (kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, path,
-                          KVS_UUID_STR_LEN, &hdr, &value)
-            != KVS_OK
-            || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+        if (!ngx_http_kvs_identity(KVS_NS_USER, member, &hdr, &value)
             || kvs_user_parse(value, hdr.value_len, &u) != 0)
         {
             continue;
@@ -1327,9 +1317,8 @@ ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
     }
 
     if (ngx_http_kvs_syncing()) {
-        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "this node is syncing from its peers; "
-                                  "send changes to another node");
+        return ngx_http_kvs_syncing_refused(r,
+                                            "send changes to another node");
     }
 
     return ngx_http_kvs_identity_delete(r, KVS_NS_USER, uuid,
@@ -1413,9 +1402,8 @@ ngx_http_kvs_groups_handler(ngx_http_request_t *r)
     }
 
     if (ngx_http_kvs_syncing()) {
-        return ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
-                                  "this node is syncing from its peers; "
-                                  "send changes to another node");
+        return ngx_http_kvs_syncing_refused(r,
+                                            "send changes to another node");
     }
 
     if (r->method != NGX_HTTP_DELETE) {
@@ -1523,9 +1511,7 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
         return;
     }
 
-    got = kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, j->path,
-                        KVS_UUID_STR_LEN, &hdr, &held);
-    got = got == KVS_OK && kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+    got = ngx_http_kvs_identity(KVS_NS_GROUP, j->uuid, &hdr, &held)
           && kvs_group_parse(held, hdr.value_len, &g) == 0;
 
     rc = NGX_OK;
@@ -1585,12 +1571,7 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
             break;
         }
 
-        kvs_uuid_format(members[n], (char *) j->path);
-
-        got = kvs_store_get(ngx_http_kvs_store, KVS_NS_USER, j->path,
-                            KVS_UUID_STR_LEN, &hdr, &held);
-
-        if (got != KVS_OK || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())) {
+        if (!ngx_http_kvs_identity(KVS_NS_USER, members[n], &hdr, &held)) {
             rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                     "\"members\" names \"%V\", who is not "
                                     "a user", &j->names[n]);
@@ -1606,7 +1587,6 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
         return;
     }
 
-    kvs_uuid_format(j->uuid, j->path);
     j->n = n;
 
     n = kvs_group_sort(members, n);
@@ -1709,7 +1689,6 @@ ngx_http_kvs_group_answer(ngx_http_request_t *r, ngx_http_kvs_group_job_t *j,
 static ngx_int_t
 ngx_http_kvs_group_get(ngx_http_request_t *r, ngx_str_t *id)
 {
-    char               path[KVS_UUID_STR_LEN];
     uint8_t            uuid[KVS_UUID_LEN];
     ngx_int_t          rc;
     ngx_str_t          json;
@@ -1722,17 +1701,13 @@ ngx_http_kvs_group_get(ngx_http_request_t *r, ngx_str_t *id)
     }
 
     (void) kvs_uuid_parse(uuid, (const char *) id->data, id->len);
-    kvs_uuid_format(uuid, path);
 
     rc = ngx_http_kvs_read_begin(r);
     if (rc != NGX_OK) {
         return rc;
     }
 
-    if (kvs_store_get(ngx_http_kvs_store, KVS_NS_GROUP, path,
-                      KVS_UUID_STR_LEN, &hdr, &held)
-        != KVS_OK
-        || !kvs_record_live(&hdr, ngx_http_kvs_now_ms())
+    if (!ngx_http_kvs_identity(KVS_NS_GROUP, uuid, &hdr, &held)
         || kvs_group_parse(held, hdr.value_len, &g) != 0)
     {
         kvs_store_read_end(ngx_http_kvs_store);
