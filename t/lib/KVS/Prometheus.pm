@@ -100,8 +100,9 @@ sub parse {
 
         if ($line =~ /\A# HELP ($Name) (.*)\z/) {
             my ($name, $help) = ($1, $2);
+            (my $bare = $help) =~ s/\\[\\n]//g;
             push @err, "$where: a HELP escapes other than \\\\ and \\n"
-                if $help =~ /\\[^\\n]/ || $help =~ /\\\z/;
+                if $bare =~ /\\/;
             push @err, "$where: a second HELP for $name"
                 if defined $fam{$name}{help};
             push @err, "$where: HELP of $name after its samples"
