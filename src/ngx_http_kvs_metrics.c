@@ -354,13 +354,13 @@ ngx_http_kvs_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_kvs_metrics_handler(ngx_http_request_t *r)
 {
-    u_char                    *text;
-    size_t                     i, j, len;
-    uint64_t                  *values;
-    ngx_int_t                  rc;
-    ngx_atomic_t              *row;
-    const char                *peers[KVS_METRICS_PEERS];
-    ngx_http_kvs_main_conf_t  *kmcf;
+    u_char                      *text;
+    size_t                       i, j, len;
+    uint64_t                    *values;
+    ngx_int_t                    rc;
+    ngx_atomic_t                *row;
+    const char                  *peers[KVS_METRICS_PEERS];
+    ngx_http_kvs_main_conf_t    *kmcf;
     ngx_http_kvs_metrics_shm_t  *shm;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {

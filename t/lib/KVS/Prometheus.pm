@@ -211,9 +211,11 @@ sub histogram_errors {
         push @err, "$k: no _count" unless defined $s->{count};
         next unless @b;
         for my $i (1 .. $#b) {
-            push @err, "$k: le=\"$b[$i][2]\" does not follow le=\"$b[$i-1][2]\""
+            push @err, "$k: le=\"$b[$i][2]\" does not follow "
+                       . "le=\"$b[$i-1][2]\""
                 unless $b[$i][0] > $b[$i - 1][0];
-            push @err, "$k: the bucket le=\"$b[$i][2]\" is below the one before"
+            push @err, "$k: the bucket le=\"$b[$i][2]\" is below the one "
+                       . "before"
                 unless $b[$i][1] >= $b[$i - 1][1];
         }
         push @err, "$k: the last bucket is not le=\"+Inf\""
