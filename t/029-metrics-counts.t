@@ -1,8 +1,9 @@
 # Metrics counted across processes: the strict reader refuses what the
-# format forbids; two workers' counts are summed (200 PUTs over both, by a
-# reuseport listener, are 200 in the scrape, and the group commits hold
-# them all); a reload keeps the counters; the TTL sweep counts what it
-# expires; logins count by outcome, and a scrape needs no token.
+# format forbids; nginx -t refuses a bad metrics_enabled; two workers'
+# counts are summed (200 PUTs over both, by a reuseport listener, are 200
+# in the scrape, and the group commits hold them all); a reload keeps the
+# counters; the TTL sweep counts what it expires; logins count by outcome,
+# and a scrape needs no token.
 use strict;
 use warnings;
 use Test::More;
@@ -63,6 +64,15 @@ my ($fam, @err) = KVS::Prometheus::parse(
 is("@err", '', 'the reader takes a good histogram with escaped labels');
 is(KVS::Prometheus::value($fam, 'h_count', p => "a\"b\n"), 2,
    'and reads its count by the unescaped label');
+
+# nginx -t refuses a metrics_enabled that is no boolean, with file and line
+
+my $bad = KVS::Node->new(name => 'metrics-t',
+                         yaml => "metrics_enabled: perhaps\n");
+my ($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'metrics_enabled: perhaps fails nginx -t');
+like($out, qr/node\.yaml:5: metrics_enabled: expected a boolean .*"perhaps"/,
+     'naming the file, the line and the value');
 
 # two workers, and a second listener whose connections the kernel spreads
 # over them (reuseport)
