@@ -61,7 +61,8 @@ typedef struct {
     size_t               cap;
     ngx_uint_t           n;
     uint64_t             last;
-    uint64_t             stamps[NGX_HTTP_KVS_APPLY_MAX];
+    uint64_t             stamps[NGX_HTTP_KVS_APPLY_MAX];  /* the records'
+                                           version timestamps, 0: none */
 } ngx_kvs_push_batch_t;
 
 
