@@ -369,9 +369,11 @@ kvs_metric_escaped(kvs_metric_text_t *t, const char *s, int quote)
 {
     size_t  room;
 
+    /* measuring, out may be NULL: no pointer is made past it */
     room = t->len < t->cap ? t->cap - t->len : 0;
 
-    t->len += kvs_metrics_escape(t->out + t->len, room, s, strlen(s), quote);
+    t->len += kvs_metrics_escape(room ? t->out + t->len : NULL, room, s,
+                                 strlen(s), quote);
 }
 
 
