@@ -125,7 +125,9 @@ ngx_http_kvs_metrics_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
 
 /*
  * The counters survive a reload as they are, when this build lays them
- * out as the zone's did; otherwise they start at 0.
+ * out as the zone's did.  A zone of the same size laid out by another
+ * build's table (a reload that loads a new module) is reused, at 0: its
+ * counts meant other things.
  */
 
 static ngx_int_t
@@ -140,9 +142,20 @@ ngx_http_kvs_metrics_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     shm = data ? data : (shm_zone->shm.exists ? shpool->data : NULL);
 
-    if (shm != NULL && shm->signature == kvs_metrics_layout.signature
-        && shm->row_len == row_len)
-    {
+    if (shm != NULL && shm->row_len == row_len) {
+
+        if (shm->signature != kvs_metrics_layout.signature) {
+            ngx_log_error(NGX_LOG_NOTICE, shm_zone->shm.log, 0,
+                          "kvs: this build counts other metrics: they "
+                          "start at 0");
+
+            ngx_memzero(shm->peers, sizeof(shm->peers));
+            ngx_memzero((u_char *) shm->rows,
+                        NGX_HTTP_KVS_METRIC_ROWS * row_len
+                        * sizeof(ngx_atomic_t));
+            shm->signature = kvs_metrics_layout.signature;
+        }
+
         shm_zone->data = shm;
         return NGX_OK;
     }
