@@ -233,9 +233,11 @@ ngx_http_kvs_login_done(void *data)
                                 "again");
 
     } else if (l->match != 1) {
+        ngx_http_kvs_metric_add(KVS_M_LOGINS, KVS_RESULT_FAILED, 1);
         rc = ngx_http_kvs_unauthorized(r, "wrong username or password");
 
     } else {
+        ngx_http_kvs_metric_add(KVS_M_LOGINS, KVS_RESULT_OK, 1);
         rc = ngx_http_kvs_login_issue(r, l);
     }
 

@@ -111,6 +111,13 @@ static ngx_command_t  ngx_http_kvs_commands[] = {
       0,
       NULL },
 
+    { ngx_string("kvs_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_kvs_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -234,10 +241,23 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (!kmcf->used) {
+        if (kmcf->metrics_file.len) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "kvs: \"kvs_metrics\" in %V:%ui needs a "
+                               "location with \"kvs_api\" or "
+                               "\"kvs_cluster_api\": they make nginx a node",
+                               &kmcf->metrics_file, kmcf->metrics_line);
+            return NGX_CONF_ERROR;
+        }
+
         return NGX_CONF_OK;
     }
 
     if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_kvs_metrics_conf(cf, kmcf) != NGX_OK) {
         return NGX_CONF_ERROR;
     }
 
@@ -373,6 +393,7 @@ ngx_http_kvs_create_loc_conf(ngx_conf_t *cf)
 
     klcf->api = NGX_CONF_UNSET;
     klcf->cluster = NGX_CONF_UNSET;
+    klcf->metrics = NGX_CONF_UNSET;
 
     return klcf;
 }
@@ -386,6 +407,7 @@ ngx_http_kvs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->cluster, prev->cluster, 0);
+    ngx_conf_merge_value(conf->metrics, prev->metrics, 0);
 
     return NGX_CONF_OK;
 }
@@ -487,6 +509,10 @@ ngx_http_kvs_location(ngx_conf_t *cf, ngx_http_kvs_loc_conf_t *klcf)
     ngx_http_core_srv_conf_t   *cscf;
     ngx_http_kvs_main_conf_t   *kmcf;
 
+    if (klcf->metrics == 1) {
+        return "cannot share a location with kvs_metrics";
+    }
+
     clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
     clcf->handler = ngx_http_kvs_handler;
 
@@ -570,6 +596,10 @@ ngx_http_kvs_postconfiguration(ngx_conf_t *cf)
     kmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_kvs_module);
 
     ngx_http_kvs_body_limits(cf, kmcf);
+
+    if (ngx_http_kvs_metrics_postconfiguration(cf, kmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (kmcf->cluster_api == NULL) {
         return NGX_OK;
@@ -1032,6 +1062,8 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
 
     kvs_store_set_history(ngx_http_kvs_store, kmcf->kc.revision_history);
 
+    ngx_http_kvs_metrics_init_process(cycle);
+
     if (ngx_process != NGX_PROCESS_HELPER
         && ngx_http_kvs_write_init_process(cycle) != NGX_OK)
     {
@@ -1096,6 +1128,8 @@ typedef struct {
 static ngx_http_kvs_status_t  ngx_http_kvs_statuses[] = {
 
     { NGX_HTTP_BAD_REQUEST, ngx_string("the request is malformed") },
+    { NGX_HTTP_FORBIDDEN,
+      ngx_string("access to this location is forbidden") },
     { NGX_HTTP_NOT_FOUND, ngx_string("not found") },
     { NGX_HTTP_NOT_ALLOWED, ngx_string("the method is not allowed here") },
     { NGX_HTTP_REQUEST_TIME_OUT,
@@ -1142,7 +1176,7 @@ ngx_http_kvs_header_filter(ngx_http_request_t *r)
 
     klcf = ngx_http_get_module_loc_conf(r, ngx_http_kvs_module);
 
-    if (klcf == NULL || !(klcf->api || klcf->cluster)
+    if (klcf == NULL || !(klcf->api || klcf->cluster || klcf->metrics)
         || r->err_status < NGX_HTTP_BAD_REQUEST || r != r->main)
     {
         return ngx_http_next_header_filter(r);

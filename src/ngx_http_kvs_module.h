@@ -15,6 +15,7 @@
 #include "kvs_config.h"
 #include "kvs_ident.h"
 #include "kvs_jwt.h"
+#include "kvs_metrics.h"
 #include "kvs_pool.h"
 #include "kvs_record.h"
 #include "kvs_secrets.h"
@@ -82,6 +83,10 @@ typedef struct {
                                              secrets' key ids: gossiped,
                                              so that nodes whose settings
                                              differ say so */
+
+    ngx_shm_zone_t        *metrics_zone;  /* NULL: metrics are off */
+    ngx_str_t              metrics_file;  /* the first kvs_metrics */
+    ngx_uint_t             metrics_line;
 } ngx_http_kvs_main_conf_t;
 
 
@@ -89,6 +94,7 @@ typedef struct {
     ngx_flag_t             api;           /* kvs_api: the client API */
     ngx_flag_t             cluster;       /* kvs_cluster_api: the internal
                                              endpoints peers call */
+    ngx_flag_t             metrics;       /* kvs_metrics */
 } ngx_http_kvs_loc_conf_t;
 
 
@@ -324,6 +330,54 @@ ngx_int_t ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle,
     ngx_uint_t threads);
 ngx_int_t ngx_http_kvs_kdf_post(ngx_http_kvs_kdf_task_t *task);
 void ngx_http_kvs_kdf_exit_process(ngx_cycle_t *cycle);
+
+ngx_int_t ngx_http_kvs_metrics_conf(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+ngx_int_t ngx_http_kvs_metrics_postconfiguration(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+char *ngx_http_kvs_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+void ngx_http_kvs_metrics_init_process(ngx_cycle_t *cycle);
+ngx_uint_t ngx_http_kvs_metrics_peer(const char *node_id);
+
+
+/*
+ * Counting, from any process (ngx_http_kvs_metrics.c): n more in a series
+ * of a metric (series 0 of a metric without labels), or an observation of
+ * a histogram in its integer unit (microseconds for seconds).  The row is
+ * this process's own; NULL while metrics are off, which costs one branch.
+ */
+
+extern ngx_atomic_t  *ngx_http_kvs_metrics_row;
+
+static ngx_inline void
+ngx_http_kvs_metric_add(kvs_metric_e m, ngx_uint_t series,
+    ngx_atomic_int_t n)
+{
+    if (ngx_http_kvs_metrics_row != NULL) {
+        (void) ngx_atomic_fetch_add(&ngx_http_kvs_metrics_row[
+                                        kvs_metrics_layout.offset[m]
+                                        + series], n);
+    }
+}
+
+#define ngx_http_kvs_metric_inc(m, n)  ngx_http_kvs_metric_add(m, 0, n)
+
+static ngx_inline void
+ngx_http_kvs_metric_observe(kvs_metric_e m, ngx_uint_t series, uint64_t v)
+{
+    ngx_atomic_t  *slot;
+
+    if (ngx_http_kvs_metrics_row != NULL) {
+        slot = &ngx_http_kvs_metrics_row[kvs_metrics_layout.offset[m]
+                                         + series
+                                           * kvs_metrics_layout.width[m]];
+
+        (void) ngx_atomic_fetch_add(&slot[kvs_metrics_bucket(m, v)], 1);
+        (void) ngx_atomic_fetch_add(&slot[kvs_metrics_layout.width[m] - 1],
+                                    (ngx_atomic_int_t) v);
+    }
+}
+
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);

@@ -31,6 +31,10 @@ typedef struct {
     ngx_uint_t            nctx;         /* requests */
     int                   rc;
     char                  err[KVS_STORE_ERRLEN];
+    uint64_t              began_us;     /* the writer lock held; 0: the
+                                           batch never began, or metrics
+                                           are off */
+    uint64_t              ended_us;     /* durable */
     ngx_http_kvs_ctx_t   *ctx[NGX_HTTP_KVS_BATCH_MAX];
     kvs_write_t           writes[NGX_HTTP_KVS_BATCH_MAX];
 } ngx_http_kvs_batch_t;
@@ -161,6 +165,7 @@ ngx_http_kvs_write_post(void)
     batch->store = ngx_http_kvs_store;
     batch->n = 0;
     batch->nctx = 0;
+    batch->began_us = 0;
 
     if (ngx_thread_task_post(ngx_http_kvs_thread_pool, ngx_http_kvs_task)
         == NGX_OK)
@@ -213,6 +218,10 @@ ngx_http_kvs_write_thread(void *data, ngx_log_t *log)
     batch->rc = kvs_store_write_collect(batch->store,
                                         ngx_http_kvs_write_collect, batch,
                                         batch->err, sizeof(batch->err));
+
+    if (batch->began_us) {
+        batch->ended_us = kvs_metrics_clock_us();
+    }
 }
 
 
@@ -252,6 +261,12 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
     b->w = batch->writes;
     b->n = batch->n;
     b->now_ms = ngx_http_kvs_now_ms();
+
+    /* a commit's time is the store's: from the writer lock to the fsync */
+
+    if (ngx_http_kvs_metrics_row != NULL) {
+        batch->began_us = kvs_metrics_clock_us();
+    }
 }
 
 
@@ -273,6 +288,13 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
 
     ngx_kvs_debug(ev->log, "kvs write: a commit of %ui writes for %ui "
                   "requests ended: %d", batch->n, batch->nctx, batch->rc);
+
+    if (batch->n && batch->began_us) {
+        ngx_http_kvs_metric_inc(KVS_M_COMMITS, 1);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_WRITES, 0, batch->n);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_SECONDS, 0,
+                                    batch->ended_us - batch->began_us);
+    }
 
     if (batch->rc == KVS_FULL) {
         ngx_kvs_log(NGX_LOG_ERR, ev->log, 0, "kvs: %s", batch->err);

@@ -325,6 +325,7 @@ ngx_kvs_agent_sweep(ngx_event_t *ev)
     } else if (n > 0) {
         ngx_kvs_log(NGX_LOG_INFO, ev->log, 0,
                     "kvs: swept %d expired records", n);
+        ngx_http_kvs_metric_inc(KVS_M_EXPIRED, n);
     }
 
     ngx_add_timer(ev, n == NGX_KVS_AGENT_SWEEP_MAX ? 10

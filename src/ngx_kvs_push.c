@@ -47,6 +47,11 @@ typedef struct {
     ngx_msec_t           retry_at;
     ngx_uint_t           failures;
     ngx_uint_t           busy;
+    ngx_uint_t           metric;        /* its slot of per-peer metrics */
+    ngx_uint_t           nsent;         /* records in flight */
+    uint64_t             sent[NGX_HTTP_KVS_APPLY_MAX];  /* their versions'
+                                           timestamps, ms: the push lag
+                                           runs from there to the ack */
 } ngx_kvs_push_peer_t;
 
 
@@ -56,6 +61,8 @@ typedef struct {
     size_t               cap;
     ngx_uint_t           n;
     uint64_t             last;
+    uint64_t             stamps[NGX_HTTP_KVS_APPLY_MAX];  /* the records'
+                                           version timestamps, 0: none */
 } ngx_kvs_push_batch_t;
 
 
@@ -68,6 +75,8 @@ static int ngx_kvs_push_add(uint64_t seq, char ns, const char *path,
     size_t len, const uint8_t *record, size_t record_len, void *data);
 static void ngx_kvs_push_answer(ngx_kvs_call_t *call);
 static void ngx_kvs_push_save(ngx_kvs_agent_t *agent,
+    ngx_kvs_push_peer_t *pp);
+static void ngx_kvs_push_acked(ngx_kvs_agent_t *agent,
     ngx_kvs_push_peer_t *pp);
 
 
@@ -193,6 +202,7 @@ ngx_kvs_push_peer(ngx_kvs_agent_t *agent, kvs_member_t *m)
                 sizeof(pp->address));
     pp->cursor = cursor;
     pp->saved = cursor;
+    pp->metric = ngx_http_kvs_metrics_peer(pp->node_id);
 
     return pp;
 }
@@ -248,6 +258,8 @@ ngx_kvs_push_send(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
 
     pp->sending = b->last;
     pp->busy = 1;
+    pp->nsent = b->n;
+    ngx_memcpy(pp->sent, b->stamps, b->n * sizeof(uint64_t));
 }
 
 
@@ -260,6 +272,7 @@ ngx_kvs_push_add(uint64_t seq, char ns, const char *path, size_t len,
     ngx_kvs_push_batch_t *b = data;
 
     size_t            size;
+    kvs_record_hdr_t  hdr;
     kvs_wire_entry_t  e;
 
     e.ns = ns;
@@ -279,6 +292,11 @@ ngx_kvs_push_add(uint64_t seq, char ns, const char *path, size_t len,
         b->last = seq;
         return KVS_OK;
     }
+
+    /* the store's own records: a header that does not decode is no
+     * record the peer takes either, and has no lag */
+    b->stamps[b->n] = (kvs_record_decode(&hdr, record, record_len) == 0)
+                      ? hdr.version.timestamp : 0;
 
     b->len = kvs_wire_put(b->buf + b->len, &e) - b->buf;
     b->n++;
@@ -304,6 +322,7 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
         pp->cursor = pp->sending;
         pp->failures = 0;
         ngx_kvs_push_save(agent, pp);
+        ngx_kvs_push_acked(agent, pp);
 
     } else {
         pp->failures++;
@@ -320,6 +339,37 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
     }
 
     ngx_destroy_pool(call->pool);
+}
+
+
+/*
+ * The peer has the batch: each record's lag, from its version's timestamp
+ * to now, both on this node's clock (a record this node forwards for
+ * another was stamped by that one's).  A version stamped ahead of now (an
+ * overwrite after the clock stepped back) counts as no lag.
+ */
+
+static void
+ngx_kvs_push_acked(ngx_kvs_agent_t *agent, ngx_kvs_push_peer_t *pp)
+{
+    uint64_t    now;
+    ngx_uint_t  i;
+
+    now = ngx_http_kvs_now_ms();
+
+    for (i = 0; i < pp->nsent; i++) {
+        if (pp->sent[i] != 0) {
+            ngx_http_kvs_metric_observe(KVS_M_PUSH_LAG, pp->metric,
+                                        now > pp->sent[i]
+                                        ? (now - pp->sent[i]) * 1000 : 0);
+        }
+    }
+
+    ngx_http_kvs_metric_add(KVS_M_PUSH_RECORDS, pp->metric, pp->nsent);
+
+    ngx_kvs_debug(agent->log, "kvs push: \"%s\" acknowledged %ui records, "
+                  "the oldest stamped %uL ms ago", pp->node_id, pp->nsent,
+                  pp->nsent && now > pp->sent[0] ? now - pp->sent[0] : 0);
 }
 
 

@@ -247,6 +247,7 @@ ngx_kvs_sync_ok(ngx_kvs_call_t *call, size_t len)
     }
 
     ngx_kvs_sync.bytes += call->response.len;
+    ngx_http_kvs_metric_inc(KVS_M_AE_BYTES, call->response.len);
 
     return NGX_OK;
 }
@@ -539,6 +540,7 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
     for (i = 0; i < n; i++) {
         if (w[i].rc == KVS_OK) {
             s->pulled++;
+            ngx_http_kvs_metric_inc(KVS_M_AE_RECORDS, 1);
         }
     }
 
@@ -580,6 +582,9 @@ ngx_kvs_sync_end(const char *failure)
 
     s = &ngx_kvs_sync;
     agent = s->agent;
+
+    ngx_http_kvs_metric_add(KVS_M_AE_ROUNDS,
+                            failure ? KVS_RESULT_FAILED : KVS_RESULT_OK, 1);
 
     if (failure) {
         ngx_kvs_log(NGX_LOG_INFO, agent->log, 0,

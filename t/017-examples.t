@@ -1,7 +1,8 @@
 # conf-examples/standalone.conf as shipped (only its port, its log and the
 # load_module line changed): the errors nginx answers before it chooses a
 # location are JSON through its error_page lines, kvs_api's own errors keep
-# their sentences, and its worker_connections serve 2,000 clients at once.
+# their sentences, its /metrics answers 127.0.0.1, and its
+# worker_connections serve 2,000 clients at once.
 use strict;
 use warnings;
 use Test::More;
@@ -9,6 +10,7 @@ use IO::Socket::INET;
 use JSON::PP;
 use POSIX ();
 use KVS::Node;
+use KVS::Prometheus;
 
 my $node = KVS::Node->new(name => 'example');
 my $top = $node->prefix =~ s{/t/servroot-nodes/.*}{}r;
@@ -78,6 +80,20 @@ is($b, qq({"error":"the key has an empty segment"}\n),
    'keeps its own sentence');
 ($st, $h, $b) = $node->request(GET => '/kv/no/such/key');
 is($b, qq({"error":"key \\"no/such/key\\" not found"}\n), 'and a 404 its own');
+
+# the example's /metrics, open to 127.0.0.1
+{
+    my ($st, $ct, $text) = raw("GET /metrics HTTP/1.1\r\nHost: x\r\n"
+                               . "Connection: close\r\n\r\n");
+    is($st, 200, 'the example serves /metrics to 127.0.0.1');
+    is($ct, 'text/plain; version=0.0.4', 'in the text format 0.0.4');
+    my ($fam, @err) = KVS::Prometheus::parse($text);
+    is("@err", '', 'which parses strictly');
+    cmp_ok(KVS::Prometheus::value($fam, 'kvs_http_requests_total',
+                                  area => 'kv', method => 'GET',
+                                  status => '4xx') // 0, '>=', 1,
+           'and counted the 404 above');
+}
 
 # 2,000 clients connected at once, each then sending a request
 SKIP: {

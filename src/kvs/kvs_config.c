@@ -276,7 +276,10 @@ static const kvs_config_key_t  kvs_config_keys[] = {
 
     /* each thread of the KDF holds scrypt's memory while it hashes */
     { "password_threads", KVS_CONFIG_INT,
-      offsetof(kvs_config_t, password_threads), 1, 64 }
+      offsetof(kvs_config_t, password_threads), 1, 64 },
+
+    { "metrics_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, metrics_enabled), 0, 1 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -393,6 +396,9 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->default_permissions = 0xf11;
     cf->top_level_create = KVS_TOP_LEVEL_ANY;
     cf->password_threads = 1;
+
+    /* counting costs a few atomic adds a request: on unless turned off */
+    cf->metrics_enabled = 1;
 
     return 0;
 }

@@ -103,6 +103,9 @@ typedef struct {
     kvs_top_level_create_e  top_level_create;    /* any (default)|admins */
     int                     password_threads;    /* the password KDF's
                                                     pool, 1..64, default 1 */
+
+    /* operations */
+    int                     metrics_enabled;     /* bool, default 1 */
 } kvs_config_t;
 
 

@@ -334,6 +334,18 @@ int kvs_store_list(kvs_store_t *st, char ns, const char *prefix,
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);
 
+/* The store's size in bytes, inside the current read transaction, for
+ * metrics: the file's high-water mark (LMDB's last page, never lowered),
+ * the pages its trees use (what the reserve of a full store counts), and
+ * the map, the most it can hold. */
+typedef struct {
+    uint64_t         size;
+    uint64_t         used;
+    uint64_t         map;
+} kvs_store_usage_t;
+
+int kvs_store_usage(kvs_store_t *st, kvs_store_usage_t *u);
+
 /* The change feed's last sequence number and the Merkle bucket digest, for
  * tests and the agent. */
 int kvs_store_change_seq(kvs_store_t *st, uint64_t *seq);

@@ -483,6 +483,30 @@ kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room)
 }
 
 
+int
+kvs_store_usage(kvs_store_t *st, kvs_store_usage_t *u)
+{
+    int               rc;
+    MDB_envinfo       info;
+    kvs_store_room_t  room;
+
+    rc = mdb_env_info(st->env, &info);
+    if (rc == 0) {
+        rc = kvs_store_room(st, st->read, &room);
+    }
+
+    if (rc != 0) {
+        return kvs_store_read_failed(st, "measuring the store", rc);
+    }
+
+    u->size = ((uint64_t) info.me_last_pgno + 1) * st->psize;
+    u->map = info.me_mapsize;
+    u->used = (uint64_t) ((int64_t) info.me_mapsize - room.left);
+
+    return KVS_OK;
+}
+
+
 /*
  * The one place a record is laid out in kv: its header, the full path
  * when the key holds only a digest of it, its value.  path and value must

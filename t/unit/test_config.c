@@ -169,6 +169,7 @@ kvs_test_defaults(void)
     CHECK(cf.top_level_create == KVS_TOP_LEVEL_ANY,
           "defaults: top_level_create any");
     CHECK(cf.password_threads == 1, "defaults: password_threads 1");
+    CHECK(cf.metrics_enabled == 1, "defaults: metrics_enabled true");
 
     kvs_config_free(&cf);
     CHECK(cf.node_id == NULL && cf.bind_address == NULL
@@ -789,6 +790,28 @@ kvs_test_data_keys(void)
 }
 
 
+/* the keys of operations */
+
+static void
+kvs_test_ops_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("ops.yaml", "metrics_enabled: false\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.metrics_enabled == 0,
+          "ops keys: metrics_enabled false");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("ops.yaml", "metrics_enabled: on\n", &cf, err,
+                       sizeof(err));
+    CHECK(rc == 0 && cf.metrics_enabled == 1, "ops keys: metrics_enabled on");
+    kvs_config_free(&cf);
+}
+
+
 /* users, tokens and permissions */
 
 static void
@@ -1345,6 +1368,10 @@ kvs_test_errors(void)
         { "password_threads: two\n",
           "n.yaml:1: password_threads: expected an integer, got \"two\"",
           "password_threads: not an integer" },
+        { "port: 80\nmetrics_enabled: 0\n",
+          "n.yaml:2: metrics_enabled: expected a boolean (true/false, "
+          "yes/no, on/off), got \"0\"",
+          "metrics_enabled: 0 is not a YAML boolean" },
         { "auth_enabled: true\nport: 1\n",
           "n.yaml:1: auth_enabled: is true but jwt_secret_file is not set: "
           "add jwt_secret_file, the path of a file of secrets, one per line, "
@@ -1599,6 +1626,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_values),
     KVS_TEST_CASE(kvs_test_data_keys),
     KVS_TEST_CASE(kvs_test_auth_keys),
+    KVS_TEST_CASE(kvs_test_ops_keys),
     KVS_TEST_CASE(kvs_test_errors),
     KVS_TEST_CASE(kvs_test_files_errors),
     KVS_TEST_CASE(kvs_test_free_after_failure),

@@ -4994,10 +4994,54 @@ kvs_test_setup(void)
 }
 
 
+/* the sizes metrics show: the file, the pages used, the map */
+
+static void
+kvs_test_usage(void)
+{
+    int                i;
+    char               dir[PATH_MAX], err[KVS_STORE_ERRLEN], path[32];
+    char               big[4096];
+    kvs_store_t       *st;
+    kvs_store_usage_t  u0, u1;
+
+    kvs_test_dir(dir, "usage");
+    st = kvs_test_open(dir, 4 * 1024 * 1024);
+
+    CHECK(kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK
+          && kvs_store_usage(st, &u0) == KVS_OK,
+          "usage: measured in a read transaction");
+    kvs_store_read_end(st);
+
+    CHECK(u0.map == 4 * 1024 * 1024, "usage: the map is max_db_size");
+    CHECK(u0.used > 0 && u0.used <= u0.size && u0.size <= u0.map,
+          "usage: used <= size <= map");
+
+    memset(big, 'x', sizeof(big));
+    big[0] = '"';
+    big[sizeof(big) - 2] = '"';
+    big[sizeof(big) - 1] = '\0';
+
+    for (i = 0; i < 50; i++) {
+        snprintf(path, sizeof(path), "u/%d", i);
+        kvs_test_put(st, path, big, 1000 + i, NULL);
+    }
+
+    kvs_store_read_begin(st, err, sizeof(err));
+    CHECK(kvs_store_usage(st, &u1) == KVS_OK
+          && u1.used >= u0.used + 50 * 4096 && u1.size >= u1.used,
+          "usage: 50 values of 4 KB use 200 KB more");
+    kvs_store_read_end(st);
+
+    kvs_store_close(st);
+}
+
+
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_open_errors),
     KVS_TEST_CASE(kvs_test_check),
     KVS_TEST_CASE(kvs_test_put_get),
+    KVS_TEST_CASE(kvs_test_usage),
     KVS_TEST_CASE(kvs_test_snapshot),
     KVS_TEST_CASE(kvs_test_indexes),
     KVS_TEST_CASE(kvs_test_batch),
