@@ -407,12 +407,12 @@ ngx_http_kvs_rate(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf)
 
     if (forgotten) {
         ngx_kvs_log(NGX_LOG_INFO, r->connection->log, 0,
-                    "kvs: the rate-limit zone \"%V\" is full: %ui least "
-                    "recently seen clients were forgotten %s, and start "
-                    "their windows afresh; raise rate_limit_zone_size "
-                    "(%uz bytes) to keep them",
-                    &ngx_http_kvs_rate_name, forgotten,
-                    logged ? "in the last minute" : "so far",
+                    "kvs: the rate-limit zone \"%V\" is full: clients "
+                    "forgotten to make room %s: %ui; each starts its "
+                    "window afresh; raise rate_limit_zone_size (%uz "
+                    "bytes) to keep them",
+                    &ngx_http_kvs_rate_name,
+                    logged ? "in the last minute" : "so far", forgotten,
                     kmcf->kc.rate_limit_zone_size);
     }
 
