@@ -439,29 +439,35 @@ ngx_http_kvs_rate(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf)
                   "kvs: rate limit %uD of %s reached: refused, room in %uL "
                   "ms", d.limit, u ? "the user" : "the address", d.reset_ms);
 
-    /* the 429 replaces an earlier refusal's answer (a 401's challenge) */
-
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        h[i].hash = 0;
-    }
-
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * The 429 replaces the answer of a failed authentication, the one
+     * refusal made before this check: its headers (a 401's challenge, a
+     * 503's Retry-After) go with it.
+     */
+
+    if (ctx->error.len) {
+        part = &r->headers_out.headers.part;
+        h = part->elts;
+
+        for (i = 0; /* void */; i++) {
+
+            if (i >= part->nelts) {
+                if (part->next == NULL) {
+                    break;
+                }
+
+                part = part->next;
+                h = part->elts;
+                i = 0;
+            }
+
+            h[i].hash = 0;
+        }
     }
 
     ctx->rate_limited = 1;
