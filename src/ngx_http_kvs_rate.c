@@ -74,7 +74,7 @@ static ngx_http_kvs_rate_node_t *ngx_http_kvs_rate_find(
 static ngx_int_t ngx_http_kvs_rate_headers(ngx_http_request_t *r,
     kvs_rate_decision_t *d);
 static ngx_int_t ngx_http_kvs_rate_header(ngx_http_request_t *r,
-    const char *name, size_t len, uint64_t value);
+    const char *name, size_t len, uint64_t value, u_char *p);
 
 
 static ngx_str_t  ngx_http_kvs_rate_name = ngx_string("kvs_rate");
@@ -501,21 +501,33 @@ ngx_http_kvs_rate_limited(ngx_http_request_t *r)
 }
 
 
-/* the IETF httpapi draft's names; Reset in seconds until room is freed */
+/*
+ * The IETF httpapi draft's names; Reset in seconds until room is freed.
+ * Every answer under a limit carries them, so the numbers are written by
+ * hand into one allocation rather than by three ngx_sprintf() calls.
+ */
 
 static ngx_int_t
 ngx_http_kvs_rate_headers(ngx_http_request_t *r, kvs_rate_decision_t *d)
 {
+    u_char  *p;
+
+    p = ngx_pnalloc(r->pool, 3 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     if (ngx_http_kvs_rate_header(r, "RateLimit-Limit",
-                                 sizeof("RateLimit-Limit") - 1, d->limit)
+                                 sizeof("RateLimit-Limit") - 1, d->limit, p)
         != NGX_OK
         || ngx_http_kvs_rate_header(r, "RateLimit-Remaining",
                                     sizeof("RateLimit-Remaining") - 1,
-                                    d->remaining)
+                                    d->remaining, p + NGX_INT64_LEN)
            != NGX_OK
         || ngx_http_kvs_rate_header(r, "RateLimit-Reset",
                                     sizeof("RateLimit-Reset") - 1,
-                                    kvs_rate_seconds(d->reset_ms))
+                                    kvs_rate_seconds(d->reset_ms),
+                                    p + 2 * NGX_INT64_LEN)
            != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -525,10 +537,14 @@ ngx_http_kvs_rate_headers(ngx_http_request_t *r, kvs_rate_decision_t *d)
 }
 
 
+/* a header of the name and the decimal value, written backwards from the
+ * end of the NGX_INT64_LEN bytes at p */
+
 static ngx_int_t
 ngx_http_kvs_rate_header(ngx_http_request_t *r, const char *name,
-    size_t len, uint64_t value)
+    size_t len, uint64_t value, u_char *p)
 {
+    u_char           *q;
     ngx_table_elt_t  *h;
 
     h = ngx_list_push(&r->headers_out.headers);
@@ -536,16 +552,18 @@ ngx_http_kvs_rate_header(ngx_http_request_t *r, const char *name,
         return NGX_ERROR;
     }
 
-    h->value.data = ngx_pnalloc(r->pool, NGX_INT64_LEN);
-    if (h->value.data == NULL) {
-        h->hash = 0;
-        return NGX_ERROR;
-    }
+    q = p + NGX_INT64_LEN;
+
+    do {
+        *--q = (u_char) ('0' + value % 10);
+        value /= 10;
+    } while (value);
 
     h->hash = 1;
     h->key.data = (u_char *) name;
     h->key.len = len;
-    h->value.len = ngx_sprintf(h->value.data, "%uL", value) - h->value.data;
+    h->value.data = q;
+    h->value.len = p + NGX_INT64_LEN - q;
 
     return NGX_OK;
 }

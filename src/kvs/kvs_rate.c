@@ -5,8 +5,14 @@
  * Buckets are numbered from the epoch of the caller's clock, bucket i
  * covering [i b, (i + 1) b), and bucket i sits in slot i % 21, so that
  * moving on to a newer bucket only clears the slots of the buckets
- * skipped.  Times are computed relative to the newest bucket, never as
- * (i + 21) b, so that a clock near 2^64 cannot overflow.
+ * skipped, and the slot after the newest bucket's holds the oldest.  The
+ * sum of the counts and the oldest bucket that counts are kept beside
+ * them, so that a request of a client under its limit, the common case
+ * on every request, reads no slot but its own; the oldest is looked for
+ * again only when it leaves, from where it was.  Times are computed
+ * relative to the
+ * newest bucket, never as (i + 21) b, so that a clock near 2^64 cannot
+ * overflow.
  */
 
 #include <string.h>
@@ -14,33 +20,23 @@
 #include "kvs_rate.h"
 
 
-/* the slot of the bucket d buckets before newest */
-#define kvs_rate_slot(w, d)                                                   \
-    ((unsigned) (((w)->newest % KVS_RATE_SLOTS + KVS_RATE_SLOTS - (d))       \
-                 % KVS_RATE_SLOTS))
-
-
-static void
-kvs_rate_restart(kvs_rate_window_t *w, uint32_t bucket_ms, uint64_t i)
-{
-    memset(w->counts, 0, sizeof(w->counts));
-    w->bucket_ms = bucket_ms;
-    w->newest = i;
-}
+#define kvs_rate_next(s)  ((s) + 1 == KVS_RATE_SLOTS ? 0 : (s) + 1)
 
 
 void
 kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
     uint64_t now_ms, kvs_rate_decision_t *d)
 {
-    uint64_t  b, i, j, sum, freed, rem;
-    unsigned  k;
+    uint64_t  b, i, j, rem;
+    uint32_t  freed;
+    unsigned  k, s;
 
-    memset(d, 0, sizeof(kvs_rate_decision_t));
+    d->admitted = 1;
     d->limit = limit;
+    d->remaining = 0;
+    d->reset_ms = 0;
 
     if (limit == 0) {
-        d->admitted = 1;
         return;
     }
 
@@ -57,55 +53,71 @@ kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
     {
         /* nothing counted is in the window, or counted with another b, or
          * the clock went back further than a window: no count to keep */
-        kvs_rate_restart(w, (uint32_t) b, i);
+        memset(w->counts, 0, sizeof(w->counts));
+        w->total = 0;
+        w->bucket_ms = (uint32_t) b;
+        w->newest = i;
+        w->oldest = i;
 
     } else if (i > w->newest) {
-        for (j = w->newest + 1; j <= i; j++) {
-            w->counts[j % KVS_RATE_SLOTS] = 0;
+        s = (unsigned) (w->newest % KVS_RATE_SLOTS);
+
+        for (j = w->newest; j < i; j++) {
+            s = kvs_rate_next(s);
+            w->total -= w->counts[s];
+            w->counts[s] = 0;
         }
 
         w->newest = i;
+
+        if (w->total != 0 && w->oldest + KVS_RATE_BUCKETS < i) {
+            w->oldest = i - KVS_RATE_BUCKETS;
+            s = kvs_rate_next((unsigned) (i % KVS_RATE_SLOTS));
+
+            while (w->counts[s] == 0) {
+                w->oldest++;
+                s = kvs_rate_next(s);
+            }
+        }
 
     } else if (i < w->newest) {
         /* a clock behind another process's: at the newest bucket's start */
         rem = 0;
     }
 
-    sum = 0;
-
-    for (k = 0; k < KVS_RATE_SLOTS; k++) {
-        sum += w->counts[k];
-    }
-
-    if (sum < limit) {
-        w->counts[kvs_rate_slot(w, 0)]++;
-        sum++;
-
-        d->admitted = 1;
-        d->remaining = (uint32_t) (limit - sum);
-
-        /* the oldest counted request leaves when its bucket does: bucket
-         * newest - k leaves 21 - k buckets after the newest began */
-        for (k = KVS_RATE_BUCKETS; k > 0; k--) {
-            if (w->counts[kvs_rate_slot(w, k)] != 0) {
-                break;
-            }
+    if (w->total < limit) {
+        if (w->total == 0) {
+            w->oldest = w->newest;
         }
 
-        d->reset_ms = (KVS_RATE_SLOTS - k) * b - rem;
+        w->counts[(w->newest % KVS_RATE_SLOTS)]++;
+        w->total++;
+
+        d->remaining = limit - w->total;
+
+        /* the oldest counted request leaves when its bucket does, 21
+         * buckets after that bucket began */
+        d->reset_ms = (w->oldest + KVS_RATE_SLOTS - w->newest) * b - rem;
         return;
     }
 
-    /* refused, not counted: room comes when enough old buckets leave */
+    /* refused, not counted: room comes when enough old buckets leave,
+     * the bucket k before the newest 21 - k buckets after it began */
 
+    d->admitted = 0;
     freed = 0;
 
-    for (k = KVS_RATE_BUCKETS; k > 0; k--) {
-        freed += w->counts[kvs_rate_slot(w, k)];
+    /* the oldest of the 21 buckets, 20 before the newest */
+    s = kvs_rate_next((unsigned) (w->newest % KVS_RATE_SLOTS));
 
-        if (sum - freed < limit) {
+    for (k = KVS_RATE_BUCKETS; k > 0; k--) {
+        freed += w->counts[s];
+
+        if (w->total - freed < limit) {
             break;
         }
+
+        s = kvs_rate_next(s);
     }
 
     d->reset_ms = (KVS_RATE_SLOTS - k) * b - rem;

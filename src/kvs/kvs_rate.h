@@ -10,7 +10,7 @@
  * of the last W ms is in the sum: no W ms ever hold more than N requests
  * let through, whatever the boundaries.  The sum may also hold requests
  * up to b ms older than W: a client may wait up to W / 20 longer than an
- * exact log of timestamps would make it, in 84 bytes of memory per client
+ * exact log of timestamps would make it, in 96 bytes of memory per client
  * instead of 8 N.
  *
  * The caller (src/ngx_http_kvs_rate.c) keeps the windows, in a zone of
@@ -31,7 +31,10 @@
 typedef struct {
     uint64_t  newest;                  /* the newest bucket counted, as
                                           its start / bucket_ms */
+    uint64_t  oldest;                  /* the oldest bucket whose count
+                                          is not 0, when total is not */
     uint32_t  bucket_ms;               /* b of the counts; 0: none yet */
+    uint32_t  total;                   /* the sum of counts[] */
     uint32_t  counts[KVS_RATE_SLOTS];  /* by bucket % KVS_RATE_SLOTS */
 } kvs_rate_window_t;
 

@@ -61,13 +61,30 @@ kvs_test_scan(uint32_t n, const unsigned *refused, unsigned *most,
 }
 
 
+/* an admitted request's Reset, by scanning the slots from the oldest */
+static uint64_t
+kvs_test_reset(const kvs_rate_window_t *w, uint64_t now)
+{
+    unsigned  k;
+
+    for (k = KVS_RATE_BUCKETS; k > 0; k--) {
+        if (w->counts[(w->newest + KVS_RATE_SLOTS - k) % KVS_RATE_SLOTS]) {
+            break;
+        }
+    }
+
+    return (KVS_RATE_SLOTS - k) * (uint64_t) w->bucket_ms
+           - (now / w->bucket_ms == w->newest ? now % w->bucket_ms : 0);
+}
+
+
 /* a client that sends every `every` ms, `burst` requests at once */
 static void
 kvs_test_run(uint32_t n, unsigned every, unsigned burst, unsigned offset,
     const char *desc)
 {
     char                 d1[128];
-    unsigned             t, k, most;
+    unsigned             t, k, most, resets;
     int                  wrongly;
     static unsigned      refused[SPAN];
     kvs_rate_window_t    w;
@@ -76,6 +93,7 @@ kvs_test_run(uint32_t n, unsigned every, unsigned burst, unsigned offset,
     memset(&w, 0, sizeof(w));
     memset(kvs_test_admitted, 0, sizeof(kvs_test_admitted));
     memset(refused, 0, sizeof(refused));
+    resets = 0;
 
     for (t = offset; t < SPAN; t += every) {
         for (k = 0; k < burst; k++) {
@@ -83,6 +101,7 @@ kvs_test_run(uint32_t n, unsigned every, unsigned burst, unsigned offset,
 
             if (d.admitted) {
                 kvs_test_admitted[t]++;
+                resets += d.reset_ms != kvs_test_reset(&w, t);
 
             } else {
                 refused[t] = 1;
@@ -91,6 +110,16 @@ kvs_test_run(uint32_t n, unsigned every, unsigned burst, unsigned offset,
     }
 
     kvs_test_scan(n, refused, &most, &wrongly);
+
+    for (k = 0, t = 0; k < KVS_RATE_SLOTS; k++) {
+        t += w.counts[k];
+    }
+
+    snprintf(d1, sizeof(d1), "%s: the total kept is the counts' sum", desc);
+    CHECK(t == w.total, d1);
+    snprintf(d1, sizeof(d1), "%s: each Reset is when the oldest counted "
+             "bucket leaves", desc);
+    CHECK(resets == 0, d1);
 
     snprintf(d1, sizeof(d1), "%s: never more than %u in any %d ms "
              "(most %u)", desc, (unsigned) n, W, most);
