@@ -10,7 +10,7 @@
  * of the last W ms is in the sum: no W ms ever hold more than N requests
  * let through, whatever the boundaries.  The sum may also hold requests
  * up to b ms older than W: a client may wait up to W / 20 longer than an
- * exact log of timestamps would make it, in 96 bytes of memory per client
+ * exact log of timestamps would make it, in 112 bytes of memory per client
  * instead of 8 N.
  *
  * The caller (src/ngx_http_kvs_rate.c) keeps the windows, in a zone of
