@@ -200,6 +200,17 @@ is_deeply(\%status, { 404 => 20, 429 => 100 },
           '120 requests on both workers: exactly 20 admitted');
 is(scalar keys %workers, 2, 'both workers answered')
     or diag explain \%workers;
+
+# a reload keeps the zone, and with it the windows
+my %old = map { $_ => 1 } $two->worker_pids;
+kill 'HUP', $two->{pid};
+ok(KVS::Node::wait_for(10, sub {
+       my @now = grep { !$old{$_} } $two->worker_pids;
+       return @now >= 2;
+   }), 'a reload starts new workers');
+($st, $h) = $two->request(GET => '/kv/k');
+is("$st $h->{'ratelimit-remaining'}", '429 0',
+   'their limit holds what the old workers counted');
 $two->stop;
 
 # the sliding window: 5 per 2 s.  A burst just before a whole 2 s and one
