@@ -412,7 +412,7 @@ ngx_http_kvs_rate(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf)
                     "window afresh; raise rate_limit_zone_size (%uz "
                     "bytes) to keep them",
                     &ngx_http_kvs_rate_name,
-                    logged ? "in the last minute" : "so far", forgotten,
+                    logged ? "since the last such line" : "so far", forgotten,
                     kmcf->kc.rate_limit_zone_size);
     }
 
