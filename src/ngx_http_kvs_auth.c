@@ -300,6 +300,7 @@ typedef struct {
 
     kvs_version_t       user_version;     /* the user's record parsed */
     uint64_t            changed_at;
+    int64_t             rate_limit;       /* the user's own, -1: none */
     size_t              name_len;
     u_char              name[KVS_IDENT_NAME_MAX];
     unsigned            user_known:1;
@@ -425,6 +426,7 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
         t->user_version = hdr.version;
         t->disabled = user.disabled;
         t->changed_at = user.password_changed_at;
+        t->rate_limit = user.rate_limit;
         t->name_len = user.username_len;
         ngx_memcpy(t->name, user.username, user.username_len);
         t->user_known = 1;
@@ -440,6 +442,8 @@ ngx_http_kvs_auth_check(ngx_http_request_t *r,
         return ngx_http_kvs_unauthorized(r, "the token was revoked by a "
                                            "change of its user's password");
     }
+
+    u->rate_limit = t->rate_limit;
 
     /* the request outlives the slot, which the next token may take */
 

@@ -269,6 +269,10 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
 
     kmcf->shm->init = ngx_http_kvs_init_zone;
 
+    if (ngx_http_kvs_rate_conf(cf, kmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
 #if (NGX_SSL)
 
     /*

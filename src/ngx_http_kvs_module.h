@@ -72,6 +72,8 @@ typedef struct {
                                              the internal endpoints too */
     ngx_shm_zone_t        *shm;           /* shared by the node's
                                              processes */
+    ngx_shm_zone_t        *rate;          /* the rate limits' windows;
+                                             NULL: no limit can apply */
 
     /* auth_enabled: jwt_secret_file's secrets, the first signs */
     kvs_secret_t          *secrets;
@@ -142,6 +144,7 @@ typedef struct {
 #define NGX_HTTP_KVS_MEMBER_LIST  0x04    /* the body is a member list */
 #define NGX_HTTP_KVS_LEAVE        0x08    /* the caller must be a member */
 #define NGX_HTTP_KVS_OPEN         0x10    /* needs no token, auth on */
+#define NGX_HTTP_KVS_UNLIMITED    0x20    /* no rate limit */
 
 typedef struct {
     ngx_str_t                         path;
@@ -159,6 +162,7 @@ typedef struct {
     uint8_t                uuid[KVS_UUID_LEN];
     ngx_str_t              name;
     uint8_t                token[NGX_HTTP_KVS_TOKEN_DIGEST];
+    int64_t                rate_limit;    /* the user's own, -1: none */
     unsigned               admin:1;       /* a member of group admin */
     unsigned               admin_known:1; /* admin was looked up */
 } ngx_http_kvs_user_t;
@@ -184,6 +188,7 @@ struct ngx_http_kvs_ctx_s {
     off_t                  body_max;      /* 0: max_json_size */
     const char            *body_max_of;   /* what sets body_max, for the
                                              413's sentence */
+    unsigned               rate_limited:1; /* refused by a rate limit */
     unsigned               json_error:1;  /* the error body is ours */
     unsigned               error_sent:1;
 };
@@ -254,6 +259,12 @@ ngx_uint_t ngx_http_kvs_syncing(void);
 ngx_int_t ngx_http_kvs_retry_after(ngx_http_request_t *r, time_t s);
 ngx_int_t ngx_http_kvs_syncing_refused(ngx_http_request_t *r,
     const char *instead);
+
+ngx_int_t ngx_http_kvs_rate_conf(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+ngx_int_t ngx_http_kvs_rate(ngx_http_request_t *r,
+    ngx_http_kvs_main_conf_t *kmcf);
+ngx_uint_t ngx_http_kvs_rate_limited(ngx_http_request_t *r);
 
 ngx_int_t ngx_http_kvs_auth_conf(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);

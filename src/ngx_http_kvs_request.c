@@ -87,7 +87,8 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
     { ngx_string("/members"), 0,
       ngx_http_kvs_members_handler, NULL },
 
-    { ngx_string("/health"), NGX_HTTP_KVS_OPEN,
+    /* a load balancer's probe: never rate-limited */
+    { ngx_string("/health"), NGX_HTTP_KVS_OPEN|NGX_HTTP_KVS_UNLIMITED,
       ngx_http_kvs_health_handler, NULL },
 
     { ngx_string("/api/login"), NGX_HTTP_KVS_OPEN,
@@ -196,7 +197,7 @@ static ngx_http_kvs_param_on_t  ngx_http_kvs_param_ons[] = {
 ngx_int_t
 ngx_http_kvs_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
+    ngx_int_t                  rc, limited;
     ngx_uint_t                 i, serves, internal;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_route_t      *route;
@@ -248,6 +249,29 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
             && !(route->flags & (NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_OPEN)))
         {
             rc = ngx_http_kvs_authenticate(r);
+
+            if (rc != NGX_OK) {
+                /* a missing or bad token counts against the address,
+                 * as a guess at tokens must */
+
+                if (kmcf->rate != NULL) {
+                    limited = ngx_http_kvs_rate(r, kmcf);
+                    if (limited != NGX_OK) {
+                        return limited;
+                    }
+                }
+
+                return rc;
+            }
+        }
+
+        /* the signed internal endpoints are the cluster's own traffic */
+
+        if (kmcf->rate != NULL
+            && !(route->flags
+                 & (NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_UNLIMITED)))
+        {
+            rc = ngx_http_kvs_rate(r, kmcf);
             if (rc != NGX_OK) {
                 return rc;
             }

@@ -267,11 +267,13 @@ ngx_http_kvs_users_body(ngx_http_request_t *r)
             goto done;
         }
 
-        /* a user may change only their own password, with the old one */
+        /* a user may change only their own password, with the old one:
+         * not their groups, nor their rate limit */
 
         if (!admin
             && (!ngx_http_kvs_self(r, j->uuid) || j->req.groups.present
-                || j->req.disabled.present || !j->req.password.present
+                || j->req.disabled.present || j->req.rate_limit.present
+                || !j->req.password.present
                 || !j->req.old_password.present))
         {
             rc = ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
@@ -525,6 +527,10 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
 
     if (j->req.disabled.present) {
         j->user.disabled = j->req.disabled.value;
+    }
+
+    if (j->req.rate_limit.present) {
+        j->user.rate_limit = j->req.rate_limit.value;
     }
 
     if (j->req.password.present

@@ -279,7 +279,21 @@ static const kvs_config_key_t  kvs_config_keys[] = {
       offsetof(kvs_config_t, password_threads), 1, 64 },
 
     { "metrics_enabled", KVS_CONFIG_BOOL,
-      offsetof(kvs_config_t, metrics_enabled), 0, 1 }
+      offsetof(kvs_config_t, metrics_enabled), 0, 1 },
+
+    /* a request count fits the 32 bits a window counts in */
+    { "rate_limit_requests", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, rate_limit_requests), 0, 1000000000 },
+
+    /* a day: longer is a quota, not a rate */
+    { "rate_limit_window", KVS_CONFIG_INT64,
+      offsetof(kvs_config_t, rate_limit_window), 1, 86400 },
+
+    /* 64 KiB: a slab pool's own pages leave room for a few hundred
+     * clients; 1 GiB is millions of them */
+    { "rate_limit_zone_size", KVS_CONFIG_SIZE,
+      offsetof(kvs_config_t, rate_limit_zone_size),
+      (int64_t) (64 * KVS_CONFIG_KIB), (int64_t) KVS_CONFIG_GIB }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -399,6 +413,11 @@ kvs_config_defaults(kvs_config_t *cf)
 
     /* counting costs a few atomic adds a request: on unless turned off */
     cf->metrics_enabled = 1;
+
+    /* no limit, as the original before its Phase 2 */
+    cf->rate_limit_requests = 0;
+    cf->rate_limit_window = 60;
+    cf->rate_limit_zone_size = (size_t) KVS_CONFIG_MIB;
 
     return 0;
 }

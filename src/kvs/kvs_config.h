@@ -106,6 +106,14 @@ typedef struct {
 
     /* operations */
     int                     metrics_enabled;     /* bool, default 1 */
+
+    /* rate limits, per user or anonymous client address */
+    int64_t                 rate_limit_requests; /* per window, 0..10^9;
+                                                    0 (default): none */
+    int64_t                 rate_limit_window;   /* s, 1..86400, 60 */
+    size_t                  rate_limit_zone_size; /* the shared zone of
+                                                    the windows, 64 KiB..
+                                                    1 GiB, default 1 MiB */
 } kvs_config_t;
 
 

@@ -137,6 +137,8 @@ static int kvs_ident_read_names(const kvs_ident_value_t *v,
     const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static int kvs_ident_read_flag(const kvs_ident_value_t *v,
     const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
+static int kvs_ident_read_limit(const kvs_ident_value_t *v,
+    const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static int kvs_ident_read_id(const kvs_ident_value_t *v,
     const kvs_ident_field_t *f, void *dst, kvs_ident_err_t *err);
 static int kvs_ident_read_perm(const kvs_ident_value_t *v,
@@ -275,12 +277,14 @@ static const kvs_ident_field_t  kvs_ident_user_req_fields[] = {
       offsetof(kvs_ident_user_req_t, groups), KVS_IDENT_GROUPS_MAX },
     { "disabled", KVS_IDENT_BOOL, 0, kvs_ident_read_flag,
       offsetof(kvs_ident_user_req_t, disabled), 0 },
+    { "rate_limit", KVS_IDENT_NUMBER, 0, kvs_ident_read_limit,
+      offsetof(kvs_ident_user_req_t, rate_limit), 0 },
     { NULL, KVS_IDENT_ABSENT, 0, NULL, 0, 0 }
 };
 
 static const kvs_ident_form_t  kvs_ident_user_req_form = {
-    "a user takes \"username\", \"password\", \"old_password\", \"groups\" "
-    "and \"disabled\"",
+    "a user takes \"username\", \"password\", \"old_password\", \"groups\", "
+    "\"disabled\" and \"rate_limit\"",
     kvs_ident_user_req_fields,
     sizeof(kvs_ident_user_req_t), offsetof(kvs_ident_user_req_t, why)
 };
@@ -538,6 +542,12 @@ kvs_user_public(const uint8_t uuid[KVS_UUID_LEN], const kvs_user_t *u,
     kvs_ident_put_u64(&o, u->created_at);
     kvs_ident_puts(&o, ",\"password_changed_at\":");
     kvs_ident_put_u64(&o, u->password_changed_at);
+
+    if (u->rate_limit >= 0) {
+        kvs_ident_puts(&o, ",\"rate_limit\":");
+        kvs_ident_put_u64(&o, (uint64_t) u->rate_limit);
+    }
+
     kvs_ident_puts(&o, "}");
 
     return o.len;
@@ -1079,6 +1089,36 @@ kvs_ident_read_flag(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
 }
 
 
+/* a user's own rate limit: requests per window, or null for none */
+
+static int
+kvs_ident_read_limit(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
+    void *dst, kvs_ident_err_t *err)
+{
+    uint64_t            n;
+    kvs_ident_limit_t  *limit;
+
+    limit = dst;
+    limit->present = 1;
+    limit->value = -1;
+
+    if (v->type == KVS_IDENT_NULL) {
+        return 0;
+    }
+
+    if (kvs_ident_u64(v, INT64_MAX, &n) != 0) {
+        return kvs_ident_fail(err, "\"%s\" must be a whole number of "
+                              "requests per window from 0 (none) to "
+                              "9223372036854775807, or null for the node's "
+                              "rate_limit_requests", f->name);
+    }
+
+    limit->value = (int64_t) n;
+
+    return 0;
+}
+
+
 /* a user's or a group's uuid, or "" for none */
 
 static int
@@ -1234,7 +1274,10 @@ kvs_ident_object(const uint8_t *v, size_t len, const kvs_ident_form_t *form,
                                   f->name);
         }
 
-        if (val.type != f->type) {
+        /* a limit may be null: none */
+        if (val.type != f->type
+            && !(val.type == KVS_IDENT_NULL && f->read == kvs_ident_read_limit))
+        {
             return kvs_ident_fail(err, "the field \"%s\" must be %s",
                                   f->name, kvs_ident_type_names[f->type]);
         }

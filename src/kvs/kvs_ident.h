@@ -113,6 +113,12 @@ typedef struct {
     unsigned      value:1;
 } kvs_ident_flag_t;
 
+/* a number of requests, or null for none */
+typedef struct {
+    unsigned      present:1;
+    int64_t       value;                 /* -1: null */
+} kvs_ident_limit_t;
+
 
 /*
  * The request bodies of the API, why holding the sentence of a refusal.
@@ -135,6 +141,9 @@ typedef struct {
     kvs_ident_password_t  old_password;
     kvs_ident_names_t     groups;        /* group names, at most 256 */
     kvs_ident_flag_t      disabled;
+    kvs_ident_limit_t     rate_limit;    /* per rate_limit_window; null:
+                                            the node's
+                                            rate_limit_requests */
     char                  why[KVS_IDENT_WHY_MAX];
 } kvs_ident_user_req_t;
 
@@ -227,7 +236,8 @@ int kvs_token_parse(const uint8_t *v, size_t len, kvs_token_t *t);
 /*
  * What the API shows, never a password nor its hash: a user,
  * {"uuid":"…","username":"…","groups":["…"],"disabled":false,
- * "created_at":ms,"password_changed_at":ms}, with the names of its groups;
+ * "created_at":ms,"password_changed_at":ms}, and "rate_limit" when it is
+ * not -1, with the names of its groups;
  * and a group, {"uuid":"…","name":"…","members":["<username>",…],
  * "created_at":ms}, with its members' usernames.  Sized as the encoders.
  */

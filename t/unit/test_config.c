@@ -170,6 +170,11 @@ kvs_test_defaults(void)
           "defaults: top_level_create any");
     CHECK(cf.password_threads == 1, "defaults: password_threads 1");
     CHECK(cf.metrics_enabled == 1, "defaults: metrics_enabled true");
+    CHECK(cf.rate_limit_requests == 0, "defaults: rate_limit_requests 0, "
+          "no limit");
+    CHECK(cf.rate_limit_window == 60, "defaults: rate_limit_window 60");
+    CHECK(cf.rate_limit_zone_size == KVS_TEST_MIB,
+          "defaults: rate_limit_zone_size 1 MiB");
 
     kvs_config_free(&cf);
     CHECK(cf.node_id == NULL && cf.bind_address == NULL
@@ -916,6 +921,55 @@ kvs_test_auth_keys(void)
 }
 
 
+/* rate limits */
+
+static void
+kvs_test_rate_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("rate.yaml",
+                       "rate_limit_requests: 100\n"
+                       "rate_limit_window: 2\n"
+                       "rate_limit_zone_size: 10m\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.rate_limit_requests == 100
+          && cf.rate_limit_window == 2
+          && cf.rate_limit_zone_size == 10 * KVS_TEST_MIB,
+          "rate keys: 100 per 2 s in 10m");
+
+    if (rc != 0) {
+        printf("#   %s\n", err);
+    }
+
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("rate.yaml",
+                       "rate_limit_requests: 0\n"
+                       "rate_limit_window: 1\n"
+                       "rate_limit_zone_size: 64k\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.rate_limit_requests == 0
+          && cf.rate_limit_window == 1
+          && cf.rate_limit_zone_size == 64 * KVS_TEST_KIB,
+          "rate keys: lower bounds");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("rate.yaml",
+                       "rate_limit_requests: 1000000000\n"
+                       "rate_limit_window: 86400\n"
+                       "rate_limit_zone_size: 1g\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.rate_limit_requests == 1000000000
+          && cf.rate_limit_window == 86400
+          && cf.rate_limit_zone_size == KVS_TEST_GIB,
+          "rate keys: upper bounds are inclusive");
+    kvs_config_free(&cf);
+}
+
+
 static void
 kvs_test_errors(void)
 {
@@ -1101,6 +1155,37 @@ kvs_test_errors(void)
           "n.yaml:1: max_db_size: 99999999999999g is out of range "
           "(1048576..1099511627776)",
           "max_db_size: multiplication overflow" },
+
+        /* rate limits */
+
+        { "rate_limit_requests: -1\n",
+          "n.yaml:1: rate_limit_requests: -1 is out of range "
+          "(0..1000000000)",
+          "rate_limit_requests: negative" },
+        { "rate_limit_requests: 1000000001\n",
+          "n.yaml:1: rate_limit_requests: 1000000001 is out of range "
+          "(0..1000000000)",
+          "rate_limit_requests: above 10^9" },
+        { "rate_limit_requests: ten\n",
+          "n.yaml:1: rate_limit_requests: expected an integer, got \"ten\"",
+          "rate_limit_requests: not a number" },
+        { "# c\nrate_limit_window: 0\n",
+          "n.yaml:2: rate_limit_window: 0 is out of range (1..86400)",
+          "rate_limit_window: zero" },
+        { "rate_limit_window: 86401\n",
+          "n.yaml:1: rate_limit_window: 86401 is out of range (1..86400)",
+          "rate_limit_window: above a day" },
+        { "rate_limit_window: 1.5\n",
+          "n.yaml:1: rate_limit_window: expected an integer, got \"1.5\"",
+          "rate_limit_window: whole seconds" },
+        { "rate_limit_zone_size: 63k\n",
+          "n.yaml:1: rate_limit_zone_size: 63k is out of range "
+          "(65536..1073741824)",
+          "rate_limit_zone_size: below 64 KiB" },
+        { "rate_limit_zone_size: 2g\n",
+          "n.yaml:1: rate_limit_zone_size: 2g is out of range "
+          "(65536..1073741824)",
+          "rate_limit_zone_size: above 1 GiB" },
 
         /* strings */
 
@@ -1627,6 +1712,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_data_keys),
     KVS_TEST_CASE(kvs_test_auth_keys),
     KVS_TEST_CASE(kvs_test_ops_keys),
+    KVS_TEST_CASE(kvs_test_rate_keys),
     KVS_TEST_CASE(kvs_test_errors),
     KVS_TEST_CASE(kvs_test_files_errors),
     KVS_TEST_CASE(kvs_test_free_after_failure),

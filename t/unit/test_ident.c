@@ -677,6 +677,7 @@ kvs_test_public(void)
     u.password_len = sizeof(STORED) - 1;
     u.password_changed_at = 1800000000;
     u.created_at = 1800000000123ULL;
+    u.rate_limit = -1;
 
     n = kvs_user_public(uuid, &u, names, lens, 2, (uint8_t *) buf,
                         sizeof(buf));
@@ -697,6 +698,17 @@ kvs_test_public(void)
                  "\"created_at\":1800000000123,"
                  "\"password_changed_at\":1800000000}",
                  "public user: no groups");
+
+    u.rate_limit = 0;
+    n = kvs_user_public(uuid, &u, NULL, NULL, 0, (uint8_t *) buf,
+                        sizeof(buf));
+    kvs_test_str(kvs_test_text(n, n, buf, sizeof(buf)),
+                 "{\"uuid\":\"" UUID_ALICE "\",\"username\":\"alice\","
+                 "\"groups\":[],\"disabled\":false,"
+                 "\"created_at\":1800000000123,"
+                 "\"password_changed_at\":1800000000,\"rate_limit\":0}",
+                 "public user: its own rate_limit, 0 shown");
+    u.rate_limit = -1;
 
     g.name = "devs";
     g.name_len = 4;
@@ -904,6 +916,20 @@ kvs_test_user_req(void)
           && kvs_ident_names_next(&req.groups, &at, name, &len) == 0,
           "user request: no groups[3], and still none");
 
+    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":25}"), &req, &why);
+    CHECK(rc == 0 && req.rate_limit.present && req.rate_limit.value == 25,
+          "user request: a rate_limit");
+    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":null}"), &req, &why);
+    CHECK(rc == 0 && req.rate_limit.present && req.rate_limit.value == -1,
+          "user request: a null rate_limit is none, -1");
+    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":9223372036854775807}"),
+                                  &req, &why);
+    CHECK(rc == 0 && req.rate_limit.value == INT64_MAX,
+          "user request: rate_limit at its largest");
+    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":0}"), &req, &why);
+    CHECK(rc == 0 && req.rate_limit.present && req.rate_limit.value == 0,
+          "user request: a rate_limit of 0");
+
     rc = kvs_ident_user_req_parse(B("{}"), &req, &why);
     at = 0;
     CHECK(rc == 0 && !req.username.present && !req.password.present
@@ -937,7 +963,11 @@ kvs_test_user_req_one(const uint8_t *body, size_t len, const char **why)
 
 
 #define USER_TAKES  "a user takes \"username\", \"password\", " \
-                    "\"old_password\", \"groups\" and \"disabled\""
+                    "\"old_password\", \"groups\", \"disabled\" and " \
+                    "\"rate_limit\""
+#define WHY_LIMIT   "\"rate_limit\" must be a whole number of requests " \
+                    "per window from 0 (none) to 9223372036854775807, or " \
+                    "null for the node's rate_limit_requests"
 
 static const kvs_test_req_t  kvs_test_user_reqs[] = {
     { "{\"name\":\"bob\"}", "unknown field \"name\": " USER_TAKES,
@@ -971,6 +1001,14 @@ static const kvs_test_req_t  kvs_test_user_reqs[] = {
       "a bad username" },
     { "{\"username\":\"x\",\"groups\":[],\"groups\":[]}",
       "the field \"groups\" appears twice", "groups twice" },
+    { "{\"rate_limit\":-1}", WHY_LIMIT, "a negative rate_limit" },
+    { "{\"rate_limit\":1.5}", WHY_LIMIT, "a fractional rate_limit" },
+    { "{\"rate_limit\":9223372036854775808}", WHY_LIMIT,
+      "rate_limit past int64" },
+    { "{\"rate_limit\":\"10\"}", "the field \"rate_limit\" must be a number",
+      "a string as rate_limit" },
+    { "{\"rate_limit\":null,\"rate_limit\":1}",
+      "the field \"rate_limit\" appears twice", "rate_limit twice" },
     { NULL, NULL, NULL }
 };
 
