@@ -471,6 +471,7 @@ ngx_http_kvs_rate(ngx_http_request_t *r, ngx_http_kvs_main_conf_t *kmcf)
     }
 
     ctx->rate_limited = 1;
+    ngx_http_kvs_metric_inc(KVS_M_RATE_LIMITED, 1);
 
     if (ngx_http_kvs_rate_headers(r, &d) != NGX_OK
         || ngx_http_kvs_retry_after(r, kvs_rate_seconds(d.reset_ms))

@@ -166,7 +166,8 @@ $own->stop;
 
 my $two = KVS::Node->new(name => 'rate-workers', workers => 2,
     yaml => "rate_limit_requests: 20\nrate_limit_window: 60\n",
-    server => 'add_header X-Worker $pid always;');
+    server => 'add_header X-Worker $pid always; '
+              . 'location = /metrics { kvs_metrics; }');
 $two->start;
 is(scalar($two->worker_pids), 2, 'two workers run');
 
@@ -200,6 +201,9 @@ is_deeply(\%status, { 404 => 20, 429 => 100 },
           '120 requests on both workers: exactly 20 admitted');
 is(scalar keys %workers, 2, 'both workers answered')
     or diag explain \%workers;
+my (undef, undef, $scrape) = $two->request(GET => '/metrics');
+like($scrape, qr/^kvs_rate_limited_requests_total 100$/m,
+     'the metrics count the 100 refused, over both workers');
 
 # a reload keeps the zone, and with it the windows
 my %old = map { $_ => 1 } $two->worker_pids;
