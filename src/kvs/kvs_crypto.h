@@ -83,6 +83,9 @@ int kvs_sha256(const void *data, size_t len, uint8_t out[32]);
  * is 0.  0, or -1 when OpenSSL fails. */
 int kvs_hmac_sha256(const uint8_t *key, size_t klen, const void *data,
     size_t len, uint8_t out[32]);
+/* HMAC-SHA3-512 likewise: the MAC of the audit log's entries */
+int kvs_hmac_sha3_512(const uint8_t *key, size_t klen, const void *data,
+    size_t len, uint8_t out[64]);
 
 /* 1 when the n bytes at a and b are equal, else 0, in a time that does
  * not depend on where they differ. */
