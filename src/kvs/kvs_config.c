@@ -276,7 +276,16 @@ static const kvs_config_key_t  kvs_config_keys[] = {
 
     /* each thread of the KDF holds scrypt's memory while it hashes */
     { "password_threads", KVS_CONFIG_INT,
-      offsetof(kvs_config_t, password_threads), 1, 64 }
+      offsetof(kvs_config_t, password_threads), 1, 64 },
+
+    { "audit_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, audit_enabled), 0, 1 },
+
+    { "audit_secret_file", KVS_CONFIG_FILE,
+      offsetof(kvs_config_t, audit_secret_file), 0, 0 },
+
+    { "audit_reads", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, audit_reads), 0, 1 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -300,6 +309,8 @@ static int kvs_config_set_seeds(kvs_config_ctx_t *ctx,
 static int kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static int kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines);
+static int kvs_config_check_audit(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static int kvs_config_check_auth(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
@@ -388,6 +399,8 @@ kvs_config_defaults(kvs_config_t *cf)
 
     /* auth off: the original's open API */
     cf->auth_enabled = 0;
+    cf->audit_enabled = -1;
+    cf->audit_reads = 0;
     cf->token_ttl = 3600;
     /* the CDWR meaning of the POSIX 0744 keys were written with before */
     cf->default_permissions = 0xf11;
@@ -526,6 +539,7 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->peer_key_file);
     free(cf->jwt_secret_file.path);
     free(cf->admin_password_file.path);
+    free(cf->audit_secret_file.path);
     kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
@@ -543,6 +557,7 @@ kvs_config_free(kvs_config_t *cf)
     cf->peer_key_file = NULL;
     memset(&cf->jwt_secret_file, 0, sizeof(kvs_config_file_t));
     memset(&cf->admin_password_file, 0, sizeof(kvs_config_file_t));
+    memset(&cf->audit_secret_file, 0, sizeof(kvs_config_file_t));
     cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
@@ -1094,7 +1109,50 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
         return -1;
     }
 
+    if (kvs_config_check_audit(ctx, root, lines) != 0) {
+        return -1;
+    }
+
     return kvs_config_check_names(ctx, root, lines);
+}
+
+
+/*
+ * The audit log is on by default where auth is, so that a node whose
+ * users are checked also keeps who did what, and off elsewhere, so that
+ * configurations written before it still pass "nginx -t".  Its entries
+ * are signed with audit_secret_file's secret: without one no entry could
+ * be written.  That the file lies outside data_dir is checked where both
+ * paths are full (the module).
+ */
+
+static int
+kvs_config_check_audit(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines)
+{
+    const kvs_config_key_t  *key;
+
+    if (ctx->cf->audit_enabled < 0) {
+        ctx->cf->audit_enabled = ctx->cf->auth_enabled;
+    }
+
+    if (!ctx->cf->audit_enabled || ctx->cf->audit_secret_file.path != NULL) {
+        return 0;
+    }
+
+    key = kvs_config_find("audit_enabled", sizeof("audit_enabled") - 1);
+
+    if (lines[key - kvs_config_keys] == 0) {
+        key = kvs_config_find("auth_enabled", sizeof("auth_enabled") - 1);
+    }
+
+    return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                            key->name,
+                            "turns the audit log on, but audit_secret_file "
+                            "is not set: add audit_secret_file, the path of "
+                            "a file of one secret of at least 32 bytes, "
+                            "outside data_dir (or set audit_enabled: "
+                            "false)");
 }
 
 

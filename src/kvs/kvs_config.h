@@ -103,6 +103,17 @@ typedef struct {
     kvs_top_level_create_e  top_level_create;    /* any (default)|admins */
     int                     password_threads;    /* the password KDF's
                                                     pool, 1..64, default 1 */
+
+    /* the audit log */
+    int                     audit_enabled;       /* bool; default (-1
+                                                    until loaded) that of
+                                                    auth_enabled */
+    kvs_config_file_t       audit_secret_file;   /* the entries' HMAC key,
+                                                    required with audit,
+                                                    outside data_dir */
+    int                     audit_reads;         /* bool, default 0: every
+                                                    GET of /kv/ makes an
+                                                    entry too */
 } kvs_config_t;
 
 
