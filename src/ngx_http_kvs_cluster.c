@@ -188,6 +188,12 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
     ctx->write.nmembers = n;
     ctx->written = ngx_http_kvs_cluster_written;
 
+    /* the audit heads the gossip carries join its merge */
+    if (ngx_http_kvs_audit_witness(r, ctx, &sender) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     rc = ngx_http_kvs_write_enqueue(r, ctx);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);

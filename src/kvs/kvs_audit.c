@@ -18,20 +18,20 @@
 
 
 const kvs_audit_kind_t  kvs_audit_kinds[KVS_AUDIT_KINDS] = {
-    [KVS_AUDIT_PUT]          = { "put", 0 },
-    [KVS_AUDIT_DELETE]       = { "delete", 0 },
-    [KVS_AUDIT_META]         = { "meta", 0 },
-    [KVS_AUDIT_READ]         = { "read", 0 },
-    [KVS_AUDIT_LOGIN]        = { "login", 0 },
-    [KVS_AUDIT_LOGIN_FAILED] = { "login_failed", 1 },
-    [KVS_AUDIT_LOGOUT]       = { "logout", 0 },
-    [KVS_AUDIT_USER_CREATE]  = { "user_create", 0 },
-    [KVS_AUDIT_USER_UPDATE]  = { "user_update", 0 },
-    [KVS_AUDIT_USER_DELETE]  = { "user_delete", 0 },
-    [KVS_AUDIT_GROUP_CREATE] = { "group_create", 0 },
-    [KVS_AUDIT_GROUP_UPDATE] = { "group_update", 0 },
-    [KVS_AUDIT_GROUP_DELETE] = { "group_delete", 0 },
-    [KVS_AUDIT_DENIED]       = { "denied", 1 },
+    [KVS_AUDIT_PUT]          = { "put", 200, 0 },
+    [KVS_AUDIT_DELETE]       = { "delete", 204, 0 },
+    [KVS_AUDIT_META]         = { "meta", 200, 0 },
+    [KVS_AUDIT_READ]         = { "read", 200, 0 },
+    [KVS_AUDIT_LOGIN]        = { "login", 200, 0 },
+    [KVS_AUDIT_LOGIN_FAILED] = { "login_failed", 401, 1 },
+    [KVS_AUDIT_LOGOUT]       = { "logout", 200, 0 },
+    [KVS_AUDIT_USER_CREATE]  = { "user_create", 201, 0 },
+    [KVS_AUDIT_USER_UPDATE]  = { "user_update", 200, 0 },
+    [KVS_AUDIT_USER_DELETE]  = { "user_delete", 204, 0 },
+    [KVS_AUDIT_GROUP_CREATE] = { "group_create", 201, 0 },
+    [KVS_AUDIT_GROUP_UPDATE] = { "group_update", 200, 0 },
+    [KVS_AUDIT_GROUP_DELETE] = { "group_delete", 204, 0 },
+    [KVS_AUDIT_DENIED]       = { "denied", 403, 1 },
 };
 
 

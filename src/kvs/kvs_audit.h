@@ -88,6 +88,7 @@ typedef enum {
 
 typedef struct {
     const char  *name;
+    unsigned     status;           /* the answer's, when it succeeds */
     unsigned     folded:1;
 } kvs_audit_kind_t;
 

@@ -50,9 +50,10 @@ typedef enum {
     KVS_WRITE_DELETE,
     KVS_WRITE_MEMBERS,         /* merge gossiped member records */
     KVS_WRITE_REMOTE,          /* a peer's record: value holds it whole */
-    KVS_WRITE_AUDIT            /* only an audit entry: audit says of what
+    KVS_WRITE_AUDIT,           /* only an audit entry: audit says of what
                                   (an auth event, a read); version, when
                                   its timestamp is set, is the one read */
+    KVS_WRITE_WITNESS          /* a peer's audit head, from its gossip */
 } kvs_write_op_e;
 
 
@@ -240,11 +241,19 @@ int kvs_store_audit_verify(kvs_store_t *st, kvs_audit_verify_t *v,
 #define KVS_AUDIT_HEAD     "audit_head:"
 #define KVS_AUDIT_WITNESS  "audit_witness:"
 
-/* Keeps head under prefix and node when its seq is above the one held:
- * KVS_OK, KVS_STALE (not above), KVS_FULL or KVS_ERROR. */
-int kvs_store_audit_witness_put(kvs_store_t *st, const char *prefix,
-    const char *node, size_t len, const kvs_audit_head_t *head, char *err,
-    size_t errlen);
+/*
+ * A KVS_WRITE_WITNESS keeps a head of a peer's gossip when its seq is
+ * above the one held: ns KVS_AUDIT_NS_HEAD (the peer's own chain) or
+ * KVS_AUDIT_NS_WITNESS (this node's, as the peer holds it), path the
+ * peer's id, value 8 + 64 bytes of kvs_store_audit_witness_value().  rc
+ * KVS_OK when kept, KVS_STALE when not newer.
+ */
+#define KVS_AUDIT_NS_HEAD     'h'
+#define KVS_AUDIT_NS_WITNESS  'w'
+#define KVS_AUDIT_WITNESS_VALUE  (8 + KVS_SHA3_512_LEN)
+
+void kvs_store_audit_witness_value(uint8_t *out,
+    const kvs_audit_head_t *head);
 /* inside the current read transaction: KVS_OK, KVS_NOT_FOUND, KVS_ERROR */
 int kvs_store_audit_witness_get(kvs_store_t *st, const char *prefix,
     const char *node, size_t len, kvs_audit_head_t *head);

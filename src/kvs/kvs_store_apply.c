@@ -751,6 +751,10 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
                                        *seq);
     }
 
+    if (w->op == KVS_WRITE_WITNESS) {
+        return kvs_store_audit_witness_apply(st, txn, w);
+    }
+
     if (w->op == KVS_WRITE_AUDIT) {
         /* its entry is all it writes (kvs_store_audit_append); without
          * an audit log, nothing */

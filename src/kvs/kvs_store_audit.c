@@ -480,70 +480,84 @@ kvs_store_witness_key(char *out, const char *prefix, const char *node,
 }
 
 
-typedef struct {
-    const char              *prefix;
-    const char              *node;
-    size_t                   len;
-    const kvs_audit_head_t  *head;
-} kvs_store_witness_t;
-
+/* keeps head under prefix and node in txn when its seq is above the one
+ * held: 0 (*kept says whether it was), or an LMDB error */
 
 static int
-kvs_store_witness_txn(kvs_store_t *st, MDB_txn *txn, void *data)
+kvs_store_witness_keep(kvs_store_t *st, MDB_txn *txn, const char *prefix,
+    const char *node, size_t len, const kvs_audit_head_t *head, int *kept)
 {
-    kvs_store_witness_t *wt = data;
-
     int      rc;
     char     k[KVS_AUDIT_META_MAX + KVS_AUDIT_NODE_MAX];
     uint8_t  buf[8 + KVS_SHA3_512_LEN];
     MDB_val  key, val;
 
+    *kept = 0;
+
     key.mv_data = k;
-    key.mv_size = kvs_store_witness_key(k, wt->prefix, wt->node, wt->len);
+    key.mv_size = kvs_store_witness_key(k, prefix, node, len);
 
     rc = mdb_get(txn, st->meta, &key, &val);
 
     if (rc == 0 && val.mv_size == sizeof(buf)
-        && kvs_get_u64(val.mv_data) >= wt->head->seq)
+        && kvs_get_u64(val.mv_data) >= head->seq)
     {
-        return KVS_STORE_BAD;
+        return 0;
     }
 
     if (rc != 0 && rc != MDB_NOTFOUND) {
         return rc;
     }
 
-    kvs_put_u64(buf, wt->head->seq);
-    memcpy(buf + 8, wt->head->hash, KVS_SHA3_512_LEN);
+    kvs_put_u64(buf, head->seq);
+    memcpy(buf + 8, head->hash, KVS_SHA3_512_LEN);
 
     val.mv_data = buf;
     val.mv_size = sizeof(buf);
 
-    return mdb_put(txn, st->meta, &key, &val, 0);
+    rc = mdb_put(txn, st->meta, &key, &val, 0);
+    if (rc == 0) {
+        *kept = 1;
+    }
+
+    return rc;
 }
 
 
+/* a KVS_WRITE_WITNESS of a batch: ns says which head, path of which node,
+ * value the head as kvs_store_audit_witness_value() lays it out */
+
 int
-kvs_store_audit_witness_put(kvs_store_t *st, const char *prefix,
-    const char *node, size_t len, const kvs_audit_head_t *head, char *err,
-    size_t errlen)
+kvs_store_audit_witness_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w)
 {
-    int                  rc;
-    kvs_store_witness_t  wt;
+    int               rc, kept;
+    kvs_audit_head_t  head;
 
-    wt.prefix = prefix;
-    wt.node = node;
-    wt.len = len;
-    wt.head = head;
-
-    rc = kvs_store_run(st, 0, kvs_store_witness_txn, &wt,
-                       "keeping an audit head", err, errlen);
-
-    if (rc == KVS_STORE_BAD) {
-        return KVS_STALE;
+    if (w->value_len != 8 + KVS_SHA3_512_LEN) {
+        w->rc = KVS_INVALID;
+        return 0;
     }
 
-    return rc == 0 ? KVS_OK : kvs_store_status(rc);
+    head.seq = kvs_get_u64(w->value);
+    memcpy(head.hash, w->value + 8, KVS_SHA3_512_LEN);
+
+    rc = kvs_store_witness_keep(st, txn,
+                                w->ns == KVS_AUDIT_NS_HEAD
+                                ? KVS_AUDIT_HEAD : KVS_AUDIT_WITNESS,
+                                w->path, w->path_len, &head, &kept);
+    if (rc == 0) {
+        w->rc = kept ? KVS_OK : KVS_STALE;
+    }
+
+    return rc;
+}
+
+
+void
+kvs_store_audit_witness_value(uint8_t *out, const kvs_audit_head_t *head)
+{
+    kvs_put_u64(out, head->seq);
+    memcpy(out + 8, head->hash, KVS_SHA3_512_LEN);
 }
 
 

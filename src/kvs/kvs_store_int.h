@@ -175,6 +175,8 @@ typedef struct {
 int kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, kvs_store_chain_t *chain);
 void kvs_store_audit_free(kvs_store_t *st);
+int kvs_store_audit_witness_apply(kvs_store_t *st, MDB_txn *txn,
+    kvs_write_t *w);
 
 kvs_store_t *kvs_store_new(const char *dir, size_t map_size,
     unsigned env_flags, char *err, size_t errlen);
