@@ -1094,8 +1094,6 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
     r = job->request;
     c = r->connection;
 
-    r->main->count--;
-
     if (job->rc == KVS_ERROR) {
         ngx_kvs_log(NGX_LOG_ERR, c->log, 0, "kvs: %s", job->err);
         rc = ngx_http_kvs_unreadable(r, "the audit log cannot be read");
