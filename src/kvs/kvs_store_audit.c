@@ -119,7 +119,7 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
         return 0;
     }
 
-    head->seq = kvs_get_u64((uint8_t *) key.mv_data + 4);
+    head->seq = kvs_get_be64((uint8_t *) key.mv_data + 4);
 
     rc = mdb_get(txn, st->audit, &val, &entry);
     if (rc == MDB_NOTFOUND) {
@@ -184,7 +184,7 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     }
 
     memcpy(sk, KVS_AUDIT_SEQ_PREFIX, 4);
-    kvs_put_u64(sk + 4, chain->head.seq);
+    kvs_put_be64(sk + 4, chain->head.seq);
 
     key.mv_data = sk;
     key.mv_size = sizeof(sk);
@@ -341,7 +341,7 @@ kvs_store_audit_walk(kvs_store_t *st, MDB_txn *txn, void *data)
             break;
         }
 
-        seq = kvs_get_u64((uint8_t *) key.mv_data + 4);
+        seq = kvs_get_be64((uint8_t *) key.mv_data + 4);
 
         rc = mdb_get(txn, st->audit, &val, &entry);
 
@@ -394,7 +394,7 @@ kvs_store_audit_walk(kvs_store_t *st, MDB_txn *txn, void *data)
         }
 
         memcpy(sk, KVS_AUDIT_SEQ_PREFIX, 4);
-        kvs_put_u64(sk + 4, e.seq);
+        kvs_put_be64(sk + 4, e.seq);
         ikey.mv_data = sk;
         ikey.mv_size = sizeof(sk);
 
