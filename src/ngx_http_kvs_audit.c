@@ -1060,6 +1060,8 @@ ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log)
 {
     ngx_http_kvs_audit_job_t *job = data;
 
+    kvs_hmac_key_t  *mac;
+
     job->rc = kvs_store_audit_witnesses(job->store, job->witnesses,
                                         NGX_HTTP_KVS_AUDIT_WITNESSES,
                                         &job->nwitnesses, job->err,
@@ -1068,11 +1070,21 @@ ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log)
         return;
     }
 
-    kvs_audit_verify_init(&job->v, job->secret, job->secret_len,
-                          job->witnesses, job->nwitnesses);
+    mac = kvs_hmac_key_new(job->secret, job->secret_len);
+    if (mac == NULL) {
+        job->rc = KVS_ERROR;
+        ngx_cpystrn((u_char *) job->err,
+                    (u_char *) "no memory for the audit log's key",
+                    sizeof(job->err));
+        return;
+    }
+
+    kvs_audit_verify_init(&job->v, mac, job->witnesses, job->nwitnesses);
 
     job->rc = kvs_store_audit_verify(job->store, &job->v, &job->entries,
                                      job->err, sizeof(job->err));
+
+    kvs_hmac_key_free(mac);
 }
 
 

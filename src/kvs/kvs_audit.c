@@ -64,11 +64,10 @@ kvs_audit_key(char *out, uint64_t ts)
 size_t
 kvs_audit_encode(const kvs_audit_event_t *ev, uint64_t ts, const char *key,
     const char *node, size_t node_len, const kvs_version_t *version,
-    const uint8_t *secret, size_t secret_len, kvs_audit_head_t *head,
-    uint8_t *out)
+    const kvs_hmac_key_t *mac, kvs_audit_head_t *head, uint8_t *out)
 {
     char      uuid[36];
-    uint8_t  *p, mac[KVS_SHA3_512_LEN];
+    uint8_t  *p, sig[KVS_SHA3_512_LEN];
 
     p = kvs_audit_lit(out, "{\"seq\":");
     p = kvs_audit_num(p, head->seq + 1);
@@ -116,12 +115,12 @@ kvs_audit_encode(const kvs_audit_event_t *ev, uint64_t ts, const char *key,
     p += KVS_AUDIT_HASH_HEX;
     *p++ = '"';
 
-    if (kvs_hmac_sha3_512(secret, secret_len, out, p - out, mac) != 0) {
+    if (kvs_hmac_keyed(mac, out, p - out, sig) != 0) {
         return 0;
     }
 
     p = kvs_audit_lit(p, ",\"hmac\":\"");
-    kvs_hex((char *) p, mac, KVS_SHA3_512_LEN);
+    kvs_hex((char *) p, sig, KVS_SHA3_512_LEN);
     p += KVS_AUDIT_HASH_HEX;
     p = kvs_audit_lit(p, "\"}");
 
@@ -479,15 +478,14 @@ kvs_audit_parse(const uint8_t *p, size_t len, kvs_audit_entry_t *e)
 
 
 void
-kvs_audit_verify_init(kvs_audit_verify_t *v, const uint8_t *secret,
-    size_t secret_len, kvs_audit_witness_t *w, size_t nw)
+kvs_audit_verify_init(kvs_audit_verify_t *v, const kvs_hmac_key_t *mac,
+    kvs_audit_witness_t *w, size_t nw)
 {
     size_t  i;
 
     memset(v, 0, sizeof(kvs_audit_verify_t));
 
-    v->secret = secret;
-    v->secret_len = secret_len;
+    v->mac = mac;
     v->witnesses = w;
     v->nwitnesses = nw;
 
@@ -552,8 +550,7 @@ kvs_audit_verify_step(kvs_audit_verify_t *v, uint64_t seq, const char *key,
                                      (unsigned long long) seq, why);
     }
 
-    if (kvs_hmac_sha3_512(v->secret, v->secret_len, entry, e.signed_len,
-                          mac) != 0)
+    if (kvs_hmac_keyed(v->mac, entry, e.signed_len, mac) != 0)
     {
         return kvs_audit_verify_fail(v, key, key_len,
                                      "OpenSSL failed to compute an HMAC");

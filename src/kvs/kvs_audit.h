@@ -121,13 +121,14 @@ typedef struct {
 
 /*
  * Writes the entry of ev with seq head->seq + 1 after head, at ts, of the
- * version written (NULL: none), under key, into out (KVS_AUDIT_ENTRY_MAX
- * bytes), and moves head to it.  key is KVS_AUDIT_KEY_LEN bytes of
+ * version written (NULL: none), under key, signed with mac (the secret's,
+ * kvs_hmac_key_new), into out (KVS_AUDIT_ENTRY_MAX bytes), and moves head
+ * to it.  key is KVS_AUDIT_KEY_LEN bytes of
  * kvs_audit_key().  Returns the entry's length, or 0 when OpenSSL fails.
  */
 size_t kvs_audit_encode(const kvs_audit_event_t *ev, uint64_t ts,
     const char *key, const char *node, size_t node_len,
-    const kvs_version_t *version, const uint8_t *secret, size_t secret_len,
+    const kvs_version_t *version, const kvs_hmac_key_t *mac,
     kvs_audit_head_t *head, uint8_t *out);
 
 /* an entry's key, KVS_AUDIT_KEY_LEN bytes (no NUL), with a random uuid */
@@ -185,8 +186,7 @@ typedef struct {
  * -1 with the first bad entry's key in bad and the reason in why.
  */
 typedef struct {
-    const uint8_t    *secret;
-    size_t            secret_len;
+    const kvs_hmac_key_t *mac;
     kvs_audit_head_t  head;
     kvs_audit_witness_t *witnesses;
     size_t            nwitnesses;
@@ -194,8 +194,8 @@ typedef struct {
     char              why[512];
 } kvs_audit_verify_t;
 
-void kvs_audit_verify_init(kvs_audit_verify_t *v, const uint8_t *secret,
-    size_t secret_len, kvs_audit_witness_t *w, size_t nw);
+void kvs_audit_verify_init(kvs_audit_verify_t *v, const kvs_hmac_key_t *mac,
+    kvs_audit_witness_t *w, size_t nw);
 int kvs_audit_verify_step(kvs_audit_verify_t *v, uint64_t seq,
     const char *key, size_t key_len, const uint8_t *entry, size_t len);
 int kvs_audit_verify_end(kvs_audit_verify_t *v);

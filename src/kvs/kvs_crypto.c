@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -181,6 +182,91 @@ kvs_hmac_sha3_512(const uint8_t *key, size_t klen, const void *data,
     return kvs_crypto_mac(kvs_crypto_hmac_sha3, kvs_crypto_sha3_512,
                           KVS_SHA3_512_BLOCK, key, klen, data, len, out,
                           KVS_SHA3_512_LEN);
+}
+
+
+struct kvs_hmac_key_s {
+    EVP_MAC_CTX  *ctx;                   /* keyed: copied for each MAC */
+};
+
+
+kvs_hmac_key_t *
+kvs_hmac_key_new(const uint8_t *key, size_t klen)
+{
+    uint8_t          hashed[KVS_SHA3_512_LEN];
+    kvs_hmac_key_t  *k;
+
+    if (kvs_crypto_init() != 0) {
+        return NULL;
+    }
+
+    k = malloc(sizeof(kvs_hmac_key_t));
+    if (k == NULL) {
+        return NULL;
+    }
+
+    /* as kvs_crypto_mac() does: a key past the block is hashed first */
+    if (klen > KVS_SHA3_512_BLOCK) {
+        if (kvs_crypto_digest(kvs_crypto_sha3_512, key, klen, hashed)
+            != 0)
+        {
+            free(k);
+            return NULL;
+        }
+
+        key = hashed;
+        klen = sizeof(hashed);
+    }
+
+    k->ctx = EVP_MAC_CTX_dup(kvs_crypto_hmac_sha3);
+
+    if (k->ctx == NULL
+        || EVP_MAC_init(k->ctx, klen > 0 ? key : (const uint8_t *) "", klen,
+                        NULL)
+           != 1)
+    {
+        EVP_MAC_CTX_free(k->ctx);
+        free(k);
+        k = NULL;
+    }
+
+    OPENSSL_cleanse(hashed, sizeof(hashed));
+
+    return k;
+}
+
+
+int
+kvs_hmac_keyed(const kvs_hmac_key_t *k, const void *data, size_t len,
+    uint8_t out[64])
+{
+    int           rc;
+    size_t        n;
+    EVP_MAC_CTX  *ctx;
+
+    ctx = EVP_MAC_CTX_dup(k->ctx);
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    rc = (EVP_MAC_update(ctx, len > 0 ? data : "", len) == 1
+          && EVP_MAC_final(ctx, out, &n, KVS_SHA3_512_LEN) == 1
+          && n == KVS_SHA3_512_LEN)
+         ? 0 : -1;
+
+    EVP_MAC_CTX_free(ctx);
+
+    return rc;
+}
+
+
+void
+kvs_hmac_key_free(kvs_hmac_key_t *k)
+{
+    if (k != NULL) {
+        EVP_MAC_CTX_free(k->ctx);
+        free(k);
+    }
 }
 
 

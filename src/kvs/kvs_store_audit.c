@@ -38,19 +38,17 @@ kvs_store_set_audit(kvs_store_t *st, const uint8_t *secret, size_t len,
 
     nlen = strlen(node_id);
 
-    st->audit_secret = malloc(len);
+    st->audit_mac = kvs_hmac_key_new(secret, len);
     st->audit_node = malloc(nlen + 1);
     st->audit_buf = malloc(KVS_AUDIT_ENTRY_MAX);
 
-    if (st->audit_secret == NULL || st->audit_node == NULL
+    if (st->audit_mac == NULL || st->audit_node == NULL
         || st->audit_buf == NULL)
     {
         kvs_store_audit_free(st);
         return KVS_ERROR;
     }
 
-    memcpy(st->audit_secret, secret, len);
-    st->audit_secret_len = len;
     memcpy(st->audit_node, node_id, nlen + 1);
     st->audit_node_len = nlen;
 
@@ -61,25 +59,20 @@ kvs_store_set_audit(kvs_store_t *st, const uint8_t *secret, size_t len,
 void
 kvs_store_audit_free(kvs_store_t *st)
 {
-    if (st->audit_secret) {
-        memset(st->audit_secret, 0, st->audit_secret_len);
-    }
-
-    free(st->audit_secret);
+    kvs_hmac_key_free(st->audit_mac);
     free(st->audit_node);
     free(st->audit_buf);
 
-    st->audit_secret = NULL;
+    st->audit_mac = NULL;
     st->audit_node = NULL;
     st->audit_buf = NULL;
-    st->audit_secret_len = 0;
 }
 
 
 int
 kvs_store_audit_on(kvs_store_t *st)
 {
-    return st->audit_secret != NULL;
+    return st->audit_mac != NULL;
 }
 
 
@@ -121,6 +114,15 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
 
     head->seq = kvs_get_be64((uint8_t *) key.mv_data + 4);
 
+    /* another process's commit, or an abort, would leave another key */
+    if (head->seq == st->audit_last.seq && head->seq
+        && val.mv_size == KVS_AUDIT_KEY_LEN
+        && memcmp(val.mv_data, st->audit_last_key, KVS_AUDIT_KEY_LEN) == 0)
+    {
+        memcpy(head->hash, st->audit_last.hash, KVS_SHA3_512_LEN);
+        return 0;
+    }
+
     rc = mdb_get(txn, st->audit, &val, &entry);
     if (rc == MDB_NOTFOUND) {
         return 0;
@@ -146,7 +148,7 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     MDB_val              key, val;
     const kvs_version_t *version;
 
-    if (w->audit == NULL || st->audit_secret == NULL
+    if (w->audit == NULL || st->audit_mac == NULL
         || (w->op != KVS_WRITE_AUDIT && w->rc != KVS_OK))
     {
         return 0;
@@ -167,8 +169,8 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     kvs_audit_key(k, now_ms);
 
     len = kvs_audit_encode(w->audit, now_ms, k, st->audit_node,
-                           st->audit_node_len, version, st->audit_secret,
-                           st->audit_secret_len, &chain->head, st->audit_buf);
+                           st->audit_node_len, version, st->audit_mac,
+                           &chain->head, st->audit_buf);
     if (len == 0) {
         return EIO;
     }
@@ -195,6 +197,9 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     if (rc != 0) {
         return rc;
     }
+
+    st->audit_last = chain->head;
+    memcpy(st->audit_last_key, k, KVS_AUDIT_KEY_LEN);
 
     if (w->op == KVS_WRITE_AUDIT) {
         w->rc = KVS_OK;

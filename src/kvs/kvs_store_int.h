@@ -63,12 +63,15 @@ struct kvs_store_s {
 
     unsigned   history;        /* earlier versions kept per key */
 
-    uint8_t   *audit_secret;   /* NULL: no audit log */
-    size_t     audit_secret_len;
+    kvs_hmac_key_t *audit_mac; /* the secret's; NULL: no audit log */
     char      *audit_node;
     size_t     audit_node_len;
     uint8_t   *audit_buf;      /* an entry being built, KVS_AUDIT_ENTRY_MAX
                                   bytes: writes of a process are serial */
+    kvs_audit_head_t  audit_last;  /* the last entry this process
+                                      appended, and its key: a batch whose
+                                      chain ends there skips hashing it */
+    char       audit_last_key[KVS_AUDIT_KEY_LEN];
     size_t     psize;          /* LMDB's page size */
     size_t     released;       /* the transaction of this process's last
                                   release, see kvs_store_release */

@@ -29,6 +29,8 @@ static const uint8_t  kvs_test_secret[] =
 
 static char  kvs_test_base[] = "/tmp/kvs_audit_test.XXXXXX";
 
+static kvs_hmac_key_t  *kvs_test_mac;
+
 
 /* a chain of KVS_TEST_CHAIN entries in memory, as the store keeps them */
 typedef struct {
@@ -80,7 +82,7 @@ kvs_test_build(kvs_test_chain_t *c)
 
         kvs_audit_key(c->key[i], v.timestamp);
         c->len[i] = kvs_audit_encode(&ev, v.timestamp, c->key[i], "n1", 2,
-                                     &v, kvs_test_secret, 32, &head,
+                                     &v, kvs_test_mac, &head,
                                      c->entry[i]);
         c->seq[i] = i + 1;
         c->heads[i] = head;
@@ -96,7 +98,7 @@ kvs_test_verify(kvs_test_chain_t *c, const size_t *idx, size_t n,
 {
     size_t  i;
 
-    kvs_audit_verify_init(v, kvs_test_secret, 32, w, nw);
+    kvs_audit_verify_init(v, kvs_test_mac, w, nw);
 
     for (i = 0; i < n; i++) {
         if (kvs_audit_verify_step(v, c->seq[idx[i]], c->key[idx[i]],
@@ -146,7 +148,7 @@ kvs_test_encode(void)
     ev.count = 7;
 
     len = kvs_audit_encode(&ev, 1795618467095ULL, key, "n1", 2, NULL,
-                           kvs_test_secret, 32, &head, out);
+                           kvs_test_mac, &head, out);
 
     memset(hex, '0', KVS_AUDIT_HASH_HEX);
     hex[KVS_AUDIT_HASH_HEX] = '\0';
@@ -257,6 +259,7 @@ kvs_test_verdicts(void)
     kvs_audit_witness_t  w[2];
     kvs_audit_head_t     forged;
     kvs_audit_event_t    ev;
+    kvs_hmac_key_t      *other;
     uint8_t             *s;
 
     CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) == 0
@@ -297,9 +300,10 @@ kvs_test_verdicts(void)
     saved_len = c->len[2];
     forged = c->heads[1];
     kvs_test_event(&ev, "mallory", "/kv/forged");
+    other = kvs_hmac_key_new((const uint8_t *) "not the secret", 14);
     c->len[2] = kvs_audit_encode(&ev, 1795618467002ULL, c->key[2], "n1", 2,
-                                 NULL, (const uint8_t *) "not the secret",
-                                 14, &forged, c->entry[2]);
+                                 NULL, other, &forged, c->entry[2]);
+    kvs_hmac_key_free(other);
     CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) != 0,
           "verify: a forged entry");
     kvs_test_names(&v, key, "forged without audit_secret",
@@ -352,6 +356,12 @@ kvs_test_setup(void)
         return -1;
     }
 
+    kvs_test_mac = kvs_hmac_key_new(kvs_test_secret, 32);
+    if (kvs_test_mac == NULL) {
+        printf("Bail out! kvs_hmac_key_new failed\n");
+        return -1;
+    }
+
     kvs_test_build(&kvs_test_chain);
 
     return 0;
@@ -362,6 +372,7 @@ static void
 kvs_test_cleanup(void)
 {
     (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    kvs_hmac_key_free(kvs_test_mac);
 }
 
 
@@ -405,6 +416,7 @@ kvs_test_store(void)
     kvs_write_t         w[4];
     kvs_store_t        *st;
     kvs_test_seen_t     seen;
+    kvs_hmac_key_t     *other;
     kvs_audit_event_t   put, del, login;
     kvs_audit_verify_t  v;
 
@@ -484,15 +496,16 @@ kvs_test_store(void)
           "store: a page of 2, more to come");
     kvs_store_read_end(st);
 
-    kvs_audit_verify_init(&v, kvs_test_secret, 32, NULL, 0);
+    kvs_audit_verify_init(&v, kvs_test_mac, NULL, 0);
     CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err)) == KVS_OK
           && n == 3, "store: the chain verifies, 3 entries");
 
-    kvs_audit_verify_init(&v, (const uint8_t *) "another secret", 14, NULL,
-                          0);
+    other = kvs_hmac_key_new((const uint8_t *) "another secret", 14);
+    kvs_audit_verify_init(&v, other, NULL, 0);
     CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err))
           == KVS_INVALID && n == 0,
           "store: under another secret, the first entry is bad");
+    kvs_hmac_key_free(other);
 
     kvs_store_close(st);
 }
