@@ -720,9 +720,8 @@ ngx_http_kvs_audit_witness(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx,
 {
     u_char                    *p, *end, *comma, *colon, *value;
     char                       err[KVS_STORE_ERRLEN];
-    ngx_uint_t                 i, n;
+    ngx_uint_t                 n;
     kvs_write_t               *w;
-    ngx_list_part_t           *part;
     ngx_table_elt_t           *h;
     kvs_audit_head_t           head, held;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -733,28 +732,7 @@ ngx_http_kvs_audit_witness(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    h = NULL;
-    part = &r->headers_in.headers.part;
-
-    for (i = 0; part; /* void */ ) {
-        if (i >= part->nelts) {
-            part = part->next;
-            i = 0;
-            continue;
-        }
-
-        h = &((ngx_table_elt_t *) part->elts)[i++];
-
-        if (h->key.len == sizeof(NGX_HTTP_KVS_AUDIT_HEADER) - 1
-            && ngx_strncasecmp(h->key.data,
-                               (u_char *) NGX_HTTP_KVS_AUDIT_HEADER,
-                               h->key.len) == 0)
-        {
-            break;
-        }
-
-        h = NULL;
-    }
+    h = ngx_http_kvs_header(r, NGX_HTTP_KVS_AUDIT_HEADER);
 
     if (h == NULL) {
         return NGX_OK;

@@ -42,8 +42,6 @@ static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 static void ngx_http_kvs_cluster_auth(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *sender);
-static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
-    const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
     ngx_str_t *node);
 static ngx_int_t ngx_http_kvs_apply_written(ngx_http_request_t *r,
@@ -326,7 +324,7 @@ ngx_http_kvs_cluster_refuse(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_kvs_header(ngx_http_request_t *r, const char *name)
 {
     size_t            len;

@@ -356,6 +356,9 @@ void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
 ngx_uint_t ngx_http_kvs_once_a_minute(ngx_http_kvs_main_conf_t *kmcf,
     ngx_http_kvs_refusal_t *slots, ngx_str_t *peer);
+/* a request header by name, any case (ngx_http_kvs_cluster.c) */
+ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
+    const char *name);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
 void ngx_http_kvs_ranges_body(ngx_http_request_t *r);
