@@ -193,7 +193,15 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     val.mv_data = k;
     val.mv_size = sizeof(k);
 
-    rc = mdb_put(txn, st->audit, &key, &val, 0);
+    /* the index's keys are the database's last: appended, its pages fill
+     * up instead of splitting in halves; a store edited to hold others
+     * after them takes an ordinary put */
+    rc = mdb_put(txn, st->audit, &key, &val, MDB_APPEND);
+
+    if (rc == MDB_KEYEXIST) {
+        rc = mdb_put(txn, st->audit, &key, &val, 0);
+    }
+
     if (rc != 0) {
         return rc;
     }
