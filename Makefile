@@ -66,7 +66,7 @@ FUZZ_BINS  := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 FUZZ_OBJS  := $(patsubst src/kvs/%.c,$(FUZZ_BUILD)/kvs/%.o,$(KVS_SRCS))
 DEB_FUZZ   := clang libclang-rt-14-dev
 
-.PHONY: all deps deps-bench deps-fuzz build unit run test bench fuzz \
+.PHONY: all deps deps-bench deps-fuzz build unit tools run test bench fuzz \
         fuzz-seeds clean
 
 all: build
@@ -114,6 +114,15 @@ $(BUILD)/unit/%: t/unit/%.c t/unit/kvs_test.c t/unit/kvs_test.h \
 
 unit: deps $(UNIT_TESTS)
 
+# the audit log's tamper tool, which the suites use on stopped nodes
+TAMPER     := $(BUILD)/kvs-audit-tamper
+
+$(TAMPER): tools/kvs-audit-tamper.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -o $@ $< -llmdb -lcrypto
+
+tools: deps $(TAMPER)
+
 # A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
 run: build
 	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
@@ -122,7 +131,7 @@ run: build
 	    -c $(CURDIR)/conf-examples/standalone.conf \
 	    -g "load_module $(CURDIR)/$(MODULE); daemon off;"
 
-test: build unit
+test: build unit tools
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) SANITIZE=$(SANITIZE) ./t/run
 
 bench: build deps-bench

@@ -41,6 +41,10 @@ typedef struct {
     uint64_t                   expires_at;  /* ms */
     u_char                     path[2 * NGX_HTTP_KVS_TOKEN_DIGEST];
     u_char                     value[128];
+    u_char                     name[KVS_IDENT_NAME_MAX];  /* for the
+                                               audit log, which the wipe
+                                               of req leaves */
+    ngx_str_t                  username;
 } ngx_http_kvs_login_t;
 
 
@@ -123,6 +127,10 @@ ngx_http_kvs_login_body(ngx_http_request_t *r)
             ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST, "%s", why));
         return;
     }
+
+    l->username.data = l->name;
+    l->username.len = l->req.username.len;
+    ngx_memcpy(l->name, l->req.username.data, l->req.username.len);
 
     if (kvs_ident_uuid(KVS_NS_USER, l->req.username.data, l->req.username.len,
                        l->user)
@@ -234,6 +242,8 @@ ngx_http_kvs_login_done(void *data)
 
     } else if (l->match != 1) {
         ngx_http_kvs_metric_add(KVS_M_LOGINS, KVS_RESULT_FAILED, 1);
+        ngx_http_kvs_audit_refused(r, KVS_AUDIT_LOGIN_FAILED,
+                                   NGX_HTTP_UNAUTHORIZED);
         rc = ngx_http_kvs_unauthorized(r, "wrong username or password");
 
     } else {
@@ -313,6 +323,8 @@ ngx_http_kvs_login_issue(ngx_http_request_t *r, ngx_http_kvs_login_t *l)
     ctx->write.ttl_ms = (uint64_t) kmcf->kc.token_ttl * 1000;
     ctx->written = ngx_http_kvs_login_written;
     ctx->data = l;
+
+    ngx_http_kvs_audit_describe(r, KVS_AUDIT_LOGIN, "", NULL, &l->username);
 
     if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -42,8 +42,6 @@ static ngx_int_t ngx_http_kvs_cluster_refuse(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, ...);
 static void ngx_http_kvs_cluster_auth(ngx_http_request_t *r,
     ngx_http_kvs_main_conf_t *kmcf, ngx_str_t *sender);
-static ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
-    const char *name);
 static ngx_uint_t ngx_http_kvs_cluster_known(ngx_http_request_t *r,
     ngx_str_t *node);
 static ngx_int_t ngx_http_kvs_apply_written(ngx_http_request_t *r,
@@ -188,6 +186,12 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
     ctx->write.nmembers = n;
     ctx->written = ngx_http_kvs_cluster_written;
 
+    /* the audit heads the gossip carries join its merge */
+    if (ngx_http_kvs_audit_witness(r, ctx, &sender) != NGX_OK) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
     rc = ngx_http_kvs_write_enqueue(r, ctx);
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
@@ -320,7 +324,7 @@ ngx_http_kvs_cluster_refuse(ngx_http_request_t *r, ngx_uint_t status,
 }
 
 
-static ngx_table_elt_t *
+ngx_table_elt_t *
 ngx_http_kvs_header(ngx_http_request_t *r, const char *name)
 {
     size_t            len;

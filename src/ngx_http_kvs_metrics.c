@@ -451,6 +451,7 @@ ngx_http_kvs_metrics_gauges(ngx_http_request_t *r, uint64_t *values)
     char                             err[KVS_STORE_ERRLEN];
     uint64_t                         v;
     kvs_store_t                     *st;
+    kvs_audit_head_t                 head;
     kvs_store_usage_t                u;
     ngx_http_kvs_main_conf_t        *kmcf;
     ngx_http_kvs_metrics_members_t   mm;
@@ -489,6 +490,16 @@ ngx_http_kvs_metrics_gauges(ngx_http_request_t *r, uint64_t *values)
 
         if (kvs_store_meta_get(st, KVS_CONFLICTS_RESOLVED, &v) == KVS_OK) {
             values[kvs_metrics_layout.offset[KVS_M_CONFLICTS]] = v;
+        }
+
+        /* the chain's sequence counts every entry the log holds */
+        if (kvs_store_audit_on(st)) {
+            rc = kvs_store_audit_head(st, &head);
+
+            if (rc == KVS_OK) {
+                values[kvs_metrics_layout.offset[KVS_M_AUDIT_ENTRIES]]
+                    = head.seq;
+            }
         }
     }
 

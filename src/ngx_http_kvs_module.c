@@ -253,7 +253,9 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_OK;
     }
 
-    if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK) {
+    if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK
+        || ngx_http_kvs_audit_conf(cf, kmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 
@@ -261,8 +263,12 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    /* the shared struct, and the slab allocator's own pages */
     kmcf->shm = ngx_shared_memory_add(cf, &ngx_http_kvs_zone_name,
-                                      8 * ngx_pagesize, &ngx_http_kvs_module);
+                                      ngx_align(sizeof(ngx_http_kvs_shared_t),
+                                                ngx_pagesize)
+                                      + 8 * ngx_pagesize,
+                                      &ngx_http_kvs_module);
     if (kmcf->shm == NULL) {
         return NGX_CONF_ERROR;
     }
@@ -1068,6 +1074,10 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
 
     ngx_http_kvs_metrics_init_process(cycle);
 
+    if (ngx_http_kvs_audit_init_process(cycle, kmcf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ngx_process != NGX_PROCESS_HELPER
         && ngx_http_kvs_write_init_process(cycle) != NGX_OK)
     {
@@ -1096,6 +1106,9 @@ static void
 ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_kvs_kdf_exit_process(cycle);
+
+    /* no folded count outlives the process that may be the last */
+    ngx_http_kvs_audit_flush(cycle, 1);
 
     kvs_store_close(ngx_http_kvs_store);
     ngx_http_kvs_store = NULL;

@@ -31,16 +31,58 @@ typedef struct {
     ngx_atomic_t           logged;        /* when, in seconds */
 } ngx_http_kvs_refusal_t;
 
+/*
+ * A folded audit event (ngx_http_kvs_audit.c): failed logins and denials
+ * of one client and kind within a window.  The first is written at once;
+ * the others only count here until the window ends.
+ */
+#define NGX_HTTP_KVS_AUDIT_FOLD_SLOTS   256
+#define NGX_HTTP_KVS_AUDIT_FOLD_WHO     64     /* a username, an address */
+#define NGX_HTTP_KVS_AUDIT_FOLD_OBJECT  128
+
+typedef struct {
+    uint32_t               hash;          /* of kind and who; 0: free */
+    time_t                 start;         /* the window's first second */
+    uint64_t               count;         /* not yet written */
+    u_char                 kind;
+    u_char                 has_user;
+    u_char                 user_len;
+    u_char                 client_len;
+    u_char                 method_len;
+    u_char                 object_len;
+    u_char                 user[NGX_HTTP_KVS_AUDIT_FOLD_WHO];
+    u_char                 client[NGX_HTTP_KVS_AUDIT_FOLD_WHO];
+    u_char                 method[KVS_AUDIT_METHOD_MAX];
+    u_char                 object[NGX_HTTP_KVS_AUDIT_FOLD_OBJECT];
+} ngx_http_kvs_audit_fold_t;
+
 typedef struct {
     /* when a peer's bad records were last logged, by its name's hash */
     ngx_http_kvs_refusal_t refusals[NGX_HTTP_KVS_REFUSAL_SLOTS];
     /* when a peer's other auth settings were last logged */
     ngx_http_kvs_refusal_t auth[NGX_HTTP_KVS_REFUSAL_SLOTS];
+    /* folded audit events, under the spinlock audit_lock */
+    ngx_atomic_t           audit_lock;
+    ngx_http_kvs_audit_fold_t audit_fold[NGX_HTTP_KVS_AUDIT_FOLD_SLOTS];
 } ngx_http_kvs_shared_t;
+
+
+/*
+ * The window in which repeated failed logins and denials of one client
+ * fold into one entry, in seconds: the rate limits' window, so that what a
+ * client may try in one window costs the node one entry.
+ */
+#define NGX_HTTP_KVS_AUDIT_FOLD_WINDOW(kmcf)                                  \
+    ((time_t) (kmcf)->kc.rate_limit_window)
 
 
 /* the header in which nodes tell each other their auth settings */
 #define NGX_HTTP_KVS_AUTH_HEADER  "X-KVS-Auth"
+
+/* the header in which a node gossips the audit heads it holds, its own
+ * first: "<node>:<seq>:<hex hash>", comma-separated */
+#define NGX_HTTP_KVS_AUDIT_HEADER     "X-KVS-Audit"
+#define NGX_HTTP_KVS_AUDIT_HEADS_MAX  32
 
 
 /* a server with a kvs_cluster_api location, and where that was said */
@@ -89,6 +131,9 @@ typedef struct {
     ngx_shm_zone_t        *metrics_zone;  /* NULL: metrics are off */
     ngx_str_t              metrics_file;  /* the first kvs_metrics */
     ngx_uint_t             metrics_line;
+    /* audit_enabled: audit_secret_file's secret */
+    kvs_secret_t          *audit_secret;
+    size_t                 naudit_secrets;
 } ngx_http_kvs_main_conf_t;
 
 
@@ -124,6 +169,7 @@ typedef struct {
     ngx_str_t              after;         /* listing, decoded; data
                                              NULL: none given */
     ngx_uint_t             recursive;
+    uint64_t               since;         /* /api/audit, ms */
 } ngx_http_kvs_params_t;
 
 #define NGX_HTTP_KVS_LIST_LIMIT  100
@@ -191,6 +237,13 @@ struct ngx_http_kvs_ctx_s {
     unsigned               rate_limited:1; /* refused by a rate limit */
     unsigned               json_error:1;  /* the error body is ours */
     unsigned               error_sent:1;
+
+    /* the audit entry of the request's write (ngx_http_kvs_audit.c) */
+    kvs_audit_event_t      audit;
+    kvs_audit_kind_e       audit_kind;
+    ngx_str_t              audit_object;  /* "": of the write */
+    ngx_str_t              audit_user;    /* "": the request's user */
+    unsigned               audit_described:1;
 };
 
 
@@ -320,6 +373,9 @@ void ngx_http_kvs_refused(ngx_http_kvs_main_conf_t *kmcf, ngx_log_t *log,
     ngx_str_t *peer, kvs_write_t *w, ngx_uint_t n);
 ngx_uint_t ngx_http_kvs_once_a_minute(ngx_http_kvs_main_conf_t *kmcf,
     ngx_http_kvs_refusal_t *slots, ngx_str_t *peer);
+/* a request header by name, any case (ngx_http_kvs_cluster.c) */
+ngx_table_elt_t *ngx_http_kvs_header(ngx_http_request_t *r,
+    const char *name);
 ngx_int_t ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body,
     size_t len, ngx_str_t *sender);
 void ngx_http_kvs_ranges_body(ngx_http_request_t *r);
@@ -389,6 +445,28 @@ ngx_http_kvs_metric_observe(kvs_metric_e m, ngx_uint_t series, uint64_t v)
     }
 }
 
+ngx_int_t ngx_http_kvs_audit_conf(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_audit_cleanup(void *data);
+ngx_int_t ngx_http_kvs_audit_init_process(ngx_cycle_t *cycle,
+    ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_audit_describe(ngx_http_request_t *r,
+    kvs_audit_kind_e kind, const char *prefix, ngx_str_t *name,
+    ngx_str_t *user);
+void ngx_http_kvs_audit_attach(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
+void ngx_http_kvs_audit_refused(ngx_http_request_t *r,
+    kvs_audit_kind_e kind, ngx_uint_t status);
+void ngx_http_kvs_audit_read(ngx_http_request_t *r, ngx_str_t *key,
+    const kvs_version_t *version);
+void ngx_http_kvs_audit_flush(ngx_cycle_t *cycle, ngx_uint_t all);
+u_char *ngx_http_kvs_audit_heads(ngx_http_kvs_main_conf_t *kmcf,
+    u_char *p, u_char *last);
+ngx_int_t ngx_http_kvs_audit_witness(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx, ngx_str_t *sender);
+ngx_int_t ngx_http_kvs_audit_handler(ngx_http_request_t *r);
+void ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
+    const kvs_version_t *version);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);

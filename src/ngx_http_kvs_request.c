@@ -34,6 +34,7 @@
 #define NGX_HTTP_KVS_ON_PUT      0x02
 #define NGX_HTTP_KVS_ON_DELETE   0x04
 #define NGX_HTTP_KVS_ON_LIST     0x08     /* GET or HEAD of a prefix */
+#define NGX_HTTP_KVS_ON_AUDIT    0x10     /* GET of /api/audit */
 
 
 typedef ngx_int_t (*ngx_http_kvs_param_pt)(ngx_http_request_t *r,
@@ -72,6 +73,8 @@ static ngx_int_t ngx_http_kvs_param_recursive(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, void *field);
 static ngx_int_t ngx_http_kvs_param_ttl(ngx_http_request_t *r,
     ngx_str_t *name, ngx_str_t *value, void *field);
+static ngx_int_t ngx_http_kvs_param_since(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_str_t *value, void *field);
 static ngx_int_t ngx_http_kvs_verror(ngx_http_request_t *r,
     ngx_uint_t status, const char *fmt, va_list args);
 
@@ -108,6 +111,12 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
 
     { ngx_string("/api/groups/"), NGX_HTTP_KVS_PREFIX,
       ngx_http_kvs_groups_handler, NULL },
+
+    { ngx_string("/api/audit"), 0,
+      ngx_http_kvs_audit_handler, NULL },
+
+    { ngx_string("/api/audit/verify"), 0,
+      ngx_http_kvs_audit_handler, NULL },
 
     { ngx_string("/members/join"),
       NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_MEMBER_LIST,
@@ -176,6 +185,10 @@ static ngx_http_kvs_param_t  ngx_http_kvs_params_table[] = {
       ngx_http_kvs_param_ttl,
       offsetof(ngx_http_kvs_params_t, ttl) },
 
+    { ngx_string("since"), NGX_HTTP_KVS_ON_AUDIT, 0,
+      ngx_http_kvs_param_since,
+      offsetof(ngx_http_kvs_params_t, since) },
+
     { ngx_null_string, 0, 0, NULL, 0 }
 };
 
@@ -185,6 +198,7 @@ static ngx_http_kvs_param_on_t  ngx_http_kvs_param_ons[] = {
     { NGX_HTTP_KVS_ON_PUT, "a PUT's" },
     { NGX_HTTP_KVS_ON_DELETE, "a DELETE's" },
     { NGX_HTTP_KVS_ON_LIST, "a listing's" },
+    { NGX_HTTP_KVS_ON_AUDIT, "the audit log's" },
     { 0, NULL }
 };
 
@@ -367,6 +381,11 @@ ngx_http_kvs_error(ngx_http_request_t *r, ngx_uint_t status,
     ngx_int_t  rc;
     va_list    args;
 
+    /* every denial is audited, where it is answered */
+    if (status == NGX_HTTP_FORBIDDEN) {
+        ngx_http_kvs_audit_refused(r, KVS_AUDIT_DENIED, status);
+    }
+
     va_start(args, fmt);
     rc = ngx_http_kvs_verror(r, status, fmt, args);
     va_end(args);
@@ -467,7 +486,11 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     p->limit = NGX_HTTP_KVS_LIST_LIMIT;
     p->recursive = 1;
 
-    if (prefix) {
+    if (prefix == 2) {
+        /* /api/audit pages as a listing does, from ?since */
+        on = NGX_HTTP_KVS_ON_LIST|NGX_HTTP_KVS_ON_AUDIT;
+
+    } else if (prefix) {
         on = NGX_HTTP_KVS_ON_LIST;
 
     } else if (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD)) {
@@ -727,6 +750,28 @@ ngx_http_kvs_param_ttl(ngx_http_request_t *r, ngx_str_t *name,
     }
 
     *(int64_t *) field = n;
+
+    return NGX_OK;
+}
+
+
+/* ?since=<ms> of /api/audit: entries from that millisecond on */
+
+static ngx_int_t
+ngx_http_kvs_param_since(ngx_http_request_t *r, ngx_str_t *name,
+    ngx_str_t *value, void *field)
+{
+    off_t  n;
+
+    n = ngx_atoof(value->data, value->len);
+
+    if (n == NGX_ERROR) {
+        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                  "the parameter \"since\" must be a unix "
+                                  "time in milliseconds; got \"%V\"", value);
+    }
+
+    *(uint64_t *) field = (uint64_t) n;
 
     return NGX_OK;
 }

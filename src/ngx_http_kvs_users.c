@@ -493,6 +493,7 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     uint8_t                   *value;
     uint64_t                   now;
     ngx_int_t                  rc;
+    ngx_str_t                  name;
     ngx_array_t                writes;
     kvs_write_t               *w;
     ngx_http_kvs_ctx_t        *ctx;
@@ -593,6 +594,12 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     ctx->nwrites = writes.nelts;
     ctx->written = ngx_http_kvs_user_written;
     ctx->data = j;
+
+    name.data = (u_char *) j->user.username;
+    name.len = j->user.username_len;
+    ngx_http_kvs_audit_describe(r, j->create ? KVS_AUDIT_USER_CREATE
+                                             : KVS_AUDIT_USER_UPDATE,
+                                "user:", &name, NULL);
 
     if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -1622,6 +1629,10 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
 
     ctx->written = ngx_http_kvs_group_written;
     ctx->data = j;
+
+    ngx_http_kvs_audit_describe(r, j->create ? KVS_AUDIT_GROUP_CREATE
+                                             : KVS_AUDIT_GROUP_UPDATE,
+                                "group:", &j->name, NULL);
 
     if (ngx_http_kvs_write_enqueue(r, ctx) != NGX_OK) {
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);

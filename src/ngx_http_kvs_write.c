@@ -13,6 +13,11 @@
  *
  * The stage is the one thing the event loop and the thread share; a mutex
  * guards it.  One batch per worker is in flight at a time.
+ *
+ * Audit events that answer no write (a denial, a failed login, a read
+ * with audit_reads) are notes: copied into the stage's notes, they join
+ * the next batch as audit-only writes, and their requests do not wait.
+ * Notes fill one of two arrays while a batch commits the other's.
  */
 
 #include <ngx_config.h>
@@ -23,6 +28,17 @@
 
 
 #define NGX_HTTP_KVS_BATCH_MAX  1024
+#define NGX_HTTP_KVS_NOTES_MAX  64
+
+
+typedef struct {
+    kvs_audit_event_t     ev;
+    u_char                user[KVS_AUDIT_USER_MAX];
+    u_char                client[KVS_AUDIT_CLIENT_MAX];
+    u_char                method[KVS_AUDIT_METHOD_MAX];
+    u_char                object[KVS_AUDIT_OBJECT_MAX];
+    kvs_version_t         version;
+} ngx_http_kvs_note_t;
 
 
 typedef struct {
@@ -55,6 +71,11 @@ static ngx_thread_mutex_t  ngx_http_kvs_stage_mutex;
 static ngx_thread_task_t  *ngx_http_kvs_task;
 static ngx_thread_pool_t  *ngx_http_kvs_thread_pool;
 static ngx_uint_t          ngx_http_kvs_busy;
+
+/* notes[fill] takes new notes, the other is the batch's (under the mutex) */
+static ngx_http_kvs_note_t ngx_http_kvs_notes[2][NGX_HTTP_KVS_NOTES_MAX];
+static ngx_uint_t          ngx_http_kvs_nnotes;
+static ngx_uint_t          ngx_http_kvs_fill;
 
 /*
  * A worker that is shutting down gracefully exits once no timer is left;
@@ -117,6 +138,8 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         ctx->nwrites = 1;
     }
 
+    ngx_http_kvs_audit_attach(r, ctx);
+
     ngx_kvs_debug(r->connection->log,
                   "kvs write: %ui writes queued, a commit %s",
                   ctx->nwrites, ngx_http_kvs_busy ? "runs" : "starts");
@@ -130,6 +153,60 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
     }
 
     return NGX_OK;
+}
+
+
+/* an audit event to be written with the next batch; no request waits */
+
+void
+ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
+    const kvs_version_t *version)
+{
+    ngx_http_kvs_note_t  *n;
+
+    ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+    if (ngx_http_kvs_nnotes == NGX_HTTP_KVS_NOTES_MAX) {
+        ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+        ngx_kvs_log(NGX_LOG_ERR, ngx_cycle->log, 0,
+                    "kvs: an audit entry of \"%s\" was lost: %d wait for "
+                    "the commit in progress", kvs_audit_kinds[ev->kind].name,
+                    NGX_HTTP_KVS_NOTES_MAX);
+        return;
+    }
+
+    n = &ngx_http_kvs_notes[ngx_http_kvs_fill][ngx_http_kvs_nnotes++];
+
+    n->ev = *ev;
+    n->ev.user_len = ngx_min(ev->user_len, KVS_AUDIT_USER_MAX);
+    n->ev.client_len = ngx_min(ev->client_len, KVS_AUDIT_CLIENT_MAX);
+    n->ev.method_len = ngx_min(ev->method_len, KVS_AUDIT_METHOD_MAX);
+    n->ev.object_len = ngx_min(ev->object_len, KVS_AUDIT_OBJECT_MAX);
+
+    n->ev.user = ev->user ? (const char *) ngx_cpymem(n->user, ev->user,
+                                                      n->ev.user_len)
+                            - n->ev.user_len
+                          : NULL;
+    n->ev.client = (const char *) n->client;
+    n->ev.method = (const char *) n->method;
+    n->ev.object = (const char *) n->object;
+    ngx_memcpy(n->client, ev->client, n->ev.client_len);
+    ngx_memcpy(n->method, ev->method, n->ev.method_len);
+    ngx_memcpy(n->object, ev->object, n->ev.object_len);
+
+    if (version) {
+        n->version = *version;
+
+    } else {
+        ngx_memzero(&n->version, sizeof(kvs_version_t));
+    }
+
+    ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
+
+    if (!ngx_http_kvs_busy) {
+        ngx_http_kvs_write_post();
+    }
 }
 
 
@@ -232,8 +309,11 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
 {
     ngx_http_kvs_batch_t *batch = data;
 
-    ngx_queue_t         *q;
-    ngx_http_kvs_ctx_t  *ctx;
+    ngx_uint_t            i;
+    kvs_write_t          *w;
+    ngx_queue_t          *q;
+    ngx_http_kvs_ctx_t   *ctx;
+    ngx_http_kvs_note_t  *notes;
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
 
@@ -254,6 +334,25 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
                    ctx->nwrites * sizeof(kvs_write_t));
         batch->n += ctx->nwrites;
         batch->ctx[batch->nctx++] = ctx;
+    }
+
+    /* the notes, after every request's writes, while they fit */
+
+    if (ngx_http_kvs_nnotes
+        && batch->n + ngx_http_kvs_nnotes <= NGX_HTTP_KVS_BATCH_MAX)
+    {
+        notes = ngx_http_kvs_notes[ngx_http_kvs_fill];
+
+        for (i = 0; i < ngx_http_kvs_nnotes; i++) {
+            w = &batch->writes[batch->n++];
+            ngx_memzero(w, sizeof(kvs_write_t));
+            w->op = KVS_WRITE_AUDIT;
+            w->audit = &notes[i].ev;
+            w->version = notes[i].version;
+        }
+
+        ngx_http_kvs_nnotes = 0;
+        ngx_http_kvs_fill ^= 1;
     }
 
     ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
@@ -319,7 +418,7 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     }
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ev->log);
-    more = !ngx_queue_empty(&ngx_http_kvs_stage);
+    more = !ngx_queue_empty(&ngx_http_kvs_stage) || ngx_http_kvs_nnotes;
     ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ev->log);
 
     if (more) {

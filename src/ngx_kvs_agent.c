@@ -32,6 +32,13 @@
 #define NGX_KVS_AGENT_SWEEP      1000
 #define NGX_KVS_AGENT_SWEEP_MAX  1000
 
+/* the room of a gossip's audit heads: its own and each peer's, a node id
+ * of up to 255 bytes, a seq and a hash each */
+#define NGX_KVS_AGENT_HEADS_ROOM                                              \
+    (sizeof(NGX_HTTP_KVS_AUDIT_HEADER ": \r\n")                                \
+     + NGX_HTTP_KVS_AUDIT_HEADS_MAX * (KVS_AUDIT_NODE_MAX + 24                \
+                                       + KVS_AUDIT_HASH_HEX))
+
 
 
 
@@ -200,6 +207,9 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     ngx_kvs_push_trim(agent);
     ngx_kvs_conflict_tick(agent);
     ngx_kvs_agent_purge(agent, now);
+
+    /* folded audit counts whose window is over */
+    ngx_http_kvs_audit_flush((ngx_cycle_t *) ngx_cycle, 0);
 
     if (kc->cluster_secret == NULL) {
         goto next;
@@ -564,6 +574,7 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     const char *uri, u_char *body, size_t len)
 {
     u_char          *p;
+    size_t           heads;
     uint64_t         date;
     ngx_pool_t      *pool;
     kvs_config_t    *kc;
@@ -577,9 +588,13 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
         return NULL;
     }
 
+    /* gossip carries the audit heads this node holds */
+    heads = ngx_strncmp(uri, "/members/", sizeof("/members/") - 1) == 0
+            ? NGX_KVS_AGENT_HEADS_ROOM : 0;
+
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
     p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len
-                          + agent->kmcf->auth_fingerprint.len);
+                          + agent->kmcf->auth_fingerprint.len + heads);
 
     if (call == NULL || p == NULL) {
         ngx_destroy_pool(pool);
@@ -617,6 +632,11 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
                     uri[1] == '_' ? "octet-stream" : "json",
                     kc->node_id, date, (size_t) KVS_SIGN_LEN, sig,
                     &agent->kmcf->auth_fingerprint);
+
+    if (heads) {
+        p = ngx_http_kvs_audit_heads(agent->kmcf, p, p + heads);
+    }
+
     call->headers.len = p - call->headers.data;
 
     call->timeout = ngx_kvs_agent_msec(kc->peer_timeout);

@@ -13,7 +13,8 @@ use KVS::Token qw(mint);
 
 my $secret = $KVS::Token::Secret;
 my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
-         . "admin_password_file: conf/admin.pw\n";
+         . "admin_password_file: conf/admin.pw\n"
+         . "audit_secret_file: conf/audit.secret\n";
 
 sub put_file {
     my ($path, $text) = @_;
@@ -36,7 +37,7 @@ like($out, qr/node\.yaml:\d+: auth_enabled: .*jwt_secret_file/,
      'and says which key is missing, with file and line');
 
 $bad->set_yaml("node_id: auth-t\ndata_dir: ./data\nauth_enabled: true\n"
-               . "jwt_secret_file: conf/short.secret\n");
+               . "jwt_secret_file: conf/short.secret\naudit_enabled: false\n");
 put_file($bad->prefix . '/conf/short.secret', "twenty-bytes-secret!\n");
 ($rc, $out) = $bad->test_config;
 isnt($rc, 0, 'a secret of 20 bytes fails nginx -t');
@@ -51,6 +52,7 @@ my $node = KVS::Node->new(
     server => 'access_log logs/access.log kvs;');
 put_file($node->prefix . '/conf/jwt.secret', "$secret\n");
 put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
+put_file($node->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
 $node->start;
 
 like($node->log_text, qr/created the user admin/,
@@ -353,6 +355,7 @@ my $ro = KVS::Node->new(name => 'auth-ro', workers => 1,
                         yaml => $auth . "read_only: true\n");
 put_file($ro->prefix . '/conf/jwt.secret', "$secret\n");
 put_file($ro->prefix . '/conf/admin.pw', "admin-password\n");
+put_file($ro->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
 $ro->start;
 ($st, $h, $b) = $ro->request(POST => '/api/login',
     body => '{"username":"admin","password":"admin-password"}');
@@ -370,6 +373,7 @@ my $sy = KVS::Node->new(name => 'auth-sync', workers => 1,
             . "peer_timeout: 0.2\n");
 put_file($sy->prefix . '/conf/jwt.secret', "$secret\n");
 put_file($sy->prefix . '/conf/admin.pw', "admin-password\n");
+put_file($sy->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
 $sy->start;
 ($st, $h, $b) = $sy->request(POST => '/api/login',
     body => '{"username":"admin","password":"admin-password"}');

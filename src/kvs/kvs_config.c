@@ -293,7 +293,16 @@ static const kvs_config_key_t  kvs_config_keys[] = {
      * clients; 1 GiB is millions of them */
     { "rate_limit_zone_size", KVS_CONFIG_SIZE,
       offsetof(kvs_config_t, rate_limit_zone_size),
-      (int64_t) (64 * KVS_CONFIG_KIB), (int64_t) KVS_CONFIG_GIB }
+      (int64_t) (64 * KVS_CONFIG_KIB), (int64_t) KVS_CONFIG_GIB },
+
+    { "audit_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, audit_enabled), 0, 1 },
+
+    { "audit_secret_file", KVS_CONFIG_FILE,
+      offsetof(kvs_config_t, audit_secret_file), 0, 0 },
+
+    { "audit_reads", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, audit_reads), 0, 1 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -317,6 +326,8 @@ static int kvs_config_set_seeds(kvs_config_ctx_t *ctx,
 static int kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static int kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines);
+static int kvs_config_check_audit(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
 static int kvs_config_check_auth(kvs_config_ctx_t *ctx, yaml_node_t *root,
     const unsigned long *lines);
@@ -405,6 +416,8 @@ kvs_config_defaults(kvs_config_t *cf)
 
     /* auth off: the original's open API */
     cf->auth_enabled = 0;
+    cf->audit_enabled = -1;
+    cf->audit_reads = 0;
     cf->token_ttl = 3600;
     /* the CDWR meaning of the POSIX 0744 keys were written with before */
     cf->default_permissions = 0xf11;
@@ -551,6 +564,7 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->peer_key_file);
     free(cf->jwt_secret_file.path);
     free(cf->admin_password_file.path);
+    free(cf->audit_secret_file.path);
     kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
@@ -568,6 +582,7 @@ kvs_config_free(kvs_config_t *cf)
     cf->peer_key_file = NULL;
     memset(&cf->jwt_secret_file, 0, sizeof(kvs_config_file_t));
     memset(&cf->admin_password_file, 0, sizeof(kvs_config_file_t));
+    memset(&cf->audit_secret_file, 0, sizeof(kvs_config_file_t));
     cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
@@ -1119,7 +1134,50 @@ kvs_config_check(kvs_config_ctx_t *ctx, yaml_node_t *root,
         return -1;
     }
 
+    if (kvs_config_check_audit(ctx, root, lines) != 0) {
+        return -1;
+    }
+
     return kvs_config_check_names(ctx, root, lines);
+}
+
+
+/*
+ * The audit log is on by default where auth is, so that a node whose
+ * users are checked also keeps who did what, and off elsewhere, so that
+ * configurations written before it still pass "nginx -t".  Its entries
+ * are signed with audit_secret_file's secret: without one no entry could
+ * be written.  That the file lies outside data_dir is checked where both
+ * paths are full (the module).
+ */
+
+static int
+kvs_config_check_audit(kvs_config_ctx_t *ctx, yaml_node_t *root,
+    const unsigned long *lines)
+{
+    const kvs_config_key_t  *key;
+
+    if (ctx->cf->audit_enabled < 0) {
+        ctx->cf->audit_enabled = ctx->cf->auth_enabled;
+    }
+
+    if (!ctx->cf->audit_enabled || ctx->cf->audit_secret_file.path != NULL) {
+        return 0;
+    }
+
+    key = kvs_config_find("audit_enabled", sizeof("audit_enabled") - 1);
+
+    if (lines[key - kvs_config_keys] == 0) {
+        key = kvs_config_find("auth_enabled", sizeof("auth_enabled") - 1);
+    }
+
+    return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                            key->name,
+                            "turns the audit log on, but audit_secret_file "
+                            "is not set: add audit_secret_file, the path of "
+                            "a file of one secret of at least 32 bytes, "
+                            "outside data_dir (or set audit_enabled: "
+                            "false)");
 }
 
 

@@ -114,6 +114,17 @@ typedef struct {
     size_t                  rate_limit_zone_size; /* the shared zone of
                                                     the windows, 64 KiB..
                                                     1 GiB, default 1 MiB */
+
+    /* the audit log */
+    int                     audit_enabled;       /* bool; default (-1
+                                                    until loaded) that of
+                                                    auth_enabled */
+    kvs_config_file_t       audit_secret_file;   /* the entries' HMAC key,
+                                                    required with audit,
+                                                    outside data_dir */
+    int                     audit_reads;         /* bool, default 0: every
+                                                    GET of /kv/ makes an
+                                                    entry too */
 } kvs_config_t;
 
 

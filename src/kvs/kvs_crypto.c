@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/core_names.h>
@@ -25,13 +26,17 @@
 #include "kvs_crypto.h"
 
 
-/* SHA-256's block: HMAC hashes a longer key first (RFC 2104) */
-#define KVS_SHA256_BLOCK  64
+/* the digests' blocks: HMAC hashes a longer key first (RFC 2104) */
+#define KVS_SHA256_BLOCK    64
+#define KVS_SHA3_512_BLOCK  72
 
 
 static void kvs_crypto_fetch(void);
 static int kvs_crypto_digest(const EVP_MD *md, const void *data, size_t len,
     uint8_t *out);
+static int kvs_crypto_mac(EVP_MAC_CTX *proto, const EVP_MD *md,
+    size_t block, const uint8_t *key, size_t klen, const void *data,
+    size_t len, uint8_t *out, size_t outlen);
 static int kvs_b64url_value(char c);
 static int kvs_scrypt_check(const kvs_scrypt_params_t *p);
 static int kvs_password_number(const char **s, const char *end,
@@ -53,6 +58,7 @@ static int              kvs_crypto_ready;
 static EVP_MD          *kvs_crypto_sha3_512;
 static EVP_MD          *kvs_crypto_sha256;
 static EVP_MAC_CTX     *kvs_crypto_hmac;
+static EVP_MAC_CTX     *kvs_crypto_hmac_sha3;
 static EVP_KDF         *kvs_crypto_scrypt;
 
 
@@ -71,7 +77,7 @@ static void
 kvs_crypto_fetch(void)
 {
     EVP_MAC     *mac;
-    OSSL_PARAM   params[2];
+    OSSL_PARAM   params[2], sha3[2];
 
     kvs_crypto_sha3_512 = EVP_MD_fetch(NULL, "SHA3-512", NULL);
     kvs_crypto_sha256 = EVP_MD_fetch(NULL, "SHA2-256", NULL);
@@ -81,26 +87,34 @@ kvs_crypto_fetch(void)
 
     if (mac != NULL) {
         kvs_crypto_hmac = EVP_MAC_CTX_new(mac);
+        kvs_crypto_hmac_sha3 = EVP_MAC_CTX_new(mac);
         EVP_MAC_free(mac);
     }
 
     params[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
                                                  (char *) "SHA2-256", 0);
     params[1] = OSSL_PARAM_construct_end();
+    sha3[0] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST,
+                                               (char *) "SHA3-512", 0);
+    sha3[1] = OSSL_PARAM_construct_end();
 
     if (kvs_crypto_sha3_512 == NULL || kvs_crypto_sha256 == NULL
         || kvs_crypto_scrypt == NULL || kvs_crypto_hmac == NULL
-        || EVP_MAC_CTX_set_params(kvs_crypto_hmac, params) != 1)
+        || kvs_crypto_hmac_sha3 == NULL
+        || EVP_MAC_CTX_set_params(kvs_crypto_hmac, params) != 1
+        || EVP_MAC_CTX_set_params(kvs_crypto_hmac_sha3, sha3) != 1)
     {
         EVP_MD_free(kvs_crypto_sha3_512);
         EVP_MD_free(kvs_crypto_sha256);
         EVP_KDF_free(kvs_crypto_scrypt);
         EVP_MAC_CTX_free(kvs_crypto_hmac);
+        EVP_MAC_CTX_free(kvs_crypto_hmac_sha3);
 
         kvs_crypto_sha3_512 = NULL;
         kvs_crypto_sha256 = NULL;
         kvs_crypto_scrypt = NULL;
         kvs_crypto_hmac = NULL;
+        kvs_crypto_hmac_sha3 = NULL;
         return;
     }
 
@@ -147,32 +161,144 @@ int
 kvs_hmac_sha256(const uint8_t *key, size_t klen, const void *data,
     size_t len, uint8_t out[32])
 {
-    int           rc;
-    size_t        n;
-    uint8_t       hashed[KVS_SHA256_LEN];
-    EVP_MAC_CTX  *ctx;
-
     if (kvs_crypto_init() != 0) {
         return -1;
     }
 
-    /*
-     * HMAC itself replaces a key longer than the block by its digest;
-     * doing it here gives the same MAC and keeps a long key out of
-     * OpenSSL's int lengths and its copy of the key.
-     */
-    if (klen > KVS_SHA256_BLOCK) {
-        if (kvs_sha256(key, klen, hashed) != 0) {
-            return -1;
+    return kvs_crypto_mac(kvs_crypto_hmac, kvs_crypto_sha256,
+                          KVS_SHA256_BLOCK, key, klen, data, len, out,
+                          KVS_SHA256_LEN);
+}
+
+
+int
+kvs_hmac_sha3_512(const uint8_t *key, size_t klen, const void *data,
+    size_t len, uint8_t out[64])
+{
+    if (kvs_crypto_init() != 0) {
+        return -1;
+    }
+
+    return kvs_crypto_mac(kvs_crypto_hmac_sha3, kvs_crypto_sha3_512,
+                          KVS_SHA3_512_BLOCK, key, klen, data, len, out,
+                          KVS_SHA3_512_LEN);
+}
+
+
+struct kvs_hmac_key_s {
+    EVP_MAC_CTX  *ctx;                   /* keyed: copied for each MAC */
+};
+
+
+kvs_hmac_key_t *
+kvs_hmac_key_new(const uint8_t *key, size_t klen)
+{
+    uint8_t          hashed[KVS_SHA3_512_LEN];
+    kvs_hmac_key_t  *k;
+
+    if (kvs_crypto_init() != 0) {
+        return NULL;
+    }
+
+    k = malloc(sizeof(kvs_hmac_key_t));
+    if (k == NULL) {
+        return NULL;
+    }
+
+    /* as kvs_crypto_mac() does: a key past the block is hashed first */
+    if (klen > KVS_SHA3_512_BLOCK) {
+        if (kvs_crypto_digest(kvs_crypto_sha3_512, key, klen, hashed)
+            != 0)
+        {
+            free(k);
+            return NULL;
         }
 
         key = hashed;
         klen = sizeof(hashed);
     }
 
+    k->ctx = EVP_MAC_CTX_dup(kvs_crypto_hmac_sha3);
+
+    if (k->ctx == NULL
+        || EVP_MAC_init(k->ctx, klen > 0 ? key : (const uint8_t *) "", klen,
+                        NULL)
+           != 1)
+    {
+        EVP_MAC_CTX_free(k->ctx);
+        free(k);
+        k = NULL;
+    }
+
+    OPENSSL_cleanse(hashed, sizeof(hashed));
+
+    return k;
+}
+
+
+int
+kvs_hmac_keyed(const kvs_hmac_key_t *k, const void *data, size_t len,
+    uint8_t out[64])
+{
+    int           rc;
+    size_t        n;
+    EVP_MAC_CTX  *ctx;
+
+    ctx = EVP_MAC_CTX_dup(k->ctx);
+    if (ctx == NULL) {
+        return -1;
+    }
+
+    rc = (EVP_MAC_update(ctx, len > 0 ? data : "", len) == 1
+          && EVP_MAC_final(ctx, out, &n, KVS_SHA3_512_LEN) == 1
+          && n == KVS_SHA3_512_LEN)
+         ? 0 : -1;
+
+    EVP_MAC_CTX_free(ctx);
+
+    return rc;
+}
+
+
+void
+kvs_hmac_key_free(kvs_hmac_key_t *k)
+{
+    if (k != NULL) {
+        EVP_MAC_CTX_free(k->ctx);
+        free(k);
+    }
+}
+
+
+/* HMAC under a copy of proto, which names the digest md of that block */
+
+static int
+kvs_crypto_mac(EVP_MAC_CTX *proto, const EVP_MD *md, size_t block,
+    const uint8_t *key, size_t klen, const void *data, size_t len,
+    uint8_t *out, size_t outlen)
+{
+    int           rc;
+    size_t        n;
+    uint8_t       hashed[KVS_SHA3_512_LEN];
+    EVP_MAC_CTX  *ctx;
+
+    /*
+     * HMAC itself replaces a key longer than the block by its digest;
+     * doing it here gives the same MAC and keeps a long key out of
+     * OpenSSL's int lengths and its copy of the key.
+     */
+    if (klen > block) {
+        if (kvs_crypto_digest(md, key, klen, hashed) != 0) {
+            return -1;
+        }
+
+        key = hashed;
+        klen = outlen;
+    }
+
     rc = -1;
 
-    ctx = EVP_MAC_CTX_dup(kvs_crypto_hmac);
+    ctx = EVP_MAC_CTX_dup(proto);
     if (ctx == NULL) {
         goto done;
     }
@@ -180,8 +306,8 @@ kvs_hmac_sha256(const uint8_t *key, size_t klen, const void *data,
     if (EVP_MAC_init(ctx, klen > 0 ? key : (const uint8_t *) "", klen, NULL)
         == 1
         && EVP_MAC_update(ctx, len > 0 ? data : "", len) == 1
-        && EVP_MAC_final(ctx, out, &n, KVS_SHA256_LEN) == 1
-        && n == KVS_SHA256_LEN)
+        && EVP_MAC_final(ctx, out, &n, outlen) == 1
+        && n == outlen)
     {
         rc = 0;
     }

@@ -83,6 +83,22 @@ int kvs_sha256(const void *data, size_t len, uint8_t out[32]);
  * is 0.  0, or -1 when OpenSSL fails. */
 int kvs_hmac_sha256(const uint8_t *key, size_t klen, const void *data,
     size_t len, uint8_t out[32]);
+/* HMAC-SHA3-512 likewise: the MAC of the audit log's entries */
+int kvs_hmac_sha3_512(const uint8_t *key, size_t klen, const void *data,
+    size_t len, uint8_t out[64]);
+
+/*
+ * HMAC-SHA3-512 under a key set up once: each MAC then skips the two
+ * Keccak permutations of the key's pads, which matters where one is made
+ * per write.  kvs_hmac_key_new() returns NULL when memory or OpenSSL
+ * fails; a key may be used by several threads at once.
+ */
+typedef struct kvs_hmac_key_s  kvs_hmac_key_t;
+
+kvs_hmac_key_t *kvs_hmac_key_new(const uint8_t *key, size_t klen);
+int kvs_hmac_keyed(const kvs_hmac_key_t *k, const void *data, size_t len,
+    uint8_t out[64]);
+void kvs_hmac_key_free(kvs_hmac_key_t *k);
 
 /* 1 when the n bytes at a and b are equal, else 0, in a time that does
  * not depend on where they differ. */

@@ -140,7 +140,7 @@ typedef enum {
     M(RATE_LIMITED, "kvs_rate_limited_requests_total", COUNTER, KVS_L0,       \
       NONE, "Requests refused with 429 by a rate limit.")                     \
     M(AUDIT_ENTRIES, "kvs_audit_entries_total", COUNTER, KVS_L0, NONE,        \
-      "Entries appended to the audit log.")
+      "Entries in the audit log, as its chain counts them.")
 
 
 #define KVS_METRICS_ID(id, name, type, labels, buckets, help)  KVS_M_##id,

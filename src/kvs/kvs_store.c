@@ -239,7 +239,7 @@ kvs_store_read_failed(kvs_store_t *st, const char *what, int rc)
  * none, and a failure is kept as a sentence of what was being read.
  */
 
-static int
+int
 kvs_store_read_get(kvs_store_t *st, MDB_dbi dbi, MDB_val *key, MDB_val *val,
     const char *what)
 {
@@ -377,6 +377,7 @@ kvs_store_free(kvs_store_t *st)
         mdb_env_close(st->env);
     }
 
+    kvs_store_audit_free(st);
     (void) pthread_rwlock_destroy(&st->map_lock);
     free(st->dir);
     free(st);

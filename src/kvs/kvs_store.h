@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvs_audit.h"
 #include "kvs_record.h"
 #include "kvs_wire.h"
 
@@ -48,7 +49,11 @@ typedef enum {
     KVS_WRITE_PUT = 0,
     KVS_WRITE_DELETE,
     KVS_WRITE_MEMBERS,         /* merge gossiped member records */
-    KVS_WRITE_REMOTE           /* a peer's record: value holds it whole */
+    KVS_WRITE_REMOTE,          /* a peer's record: value holds it whole */
+    KVS_WRITE_AUDIT,           /* only an audit entry: audit says of what
+                                  (an auth event, a read); version, when
+                                  its timestamp is set, is the one read */
+    KVS_WRITE_WITNESS          /* a peer's audit head, from its gossip */
 } kvs_write_op_e;
 
 
@@ -105,6 +110,10 @@ typedef struct {
     unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
                                         which replaces a tie */
     size_t            nmembers;
+    const kvs_audit_event_t *audit;  /* PUT, DELETE: the entry of the
+                                        change, appended in its
+                                        transaction when it is written;
+                                        AUDIT: the entry.  NULL: none */
 
     /* results */
     int               rc;            /* KVS_OK, KVS_NOT_FOUND (DELETE),
@@ -197,6 +206,61 @@ typedef void (*kvs_write_collect_pt)(kvs_write_batch_t *b, void *data);
 
 int kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     void *data, char *err, size_t errlen);
+
+/*
+ * The audit log (kvs_store_audit.c).  kvs_store_set_audit() turns it on
+ * for this process's writes: the secret that signs entries and the node
+ * id they name are copied.  A write with an audit event appends its entry
+ * in its own transaction, after the chain's head, which is read there.
+ */
+int kvs_store_set_audit(kvs_store_t *st, const uint8_t *secret, size_t len,
+    const char *node_id);
+int kvs_store_audit_on(kvs_store_t *st);
+/* the chain's head, inside the current read transaction */
+int kvs_store_audit_head(kvs_store_t *st, kvs_audit_head_t *head);
+/*
+ * Entries in key order (by time) from since (ms) or after the key after
+ * (NULL: none), inside the current read transaction: at most limit, *more
+ * says whether others follow.  KVS_OK or KVS_ERROR.
+ */
+typedef int (*kvs_audit_list_pt)(const char *key, size_t klen,
+    const uint8_t *entry, size_t len, void *data);
+int kvs_store_audit_list(kvs_store_t *st, uint64_t since, const char *after,
+    size_t alen, size_t limit, kvs_audit_list_pt fn, void *data, int *more);
+/*
+ * Walks the chain in seq order through v (kvs_audit_verify_init), then
+ * every entry, which must be in the chain, in a read transaction of its
+ * own (any thread).  KVS_OK, KVS_INVALID with v's bad and why, or
+ * KVS_ERROR with a sentence in err; *entries counts the good ones.
+ */
+int kvs_store_audit_verify(kvs_store_t *st, kvs_audit_verify_t *v,
+    uint64_t *entries, char *err, size_t errlen);
+
+/* meta's heads: of a peer's chain as it gossiped it, and of this node's
+ * chain as a peer holds it */
+#define KVS_AUDIT_HEAD     "audit_head:"
+#define KVS_AUDIT_WITNESS  "audit_witness:"
+
+/*
+ * A KVS_WRITE_WITNESS keeps a head of a peer's gossip when its seq is
+ * above the one held: ns KVS_AUDIT_NS_HEAD (the peer's own chain) or
+ * KVS_AUDIT_NS_WITNESS (this node's, as the peer holds it), path the
+ * peer's id, value 8 + 64 bytes of kvs_store_audit_witness_value().  rc
+ * KVS_OK when kept, KVS_STALE when not newer.
+ */
+#define KVS_AUDIT_NS_HEAD     'h'
+#define KVS_AUDIT_NS_WITNESS  'w'
+#define KVS_AUDIT_WITNESS_VALUE  (8 + KVS_SHA3_512_LEN)
+
+void kvs_store_audit_witness_value(uint8_t *out,
+    const kvs_audit_head_t *head);
+/* inside the current read transaction: KVS_OK, KVS_NOT_FOUND, KVS_ERROR */
+int kvs_store_audit_witness_get(kvs_store_t *st, const char *prefix,
+    const char *node, size_t len, kvs_audit_head_t *head);
+/* the witnesses of this node's chain, at most max, in a read transaction
+ * of its own */
+int kvs_store_audit_witnesses(kvs_store_t *st, kvs_audit_witness_t *w,
+    size_t max, size_t *n, char *err, size_t errlen);
 
 /* Members of the cluster as this node knows them. */
 int kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m,

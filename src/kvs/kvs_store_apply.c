@@ -263,6 +263,7 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
     uint64_t          seq;
     kvs_write_t      *w;
     kvs_store_room_t  room;
+    kvs_store_chain_t chain;
 
     if (bt->collect) {
         bt->collect(&bt->b, bt->data);
@@ -301,8 +302,16 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
         return rc;
     }
 
+    chain.known = 0;
+
     for (i = 0; i < bt->n; i++) {
         rc = kvs_store_apply(st, txn, &w[i], bt->b.now_ms, &seq, &room);
+        if (rc != 0) {
+            goto failed;
+        }
+
+        /* after the outcome: an entry only of what was written */
+        rc = kvs_store_audit_append(st, txn, &w[i], bt->b.now_ms, &chain);
         if (rc != 0) {
             goto failed;
         }
@@ -764,6 +773,17 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         w->rc = KVS_OK;
         return kvs_store_members_apply(st, txn, w->members, w->nmembers,
                                        *seq);
+    }
+
+    if (w->op == KVS_WRITE_WITNESS) {
+        return kvs_store_audit_witness_apply(st, txn, w);
+    }
+
+    if (w->op == KVS_WRITE_AUDIT) {
+        /* its entry is all it writes (kvs_store_audit_append); without
+         * an audit log, nothing */
+        w->rc = KVS_OK;
+        return 0;
     }
 
     klen = kvs_store_key(k, w->ns, w->path, w->path_len);

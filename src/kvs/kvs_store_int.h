@@ -62,6 +62,16 @@ struct kvs_store_s {
     MDB_dbi    meta;
 
     unsigned   history;        /* earlier versions kept per key */
+
+    kvs_hmac_key_t *audit_mac; /* the secret's; NULL: no audit log */
+    char      *audit_node;
+    size_t     audit_node_len;
+    uint8_t   *audit_buf;      /* an entry being built, KVS_AUDIT_ENTRY_MAX
+                                  bytes: writes of a process are serial */
+    kvs_audit_head_t  audit_last;  /* the last entry this process
+                                      appended, and its key: a batch whose
+                                      chain ends there skips hashing it */
+    char       audit_last_key[KVS_AUDIT_KEY_LEN];
     size_t     psize;          /* LMDB's page size */
     size_t     released;       /* the transaction of this process's last
                                   release, see kvs_store_release */
@@ -81,6 +91,9 @@ typedef int (*kvs_store_txn_pt)(kvs_store_t *st, MDB_txn *txn, void *data);
 
 /* a kvs_store_txn_pt's failure whose sentence is in err already */
 #define KVS_STORE_TOLD  (-1)
+/* a kvs_store_txn_pt's verdict that is no failure of the store: the audit
+ * log is bad, a witness is not newer */
+#define KVS_STORE_BAD   (-2)
 
 int kvs_store_run(kvs_store_t *st, unsigned flags, kvs_store_txn_pt fn,
     void *data, const char *what, char *err, size_t errlen);
@@ -92,6 +105,10 @@ int kvs_store_fail(char *err, size_t errlen, const char *what,
 /* a read of the read transaction failed: its sentence for
  * kvs_store_error(); KVS_ERROR */
 int kvs_store_read_failed(kvs_store_t *st, const char *what, int rc);
+/* a key of dbi in the read transaction: KVS_OK, KVS_NOT_FOUND, or
+ * KVS_ERROR kept for kvs_store_error() */
+int kvs_store_read_get(kvs_store_t *st, MDB_dbi dbi, MDB_val *key,
+    MDB_val *val, const char *what);
 
 
 /*
@@ -150,6 +167,19 @@ typedef struct {
 } kvs_store_room_t;
 
 int kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room);
+
+/* the chain's head as a batch's transaction knows it: read at its first
+ * entry, then kept */
+typedef struct {
+    kvs_audit_head_t  head;
+    int               known;
+} kvs_store_chain_t;
+
+int kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    uint64_t now_ms, kvs_store_chain_t *chain);
+void kvs_store_audit_free(kvs_store_t *st);
+int kvs_store_audit_witness_apply(kvs_store_t *st, MDB_txn *txn,
+    kvs_write_t *w);
 
 kvs_store_t *kvs_store_new(const char *dir, size_t map_size,
     unsigned env_flags, char *err, size_t errlen);

@@ -21,7 +21,8 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "sync_interval: 600\ncatchup_interval: 600\n"
            . "failure_timeout: 3\nremoval_timeout: 60\npeer_timeout: 1\n"
            . "cluster_secret: $secret\n"
-           . "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n";
+           . "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
+           . "audit_enabled: false\n";
 
 sub put_file {
     my ($path, $text) = @_;

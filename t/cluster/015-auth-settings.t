@@ -16,6 +16,7 @@ my ($one, $two) = ('a' x 40, 'b' x 40);
 sub node {
     my ($name, $jwt, @seeds) = @_;
     my $auth = $jwt ? "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
+                      . "audit_enabled: false\n"
                     : '';
     my $n = KVS::Node->new(name => $name, workers => 1,
                            yaml => $timing . $auth . 'seed_nodes: '

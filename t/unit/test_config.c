@@ -835,7 +835,8 @@ kvs_test_auth_keys(void)
                        "tombstone_ttl_hours: 24\n"
                        "default_permissions: \"F31\"\n"
                        "top_level_create: admins\n"
-                       "password_threads: 4\n",
+                       "password_threads: 4\n"
+                       "audit_secret_file: /etc/kvs/audit.secret\n",
                        &cf, err, sizeof(err));
     CHECK(rc == 0, "auth keys: load");
 
@@ -894,7 +895,8 @@ kvs_test_auth_keys(void)
                        "auth_enabled: on\n"
                        "jwt_secret_file: j\n"
                        "token_ttl: 2592000\n"
-                       "tombstone_ttl_hours: 720\n",
+                       "tombstone_ttl_hours: 720\n"
+                       "audit_enabled: false\n",
                        &cf, err, sizeof(err));
     CHECK(rc == 0 && cf.token_ttl == 2592000 && cf.admin_password_file.path
           == NULL,
@@ -966,6 +968,46 @@ kvs_test_rate_keys(void)
           && cf.rate_limit_window == 86400
           && cf.rate_limit_zone_size == KVS_TEST_GIB,
           "rate keys: upper bounds are inclusive");
+    kvs_config_free(&cf);
+}
+
+
+static void
+kvs_test_audit_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("audit.yaml", "port: 8080\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.audit_enabled == 0 && cf.audit_reads == 0
+          && cf.audit_secret_file.path == NULL,
+          "audit keys: off where auth is off, no reads");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("audit.yaml",
+                       "auth_enabled: true\n"
+                       "jwt_secret_file: j\n"
+                       "audit_secret_file: /etc/kvs/audit.secret\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.audit_enabled == 1 && cf.audit_reads == 0,
+          "audit keys: on where auth is on");
+    CHECK_STR(cf.audit_secret_file.path, "/etc/kvs/audit.secret",
+              "audit keys: audit_secret_file");
+    CHECK(cf.audit_secret_file.line == 3,
+          "audit keys: audit_secret_file's line");
+    kvs_config_free(&cf);
+    CHECK(cf.audit_secret_file.path == NULL,
+          "audit keys: free clears audit_secret_file");
+
+    rc = kvs_test_load("audit.yaml",
+                       "audit_enabled: yes\n"
+                       "audit_secret_file: a.secret\n"
+                       "audit_reads: true\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.audit_enabled == 1 && cf.audit_reads == 1
+          && cf.auth_enabled == 0,
+          "audit keys: on without auth, with reads");
     kvs_config_free(&cf);
 }
 
@@ -1488,6 +1530,31 @@ kvs_test_errors(void)
           "lower token_ttl",
           "tombstones shorter than the default token_ttl: at their line" },
 
+        { "audit_enabled: true\nport: 1\n",
+          "n.yaml:1: audit_enabled: turns the audit log on, but "
+          "audit_secret_file is not set: add audit_secret_file, the path of "
+          "a file of one secret of at least 32 bytes, outside data_dir (or "
+          "set audit_enabled: false)",
+          "audit without audit_secret_file: at audit_enabled's line" },
+        { "port: 1\nauth_enabled: true\njwt_secret_file: j\n",
+          "n.yaml:2: auth_enabled: turns the audit log on, but "
+          "audit_secret_file is not set: add audit_secret_file, the path of "
+          "a file of one secret of at least 32 bytes, outside data_dir (or "
+          "set audit_enabled: false)",
+          "auth without audit_secret_file: at auth_enabled's line" },
+        { "audit_enabled: maybe\n",
+          "n.yaml:1: audit_enabled: expected a boolean (true/false, yes/no, on/off), "
+          "got \"maybe\"",
+          "audit_enabled: not a boolean" },
+        { "audit_reads: 2\n",
+          "n.yaml:1: audit_reads: expected a boolean (true/false, yes/no, on/off), "
+          "got \"2\"",
+          "audit_reads: not a boolean" },
+        { "audit_secret_file: \"\"\n",
+          "n.yaml:1: audit_secret_file: expected a non-empty string, "
+          "got \"\"",
+          "audit_secret_file: empty" },
+
         /* document shape and syntax */
 
         { "- port: 1\n",
@@ -1713,6 +1780,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_auth_keys),
     KVS_TEST_CASE(kvs_test_ops_keys),
     KVS_TEST_CASE(kvs_test_rate_keys),
+    KVS_TEST_CASE(kvs_test_audit_keys),
     KVS_TEST_CASE(kvs_test_errors),
     KVS_TEST_CASE(kvs_test_files_errors),
     KVS_TEST_CASE(kvs_test_free_after_failure),

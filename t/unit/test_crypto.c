@@ -145,6 +145,60 @@ kvs_test_hmac(void)
 }
 
 
+/* vectors of Python's hmac and hashlib.sha3_512 */
+
+static void
+kvs_test_hmac_sha3(void)
+{
+    int              rc;
+    char             hex[2 * KVS_SHA3_512_LEN + 1];
+    uint8_t          key[131], mac[KVS_SHA3_512_LEN];
+    kvs_hmac_key_t  *k;
+
+    rc = kvs_hmac_sha3_512((const uint8_t *) "Jefe", 4,
+                           "what do ya want for nothing?", 28, mac);
+    kvs_test_str(rc == 0 ? kvs_test_hex(mac, KVS_SHA3_512_LEN, hex) : NULL,
+                 "5a4bfeab6166427c7a3647b747292b8384537cdb89afb3bf5665e4c5"
+                 "e709350b287baec921fd7ca0ee7a0c31d022a95e1fc92ba9d77df883"
+                 "960275beb4e62024",
+                 "HMAC-SHA3-512: a short key");
+
+    memset(key, 0xaa, sizeof(key));
+    rc = kvs_hmac_sha3_512(key, sizeof(key),
+                           "Test Using Larger Than Block-Size Key - Hash "
+                           "Key First", 54, mac);
+    kvs_test_str(rc == 0 ? kvs_test_hex(mac, KVS_SHA3_512_LEN, hex) : NULL,
+                 "00f751a9e50695b090ed6911a4b65524951cdc15a73a5d58bb55215e"
+                 "a2cd839ac79d2b44a39bafab27e83fde9e11f6340b11d991b1b91bf2"
+                 "eee7fc872426c3a4",
+                 "HMAC-SHA3-512: a 131-byte key, past the 72-byte block");
+
+    /* a key set up once gives the same MACs, again and again */
+    k = kvs_hmac_key_new(key, sizeof(key));
+    rc = k ? kvs_hmac_keyed(k, "Test Using Larger Than Block-Size Key - "
+                            "Hash Key First", 54, mac)
+           : -1;
+    rc |= k ? kvs_hmac_keyed(k, "Test Using Larger Than Block-Size Key - "
+                             "Hash Key First", 54, mac)
+            : -1;
+    kvs_test_str(rc == 0 ? kvs_test_hex(mac, KVS_SHA3_512_LEN, hex) : NULL,
+                 "00f751a9e50695b090ed6911a4b65524951cdc15a73a5d58bb55215e"
+                 "a2cd839ac79d2b44a39bafab27e83fde9e11f6340b11d991b1b91bf2"
+                 "eee7fc872426c3a4",
+                 "HMAC-SHA3-512 under a key set up once, the second time");
+    kvs_hmac_key_free(k);
+
+    k = kvs_hmac_key_new((const uint8_t *) "Jefe", 4);
+    rc = k ? kvs_hmac_keyed(k, "what do ya want for nothing?", 28, mac) : -1;
+    kvs_test_str(rc == 0 ? kvs_test_hex(mac, KVS_SHA3_512_LEN, hex) : NULL,
+                 "5a4bfeab6166427c7a3647b747292b8384537cdb89afb3bf5665e4c5"
+                 "e709350b287baec921fd7ca0ee7a0c31d022a95e1fc92ba9d77df883"
+                 "960275beb4e62024",
+                 "HMAC-SHA3-512 under a short key set up once");
+    kvs_hmac_key_free(k);
+}
+
+
 static void *
 kvs_test_hmac_thread(void *arg)
 {
@@ -649,6 +703,7 @@ kvs_test_parse(void)
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_digests),
     KVS_TEST_CASE(kvs_test_hmac),
+    KVS_TEST_CASE(kvs_test_hmac_sha3),
     KVS_TEST_CASE(kvs_test_threads),
     KVS_TEST_CASE(kvs_test_equal_random_hex),
     KVS_TEST_CASE(kvs_test_b64url),

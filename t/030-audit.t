@@ -1,0 +1,324 @@
+# The audit log on one node: what nginx -t says of its keys, one entry per
+# client change with the right fields and none for a change that failed,
+# auth events (logins, failed logins folded, logouts, users, groups,
+# denials), paging, verification, and the store tampered with for real
+# (tools/kvs-audit-tamper on the stopped node), each edit named.
+use strict;
+use warnings;
+use Test::More;
+use File::Basename qw(dirname);
+use File::Copy qw(copy);
+use JSON::PP;
+use Time::HiRes qw(sleep time);
+use KVS::Node;
+
+my $module = $ENV{KVS_MODULE}
+    // dirname(__FILE__) . '/../build/ngx_http_kvs_module.so';
+my $tamper = dirname($module) . '/kvs-audit-tamper';
+my $audit_secret = 'audit-secret-' . ('s' x 32);
+my $json = JSON::PP->new;
+
+sub put_file {
+    my ($path, $text) = @_;
+    open my $f, '>', $path or die "$path: $!";
+    print $f $text;
+    close $f;
+}
+
+sub json_field {
+    my ($body, $name) = @_;
+    return $body =~ /"$name":"([^"]*)"/ ? $1 : undef;
+}
+
+# every entry of the node, oldest first by seq
+sub entries {
+    my ($n, %h) = @_;
+    my ($st, undef, $body) = $n->request(GET => '/api/audit?limit=1000',
+                                      headers => \%h);
+    die "GET /api/audit: $st $body" unless $st == 200;
+    return sort { $a->{seq} <=> $b->{seq} } @{ $json->decode($body)->{entries} };
+}
+
+sub verify {
+    my ($n, %h) = @_;
+    my ($st, undef, $body) = $n->request(GET => '/api/audit/verify',
+                                      headers => \%h);
+    return ($st, $st == 200 ? $json->decode($body) : $body);
+}
+
+# nginx -t: the keys and the secret file
+
+my $bad = KVS::Node->new(name => 'audit-t', yaml => "audit_enabled: true\n");
+my ($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'audit_enabled without audit_secret_file fails nginx -t');
+like($out, qr/node\.yaml:\d+: audit_enabled: .*audit_secret_file/,
+     'saying which key is missing, with file and line');
+
+$bad->set_yaml("data_dir: ./data\nauth_enabled: true\n"
+               . "jwt_secret_file: conf/jwt.secret\n");
+put_file($bad->prefix . '/conf/jwt.secret', ('j' x 40) . "\n");
+($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'auth_enabled turns the audit log on: no secret fails');
+like($out, qr/node\.yaml:2: auth_enabled: turns the audit log on/,
+     'at auth_enabled\'s line');
+
+mkdir $bad->prefix . '/data';
+put_file($bad->prefix . '/data/audit.secret', "$audit_secret\n");
+$bad->set_yaml("data_dir: ./data\naudit_enabled: true\n"
+               . "audit_secret_file: data/audit.secret\n");
+($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'a secret inside data_dir fails nginx -t');
+like($out, qr/node\.yaml:3: audit_secret_file: ".*data\/audit\.secret" is inside data_dir/,
+     'naming the file and data_dir');
+
+put_file($bad->prefix . '/conf/short.secret', "short\n");
+$bad->set_yaml("audit_enabled: true\naudit_secret_file: conf/short.secret\n");
+($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'a short secret fails nginx -t');
+like($out, qr/node\.yaml:2: audit_secret_file: .*short\.secret:1: .*5 bytes/,
+     'naming the line, the file and the length');
+
+$bad->set_yaml("audit_reads: maybe\n");
+($rc, $out) = $bad->test_config;
+isnt($rc, 0, 'audit_reads: maybe fails nginx -t');
+like($out, qr/node\.yaml:1: audit_reads: expected a boolean/, 'with a sentence');
+
+$bad->set_yaml("data_dir: ./data\n");
+($rc, $out) = $bad->test_config;
+is($rc, 0, 'a configuration without the audit keys still passes');
+
+# audit off (auth off, the default): nothing is written
+
+my $off = KVS::Node->new(name => 'audit-off', workers => 1);
+$off->start;
+my ($st, $h, $body) = $off->request(PUT => '/kv/a', body => '1');
+is($st, 200, 'audit off: a PUT');
+($st, $h, $body) = $off->request(GET => '/api/audit');
+is($st, 404, 'audit off: GET /api/audit is 404');
+like($body, qr/audit_enabled is off/, 'saying why');
+$off->stop;
+is(`$tamper ${\ $off->data_dir } list`, '',
+   'audit off: the store holds no entry');
+
+# a node with auth and the audit log
+
+my $node = KVS::Node->new(
+    name => 'audit', workers => 2,
+    yaml => "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
+            . "admin_password_file: conf/admin.pw\n"
+            . "audit_secret_file: conf/audit.secret\n",
+    server => 'location = /metrics { kvs_metrics; }');
+put_file($node->prefix . '/conf/jwt.secret', ('j' x 40) . "\n");
+put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
+put_file($node->prefix . '/conf/audit.secret', "$audit_secret\n");
+$node->start;
+
+sub login {
+    my ($user, $pass) = @_;
+    return $node->request(POST => '/api/login',
+                          body => qq({"username":"$user","password":"$pass"}));
+}
+
+($st, $h, $body) = login('admin', 'admin-password');
+is($st, 200, 'the admin logs in');
+my %A = (Authorization => 'Bearer ' . json_field($body, 'token'));
+
+my @e = entries($node, %A);
+is(scalar @e, 1, 'the creation of the first admin at start makes no entry; '
+                 . 'the login one');
+is($e[0]{kind}, 'login', 'a login entry');
+is($e[0]{user}, 'admin', 'of the user who logged in');
+is($e[0]{object}, '/api/login', 'on /api/login');
+is($e[0]{client}, '127.0.0.1', 'from the client\'s address');
+is($e[0]{status}, 200, 'status 200');
+is($e[0]{node}, 'audit', 'the node id');
+is($e[0]{seq}, 1, 'seq 1');
+is($e[0]{prev}, '0' x 128, 'the first entry follows zeros');
+like($e[0]{hmac}, qr/^[0-9a-f]{128}$/, 'an HMAC-SHA3-512 in hex');
+like($e[0]{key}, qr/^log:\d{13}:[0-9a-f-]{36}$/, 'keyed log:<ts>:<uuid>');
+
+($st, $h, $body) = $node->request(PUT => '/kv/a/b', headers => \%A,
+                               body => '{"x":1}');
+is($st, 200, 'a PUT');
+my ($uuid, $ts) = (json_field($body, 'uuid'), $body =~ /"timestamp":(\d+)/);
+($st) = $node->request(PUT => '/kv/a/b', body => '{"x":2}',
+                       headers => { %A, 'If-None-Match' => '*' });
+is($st, 412, 'a PUT whose condition fails: 412');
+($st) = $node->request(PUT => '/kv/a/b?meta', headers => \%A,
+                       body => '{"permissions":"f00"}');
+is($st, 200, 'a change of ?meta');
+($st) = $node->request(DELETE => '/kv/a/b', headers => \%A);
+is($st, 204, 'a DELETE');
+($st) = $node->request(DELETE => '/kv/nothere', headers => \%A);
+is($st, 404, 'a DELETE of nothing: 404');
+
+@e = entries($node, %A);
+is(join(' ', map { $_->{kind} } @e), 'login put meta delete',
+   'one entry per change; none for the 412 nor the 404');
+is($e[1]{object}, '/kv/a/b', 'the PUT\'s object');
+is($e[1]{method}, 'PUT', 'its method');
+is($e[1]{user}, 'admin', 'its user');
+is_deeply($e[1]{version}, { timestamp => $ts, uuid => $uuid },
+          'the version the PUT answered');
+is($e[2]{method}, 'PUT', '?meta is a PUT');
+is($e[3]{status}, 204, 'the DELETE\'s status');
+is(join(',', map { $_->{seq} } @e), '1,2,3,4', 'seqs 1 to 4');
+
+# users, groups, denials, logouts
+
+($st) = $node->request(POST => '/api/users', headers => \%A,
+    body => '{"username":"bob","password":"bob-password-1"}');
+is($st, 201, 'a user is created');
+($st, $h, $body) = $node->request(POST => '/api/groups', headers => \%A,
+    body => '{"name":"devs","members":["bob"]}');
+is($st, 201, 'a group is created');
+my $devs = json_field($body, 'uuid');
+($st, $h, $body) = login('bob', 'bob-password-1');
+my %B = (Authorization => 'Bearer ' . json_field($body, 'token'));
+($st) = $node->request(GET => '/api/audit', headers => \%B);
+is($st, 403, 'a user who is not an admin may not read the audit log');
+($st) = $node->request(POST => '/api/logout', headers => \%B);
+is($st, 200, 'bob logs out');
+($st) = $node->request(DELETE => "/api/groups/$devs", headers => \%A);
+is($st, 204, 'the group is deleted');
+
+@e = entries($node, %A);
+my @tail = @e[4 .. $#e];
+is(join(' ', map { $_->{kind} } @tail),
+   'user_create group_create login denied logout group_delete',
+   'users, groups, logins, denials and logouts each make an entry');
+is($tail[0]{object}, 'user:bob', 'a user\'s entry names the user');
+is($tail[0]{status}, 201, 'with the status of the creation');
+is($tail[1]{object}, 'group:devs', 'a group\'s entry names the group');
+is($tail[3]{user}, 'bob', 'the denial names who was denied');
+is($tail[3]{object}, '/api/audit', 'and what');
+is($tail[3]{status}, 403, 'status 403');
+is($tail[3]{count}, 1, 'count 1');
+is($tail[4]{user}, 'bob', 'the logout names who logged out');
+
+# folding: 100 failed logins from one address make few entries
+
+my $before = scalar @e;
+for (1 .. 100) {
+    ($st) = login('mallory', 'guess');
+    last unless $st == 401;
+}
+is($st, 401, '100 failed logins: 401 each');
+
+@e = entries($node, %A);
+my @failed = grep { $_->{kind} eq 'login_failed' } @e;
+is(scalar @failed, 1, 'the first is written at once, the rest fold');
+is($failed[0]{count}, 1, 'with count 1');
+is($failed[0]{user}, undef, 'anonymous');
+is($failed[0]{status}, 401, 'status 401');
+
+# a stop flushes the folded count: no count is lost
+
+$node->stop;
+$node->start;
+($st, $h, $body) = login('admin', 'admin-password');
+%A = (Authorization => 'Bearer ' . json_field($body, 'token'));
+@e = entries($node, %A);
+@failed = grep { $_->{kind} eq 'login_failed' } @e;
+my $sum = 0;
+$sum += $_->{count} for @failed;
+is($sum, 100, 'after a stop, the counts add up to 100');
+ok(@failed <= 3, 'in at most 3 entries (' . scalar(@failed) . ')');
+
+# paging: by key, limit and after as /api/users pages
+
+my @all = entries($node, %A);
+my (@paged, $next);
+do {
+    my $q = '/api/audit?limit=3' . ($next ? "&after=$next" : '');
+    ($st, $h, $body) = $node->request(GET => $q, headers => \%A);
+    my $page = $json->decode($body);
+    push @paged, @{ $page->{entries} };
+    $next = $page->{next};
+    ok(@{ $page->{entries} } <= 3, 'a page holds at most limit entries');
+} while ($next);
+is(join(',', sort { $a <=> $b } map { $_->{seq} } @paged),
+   join(',', map { $_->{seq} } @all), 'the pages hold every entry once');
+($st, $h, $body) = $node->request(GET => '/api/audit?since=' . ($all[-1]{ts}),
+                               headers => \%A);
+ok((grep { $_->{ts} < $all[-1]{ts} } @{ $json->decode($body)->{entries} }) == 0,
+   '?since leaves out earlier entries');
+($st, $h, $body) = $node->request(GET => '/api/audit?limit=1001', headers => \%A);
+is($st, 400, 'a limit above 1000: 400');
+($st, $h, $body) = $node->request(GET => '/api/audit?since=x', headers => \%A);
+is($st, 400, 'a since that is no number: 400');
+
+my ($vst, $v) = verify($node, %A);
+is($vst, 200, 'verify answers 200');
+ok($v->{ok}, 'the chain verifies');
+is($v->{entries}, scalar @all, 'every entry counted');
+like($v->{head}, qr/^[0-9a-f]{128}$/, 'the head\'s hash');
+is_deeply($v->{witnessed}, {}, 'no peer witnessed this standalone node');
+my (undef, undef, $scrape) = $node->request(GET => '/metrics');
+like($scrape, qr/^kvs_audit_entries_total \Q$v->{entries}\E$/m,
+     'the metrics count the entries the chain holds');
+
+# the store tampered with for real, each time from a copy of it
+
+$node->stop;
+my $data = $node->data_dir;
+copy("$data/data.mdb", "$data/../data.mdb.good") or die $!;
+
+sub tampered {
+    my ($what, @args) = @_;
+    copy("$data/../data.mdb.good", "$data/data.mdb") or die $!;
+    my $named = `$tamper $data @args`;
+    is($?, 0, "the tool: $what");
+    chomp $named;
+    $node->start;
+    my ($l, undef, $lb) = login('admin', 'admin-password');
+    my %T = (Authorization => 'Bearer ' . json_field($lb, 'token'));
+    my ($s, $r) = verify($node, %T);
+    $node->stop;
+    return ($s, $r, $named);
+}
+
+for my $case (['an edit', qr/hmac is wrong/, 'edit', 3],
+              ['a deletion', qr/entry 3 is missing/, 'delete', 3],
+              ['an insertion', qr/hmac is wrong.*forged/, 'insert', 3],
+              ['a reordering', qr/reordered/, 'reorder', 3, 4])
+{
+    my ($what, $why, @args) = @$case;
+    my ($s, $r, $named) = tampered($what, @args);
+    is($s, 200, "$what: verify answers");
+    ok(!$r->{ok}, "$what: ok is false");
+    is($r->{entry}, $named, "$what: the entry named is $named");
+    like($r->{reason}, $why, "$what: the reason ($r->{reason})");
+}
+
+my ($s, $r) = tampered('a truncation', 'truncate', 2);
+ok($r->{ok}, 'a truncation alone leaves a valid chain: only peers\' '
+             . 'witnesses catch it (t/cluster/017-audit.t)');
+
+like($node->log_text, qr/the audit log does not verify: log:/,
+     'a failed verification is logged');
+
+# audit_reads: every GET of a key makes an entry
+
+my $reads = KVS::Node->new(
+    name => 'audit-reads', workers => 1,
+    yaml => "audit_enabled: true\naudit_reads: true\n"
+            . "audit_secret_file: conf/audit.secret\n");
+put_file($reads->prefix . '/conf/audit.secret', "$audit_secret\n");
+$reads->start;
+$reads->request(PUT => '/kv/r', body => '"v"');
+($st) = $reads->request(GET => '/kv/r');
+is($st, 200, 'audit_reads: a GET');
+($st) = $reads->request(GET => '/kv/none');
+my $deadline = time + 5;
+do { @e = entries($reads); sleep 0.05 } while (@e < 2 && time < $deadline);
+is(join(' ', map { $_->{kind} } @e), 'put read',
+   'audit_reads: the GET made a read entry, the 404 none');
+is($e[1]{object}, '/kv/r', 'of the key read');
+is($e[1]{version}{uuid}, $e[0]{version}{uuid}, 'and the version read');
+is($e[1]{user}, undef, 'anonymous, auth being off');
+($vst, $v) = verify($reads);
+ok($v->{ok}, 'audit on without auth: verify is open, and passes');
+$reads->stop;
+
+done_testing;

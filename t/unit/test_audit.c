@@ -1,0 +1,525 @@
+/*
+ * The audit log: entries encoded and parsed back, hostile and truncated
+ * bytes refused, the verifier's verdicts on a chain edited, cut, extended,
+ * reordered or forged, and checked against witnesses; then the store:
+ * an entry in the transaction of each write that commits, none for one
+ * that does not, and a verification of what it wrote.
+ */
+
+#define _XOPEN_SOURCE 700
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvs_audit.h"
+#include "kvs_store.h"
+#include "kvs_test.h"
+
+
+#define KVS_TEST_CHAIN  5
+#define KVS_TEST_MAP    (16 * 1024 * 1024)
+
+static const uint8_t  kvs_test_secret[] =
+    "0123456789abcdef0123456789abcdef";
+
+static char  kvs_test_base[] = "/tmp/kvs_audit_test.XXXXXX";
+
+static kvs_hmac_key_t  *kvs_test_mac;
+
+
+/* a chain of KVS_TEST_CHAIN entries in memory, as the store keeps them */
+typedef struct {
+    char      key[KVS_TEST_CHAIN][KVS_AUDIT_KEY_LEN];
+    uint8_t   entry[KVS_TEST_CHAIN][KVS_AUDIT_ENTRY_MAX];
+    size_t    len[KVS_TEST_CHAIN];
+    uint64_t  seq[KVS_TEST_CHAIN];
+    kvs_audit_head_t  heads[KVS_TEST_CHAIN];
+} kvs_test_chain_t;
+
+static kvs_test_chain_t  kvs_test_chain;
+
+
+static void
+kvs_test_event(kvs_audit_event_t *ev, const char *user, const char *object)
+{
+    memset(ev, 0, sizeof(kvs_audit_event_t));
+
+    ev->kind = KVS_AUDIT_PUT;
+    ev->user = user;
+    ev->user_len = user ? strlen(user) : 0;
+    ev->client = "127.0.0.1";
+    ev->client_len = 9;
+    ev->method = "PUT";
+    ev->method_len = 3;
+    ev->object = object;
+    ev->object_len = strlen(object);
+    ev->status = 200;
+}
+
+
+static void
+kvs_test_build(kvs_test_chain_t *c)
+{
+    char               object[32];
+    size_t             i;
+    kvs_version_t      v;
+    kvs_audit_head_t   head;
+    kvs_audit_event_t  ev;
+
+    memset(&head, 0, sizeof(head));
+
+    for (i = 0; i < KVS_TEST_CHAIN; i++) {
+        snprintf(object, sizeof(object), "/kv/k%zu", i);
+        kvs_test_event(&ev, i % 2 ? "bob" : NULL, object);
+
+        v.timestamp = 1795618467000ULL + i;
+        memset(v.uuid, (int) i, KVS_UUID_LEN);
+
+        kvs_audit_key(c->key[i], v.timestamp);
+        c->len[i] = kvs_audit_encode(&ev, v.timestamp, c->key[i], "n1", 2,
+                                     &v, kvs_test_mac, &head,
+                                     c->entry[i]);
+        c->seq[i] = i + 1;
+        c->heads[i] = head;
+    }
+}
+
+
+/* verifies c's entries in the order of idx (n of them) */
+
+static int
+kvs_test_verify(kvs_test_chain_t *c, const size_t *idx, size_t n,
+    kvs_audit_witness_t *w, size_t nw, kvs_audit_verify_t *v)
+{
+    size_t  i;
+
+    kvs_audit_verify_init(v, kvs_test_mac, w, nw);
+
+    for (i = 0; i < n; i++) {
+        if (kvs_audit_verify_step(v, c->seq[idx[i]], c->key[idx[i]],
+                                  KVS_AUDIT_KEY_LEN, c->entry[idx[i]],
+                                  c->len[idx[i]])
+            != 0)
+        {
+            return -1;
+        }
+    }
+
+    return kvs_audit_verify_end(v);
+}
+
+
+static void
+kvs_test_names(kvs_audit_verify_t *v, const char *key, const char *why,
+    const char *desc)
+{
+    kvs_test_str(v->bad, key, desc);
+
+    CHECK(strstr(v->why, why) != NULL, desc);
+    if (strstr(v->why, why) == NULL) {
+        printf("#   why: %s\n#   want: ...%s...\n", v->why, why);
+    }
+}
+
+
+static void
+kvs_test_encode(void)
+{
+    char               want[2048], hex[KVS_AUDIT_HASH_HEX + 1];
+    uint8_t            out[KVS_AUDIT_ENTRY_MAX];
+    size_t             len;
+    kvs_audit_head_t   head;
+    kvs_audit_entry_t  e;
+    kvs_audit_event_t  ev;
+    const char        *key = "log:1795618467095:00000000-0000-0000-0000-"
+                             "000000000000";
+
+    memset(&head, 0, sizeof(head));
+    kvs_test_event(&ev, "a\"b\\c\x01", "/kv/x");
+    ev.kind = KVS_AUDIT_LOGIN_FAILED;
+    ev.method = "POST";
+    ev.method_len = 4;
+    ev.status = 401;
+    ev.count = 7;
+
+    len = kvs_audit_encode(&ev, 1795618467095ULL, key, "n1", 2, NULL,
+                           kvs_test_mac, &head, out);
+
+    memset(hex, '0', KVS_AUDIT_HASH_HEX);
+    hex[KVS_AUDIT_HASH_HEX] = '\0';
+
+    snprintf(want, sizeof(want),
+             "{\"seq\":1,\"ts\":1795618467095,\"key\":\"%s\",\"node\":"
+             "\"n1\",\"kind\":\"login_failed\",\"user\":"
+             "\"a\\\"b\\\\c\\u0001\",\"client\":\"127.0.0.1\",\"method\":"
+             "\"POST\",\"object\":\"/kv/x\",\"status\":401,\"version\":"
+             "null,\"count\":7,\"prev\":\"%s\",\"hmac\":\"", key, hex);
+
+    CHECK(len > strlen(want) && memcmp(out, want, strlen(want)) == 0,
+          "encode: the canonical form, escaped, user and version null");
+    if (len <= strlen(want) || memcmp(out, want, strlen(want)) != 0) {
+        printf("#   got: %.*s\n", (int) len, out);
+    }
+
+    CHECK(head.seq == 1, "encode: the head moves to seq 1");
+
+    CHECK(kvs_audit_parse(out, len, &e) == NULL, "parse: the entry reads");
+    CHECK(e.seq == 1 && e.ts == 1795618467095ULL && e.count == 7
+          && e.status == 401 && !e.has_version && e.user_len == 13
+          && e.key_len == KVS_AUDIT_KEY_LEN
+          && memcmp(e.kind, "login_failed", e.kind_len) == 0,
+          "parse: its fields");
+    CHECK(e.signed_len == len - (9 + KVS_AUDIT_HASH_HEX + 2),
+          "parse: the hmac covers all before ,\"hmac\"");
+}
+
+
+static void
+kvs_test_hostile(void)
+{
+    char               buf[KVS_AUDIT_ENTRY_MAX + 64];
+    size_t             i, len, bad;
+    kvs_audit_entry_t  e;
+    kvs_test_chain_t  *c = &kvs_test_chain;
+    static const char *cases[][2] = {
+        { "{\"seq\":01,", "a leading zero" },
+        { "{\"seq\":0,", "seq 0" },
+        { "{\"seq\":99999999999999999999,", "a seq past 64 bits" },
+        { "{\"seq\":-1,", "a sign" },
+        { "{\"seq\": 1,", "a blank" },
+        { "", "no bytes" },
+        { "null", "null" },
+    };
+
+    len = c->len[1];
+
+    /* every cut of a good entry */
+    bad = 0;
+
+    for (i = 0; i < len; i++) {
+        if (kvs_audit_parse(c->entry[1], i, &e) == NULL) {
+            bad++;
+        }
+    }
+
+    CHECK(bad == 0, "parse: every truncation of an entry is refused");
+
+    memcpy(buf, c->entry[1], len);
+    buf[len] = ' ';
+    CHECK(kvs_audit_parse((uint8_t *) buf, len + 1, &e) != NULL,
+          "parse: a byte after the entry is refused");
+
+    /* upper-case hex is another spelling of one hash */
+    memcpy(buf, c->entry[1], len);
+    for (i = len - 3; buf[i] != '"'; i--) {
+        if (buf[i] >= 'a' && buf[i] <= 'f') {
+            buf[i] -= 'a' - 'A';
+            break;
+        }
+    }
+    CHECK(kvs_audit_parse((uint8_t *) buf, len, &e) != NULL,
+          "parse: upper-case hex in the hmac is refused");
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        CHECK(kvs_audit_parse((const uint8_t *) cases[i][0],
+                              strlen(cases[i][0]), &e) != NULL,
+              cases[i][1]);
+    }
+
+    /* a raw control byte, and an escape the encoder never writes */
+    memcpy(buf, c->entry[1], len);
+    buf[strstr(buf, "/kv/") - buf + 1] = '\n';
+    CHECK(kvs_audit_parse((uint8_t *) buf, len, &e) != NULL,
+          "parse: a raw newline in a string is refused");
+
+    memcpy(buf, c->entry[1], len);
+    memcpy(strstr(buf, "/kv/") + 1, "\\n", 2);
+    CHECK(kvs_audit_parse((uint8_t *) buf, len, &e) != NULL,
+          "parse: the escape \\n, which the encoder does not write, is "
+          "refused");
+}
+
+
+static void
+kvs_test_verdicts(void)
+{
+    char                 key[KVS_AUDIT_KEY_LEN + 1];
+    size_t               all[] = { 0, 1, 2, 3, 4 };
+    size_t               cut[] = { 0, 1, 3, 4 };
+    size_t               swap[] = { 0, 2, 1, 3, 4 };
+    uint8_t              saved[KVS_AUDIT_ENTRY_MAX];
+    size_t               saved_len;
+    kvs_test_chain_t    *c = &kvs_test_chain;
+    kvs_audit_verify_t   v;
+    kvs_audit_witness_t  w[2];
+    kvs_audit_head_t     forged;
+    kvs_audit_event_t    ev;
+    kvs_hmac_key_t      *other;
+    uint8_t             *s;
+
+    CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) == 0
+          && v.head.seq == 5
+          && memcmp(v.head.hash, c->heads[4].hash, KVS_SHA3_512_LEN) == 0,
+          "verify: the chain as written is good, its head the last entry");
+
+    /* an edit: entry 3's status */
+    memcpy(saved, c->entry[2], c->len[2]);
+    s = (uint8_t *) strstr((char *) c->entry[2], "\"status\":200");
+    s[10] = '1';
+    CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) != 0, "verify: an edit");
+    memcpy(key, c->key[2], KVS_AUDIT_KEY_LEN);
+    key[KVS_AUDIT_KEY_LEN] = '\0';
+    kvs_test_names(&v, key, "hmac is wrong", "verify: an edit names it");
+    memcpy(c->entry[2], saved, c->len[2]);
+
+    /* a removal from the middle */
+    CHECK(kvs_test_verify(c, cut, 4, NULL, 0, &v) != 0,
+          "verify: a removal");
+    memcpy(key, c->key[3], KVS_AUDIT_KEY_LEN);
+    kvs_test_names(&v, key, "entry 3 is missing",
+                   "verify: a removal names the entry after the gap");
+
+    /* a reordering: entries 2 and 3 swap places in the index */
+    c->seq[1] = 3;
+    c->seq[2] = 2;
+    CHECK(kvs_test_verify(c, swap, 5, NULL, 0, &v) != 0,
+          "verify: a reordering");
+    memcpy(key, c->key[2], KVS_AUDIT_KEY_LEN);
+    kvs_test_names(&v, key, "reordered",
+                   "verify: a reordering names the entry out of place");
+    c->seq[1] = 2;
+    c->seq[2] = 3;
+
+    /* an insertion: a forged entry 3 under a wrong secret, well chained */
+    memcpy(saved, c->entry[2], c->len[2]);
+    saved_len = c->len[2];
+    forged = c->heads[1];
+    kvs_test_event(&ev, "mallory", "/kv/forged");
+    other = kvs_hmac_key_new((const uint8_t *) "not the secret", 14);
+    c->len[2] = kvs_audit_encode(&ev, 1795618467002ULL, c->key[2], "n1", 2,
+                                 NULL, other, &forged, c->entry[2]);
+    kvs_hmac_key_free(other);
+    CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) != 0,
+          "verify: a forged entry");
+    kvs_test_names(&v, key, "forged without audit_secret",
+                   "verify: a forged entry is named");
+    memcpy(c->entry[2], saved, saved_len);
+    c->len[2] = saved_len;
+
+    /* a truncation: a valid chain, shorter than a peer saw */
+    strcpy(w[0].peer, "n2");
+    w[0].head = c->heads[1];
+    strcpy(w[1].peer, "n3");
+    w[1].head = c->heads[4];
+
+    CHECK(kvs_test_verify(c, all, 5, w, 2, &v) == 0,
+          "verify: the witnesses agree with the whole chain");
+    CHECK(kvs_test_verify(c, all, 3, w, 2, &v) != 0,
+          "verify: a truncated chain against a witness");
+    kvs_test_names(&v, "", "peer n3 witnessed entry 5 (hash ",
+                   "verify: a truncation names what the peer witnessed");
+    CHECK(strstr(v.why, "which this log lacks") != NULL,
+          "verify: ... which this log lacks");
+
+    /* a chain written anew after a truncation: another entry 2 */
+    w[0].head.hash[0] ^= 1;
+    CHECK(kvs_test_verify(c, all, 5, w, 1, &v) != 0,
+          "verify: an entry other than the one witnessed");
+    memcpy(key, c->key[1], KVS_AUDIT_KEY_LEN);
+    kvs_test_names(&v, key, "peer n2 witnessed entry 2",
+                   "verify: the entry a witness contradicts is named");
+}
+
+
+static int
+kvs_test_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+
+    return remove(path);
+}
+
+
+static int
+kvs_test_setup(void)
+{
+    if (mkdtemp(kvs_test_base) == NULL) {
+        printf("Bail out! mkdtemp: %s\n", strerror(errno));
+        return -1;
+    }
+
+    kvs_test_mac = kvs_hmac_key_new(kvs_test_secret, 32);
+    if (kvs_test_mac == NULL) {
+        printf("Bail out! kvs_hmac_key_new failed\n");
+        return -1;
+    }
+
+    kvs_test_build(&kvs_test_chain);
+
+    return 0;
+}
+
+
+static void
+kvs_test_cleanup(void)
+{
+    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    kvs_hmac_key_free(kvs_test_mac);
+}
+
+
+typedef struct {
+    size_t             n;
+    kvs_audit_entry_t  last;
+    char               kinds[4][32];     /* by seq */
+} kvs_test_seen_t;
+
+
+static int
+kvs_test_list(const char *key, size_t klen, const uint8_t *entry,
+    size_t len, void *data)
+{
+    kvs_test_seen_t *seen = data;
+
+    (void) key;
+    (void) klen;
+
+    if (kvs_audit_parse(entry, len, &seen->last) != NULL) {
+        return -1;
+    }
+
+    seen->n++;
+
+    if (seen->last.seq < 4 && seen->last.kind_len < 32) {
+        memcpy(seen->kinds[seen->last.seq], seen->last.kind,
+               seen->last.kind_len);
+    }
+
+    return 0;
+}
+
+
+static void
+kvs_test_store(void)
+{
+    int                 more;
+    char                dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    uint64_t            n;
+    kvs_write_t         w[4];
+    kvs_store_t        *st;
+    kvs_test_seen_t     seen;
+    kvs_hmac_key_t     *other;
+    kvs_audit_event_t   put, del, login;
+    kvs_audit_verify_t  v;
+
+    snprintf(dir, sizeof(dir), "%s/store", kvs_test_base);
+
+    st = NULL;
+    if (kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err)) != KVS_OK) {
+        printf("Bail out! kvs_store_open: %s\n", err);
+        return;
+    }
+
+    CHECK(kvs_store_set_audit(st, kvs_test_secret, 32, "n1") == KVS_OK,
+          "store: the audit log is on");
+
+    kvs_test_event(&put, "bob", "/kv/a");
+    kvs_test_event(&del, "bob", "/kv/a");
+    del.kind = KVS_AUDIT_DELETE;
+    kvs_test_event(&login, NULL, "/api/login");
+    login.kind = KVS_AUDIT_LOGIN_FAILED;
+
+    memset(w, 0, sizeof(w));
+    w[0].op = KVS_WRITE_PUT;
+    w[0].ns = 'd';
+    w[0].path = "a";
+    w[0].path_len = 1;
+    w[0].value = (const uint8_t *) "1";
+    w[0].value_len = 1;
+    w[0].audit = &put;
+
+    /* create_only over a's first version: a precondition fails */
+    w[1] = w[0];
+    w[1].create_only = 1;
+
+    w[2].op = KVS_WRITE_AUDIT;
+    w[2].audit = &login;
+
+    /* a peer's record would carry no event: a local write without one */
+    w[3] = w[0];
+    w[3].audit = NULL;
+
+    CHECK(kvs_store_write(st, w, 4, 1795618467000ULL, err, sizeof(err))
+          == KVS_OK, "store: a batch of four writes");
+    CHECK(w[1].rc == KVS_PRECONDITION, "store: the create_only failed");
+
+    memset(&w[0], 0, sizeof(kvs_write_t));
+    w[0].op = KVS_WRITE_DELETE;
+    w[0].ns = 'd';
+    w[0].path = "nothere";
+    w[0].path_len = 7;
+    w[0].audit = &del;
+    w[1] = w[0];
+    w[1].path = "a";
+    w[1].path_len = 1;
+
+    CHECK(kvs_store_write(st, w, 2, 1795618467001ULL, err, sizeof(err))
+          == KVS_OK && w[0].rc == KVS_NOT_FOUND && w[1].rc == KVS_OK,
+          "store: a DELETE of nothing and one of a");
+
+    memset(&seen, 0, sizeof(seen));
+    CHECK(kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK
+          && kvs_store_audit_list(st, 0, NULL, 0, 100, kvs_test_list,
+                                  &seen, &more) == KVS_OK,
+          "store: the entries list");
+    /* keys sort by time; those of one millisecond by their uuid */
+    CHECK(seen.n == 3, "store: 3 entries");
+    kvs_test_str(seen.kinds[1], "put", "store: entry 1 is the PUT's");
+    kvs_test_str(seen.kinds[2], "login_failed",
+                 "store: entry 2 is the event's; none of the failed "
+                 "condition");
+    kvs_test_str(seen.kinds[3], "delete",
+                 "store: entry 3 is the DELETE's; none of the DELETE of "
+                 "nothing nor of the write without an event");
+
+    memset(&seen, 0, sizeof(seen));
+    CHECK(kvs_store_audit_list(st, 0, NULL, 0, 2, kvs_test_list, &seen,
+                               &more) == KVS_OK && seen.n == 2 && more,
+          "store: a page of 2, more to come");
+    kvs_store_read_end(st);
+
+    kvs_audit_verify_init(&v, kvs_test_mac, NULL, 0);
+    CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err)) == KVS_OK
+          && n == 3, "store: the chain verifies, 3 entries");
+
+    other = kvs_hmac_key_new((const uint8_t *) "another secret", 14);
+    kvs_audit_verify_init(&v, other, NULL, 0);
+    CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err))
+          == KVS_INVALID && n == 0,
+          "store: under another secret, the first entry is bad");
+    kvs_hmac_key_free(other);
+
+    kvs_store_close(st);
+}
+
+
+static const kvs_test_case_t  kvs_test_cases[] = {
+    KVS_TEST_CASE(kvs_test_encode),
+    KVS_TEST_CASE(kvs_test_hostile),
+    KVS_TEST_CASE(kvs_test_verdicts),
+    KVS_TEST_CASE(kvs_test_store),
+    { NULL, NULL }
+};
+
+
+const kvs_test_suite_t  kvs_test_suite = {
+    kvs_test_setup, kvs_test_cleanup, kvs_test_cases
+};
