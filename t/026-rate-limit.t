@@ -18,7 +18,7 @@ our $Limit3 = ">>> node.yaml\ndata_dir: html/data\n"
 our $Auth2 = ">>> node.yaml\ndata_dir: html/data\nauth_enabled: true\n"
            . "jwt_secret_file: html/jwt.secret\n"
            . "admin_password_file: html/admin.pw\n"
-           . "rate_limit_requests: 2\n"
+           . "rate_limit_requests: 2\naudit_enabled: false\n"
            . ">>> jwt.secret\n$KVS::Token::Secret\n"
            . ">>> admin.pw\nadmin-password\n";
 

@@ -49,7 +49,7 @@ is($rc, 0, 'the smallest window and zone pass nginx -t') or diag $out;
 # per-user limits, auth on: the node's limit is 3 per minute
 
 my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
-         . "admin_password_file: conf/admin.pw\n";
+         . "admin_password_file: conf/admin.pw\naudit_enabled: false\n";
 my $node = KVS::Node->new(name => 'rate-users', workers => 1,
     yaml => $auth . "rate_limit_requests: 3\nrate_limit_window: 60\n");
 put_file($node->prefix . '/conf/jwt.secret', "$KVS::Token::Secret\n");

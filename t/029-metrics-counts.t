@@ -183,7 +183,7 @@ $node->stop;
 my $auth = KVS::Node->new(
     name => 'metrics-auth', workers => 1,
     yaml => "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
-          . "admin_password_file: conf/admin.pw\n",
+          . "admin_password_file: conf/admin.pw\naudit_enabled: false\n",
     server => 'location = /metrics { kvs_metrics; }');
 put_file($auth->prefix . '/conf/jwt.secret', "$KVS::Token::Secret\n");
 put_file($auth->prefix . '/conf/admin.pw', "admin-password\n");
