@@ -639,13 +639,16 @@ kvs_cron_next(const kvs_cron_t *c, uint64_t after_ms, uint64_t *next_ms)
 
         t = (uint64_t) kvs_cron_days(y, m, d);
 
-        if (t > (UINT64_MAX / KVS_CRON_MS_MINUTE - KVS_CRON_MINUTES)
-                / KVS_CRON_MINUTES)
-        {
+        if (t > UINT64_MAX / KVS_CRON_MS_MINUTE / KVS_CRON_MINUTES) {
             return -1;
         }
 
         t = t * KVS_CRON_MINUTES + (uint64_t) (hour * 60 + k);
+
+        if (t > UINT64_MAX / KVS_CRON_MS_MINUTE) {
+            return -1;
+        }
+
         *next_ms = t * KVS_CRON_MS_MINUTE;
 
         return 0;
