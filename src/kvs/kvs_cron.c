@@ -106,7 +106,7 @@ kvs_cron_parse(kvs_cron_t *c, const char *expr, size_t len, char *err,
     size_t                      n;
     uint64_t                    next;
     kvs_cron_t                  parsed;
-    const char                 *p, *end;
+    const char                 *p, *end, *text, *text_end;
     const kvs_cron_nickname_t  *nick;
 
     p = expr;
@@ -119,6 +119,10 @@ kvs_cron_parse(kvs_cron_t *c, const char *expr, size_t len, char *err,
     while (end > p && kvs_cron_blank(end[-1])) {
         end--;
     }
+
+    /* the expression as written, for the sentence that it never runs */
+    text = p;
+    text_end = end;
 
     if (p < end && *p == '@') {
         n = (size_t) (end - p);
@@ -148,7 +152,7 @@ kvs_cron_parse(kvs_cron_t *c, const char *expr, size_t len, char *err,
 
     /* the period of the calendar from any start: see kvs_cron.h */
     if (kvs_cron_next(&parsed, 0, &next) != 0) {
-        kvs_cron_show(expr, expr + len, shown);
+        kvs_cron_show(text, text_end, shown);
         kvs_cron_error(err, errlen, 0, "\"%s\" never runs: no date has its "
                        "day of month, month and day of week", shown);
         return -1;

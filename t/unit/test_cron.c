@@ -339,6 +339,8 @@ kvs_test_refusals(void)
           "has its day of month, month and day of week" },
         { "* * 30,31 feb *", "\"* * 30,31 feb *\" never runs: no date has "
           "its day of month, month and day of week" },
+        { "\t0 0 31 11 * ", "\"0 0 31 11 *\" never runs: no date has its "
+          "day of month, month and day of week" },
         { NULL, NULL }
     };
 
