@@ -83,8 +83,8 @@ static int kvs_cron_fields_parse(kvs_cron_t *c, const char *p,
     const char *end, char *err, size_t errlen);
 static int kvs_cron_field(int n, const char *p, const char *end,
     uint64_t *set, char *err, size_t errlen);
-static int kvs_cron_value(int n, const char *p, const char *end, int hi,
-    int *v, char *err, size_t errlen);
+static int kvs_cron_value(int n, const char *p, const char *end, int *v,
+    char *err, size_t errlen);
 static void kvs_cron_error(char *err, size_t errlen, int n, const char *fmt,
     ...);
 static void kvs_cron_show(const char *p, const char *end, char *out);
@@ -251,13 +251,19 @@ kvs_cron_field(int n, const char *p, const char *end, uint64_t *set,
             lo = f->min;
             hi = f->max;
 
-        } else if (kvs_cron_value(n, item, dash, 0, &lo, err, errlen) != 0) {
+        } else if (kvs_cron_value(n, item, dash, &lo, err, errlen) != 0) {
             return -1;
 
         } else if (dash < slash) {
-            if (kvs_cron_value(n, dash + 1, slash, 1, &hi, err, errlen) != 0)
-            {
+            if (kvs_cron_value(n, dash + 1, slash, &hi, err, errlen) != 0) {
                 return -1;
+            }
+
+            /* "mon-sun": the name Sunday ends a week begun after it */
+            if (f->names == kvs_cron_day_names && hi == 0 && lo > 0
+                && !(dash[1] >= '0' && dash[1] <= '9'))
+            {
+                hi = 7;
             }
 
             if (lo > hi) {
@@ -314,16 +320,13 @@ kvs_cron_field(int n, const char *p, const char *end, uint64_t *set,
 }
 
 
-/*
- * A number or, where the field has them, a name, p..end, into *v within
- * the field's range.  hi says it ends a range, where "sun" is 7.
- */
+/* a number or, where the field has them, a name, p..end, into *v */
 
 static int
-kvs_cron_value(int n, const char *p, const char *end, int hi, int *v,
-    char *err, size_t errlen)
+kvs_cron_value(int n, const char *p, const char *end, int *v, char *err,
+    size_t errlen)
 {
-    int                      i, k, num, sunday;
+    int                      i, k, num;
     char                     shown[KVS_CRON_SHOW + 4];
     const char              *q;
     const kvs_cron_field_t  *f;
@@ -359,8 +362,7 @@ kvs_cron_value(int n, const char *p, const char *end, int hi, int *v,
             }
 
             if (k == 3) {
-                sunday = (hi && f->names == kvs_cron_day_names && i == 0);
-                *v = f->min + (sunday ? 7 : i);
+                *v = f->min + i;
                 return 0;
             }
         }

@@ -18,8 +18,10 @@
  *   - a step is 1 up to the field's span (60 for minutes, 24 hours, 31
  *     days, 12 months, 8 days of week): "*\/0" never advances and "*\/61"
  *     could only ever mean the first value, so both are refused;
- *   - a range runs forwards: "5-1" is refused, not wrapped; "sun" as the
- *     end of a range is 7, so that "mon-sun" is every day;
+ *   - a range runs forwards: "5-1" and "sat-mon" are refused, not
+ *     wrapped; the name "sun" ending a range that starts after Sunday is
+ *     7, so that "mon-sun" is every day and "sun-sun" is Sunday alone;
+ *   - "1/3" in day of week runs up to 7: 1,4,7, which is Mon, Thu, Sun;
  *   - when both day of month and day of week are restricted (neither field
  *     starts with '*'), a day matches when either does; otherwise when both
  *     do ("*\/2" starts with '*', so "0 0 *\/2 * 1" is odd days that are

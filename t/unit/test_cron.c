@@ -219,6 +219,12 @@ kvs_test_fields(void)
           "fields: mon-sun is every day");
     CHECK(kvs_test_parse(&c, "0 0 * * sun-sat") == 0 && c.dow == 0x7f,
           "fields: sun-sat is every day");
+    CHECK(kvs_test_parse(&c, "0 0 * * sun-sun") == 0 && c.dow == 1,
+          "fields: sun-sun is Sunday alone");
+    CHECK(kvs_test_parse(&c, "0 0 * * fri-SUN") == 0 && c.dow == 0x61,
+          "fields: fri-sun is Friday to Sunday");
+    CHECK(kvs_test_parse(&c, "0 0 * * 1/3") == 0 && c.dow == 0x13,
+          "fields: 1/3 runs to 7, Sunday");
     CHECK(kvs_test_parse(&c, "0 0 * * 0,7") == 0 && c.dow == 1,
           "fields: 0 and 7 are one day");
 
@@ -294,6 +300,8 @@ kvs_test_refusals(void)
         { "5-1 * * * *", "field 1 (minute): the range 5-1 runs backwards" },
         { "* * * * sat-mon",
           "field 5 (day of week): the range sat-mon runs backwards" },
+        { "* * * * 1-0",
+          "field 5 (day of week): the range 1-0 runs backwards" },
         { "1-2-3 * * * *", "field 1 (minute): \"2-3\" is not a number" },
         { "-5 * * * *", "field 1 (minute): a range or step lacks a value" },
         { "5- * * * *", "field 1 (minute): a range or step lacks a value" },
