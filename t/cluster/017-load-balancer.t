@@ -14,6 +14,8 @@ use Time::HiRes qw(sleep time);
 use KVS::Node qw(seeds wait_for);
 use KVS::PKI;
 
+$SIG{PIPE} = "IGNORE";    # the front may answer a 413 before it reads the whole body
+
 my $secret = 'load-balancer-secret-0123456789';
 my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "failure_timeout: 3\nremoval_timeout: 60\npeer_timeout: 1\n"
@@ -172,6 +174,9 @@ is($st, 404, 'and the key is gone through the front');
 is($st, 404, 'the front does not serve the nodes\' /metrics');
 ($st) = front(POST => '/_cluster/apply', body => 'x');
 is($st, 404, 'nor the internal endpoints');
+($st, $h, $b) = front(PUT => '/kv/lb/big', body => '"' . ('a' x (1024 * 1024 - 1)) . '"');
+is($st, 413, 'a body over the front\'s client_max_body_size 1m: 413');
+like($b, qr/^\{"error":"the body is larger than the front takes/, 'as JSON');
 ($st, $h, $b) = front(GET => '/members/');
 is($st, 200, 'but it serves /members/');
 my %seen;
