@@ -1,7 +1,8 @@
 # conf-examples/load-balancer/front.conf as shipped (only its ports, its
 # certificate paths and the nodes' addresses substituted), a plain nginx
 # without the KVS module, in front of three nodes: reads and writes over
-# TLS through it; with one node read-only and another killed, every write
+# TLS through it; the client's address passed on in X-Forwarded-For, which
+# a node's set_real_ip_from takes; with one node read-only and another killed, every write
 # through it still succeeds; a wiped node that bootstraps (syncing) is
 # skipped for writes until it is normal, then takes them again.
 use strict;
@@ -23,7 +24,14 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "cluster_secret: $secret\n";
 sub health { (eval { ($_[0]->request(GET => '/health'))[2] }) // '' }
 
-my $n1 = KVS::Node->new(name => 'lb1', yaml => $timing . "seed_nodes: []\n");
+# lb1 takes the client's address from the front as README.md says, and
+# logs what the front passed on
+my $n1 = KVS::Node->new(name => 'lb1', yaml => $timing . "seed_nodes: []\n",
+    http => q{log_format xff '$remote_addr $realip_remote_addr "$request" }
+          . q{xff="$http_x_forwarded_for" real="$http_x_real_ip" }
+          . q{proto="$http_x_forwarded_proto" conn="$http_connection"';},
+    server => "access_log logs/access.log xff;\n"
+            . "set_real_ip_from 127.0.0.1;\nreal_ip_header X-Forwarded-For;");
 my $n2 = KVS::Node->new(name => 'lb2', yaml => $timing . 'seed_nodes: ' . seeds($n1) . "\n");
 # lb3's bootstrap is throttled, so that its syncing lasts seconds
 my $n3 = KVS::Node->new(name => 'lb3', yaml => $timing . "throttle_delay_ms: 1500\n"
@@ -184,6 +192,20 @@ for (1 .. 12) { ($st) = front(GET => '/health'); }
 $seen{$_->{upstream}[0]}++ for grep { $_->{uri} eq '/health' } front_log();
 is(scalar keys %seen, 3, 'reads are spread over the three nodes')
     or diag explain \%seen;
+
+# what the nodes get: the client's address, appended to what it sent
+for (1 .. 6) {
+    front(GET => '/kv/lb/xff', headers => { 'X-Forwarded-For' => '203.0.113.9' });
+}
+my ($xff) = grep { m{"GET /kv/lb/xff } } do {
+    open my $f, '<', $n1->prefix . '/logs/access.log' or die $!;
+    <$f>;
+};
+ok($xff, 'lb1 got some of six GETs through the front') or diag $n1->log_text;
+like($xff // '', qr{ xff="203\.0\.113\.9, 127\.0\.0\.1" real="127\.0\.0\.1" proto="https" conn="-"$},
+     'with X-Forwarded-For (the client\'s, then the address the front saw), X-Real-IP, X-Forwarded-Proto, no Connection');
+like($xff // '', qr{^127\.0\.0\.1 127\.0\.0\.1 },
+     'and set_real_ip_from + real_ip_header X-Forwarded-For take the last address, not the one the client wrote');
 
 # a wiped node bootstraps slowly (syncing): writes skip it until normal
 for my $k (1 .. 3000) {
