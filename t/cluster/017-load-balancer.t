@@ -1,10 +1,11 @@
 # conf-examples/load-balancer/front.conf as shipped (only its ports, its
 # certificate paths and the nodes' addresses substituted), a plain nginx
 # without the KVS module, in front of three nodes: reads and writes over
-# TLS through it; the client's address passed on in X-Forwarded-For, which
-# a node's set_real_ip_from takes; with one node read-only and another killed, every write
-# through it still succeeds; a wiped node that bootstraps (syncing) is
-# skipped for writes until it is normal, then takes them again.
+# TLS through it; the client's address passed on in X-Forwarded-For,
+# which a node's set_real_ip_from takes; with one node read-only and
+# another killed, every write through it still succeeds; a wiped node
+# that bootstraps (syncing) is skipped for writes until it is normal, then
+# takes them again.
 use strict;
 use warnings;
 use Test::More;
