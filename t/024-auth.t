@@ -16,12 +16,6 @@ my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
          . "admin_password_file: conf/admin.pw\n"
          . "audit_secret_file: conf/audit.secret\n";
 
-sub put_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f;
-}
 
 sub json_field {
     my ($body, $name) = @_;
@@ -38,7 +32,7 @@ like($out, qr/node\.yaml:\d+: auth_enabled: .*jwt_secret_file/,
 
 $bad->set_yaml("node_id: auth-t\ndata_dir: ./data\nauth_enabled: true\n"
                . "jwt_secret_file: conf/short.secret\naudit_enabled: false\n");
-put_file($bad->prefix . '/conf/short.secret', "twenty-bytes-secret!\n");
+$bad->put_file('conf/short.secret', "twenty-bytes-secret!\n");
 ($rc, $out) = $bad->test_config;
 isnt($rc, 0, 'a secret of 20 bytes fails nginx -t');
 like($out, qr/node\.yaml:\d+: jwt_secret_file: .*short\.secret:1: .*20 bytes/,
@@ -50,9 +44,9 @@ my $node = KVS::Node->new(
     name => 'auth', yaml => $auth,
     http => 'log_format kvs "$kvs_user $request_method $uri $status";',
     server => 'access_log logs/access.log kvs;');
-put_file($node->prefix . '/conf/jwt.secret', "$secret\n");
-put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
-put_file($node->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
+$node->put_file('conf/jwt.secret', "$secret\n");
+$node->put_file('conf/admin.pw', "admin-password\n");
+$node->put_file('conf/audit.secret', ('audit' x 8) . "\n");
 $node->start;
 
 like($node->log_text, qr/created the user admin/,
@@ -353,9 +347,9 @@ $node->stop;
 
 my $ro = KVS::Node->new(name => 'auth-ro', workers => 1,
                         yaml => $auth . "read_only: true\n");
-put_file($ro->prefix . '/conf/jwt.secret', "$secret\n");
-put_file($ro->prefix . '/conf/admin.pw', "admin-password\n");
-put_file($ro->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
+$ro->put_file('conf/jwt.secret', "$secret\n");
+$ro->put_file('conf/admin.pw', "admin-password\n");
+$ro->put_file('conf/audit.secret', ('audit' x 8) . "\n");
 $ro->start;
 ($st, $h, $b) = $ro->request(POST => '/api/login',
     body => '{"username":"admin","password":"admin-password"}');
@@ -371,9 +365,9 @@ my $sy = KVS::Node->new(name => 'auth-sync', workers => 1,
     yaml => $auth . "cluster_secret: test-cluster-secret-0123456789\n"
             . 'seed_nodes: ["127.0.0.1:' . KVS::Node::free_port() . "\"]\n"
             . "peer_timeout: 0.2\n");
-put_file($sy->prefix . '/conf/jwt.secret', "$secret\n");
-put_file($sy->prefix . '/conf/admin.pw', "admin-password\n");
-put_file($sy->prefix . '/conf/audit.secret', ('audit' x 8) . "\n");
+$sy->put_file('conf/jwt.secret', "$secret\n");
+$sy->put_file('conf/admin.pw', "admin-password\n");
+$sy->put_file('conf/audit.secret', ('audit' x 8) . "\n");
 $sy->start;
 ($st, $h, $b) = $sy->request(POST => '/api/login',
     body => '{"username":"admin","password":"admin-password"}');

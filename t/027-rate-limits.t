@@ -11,12 +11,6 @@ use Time::HiRes qw(time sleep);
 use KVS::Node;
 use KVS::Token;
 
-sub put_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f;
-}
 
 # nginx -t refuses bad keys with the file, the line and the key
 
@@ -52,8 +46,8 @@ my $auth = "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
          . "admin_password_file: conf/admin.pw\naudit_enabled: false\n";
 my $node = KVS::Node->new(name => 'rate-users', workers => 1,
     yaml => $auth . "rate_limit_requests: 3\nrate_limit_window: 60\n");
-put_file($node->prefix . '/conf/jwt.secret', "$KVS::Token::Secret\n");
-put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
+$node->put_file('conf/jwt.secret', "$KVS::Token::Secret\n");
+$node->put_file('conf/admin.pw', "admin-password\n");
 $node->start;
 
 # tokens minted as 025 does: issued after the users' passwords were set
@@ -145,8 +139,8 @@ $node->stop;
 # a user's limit works where the node has none
 
 my $own = KVS::Node->new(name => 'rate-own', workers => 1, yaml => $auth);
-put_file($own->prefix . '/conf/jwt.secret', "$KVS::Token::Secret\n");
-put_file($own->prefix . '/conf/admin.pw', "admin-password\n");
+$own->put_file('conf/jwt.secret', "$KVS::Token::Secret\n");
+$own->put_file('conf/admin.pw', "admin-password\n");
 $own->start;
 ($st) = $own->request(POST => '/api/users', headers => $admin,
     body => '{"username":"carol","password":"carol-password",'

@@ -13,12 +13,6 @@ use KVS::Node qw(wait_for);
 use KVS::Prometheus;
 use KVS::Token;
 
-sub put_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f;
-}
 
 # the strict reader: each of these is refused, with a reason
 
@@ -185,8 +179,8 @@ my $auth = KVS::Node->new(
     yaml => "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
           . "admin_password_file: conf/admin.pw\naudit_enabled: false\n",
     server => 'location = /metrics { kvs_metrics; }');
-put_file($auth->prefix . '/conf/jwt.secret', "$KVS::Token::Secret\n");
-put_file($auth->prefix . '/conf/admin.pw', "admin-password\n");
+$auth->put_file('conf/jwt.secret', "$KVS::Token::Secret\n");
+$auth->put_file('conf/admin.pw', "admin-password\n");
 $auth->start;
 
 ($st) = $auth->request(POST => '/api/login',

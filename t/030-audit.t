@@ -18,12 +18,6 @@ my $tamper = dirname($module) . '/kvs-audit-tamper';
 my $audit_secret = 'audit-secret-' . ('s' x 32);
 my $json = JSON::PP->new;
 
-sub put_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f;
-}
 
 sub json_field {
     my ($body, $name) = @_;
@@ -56,14 +50,14 @@ like($out, qr/node\.yaml:\d+: audit_enabled: .*audit_secret_file/,
 
 $bad->set_yaml("data_dir: ./data\nauth_enabled: true\n"
                . "jwt_secret_file: conf/jwt.secret\n");
-put_file($bad->prefix . '/conf/jwt.secret', ('j' x 40) . "\n");
+$bad->put_file('conf/jwt.secret', ('j' x 40) . "\n");
 ($rc, $out) = $bad->test_config;
 isnt($rc, 0, 'auth_enabled turns the audit log on: no secret fails');
 like($out, qr/node\.yaml:2: auth_enabled: turns the audit log on/,
      'at auth_enabled\'s line');
 
 mkdir $bad->prefix . '/data';
-put_file($bad->prefix . '/data/audit.secret', "$audit_secret\n");
+$bad->put_file('data/audit.secret', "$audit_secret\n");
 $bad->set_yaml("data_dir: ./data\naudit_enabled: true\n"
                . "audit_secret_file: data/audit.secret\n");
 ($rc, $out) = $bad->test_config;
@@ -71,7 +65,7 @@ isnt($rc, 0, 'a secret inside data_dir fails nginx -t');
 like($out, qr/node\.yaml:3: audit_secret_file: ".*data\/audit\.secret" is inside data_dir/,
      'naming the file and data_dir');
 
-put_file($bad->prefix . '/conf/short.secret', "short\n");
+$bad->put_file('conf/short.secret', "short\n");
 $bad->set_yaml("audit_enabled: true\naudit_secret_file: conf/short.secret\n");
 ($rc, $out) = $bad->test_config;
 isnt($rc, 0, 'a short secret fails nginx -t');
@@ -108,9 +102,9 @@ my $node = KVS::Node->new(
             . "admin_password_file: conf/admin.pw\n"
             . "audit_secret_file: conf/audit.secret\n",
     server => 'location = /metrics { kvs_metrics; }');
-put_file($node->prefix . '/conf/jwt.secret', ('j' x 40) . "\n");
-put_file($node->prefix . '/conf/admin.pw', "admin-password\n");
-put_file($node->prefix . '/conf/audit.secret', "$audit_secret\n");
+$node->put_file('conf/jwt.secret', ('j' x 40) . "\n");
+$node->put_file('conf/admin.pw', "admin-password\n");
+$node->put_file('conf/audit.secret', "$audit_secret\n");
 $node->start;
 
 sub login {
@@ -304,7 +298,7 @@ my $reads = KVS::Node->new(
     name => 'audit-reads', workers => 1,
     yaml => "audit_enabled: true\naudit_reads: true\n"
             . "audit_secret_file: conf/audit.secret\n");
-put_file($reads->prefix . '/conf/audit.secret', "$audit_secret\n");
+$reads->put_file('conf/audit.secret', "$audit_secret\n");
 $reads->start;
 $reads->request(PUT => '/kv/r', body => '"v"');
 ($st) = $reads->request(GET => '/kv/r');

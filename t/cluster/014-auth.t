@@ -24,12 +24,6 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
            . "audit_enabled: false\n";
 
-sub put_file {
-    my ($path, $text) = @_;
-    open my $f, '>', $path or die "$path: $!";
-    print $f $text;
-    close $f;
-}
 
 sub json_field {
     my ($body, $name) = @_;
@@ -39,7 +33,7 @@ sub json_field {
 sub node {
     my ($name, $yaml) = @_;
     my $n = KVS::Node->new(name => $name, yaml => $timing . $yaml);
-    put_file($n->prefix . '/conf/jwt.secret', "$jwt\n");
+    $n->put_file('conf/jwt.secret', "$jwt\n");
     return $n;
 }
 
@@ -111,7 +105,7 @@ $SIG{ALRM} = sub { die "the suite took more than 60 s\n" };
 alarm 60;
 
 my $n1 = node('a1', "admin_password_file: conf/admin.pw\nseed_nodes: []\n");
-put_file($n1->prefix . '/conf/admin.pw', "admin-password\n");
+$n1->put_file('conf/admin.pw', "admin-password\n");
 my $n2 = node('a2', 'seed_nodes: ' . seeds($n1) . "\n");
 my $n3 = node('a3', 'seed_nodes: ' . seeds($n1, $n2) . "\n");
 my @all = ($n1, $n2, $n3);

@@ -14,35 +14,13 @@
 
 #include "kvs_cron.h"
 #include "kvs_fuzz.h"
+#include "../unit/kvs_cron_rule.h"
 
 
 /* the minutes before a next run walked to see none of them matches */
 #define KVS_FUZZ_CRON_WALK  600
 
 #define KVS_FUZZ_CRON_MAX   4096
-
-
-static int
-kvs_fuzz_cron_matches(const kvs_cron_t *c, uint64_t minute)
-{
-    int        dom, dow;
-    time_t     t;
-    struct tm  tm;
-
-    t = (time_t) (minute * 60);
-    gmtime_r(&t, &tm);
-
-    if (!(c->minute >> tm.tm_min & 1) || !(c->hour >> tm.tm_hour & 1)
-        || !(c->month >> (tm.tm_mon + 1) & 1))
-    {
-        return 0;
-    }
-
-    dom = c->dom >> tm.tm_mday & 1;
-    dow = c->dow >> tm.tm_wday & 1;
-
-    return (c->dom_star || c->dow_star) ? (dom && dow) : (dom || dow);
-}
 
 
 static void
@@ -54,14 +32,14 @@ kvs_fuzz_cron_next(const kvs_cron_t *c, uint64_t after)
                "an expression taken runs within 400 years");
     FUZZ_CHECK(next > after, "the next run is strictly after");
     FUZZ_CHECK(next % 60000 == 0, "the next run is a whole minute");
-    FUZZ_CHECK(kvs_fuzz_cron_matches(c, next / 60000),
+    FUZZ_CHECK(kvs_cron_rule_matches(c, next / 60000),
                "the next run matches the expression");
 
     for (m = after / 60000 + 1;
          m < next / 60000 && m <= after / 60000 + KVS_FUZZ_CRON_WALK;
          m++)
     {
-        FUZZ_CHECK(!kvs_fuzz_cron_matches(c, m),
+        FUZZ_CHECK(!kvs_cron_rule_matches(c, m),
                    "no minute before the next run matches");
     }
 }

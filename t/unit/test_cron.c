@@ -19,6 +19,7 @@
 #include "kvs_cron.h"
 
 #include "kvs_test.h"
+#include "kvs_cron_rule.h"
 
 
 #define S(s)  s, sizeof(s) - 1
@@ -588,31 +589,6 @@ kvs_test_field(char *out, int min, int max, const char *const *names)
 }
 
 
-/* the rule, written plainly from the broken-down time */
-
-static int
-kvs_test_matches(const kvs_cron_t *c, uint64_t minute)
-{
-    int        dom, dow;
-    time_t     t;
-    struct tm  tm;
-
-    t = (time_t) (minute * 60);
-    gmtime_r(&t, &tm);
-
-    if (!(c->minute >> tm.tm_min & 1) || !(c->hour >> tm.tm_hour & 1)
-        || !(c->month >> (tm.tm_mon + 1) & 1))
-    {
-        return 0;
-    }
-
-    dom = c->dom >> tm.tm_mday & 1;
-    dow = c->dow >> tm.tm_wday & 1;
-
-    return (c->dom_star || c->dow_star) ? (dom && dow) : (dom || dow);
-}
-
-
 static void
 kvs_test_brute(void)
 {
@@ -667,7 +643,7 @@ kvs_test_brute(void)
 
         for (k = 0; k < 4; k++) {
             for ( /* void */ ; m < start / 60000 + KVS_TEST_SPAN; m++) {
-                if (kvs_test_matches(&c, m)) {
+                if (kvs_cron_rule_matches(&c, m)) {
                     break;
                 }
             }

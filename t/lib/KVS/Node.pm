@@ -66,6 +66,16 @@ sub prefix { $_[0]{prefix} }
 sub data_dir { "$_[0]{prefix}/data" }
 sub error_log { "$_[0]{prefix}/logs/error.log" }
 
+# writes a file at $path under the node's prefix ("conf/jwt.secret"): the
+# files its YAML names
+sub put_file {
+    my ($self, $path, $text) = @_;
+    my $file = "$self->{prefix}/$path";
+    open my $f, '>', $file or die "$file: $!";
+    print $f $text;
+    close $f;
+}
+
 sub write_conf {
     my ($self) = @_;
     my $user = $> == 0 ? "user root;\n" : '';
