@@ -927,10 +927,8 @@ static ngx_int_t
 ngx_http_kvs_audit_list(ngx_http_request_t *r)
 {
     int                         rc, more;
-    u_char                     *body, *p;
-    ngx_str_t                  *item;
+    ngx_str_t                   body;
     ngx_int_t                   status;
-    ngx_uint_t                  i;
     ngx_http_kvs_params_t       params;
     ngx_http_kvs_audit_page_t   pg;
 
@@ -963,32 +961,14 @@ ngx_http_kvs_audit_list(ngx_http_request_t *r)
         return ngx_http_kvs_unreadable(r, "the audit log cannot be read");
     }
 
-    body = ngx_pnalloc(r->pool, sizeof("{\"entries\":[],\"next\":\"\"}\n")
-                                + pg.size + pg.last.len);
-    if (body == NULL) {
+    if (ngx_http_kvs_page_body(r, "entries", pg.items, pg.size,
+                               more ? &pg.last : NULL, &body)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ngx_cpymem(body, "{\"entries\":[", sizeof("{\"entries\":[") - 1);
-    item = pg.items->elts;
-
-    for (i = 0; i < pg.items->nelts; i++) {
-        if (i) {
-            *p++ = ',';
-        }
-
-        p = ngx_cpymem(p, item[i].data, item[i].len);
-    }
-
-    if (more) {
-        p = ngx_sprintf(p, "],\"next\":\"%V\"}\n", &pg.last);
-
-    } else {
-        p = ngx_cpymem(p, "],\"next\":null}\n",
-                       sizeof("],\"next\":null}\n") - 1);
-    }
-
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body.data, body.len);
 }
 
 

@@ -303,6 +303,8 @@ ngx_int_t ngx_http_kvs_not_allowed(ngx_http_request_t *r, char *allow,
     const char *fmt, ...);
 ngx_int_t ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status,
     u_char *data, size_t len);
+ngx_int_t ngx_http_kvs_page_body(ngx_http_request_t *r, const char *name,
+    ngx_array_t *items, size_t size, ngx_str_t *next, ngx_str_t *body);
 uint64_t ngx_http_kvs_now_ms(void);
 off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
 /* the node bootstraps from its peers and takes no external writes: the

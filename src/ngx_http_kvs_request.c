@@ -932,6 +932,52 @@ ngx_http_kvs_body(ngx_http_request_t *r, u_char **data, size_t *len)
 }
 
 
+/*
+ * The body of a page of a paged list, {"<name>":[<items>],"next":"<next>"}
+ * with "next":null when next is NULL: items are JSON (ngx_str_t), size at
+ * least their bytes and a comma each.
+ */
+
+ngx_int_t
+ngx_http_kvs_page_body(ngx_http_request_t *r, const char *name,
+    ngx_array_t *items, size_t size, ngx_str_t *next, ngx_str_t *body)
+{
+    u_char      *p;
+    ngx_str_t   *item;
+    ngx_uint_t   i;
+
+    body->data = ngx_pnalloc(r->pool, sizeof("{\"\":[],\"next\":\"\"}\n")
+                                      + ngx_strlen(name) + size
+                                      + (next ? next->len : 0));
+    if (body->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(body->data, "{\"%s\":[", name);
+    item = items->elts;
+
+    for (i = 0; i < items->nelts; i++) {
+        if (i) {
+            *p++ = ',';
+        }
+
+        p = ngx_cpymem(p, item[i].data, item[i].len);
+    }
+
+    if (next) {
+        p = ngx_sprintf(p, "],\"next\":\"%V\"}\n", next);
+
+    } else {
+        p = ngx_cpymem(p, "],\"next\":null}\n",
+                       sizeof("],\"next\":null}\n") - 1);
+    }
+
+    body->len = p - body->data;
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
     size_t len)

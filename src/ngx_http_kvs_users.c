@@ -1130,9 +1130,7 @@ static ngx_int_t
 ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
 {
     int                     rc, more;
-    u_char                 *body, *p;
-    ngx_str_t              *json;
-    ngx_uint_t              i;
+    ngx_str_t               body, *next;
     ngx_int_t               status;
     ngx_http_kvs_page_t     pg;
     ngx_http_kvs_params_t   params;
@@ -1165,34 +1163,12 @@ ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
                         1, params.limit, ngx_http_kvs_now_ms(),
                         ngx_http_kvs_page_one, &pg, &more);
 
-    body = NULL;
-    p = NULL;
+    /* the last key is the store's: the body is made before the read ends */
+    next = (more && pg.last.len == KVS_UUID_STR_LEN) ? &pg.last : NULL;
 
     if (rc == KVS_OK) {
-        body = ngx_pnalloc(r->pool, sizeof("{\"\":[],\"next\":\"\"}\n")
-                                    + ngx_strlen(name) + pg.size
-                                    + KVS_UUID_STR_LEN);
-    }
-
-    if (body != NULL) {
-        p = ngx_sprintf(body, "{\"%s\":[", name);
-        json = pg.items->elts;
-
-        for (i = 0; i < pg.items->nelts; i++) {
-            if (i) {
-                *p++ = ',';
-            }
-
-            p = ngx_cpymem(p, json[i].data, json[i].len);
-        }
-
-        if (more && pg.last.len == KVS_UUID_STR_LEN) {
-            p = ngx_sprintf(p, "],\"next\":\"%V\"}\n", &pg.last);
-
-        } else {
-            p = ngx_cpymem(p, "],\"next\":null}\n",
-                           sizeof("],\"next\":null}\n") - 1);
-        }
+        status = ngx_http_kvs_page_body(r, name, pg.items, pg.size, next,
+                                        &body);
     }
 
     kvs_store_read_end(ngx_http_kvs_store);
@@ -1201,11 +1177,11 @@ ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
         return ngx_http_kvs_unreadable(r, "the list cannot be read");
     }
 
-    if (body == NULL) {
+    if (status != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, body.data, body.len);
 }
 
 
