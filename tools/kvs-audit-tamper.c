@@ -6,12 +6,14 @@
  *
  *   kvs-audit-tamper DIR list              seq, key, a line each
  *   kvs-audit-tamper DIR edit SEQ          a digit of its status changed
- *   kvs-audit-tamper DIR delete SEQ        the entry and its index gone
+ *   kvs-audit-tamper DIR delete SEQ        the entry gone
  *   kvs-audit-tamper DIR insert SEQ        a forged entry after SEQ, well
- *                                          chained, the later ones moved
- *                                          up a seq
- *   kvs-audit-tamper DIR reorder SEQ SEQ2  the two entries swap places
+ *                                          chained, under a key between
+ *   kvs-audit-tamper DIR reorder SEQ SEQ2  the two entries swap keys
  *   kvs-audit-tamper DIR truncate N        the newest N entries gone
+ *
+ * The log's entries are its keys in order (the n-th key holds entry n):
+ * SEQ counts keys.
  *
  * Each prints the key of the entry verification should name (none for a
  * truncation, which only peers' witnesses catch).  Exit 0, or 1 with a
@@ -26,7 +28,6 @@
 #include <openssl/evp.h>
 
 
-#define SEQ_KEY_LEN  12
 #define KEY_LEN      54
 #define ENTRY_MAX    65536
 
@@ -48,54 +49,35 @@ fail(const char *what, int rc)
 }
 
 
-static void
-seq_key(uint8_t *k, uint64_t seq)
-{
-    int  i;
-
-    memcpy(k, "seq:", 4);
-
-    for (i = 0; i < 8; i++) {
-        k[4 + i] = (uint8_t) (seq >> (56 - 8 * i));
-    }
-}
-
-
-static uint64_t
-seq_of(const uint8_t *k)
-{
-    int       i;
-    uint64_t  seq;
-
-    seq = 0;
-
-    for (i = 0; i < 8; i++) {
-        seq = seq << 8 | k[4 + i];
-    }
-
-    return seq;
-}
-
-
-/* the key of entry seq, into key (KEY_LEN + 1) */
+/* the key of entry seq, the seq-th key of the database, into key
+ * (KEY_LEN + 1) */
 
 static void
 key_of(uint64_t seq, char *key)
 {
-    int      rc;
-    uint8_t  sk[SEQ_KEY_LEN];
-    MDB_val  k, v;
+    int          rc;
+    uint64_t     n;
+    MDB_val      k, v;
+    MDB_cursor  *c;
 
-    seq_key(sk, seq);
-    k.mv_data = sk;
-    k.mv_size = sizeof(sk);
-
-    rc = mdb_get(txn, audit, &k, &v);
-    if (rc != 0 || v.mv_size != KEY_LEN) {
-        fail("reading the chain's index", rc);
+    rc = mdb_cursor_open(txn, audit, &c);
+    if (rc != 0) {
+        fail("opening a cursor", rc);
     }
 
-    memcpy(key, v.mv_data, KEY_LEN);
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+
+    for (n = 1; rc == 0 && n < seq; n++) {
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+
+    mdb_cursor_close(c);
+
+    if (rc != 0 || k.mv_size != KEY_LEN) {
+        fail("reading the log's keys", rc);
+    }
+
+    memcpy(key, k.mv_data, KEY_LEN);
     key[KEY_LEN] = '\0';
 }
 
@@ -154,10 +136,28 @@ del(const void *key, size_t klen)
 }
 
 
+/* the number of entries */
+
 static uint64_t
 last_seq(void)
 {
+    int       rc;
+    MDB_stat  ms;
+
+    rc = mdb_stat(txn, audit, &ms);
+    if (rc != 0) {
+        fail("reading the log's size", rc);
+    }
+
+    return ms.ms_entries;
+}
+
+
+static void
+list(void)
+{
     int          rc;
+    uint64_t     seq;
     MDB_val      k, v;
     MDB_cursor  *c;
 
@@ -166,31 +166,15 @@ last_seq(void)
         fail("opening a cursor", rc);
     }
 
-    rc = mdb_cursor_get(c, &k, &v, MDB_LAST);
+    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+
+    for (seq = 1; rc == 0; seq++) {
+        printf("%llu %.*s\n", (unsigned long long) seq, (int) k.mv_size,
+               (char *) k.mv_data);
+        rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+    }
+
     mdb_cursor_close(c);
-
-    if (rc != 0 || k.mv_size != SEQ_KEY_LEN
-        || memcmp(k.mv_data, "seq:", 4) != 0)
-    {
-        return 0;
-    }
-
-    return seq_of(k.mv_data);
-}
-
-
-static void
-list(void)
-{
-    char      key[KEY_LEN + 1];
-    uint64_t  seq, last;
-
-    last = last_seq();
-
-    for (seq = 1; seq <= last; seq++) {
-        key_of(seq, key);
-        printf("%llu %s\n", (unsigned long long) seq, key);
-    }
 }
 
 
@@ -243,11 +227,9 @@ edit(uint64_t seq)
 static void
 delete(uint64_t seq, uint64_t last)
 {
-    char     key[KEY_LEN + 1], next[KEY_LEN + 1];
-    uint8_t  sk[SEQ_KEY_LEN];
+    char  key[KEY_LEN + 1], next[KEY_LEN + 1];
 
     key_of(seq, key);
-    seq_key(sk, seq);
 
     /* what verification names: the entry after the gap */
     if (seq < last) {
@@ -256,12 +238,13 @@ delete(uint64_t seq, uint64_t last)
     }
 
     del(key, KEY_LEN);
-    del(sk, sizeof(sk));
 }
 
 
-/* a forged entry after seq: entry seq's bytes with the next seq, its own
- * key, and a prev that chains it, but no HMAC of the secret */
+/* a forged entry after seq: entry seq's bytes with the next seq, a key
+ * between seq's and the next one's, and a prev that chains it, but no
+ * HMAC of the secret (nor can the later entries' seqs move up: they are
+ * signed) */
 
 static void
 insert(uint64_t seq)
@@ -270,28 +253,9 @@ insert(uint64_t seq)
     char           key[KEY_LEN + 1], fkey[KEY_LEN + 1], hex[129];
     char          *p;
     size_t         len, flen;
-    uint8_t        e[ENTRY_MAX + 1], f[ENTRY_MAX + 64], sk[SEQ_KEY_LEN];
+    uint8_t        e[ENTRY_MAX + 1], f[ENTRY_MAX + 64];
     uint8_t        md[64];
-    uint64_t       s, last;
     unsigned int   mdlen;
-    MDB_val        k, v;
-
-    last = last_seq();
-
-    /* the later entries' index moves up one, newest first */
-    for (s = last; s > seq; s--) {
-        seq_key(sk, s);
-        k.mv_data = sk;
-        k.mv_size = sizeof(sk);
-
-        if (mdb_get(txn, audit, &k, &v) != 0) {
-            fail("reading the chain's index", 0);
-        }
-
-        memcpy(key, v.mv_data, KEY_LEN);
-        seq_key(sk, s + 1);
-        put(sk, sizeof(sk), key, KEY_LEN);
-    }
 
     key_of(seq, key);
     len = entry_of(key, e);
@@ -305,9 +269,16 @@ insert(uint64_t seq)
         sprintf(hex + 2 * i, "%02x", md[i]);
     }
 
-    /* the forged key: entry seq's, its uuid's last digit changed */
+    /* the forged key: entry seq's, with its last hex digit below "f"
+     * raised, so that it sorts right after it */
     memcpy(fkey, key, KEY_LEN + 1);
-    fkey[KEY_LEN - 1] = fkey[KEY_LEN - 1] == '0' ? '1' : '0';
+
+    for (i = KEY_LEN - 1; i > KEY_LEN - 12; i--) {
+        if (fkey[i] != 'f') {
+            fkey[i] = fkey[i] == '9' ? 'a' : fkey[i] + 1;
+            break;
+        }
+    }
 
     p = strstr((char *) e, ",\"ts\":");
     if (p == NULL) {
@@ -327,29 +298,30 @@ insert(uint64_t seq)
     memcpy(p + 8, hex, 128);
 
     put(fkey, KEY_LEN, f, flen);
-    seq_key(sk, seq + 1);
-    put(sk, sizeof(sk), fkey, KEY_LEN);
 
     printf("%s\n", fkey);
 }
 
 
+/* entries a and b swap keys: each is kept under the other's */
+
 static void
 reorder(uint64_t a, uint64_t b)
 {
     char     ka[KEY_LEN + 1], kb[KEY_LEN + 1];
-    uint8_t  sk[SEQ_KEY_LEN];
+    size_t   la, lb;
+    uint8_t  ea[ENTRY_MAX], eb[ENTRY_MAX];
 
     key_of(a, ka);
     key_of(b, kb);
+    la = entry_of(ka, ea);
+    lb = entry_of(kb, eb);
 
-    seq_key(sk, a);
-    put(sk, sizeof(sk), kb, KEY_LEN);
-    seq_key(sk, b);
-    put(sk, sizeof(sk), ka, KEY_LEN);
+    put(ka, KEY_LEN, eb, lb);
+    put(kb, KEY_LEN, ea, la);
 
-    /* the first place out of order now holds the other entry */
-    printf("%s\n", a < b ? kb : ka);
+    /* the first place out of order */
+    printf("%s\n", a < b ? ka : kb);
 }
 
 
@@ -357,16 +329,13 @@ static void
 truncate_log(uint64_t n)
 {
     char      key[KEY_LEN + 1];
-    uint8_t   sk[SEQ_KEY_LEN];
     uint64_t  last, seq;
 
     last = last_seq();
 
     for (seq = last; seq > 0 && seq + n > last; seq--) {
         key_of(seq, key);
-        seq_key(sk, seq);
         del(key, KEY_LEN);
-        del(sk, sizeof(sk));
     }
 }
 

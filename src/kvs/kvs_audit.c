@@ -45,12 +45,22 @@ static int kvs_audit_verify_fail(kvs_audit_verify_t *v, const char *key,
 
 
 void
-kvs_audit_key(char *out, uint64_t ts)
+kvs_audit_key(char *out, uint64_t ts, uint64_t seq)
 {
+    int      i;
     char     buf[KVS_AUDIT_KEY_LEN + 1];
     uint8_t  uuid[KVS_UUID_LEN];
 
     kvs_uuid_generate(uuid);
+
+    /* 48 bits of seq: the keys of one ms sort in seq order for 2^48
+     * entries; version 8, the variant of RFC 9562 */
+    for (i = 0; i < 6; i++) {
+        uuid[i] = (uint8_t) (seq >> (40 - 8 * i));
+    }
+
+    uuid[6] = (uuid[6] & 0x0f) | 0x80;
+    uuid[8] = (uuid[8] & 0x3f) | 0x80;
 
     /* 13 digits: keys sort by time until the year 2286 */
     snprintf(buf, sizeof(buf), KVS_AUDIT_KEY_PREFIX "%013llu:",
@@ -58,6 +68,57 @@ kvs_audit_key(char *out, uint64_t ts)
     kvs_uuid_format(uuid, buf + 4 + 13 + 1);
 
     memcpy(out, buf, KVS_AUDIT_KEY_LEN);
+}
+
+
+int
+kvs_audit_key_ts(const char *key, size_t len, uint64_t *ts)
+{
+    size_t  i;
+
+    if (len != KVS_AUDIT_KEY_LEN
+        || memcmp(key, KVS_AUDIT_KEY_PREFIX, 4) != 0)
+    {
+        return -1;
+    }
+
+    *ts = 0;
+
+    for (i = 4; i < 4 + 13; i++) {
+        if (key[i] < '0' || key[i] > '9') {
+            return -1;
+        }
+
+        *ts = *ts * 10 + (uint64_t) (key[i] - '0');
+    }
+
+    return 0;
+}
+
+
+int
+kvs_audit_entry_seq(const uint8_t *entry, size_t len, uint64_t *seq)
+{
+    size_t  i, n;
+
+    n = sizeof("{\"seq\":") - 1;
+
+    if (len <= n || memcmp(entry, "{\"seq\":", n) != 0) {
+        return -1;
+    }
+
+    *seq = 0;
+
+    for (i = n; i < len && i < n + 19; i++) {
+        if (entry[i] < '0' || entry[i] > '9') {
+            break;
+        }
+
+        *seq = *seq * 10 + (uint64_t) (entry[i] - '0');
+    }
+
+    /* 19 digits at most: no overflow */
+    return i > n && (i == len || entry[i] < '0' || entry[i] > '9') ? 0 : -1;
 }
 
 
@@ -516,39 +577,35 @@ kvs_audit_verify_fail(kvs_audit_verify_t *v, const char *key,
 }
 
 
-int
-kvs_audit_verify_fail_key(kvs_audit_verify_t *v, const char *key,
-    size_t key_len, const char *why)
-{
-    return kvs_audit_verify_fail(v, key, key_len, "%s", why);
-}
+/*
+ * The entry at key, the next in key order.  What was done to the log is
+ * told by the first check that fails: bytes that are no entry, an HMAC
+ * that is not the secret's (an edit, or a forgery), an entry under a key
+ * other than its own (moved: entries reordered), a seq that skips (a
+ * removal) or goes back (a copy), a prev that is not the hash of the
+ * entry before.
+ */
 
-
 int
-kvs_audit_verify_step(kvs_audit_verify_t *v, uint64_t seq, const char *key,
-    size_t key_len, const uint8_t *entry, size_t len)
+kvs_audit_verify_step(kvs_audit_verify_t *v, const char *key, size_t key_len,
+    const uint8_t *entry, size_t len)
 {
     char               hex[KVS_AUDIT_HASH_HEX + 1];
     size_t             i;
     uint8_t            mac[KVS_SHA3_512_LEN];
+    uint64_t           seq;
     const char        *why;
     kvs_audit_entry_t  e;
-
-    if (seq != v->head.seq + 1) {
-        return kvs_audit_verify_fail(v, key, key_len,
-                                     "the chain's entry %llu is missing: "
-                                     "entry %llu follows entry %llu",
-                                     (unsigned long long) v->head.seq + 1,
-                                     (unsigned long long) seq,
-                                     (unsigned long long) v->head.seq);
-    }
 
     why = kvs_audit_parse(entry, len, &e);
     if (why != NULL) {
         return kvs_audit_verify_fail(v, key, key_len,
-                                     "entry %llu is no entry: %s",
-                                     (unsigned long long) seq, why);
+                                     "the entry after entry %llu is no "
+                                     "entry: %s",
+                                     (unsigned long long) v->head.seq, why);
     }
+
+    seq = e.seq;
 
     if (kvs_hmac_keyed(v->mac, entry, e.signed_len, mac) != 0)
     {
@@ -564,21 +621,31 @@ kvs_audit_verify_step(kvs_audit_verify_t *v, uint64_t seq, const char *key,
                                      (unsigned long long) seq);
     }
 
-    if (e.seq != seq) {
-        return kvs_audit_verify_fail(v, key, key_len,
-                                     "the chain's entry %llu is entry %llu: "
-                                     "entries were reordered",
-                                     (unsigned long long) seq,
-                                     (unsigned long long) e.seq);
-    }
-
     if (e.key_len != key_len || memcmp(e.key, key, key_len) != 0) {
         return kvs_audit_verify_fail(v, key, key_len,
                                      "entry %llu is kept under another "
-                                     "key than its own, \"%.*s\"",
+                                     "key than its own, \"%.*s\": entries "
+                                     "were reordered or moved",
                                      (unsigned long long) seq,
                                      (int) (e.key_len < 64 ? e.key_len : 64),
                                      e.key);
+    }
+
+    if (seq > v->head.seq + 1) {
+        return kvs_audit_verify_fail(v, key, key_len,
+                                     "the chain's entry %llu is missing: "
+                                     "entry %llu follows entry %llu",
+                                     (unsigned long long) v->head.seq + 1,
+                                     (unsigned long long) seq,
+                                     (unsigned long long) v->head.seq);
+    }
+
+    if (seq <= v->head.seq) {
+        return kvs_audit_verify_fail(v, key, key_len,
+                                     "entry %llu follows entry %llu: "
+                                     "entries were reordered or copied",
+                                     (unsigned long long) seq,
+                                     (unsigned long long) v->head.seq);
     }
 
     if (memcmp(e.prev, v->head.hash, KVS_SHA3_512_LEN) != 0) {

@@ -11,11 +11,15 @@
  *    "prev":"<hex SHA3-512 of the previous entry's bytes>",
  *    "hmac":"<hex HMAC-SHA3-512 of the bytes before ,\"hmac\">"}
  *
- * The chain follows seq, not the key's timestamp, so a clock step never
- * looks like tampering.  An edit breaks an entry's HMAC; a removal, an
- * insertion or a reordering breaks a seq or a prev; a forged entry lacks
- * the secret's HMAC.  Only a removal of the newest entries leaves a valid
- * chain: peers' witnessed heads catch that (kvs_audit_verify_end).
+ * The chain follows seq, and the keys sort in seq order: the key's ms
+ * never goes back (the previous key's when the clock stepped back; "ts"
+ * keeps the clock's), and its uuid begins with the seq (kvs_audit_key).
+ * So the database needs no index, a new entry is appended at its end, and
+ * a clock step never looks like tampering.  An edit breaks an entry's
+ * HMAC; a removal breaks a seq; a reordering or a move breaks the key an
+ * entry names as its own; a forged entry lacks the secret's HMAC.  Only a
+ * removal of the newest entries leaves a valid chain: peers' witnessed
+ * heads catch that (kvs_audit_verify_end).
  *
  * This file knows nothing of LMDB: the store builds entries with
  * kvs_audit_encode() and walks them through a kvs_audit_verify_t.  The
@@ -44,11 +48,6 @@
 /* an entry's key: "log:", 13 digits of ms, ":", a uuid */
 #define KVS_AUDIT_KEY_PREFIX   "log:"
 #define KVS_AUDIT_KEY_LEN      (4 + 13 + 1 + 36)
-
-/* the index of the chain, in the same database: this prefix and the
- * big-endian seq, whose value is the entry's key */
-#define KVS_AUDIT_SEQ_PREFIX   "seq:"
-#define KVS_AUDIT_SEQ_KEY_LEN  (4 + 8)
 
 #define KVS_AUDIT_HASH_HEX     (2 * KVS_SHA3_512_LEN)
 
@@ -131,8 +130,16 @@ size_t kvs_audit_encode(const kvs_audit_event_t *ev, uint64_t ts,
     const kvs_version_t *version, const kvs_hmac_key_t *mac,
     kvs_audit_head_t *head, uint8_t *out);
 
-/* an entry's key, KVS_AUDIT_KEY_LEN bytes (no NUL), with a random uuid */
-void kvs_audit_key(char *out, uint64_t ts);
+/*
+ * The key of entry seq at ts, KVS_AUDIT_KEY_LEN bytes (no NUL).  Its uuid
+ * is of version 8 (RFC 9562's own layout): the seq's low 48 bits, then
+ * random bits, so that the keys of one ts sort in seq order.
+ */
+void kvs_audit_key(char *out, uint64_t ts, uint64_t seq);
+
+/* the ms of a key, and the seq an entry begins with: -1 if there is none */
+int kvs_audit_key_ts(const char *key, size_t len, uint64_t *ts);
+int kvs_audit_entry_seq(const uint8_t *entry, size_t len, uint64_t *seq);
 
 
 /* the fields of a parsed entry: strings point into its bytes, escaped as
@@ -181,9 +188,9 @@ typedef struct {
 
 /*
  * Verification: kvs_audit_verify_init(), then kvs_audit_verify_step() for
- * every entry in seq order (the index's seq, the entry's key and bytes),
- * then kvs_audit_verify_end() with peers' witnesses.  Each returns 0, or
- * -1 with the first bad entry's key in bad and the reason in why.
+ * every entry in key order (its key and bytes), then
+ * kvs_audit_verify_end() with peers' witnesses.  Each returns 0, or -1
+ * with the first bad entry's key in bad and the reason in why.
  */
 typedef struct {
     const kvs_hmac_key_t *mac;
@@ -196,13 +203,9 @@ typedef struct {
 
 void kvs_audit_verify_init(kvs_audit_verify_t *v, const kvs_hmac_key_t *mac,
     kvs_audit_witness_t *w, size_t nw);
-int kvs_audit_verify_step(kvs_audit_verify_t *v, uint64_t seq,
-    const char *key, size_t key_len, const uint8_t *entry, size_t len);
+int kvs_audit_verify_step(kvs_audit_verify_t *v, const char *key,
+    size_t key_len, const uint8_t *entry, size_t len);
 int kvs_audit_verify_end(kvs_audit_verify_t *v);
-/* a bad entry the store finds itself (one outside the chain, a key the
- * chain names that is gone): -1 */
-int kvs_audit_verify_fail_key(kvs_audit_verify_t *v, const char *key,
-    size_t key_len, const char *why);
 
 /* hex of a hash, 128 chars and a NUL; and back: 0 or -1 */
 void kvs_audit_hex(char *out, const uint8_t *hash);

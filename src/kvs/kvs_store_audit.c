@@ -1,11 +1,10 @@
 /*
  * The audit log in the store: the `audit` database holds the entries
- * under their keys ("log:<ts>:<uuid>", which sort by time for paging) and
- * the chain's index ("seq:" and the big-endian seq, whose value is the
- * entry's key), which verification walks.  The chain's head is the last
- * index entry and the hash of its entry: it is read inside the write
- * transaction, and LMDB's one writer lock makes the chain serial across
- * the node's processes.
+ * under their keys ("log:<ts>:<uuid>"), which sort by time for paging and
+ * in the chain's order (kvs_audit_key), so verification walks the keys.
+ * The chain's head is the last entry and its hash: it is read inside the
+ * write transaction, and LMDB's one writer lock makes the chain serial
+ * across the node's processes.
  *
  * An entry is appended in the transaction of the write it records, after
  * the write's outcome is known (kvs_store_audit_append), so no committed
@@ -76,25 +75,28 @@ kvs_store_audit_on(kvs_store_t *st)
 }
 
 
-/* the head in txn: a log whose last entry went missing goes on from
- * zeros, and verification names the break */
+/*
+ * The head in txn, and the ms of its key: the database's last entry.  A
+ * log whose last entry is no entry goes on from zeros, and verification
+ * names the break.
+ */
 
 static int
 kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
-    kvs_audit_head_t *head)
+    kvs_store_chain_t *chain)
 {
     int          rc;
-    MDB_val      key, val, entry;
+    MDB_val      key, val;
     MDB_cursor  *c;
 
-    memset(head, 0, sizeof(kvs_audit_head_t));
+    memset(&chain->head, 0, sizeof(kvs_audit_head_t));
+    chain->ts = 0;
 
     rc = mdb_cursor_open(txn, st->audit, &c);
     if (rc != 0) {
         return rc;
     }
 
-    /* "seq:" sorts after "log:": the last key is the chain's end */
     rc = mdb_cursor_get(c, &key, &val, MDB_LAST);
     mdb_cursor_close(c);
 
@@ -106,33 +108,24 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
         return rc;
     }
 
-    if (key.mv_size != KVS_AUDIT_SEQ_KEY_LEN
-        || memcmp(key.mv_data, KVS_AUDIT_SEQ_PREFIX, 4) != 0)
+    if (kvs_audit_key_ts(key.mv_data, key.mv_size, &chain->ts) != 0
+        || kvs_audit_entry_seq(val.mv_data, val.mv_size,
+                               &chain->head.seq) != 0)
     {
+        chain->head.seq = 0;
         return 0;
     }
 
-    head->seq = kvs_get_be64((uint8_t *) key.mv_data + 4);
-
-    /* another process's commit, or an abort, would leave another key */
-    if (head->seq == st->audit_last.seq && head->seq
-        && val.mv_size == KVS_AUDIT_KEY_LEN
-        && memcmp(val.mv_data, st->audit_last_key, KVS_AUDIT_KEY_LEN) == 0)
+    /* the entry this process appended last, unless another process's
+     * commit, or an abort, left another */
+    if (chain->head.seq == st->audit_last.seq
+        && memcmp(key.mv_data, st->audit_last_key, KVS_AUDIT_KEY_LEN) == 0)
     {
-        memcpy(head->hash, st->audit_last.hash, KVS_SHA3_512_LEN);
+        memcpy(chain->head.hash, st->audit_last.hash, KVS_SHA3_512_LEN);
         return 0;
     }
 
-    rc = mdb_get(txn, st->audit, &val, &entry);
-    if (rc == MDB_NOTFOUND) {
-        return 0;
-    }
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return kvs_sha3_512(entry.mv_data, entry.mv_size, head->hash) == 0
+    return kvs_sha3_512(val.mv_data, val.mv_size, chain->head.hash) == 0
            ? 0 : EIO;
 }
 
@@ -144,7 +137,7 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     int                  rc;
     char                 k[KVS_AUDIT_KEY_LEN];
     size_t               len;
-    uint8_t              sk[KVS_AUDIT_SEQ_KEY_LEN];
+    uint64_t             ts;
     MDB_val              key, val;
     const kvs_version_t *version;
 
@@ -155,7 +148,7 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     }
 
     if (!chain->known) {
-        rc = kvs_store_audit_head_in(st, txn, &chain->head);
+        rc = kvs_store_audit_head_in(st, txn, chain);
         if (rc != 0) {
             return rc;
         }
@@ -166,7 +159,11 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     version = (w->op != KVS_WRITE_AUDIT || w->version.timestamp)
               ? &w->version : NULL;
 
-    kvs_audit_key(k, now_ms);
+    /* the key's ms never goes back, so that keys sort as the chain runs:
+     * after a clock step back, the last key's until the clock is past it */
+    ts = now_ms > chain->ts ? now_ms : chain->ts;
+
+    kvs_audit_key(k, ts, chain->head.seq + 1);
 
     len = kvs_audit_encode(w->audit, now_ms, k, st->audit_node,
                            st->audit_node_len, version, st->audit_mac,
@@ -180,32 +177,19 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     val.mv_data = st->audit_buf;
     val.mv_size = len;
 
-    rc = mdb_put(txn, st->audit, &key, &val, MDB_NOOVERWRITE);
-    if (rc != 0) {
-        return rc;
-    }
-
-    memcpy(sk, KVS_AUDIT_SEQ_PREFIX, 4);
-    kvs_put_be64(sk + 4, chain->head.seq);
-
-    key.mv_data = sk;
-    key.mv_size = sizeof(sk);
-    val.mv_data = k;
-    val.mv_size = sizeof(k);
-
-    /* the index's keys are the database's last: appended, its pages fill
-     * up instead of splitting in halves; a store edited to hold others
-     * after them takes an ordinary put */
+    /* appended, the database's pages fill up instead of splitting in
+     * halves; a store edited to hold a later key takes an ordinary put */
     rc = mdb_put(txn, st->audit, &key, &val, MDB_APPEND);
 
     if (rc == MDB_KEYEXIST) {
-        rc = mdb_put(txn, st->audit, &key, &val, 0);
+        rc = mdb_put(txn, st->audit, &key, &val, MDB_NOOVERWRITE);
     }
 
     if (rc != 0) {
         return rc;
     }
 
+    chain->ts = ts;
     st->audit_last = chain->head;
     memcpy(st->audit_last_key, k, KVS_AUDIT_KEY_LEN);
 
@@ -220,16 +204,19 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 int
 kvs_store_audit_head(kvs_store_t *st, kvs_audit_head_t *head)
 {
-    int  rc;
+    int                rc;
+    kvs_store_chain_t  chain;
 
     if (!st->reading) {
         return KVS_ERROR;
     }
 
-    rc = kvs_store_audit_head_in(st, st->read, head);
+    rc = kvs_store_audit_head_in(st, st->read, &chain);
     if (rc != 0) {
         return kvs_store_read_failed(st, "reading the audit log's head", rc);
     }
+
+    *head = chain.head;
 
     return KVS_OK;
 }
@@ -326,54 +313,25 @@ kvs_store_audit_walk(kvs_store_t *st, MDB_txn *txn, void *data)
     kvs_store_verify_t *sv = data;
 
     int                 rc;
-    uint8_t             sk[KVS_AUDIT_SEQ_KEY_LEN];
-    uint64_t            seq;
-    MDB_val             key, val, entry, ik, ikey;
+    MDB_val             key, val;
     MDB_cursor         *c;
-    kvs_audit_entry_t   e;
-    kvs_audit_verify_t *v;
-
-    v = sv->v;
 
     rc = mdb_cursor_open(txn, st->audit, &c);
     if (rc != 0) {
         return rc;
     }
 
-    /* the chain, in seq order */
+    /* the chain, in key order: every key of the database is an entry */
 
-    key.mv_data = KVS_AUDIT_SEQ_PREFIX;
-    key.mv_size = 4;
-
-    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
+    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
 
     while (rc == 0) {
-        if (key.mv_size != KVS_AUDIT_SEQ_KEY_LEN
-            || memcmp(key.mv_data, KVS_AUDIT_SEQ_PREFIX, 4) != 0)
-        {
-            break;
-        }
-
-        seq = kvs_get_be64((uint8_t *) key.mv_data + 4);
-
-        rc = mdb_get(txn, st->audit, &val, &entry);
-
-        if (rc == MDB_NOTFOUND) {
-            kvs_audit_verify_fail_key(v, val.mv_data, val.mv_size,
-                                      "the chain's entry is missing: its "
-                                      "key is gone");
-            goto bad;
-        }
-
-        if (rc != 0) {
-            goto failed;
-        }
-
-        if (kvs_audit_verify_step(v, seq, val.mv_data, val.mv_size,
-                                  entry.mv_data, entry.mv_size)
+        if (kvs_audit_verify_step(sv->v, key.mv_data, key.mv_size,
+                                  val.mv_data, val.mv_size)
             != 0)
         {
-            goto bad;
+            mdb_cursor_close(c);
+            return KVS_STORE_BAD;
         }
 
         sv->entries++;
@@ -381,71 +339,13 @@ kvs_store_audit_walk(kvs_store_t *st, MDB_txn *txn, void *data)
         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
     }
 
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
-    /* every entry must be in the chain: one added beside it is forged */
-
-    key.mv_data = KVS_AUDIT_KEY_PREFIX;
-    key.mv_size = 4;
-
-    rc = mdb_cursor_get(c, &key, &val, MDB_SET_RANGE);
-
-    while (rc == 0) {
-        if (key.mv_size < 4
-            || memcmp(key.mv_data, KVS_AUDIT_KEY_PREFIX, 4) != 0)
-        {
-            break;
-        }
-
-        if (kvs_audit_parse(val.mv_data, val.mv_size, &e) != NULL) {
-            kvs_audit_verify_fail_key(v, key.mv_data, key.mv_size,
-                                      "an entry outside the chain, which "
-                                      "is no entry");
-            goto bad;
-        }
-
-        memcpy(sk, KVS_AUDIT_SEQ_PREFIX, 4);
-        kvs_put_be64(sk + 4, e.seq);
-        ikey.mv_data = sk;
-        ikey.mv_size = sizeof(sk);
-
-        rc = mdb_get(txn, st->audit, &ikey, &ik);
-
-        if (rc != 0 && rc != MDB_NOTFOUND) {
-            goto failed;
-        }
-
-        if (rc == MDB_NOTFOUND || ik.mv_size != key.mv_size
-            || memcmp(ik.mv_data, key.mv_data, key.mv_size) != 0)
-        {
-            kvs_audit_verify_fail_key(v, key.mv_data, key.mv_size,
-                                      "an entry outside the chain: "
-                                      "added, or its place taken");
-            goto bad;
-        }
-
-        rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
-    }
-
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        goto failed;
-    }
-
     mdb_cursor_close(c);
 
-    return kvs_audit_verify_end(v) == 0 ? 0 : KVS_STORE_BAD;
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
 
-bad:
-
-    mdb_cursor_close(c);
-    return KVS_STORE_BAD;
-
-failed:
-
-    mdb_cursor_close(c);
-    return rc;
+    return kvs_audit_verify_end(sv->v) == 0 ? 0 : KVS_STORE_BAD;
 }
 
 

@@ -172,6 +172,7 @@ int kvs_store_room(kvs_store_t *st, MDB_txn *txn, kvs_store_room_t *room);
  * entry, then kept */
 typedef struct {
     kvs_audit_head_t  head;
+    uint64_t          ts;      /* the ms of the head's key */
     int               known;
 } kvs_store_chain_t;
 

@@ -30,6 +30,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char                key[KVS_AUDIT_KEY_LEN];
     size_t              len, half, at;
+    uint64_t            seq, ts;
     uint8_t            *out;
     const char         *why;
     kvs_audit_head_t    head;
@@ -54,9 +55,19 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                    "the key is inside the entry");
     }
 
+    /* what the store reads of its last entry and key before a write */
+    if (kvs_audit_entry_seq(data, size, &seq) == 0 && why == NULL) {
+        FUZZ_CHECK(seq == e.seq, "an entry's leading seq is its seq");
+    }
+
+    if (kvs_audit_key_ts((const char *) data, size, &ts) == 0) {
+        FUZZ_CHECK(size == KVS_AUDIT_KEY_LEN && ts < 10000000000000ULL,
+                   "a key's ms is its 13 digits");
+    }
+
     kvs_audit_verify_init(&v, kvs_fuzz_mac, NULL, 0);
 
-    if (kvs_audit_verify_step(&v, 1, "k", 1, data, size) == 0) {
+    if (kvs_audit_verify_step(&v, "k", 1, data, size) == 0) {
         FUZZ_CHECK(why == NULL, "only a parsed entry verifies");
     }
 
@@ -82,7 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ev.status = 403;
 
     memset(&head, 0, sizeof(head));
-    kvs_audit_key(key, KVS_FUZZ_NOW);
+    kvs_audit_key(key, KVS_FUZZ_NOW, 1);
 
     len = kvs_audit_encode(&ev, KVS_FUZZ_NOW, key, "n1", 2, NULL,
                            kvs_fuzz_mac, &head, out);
@@ -93,14 +104,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                "the parser takes every entry the encoder makes");
 
     kvs_audit_verify_init(&v, kvs_fuzz_mac, NULL, 0);
-    FUZZ_CHECK(kvs_audit_verify_step(&v, 1, key, sizeof(key), out, len)
+    FUZZ_CHECK(kvs_audit_verify_step(&v, key, sizeof(key), out, len)
                == 0, "an entry made verifies");
 
     at = size ? data[0] % len : 0;
     out[at] ^= 0x01;
 
     kvs_audit_verify_init(&v, kvs_fuzz_mac, NULL, 0);
-    FUZZ_CHECK(kvs_audit_verify_step(&v, 1, key, sizeof(key), out, len)
+    FUZZ_CHECK(kvs_audit_verify_step(&v, key, sizeof(key), out, len)
                != 0, "an entry with a byte changed does not verify");
 
     free(out);

@@ -80,7 +80,7 @@ kvs_test_build(kvs_test_chain_t *c)
         v.timestamp = 1795618467000ULL + i;
         memset(v.uuid, (int) i, KVS_UUID_LEN);
 
-        kvs_audit_key(c->key[i], v.timestamp);
+        kvs_audit_key(c->key[i], v.timestamp, i + 1);
         c->len[i] = kvs_audit_encode(&ev, v.timestamp, c->key[i], "n1", 2,
                                      &v, kvs_test_mac, &head,
                                      c->entry[i]);
@@ -90,20 +90,24 @@ kvs_test_build(kvs_test_chain_t *c)
 }
 
 
-/* verifies c's entries in the order of idx (n of them) */
+/* verifies n of c's entries as a store would hold them, in key order:
+ * the i-th under key kidx[i], its bytes those of entry eidx[i] (eidx
+ * NULL: its own) */
 
 static int
-kvs_test_verify(kvs_test_chain_t *c, const size_t *idx, size_t n,
-    kvs_audit_witness_t *w, size_t nw, kvs_audit_verify_t *v)
+kvs_test_verify_as(kvs_test_chain_t *c, const size_t *kidx,
+    const size_t *eidx, size_t n, kvs_audit_witness_t *w, size_t nw,
+    kvs_audit_verify_t *v)
 {
-    size_t  i;
+    size_t  i, e;
 
     kvs_audit_verify_init(v, kvs_test_mac, w, nw);
 
     for (i = 0; i < n; i++) {
-        if (kvs_audit_verify_step(v, c->seq[idx[i]], c->key[idx[i]],
-                                  KVS_AUDIT_KEY_LEN, c->entry[idx[i]],
-                                  c->len[idx[i]])
+        e = eidx ? eidx[i] : kidx[i];
+
+        if (kvs_audit_verify_step(v, c->key[kidx[i]], KVS_AUDIT_KEY_LEN,
+                                  c->entry[e], c->len[e])
             != 0)
         {
             return -1;
@@ -111,6 +115,14 @@ kvs_test_verify(kvs_test_chain_t *c, const size_t *idx, size_t n,
     }
 
     return kvs_audit_verify_end(v);
+}
+
+
+static int
+kvs_test_verify(kvs_test_chain_t *c, const size_t *idx, size_t n,
+    kvs_audit_witness_t *w, size_t nw, kvs_audit_verify_t *v)
+{
+    return kvs_test_verify_as(c, idx, NULL, n, w, nw, v);
 }
 
 
@@ -251,7 +263,11 @@ kvs_test_verdicts(void)
     char                 key[KVS_AUDIT_KEY_LEN + 1];
     size_t               all[] = { 0, 1, 2, 3, 4 };
     size_t               cut[] = { 0, 1, 3, 4 };
+    int                  sorted;
+    char                 prev[KVS_AUDIT_KEY_LEN], next[KVS_AUDIT_KEY_LEN];
+    size_t               i;
     size_t               swap[] = { 0, 2, 1, 3, 4 };
+    size_t               again[] = { 0, 1, 2, 1 };
     uint8_t              saved[KVS_AUDIT_ENTRY_MAX];
     size_t               saved_len;
     kvs_test_chain_t    *c = &kvs_test_chain;
@@ -284,16 +300,35 @@ kvs_test_verdicts(void)
     kvs_test_names(&v, key, "entry 3 is missing",
                    "verify: a removal names the entry after the gap");
 
-    /* a reordering: entries 2 and 3 swap places in the index */
-    c->seq[1] = 3;
-    c->seq[2] = 2;
-    CHECK(kvs_test_verify(c, swap, 5, NULL, 0, &v) != 0,
+    /* a reordering: entries 2 and 3 swap keys */
+    CHECK(kvs_test_verify_as(c, all, swap, 5, NULL, 0, &v) != 0,
           "verify: a reordering");
-    memcpy(key, c->key[2], KVS_AUDIT_KEY_LEN);
+    memcpy(key, c->key[1], KVS_AUDIT_KEY_LEN);
     kvs_test_names(&v, key, "reordered",
-                   "verify: a reordering names the entry out of place");
-    c->seq[1] = 2;
-    c->seq[2] = 3;
+                   "verify: a reordering names the first entry out of "
+                   "place");
+
+    /* a copy: entry 2's bytes again under a key of their own after 3 */
+    CHECK(kvs_test_verify_as(c, all, again, 4, NULL, 0, &v) != 0,
+          "verify: a copy");
+    memcpy(key, c->key[3], KVS_AUDIT_KEY_LEN);
+    kvs_test_names(&v, key, "another key than its own",
+                   "verify: a copy is named");
+
+    /* the keys of one ms sort in seq order, whatever their uuids' random
+     * bits, across a carry of the seq's bytes too */
+    kvs_audit_key(prev, 1795618467000ULL, 250);
+    sorted = 1;
+
+    for (i = 251; i < 1000; i++) {
+        kvs_audit_key(next, 1795618467000ULL, i);
+        sorted &= memcmp(prev, next, KVS_AUDIT_KEY_LEN) < 0;
+        memcpy(prev, next, KVS_AUDIT_KEY_LEN);
+    }
+
+    CHECK(sorted, "verify: the keys of one ms sort in seq order");
+    CHECK(next[4 + 13 + 1 + 14] == '8',
+          "verify: a key's uuid is of version 8");
 
     /* an insertion: a forged entry 3 under a wrong secret, well chained */
     memcpy(saved, c->entry[2], c->len[2]);
@@ -306,6 +341,7 @@ kvs_test_verdicts(void)
     kvs_hmac_key_free(other);
     CHECK(kvs_test_verify(c, all, 5, NULL, 0, &v) != 0,
           "verify: a forged entry");
+    memcpy(key, c->key[2], KVS_AUDIT_KEY_LEN);
     kvs_test_names(&v, key, "forged without audit_secret",
                    "verify: a forged entry is named");
     memcpy(c->entry[2], saved, saved_len);
@@ -380,6 +416,8 @@ typedef struct {
     size_t             n;
     kvs_audit_entry_t  last;
     char               kinds[4][32];     /* by seq */
+    char               order[64];        /* the seqs in key order */
+    char               last_key[KVS_AUDIT_KEY_LEN + 1];
 } kvs_test_seen_t;
 
 
@@ -389,14 +427,20 @@ kvs_test_list(const char *key, size_t klen, const uint8_t *entry,
 {
     kvs_test_seen_t *seen = data;
 
-    (void) key;
-    (void) klen;
+    size_t  n;
 
-    if (kvs_audit_parse(entry, len, &seen->last) != NULL) {
+    if (kvs_audit_parse(entry, len, &seen->last) != NULL
+        || klen != KVS_AUDIT_KEY_LEN)
+    {
         return -1;
     }
 
     seen->n++;
+
+    memcpy(seen->last_key, key, klen);
+    n = strlen(seen->order);
+    snprintf(seen->order + n, sizeof(seen->order) - n, "%s%llu",
+             n ? "," : "", (unsigned long long) seen->last.seq);
 
     if (seen->last.seq < 4 && seen->last.kind_len < 32) {
         memcpy(seen->kinds[seen->last.seq], seen->last.kind,
@@ -506,6 +550,31 @@ kvs_test_store(void)
           == KVS_INVALID && n == 0,
           "store: under another secret, the first entry is bad");
     kvs_hmac_key_free(other);
+
+    /* the clock steps 7 s back: the key keeps the last key's ms, the
+     * entry the clock's, and the keys still sort as the chain runs */
+    memset(&w[0], 0, sizeof(kvs_write_t));
+    w[0].op = KVS_WRITE_AUDIT;
+    w[0].audit = &login;
+
+    CHECK(kvs_store_write(st, w, 1, 1795618460000ULL, err, sizeof(err))
+          == KVS_OK && w[0].rc == KVS_OK, "store: a write after a step back");
+
+    memset(&seen, 0, sizeof(seen));
+    CHECK(kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK
+          && kvs_store_audit_list(st, 0, NULL, 0, 100, kvs_test_list,
+                                  &seen, &more) == KVS_OK,
+          "store: the entries list after the step back");
+    kvs_store_read_end(st);
+    kvs_test_str(seen.order, "1,2,3,4", "store: in the chain's order");
+    CHECK(strncmp(seen.last_key, "log:1795618467001:", 18) == 0,
+          "store: the new key keeps the last key's ms");
+    CHECK(seen.last.ts == 1795618460000ULL,
+          "store: the new entry keeps the clock's");
+
+    kvs_audit_verify_init(&v, kvs_test_mac, NULL, 0);
+    CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err)) == KVS_OK
+          && n == 4, "store: the chain verifies across the step back");
 
     kvs_store_close(st);
 }
