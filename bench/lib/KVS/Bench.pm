@@ -28,7 +28,8 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT_OK = qw(fail say_err spawn stop_pid wrk_start wrk_reap wrk_text
                     wrk_wait wrk_interrupt wrk_result wrk_run alternate
-                    median machine ratio verdict node_ticks node_cpu);
+                    median machine ratio verdict node_ticks node_cpu fill
+                    keys_of);
 
 our %O;               # the run's settings: name, root, work, duration, ...
 my %running;          # pid => what
@@ -172,6 +173,77 @@ sub node_cpu {
     my $t1 = node_ticks($node);
     my $wall = time - $since;
     return map { 100 * ($t1->[$_] - $t0->[$_]) / $CLK_TCK / $wall } 0, 1;
+}
+
+# ---------------------------------------------------------------- fill
+
+# Writes keys 0..n-1 under prefix with bench/fill.lua (o: n, prefix, width,
+# file or value, conns, secret (the cluster_secret, to count the keys),
+# limit and stall in seconds, 1200 and 120 by default): the seconds it
+# took.  It fails unless every PUT was answered 2xx and the store holds n
+# keys; a store that stops growing for stall seconds ends it.
+sub fill {
+    my ($node, %o) = @_;
+    my $threads = $O{threads};
+    my $limit = $o{limit} // 1200;
+    my $stall = $o{stall} // 120;
+    local @ENV{qw(BENCH_FILL_N BENCH_FILL_PREFIX BENCH_FILL_WIDTH
+                  BENCH_FILL_FILE BENCH_FILL_VALUE BENCH_THREADS)}
+        = ($o{n}, $o{prefix}, $o{width} // 0, $o{file}, $o{value}, $threads);
+    delete $ENV{BENCH_FILL_FILE} unless defined $o{file};
+    delete $ENV{BENCH_FILL_VALUE} unless defined $o{value};
+    my $conns = $o{n} < $o{conns} ? $threads : $o{conns};
+    my $what = "filling $o{prefix} on port " . $node->port;
+    my $t0 = time;
+    my $run = wrk_start({}, "-t$threads", "-c$conns", "-d${limit}s",
+                        '-s', "$O{root}/bench/fill.lua",
+                        'http://127.0.0.1:' . $node->port);
+    my ($done, $text) = (0);
+    my ($held, $moved, $poll) = (-1, time, time + 5);
+    while (!defined $text && time - $t0 < $limit + 30) {
+        $text = wrk_reap($run);
+        $done = () = wrk_text($run) =~ /^FILL-DONE/mg;
+        last if $done == $threads;
+        if (time > $poll) {    # a PUT lost with its connection: no waiting out -d
+            my $now = keys_of($node, $o{secret});
+            ($held, $moved) = ($now, time) if $now != $held;
+            if (time - $moved > $stall) {
+                fail("$what: the store has held $held keys of $o{n} for "
+                     . "$stall s, and $done of $threads wrk threads got "
+                     . "all their answers: " . wrk_interrupt($run, 30));
+            }
+            $poll = time + 5;
+        }
+        sleep 0.05;
+    }
+    my $secs = time - $t0;
+    # wrk would wait out its -d
+    my $ended = defined $text;
+    $text //= wrk_interrupt($run, 30);
+    fail("$what: wrk exited with " . ($run->{status} >> 8) . " before its "
+         . "threads were done: $text") if $ended && $run->{status};
+    my ($ok, $bad, $statuses) =
+        $text =~ /^FILL-CHECK ok=(\d+) bad=(\d+) first_bad=\d+ statuses=(\S*)/m
+        or fail("$what: no FILL-CHECK from wrk: $text");
+    fail("$what: $bad of " . ($ok + $bad) . " PUTs answered non-2xx "
+         . "(answers by status: $statuses)") if $bad;
+    fail("$what: $done of $threads wrk threads got all their answers within "
+         . "$limit s ($ok PUTs answered, of $o{n}; by status: "
+         . "$statuses): $text") if $done < $threads;
+    fail("$what: wrk got $ok answers to $o{n} PUTs (by status: $statuses)")
+        unless $ok == $o{n};
+    my $keys = keys_of($node, $o{secret});
+    fail("$what: the store holds $keys keys, not $o{n}, after $ok PUTs "
+         . "answered 2xx") unless $keys == $o{n};
+    return $secs;
+}
+
+# the node's record count, from /_cluster/digest signed with secret
+sub keys_of {
+    my ($node, $secret) = @_;
+    my ($keys) = $node->digest($secret) =~ /"keys":(\d+)/
+        or fail('GET /_cluster/digest failed on ' . $node->port);
+    return $keys;
 }
 
 # ---------------------------------------------------------------- wrk
