@@ -58,6 +58,9 @@ static ngx_int_t ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone,
 static ngx_int_t ngx_http_kvs_postconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_kvs_init_module(ngx_cycle_t *cycle);
 static ngx_int_t ngx_http_kvs_init_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_kvs_wake_init(ngx_cycle_t *cycle,
+    ngx_http_kvs_main_conf_t *kmcf);
+static void ngx_http_kvs_wake_cleanup(void *data);
 static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
 static void ngx_http_kvs_exit_master(ngx_cycle_t *cycle);
 
@@ -182,6 +185,9 @@ ngx_http_kvs_create_main_conf(ngx_conf_t *cf)
 
     cln->handler = ngx_http_kvs_cleanup_config;
     cln->data = &kmcf->kc;
+
+    kmcf->wake[0] = NGX_INVALID_FILE;
+    kmcf->wake[1] = NGX_INVALID_FILE;
 
     return kmcf;
 }
@@ -1021,6 +1027,12 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
 
     kvs_store_close(st);
 
+    if (kmcf->kc.cluster_secret && ngx_http_kvs_wake_init(cycle, kmcf)
+                                   != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
     if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
@@ -1040,6 +1052,65 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The agent's wake-up: a pipe the master makes for the cycle, before it
+ * forks its processes, so that every worker holds its write end and the
+ * agent its read end.  A byte says "a commit was made"; it carries no
+ * data, and a full pipe already says it.  nginx ignores SIGPIPE, so a
+ * worker of an old cycle whose agent is gone only gets EPIPE.
+ */
+
+static ngx_int_t
+ngx_http_kvs_wake_init(ngx_cycle_t *cycle, ngx_http_kvs_main_conf_t *kmcf)
+{
+    ngx_uint_t           i;
+    ngx_pool_cleanup_t  *cln;
+
+    cln = ngx_pool_cleanup_add(cycle->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (pipe(kmcf->wake) == -1) {
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                    "kvs: pipe() of the agent's wake-up failed");
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_kvs_wake_cleanup;
+    cln->data = kmcf;
+
+    for (i = 0; i < 2; i++) {
+        if (ngx_nonblocking(kmcf->wake[i]) == -1
+            || fcntl(kmcf->wake[i], F_SETFD, FD_CLOEXEC) == -1)
+        {
+            ngx_kvs_log(NGX_LOG_EMERG, cycle->log, ngx_errno,
+                        "kvs: the agent's wake-up pipe cannot be set "
+                        "non-blocking and close-on-exec");
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_kvs_wake_cleanup(void *data)
+{
+    ngx_http_kvs_main_conf_t *kmcf = data;
+
+    ngx_uint_t  i;
+
+    for (i = 0; i < 2; i++) {
+        if (kmcf->wake[i] != NGX_INVALID_FILE) {
+            (void) close(kmcf->wake[i]);
+            kmcf->wake[i] = NGX_INVALID_FILE;
+        }
+    }
 }
 
 

@@ -134,6 +134,11 @@ typedef struct {
     /* audit_enabled: audit_secret_file's secret */
     kvs_secret_t          *audit_secret;
     size_t                 naudit_secrets;
+
+    /* a cluster's wake-up of the agent, made by the master before it
+     * forks: a commit writes a byte to wake[1], the agent reads wake[0]
+     * and pushes at once; -1: none (a standalone node) */
+    ngx_fd_t               wake[2];
 } ngx_http_kvs_main_conf_t;
 
 

@@ -71,6 +71,8 @@ static ngx_thread_mutex_t  ngx_http_kvs_stage_mutex;
 static ngx_thread_task_t  *ngx_http_kvs_task;
 static ngx_thread_pool_t  *ngx_http_kvs_thread_pool;
 static ngx_uint_t          ngx_http_kvs_busy;
+static ngx_fd_t            ngx_http_kvs_wake;           /* the agent's, see
+                                                           kmcf->wake */
 
 /* notes[fill] takes new notes, the other is the batch's (under the mutex) */
 static ngx_http_kvs_note_t ngx_http_kvs_notes[2][NGX_HTTP_KVS_NOTES_MAX];
@@ -100,6 +102,7 @@ ngx_http_kvs_write_init_process(ngx_cycle_t *cycle)
     ngx_queue_init(&ngx_http_kvs_stage);
     ngx_http_kvs_busy = 0;
     ngx_http_kvs_thread_pool = kmcf->thread_pool;
+    ngx_http_kvs_wake = kmcf->wake[1];
 
     if (ngx_thread_mutex_create(&ngx_http_kvs_stage_mutex, cycle->log)
         != NGX_OK)
@@ -393,6 +396,17 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
         ngx_http_kvs_metric_observe(KVS_M_COMMIT_WRITES, 0, batch->n);
         ngx_http_kvs_metric_observe(KVS_M_COMMIT_SECONDS, 0,
                                     batch->ended_us - batch->began_us);
+    }
+
+    /* the agent pushes what was committed now, not at its next tick; a
+     * full pipe already wakes it */
+    if (batch->n && batch->rc == KVS_OK
+        && ngx_http_kvs_wake != NGX_INVALID_FILE
+        && write(ngx_http_kvs_wake, "", 1) == -1)
+    {
+        ngx_kvs_debug(ev->log, "kvs write: the agent's wake-up: %s",
+                      ngx_errno == NGX_EAGAIN ? "the pipe is full"
+                                              : "the agent is gone");
     }
 
     if (batch->rc == KVS_FULL) {

@@ -4,11 +4,13 @@
  *
  * Every write, in the transaction that makes it, appends to the change
  * feed (kvs_store.c).  The agent keeps, for every alive peer, a cursor in
- * that feed: the last change the peer has acknowledged.  Every tenth of a
- * second it sends each idle peer the records of the changes after its
- * cursor, in one signed POST /_cluster/apply of at most 512 records and
- * about max_json_size bytes, and moves the cursor when the peer answers
- * 200.  A peer that fails is retried with a growing delay, up to 5 s.
+ * that feed: the last change the peer has acknowledged.  When a worker
+ * has committed (it wakes the agent through the pipe the master made,
+ * kmcf->wake), when a peer acknowledges, and every tenth of a second, it
+ * sends each idle peer the records of the changes after its cursor, in
+ * one signed POST /_cluster/apply of at most 512 records and about
+ * max_json_size bytes, and moves the cursor when the peer answers 200.
+ * A peer that fails is retried with a growing delay, up to 5 s.
  * Cursors are kept in LMDB's meta ("push:<node id>"), written at most once
  * a second, so a restarted agent resends a little rather than skipping
  * anything; the peer's version rules make a resent record a no-op.  A
@@ -67,6 +69,9 @@ typedef struct {
 
 
 static void ngx_kvs_push_tick(ngx_event_t *ev);
+static ngx_int_t ngx_kvs_push_wake_init(ngx_kvs_agent_t *agent);
+static void ngx_kvs_push_wake(ngx_event_t *ev);
+static void ngx_kvs_push_all(ngx_kvs_agent_t *agent);
 static ngx_kvs_push_peer_t *ngx_kvs_push_peer(ngx_kvs_agent_t *agent,
     kvs_member_t *m);
 static void ngx_kvs_push_send(ngx_kvs_agent_t *agent,
@@ -108,45 +113,101 @@ ngx_kvs_push_init(ngx_kvs_agent_t *agent)
 
     ngx_add_timer(&ngx_kvs_push_ev, NGX_KVS_PUSH_INTERVAL);
 
+    return ngx_kvs_push_wake_init(agent);
+}
+
+
+/* the read end of the workers' wake-up, in the agent's event loop */
+
+static ngx_int_t
+ngx_kvs_push_wake_init(ngx_kvs_agent_t *agent)
+{
+    ngx_connection_t  *c;
+
+    if (agent->kmcf->wake[0] == NGX_INVALID_FILE) {
+        return NGX_OK;
+    }
+
+    c = ngx_get_connection(agent->kmcf->wake[0], agent->log);
+    if (c == NULL) {
+        return NGX_ERROR;
+    }
+
+    c->read->handler = ngx_kvs_push_wake;
+    c->read->log = agent->log;
+
+    /* level-triggered: a byte left unread wakes it again */
+    if (ngx_add_event(c->read, NGX_READ_EVENT, 0) != NGX_OK) {
+        ngx_free_connection(c);
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
+}
+
+
+static void
+ngx_kvs_push_wake(ngx_event_t *ev)
+{
+    u_char             buf[64];
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = ev->data;
+
+    do {
+        n = read(c->fd, buf, sizeof(buf));
+    } while (n == (ssize_t) sizeof(buf));
+
+    ngx_kvs_debug(ev->log, "kvs push: woken by a commit");
+
+    ngx_kvs_push_all(ngx_kvs_agent);
 }
 
 
 static void
 ngx_kvs_push_tick(ngx_event_t *ev)
 {
+    ngx_kvs_push_all(ngx_kvs_agent);
+
+    ngx_add_timer(ev, NGX_KVS_PUSH_INTERVAL);
+}
+
+
+/* sends every alive, idle peer what it lacks */
+
+static void
+ngx_kvs_push_all(ngx_kvs_agent_t *agent)
+{
     size_t                i;
     uint64_t              now;
     kvs_member_t         *m;
-    ngx_kvs_agent_t      *agent;
     ngx_kvs_push_peer_t  *pp;
 
-    agent = ngx_kvs_agent;
-    now = ngx_http_kvs_now_ms();
-
-    if (agent->kmcf->kc.cluster_secret != NULL) {
-
-        for (i = 0; i < agent->nview; i++) {
-            m = &agent->view[i];
-
-            if (ngx_strcmp(m->node_id, agent->kmcf->kc.node_id) == 0
-                || kvs_member_state(m, now,
-                                    (uint64_t) (agent->kmcf->kc.failure_timeout
-                                                * 1000))
-                   != KVS_MEMBER_ALIVE)
-            {
-                continue;
-            }
-
-            pp = ngx_kvs_push_peer(agent, m);
-
-            if (pp != NULL && !pp->busy && ngx_current_msec >= pp->retry_at) {
-                ngx_kvs_push_send(agent, pp);
-            }
-        }
+    if (agent->kmcf->kc.cluster_secret == NULL) {
+        return;
     }
 
-    ngx_add_timer(ev, NGX_KVS_PUSH_INTERVAL);
+    now = ngx_http_kvs_now_ms();
+
+    for (i = 0; i < agent->nview; i++) {
+        m = &agent->view[i];
+
+        if (ngx_strcmp(m->node_id, agent->kmcf->kc.node_id) == 0
+            || kvs_member_state(m, now,
+                                (uint64_t) (agent->kmcf->kc.failure_timeout
+                                            * 1000))
+               != KVS_MEMBER_ALIVE)
+        {
+            continue;
+        }
+
+        pp = ngx_kvs_push_peer(agent, m);
+
+        if (pp != NULL && !pp->busy && ngx_current_msec >= pp->retry_at) {
+            ngx_kvs_push_send(agent, pp);
+        }
+    }
 }
 
 
@@ -323,6 +384,11 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
         pp->failures = 0;
         ngx_kvs_push_save(agent, pp);
         ngx_kvs_push_acked(agent, pp);
+        ngx_destroy_pool(call->pool);
+
+        /* what was committed while the batch was on its way goes now */
+        ngx_kvs_push_send(agent, pp);
+        return;
 
     } else {
         pp->failures++;

@@ -88,4 +88,41 @@ like(digest($n1), qr/"keys":51,/, 'the 50 frozen/* keys and the deleted profile,
 is($st, 401, 'the digest is for members only');
 
 $_->stop for $n1, $n2, $n3;
+
+# A commit wakes its node's agent, which pushes at once rather than at its
+# next tick: the agent's trace says so (log_level: debug), before a reload
+# and after it, whose new cycle brings a new wake-up pipe.
+my $w1 = KVS::Node->new(name => 'w1', main => 'error_log logs/debug.log debug;',
+                        yaml => $timing . "log_level: debug\nseed_nodes: []\n");
+my $w2 = KVS::Node->new(name => 'w2',
+                        yaml => $timing . 'seed_nodes: ' . seeds($w1) . "\n");
+$_->start for $w1, $w2;
+ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":2/ } $w1, $w2 }),
+   'two nodes know each other');
+
+sub debug_log {
+    open my $f, '<', $w1->prefix . '/logs/debug.log' or return '';
+    local $/;
+    return <$f>;
+}
+
+sub woken { my @w = debug_log() =~ /kvs push: woken by a commit/g; scalar @w }
+
+for my $when ('before a reload', 'after a reload') {
+    my $before = woken();
+    my $key = '/kv/woken/' . ($when =~ tr/ /-/r);
+    ($st) = $w1->request(PUT => $key, body => '{"w":1}');
+    is($st, 200, "a PUT on w1 $when");
+    ok(wait_for(2, sub { ($w2->request(GET => $key))[0] == 200 }),
+       "reaches w2 $when");
+    ok(woken() > $before, "w1's agent was woken by the commit $when");
+    next if $when =~ /after/;
+    my @agent = ($w1->helper_pid);
+    kill 'HUP', $w1->master_pid;
+    ok(wait_for(10, sub { my $a = $w1->helper_pid; $a && $a != $agent[0] }),
+       'the reload started a new agent');
+}
+unlike($w1->log_text, qr/\[(alert|crit|emerg)\]/, 'no alert in w1\'s log');
+
+$_->stop for $w1, $w2;
 done_testing;

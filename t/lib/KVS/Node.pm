@@ -39,6 +39,7 @@ sub new {
         name    => $o{name} // 'node',
         workers => $o{workers} // 2,
         yaml    => $o{yaml} // '',
+        main    => $o{main} // '',      # top-level directives
         http    => $o{http} // '',
         server  => $o{server} // '',
         bind_address => $o{bind_address},    # what peers are told
@@ -84,6 +85,7 @@ sub write_conf {
 load_module $self->{module};
 ${user}worker_processes $self->{workers};
 error_log logs/error.log info;
+$self->{main}
 pid logs/nginx.pid;
 events { worker_connections 1024; }
 http {
