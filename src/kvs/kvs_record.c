@@ -12,6 +12,7 @@
  * then key_len bytes of path (see kvs_store.c), then value_len bytes.
  */
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -155,12 +156,33 @@ kvs_version_cmp(const kvs_version_t *a, const kvs_version_t *b)
 /*
  * Random (version 4) uuids.  A buffer of random bytes (kvs_random()) is
  * refilled rarely, so a write costs a copy rather than a call into
- * OpenSSL; each thread of each process fills its own.
+ * OpenSSL; each thread of each process fills its own.  A forked child,
+ * whose one thread holds a copy of its parent's buffer, empties it
+ * (pthread_atfork), so that no two processes share a uuid: not a
+ * getpid() a uuid.
  */
 
 static __thread uint8_t  kvs_uuid_pool[4096];
 static __thread size_t   kvs_uuid_left;
-static __thread pid_t    kvs_uuid_pid;
+static pthread_once_t    kvs_uuid_once = PTHREAD_ONCE_INIT;
+
+
+static void
+kvs_uuid_forked(void)
+{
+    kvs_uuid_left = 0;
+}
+
+
+static void
+kvs_uuid_init(void)
+{
+    /* without the handler, a child would repeat its parent's uuids: no
+     * uuid at all is better */
+    if (pthread_atfork(NULL, NULL, kvs_uuid_forked) != 0) {
+        abort();
+    }
+}
 
 
 int
@@ -243,11 +265,9 @@ kvs_version_decide(const kvs_version_t *held, const kvs_version_t *incoming)
 void
 kvs_uuid_generate(uint8_t *uuid)
 {
-    pid_t  pid;
+    (void) pthread_once(&kvs_uuid_once, kvs_uuid_init);
 
-    pid = getpid();
-
-    if (kvs_uuid_left < KVS_UUID_LEN || pid != kvs_uuid_pid) {
+    if (kvs_uuid_left < KVS_UUID_LEN) {
 
         /* a node that cannot make a random uuid must not make a version
          * at all: two nodes sharing a uuid would never see their
@@ -257,7 +277,6 @@ kvs_uuid_generate(uint8_t *uuid)
         }
 
         kvs_uuid_left = sizeof(kvs_uuid_pool);
-        kvs_uuid_pid = pid;
     }
 
     memcpy(uuid, kvs_uuid_pool + sizeof(kvs_uuid_pool) - kvs_uuid_left,

@@ -355,6 +355,50 @@ kvs_test_uuid(void)
  * new process, so its first uuid refills the pool.
  */
 
+/* a child forked with a partly used buffer makes its own uuids, not the
+ * ones its parent makes next */
+
+static void
+kvs_test_uuid_fork(void)
+{
+    int      fd[2], status;
+    pid_t    pid;
+    uint8_t  mine[KVS_UUID_LEN], parent[KVS_UUID_LEN], child[KVS_UUID_LEN];
+
+    kvs_uuid_generate(mine);
+
+    if (pipe(fd) == -1) {
+        printf("Bail out! pipe: %s\n", strerror(errno));
+        exit(2);
+    }
+
+    fflush(stdout);
+
+    pid = fork();
+
+    if (pid == -1) {
+        printf("Bail out! fork: %s\n", strerror(errno));
+        exit(2);
+    }
+
+    if (pid == 0) {
+        kvs_uuid_generate(child);
+        _exit(write(fd[1], child, sizeof(child)) == sizeof(child) ? 0 : 1);
+    }
+
+    kvs_uuid_generate(parent);
+
+    CHECK(read(fd[0], child, sizeof(child)) == sizeof(child)
+          && waitpid(pid, &status, 0) == pid && WIFEXITED(status)
+          && WEXITSTATUS(status) == 0, "uuid fork: the child made one");
+    CHECK(memcmp(parent, child, KVS_UUID_LEN) != 0,
+          "uuid fork: the child's first uuid is not its parent's next");
+
+    close(fd[0]);
+    close(fd[1]);
+}
+
+
 static void
 kvs_test_uuid_no_entropy(void)
 {
@@ -612,6 +656,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_live),
     KVS_TEST_CASE(kvs_test_decide),
     KVS_TEST_CASE(kvs_test_uuid),
+    KVS_TEST_CASE(kvs_test_uuid_fork),
     KVS_TEST_CASE(kvs_test_uuid_no_entropy),
     KVS_TEST_CASE(kvs_test_key),
     KVS_TEST_CASE(kvs_test_merkle),
