@@ -256,11 +256,14 @@ for my $try (1 .. 3) {
     $fit = $try if $st == 200 && int(time) == $second;
     last if $fit;
 }
+# the last try's new password on node 3 (a loaded machine may have made
+# every try miss its second: then only what follows the SKIP runs)
+my $reached = wait_for(2, sub { (login($n3, $name, 'frank-password-2'))[0]
+                                == 200 });
 SKIP: {
     skip 'a creation, a login and a change never fit in one second', 4
         unless $fit;
-    ok(wait_for(2, sub { (login($n3, $name, 'frank-password-2'))[0]
-                         == 200 }),
+    ok($reached,
        'a user created, logged in on node 1 and given a new password '
        . 'there within one second: the new password reaches node 3');
     for my $i (0 .. 2) {
