@@ -67,7 +67,7 @@ FUZZ_OBJS  := $(patsubst src/kvs/%.c,$(FUZZ_BUILD)/kvs/%.o,$(KVS_SRCS))
 DEB_FUZZ   := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-bench deps-fuzz build unit tools run test bench fuzz \
-        fuzz-seeds clean
+        fuzz-seeds docker-test clean
 
 all: build
 
@@ -168,6 +168,12 @@ fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
 	    $(KVS_SRCS) $(FUZZ_LIBS)
 	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password)
 	$(FUZZ_BUILD)/seeds t/fuzz/corpus
+
+# Builds docker/Dockerfile and checks a node of the image (/health, a PUT
+# and a GET), with docker where an engine answers, else with podman as root
+# (docker/test says how).  Not part of `make test`: root, network, minutes.
+docker-test:
+	@./docker/test
 
 clean:
 	rm -rf build build-asan build-fuzz run t/servroot* t/cluster/servroot*
