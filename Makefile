@@ -34,7 +34,10 @@ NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
-DEB_TEST   := libtest-base-perl curl perl lmdb-utils
+# util-linux and mount: unshare -m and mount, for the suites that run nginx
+# in a mount namespace of its own (a tmpfs data_dir, a hosts file of the
+# test's)
+DEB_TEST   := libtest-base-perl curl perl lmdb-utils util-linux mount
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
