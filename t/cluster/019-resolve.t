@@ -9,9 +9,9 @@
 # one that never answers.  Node "b" listens on 127.0.0.2 and is called
 # movable.kvs.test; it is killed, the file moves the name to 127.0.0.3,
 # and b starts there on the same data: node "a", which knows b only by the
-# name, logs the move and replicates to b again.  Node "s" is seeded with
-# a name only the silent server could answer: each of its lookups waits
-# for the resolver's 2 s timeout, and its agent goes on all the while.
+# name, logs the move and replicates to b again.  Then a hears of a member
+# whose name only the silent server could answer: each lookup of it waits
+# for the resolver's 2 s timeout, and a's pushes to b go on all the while.
 # The test is skipped where namespaces, mounts or 127.0.0.3 are not to be
 # had.
 use strict;
