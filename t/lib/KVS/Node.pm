@@ -74,7 +74,8 @@ sub port   { $_[0]{port} }
 sub address { $_[0]{address} }
 
 # Moves the node to another loopback address, same port, same data: it
-# listens there from its next start.
+# listens there from its next start.  Its nginx.conf and node.yaml are
+# written anew, as new() wrote them (a set_yaml() is undone).
 sub set_address {
     my ($self, $address) = @_;
     $self->{address} = $address;
