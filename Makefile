@@ -34,8 +34,11 @@ NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
+# util-linux and mount: unshare -m and mount, for the suites that run nginx
+# in a mount namespace of its own (a tmpfs data_dir, a hosts file of the
+# test's); openssl: KVS::PKI's certificates
 DEB_TEST   := libtest-base-perl curl perl lmdb-utils libio-socket-ssl-perl \
-              openssl util-linux
+              openssl util-linux mount
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
@@ -68,7 +71,7 @@ FUZZ_OBJS  := $(patsubst src/kvs/%.c,$(FUZZ_BUILD)/kvs/%.o,$(KVS_SRCS))
 DEB_FUZZ   := clang libclang-rt-14-dev
 
 .PHONY: all deps deps-bench deps-fuzz build unit tools run test bench fuzz \
-        fuzz-seeds clean
+        fuzz-seeds docker-test clean
 
 all: build
 
@@ -169,6 +172,12 @@ fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
 	    $(KVS_SRCS) $(FUZZ_LIBS)
 	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password)
 	$(FUZZ_BUILD)/seeds t/fuzz/corpus
+
+# Builds docker/Dockerfile and checks a node of the image (/health, a PUT
+# and a GET), with docker where an engine answers, else with podman as root
+# (docker/test says how).  Not part of `make test`: root, network, minutes.
+docker-test:
+	@./docker/test
 
 clean:
 	rm -rf build build-asan build-fuzz run t/servroot* t/cluster/servroot*

@@ -68,6 +68,7 @@ ngx_kvs_agent_manager(void *data)
 ngx_int_t
 ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
 {
+    ngx_msec_t                 interval;
     ngx_kvs_agent_t           *agent;
     ngx_http_kvs_main_conf_t  *kmcf;
 
@@ -105,6 +106,14 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
 #if (NGX_SSL)
     ngx_kvs_peer_ssl_init(kmcf->peer_ssl, kmcf->peer_ca_file.len != 0);
 #endif
+
+    /* peers' host names are looked up on threads of the agent's own */
+
+    interval = ngx_kvs_agent_msec(kmcf->kc.peer_resolve_interval);
+
+    if (ngx_kvs_resolve_init(cycle, interval) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     ngx_kvs_agent = agent;
 

@@ -16,6 +16,14 @@
  * master, which has no event loop, makes its one call as nginx stops (the
  * leave) through ngx_kvs_call_blocking(): the same request, TLS set-up and
  * parser, on a blocking socket.
+ *
+ * A peer known by a host name gets its address from a lookup on the
+ * agent's threads (ngx_kvs_resolve.c), never on the event loop: its first
+ * calls wait for the first lookup, for at most their timeout; a call that
+ * gets no answer has the name looked up again (rate-limited there), while
+ * the calls made meanwhile go on to the address the peer had.  A call
+ * copies the address it connects to, so that a lookup may move the peer
+ * under it; a move drops the connection kept alive to the old address.
  */
 
 #include <ngx_config.h>
@@ -32,6 +40,13 @@
 #define NGX_KVS_PEER_IDLE_TIMEOUT 60000
 
 
+static void ngx_kvs_call_exchange(ngx_kvs_call_t *call);
+static void ngx_kvs_call_wait(ngx_kvs_call_t *call);
+static void ngx_kvs_call_wait_timeout(ngx_event_t *ev);
+static const char *ngx_kvs_call_unresolved(ngx_kvs_call_t *call,
+    const char *why);
+static void ngx_kvs_peer_set_address(ngx_kvs_peer_t *peer,
+    struct sockaddr *sa, socklen_t socklen);
 static void ngx_kvs_call_connect(ngx_kvs_call_t *call);
 static void ngx_kvs_call_write(ngx_event_t *wev);
 static void ngx_kvs_call_sent(ngx_event_t *wev);
@@ -224,25 +239,14 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     peer->host.len = a.host_len;
     peer->hostport.data = (u_char *) a.authority;
     peer->hostport.len = a.authority_len;
+    peer->port = (in_port_t) a.port;
+    ngx_queue_init(&peer->waiting);
 
     /* a plain peer is named as members name it, without "http://" */
 
     if (!a.ssl) {
         peer->address = peer->hostport;
     }
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-    u.url = peer->hostport;
-    u.no_resolve = 0;
-
-    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0) {
-        ngx_kvs_log(NGX_LOG_WARN, log, 0,
-                    "kvs: peer address \"%V\" cannot be resolved%s%s",
-                    address, u.err ? ": " : "", u.err ? u.err : "");
-        return NULL;
-    }
-
-    peer->addr = &u.addrs[0];
 
 #if !(NGX_SSL)
     if (peer->ssl) {
@@ -253,7 +257,129 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     }
 #endif
 
+    /* an IP address is taken as it is; a name waits for its first call */
+
+    if (!peer->ip) {
+        return peer;
+    }
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = peer->hostport;
+
+    if (ngx_parse_url(pool, &u) != NGX_OK || u.naddrs == 0) {
+        ngx_kvs_log(NGX_LOG_WARN, log, 0,
+                    "kvs: peer address \"%V\" cannot be used%s%s",
+                    address, u.err ? ": " : "", u.err ? u.err : "");
+        return NULL;
+    }
+
+    ngx_kvs_peer_set_address(peer, u.addrs[0].sockaddr, u.addrs[0].socklen);
+
     return peer;
+}
+
+
+static void
+ngx_kvs_peer_set_address(ngx_kvs_peer_t *peer, struct sockaddr *sa,
+    socklen_t socklen)
+{
+    ngx_memcpy(&peer->sockaddr, sa, socklen);
+    peer->socklen = socklen;
+    ngx_inet_set_port(&peer->sockaddr.sockaddr, peer->port);
+
+    peer->addr_text.data = peer->addr_buf;
+    peer->addr_text.len = ngx_sock_ntop(&peer->sockaddr.sockaddr, socklen,
+                                        peer->addr_buf,
+                                        sizeof(peer->addr_buf), 0);
+}
+
+
+/*
+ * A lookup of the peer's name has ended (ngx_kvs_resolve.c): a new address
+ * is the peer's from now on, and the calls that waited for one go.  A name
+ * that no longer resolves keeps the address it had: the calls there are
+ * the best try left.
+ */
+
+void
+ngx_kvs_peer_resolved(ngx_kvs_peer_t *peer, struct sockaddr *sa,
+    socklen_t socklen, const char *error)
+{
+    u_char             text[NGX_SOCKADDR_STRLEN];
+    ngx_str_t          was;
+    ngx_queue_t       *q;
+    ngx_kvs_call_t    *call;
+    ngx_connection_t  *c;
+
+    if (socklen == 0) {
+
+        if (peer->socklen == 0) {
+            ngx_kvs_log(NGX_LOG_WARN, ngx_cycle->log, 0,
+                        "kvs: peer \"%V\": its host name does not resolve: "
+                        "%s", &peer->address, error);
+
+        } else {
+            ngx_kvs_log(NGX_LOG_INFO, ngx_cycle->log, 0,
+                        "kvs: peer \"%V\": its host name does not resolve "
+                        "now (%s); calls go on to %V", &peer->address, error,
+                        &peer->addr_text);
+        }
+
+    } else {
+        ngx_inet_set_port(sa, peer->port);
+
+        if (peer->socklen == 0) {
+            ngx_kvs_peer_set_address(peer, sa, socklen);
+
+            ngx_kvs_log(NGX_LOG_INFO, ngx_cycle->log, 0,
+                        "kvs: peer \"%V\" is at %V", &peer->address,
+                        &peer->addr_text);
+
+        } else if (ngx_cmp_sockaddr(sa, socklen, &peer->sockaddr.sockaddr,
+                                    peer->socklen, 1)
+                   != NGX_OK)
+        {
+            was.len = ngx_cpymem(text, peer->addr_text.data,
+                                 peer->addr_text.len) - text;
+            was.data = text;
+
+            ngx_kvs_peer_set_address(peer, sa, socklen);
+
+            ngx_kvs_log(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                        "kvs: peer \"%V\" moved from %V to %V",
+                        &peer->address, &was, &peer->addr_text);
+
+            /* the connection kept alive goes to the old address */
+
+            c = peer->idle;
+
+            if (c) {
+                peer->idle = NULL;
+                ngx_kvs_peer_close_connection(c);
+            }
+
+        } else {
+            ngx_kvs_debug(ngx_cycle->log, "kvs resolve: peer \"%V\" is "
+                          "still at %V", &peer->address, &peer->addr_text);
+        }
+    }
+
+    while (!ngx_queue_empty(&peer->waiting)) {
+        q = ngx_queue_head(&peer->waiting);
+        ngx_queue_remove(q);
+        call = ngx_queue_data(q, ngx_kvs_call_t, queue);
+
+        if (call->wait.timer_set) {
+            ngx_del_timer(&call->wait);
+        }
+
+        if (peer->socklen) {
+            ngx_kvs_call_exchange(call);
+
+        } else {
+            ngx_kvs_call_done(call, ngx_kvs_call_unresolved(call, error));
+        }
+    }
 }
 
 
@@ -344,6 +470,88 @@ ngx_kvs_call_start(ngx_kvs_call_t *call)
         return;
     }
 
+    if (call->peer->socklen == 0) {
+        ngx_kvs_call_wait(call);
+        return;
+    }
+
+    ngx_kvs_call_exchange(call);
+}
+
+
+/*
+ * A call to a peer whose name has no address yet waits for the lookup, for
+ * at most its timeout; when no lookup is to be made now (one failed a
+ * moment ago), it fails at once with the lookup's reason.
+ */
+
+static void
+ngx_kvs_call_wait(ngx_kvs_call_t *call)
+{
+    if (ngx_kvs_resolve(call->peer) != NGX_OK) {
+        ngx_kvs_call_done(call,
+                          ngx_kvs_call_unresolved(call,
+                                         ngx_kvs_resolve_error(call->peer)));
+        return;
+    }
+
+    ngx_queue_insert_tail(&call->peer->waiting, &call->queue);
+
+    call->wait.handler = ngx_kvs_call_wait_timeout;
+    call->wait.data = call;
+    call->wait.log = call->log;
+
+    ngx_add_timer(&call->wait, call->timeout);
+
+    ngx_kvs_debug(call->log, "kvs peer: %V%V waits for its host name's "
+                  "address", &call->peer->address, &call->uri);
+}
+
+
+static void
+ngx_kvs_call_wait_timeout(ngx_event_t *ev)
+{
+    ngx_kvs_call_t  *call;
+
+    call = ev->data;
+
+    ngx_queue_remove(&call->queue);
+
+    ngx_kvs_call_done(call, "its host name was not resolved within "
+                            "peer_timeout");
+}
+
+
+/* the failure of a call whose peer's name has no address: a sentence */
+
+static const char *
+ngx_kvs_call_unresolved(ngx_kvs_call_t *call, const char *why)
+{
+    u_char  *p;
+    size_t   len;
+
+    if (why == NULL) {
+        return "its host name is not resolved yet";
+    }
+
+    len = sizeof("its host name does not resolve: ") + ngx_strlen(why);
+
+    p = ngx_pnalloc(call->pool, len);
+    if (p == NULL) {
+        return "its host name does not resolve";
+    }
+
+    (void) ngx_sprintf(p, "its host name does not resolve: %s%Z", why);
+
+    return (const char *) p;
+}
+
+
+/* a peer with an address: its kept connection, or a fresh one */
+
+static void
+ngx_kvs_call_exchange(ngx_kvs_call_t *call)
+{
     if (call->peer->idle) {
         call->pc.connection = call->peer->idle;
         call->peer->idle = NULL;
@@ -377,8 +585,9 @@ ngx_kvs_call_connect(ngx_kvs_call_t *call)
     ngx_connection_t  *c;
 
     call->reused = 0;
-    call->pc.sockaddr = call->peer->addr->sockaddr;
-    call->pc.socklen = call->peer->addr->socklen;
+    ngx_memcpy(&call->sockaddr, &call->peer->sockaddr, call->peer->socklen);
+    call->pc.sockaddr = &call->sockaddr.sockaddr;
+    call->pc.socklen = call->peer->socklen;
     call->pc.name = &call->peer->address;
     call->pc.get = ngx_event_get_peer;
     call->pc.log = call->log;
@@ -759,6 +968,9 @@ ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error)
         if (c) {
             ngx_kvs_peer_close_connection(c);
         }
+
+        /* no answer: the name may have moved to another address */
+        (void) ngx_kvs_resolve(call->peer);
     }
 
     call->pc.connection = NULL;
@@ -935,8 +1147,8 @@ ngx_kvs_blocking_exchange(ngx_kvs_call_t *call, ngx_kvs_blocking_t *bl)
 #endif
 
     if (ngx_kvs_blocking_wait(bl) != NGX_OK
-        || connect(bl->fd, call->peer->addr->sockaddr,
-                   call->peer->addr->socklen)
+        || connect(bl->fd, &call->peer->sockaddr.sockaddr,
+                   call->peer->socklen)
            == -1)
     {
         return ngx_kvs_blocking_failed("cannot connect");
@@ -1018,6 +1230,25 @@ ngx_kvs_blocking_exchange(ngx_kvs_call_t *call, ngx_kvs_blocking_t *bl)
 }
 
 
+static const char *
+ngx_kvs_blocking_resolve(ngx_kvs_call_t *call)
+{
+    ngx_url_t  u;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+    u.url = call->peer->hostport;
+
+    if (ngx_parse_url(call->pool, &u) != NGX_OK || u.naddrs == 0) {
+        return ngx_kvs_call_unresolved(call, u.err ? u.err : "no address");
+    }
+
+    ngx_kvs_peer_set_address(call->peer, u.addrs[0].sockaddr,
+                             u.addrs[0].socklen);
+
+    return NULL;
+}
+
+
 void
 ngx_kvs_call_blocking(ngx_kvs_call_t *call)
 {
@@ -1032,7 +1263,16 @@ ngx_kvs_call_blocking(ngx_kvs_call_t *call)
         goto done;
     }
 
-    bl.fd = ngx_socket(call->peer->addr->sockaddr->sa_family, SOCK_STREAM,
+    /* no event loop here: a host name is looked up the blocking way */
+
+    if (call->peer->socklen == 0) {
+        error = ngx_kvs_blocking_resolve(call);
+        if (error != NULL) {
+            goto done;
+        }
+    }
+
+    bl.fd = ngx_socket(call->peer->sockaddr.sockaddr.sa_family, SOCK_STREAM,
                        0);
     if (bl.fd == (ngx_socket_t) -1) {
         error = "cannot connect";

@@ -12,8 +12,9 @@
 #include "kvs_members.h"
 
 
-typedef struct ngx_kvs_peer_s  ngx_kvs_peer_t;
-typedef struct ngx_kvs_call_s  ngx_kvs_call_t;
+typedef struct ngx_kvs_peer_s    ngx_kvs_peer_t;
+typedef struct ngx_kvs_call_s    ngx_kvs_call_t;
+typedef struct ngx_kvs_lookup_s  ngx_kvs_lookup_t;
 
 typedef void (*ngx_kvs_call_handler_pt)(ngx_kvs_call_t *call);
 
@@ -24,7 +25,16 @@ struct ngx_kvs_peer_s {
     ngx_str_t                 host;          /* for SNI and the
                                                 certificate's name */
     ngx_str_t                 hostport;      /* for Host and the resolver */
-    ngx_addr_t               *addr;
+    in_port_t                 port;
+    ngx_sockaddr_t            sockaddr;      /* where calls go */
+    socklen_t                 socklen;       /* 0: no address known yet */
+    ngx_str_t                 addr_text;     /* the address, for logs */
+    u_char                    addr_buf[NGX_SOCKADDR_STRLEN];
+    ngx_kvs_lookup_t         *lookup;        /* a host name's lookups on
+                                                the agent's thread
+                                                (ngx_kvs_resolve.c) */
+    ngx_queue_t               waiting;       /* calls waiting for its first
+                                                address */
     ngx_connection_t         *idle;          /* one kept-alive connection */
     unsigned                  ssl:1;
     unsigned                  ip:1;          /* host is an address */
@@ -51,6 +61,10 @@ struct ngx_kvs_call_s {
     const char               *error;
 
     /* the exchange */
+    ngx_queue_t               queue;         /* in peer->waiting */
+    ngx_event_t               wait;          /* the timeout of that wait */
+    ngx_sockaddr_t            sockaddr;      /* the peer's address as the
+                                                call connects */
     ngx_peer_connection_t     pc;
     ngx_buf_t                *out;
     ngx_buf_t                *in;
@@ -83,11 +97,29 @@ ngx_int_t ngx_kvs_peer_ssl_name(ngx_kvs_peer_t *peer, SSL *ssl,
 const char *ngx_kvs_peer_ssl_verify(ngx_kvs_peer_t *peer, SSL *ssl);
 #endif
 
-/* A peer at an address (kvs_address_parse()), resolved now; NULL, and
- * logged, when it cannot be called. */
+/* A peer at an address (kvs_address_parse()); NULL, and logged, when it
+ * cannot be called.  An IP address is its address at once; a host name is
+ * looked up when the peer is first called: on the agent's thread
+ * (ngx_kvs_resolve.c) by ngx_kvs_call_start(), right there by
+ * ngx_kvs_call_blocking(). */
 ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
     ngx_log_t *log);
 ngx_uint_t ngx_kvs_peer_is(ngx_kvs_peer_t *peer, kvs_address_t *a);
+
+/* What a lookup of the peer's host name found: an address (socklen > 0)
+ * or why none (error); run on the event loop (ngx_kvs_resolve.c). */
+void ngx_kvs_peer_resolved(ngx_kvs_peer_t *peer, struct sockaddr *sa,
+    socklen_t socklen, const char *error);
+
+/* Starts the agent's thread of lookups; later lookups of a peer wait at
+ * least interval after its last one ended. */
+ngx_int_t ngx_kvs_resolve_init(ngx_cycle_t *cycle, ngx_msec_t interval);
+/* Looks the peer's host name up on that thread: NGX_OK when a lookup is
+ * under way (ngx_kvs_peer_resolved() runs when it ends), NGX_DECLINED when
+ * none is to be made now (an IP address, or too soon after the last). */
+ngx_int_t ngx_kvs_resolve(ngx_kvs_peer_t *peer);
+/* why the last lookup of the peer's name found no address, or NULL */
+const char *ngx_kvs_resolve_error(ngx_kvs_peer_t *peer);
 
 /* Why a call did not get its 200, in words: its error, or "answered 401". */
 const char *ngx_kvs_call_failure(ngx_kvs_call_t *call);

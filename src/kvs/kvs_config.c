@@ -235,6 +235,15 @@ static const kvs_config_key_t  kvs_config_keys[] = {
     { "peer_timeout", KVS_CONFIG_SECONDS,
       offsetof(kvs_config_t, peer_timeout), 100, 3600 * 1000 },
 
+    /*
+     * A peer known by a host name is looked up again when calls to it
+     * fail, at most once in this time: 100 ms keeps a dead peer's calls
+     * from turning into a stream of DNS queries; an hour is a guard
+     * against typos.
+     */
+    { "peer_resolve_interval", KVS_CONFIG_SECONDS,
+      offsetof(kvs_config_t, peer_resolve_interval), 100, 3600 * 1000 },
+
     { "compression_enabled", KVS_CONFIG_BOOL,
       offsetof(kvs_config_t, compression_enabled), 0, 1 },
 
@@ -407,6 +416,7 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->peer_cert_file = NULL;
     cf->peer_key_file = NULL;
     cf->peer_timeout = 5;
+    cf->peer_resolve_interval = 5;
 
     cf->compression_enabled = 1;
     cf->compression_level = 3;

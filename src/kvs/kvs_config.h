@@ -77,6 +77,9 @@ typedef struct {
     char            *peer_key_file;      /* its key: both or neither */
     double           peer_timeout;       /* s, connect/send/read timeout of
                                             one peer request, default 5 */
+    double           peer_resolve_interval;  /* s, the least time between
+                                            two lookups of a peer's host
+                                            name, default 5 */
 
     /* data features */
     int              compression_enabled;   /* bool, default 1 */

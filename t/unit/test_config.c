@@ -151,6 +151,8 @@ kvs_test_defaults(void)
     CHECK(cf.peer_cert_file == NULL && cf.peer_key_file == NULL,
           "defaults: no client certificate for peers");
     CHECK(cf.peer_timeout == 5, "defaults: peer_timeout 5");
+    CHECK(cf.peer_resolve_interval == 5,
+          "defaults: peer_resolve_interval 5");
     CHECK(cf.compression_enabled == 1, "defaults: compression_enabled true");
     CHECK(cf.compression_level == 3, "defaults: compression_level 3");
     CHECK(cf.compression_min_size == 256,
@@ -242,7 +244,8 @@ kvs_test_full(void)
         "failure_timeout: 30\n"
         "removal_timeout: 60.5\n"
         "peer_ca_file: /etc/kvs/ca.pem\n"
-        "peer_timeout: 0.5\n";
+        "peer_timeout: 0.5\n"
+        "peer_resolve_interval: 30\n";
 
     err[0] = 'x';
     rc = kvs_test_load("full.yaml", yaml, &cf, err, sizeof(err));
@@ -284,6 +287,8 @@ kvs_test_full(void)
           "full file: failure and removal timeouts");
     CHECK_STR(cf.peer_ca_file, "/etc/kvs/ca.pem", "full file: peer_ca_file");
     CHECK(cf.peer_timeout == 0.5, "full file: peer_timeout");
+    CHECK(cf.peer_resolve_interval == 30,
+          "full file: peer_resolve_interval");
 
     /* loading over a loaded config must free what it replaces; the seed
      * nodes are fine with the secret the first file gave */
@@ -1353,6 +1358,10 @@ kvs_test_errors(void)
         { "peer_timeout: 0\n",
           "n.yaml:1: peer_timeout: 0 is out of range (0.1..3600 seconds)",
           "peer_timeout: zero" },
+        { "peer_resolve_interval: 0.05\n",
+          "n.yaml:1: peer_resolve_interval: 0.05 is out of range "
+          "(0.1..3600 seconds)",
+          "peer_resolve_interval: below 100 ms" },
         { "peer_timeout: 1e-9\n",
           "n.yaml:1: peer_timeout: 1e-9 is out of range "
           "(0.1..3600 seconds)",

@@ -21,8 +21,11 @@ our @EXPORT_OK = qw(seeds wait_for sign_headers);
 my @live;
 my $owner = $$;    # forked clients must not stop the nodes when they exit
 
+# a port free on the loopback address given (127.0.0.1 unless told)
 sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1',
+    my ($address) = @_;
+    my $s = IO::Socket::INET->new(Listen => 1,
+                                  LocalAddr => $address // '127.0.0.1',
                                   LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
         or die "cannot find a free port: $!";
     my $port = $s->sockport;
@@ -31,12 +34,18 @@ sub free_port {
 }
 
 # new(name => 'n1', yaml => "extra: lines\n", workers => 2,
-#     http => "extra http directives", server => "extra server directives")
+#     http => "extra http directives", server => "extra server directives",
+#     address => '127.0.0.2' (the loopback address it listens on, and the
+#     test calls it at; 127.0.0.1 unless told), log_level => 'debug' (of
+#     its error log; info unless told))
 sub new {
     my ($class, %o) = @_;
     my $top = abs_path(__FILE__) =~ s{/t/lib/KVS/Node\.pm$}{}r;
+    my $address = $o{address} // '127.0.0.1';
     my $self = bless {
         name    => $o{name} // 'node',
+        address => $address,
+        log_level => $o{log_level} // 'info',
         workers => $o{workers} // 2,
         yaml    => $o{yaml} // '',
         main    => $o{main} // '',      # top-level directives
@@ -46,7 +55,7 @@ sub new {
         peer_port    => $o{peer_port},
         kvs_config => exists $o{kvs_config} ? $o{kvs_config}
                                             : 'kvs_config node.yaml;',
-        port    => $o{port} // free_port(),
+        port    => $o{port} // free_port($address),
         module  => $ENV{KVS_MODULE} // "$top/build/ngx_http_kvs_module.so",
         nginx   => $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx',
     }, $class;
@@ -63,6 +72,16 @@ sub new {
 sub use_nginx { $_[0]{nginx} = $_[1] }
 
 sub port   { $_[0]{port} }
+sub address { $_[0]{address} }
+
+# Moves the node to another loopback address, same port, same data: it
+# listens there from its next start.  Its nginx.conf and node.yaml are
+# written anew, as new() wrote them (a set_yaml() is undone).
+sub set_address {
+    my ($self, $address) = @_;
+    $self->{address} = $address;
+    $self->write_conf;
+}
 sub prefix { $_[0]{prefix} }
 sub data_dir { "$_[0]{prefix}/data" }
 sub error_log { "$_[0]{prefix}/logs/error.log" }
@@ -84,7 +103,7 @@ sub write_conf {
     print $c <<"CONF";
 load_module $self->{module};
 ${user}worker_processes $self->{workers};
-error_log logs/error.log info;
+error_log logs/error.log $self->{log_level};
 $self->{main}
 pid logs/nginx.pid;
 events { worker_connections 1024; }
@@ -98,7 +117,7 @@ http {
     $self->{kvs_config}
     $self->{http}
     server {
-        listen 127.0.0.1:$self->{port};
+        listen $self->{address}:$self->{port};
         $self->{server}
         location / { kvs_api; }
     }
@@ -261,7 +280,7 @@ sub log_text {
 # returns (status, {lowercased headers}, body).
 sub request {
     my ($self, $method, $path, %o) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+    my $s = IO::Socket::INET->new(PeerAddr => $self->{address},
                                   PeerPort => $self->{port}, Proto => 'tcp',
                                   Timeout => 10)
         or die "connect to $self->{port}: $!";
