@@ -871,8 +871,7 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
         }
 
         if (kvs_cron_parse(&cron, text, len, why, sizeof(why)) != 0) {
-            return kvs_config_error(ctx, line, key->name, "%s: %s", desc,
-                                    why);
+            return kvs_config_error(ctx, line, key->name, "%s", why);
         }
 
         s = strdup(text);
