@@ -34,7 +34,7 @@ NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
-DEB_TEST   := libtest-base-perl curl perl lmdb-utils
+DEB_TEST   := libtest-base-perl curl perl lmdb-utils zstd
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)

@@ -500,6 +500,8 @@ ngx_int_t ngx_http_kvs_backup_handler(ngx_http_request_t *r);
 void ngx_http_kvs_backup_gauges(ngx_http_kvs_main_conf_t *kmcf,
     uint64_t *values);
 
+ngx_uint_t ngx_kvs_backup_busy(void);
+
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);
 void ngx_kvs_agent_leave(ngx_cycle_t *cycle);

@@ -118,6 +118,19 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
 }
 
 
+/*
+ * Whether a backup's thread runs: the store must then stay open as the
+ * process exits (master_process off), the thread copying from it until
+ * the end; the next agent removes its temporary file.
+ */
+
+ngx_uint_t
+ngx_kvs_backup_busy(void)
+{
+    return ngx_kvs_backup.busy;
+}
+
+
 /* the next scheduled backup after now, ms; 0: none */
 
 static uint64_t
@@ -162,6 +175,16 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
     sh = b->agent->kmcf->shm->data;
     bs = &sh->backup;
 
+    if (kvs_backup_name(b->name, b->agent->kmcf->kc.node_id, now) == 0) {
+        ngx_kvs_log(NGX_LOG_ALERT, ev->log, 0,
+                    "kvs: no backup name for node \"%s\"",
+                    b->agent->kmcf->kc.node_id);
+        ngx_add_timer(ev, NGX_KVS_BACKUP_TICK);
+        return;
+    }
+
+    /* from pending to running at once: a POST never sees neither */
+
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
 
     asked = bs->pending;
@@ -169,6 +192,10 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 
     if (start) {
         bs->pending = 0;
+        bs->running = 1;
+        bs->started_at = now;
+        ngx_cpystrn(bs->file, (u_char *) b->name, sizeof(bs->file));
+        bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
 
         ngx_memzero(&b->who, sizeof(kvs_audit_event_t));
 
@@ -208,15 +235,6 @@ ngx_kvs_backup_start(ngx_kvs_backup_t *b, uint64_t now, ngx_uint_t asked)
 {
     int                           rc;
     sigset_t                      set, old;
-    ngx_http_kvs_shared_t        *sh;
-    ngx_http_kvs_backup_state_t  *bs;
-
-    if (kvs_backup_name(b->name, b->agent->kmcf->kc.node_id, now) == 0) {
-        ngx_kvs_log(NGX_LOG_ALERT, b->agent->log, 0,
-                    "kvs: no backup name for node \"%s\"",
-                    b->agent->kmcf->kc.node_id);
-        return;
-    }
 
     b->started_at = now;
     b->began_us = kvs_metrics_clock_us();
@@ -225,18 +243,6 @@ ngx_kvs_backup_start(ngx_kvs_backup_t *b, uint64_t now, ngx_uint_t asked)
     b->done = 0;
     b->rc = -1;
     b->err[0] = '\0';
-
-    sh = b->agent->kmcf->shm->data;
-    bs = &sh->backup;
-
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
-
-    bs->running = 1;
-    bs->started_at = now;
-    ngx_cpystrn(bs->file, (u_char *) b->name, sizeof(bs->file));
-    bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
-
-    ngx_unlock(&bs->lock);
 
     ngx_kvs_log(NGX_LOG_NOTICE, b->agent->log, 0,
                 "kvs: backup \"%s/%s\" started, %s", b->dir, b->name,
@@ -634,4 +640,19 @@ ngx_kvs_backup_stale(ngx_kvs_backup_t *b)
                           "cut short: the cluster agent stopped while it "
                           "ran (nginx stopped, reloaded or was killed); "
                           "its temporary file was removed");
+
+    /* its start has an entry: so has its end, by the agent that saw it,
+     * which cannot know who had asked for it */
+
+    ngx_cpystrn((u_char *) b->name, (u_char *) file, sizeof(b->name));
+    ngx_memzero(&b->who, sizeof(kvs_audit_event_t));
+    b->who.client = "agent";
+    b->who.client_len = 5;
+    b->who.method = "-";
+    b->who.method_len = 1;
+    b->who.object = b->name;
+    b->who.object_len = ngx_strlen(b->name);
+
+    ngx_kvs_backup_audit(b, KVS_AUDIT_BACKUP_FINISHED,
+                         NGX_HTTP_INTERNAL_SERVER_ERROR);
 }
