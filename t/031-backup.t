@@ -6,7 +6,7 @@
 # backup recorded as cut short); the retention deleting old files but not
 # others; and failures that leave no file: a rename refused after the
 # whole file was written (the newest old backup kept), and a backup_dir
-# under a regular file, which stops root too.
+# under a regular file, which stops root too; with auth on, admins only.
 use strict;
 use warnings;
 use Test::More;
@@ -16,6 +16,7 @@ use POSIX qw(strftime);
 use Time::HiRes qw(sleep time);
 use KVS::Node qw(seeds wait_for);
 use KVS::Prometheus;
+use KVS::Token;
 
 my $json = JSON::PP->new;
 my $secret = 'test-cluster-secret-0123456789';
@@ -24,12 +25,15 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "cluster_secret: $secret\n";
 my $audit_secret = 'audit-secret-' . ('s' x 32);
 
-sub status {
-    my ($n) = @_;
-    my ($st, undef, $body) = $n->request(GET => '/api/backup/status');
+sub status_of {
+    my ($n, $headers) = @_;
+    my ($st, undef, $body) = $n->request(GET => '/api/backup/status',
+                                         headers => $headers // {});
     die "GET /api/backup/status: $st $body" unless $st == 200;
     return $json->decode($body);
 }
+
+sub status { status_of($_[0]) }
 
 # polls the status until cond holds of it, at most secs: the status, or
 # undef
@@ -390,5 +394,40 @@ like($body, qr/^\{"error":"the method DELETE is not allowed/, 'a JSON error');
 is($st, 405, 'GET /api/backup: 405');
 is($h->{allow}, 'POST', 'Allow: POST');
 $b4->stop;
+
+
+# with auth on, admins only
+
+my $ba = KVS::Node->new(name => 'ba', workers => 1,
+    yaml => "auth_enabled: true\njwt_secret_file: conf/jwt.secret\n"
+            . "admin_password_file: conf/admin.pw\naudit_enabled: false\n");
+$ba->put_file('conf/jwt.secret', "$KVS::Token::Secret\n");
+$ba->put_file('conf/admin.pw', "admin-password\n");
+$ba->start;
+
+sub bearer_of {
+    return { Authorization => 'Bearer ' . KVS::Token::mint(
+        sub => $_[0], iat => time + 300, exp => time + 900) };
+}
+
+my $admin = bearer_of($KVS::Token::Admin);
+($st) = $ba->request(POST => '/api/users', headers => $admin,
+                     body => '{"username":"bob","password":"bob-password"}');
+is($st, 201, 'auth on: an admin creates bob');
+my $bob = bearer_of(KVS::Token::user_uuid('bob'));
+($st) = $ba->request(GET => '/api/backup/status');
+is($st, 401, 'no token: 401');
+($st, $h, $body) = $ba->request(GET => '/api/backup/status', headers => $bob);
+is($st, 403, 'bob, no admin: 403 for the status');
+like($body, qr/only admins may see the backups/, 'saying so');
+($st, $h, $body) = $ba->request(POST => '/api/backup', headers => $bob);
+is($st, 403, 'and for a POST');
+is(status_of($ba, $admin)->{pending}, JSON::PP::false, 'which asked for nothing');
+($st) = $ba->request(POST => '/api/backup', headers => $admin);
+is($st, 202, 'an admin\'s POST: 202');
+$s = wait_for(20, sub { (status_of($ba, $admin)->{last} // {})->{ok} })
+     && status_of($ba, $admin);
+ok($s && $s->{last}{ok}, 'its backup is written');
+$ba->stop;
 
 done_testing;
