@@ -121,6 +121,7 @@ typedef struct {
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
     ngx_str_t              backup_dir;    /* absolute, NUL-terminated */
+    ngx_str_t              backup_schedule; /* kc's, or the default */
     ngx_str_t              node_id;       /* kc's, measured once */
     ngx_str_t              cluster_secret; /* kc's; "" = none */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
