@@ -107,7 +107,7 @@ is($rc, 0, 'a backup_dir beside data_dir, named like it, passes') or diag $out;
 
 my $b1 = KVS::Node->new(name => 'b1', workers => 2,
     yaml => $timing . "seed_nodes: []\ncompression_enabled: false\n"
-            . "backup_schedule: \"* * * * *\"\n"
+            . "backup_enabled: true\nbackup_schedule: \"* * * * *\"\n"
             . "backup_compression_level: 19\n"
             . "audit_enabled: true\naudit_secret_file: conf/audit.secret\n",
     server => 'location = /metrics { kvs_metrics; }');
