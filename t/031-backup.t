@@ -6,7 +6,8 @@
 # backup recorded as cut short); the retention deleting old files but not
 # others; and failures that leave no file: a rename refused after the
 # whole file was written (the newest old backup kept), and a backup_dir
-# under a regular file, which stops root too; with auth on, admins only.
+# under a regular file, which stops root too; near max_db_size, the 507s
+# the pages a backup pins bring; with auth on, admins only.
 use strict;
 use warnings;
 use Test::More;
@@ -407,6 +408,42 @@ is($st, 405, 'GET /api/backup: 405');
 is($h->{allow}, 'POST', 'Allow: POST');
 $b4->stop;
 
+
+# near max_db_size, the pages a backup pins fill the map: PUTs get 507,
+# never a 500, and once the backup ends the same PUTs fit again
+
+my $bf = KVS::Node->new(name => 'bf', workers => 1,
+    yaml => "compression_enabled: false\nbackup_compression_level: 19\n"
+            . "max_db_size: 8m\n");
+$bf->start;
+open $rnd, '<', '/dev/urandom' or die $!;
+for my $i (1 .. 30) {
+    read $rnd, my $bytes, 50000;
+    ($st) = $bf->request(PUT => "/kv/big/$i",
+                         body => '"' . unpack('H*', $bytes) . '"');
+    die "PUT: $st" unless $st == 200;
+}
+close $rnd;
+($st) = $bf->request(POST => '/api/backup');
+ok(status_when($bf, 5, sub { $_[0]{running} }), 'a slow backup of 3 MB runs');
+my (%during, $i);
+my $t1 = time;
+while (status($bf)->{running} && time - $t1 < 60) {
+    ($st) = $bf->request(PUT => '/kv/small/' . ($i++ % 500),
+                         body => '"' . ('x' x 1000) . '"');
+    $during{$st}++;
+}
+ok($during{507}, "PUTs during it fill the 8 MB map: 507 ($during{507} of $i)");
+is_deeply([ grep { $_ != 200 && $_ != 507 } keys %during ], [],
+          'and nothing but 200 and 507');
+my %after;
+for my $k (1 .. 50) {
+    ($st) = $bf->request(PUT => "/kv/small/$k", body => '"' . ('y' x 1000) . '"');
+    $after{$st}++;
+}
+is_deeply(\%after, { 200 => 50 }, 'once it ended, 50 PUTs fit');
+ok(status($bf)->{last}{ok}, 'the backup itself is whole');
+$bf->stop;
 
 # with auth on, admins only
 
