@@ -173,6 +173,7 @@ ngx_http_kvs_backup_dir(ngx_cycle_t *cycle, ngx_http_kvs_main_conf_t *kmcf,
 ngx_int_t
 ngx_http_kvs_backup_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_uint_t                    status;
     ngx_http_kvs_shared_t        *sh;
     ngx_http_kvs_main_conf_t     *kmcf;
@@ -195,8 +196,9 @@ ngx_http_kvs_backup_handler(ngx_http_request_t *r)
     }
 
     if (kmcf->kc.auth_enabled) {
-        if (ngx_http_kvs_read_begin(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_kvs_read_begin(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         if (!ngx_http_kvs_admin_of(r)) {

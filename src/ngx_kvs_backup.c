@@ -482,13 +482,14 @@ ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now)
         }
 
         name->len = len;
-        name->data = ngx_pstrdup(pool, &(ngx_str_t) { len,
-                                                      (u_char *) de->d_name });
+        name->data = ngx_pnalloc(pool, len);
         *when = ms;
 
         if (name->data == NULL) {
             break;
         }
+
+        ngx_memcpy(name->data, de->d_name, len);
     }
 
     closedir(dir);
