@@ -36,9 +36,9 @@ DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
 # util-linux and mount: unshare -m and mount, for the suites that run nginx
 # in a mount namespace of its own (a tmpfs data_dir, a hosts file of the
-# test's); openssl: KVS::PKI's certificates
+# test's); openssl: KVS::PKI's certificates; zstd: the backup suites
 DEB_TEST   := libtest-base-perl curl perl lmdb-utils libio-socket-ssl-perl \
-              openssl util-linux mount
+              openssl util-linux mount zstd
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
@@ -170,7 +170,7 @@ fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(FUZZ_BUILD)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $(FUZZ_BUILD)/seeds t/fuzz/seeds.c \
 	    $(KVS_SRCS) $(FUZZ_LIBS)
-	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password)
+	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password backup)
 	$(FUZZ_BUILD)/seeds t/fuzz/corpus
 
 # Builds docker/Dockerfile and checks a node of the image (/health, a PUT

@@ -260,7 +260,8 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK
-        || ngx_http_kvs_audit_conf(cf, kmcf) != NGX_OK)
+        || ngx_http_kvs_audit_conf(cf, kmcf) != NGX_OK
+        || ngx_http_kvs_backup_conf(cf, kmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }
@@ -1035,6 +1036,8 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
+    ngx_http_kvs_backup_dir(cycle, kmcf, ccf);
+
     if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
         return NGX_OK;
     }
@@ -1180,6 +1183,12 @@ ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
 
     /* no folded count outlives the process that may be the last */
     ngx_http_kvs_audit_flush(cycle, 1);
+
+    if (ngx_kvs_backup_busy()) {
+        ngx_kvs_log(NGX_LOG_NOTICE, cycle->log, 0,
+                    "kvs: the backup running is cut short by the exit");
+        return;
+    }
 
     kvs_store_close(ngx_http_kvs_store);
     ngx_http_kvs_store = NULL;
