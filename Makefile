@@ -145,6 +145,7 @@ bench: build deps-bench
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/data
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/auth
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/ops
+	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/backup
 
 # Every target for FUZZ_S seconds (default 60); fails on any crash or
 # broken invariant, and ends with one summary line.  Not part of `make test`.
