@@ -127,6 +127,14 @@ $(TAMPER): tools/kvs-audit-tamper.c
 
 tools: deps $(TAMPER)
 
+# bench/store.c: what a write costs the store itself, audit log off and on
+BENCH_STORE := $(BUILD)/bench-store
+
+$(BENCH_STORE): bench/store.c $(KVS_SRCS) $(KVS_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ bench/store.c $(KVS_SRCS) \
+	    $(FUZZ_LIBS)
+
 # A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
 run: build
 	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
@@ -138,7 +146,7 @@ run: build
 test: build unit tools
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) SANITIZE=$(SANITIZE) ./t/run
 
-bench: build deps-bench
+bench: build deps-bench $(BENCH_STORE)
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/cluster
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/replication
@@ -146,6 +154,7 @@ bench: build deps-bench
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/auth
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/ops
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/backup
+	@mkdir -p bench/results && $(BENCH_STORE) | tee bench/results/store.txt
 
 # Every target for FUZZ_S seconds (default 60); fails on any crash or
 # broken invariant, and ends with one summary line.  Not part of `make test`.
