@@ -830,10 +830,7 @@ ngx_http_kvs_audit_witness(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx,
 ngx_int_t
 ngx_http_kvs_audit_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                  rc;
-    ngx_http_kvs_main_conf_t  *kmcf;
-
-    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+    ngx_int_t  rc;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return ngx_http_kvs_not_allowed(r, "GET, HEAD", "the method %V is "
@@ -847,19 +844,9 @@ ngx_http_kvs_audit_handler(ngx_http_request_t *r)
                                   "keeps no audit log");
     }
 
-    if (kmcf->kc.auth_enabled) {
-        rc = ngx_http_kvs_read_begin(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        if (!ngx_http_kvs_admin_of(r)) {
-            kvs_store_read_end(ngx_http_kvs_store);
-            return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
-                                      "only admins may read the audit log");
-        }
-
-        kvs_store_read_end(ngx_http_kvs_store);
+    rc = ngx_http_kvs_admin_only(r, "read the audit log");
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {

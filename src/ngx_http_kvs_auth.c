@@ -723,6 +723,43 @@ ngx_http_kvs_may_meta(ngx_http_request_t *r, const kvs_record_hdr_t *hdr,
 
 
 /*
+ * An admin's endpoint: NGX_DECLINED when auth is off or the user is an
+ * admin, else the 403 (or the failed read's answer) for the handler to
+ * return; "only admins may <what>".
+ */
+
+ngx_int_t
+ngx_http_kvs_admin_only(ngx_http_request_t *r, const char *what)
+{
+    ngx_int_t                  rc;
+    ngx_uint_t                 admin;
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
+
+    if (!kmcf->kc.auth_enabled) {
+        return NGX_DECLINED;
+    }
+
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    admin = ngx_http_kvs_admin_of(r);
+
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (!admin) {
+        return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN, "only admins may %s",
+                                  what);
+    }
+
+    return NGX_DECLINED;
+}
+
+
+/*
  * Whether the request's user is an admin, a member of the group admin,
  * inside the current read transaction: looked up once per request, and
  * only where a decision needs it.

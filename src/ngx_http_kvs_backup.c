@@ -195,21 +195,10 @@ ngx_http_kvs_backup_handler(ngx_http_request_t *r)
                                         &r->uri);
     }
 
-    if (kmcf->kc.auth_enabled) {
-        rc = ngx_http_kvs_read_begin(r);
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        if (!ngx_http_kvs_admin_of(r)) {
-            kvs_store_read_end(ngx_http_kvs_store);
-            return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
-                                      "only admins may %s",
-                                      status ? "see the backups"
-                                             : "ask for a backup");
-        }
-
-        kvs_store_read_end(ngx_http_kvs_store);
+    rc = ngx_http_kvs_admin_only(r, status ? "see the backups"
+                                           : "ask for a backup");
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     if (ngx_http_discard_request_body(r) != NGX_OK) {

@@ -362,6 +362,7 @@ ngx_uint_t ngx_http_kvs_member(const uint8_t *user, const uint8_t *group);
 ngx_uint_t ngx_http_kvs_identity(char ns, const uint8_t *uuid,
     kvs_record_hdr_t *hdr, const uint8_t **value);
 ngx_uint_t ngx_http_kvs_admin_of(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_admin_only(ngx_http_request_t *r, const char *what);
 ngx_uint_t ngx_http_kvs_may(ngx_http_request_t *r,
     const kvs_record_hdr_t *hdr, unsigned right);
 ngx_int_t ngx_http_kvs_may_put(ngx_http_request_t *r, ngx_str_t *key,

@@ -74,6 +74,7 @@ static void ngx_kvs_backup_audit(ngx_kvs_backup_t *b, kvs_audit_kind_e kind,
     unsigned status);
 static void ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now);
 static void ngx_kvs_backup_stale(ngx_kvs_backup_t *b);
+static void ngx_kvs_backup_last(ngx_kvs_backup_t *b, kvs_backup_last_t *last);
 static uint64_t ngx_kvs_backup_next(kvs_config_t *kc, uint64_t now);
 
 
@@ -334,6 +335,31 @@ ngx_kvs_backup_finish(ngx_kvs_backup_t *b)
 }
 
 
+/* meta's record of the last backup; zeros when there is none */
+
+static void
+ngx_kvs_backup_last(ngx_kvs_backup_t *b, kvs_backup_last_t *last)
+{
+    char            err[KVS_STORE_ERRLEN];
+    size_t          len;
+    const uint8_t  *rec;
+
+    ngx_memzero(last, sizeof(kvs_backup_last_t));
+
+    if (kvs_store_read_begin(b->store, err, sizeof(err)) != KVS_OK) {
+        return;
+    }
+
+    if (kvs_store_meta_get_bytes(b->store, KVS_BACKUP_META, &rec, &len)
+        == KVS_OK)
+    {
+        (void) kvs_backup_last_decode(rec, len, last);
+    }
+
+    kvs_store_read_end(b->store);
+}
+
+
 /* the last backup's record in meta; a failure keeps the last good one's
  * time and size */
 
@@ -344,21 +370,9 @@ ngx_kvs_backup_record(ngx_kvs_backup_t *b, const char *file,
     char               err[KVS_STORE_ERRLEN];
     size_t             len;
     uint8_t            rec[KVS_BACKUP_LAST_MAX];
-    const uint8_t     *old;
     kvs_backup_last_t  last, prev;
 
-    ngx_memzero(&prev, sizeof(kvs_backup_last_t));
-
-    if (kvs_store_read_begin(b->store, err, sizeof(err)) == KVS_OK) {
-
-        if (kvs_store_meta_get_bytes(b->store, KVS_BACKUP_META, &old, &len)
-            == KVS_OK)
-        {
-            (void) kvs_backup_last_decode(old, len, &prev);
-        }
-
-        kvs_store_read_end(b->store);
-    }
+    ngx_kvs_backup_last(b, &prev);
 
     ngx_memzero(&last, sizeof(kvs_backup_last_t));
 
@@ -555,10 +569,8 @@ ngx_kvs_backup_stale(ngx_kvs_backup_t *b)
 {
     int                        tmp;
     DIR                       *dir;
-    char                       err[KVS_STORE_ERRLEN];
     size_t                     len;
     uint64_t                   ms, newest;
-    const uint8_t             *old;
     struct dirent             *de;
     kvs_backup_last_t          prev;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -612,18 +624,7 @@ ngx_kvs_backup_stale(ngx_kvs_backup_t *b)
         return;
     }
 
-    ngx_memzero(&prev, sizeof(kvs_backup_last_t));
-
-    if (kvs_store_read_begin(b->store, err, sizeof(err)) == KVS_OK) {
-
-        if (kvs_store_meta_get_bytes(b->store, KVS_BACKUP_META, &old, &len)
-            == KVS_OK)
-        {
-            (void) kvs_backup_last_decode(old, len, &prev);
-        }
-
-        kvs_store_read_end(b->store);
-    }
+    ngx_kvs_backup_last(b, &prev);
 
     if (prev.started_at / 1000 > newest / 1000) {
         return;
