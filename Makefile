@@ -34,7 +34,7 @@ NGX_OBJS   := $(BUILD)/nginx/objs
 
 DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
-DEB_TEST   := libtest-base-perl curl perl lmdb-utils
+DEB_TEST   := libtest-base-perl curl perl lmdb-utils zstd
 DEB_BENCH  := wrk etcd-server
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
@@ -121,7 +121,16 @@ $(TAMPER): tools/kvs-audit-tamper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_KVS) -o $@ $< -llmdb -lcrypto
 
-tools: deps $(TAMPER)
+# kvs-restore, which puts a backup in place of a stopped node's store; it
+# reads the node's YAML and the store's records with the core
+RESTORE    := $(BUILD)/kvs-restore
+
+$(RESTORE): tools/kvs-restore.c $(KVS_SRCS) $(KVS_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
+	    -llmdb -lyaml -lcjson -lzstd -lcrypto
+
+tools: deps $(TAMPER) $(RESTORE)
 
 # A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
 run: build
