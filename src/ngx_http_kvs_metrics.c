@@ -492,6 +492,8 @@ ngx_http_kvs_metrics_gauges(ngx_http_request_t *r, uint64_t *values)
             values[kvs_metrics_layout.offset[KVS_M_CONFLICTS]] = v;
         }
 
+        ngx_http_kvs_backup_gauges(kmcf, values);
+
         /* the chain's sequence counts every entry the log holds */
         if (kvs_store_audit_on(st)) {
             rc = kvs_store_audit_head(st, &head);

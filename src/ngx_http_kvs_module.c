@@ -254,7 +254,8 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (ngx_http_kvs_auth_conf(cf, kmcf) != NGX_OK
-        || ngx_http_kvs_audit_conf(cf, kmcf) != NGX_OK)
+        || ngx_http_kvs_audit_conf(cf, kmcf) != NGX_OK
+        || ngx_http_kvs_backup_conf(cf, kmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -12,6 +12,7 @@
 #include <ngx_http.h>
 
 #include "kvs_acl.h"
+#include "kvs_backup.h"
 #include "kvs_config.h"
 #include "kvs_ident.h"
 #include "kvs_jwt.h"
@@ -56,6 +57,27 @@ typedef struct {
     u_char                 object[NGX_HTTP_KVS_AUDIT_FOLD_OBJECT];
 } ngx_http_kvs_audit_fold_t;
 
+/*
+ * The backups' state that the agent and the workers share
+ * (ngx_kvs_backup.c), under the spinlock lock: what /api/backup/status
+ * says of the moment, and a POST's request for the agent.  The last
+ * backup's outcome is in meta, where it survives a restart.
+ */
+typedef struct {
+    ngx_atomic_t           lock;
+    ngx_uint_t             pending;       /* POST /api/backup asked */
+    ngx_uint_t             running;
+    uint64_t               next_run;      /* ms; 0: nothing scheduled */
+    uint64_t               started_at;    /* ms, of the running one */
+    u_char                 file[KVS_BACKUP_NAME_MAX];  /* its name */
+    uint64_t               asked_at;      /* ms, of the pending one */
+    u_char                 has_user;      /* who asked, for the audit */
+    u_char                 user_len;
+    u_char                 client_len;
+    u_char                 user[NGX_HTTP_KVS_AUDIT_FOLD_WHO];
+    u_char                 client[NGX_HTTP_KVS_AUDIT_FOLD_WHO];
+} ngx_http_kvs_backup_state_t;
+
 typedef struct {
     /* when a peer's bad records were last logged, by its name's hash */
     ngx_http_kvs_refusal_t refusals[NGX_HTTP_KVS_REFUSAL_SLOTS];
@@ -64,6 +86,7 @@ typedef struct {
     /* folded audit events, under the spinlock audit_lock */
     ngx_atomic_t           audit_lock;
     ngx_http_kvs_audit_fold_t audit_fold[NGX_HTTP_KVS_AUDIT_FOLD_SLOTS];
+    ngx_http_kvs_backup_state_t backup;
 } ngx_http_kvs_shared_t;
 
 
@@ -97,6 +120,7 @@ typedef struct {
     kvs_config_t           kc;
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
+    ngx_str_t              backup_dir;    /* absolute, NUL-terminated */
     ngx_str_t              node_id;       /* kc's, measured once */
     ngx_str_t              cluster_secret; /* kc's; "" = none */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
@@ -469,6 +493,12 @@ ngx_int_t ngx_http_kvs_audit_witness(ngx_http_request_t *r,
 ngx_int_t ngx_http_kvs_audit_handler(ngx_http_request_t *r);
 void ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
     const kvs_version_t *version);
+
+ngx_int_t ngx_http_kvs_backup_conf(ngx_conf_t *cf,
+    ngx_http_kvs_main_conf_t *kmcf);
+ngx_int_t ngx_http_kvs_backup_handler(ngx_http_request_t *r);
+void ngx_http_kvs_backup_gauges(ngx_http_kvs_main_conf_t *kmcf,
+    uint64_t *values);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);

@@ -118,6 +118,12 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
     { ngx_string("/api/audit/verify"), 0,
       ngx_http_kvs_audit_handler, NULL },
 
+    { ngx_string("/api/backup"), 0,
+      ngx_http_kvs_backup_handler, NULL },
+
+    { ngx_string("/api/backup/status"), 0,
+      ngx_http_kvs_backup_handler, NULL },
+
     { ngx_string("/members/join"),
       NGX_HTTP_KVS_INTERNAL|NGX_HTTP_KVS_MEMBER_LIST,
       ngx_http_kvs_cluster_handler, ngx_http_kvs_cluster_body },

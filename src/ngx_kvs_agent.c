@@ -112,7 +112,8 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     ngx_add_timer(&agent->sweep, NGX_KVS_AGENT_SWEEP);
 
     if (ngx_kvs_push_init(agent) != NGX_OK
-        || ngx_kvs_sync_init(agent) != NGX_OK)
+        || ngx_kvs_sync_init(agent) != NGX_OK
+        || ngx_kvs_backup_init(agent) != NGX_OK)
     {
         return NGX_ERROR;
     }

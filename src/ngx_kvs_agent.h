@@ -50,6 +50,7 @@ ngx_msec_t ngx_kvs_agent_msec(double seconds);
 
 ngx_int_t ngx_kvs_push_init(ngx_kvs_agent_t *agent);
 ngx_int_t ngx_kvs_sync_init(ngx_kvs_agent_t *agent);
+ngx_int_t ngx_kvs_backup_init(ngx_kvs_agent_t *agent);
 void ngx_kvs_conflict_tick(ngx_kvs_agent_t *agent);
 void ngx_kvs_push_trim(ngx_kvs_agent_t *agent);
 void ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id);

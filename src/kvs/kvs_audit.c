@@ -32,6 +32,9 @@ const kvs_audit_kind_t  kvs_audit_kinds[KVS_AUDIT_KINDS] = {
     [KVS_AUDIT_GROUP_UPDATE] = { "group_update", 200, 0 },
     [KVS_AUDIT_GROUP_DELETE] = { "group_delete", 204, 0 },
     [KVS_AUDIT_DENIED]       = { "denied", 403, 1 },
+    /* the agent's: a POST's 202, and the backup written (500 if not) */
+    [KVS_AUDIT_BACKUP_STARTED]  = { "backup_started", 202, 0 },
+    [KVS_AUDIT_BACKUP_FINISHED] = { "backup_finished", 200, 0 },
 };
 
 

@@ -75,7 +75,8 @@ typedef enum {
     KVS_CONFIG_NUMBER,         /* double, min < x <= max */
     KVS_CONFIG_SECONDS,        /* double seconds, min <= x <= max in ms */
     KVS_CONFIG_SIZE,           /* size_t, bytes with optional k/m/g */
-    KVS_CONFIG_SEEDS           /* char **, size_t */
+    KVS_CONFIG_SEEDS,          /* char **, size_t */
+    KVS_CONFIG_CRON            /* kvs_config_schedule_t, 5-field cron */
 } kvs_config_type_e;
 
 
@@ -302,7 +303,24 @@ static const kvs_config_key_t  kvs_config_keys[] = {
       offsetof(kvs_config_t, audit_secret_file), 0, 0 },
 
     { "audit_reads", KVS_CONFIG_BOOL,
-      offsetof(kvs_config_t, audit_reads), 0, 1 }
+      offsetof(kvs_config_t, audit_reads), 0, 1 },
+
+    { "backup_enabled", KVS_CONFIG_BOOL,
+      offsetof(kvs_config_t, backup_enabled), 0, 1 },
+
+    { "backup_schedule", KVS_CONFIG_CRON,
+      offsetof(kvs_config_t, backup_schedule), 0, 0 },
+
+    { "backup_dir", KVS_CONFIG_FILE,
+      offsetof(kvs_config_t, backup_dir), 0, 0 },
+
+    /* 100 years: a guard against typos, as bootstrap_max_age_hours */
+    { "backup_retention_days", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, backup_retention_days), 1, 36500 },
+
+    /* as compression_level: 20..22 need far more memory */
+    { "backup_compression_level", KVS_CONFIG_INT,
+      offsetof(kvs_config_t, backup_compression_level), 1, 19 }
 };
 
 #define KVS_CONFIG_NKEYS                                                      \
@@ -431,6 +449,19 @@ kvs_config_defaults(kvs_config_t *cf)
     cf->rate_limit_requests = 0;
     cf->rate_limit_window = 60;
     cf->rate_limit_zone_size = (size_t) KVS_CONFIG_MIB;
+
+    /* daily at midnight UTC, a week of files kept, as the original */
+    cf->backup_enabled = 1;
+    cf->backup_retention_days = 7;
+    cf->backup_compression_level = 3;
+
+    if (kvs_cron_parse(&cf->backup_schedule.cron, KVS_CRON_DEFAULT,
+                       sizeof(KVS_CRON_DEFAULT) - 1, NULL, 0)
+        != 0)
+    {
+        kvs_config_free(cf);
+        return -1;
+    }
 
     return 0;
 }
@@ -565,6 +596,8 @@ kvs_config_free(kvs_config_t *cf)
     free(cf->jwt_secret_file.path);
     free(cf->admin_password_file.path);
     free(cf->audit_secret_file.path);
+    free(cf->backup_dir.path);
+    free(cf->backup_schedule.expr);
     kvs_config_free_secret(cf->cluster_secret);
 
     for (i = 0; i < cf->nseed_nodes; i++) {
@@ -583,6 +616,8 @@ kvs_config_free(kvs_config_t *cf)
     memset(&cf->jwt_secret_file, 0, sizeof(kvs_config_file_t));
     memset(&cf->admin_password_file, 0, sizeof(kvs_config_file_t));
     memset(&cf->audit_secret_file, 0, sizeof(kvs_config_file_t));
+    memset(&cf->backup_dir, 0, sizeof(kvs_config_file_t));
+    cf->backup_schedule.expr = NULL;
     cf->cluster_secret = NULL;
     cf->seed_nodes = NULL;
     cf->nseed_nodes = 0;
@@ -688,13 +723,16 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     int                 b, rc;
     char               *s, **sp;
     char                buf[KVS_CONFIG_SHOWLEN + 8];
+    char                why[KVS_CRON_ERRLEN];
     size_t              len;
     double              d;
     int64_t             n;
     uint16_t            perm;
     uint64_t            u;
+    kvs_cron_t          cron;
     const char         *text, *desc;
     kvs_config_file_t  *file;
+    kvs_config_schedule_t  *schedule;
 
     if (key->type == KVS_CONFIG_SEEDS) {
         return kvs_config_set_seeds(ctx, key, value, line);
@@ -823,6 +861,30 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
 
     case KVS_CONFIG_WORD:
         return kvs_config_set_word(ctx, key, text, len, desc, line);
+
+    case KVS_CONFIG_CRON:
+
+        if (text == NULL || len == 0 || strlen(text) != len) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "expected a cron expression such as "
+                                    "\"0 0 * * *\", got %s", desc);
+        }
+
+        if (kvs_cron_parse(&cron, text, len, why, sizeof(why)) != 0) {
+            return kvs_config_error(ctx, line, key->name, "%s", why);
+        }
+
+        s = strdup(text);
+        if (s == NULL) {
+            return kvs_config_error(ctx, line, key->name, "out of memory");
+        }
+
+        schedule = kvs_config_field(ctx->cf, key, kvs_config_schedule_t);
+        free(schedule->expr);
+        schedule->expr = s;
+        schedule->cron = cron;
+
+        return 0;
 
     case KVS_CONFIG_PERM:
 

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kvs_cron.h"
+
 #define KVS_CONFIG_ERRLEN  512
 
 typedef enum {
@@ -25,6 +27,13 @@ typedef enum {
     KVS_TOP_LEVEL_ANY = 0,
     KVS_TOP_LEVEL_ADMINS
 } kvs_top_level_create_e;
+
+
+/* backup_schedule: the expression as written, and as parsed */
+typedef struct {
+    char           *expr;            /* NULL: the default, "0 0 * * *" */
+    kvs_cron_t      cron;
+} kvs_config_schedule_t;
 
 
 /*
@@ -125,6 +134,19 @@ typedef struct {
     int                     audit_reads;         /* bool, default 0: every
                                                     GET of /kv/ makes an
                                                     entry too */
+
+    /* backups */
+    int                     backup_enabled;      /* bool, default 1: the
+                                                    schedule runs */
+    kvs_config_schedule_t   backup_schedule;     /* cron, UTC, default
+                                                    "0 0 * * *" */
+    kvs_config_file_t       backup_dir;          /* NULL: "backups" beside
+                                                    data_dir; never inside
+                                                    it (the module checks
+                                                    full paths) */
+    int                     backup_retention_days; /* 1..36500, default 7 */
+    int                     backup_compression_level; /* zstd 1..19,
+                                                    default 3 */
 } kvs_config_t;
 
 

@@ -101,6 +101,14 @@ static const kvs_metric_bound_t  kvs_metric_lag_bounds[] = {
     { "60", 60000000 }
 };
 
+/* a small store takes milliseconds, a large one minutes */
+static const kvs_metric_bound_t  kvs_metric_backup_bounds[] = {
+    { "0.1", 100000 }, { "0.5", 500000 }, { "1", 1000000 },
+    { "5", 5000000 }, { "10", 10000000 }, { "30", 30000000 },
+    { "60", 60000000 }, { "300", 300000000 }, { "900", 900000000 },
+    { "1800", 1800000000 }, { "3600", 3600000000ULL }
+};
+
 #define KVS_METRIC_BOUNDS(b)  b, sizeof(b) / sizeof(b[0])
 
 static const kvs_metric_buckets_t  kvs_metric_buckets[KVS_BUCKETS_N] = {
@@ -109,7 +117,9 @@ static const kvs_metric_buckets_t  kvs_metric_buckets[KVS_BUCKETS_N] = {
                              1000000 },
     [KVS_BUCKETS_BATCH] = { KVS_METRIC_BOUNDS(kvs_metric_batch_bounds), 1 },
     [KVS_BUCKETS_LAG] = { KVS_METRIC_BOUNDS(kvs_metric_lag_bounds),
-                          1000000 }
+                          1000000 },
+    [KVS_BUCKETS_BACKUP] = { KVS_METRIC_BOUNDS(kvs_metric_backup_bounds),
+                             1000000 }
 };
 
 

@@ -85,6 +85,7 @@ typedef enum {
     KVS_BUCKETS_COMMIT,           /* seconds, a group commit and its fsync */
     KVS_BUCKETS_BATCH,            /* writes in one commit */
     KVS_BUCKETS_LAG,              /* seconds, a write to a peer's ack */
+    KVS_BUCKETS_BACKUP,           /* seconds, a backup */
     KVS_BUCKETS_N
 } kvs_metric_buckets_e;
 
@@ -140,7 +141,18 @@ typedef enum {
     M(RATE_LIMITED, "kvs_rate_limited_requests_total", COUNTER, KVS_L0,       \
       NONE, "Requests refused with 429 by a rate limit.")                     \
     M(AUDIT_ENTRIES, "kvs_audit_entries_total", COUNTER, KVS_L0, NONE,        \
-      "Entries in the audit log, as its chain counts them.")
+      "Entries in the audit log, as its chain counts them.")                 \
+    M(BACKUPS, "kvs_backups_total", COUNTER, KVS_L1(RESULT), NONE,            \
+      "Backups by outcome, cut-short ones among the failed.")                \
+    M(BACKUP_SECONDS, "kvs_backup_duration_seconds", HISTOGRAM, KVS_L0,       \
+      BACKUP, "From a backup's start to its file renamed, or its failure.")  \
+    M(BACKUP_LAST_SUCCESS, "kvs_backup_last_success_timestamp_seconds",       \
+      GAUGE, KVS_L0, NONE,                                                    \
+      "When the last good backup finished, in seconds since the epoch.")     \
+    M(BACKUP_BYTES, "kvs_backup_bytes", GAUGE, KVS_L0, NONE,                  \
+      "The size of the last good backup's file.")                            \
+    M(BACKUP_RUNNING, "kvs_backup_running", GAUGE, KVS_L0, NONE,              \
+      "1 while a backup runs.")
 
 
 #define KVS_METRICS_ID(id, name, type, labels, buckets, help)  KVS_M_##id,

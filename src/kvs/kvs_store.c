@@ -799,6 +799,68 @@ kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v)
 
 
 int
+kvs_store_meta_get_bytes(kvs_store_t *st, const char *name,
+    const uint8_t **data, size_t *len)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = (void *) name;
+    key.mv_size = strlen(name);
+
+    rc = kvs_store_read_get(st, st->meta, &key, &val, "reading meta");
+    if (rc != KVS_OK) {
+        return rc;
+    }
+
+    *data = val.mv_data;
+    *len = val.mv_size;
+
+    return KVS_OK;
+}
+
+
+/*
+ * A backup's copy: LMDB's compacting copy into fd, in a read transaction
+ * of its own, while a read transaction of this process, begun just before
+ * it, counts the records and holds the map lock, so that no thread of
+ * this process remaps the environment under the copy (kvs_store_begin).
+ */
+
+int
+kvs_store_copy(kvs_store_t *st, int fd, uint64_t *keys, char *err,
+    size_t errlen)
+{
+    int        rc;
+    MDB_txn   *txn;
+    MDB_stat   stat;
+
+    txn = NULL;
+
+    rc = kvs_store_begin(st, MDB_RDONLY, &txn);
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "starting the backup's copy",
+                              st->dir, rc);
+    }
+
+    rc = mdb_stat(txn, st->kv, &stat);
+
+    if (rc == 0) {
+        *keys = stat.ms_entries;
+        rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
+    }
+
+    (void) kvs_store_end(st, txn, 0);
+
+    if (rc != 0) {
+        return kvs_store_fail(err, errlen, "copying the store", st->dir, rc);
+    }
+
+    return KVS_OK;
+}
+
+
+int
 kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 {
     int          rc;

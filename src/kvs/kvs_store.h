@@ -336,6 +336,20 @@ int kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v,
     char *err, size_t errlen);
 int kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
     size_t errlen);
+/* Bytes kept under a name in meta (the last backup's record): get inside
+ * the current read transaction, valid until it ends; put in its own. */
+int kvs_store_meta_get_bytes(kvs_store_t *st, const char *name,
+    const uint8_t **data, size_t *len);
+int kvs_store_meta_put_bytes(kvs_store_t *st, const char *name,
+    const uint8_t *data, size_t len, char *err, size_t errlen);
+
+/*
+ * The store's compacting copy (LMDB's mdb_env_copyfd2, MDB_CP_COMPACT)
+ * written to fd, a consistent point in time, and in *keys the records kv
+ * held as it began.  Blocks until the copy is written; fd stays open.
+ */
+int kvs_store_copy(kvs_store_t *st, int fd, uint64_t *keys, char *err,
+    size_t errlen);
 
 /*
  * The Merkle tree as anti-entropy walks it, top-down: 256 ranges of 256

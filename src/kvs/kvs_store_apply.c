@@ -1238,6 +1238,22 @@ kvs_store_meta_put(kvs_store_t *st, const char *name, uint64_t v, char *err,
 
 
 int
+kvs_store_meta_put_bytes(kvs_store_t *st, const char *name,
+    const uint8_t *data, size_t len, char *err, size_t errlen)
+{
+    kvs_store_one_t  one;
+
+    one.dbi = st->meta;
+    one.name = name;
+    one.val.mv_data = (void *) data;
+    one.val.mv_size = len;
+
+    return kvs_store_status(kvs_store_run(st, 0, kvs_store_one_txn, &one,
+                                          "writing meta", err, errlen));
+}
+
+
+int
 kvs_store_meta_delete(kvs_store_t *st, const char *name, char *err,
     size_t errlen)
 {

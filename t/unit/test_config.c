@@ -1012,6 +1012,96 @@ kvs_test_audit_keys(void)
 }
 
 
+/* backups */
+
+static void
+kvs_test_backup_keys(void)
+{
+    int           rc;
+    char          err[KVS_CONFIG_ERRLEN];
+    uint64_t      next;
+    kvs_config_t  cf;
+
+    rc = kvs_test_load("backup.yaml", "port: 8080\n", &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.backup_enabled == 1
+          && cf.backup_schedule.expr == NULL
+          && cf.backup_dir.path == NULL
+          && cf.backup_retention_days == 7
+          && cf.backup_compression_level == 3,
+          "backup keys: on, the default schedule, no dir (beside data_dir), "
+          "7 days, level 3");
+
+    /* 2026-12-02 14:00 UTC: the default is daily at midnight */
+    CHECK(kvs_cron_next(&cf.backup_schedule.cron, 1796220000000ULL, &next)
+          == 0 && next == 1796256000000ULL,
+          "backup keys: the default schedule is parsed, 0 0 * * *");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("backup.yaml",
+                       "backup_enabled: false\n"
+                       "backup_schedule: \"*/15 2 * * mon-fri\"\n"
+                       "backup_dir: /var/backups/kvs\n"
+                       "backup_retention_days: 36500\n"
+                       "backup_compression_level: 19\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0, "backup keys: load");
+
+    if (rc != 0) {
+        printf("#   %s\n", err);
+    }
+
+    CHECK(cf.backup_enabled == 0, "backup keys: backup_enabled false");
+    CHECK_STR(cf.backup_schedule.expr, "*/15 2 * * mon-fri",
+              "backup keys: backup_schedule as written");
+    CHECK(kvs_cron_next(&cf.backup_schedule.cron, 1796220000000ULL, &next)
+          == 0 && next == 1796263200000ULL,
+          "backup keys: backup_schedule as parsed (Thu 2026-12-03 02:00)");
+    CHECK_STR(cf.backup_dir.path, "/var/backups/kvs",
+              "backup keys: backup_dir");
+    CHECK(cf.backup_dir.line == 3, "backup keys: backup_dir's line");
+    CHECK(cf.backup_retention_days == 36500
+          && cf.backup_compression_level == 19,
+          "backup keys: upper bounds");
+    kvs_config_free(&cf);
+    CHECK(cf.backup_dir.path == NULL && cf.backup_schedule.expr == NULL,
+          "backup keys: free clears backup_dir and backup_schedule");
+
+    rc = kvs_test_load("backup.yaml",
+                       "backup_schedule: '@hourly'\n"
+                       "backup_retention_days: 1\n"
+                       "backup_compression_level: 1\n",
+                       &cf, err, sizeof(err));
+    CHECK(rc == 0 && cf.backup_retention_days == 1
+          && cf.backup_compression_level == 1
+          && kvs_cron_next(&cf.backup_schedule.cron, 1796220000000ULL,
+                           &next) == 0
+          && next == 1796223600000ULL,
+          "backup keys: a nickname; lower bounds");
+    kvs_config_free(&cf);
+
+    /* a second file's schedule replaces the first's, text and parse */
+    rc = kvs_test_load("backup.yaml", "backup_schedule: \"0 3 * * *\"\n",
+                       &cf, err, sizeof(err));
+    kvs_test_write("backup2.yaml", "backup_schedule: \"30 4 * * *\"\n");
+    rc |= kvs_config_load(&cf, "backup2.yaml", err, sizeof(err));
+    CHECK(rc == 0 && strcmp(cf.backup_schedule.expr, "30 4 * * *") == 0
+          && kvs_cron_next(&cf.backup_schedule.cron, 1796220000000ULL,
+                           &next) == 0
+          && next == 1796272200000ULL,
+          "backup keys: a later file's schedule wins");
+    kvs_config_free(&cf);
+
+    /* a bad schedule leaves the one loaded before */
+    rc = kvs_test_load("backup.yaml", "backup_schedule: \"0 3 * * *\"\n",
+                       &cf, err, sizeof(err));
+    kvs_test_write("backup2.yaml", "backup_schedule: \"0 3 31 2 *\"\n");
+    rc = kvs_config_load(&cf, "backup2.yaml", err, sizeof(err));
+    CHECK(rc == -1 && strcmp(cf.backup_schedule.expr, "0 3 * * *") == 0,
+          "backup keys: a bad schedule keeps the earlier one");
+    kvs_config_free(&cf);
+}
+
+
 static void
 kvs_test_errors(void)
 {
@@ -1574,7 +1664,58 @@ kvs_test_errors(void)
           "syntax error: undefined alias" },
         { "port: 1\n---\nport: 2\n",
           "n.yaml:3: a second YAML document is not allowed",
-          "second document" }
+          "second document" },
+
+        /* backups */
+
+        { "port: 1\nbackup_schedule: \"0 0 32 * *\"\n",
+          "n.yaml:2: backup_schedule: field 3 (day of month): 32 is out "
+          "of range 1-31",
+          "backup_schedule: a value out of range, with the field" },
+        { "backup_schedule: \"0 0 * *\"\n",
+          "n.yaml:1: backup_schedule: 4 fields where 5 are expected "
+          "(minute hour day-of-month month day-of-week)",
+          "backup_schedule: four fields" },
+        { "backup_schedule: \"0 0 30 2 *\"\n",
+          "n.yaml:1: backup_schedule: \"0 0 30 2 *\" never runs: no date "
+          "has its day of month, month and day of week",
+          "backup_schedule: an expression that never runs" },
+        { "backup_schedule: 5\n",
+          "n.yaml:1: backup_schedule: 1 field where 5 are expected "
+          "(minute hour day-of-month month day-of-week)",
+          "backup_schedule: a number" },
+        { "backup_schedule:\n",
+          "n.yaml:1: backup_schedule: expected a cron expression such as "
+          "\"0 0 * * *\", got null",
+          "backup_schedule: null" },
+        { "backup_schedule: [0, 0]\n",
+          "n.yaml:1: backup_schedule: expected a cron expression such as "
+          "\"0 0 * * *\", got a sequence",
+          "backup_schedule: a sequence" },
+        { "backup_enabled: sometimes\n",
+          "n.yaml:1: backup_enabled: expected a boolean (true/false, "
+          "yes/no, on/off), got \"sometimes\"",
+          "backup_enabled: not a boolean" },
+        { "backup_dir: \"\"\n",
+          "n.yaml:1: backup_dir: expected a non-empty string, got \"\"",
+          "backup_dir: empty" },
+        { "backup_retention_days: 0\n",
+          "n.yaml:1: backup_retention_days: 0 is out of range (1..36500)",
+          "backup_retention_days: zero" },
+        { "backup_retention_days: 36501\n",
+          "n.yaml:1: backup_retention_days: 36501 is out of range "
+          "(1..36500)",
+          "backup_retention_days: above range" },
+        { "backup_retention_days: 1.5\n",
+          "n.yaml:1: backup_retention_days: expected an integer, got "
+          "\"1.5\"",
+          "backup_retention_days: a fraction" },
+        { "backup_compression_level: 0\n",
+          "n.yaml:1: backup_compression_level: 0 is out of range (1..19)",
+          "backup_compression_level: zero" },
+        { "backup_compression_level: 22\n",
+          "n.yaml:1: backup_compression_level: 22 is out of range (1..19)",
+          "backup_compression_level: above 19" }
     };
 
     for (i = 0; i < sizeof(fails) / sizeof(fails[0]); i++) {
@@ -1781,6 +1922,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_ops_keys),
     KVS_TEST_CASE(kvs_test_rate_keys),
     KVS_TEST_CASE(kvs_test_audit_keys),
+    KVS_TEST_CASE(kvs_test_backup_keys),
     KVS_TEST_CASE(kvs_test_errors),
     KVS_TEST_CASE(kvs_test_files_errors),
     KVS_TEST_CASE(kvs_test_free_after_failure),
