@@ -1,4 +1,5 @@
-# Restore (tools/kvs-restore) on one node: refused while the node runs;
+# Restore (tools/kvs-restore) on one node, of backups its agent wrote
+# (POST /api/backup): refused while the node runs;
 # refused for a damaged file (cut short, zstd of garbage, no zstd, a store
 # cut short), leaving the data dir as it was; another node's backup refused,
 # then taken with --allow-other-node, the identity of the node kept; a
@@ -11,7 +12,6 @@ use warnings;
 use Test::More;
 use File::Basename qw(dirname);
 use File::Path qw(remove_tree);
-use POSIX qw(strftime);
 use Digest::SHA qw(sha256_hex);
 use Time::HiRes qw(sleep time);
 use KVS::Node;
@@ -44,20 +44,6 @@ sub run_restore {
     my (@args) = @_;
     my $out = `$restore @args 2>&1`;
     return ($? >> 8, $out);
-}
-
-# a backup of a stopped node's store as the agent writes one: one zstd
-# stream of LMDB's compacting copy of the environment, named for the node
-sub backup_stopped {
-    my ($node, $dir) = @_;
-    mkdir $dir;
-    my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
-    my $file = "$dir/kvs-$node->{name}-$stamp.mdb.zst";
-    my $dd = $node->data_dir;
-    system("mdb_copy -c '$dd' | zstd -q -o '$file'") == 0
-        or die "mdb_copy | zstd failed";
-    chmod 0600, $file;
-    return $file;
 }
 
 # the key of number i, and how it was written: every tenth overwritten
@@ -146,12 +132,8 @@ like($before->{key_of(10)}, qr/"revision":3/,
 like($before->{key_of(11)}, qr/"expires_at":[1-9]/, 'a key with a TTL');
 like($before->{key_of(50)}, qr/^404\n/, 'a deleted key');
 
-$n1->stop;
-my $bdir = $n1->prefix . '/backups';
-my $backup = backup_stopped($n1, $bdir);
-ok(-s $backup, 'a backup of the stopped node');
-is((stat $backup)[2] & 07777, 0600, 'mode 0600');
-$n1->start;
+my $backup = $n1->backup;
+ok(-s $backup, 'a backup by POST /api/backup');
 
 # refused while the node runs
 

@@ -8,7 +8,6 @@ use strict;
 use warnings;
 use Test::More;
 use File::Basename qw(dirname);
-use POSIX qw(strftime);
 use Time::HiRes qw(sleep time);
 use KVS::Node qw(seeds wait_for);
 
@@ -30,19 +29,6 @@ sub run_restore {
     my (@args) = @_;
     my $out = `$restore @args 2>&1`;
     return ($? >> 8, $out);
-}
-
-# a backup of a stopped node's store as the agent writes one: one zstd
-# stream of LMDB's compacting copy of the environment, named for the node
-sub backup_stopped {
-    my ($node, $dir) = @_;
-    mkdir $dir;
-    my $stamp = strftime('%Y%m%dT%H%M%SZ', gmtime);
-    my $file = "$dir/kvs-$node->{name}-$stamp.mdb.zst";
-    my $dd = $node->data_dir;
-    system("mdb_copy -c '$dd' | zstd -q -o '$file'") == 0
-        or die "mdb_copy | zstd failed";
-    return $file;
 }
 
 sub write_keys {
@@ -70,10 +56,8 @@ ok(wait_for(10, sub { health($c1) =~ /"member_count":3/ }),
 ok(write_keys($c1, 'old', 300), '300 keys written on rc1');
 ok(wait_for(10, sub { status($c3, 'old/300') == 200 }), 'and pushed to rc3');
 
-$c3->stop;
-my $backup = backup_stopped($c3, $c3->prefix . '/backups');
-ok(-s $backup, 'a backup of rc3');
-$c3->start;
+my $backup = $c3->backup;
+ok(-s $backup, 'a backup of rc3 by POST /api/backup');
 
 # what rc3 takes in after its backup, and loses with the restore
 

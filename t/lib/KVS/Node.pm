@@ -13,6 +13,7 @@ use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use Exporter qw(import);
 use File::Path qw(make_path remove_tree);
 use IO::Socket::INET;
+use JSON::PP;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
@@ -283,6 +284,22 @@ sub request {
         $hdr{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
     }
     return ($status + 0, \%hdr, $rbody // '');
+}
+
+# Asks the node's agent for a backup now (POST /api/backup) and returns
+# its file once GET /api/backup/status says it is written; dies otherwise.
+sub backup {
+    my ($self) = @_;
+    my ($st, undef, $b) = $self->request(POST => '/api/backup');
+    die "POST /api/backup: $st $b\n" unless $st == 202;
+    my ($asked) = $b =~ /"asked_at":(\d+)/;
+    my $last;
+    wait_for(30, sub {
+        my (undef, undef, $s) = $self->request(GET => '/api/backup/status');
+        $last = JSON::PP->new->decode($s)->{last};
+        return $last && $last->{started_at} >= $asked && $last->{ok};
+    }) or die "no backup within 30 s\n";
+    return "$self->{prefix}/backups/$last->{file}";
 }
 
 # A keep-alive connection to the node, for suites that send thousands of
