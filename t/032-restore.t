@@ -210,6 +210,11 @@ is($st, 404, 'its own are gone with its store');
 $n2->stop;
 ($rc, $out) = run_restore($backup, $dd2);
 is($rc, 5, "the restored store keeps r2's identity: r1's backup is refused again");
+remove_tree($dd2);
+($rc, $out) = run_restore('--config', $n2->prefix . '/conf/node.yaml',
+                          $backup, $dd2);
+is($rc, 5, 'into a wiped data dir, --config says whose it is');
+like($out, qr/is node "r2"'s \(says \S+node\.yaml\)/, 'and the refusal says so');
 
 # too old: tombstone_ttl_hours from the node's YAML, or given
 
