@@ -33,7 +33,8 @@
  *
  * Exit codes: 0 restored; 1 failed (I/O, no space: DATA_DIR unchanged);
  * 2 usage; 3 a node holds DATA_DIR; 4 BACKUP is damaged or no KVS backup;
- * 5 BACKUP is another node's; 6 BACKUP is older than tombstone_ttl_hours.
+ * 5 BACKUP is another node's, or names none; 6 BACKUP is older than
+ * tombstone_ttl_hours, or its time is unknown.
  * Errors are one line on stderr; a restore ends with one line on stdout.
  */
 
@@ -71,6 +72,26 @@
 
 /* what the write of the marks may add to a compacted copy's map */
 #define KVS_RESTORE_ROOM        (16 * 1024 * 1024)
+
+/* the databases of the store (DESIGN.md), in the order of their names */
+enum {
+    KVS_RESTORE_KV = 0,
+    KVS_RESTORE_REV,
+    KVS_RESTORE_BY_TIME,
+    KVS_RESTORE_EXPIRY,
+    KVS_RESTORE_CHANGES,
+    KVS_RESTORE_MERKLE,
+    KVS_RESTORE_BUCKET_KEYS,
+    KVS_RESTORE_MEMBERS,
+    KVS_RESTORE_AUDIT,
+    KVS_RESTORE_META,
+    KVS_RESTORE_DBS
+};
+
+static const char  *kvs_restore_dbs[KVS_RESTORE_DBS] = {
+    "kv", "rev", "by_time", "expiry", "changes", "merkle", "bucket_keys",
+    "members", "audit", "meta"
+};
 
 #define KVS_RESTORE_PREFIX      "kvs-"
 #define KVS_RESTORE_SUFFIX      ".mdb.zst"
@@ -739,22 +760,21 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
 {
     int                rc;
     size_t             i;
-    MDB_dbi            dbi[10];
+    MDB_dbi            dbi[KVS_RESTORE_DBS];
     MDB_val            key, val;
     uint64_t           n, ms;
     MDB_cursor        *cur;
+    const char        *name;
     kvs_record_hdr_t   hdr;
-    static const char *names[] = {
-        "kv", "rev", "by_time", "expiry", "changes", "merkle",
-        "bucket_keys", "members", "audit", "meta"
-    };
 
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        rc = mdb_dbi_open(txn, names[i], 0, &dbi[i]);
+    for (i = 0; i < KVS_RESTORE_DBS; i++) {
+        name = kvs_restore_dbs[i];
+
+        rc = mdb_dbi_open(txn, name, 0, &dbi[i]);
 
         if (rc != 0) {
             kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" is no KVS store: "
-                             "its database \"%s\" %s", rs.backup, names[i],
+                             "its database \"%s\" %s", rs.backup, name,
                              rc == MDB_NOTFOUND ? "is missing"
                                                 : mdb_strerror(rc));
         }
@@ -772,15 +792,13 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
              rc == 0;
              rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
         {
-            /* kv and rev hold records */
-
-            if (i < 2
+            if ((i == KVS_RESTORE_KV || i == KVS_RESTORE_REV)
                 && kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0)
             {
                 kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" is damaged: "
                                  "entry %llu of \"%s\" is no record",
                                  rs.backup, (unsigned long long) n + 1,
-                                 names[i]);
+                                 name);
             }
 
             n++;
@@ -789,18 +807,18 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
         if (rc != MDB_NOTFOUND) {
             kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" is damaged: "
                              "reading \"%s\" after %llu entries: %s",
-                             rs.backup, names[i], (unsigned long long) n,
+                             rs.backup, name, (unsigned long long) n,
                              mdb_strerror(rc));
         }
 
         mdb_cursor_close(cur);
 
-        if (i == 0) {
+        if (i == KVS_RESTORE_KV) {
             rs.records = n;
         }
     }
 
-    *meta = dbi[9];
+    *meta = dbi[KVS_RESTORE_META];
 
     key.mv_data = "schema_version";
     key.mv_size = sizeof("schema_version") - 1;
@@ -839,14 +857,16 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
         key.mv_data = rs.node;
         key.mv_size = strlen(rs.node);
 
-        if (mdb_get(txn, dbi[7], &key, &val) == 0 && val.mv_size >= 8) {
+        if (mdb_get(txn, dbi[KVS_RESTORE_MEMBERS], &key, &val) == 0
+            && val.mv_size >= 8)
+        {
             rs.taken_ms = kvs_get_u64(val.mv_data);
         }
     }
 
     /* the newest version: by_time's keys begin with it, big-endian */
 
-    rc = mdb_cursor_open(txn, dbi[2], &cur);
+    rc = mdb_cursor_open(txn, dbi[KVS_RESTORE_BY_TIME], &cur);
 
     if (rc == 0) {
         if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0
