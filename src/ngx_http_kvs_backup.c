@@ -59,6 +59,14 @@ ngx_http_kvs_backup_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
     size_t      dlen;
     ngx_str_t  *b;
 
+    if (kmcf->kc.backup_schedule.expr != NULL) {
+        kmcf->backup_schedule.data = (u_char *) kmcf->kc.backup_schedule.expr;
+        kmcf->backup_schedule.len = ngx_strlen(kmcf->kc.backup_schedule.expr);
+
+    } else {
+        ngx_str_set(&kmcf->backup_schedule, KVS_CRON_DEFAULT);
+    }
+
     b = &kmcf->backup_dir;
 
     if (kmcf->kc.backup_dir.path != NULL) {
@@ -329,9 +337,7 @@ ngx_http_kvs_backup_status(ngx_http_request_t *r,
                  "\"running\":false,\"pending\":false,"
                  "\"current\":{\"file\":\"\",\"started_at\":},"
                  "\"last\":,\"backups\":[]}\n")
-          + 6 * ngx_strlen(kmcf->kc.backup_schedule.expr
-                           ? kmcf->kc.backup_schedule.expr
-                           : KVS_CRON_DEFAULT)
+          + 6 * kmcf->backup_schedule.len
           + 2 * NGX_INT64_LEN + 6 * KVS_BACKUP_NAME_MAX
           + sizeof("{\"file\":\"\",\"started_at\":,\"finished_at\":,"
                    "\"duration_ms\":,\"bytes\":,\"keys\":,\"ok\":false,"
@@ -349,13 +355,8 @@ ngx_http_kvs_backup_status(ngx_http_request_t *r,
     p = ngx_sprintf(body, "{\"enabled\":%s,\"schedule\":\"",
                     kmcf->kc.backup_enabled ? "true" : "false");
 
-    p = (u_char *) ngx_escape_json(p,
-                     (u_char *) (kmcf->kc.backup_schedule.expr
-                                 ? kmcf->kc.backup_schedule.expr
-                                 : KVS_CRON_DEFAULT),
-                     ngx_strlen(kmcf->kc.backup_schedule.expr
-                                ? kmcf->kc.backup_schedule.expr
-                                : KVS_CRON_DEFAULT));
+    p = (u_char *) ngx_escape_json(p, kmcf->backup_schedule.data,
+                                   kmcf->backup_schedule.len);
 
     p = ngx_cpymem(p, "\",\"next_run\":", sizeof("\",\"next_run\":") - 1);
 

@@ -1137,6 +1137,12 @@ ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
     /* no folded count outlives the process that may be the last */
     ngx_http_kvs_audit_flush(cycle, 1);
 
+    if (ngx_kvs_backup_busy()) {
+        ngx_kvs_log(NGX_LOG_NOTICE, cycle->log, 0,
+                    "kvs: the backup running is cut short by the exit");
+        return;
+    }
+
     kvs_store_close(ngx_http_kvs_store);
     ngx_http_kvs_store = NULL;
 }

@@ -121,6 +121,7 @@ typedef struct {
     ngx_str_t              file;          /* kvs_config, "" = defaults */
     ngx_str_t              data_dir;      /* absolute */
     ngx_str_t              backup_dir;    /* absolute, NUL-terminated */
+    ngx_str_t              backup_schedule; /* kc's, or the default */
     ngx_str_t              node_id;       /* kc's, measured once */
     ngx_str_t              cluster_secret; /* kc's; "" = none */
     ngx_str_t              peer_ca_file;  /* absolute, "" = none */
@@ -499,6 +500,8 @@ ngx_int_t ngx_http_kvs_backup_conf(ngx_conf_t *cf,
 ngx_int_t ngx_http_kvs_backup_handler(ngx_http_request_t *r);
 void ngx_http_kvs_backup_gauges(ngx_http_kvs_main_conf_t *kmcf,
     uint64_t *values);
+
+ngx_uint_t ngx_kvs_backup_busy(void);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);

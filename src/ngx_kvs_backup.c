@@ -4,12 +4,13 @@
  * Every half second a timer looks at the shared zone: a POST's request
  * ("pending"), or backup_schedule's next minute come, starts a backup on
  * a thread of the agent's own (the helper process has no nginx thread
- * pool), which runs kvs_backup_write() and sets a flag when done; the
- * event loop never waits for it, so gossip, push and anti-entropy go on
- * meanwhile.  A later tick sees the flag, joins the thread, and on the
- * event loop again records the outcome (meta, so that it survives a
- * restart), counts it, writes the audit entries, logs it, and applies
- * the retention to backup_dir.
+ * pool: a kvs_pool of one thread, at nice 19, so that the workers' event
+ * loops win the CPU from zstd), which runs kvs_backup_write(); the event
+ * loop never waits for it, so gossip, push and anti-entropy go on
+ * meanwhile.  A later tick finds the task finished (kvs_pool_finished()
+ * does not block) and, on the event loop again, records the outcome
+ * (meta, so that it survives a restart), counts it, writes the audit
+ * entries, logs it, and applies the retention to backup_dir.
  *
  * The helper exits on a reload or a stop without a word, its thread with
  * it: a temporary file left in backup_dir is the mark of a backup cut
@@ -22,7 +23,6 @@
 #include <ngx_http.h>
 
 #include <dirent.h>
-#include <pthread.h>
 
 #include "ngx_http_kvs_module.h"
 #include "ngx_kvs_agent.h"
@@ -31,26 +31,29 @@
 
 #define NGX_KVS_BACKUP_TICK  500
 
+/* the backup's thread yields the CPU to every other */
+#define NGX_KVS_BACKUP_NICE  19
+
 
 typedef struct {
     ngx_event_t            timer;
     ngx_kvs_agent_t       *agent;
 
     /* the backup running, if any: its thread reads these ... */
-    pthread_t              thread;
+    kvs_pool_t            *pool;
+    kvs_pool_task_t        task;
     ngx_uint_t             busy;
     kvs_store_t           *store;
     char                  *dir;
     char                   name[KVS_BACKUP_NAME_MAX];
     int                    level;
 
-    /* ... and writes these, then done */
+    /* ... and writes these, before the pool hands the task back */
     int                    rc;
     kvs_backup_result_t    res;
     char                   err[KVS_BACKUP_ERRLEN];
     uint64_t               finished_at;  /* ms */
     uint64_t               took_us;
-    ngx_atomic_t           done;
 
     uint64_t               started_at;   /* ms */
     uint64_t               began_us;     /* a monotonic clock's */
@@ -63,7 +66,7 @@ typedef struct {
 static void ngx_kvs_backup_tick(ngx_event_t *ev);
 static void ngx_kvs_backup_start(ngx_kvs_backup_t *b, uint64_t now,
     ngx_uint_t asked);
-static void *ngx_kvs_backup_thread(void *data);
+static void ngx_kvs_backup_work(void *data);
 static void ngx_kvs_backup_finish(ngx_kvs_backup_t *b);
 static void ngx_kvs_backup_record(ngx_kvs_backup_t *b, const char *file,
     uint64_t started_at, uint64_t finished_at, const char *error);
@@ -80,12 +83,24 @@ static ngx_kvs_backup_t  ngx_kvs_backup;
 ngx_int_t
 ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
 {
+    char                          err[KVS_POOL_ERRLEN];
     uint64_t                      now;
     ngx_kvs_backup_t             *b;
     ngx_http_kvs_shared_t        *sh;
     ngx_http_kvs_backup_state_t  *bs;
 
     b = &ngx_kvs_backup;
+
+    if (kvs_pool_start(&b->pool, 1, NGX_KVS_BACKUP_NICE, err, sizeof(err))
+        != 0)
+    {
+        ngx_kvs_log(NGX_LOG_EMERG, agent->log, 0,
+                    "kvs: the backups' thread: %s", err);
+        return NGX_ERROR;
+    }
+
+    b->task.work = ngx_kvs_backup_work;
+    b->task.data = b;
     b->agent = agent;
     b->store = agent->store;
     b->dir = (char *) agent->kmcf->backup_dir.data;
@@ -118,6 +133,19 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
 }
 
 
+/*
+ * Whether a backup's thread runs: the store must then stay open as the
+ * process exits (master_process off), the thread copying from it until
+ * the end; the next agent removes its temporary file.
+ */
+
+ngx_uint_t
+ngx_kvs_backup_busy(void)
+{
+    return ngx_kvs_backup.busy;
+}
+
+
 /* the next scheduled backup after now, ms; 0: none */
 
 static uint64_t
@@ -147,12 +175,11 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
     b = &ngx_kvs_backup;
 
     if (b->busy) {
-        if (!b->done) {
+        if (kvs_pool_finished(b->pool) == NULL) {
             ngx_add_timer(ev, NGX_KVS_BACKUP_TICK);
             return;
         }
 
-        (void) pthread_join(b->thread, NULL);
         b->busy = 0;
 
         ngx_kvs_backup_finish(b);
@@ -162,6 +189,16 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
     sh = b->agent->kmcf->shm->data;
     bs = &sh->backup;
 
+    if (kvs_backup_name(b->name, b->agent->kmcf->kc.node_id, now) == 0) {
+        ngx_kvs_log(NGX_LOG_ALERT, ev->log, 0,
+                    "kvs: no backup name for node \"%s\"",
+                    b->agent->kmcf->kc.node_id);
+        ngx_add_timer(ev, NGX_KVS_BACKUP_TICK);
+        return;
+    }
+
+    /* from pending to running at once: a POST never sees neither */
+
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
 
     asked = bs->pending;
@@ -169,6 +206,10 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 
     if (start) {
         bs->pending = 0;
+        bs->running = 1;
+        bs->started_at = now;
+        ngx_cpystrn(bs->file, (u_char *) b->name, sizeof(bs->file));
+        bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
 
         ngx_memzero(&b->who, sizeof(kvs_audit_event_t));
 
@@ -206,37 +247,12 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 static void
 ngx_kvs_backup_start(ngx_kvs_backup_t *b, uint64_t now, ngx_uint_t asked)
 {
-    int                           rc;
-    sigset_t                      set, old;
-    ngx_http_kvs_shared_t        *sh;
-    ngx_http_kvs_backup_state_t  *bs;
-
-    if (kvs_backup_name(b->name, b->agent->kmcf->kc.node_id, now) == 0) {
-        ngx_kvs_log(NGX_LOG_ALERT, b->agent->log, 0,
-                    "kvs: no backup name for node \"%s\"",
-                    b->agent->kmcf->kc.node_id);
-        return;
-    }
-
     b->started_at = now;
     b->began_us = kvs_metrics_clock_us();
     b->who.object = b->name;
     b->who.object_len = ngx_strlen(b->name);
-    b->done = 0;
     b->rc = -1;
     b->err[0] = '\0';
-
-    sh = b->agent->kmcf->shm->data;
-    bs = &sh->backup;
-
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
-
-    bs->running = 1;
-    bs->started_at = now;
-    ngx_cpystrn(bs->file, (u_char *) b->name, sizeof(bs->file));
-    bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
-
-    ngx_unlock(&bs->lock);
 
     ngx_kvs_log(NGX_LOG_NOTICE, b->agent->log, 0,
                 "kvs: backup \"%s/%s\" started, %s", b->dir, b->name,
@@ -245,34 +261,15 @@ ngx_kvs_backup_start(ngx_kvs_backup_t *b, uint64_t now, ngx_uint_t asked)
     ngx_kvs_backup_audit(b, KVS_AUDIT_BACKUP_STARTED,
                          kvs_audit_kinds[KVS_AUDIT_BACKUP_STARTED].status);
 
-    /* the thread takes no signal: nginx's are the event loop's */
-
-    sigfillset(&set);
-    (void) pthread_sigmask(SIG_BLOCK, &set, &old);
-
-    rc = pthread_create(&b->thread, NULL, ngx_kvs_backup_thread, b);
-
-    (void) pthread_sigmask(SIG_SETMASK, &old, NULL);
-
-    if (rc != 0) {
-        ngx_snprintf((u_char *) b->err, sizeof(b->err) - 1,
-                     "the backup's thread cannot start: %s%Z",
-                     strerror(rc));
-        b->finished_at = ngx_http_kvs_now_ms();
-        b->took_us = 0;
-        b->done = 1;
-        ngx_kvs_backup_finish(b);
-        return;
-    }
-
+    kvs_pool_post(b->pool, &b->task);
     b->busy = 1;
 }
 
 
 /* on the backup's thread: no nginx structure, pool or log is touched */
 
-static void *
-ngx_kvs_backup_thread(void *data)
+static void
+ngx_kvs_backup_work(void *data)
 {
     ngx_kvs_backup_t *b = data;
 
@@ -282,11 +279,6 @@ ngx_kvs_backup_thread(void *data)
     /* the backup's own time, not the tick's that sees it done */
     b->finished_at = ngx_http_kvs_now_ms();
     b->took_us = kvs_metrics_clock_us() - b->began_us;
-
-    ngx_memory_barrier();
-    b->done = 1;
-
-    return NULL;
 }
 
 
@@ -634,4 +626,19 @@ ngx_kvs_backup_stale(ngx_kvs_backup_t *b)
                           "cut short: the cluster agent stopped while it "
                           "ran (nginx stopped, reloaded or was killed); "
                           "its temporary file was removed");
+
+    /* its start has an entry: so has its end, by the agent that saw it,
+     * which cannot know who had asked for it */
+
+    ngx_cpystrn((u_char *) b->name, (u_char *) file, sizeof(b->name));
+    ngx_memzero(&b->who, sizeof(kvs_audit_event_t));
+    b->who.client = "agent";
+    b->who.client_len = 5;
+    b->who.method = "-";
+    b->who.method_len = 1;
+    b->who.object = b->name;
+    b->who.object_len = ngx_strlen(b->name);
+
+    ngx_kvs_backup_audit(b, KVS_AUDIT_BACKUP_FINISHED,
+                         NGX_HTTP_INTERNAL_SERVER_ERROR);
 }
