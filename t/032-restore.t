@@ -286,4 +286,16 @@ $n1->start;
 is($st, 404, 'a write after the backup is gone with the store it replaced');
 $n1->stop;
 
+# a damaged store, the reason for many a restore, is replaced too
+
+truncate "$dd/data.mdb", 16384 or die;
+($rc, $out) = run_restore('--allow-old', $backup, $dd);
+is($rc, 0, 'a store cut short is replaced') or diag $out;
+like($out, qr/note: the store in "\Q$dd\E" is cut short, and names no node that can be read/,
+     'the tool saying it could not read whose it was');
+$n1->start;
+($st) = $n1->request(GET => '/kv/' . key_of(3));
+is($st, 200, 'and the node serves the backup');
+$n1->stop;
+
 done_testing;

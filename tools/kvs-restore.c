@@ -133,6 +133,7 @@ static void kvs_restore_name(void);
 static void kvs_restore_temp(void);
 static void kvs_restore_unpack(void);
 static void kvs_restore_check(void);
+static uint64_t kvs_restore_needs(MDB_env *env);
 static void kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta);
 static void kvs_restore_judge(void);
 static void kvs_restore_mark(MDB_env *env, MDB_txn *txn, MDB_dbi meta);
@@ -438,6 +439,15 @@ kvs_restore_target(void)
         rc = mdb_env_open(env, rs.data_dir, MDB_RDONLY | MDB_NOLOCK, 0600);
     }
 
+    /* a store damaged, a reason to restore, must not fault the read */
+
+    if (rc == 0 && kvs_restore_needs(env) > (uint64_t) st.st_size) {
+        fprintf(stderr, "kvs-restore: note: the store in \"%s\" is cut "
+                "short, and names no node that can be read\n", rs.data_dir);
+        mdb_env_close(env);
+        return;
+    }
+
     if (rc == 0) {
         rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
     }
@@ -686,11 +696,10 @@ static void
 kvs_restore_check(void)
 {
     int           rc;
-    size_t        need;
+    uint64_t      need;
     MDB_env      *env;
     MDB_txn      *txn;
     MDB_dbi       meta;
-    MDB_stat      stat;
     MDB_envinfo   info;
 
     rc = mdb_env_create(&env);
@@ -710,19 +719,24 @@ kvs_restore_check(void)
                          "%s", rs.backup, mdb_strerror(rc));
     }
 
-    /* a file shorter than its last page would fault, not fail, on a read */
+    need = kvs_restore_needs(env);
 
-    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &stat) != 0) {
+    if (need == 0) {
         kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" holds no readable "
                          "LMDB store", rs.backup);
     }
 
-    need = (info.me_last_pgno + 1) * (size_t) stat.ms_psize;
-
     if (rs.bytes < need) {
         kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" holds a store cut "
-                         "short: %llu bytes of the %zu its last page needs",
-                         rs.backup, (unsigned long long) rs.bytes, need);
+                         "short: %llu bytes of the %llu its last page needs",
+                         rs.backup, (unsigned long long) rs.bytes,
+                         (unsigned long long) need);
+    }
+
+    rc = mdb_env_info(env, &info);
+
+    if (rc != 0) {
+        kvs_restore_fail(KVS_RESTORE_FAILED, "LMDB: %s", mdb_strerror(rc));
     }
 
     if (info.me_mapsize < need + KVS_RESTORE_ROOM) {
@@ -746,6 +760,26 @@ kvs_restore_check(void)
     kvs_restore_mark(env, txn, meta);
 
     mdb_env_close(env);
+}
+
+
+/*
+ * The bytes an environment's file must have to hold its last page, or 0
+ * when LMDB cannot say: a file shorter than that would fault a read of
+ * the map, not fail it.
+ */
+
+static uint64_t
+kvs_restore_needs(MDB_env *env)
+{
+    MDB_stat     stat;
+    MDB_envinfo  info;
+
+    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &stat) != 0) {
+        return 0;
+    }
+
+    return ((uint64_t) info.me_last_pgno + 1) * stat.ms_psize;
 }
 
 
