@@ -175,7 +175,7 @@ fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(FUZZ_BUILD)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $(FUZZ_BUILD)/seeds t/fuzz/seeds.c \
 	    $(KVS_SRCS) $(FUZZ_LIBS)
-	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password)
+	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password backup)
 	$(FUZZ_BUILD)/seeds t/fuzz/corpus
 
 clean:

@@ -137,9 +137,43 @@ ngx_http_kvs_backup_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
 }
 
 
+/*
+ * The master makes backup_dir at start when it is missing, as it makes
+ * data_dir, and gives it to nginx's user: the agent that writes there may
+ * not be root, nor allowed to make it.  A directory that exists keeps its
+ * owner.  A failure does not stop nginx: the backups fail, and say why.
+ */
+
+void
+ngx_http_kvs_backup_dir(ngx_cycle_t *cycle, ngx_http_kvs_main_conf_t *kmcf,
+    ngx_core_conf_t *ccf)
+{
+    if (mkdir((char *) kmcf->backup_dir.data, 0700) == -1) {
+
+        if (ngx_errno != NGX_EEXIST) {
+            ngx_kvs_log(NGX_LOG_WARN, cycle->log, ngx_errno,
+                        "kvs: backup_dir \"%V\" cannot be made; backups "
+                        "fail until it can", &kmcf->backup_dir);
+        }
+
+        return;
+    }
+
+    if (geteuid() == 0 && ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT
+        && chown((char *) kmcf->backup_dir.data, ccf->user, ccf->group)
+           == -1)
+    {
+        ngx_kvs_log(NGX_LOG_WARN, cycle->log, ngx_errno,
+                    "kvs: chown(\"%V\", %d) failed", &kmcf->backup_dir,
+                    ccf->user);
+    }
+}
+
+
 ngx_int_t
 ngx_http_kvs_backup_handler(ngx_http_request_t *r)
 {
+    ngx_int_t                     rc;
     ngx_uint_t                    status;
     ngx_http_kvs_shared_t        *sh;
     ngx_http_kvs_main_conf_t     *kmcf;
@@ -162,8 +196,9 @@ ngx_http_kvs_backup_handler(ngx_http_request_t *r)
     }
 
     if (kmcf->kc.auth_enabled) {
-        if (ngx_http_kvs_read_begin(r) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        rc = ngx_http_kvs_read_begin(r);
+        if (rc != NGX_OK) {
+            return rc;
         }
 
         if (!ngx_http_kvs_admin_of(r)) {

@@ -1050,6 +1050,8 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
 
     ccf = (ngx_core_conf_t *) ngx_get_conf(cycle->conf_ctx, ngx_core_module);
 
+    ngx_http_kvs_backup_dir(cycle, kmcf, ccf);
+
     if (geteuid() != 0 || ccf->user == (ngx_uid_t) NGX_CONF_UNSET_UINT) {
         return NGX_OK;
     }

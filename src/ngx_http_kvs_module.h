@@ -497,6 +497,8 @@ void ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
 
 ngx_int_t ngx_http_kvs_backup_conf(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_backup_dir(ngx_cycle_t *cycle,
+    ngx_http_kvs_main_conf_t *kmcf, ngx_core_conf_t *ccf);
 ngx_int_t ngx_http_kvs_backup_handler(ngx_http_request_t *r);
 void ngx_http_kvs_backup_gauges(ngx_http_kvs_main_conf_t *kmcf,
     uint64_t *values);

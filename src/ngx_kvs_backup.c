@@ -176,6 +176,7 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 
     if (b->busy) {
         if (kvs_pool_finished(b->pool) == NULL) {
+            ngx_kvs_debug(ev->log, "kvs backup: \"%s\" runs", b->name);
             ngx_add_timer(ev, NGX_KVS_BACKUP_TICK);
             return;
         }
@@ -235,6 +236,10 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
     }
 
     ngx_unlock(&bs->lock);
+
+    ngx_kvs_debug(ev->log, "kvs backup: %s", asked ? "asked for, starts"
+                                             : start ? "scheduled, starts"
+                                                     : "none due");
 
     if (start) {
         ngx_kvs_backup_start(b, now, asked);
@@ -477,13 +482,14 @@ ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now)
         }
 
         name->len = len;
-        name->data = ngx_pstrdup(pool, &(ngx_str_t) { len,
-                                                      (u_char *) de->d_name });
+        name->data = ngx_pnalloc(pool, len);
         *when = ms;
 
         if (name->data == NULL) {
             break;
         }
+
+        ngx_memcpy(name->data, de->d_name, len);
     }
 
     closedir(dir);
@@ -498,6 +504,9 @@ ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now)
     }
 
     keep = (uint64_t) kmcf->kc.backup_retention_days * 86400000;
+
+    ngx_kvs_debug(b->agent->log, "kvs backup: retention: %ui backups of "
+                  "this node", names.nelts);
 
     if (kvs_backup_expired(times.elts, times.nelts, now, keep, expired)
         == 0)

@@ -77,7 +77,9 @@ size_t kvs_backup_expired(const uint64_t *ms, size_t n, uint64_t now_ms,
 typedef struct {
     uint64_t  bytes;            /* the file's, compressed */
     uint64_t  copied;           /* the LMDB copy's, before zstd */
-    uint64_t  keys;             /* records in kv as the copy began */
+    uint64_t  keys;             /* records in kv just before the copy's
+                                   snapshot: a write committed between
+                                   is in the file, not in the count */
 } kvs_backup_result_t;
 
 /*

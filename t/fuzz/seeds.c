@@ -1,7 +1,8 @@
 /*
  * Writes the seeds of the fuzz targets that are bytes no one types: records
  * (record/), batches of them (wire/), zstd frames (codec/), signed
- * requests (sign/), tokens (jwt/) and stored passwords (password/), each
+ * requests (sign/), tokens (jwt/), stored passwords (password/) and the
+ * last backup's records (backup/, beside names written by hand), each
  * made by the core's own encoders, so that a seed is what a node really
  * writes or sends.  Beside every valid one, near
  * misses: one field wrong, which the check must catch.  `make fuzz-seeds`
@@ -15,6 +16,7 @@
 
 #include <zstd.h>
 
+#include "kvs_backup.h"
 #include "kvs_codec.h"
 #include "kvs_crypto.h"
 #include "kvs_jwt.h"
@@ -241,6 +243,37 @@ seed_password(const char *name, const kvs_scrypt_params_t *p, size_t slen,
 }
 
 
+static void
+seed_backup(void)
+{
+    size_t             len;
+    uint8_t            rec[KVS_BACKUP_LAST_MAX];
+    kvs_backup_last_t  l;
+
+    memset(&l, 0, sizeof(kvs_backup_last_t));
+    strcpy(l.file, "kvs-n1-20261202T142537Z.mdb.zst");
+    l.started_at = NOW;
+    l.finished_at = NOW + 501;
+    l.bytes = 9178;
+    l.keys = 100;
+    l.ok = 1;
+    l.ok_at = l.finished_at;
+    l.ok_bytes = l.bytes;
+
+    len = kvs_backup_last_encode(&l, rec);
+    seed_write("backup", "last-ok", rec, len);
+    seed_write("backup", "bad-cut", rec, len - 1);
+
+    l.ok = 0;
+    l.bytes = 0;
+    strcpy(l.error, "creating backup_dir \"/srv/kvs/backups\" failed: Not "
+           "a directory");
+
+    len = kvs_backup_last_encode(&l, rec);
+    seed_write("backup", "last-failed", rec, len);
+}
+
+
 int
 main(int argc, char **argv)
 {
@@ -398,6 +431,10 @@ main(int argc, char **argv)
     memcpy(frame + flen, frame, flen);
     seed_write("codec", "two-frames", frame, 2 * flen);
     seed_write("codec", "bad-cut", frame, flen - 3);
+
+    /* backup/: the last backup's record, ok and failed, then cut short */
+
+    seed_backup();
 
     /* sign/: requests the agent sends, at the edges of the skew, then
      * near misses */

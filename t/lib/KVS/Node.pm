@@ -107,8 +107,13 @@ CONF
     open my $y, '>', "$self->{prefix}/conf/node.yaml" or die $!;
     my $bind = $self->{bind_address} // '127.0.0.1';
     my $port = $self->{peer_port} // $self->{port};
+    # no backup on the default schedule, midnight UTC, unless the suite
+    # asks: one would add audit entries and files to a test running then
+    my $backups = $self->{yaml} =~ /^backup_enabled:/m ? ''
+                : ($self->{yaml} =~ /[^\n]\z/ ? "\n" : '')
+                  . "backup_enabled: false\n";
     print $y "node_id: $self->{name}\nbind_address: $bind\n"
-           . "port: $port\ndata_dir: ./data\n$self->{yaml}";
+           . "port: $port\ndata_dir: ./data\n$self->{yaml}$backups";
     close $y;
 }
 
