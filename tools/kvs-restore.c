@@ -240,6 +240,14 @@ kvs_restore_args(int argc, char **argv)
 
             ttl_set = 1;
 
+        } else if (strcmp(argv[i], "--config") == 0) {
+            kvs_restore_fail(KVS_RESTORE_USAGE, "--config takes the node's "
+                             "YAML file");
+
+        } else if (strcmp(argv[i], "--tombstone-ttl-hours") == 0) {
+            kvs_restore_fail(KVS_RESTORE_USAGE, "--tombstone-ttl-hours takes "
+                             "a number of hours");
+
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             kvs_restore_fail(KVS_RESTORE_USAGE, "unknown option \"%s\"; "
                              "usage: kvs-restore [--allow-other-node] "
