@@ -125,7 +125,16 @@ $(TAMPER): tools/kvs-audit-tamper.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_KVS) -o $@ $< -llmdb -lcrypto
 
-tools: deps $(TAMPER)
+# kvs-restore, which puts a backup in place of a stopped node's store; it
+# reads the node's YAML and the store's records with the core
+RESTORE    := $(BUILD)/kvs-restore
+
+$(RESTORE): tools/kvs-restore.c $(KVS_SRCS) $(KVS_HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ $< $(KVS_SRCS) \
+	    -llmdb -lyaml -lcjson -lzstd -lcrypto
+
+tools: deps $(TAMPER) $(RESTORE)
 
 # bench/store.c: what a write costs the store itself, audit log off and on
 BENCH_STORE := $(BUILD)/bench-store

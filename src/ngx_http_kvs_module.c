@@ -914,24 +914,29 @@ ngx_http_kvs_store_empty(kvs_store_t *st)
 }
 
 
-ngx_uint_t
-ngx_http_kvs_syncing(void)
+static ngx_uint_t
+ngx_http_kvs_store_syncing(kvs_store_t *st)
 {
     char      err[KVS_STORE_ERRLEN];
     uint64_t  v;
     int       rc;
 
-    if (kvs_store_read_begin(ngx_http_kvs_store, err, sizeof(err))
-        != KVS_OK)
-    {
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
         return 0;
     }
 
-    rc = kvs_store_meta_get(ngx_http_kvs_store, KVS_SYNCING, &v);
+    rc = kvs_store_meta_get(st, KVS_SYNCING, &v);
 
-    kvs_store_read_end(ngx_http_kvs_store);
+    kvs_store_read_end(st);
 
     return rc == KVS_OK && v != 0;
+}
+
+
+ngx_uint_t
+ngx_http_kvs_syncing(void)
+{
+    return ngx_http_kvs_store_syncing(ngx_http_kvs_store);
 }
 
 
@@ -950,7 +955,7 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
     char                       err[KVS_STORE_ERRLEN];
     char                       note[KVS_STORE_ERRLEN];
     u_char                    *p;
-    ngx_uint_t                 i;
+    ngx_uint_t                 i, bootstrap;
     kvs_store_t               *st;
     kvs_member_t               self;
     ngx_core_conf_t           *ccf;
@@ -1007,12 +1012,17 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
 
     /*
      * An empty store that has seeds to learn from bootstraps before it
-     * takes writes: the mark is set before any worker starts.
+     * takes writes: the mark is set before any worker starts.  A store
+     * that kvs-restore marked bootstraps the same way, from its seeds; on
+     * a node without seeds it would wait for a peer that may never call,
+     * so such a node serves it as it is, as it would serve an empty one.
+     * A node that bootstraps creates the administrator once its peers'
+     * data is in.
      */
 
-    if (kmcf->kc.nseed_nodes && kmcf->kc.cluster_secret
-        && ngx_http_kvs_store_empty(st))
-    {
+    bootstrap = kmcf->kc.nseed_nodes && kmcf->kc.cluster_secret;
+
+    if (bootstrap && ngx_http_kvs_store_empty(st)) {
         if (kvs_store_meta_put(st, KVS_SYNCING, 1, err, sizeof(err))
             != KVS_OK)
         {
@@ -1021,8 +1031,24 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
             return NGX_ERROR;
         }
 
-    } else {
-        /* a node that bootstraps creates it once its peers' data is in */
+    } else if (!ngx_http_kvs_store_syncing(st)) {
+        ngx_http_kvs_admin_create(st, kmcf, cycle->log);
+
+    } else if (!bootstrap) {
+        if (kvs_store_meta_delete(st, KVS_SYNCING, err, sizeof(err))
+            != KVS_OK)
+        {
+            ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0, "kvs: %s", err);
+            kvs_store_close(st);
+            return NGX_ERROR;
+        }
+
+        ngx_kvs_log(NGX_LOG_NOTICE, cycle->log, 0,
+                    "kvs: the store in \"%V\" is marked syncing (by "
+                    "kvs-restore), but this node has no seed_nodes to sync "
+                    "from: it serves the store as it is, in normal mode",
+                    &kmcf->data_dir);
+
         ngx_http_kvs_admin_create(st, kmcf, cycle->log);
     }
 

@@ -266,7 +266,8 @@ int kvs_store_audit_witnesses(kvs_store_t *st, kvs_audit_witness_t *w,
 int kvs_store_member_put(kvs_store_t *st, const kvs_member_t *m,
     char *err, size_t errlen);
 /* Records this node in members, keeping its joined_timestamp across
- * restarts; returns the member as stored. */
+ * restarts, and its id as meta's KVS_NODE_ID; returns the member as
+ * stored. */
 int kvs_store_member_self(kvs_store_t *st, kvs_member_t *self,
     uint64_t now_ms, char *err, size_t errlen);
 /* Merges gossiped records, each kept only when its last_seen is newer than
@@ -317,6 +318,10 @@ int kvs_store_conflict_done(kvs_store_t *st, char ns, const char *path,
 
 /* meta's mark of a node bootstrapping from its peers ("syncing" mode) */
 #define KVS_SYNCING  "syncing"
+
+/* meta's name of the store's identity: the node_id (its bytes) of the
+ * node whose store it is, which kvs-restore keeps across a restore */
+#define KVS_NODE_ID  "node_id"
 
 /* meta's count of conflicts resolved, for kvs_store_meta_get() */
 #define KVS_CONFLICTS_RESOLVED  "conflicts_resolved"

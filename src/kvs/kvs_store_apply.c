@@ -68,6 +68,8 @@ static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
     const kvs_member_t *m, size_t n, uint64_t seq);
+static int kvs_store_identity_put(kvs_store_t *st, MDB_txn *txn,
+    MDB_val *node_id);
 
 
 typedef struct {
@@ -969,7 +971,8 @@ kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,
 
 typedef struct {
     kvs_member_t  *m;
-    int            keep_joined;
+    int            self;         /* this node's: its joined_timestamp
+                                    kept, its id kept as the store's */
 } kvs_store_member_write_t;
 
 
@@ -988,13 +991,18 @@ kvs_store_member_txn(kvs_store_t *st, MDB_txn *txn, void *data)
     key.mv_data = m->node_id;
     key.mv_size = strlen(m->node_id);
 
-    if (mw->keep_joined) {
+    if (mw->self) {
         rc = mdb_get(txn, st->members, &key, &val);
 
         if (rc == 0 && kvs_store_member_decode(&old, &key, &val) == KVS_OK) {
             m->joined_timestamp = old.joined_timestamp;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {
+            return rc;
+        }
+
+        rc = kvs_store_identity_put(st, txn, &key);
+        if (rc != 0) {
             return rc;
         }
     }
@@ -1007,14 +1015,41 @@ kvs_store_member_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 }
 
 
+/* meta's node_id says whose store this is; written only when it changes */
+
 static int
-kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int keep_joined,
+kvs_store_identity_put(kvs_store_t *st, MDB_txn *txn, MDB_val *node_id)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = KVS_NODE_ID;
+    key.mv_size = sizeof(KVS_NODE_ID) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == 0 && val.mv_size == node_id->mv_size
+        && memcmp(val.mv_data, node_id->mv_data, val.mv_size) == 0)
+    {
+        return 0;
+    }
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    return mdb_put(txn, st->meta, &key, node_id, 0);
+}
+
+
+static int
+kvs_store_member_write(kvs_store_t *st, kvs_member_t *m, int self,
     char *err, size_t errlen)
 {
     kvs_store_member_write_t  mw;
 
     mw.m = m;
-    mw.keep_joined = keep_joined;
+    mw.self = self;
 
     return kvs_store_status(kvs_store_run(st, 0, kvs_store_member_txn, &mw,
                                           "writing a member", err, errlen));

@@ -1659,8 +1659,10 @@ kvs_test_members(void)
 {
     int                  rc;
     char                 dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t               idlen;
     kvs_store_t         *st;
     kvs_member_t         self, again, b, lng;
+    const uint8_t       *id;
     kvs_test_members_t   ms;
 
     kvs_test_dir(dir, "members");
@@ -1689,6 +1691,12 @@ kvs_test_members(void)
           && again.last_seen == 2000,
           "member_self: a later call keeps joined_timestamp, "
           "updates last_seen");
+
+    kvs_store_read_begin(st, err, sizeof(err));
+    rc = kvs_store_meta_get_bytes(st, KVS_NODE_ID, &id, &idlen);
+    CHECK(rc == KVS_OK && idlen == 6 && memcmp(id, "node-a", 6) == 0,
+          "member_self: meta's node_id names the node whose store it is");
+    kvs_store_read_end(st);
 
     memset(&b, 0, sizeof(b));
     strcpy(b.node_id, "node-b");
@@ -1745,6 +1753,19 @@ kvs_test_members(void)
           && ms.m[0].joined_timestamp == 1000
           && strcmp(ms.m[0].address, "10.0.0.9:9090") == 0,
           "member_each after reopen: the new address and last_seen");
+
+    /* a node_id changed in the YAML: the store is the new node's */
+
+    memset(&b, 0, sizeof(b));
+    strcpy(b.node_id, "node-b");
+    strcpy(b.address, "10.0.0.2:8080");
+    kvs_store_member_self(st, &b, 3500, err, sizeof(err));
+
+    kvs_store_read_begin(st, err, sizeof(err));
+    rc = kvs_store_meta_get_bytes(st, KVS_NODE_ID, &id, &idlen);
+    CHECK(rc == KVS_OK && idlen == 6 && memcmp(id, "node-b", 6) == 0,
+          "member_self of another node_id: meta's node_id follows");
+    kvs_store_read_end(st);
 
     memset(&lng, 0, sizeof(lng));
     memset(lng.node_id, 'n', sizeof(lng.node_id) - 1);

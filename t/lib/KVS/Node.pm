@@ -13,6 +13,7 @@ use Digest::SHA qw(hmac_sha256_hex sha256_hex);
 use Exporter qw(import);
 use File::Path qw(make_path remove_tree);
 use IO::Socket::INET;
+use JSON::PP;
 use POSIX qw(:sys_wait_h);
 use Time::HiRes qw(sleep time);
 
@@ -310,6 +311,82 @@ sub request {
     }
     return ($status + 0, \%hdr, $rbody // '');
 }
+
+# Asks the node's agent for a backup now (POST /api/backup) and returns
+# its file once GET /api/backup/status says it is written; dies otherwise.
+sub backup {
+    my ($self) = @_;
+    my ($st, undef, $b) = $self->request(POST => '/api/backup');
+    die "POST /api/backup: $st $b\n" unless $st == 202;
+    my ($asked) = $b =~ /"asked_at":(\d+)/;
+    my $last;
+    wait_for(30, sub {
+        my (undef, undef, $s) = $self->request(GET => '/api/backup/status');
+        $last = JSON::PP->new->decode($s)->{last};
+        return $last && $last->{started_at} >= $asked && $last->{ok};
+    }) or die "no backup within 30 s\n";
+    return "$self->{prefix}/backups/$last->{file}";
+}
+
+# A keep-alive connection to the node, for suites that send thousands of
+# requests: $c = $node->connection; $c->request(METHOD => '/path', body =>
+# '...', headers => {...}) returns (status, {lowercased headers}, body) as
+# request() does.  It connects again when nginx closes the connection
+# (keepalive_requests, or a Connection: close answer).
+sub connection {
+    my ($self) = @_;
+    return bless { port => $self->{port}, sock => undef, buf => '' },
+                 'KVS::Node::Connection';
+}
+
+package KVS::Node::Connection;
+
+sub request {
+    my ($c, $method, $path, %o) = @_;
+    unless ($c->{sock}) {
+        $c->{sock} = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                           PeerPort => $c->{port},
+                                           Proto => 'tcp', Timeout => 10)
+            or die "connect to $c->{port}: $!";
+        $c->{buf} = '';
+    }
+    my $body = $o{body} // '';
+    my $h = $o{headers} // {};
+    my $req = "$method $path HTTP/1.1\r\nHost: localhost\r\n";
+    $req .= "$_: $h->{$_}\r\n" for sort keys %$h;
+    $req .= "Content-Length: " . length($body) . "\r\n"
+        if length $body || $method eq 'PUT' || $method eq 'POST';
+    $req .= "\r\n$body";
+    print { $c->{sock} } $req or die "send to $c->{port}: $!";
+
+    my $end;
+    $c->fill until ($end = index($c->{buf}, "\r\n\r\n")) >= 0;
+    my $head = substr($c->{buf}, 0, $end);
+    substr($c->{buf}, 0, $end + 4) = '';
+    my ($status) = $head =~ m{^HTTP/1\.\d (\d{3})} or die "bad response";
+    my %hdr;
+    for (split /\r\n/, $head) {
+        $hdr{lc $1} = $2 if /^([^:]+):\s*(.*)$/;
+    }
+    my $len = $method eq 'HEAD' || $status == 204 || $status == 304
+              ? 0 : $hdr{'content-length'} // die "no Content-Length";
+    $c->fill while length $c->{buf} < $len;
+    my $rbody = substr($c->{buf}, 0, $len);
+    substr($c->{buf}, 0, $len) = '';
+    if (lc($hdr{connection} // '') eq 'close') {
+        close $c->{sock};
+        $c->{sock} = undef;
+    }
+    return ($status + 0, \%hdr, $rbody);
+}
+
+sub fill {
+    my ($c) = @_;
+    my $n = sysread($c->{sock}, $c->{buf}, 65536, length $c->{buf});
+    die "connection to $c->{port} closed mid-response\n" unless $n;
+}
+
+package KVS::Node;
 
 # nodes as a YAML list of seeds
 sub seeds {
