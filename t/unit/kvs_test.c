@@ -5,6 +5,9 @@
  * the exit status; prove reads the plan printed at the end.
  */
 
+#define _XOPEN_SOURCE 700
+
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,4 +88,23 @@ main(void)
     }
 
     return 0;
+}
+
+
+static int
+kvs_test_rm(const char *path, const struct stat *sb, int flag,
+    struct FTW *ftw)
+{
+    (void) sb;
+    (void) flag;
+    (void) ftw;
+
+    return remove(path);
+}
+
+
+int
+kvs_test_rm_tree(const char *dir)
+{
+    return nftw(dir, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
 }

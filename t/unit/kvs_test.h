@@ -41,5 +41,7 @@ extern const kvs_test_suite_t  kvs_test_suite;
 void kvs_test_ok(int ok, const char *desc);
 void kvs_test_str(const char *got, const char *want, const char *desc);
 void kvs_test_skip(const char *desc, const char *why);
+/* removes dir and everything in it: nftw()'s 0 or -1 */
+int kvs_test_rm_tree(const char *dir);
 
 #endif /* KVS_TEST_H */

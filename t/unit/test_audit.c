@@ -9,7 +9,6 @@
 #define _XOPEN_SOURCE 700
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -373,18 +372,6 @@ kvs_test_verdicts(void)
 
 
 static int
-kvs_test_rm(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-
-    return remove(path);
-}
-
-
-static int
 kvs_test_setup(void)
 {
     if (mkdtemp(kvs_test_base) == NULL) {
@@ -407,7 +394,7 @@ kvs_test_setup(void)
 static void
 kvs_test_cleanup(void)
 {
-    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    (void) kvs_test_rm_tree(kvs_test_base);
     kvs_hmac_key_free(kvs_test_mac);
 }
 

@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,18 +41,6 @@
 
 
 static char  kvs_test_base[] = "/tmp/kvs_backup_test.XXXXXX";
-
-
-static int
-kvs_test_rm(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-
-    return remove(path);
-}
 
 
 static void
@@ -537,7 +524,7 @@ kvs_test_setup(void)
 static void
 kvs_test_cleanup(void)
 {
-    (void) nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS);
+    (void) kvs_test_rm_tree(kvs_test_base);
 }
 
 

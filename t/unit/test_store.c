@@ -21,7 +21,6 @@
 #define _GNU_SOURCE
 
 #include <errno.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,22 +94,10 @@ kvs_test_u64(uint64_t got, uint64_t want, const char *desc)
 }
 
 
-static int
-kvs_test_rm(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-
-    return remove(path);
-}
-
-
 static void
 kvs_test_cleanup(void)
 {
-    if (nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    if (kvs_test_rm_tree(kvs_test_base) != 0) {
         printf("# cannot remove %s: %s\n", kvs_test_base, strerror(errno));
     }
 }

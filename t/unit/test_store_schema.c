@@ -22,7 +22,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,18 +48,6 @@
 
 
 static char  kvs_test_base[] = "/tmp/kvs_schema_test.XXXXXX";
-
-
-static int
-kvs_test_rm(const char *path, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-    (void) sb;
-    (void) flag;
-    (void) ftw;
-
-    return remove(path);
-}
 
 
 static void kvs_test_cleanup(void);
@@ -839,7 +826,7 @@ kvs_test_setup(void)
 static void
 kvs_test_cleanup(void)
 {
-    if (nftw(kvs_test_base, kvs_test_rm, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+    if (kvs_test_rm_tree(kvs_test_base) != 0) {
         printf("# cannot remove %s: %s\n", kvs_test_base, strerror(errno));
     }
 }
