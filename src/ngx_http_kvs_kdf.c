@@ -78,6 +78,39 @@ static ngx_event_t        ngx_http_kvs_kdf_wev;     /* never armed; event
                                                        modules want one */
 
 
+/*
+ * Watches the pipe on which pool's threads say a task is done, in the
+ * event loop: c, rev and wev are the caller's, handler reads the pipe.
+ * The password threads and the agent's lookup threads use it.
+ */
+
+ngx_int_t
+ngx_http_kvs_pool_watch(kvs_pool_t *pool, ngx_connection_t *c,
+    ngx_event_t *rev, ngx_event_t *wev, ngx_event_handler_pt handler,
+    ngx_log_t *log)
+{
+    c->fd = kvs_pool_fd(pool);
+    c->read = rev;
+    c->write = wev;
+    c->log = log;
+
+    rev->data = c;
+    rev->handler = handler;
+    rev->log = log;
+
+    wev->data = c;
+    wev->write = 1;
+    wev->log = log;
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        c->fd = (ngx_socket_t) -1;
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
 ngx_int_t
 ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle, ngx_uint_t threads)
 {
@@ -103,23 +136,13 @@ ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle, ngx_uint_t threads)
 
     c = &ngx_http_kvs_kdf_conn;
 
-    c->fd = kvs_pool_fd(ngx_http_kvs_kdf_pool);
-    c->read = &ngx_http_kvs_kdf_rev;
-    c->write = &ngx_http_kvs_kdf_wev;
-    c->log = cycle->log;
-
-    ngx_http_kvs_kdf_rev.data = c;
-    ngx_http_kvs_kdf_rev.handler = ngx_http_kvs_kdf_finished;
-    ngx_http_kvs_kdf_rev.log = cycle->log;
-
-    ngx_http_kvs_kdf_wev.data = c;
-    ngx_http_kvs_kdf_wev.write = 1;
-    ngx_http_kvs_kdf_wev.log = cycle->log;
-
-    if (ngx_handle_read_event(&ngx_http_kvs_kdf_rev, 0) != NGX_OK) {
+    if (ngx_http_kvs_pool_watch(ngx_http_kvs_kdf_pool, c,
+                                &ngx_http_kvs_kdf_rev, &ngx_http_kvs_kdf_wev,
+                                ngx_http_kvs_kdf_finished, cycle->log)
+        != NGX_OK)
+    {
         kvs_pool_stop(ngx_http_kvs_kdf_pool);
         ngx_http_kvs_kdf_pool = NULL;
-        c->fd = (ngx_socket_t) -1;
         return NGX_ERROR;
     }
 

@@ -428,6 +428,9 @@ void ngx_http_kvs_write_hold(ngx_uint_t hold);
 
 ngx_int_t ngx_http_kvs_kdf_init_process(ngx_cycle_t *cycle,
     ngx_uint_t threads);
+ngx_int_t ngx_http_kvs_pool_watch(kvs_pool_t *pool, ngx_connection_t *c,
+    ngx_event_t *rev, ngx_event_t *wev, ngx_event_handler_pt handler,
+    ngx_log_t *log);
 ngx_int_t ngx_http_kvs_kdf_post(ngx_http_kvs_kdf_task_t *task);
 void ngx_http_kvs_kdf_exit_process(ngx_cycle_t *cycle);
 

@@ -95,23 +95,13 @@ ngx_kvs_resolve_init(ngx_cycle_t *cycle, ngx_msec_t interval)
 
     c = &ngx_kvs_resolve_conn;
 
-    c->fd = kvs_pool_fd(ngx_kvs_resolve_pool);
-    c->read = &ngx_kvs_resolve_rev;
-    c->write = &ngx_kvs_resolve_wev;
-    c->log = cycle->log;
-
-    ngx_kvs_resolve_rev.data = c;
-    ngx_kvs_resolve_rev.handler = ngx_kvs_resolve_finished;
-    ngx_kvs_resolve_rev.log = cycle->log;
-
-    ngx_kvs_resolve_wev.data = c;
-    ngx_kvs_resolve_wev.write = 1;
-    ngx_kvs_resolve_wev.log = cycle->log;
-
-    if (ngx_handle_read_event(&ngx_kvs_resolve_rev, 0) != NGX_OK) {
+    if (ngx_http_kvs_pool_watch(ngx_kvs_resolve_pool, c,
+                                &ngx_kvs_resolve_rev, &ngx_kvs_resolve_wev,
+                                ngx_kvs_resolve_finished, cycle->log)
+        != NGX_OK)
+    {
         kvs_pool_stop(ngx_kvs_resolve_pool);
         ngx_kvs_resolve_pool = NULL;
-        c->fd = (ngx_socket_t) -1;
         return NGX_ERROR;
     }
 

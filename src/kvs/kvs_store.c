@@ -777,22 +777,20 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
 int
 kvs_store_meta_get(kvs_store_t *st, const char *name, uint64_t *v)
 {
-    int      rc;
-    MDB_val  key, val;
+    int             rc;
+    size_t          len;
+    const uint8_t  *data;
 
-    key.mv_data = (void *) name;
-    key.mv_size = strlen(name);
-
-    rc = kvs_store_read_get(st, st->meta, &key, &val, "reading meta");
+    rc = kvs_store_meta_get_bytes(st, name, &data, &len);
     if (rc != KVS_OK) {
         return rc;
     }
 
-    if (val.mv_size != 8) {
+    if (len != 8) {
         return kvs_store_read_failed(st, "reading meta", MDB_CORRUPTED);
     }
 
-    *v = kvs_get_u64(val.mv_data);
+    *v = kvs_get_u64(data);
 
     return KVS_OK;
 }
