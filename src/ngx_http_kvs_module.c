@@ -969,6 +969,14 @@ ngx_http_kvs_init_module(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
+    /* once in the master: its workers and the agent inherit the algorithms
+     * fetched, and a write never meets an OpenSSL without them */
+    if (kvs_crypto_init() != 0) {
+        ngx_kvs_log(NGX_LOG_EMERG, cycle->log, 0,
+                    "kvs: OpenSSL lacks SHA-256, SHA3-512, HMAC or scrypt");
+        return NGX_ERROR;
+    }
+
     /*
      * A store of an older schema is upgraded at nginx's start only: on a
      * reload, or a binary upgrade, workers of the old build may still read

@@ -8,6 +8,11 @@
  * its digest already set and no key, duplicated for each MAC, because
  * setting the digest by name on a fresh context would fetch SHA-256 again
  * on every call.
+ *
+ * A digest runs in a context of its thread's, made at the thread's first
+ * digest and freed when the thread ends: a write hashes several times
+ * (Merkle buckets, audit entries), and a context made and freed for each
+ * would cost more than hashing a short key.
  */
 
 #include <limits.h>
@@ -32,6 +37,8 @@
 
 
 static void kvs_crypto_fetch(void);
+static EVP_MD_CTX *kvs_crypto_ctx(void);
+static void kvs_crypto_ctx_free(void *ctx);
 static int kvs_crypto_digest(const EVP_MD *md, const void *data, size_t len,
     uint8_t *out);
 static int kvs_crypto_mac(EVP_MAC_CTX *proto, const EVP_MD *md,
@@ -60,6 +67,8 @@ static EVP_MD          *kvs_crypto_sha256;
 static EVP_MAC_CTX     *kvs_crypto_hmac;
 static EVP_MAC_CTX     *kvs_crypto_hmac_sha3;
 static EVP_KDF         *kvs_crypto_scrypt;
+static pthread_key_t    kvs_crypto_thread;       /* the thread's
+                                                    EVP_MD_CTX */
 
 
 int
@@ -118,6 +127,11 @@ kvs_crypto_fetch(void)
         return;
     }
 
+    /* the algorithms stay fetched when this fails: every call fails */
+    if (pthread_key_create(&kvs_crypto_thread, kvs_crypto_ctx_free) != 0) {
+        return;
+    }
+
     kvs_crypto_ready = 1;
 }
 
@@ -144,12 +158,48 @@ kvs_sha256(const void *data, size_t len, uint8_t out[32])
 }
 
 
+static EVP_MD_CTX *
+kvs_crypto_ctx(void)
+{
+    EVP_MD_CTX  *ctx;
+
+    ctx = pthread_getspecific(kvs_crypto_thread);
+
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+
+        if (ctx != NULL && pthread_setspecific(kvs_crypto_thread, ctx) != 0)
+        {
+            EVP_MD_CTX_free(ctx);
+            ctx = NULL;
+        }
+    }
+
+    return ctx;
+}
+
+
+static void
+kvs_crypto_ctx_free(void *ctx)
+{
+    EVP_MD_CTX_free(ctx);
+}
+
+
 static int
 kvs_crypto_digest(const EVP_MD *md, const void *data, size_t len,
     uint8_t *out)
 {
+    EVP_MD_CTX  *ctx;
+
+    ctx = kvs_crypto_ctx();
+
     /* OpenSSL is not promised to take a NULL pointer, even for 0 bytes */
-    if (EVP_Digest(len > 0 ? data : "", len, out, NULL, md, NULL) != 1) {
+    if (ctx == NULL
+        || EVP_DigestInit_ex2(ctx, md, NULL) != 1
+        || EVP_DigestUpdate(ctx, len > 0 ? data : "", len) != 1
+        || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+    {
         return -1;
     }
 
@@ -185,32 +235,36 @@ kvs_hmac_sha3_512(const uint8_t *key, size_t klen, const void *data,
 }
 
 
+/*
+ * RFC 2104 by hand: HMAC(K, m) = H((K ^ opad) || H((K ^ ipad) || m)).
+ * The two pads fill one SHA3-512 block each, so a key keeps the two
+ * digest states that have absorbed them, and a MAC copies each into the
+ * thread's context and goes on from there.
+ */
+
 struct kvs_hmac_key_s {
-    EVP_MAC_CTX  *ctx;                   /* keyed: copied for each MAC */
+    EVP_MD_CTX  *inner;                  /* K ^ ipad absorbed */
+    EVP_MD_CTX  *outer;                  /* K ^ opad absorbed */
 };
 
 
 kvs_hmac_key_t *
 kvs_hmac_key_new(const uint8_t *key, size_t klen)
 {
+    size_t           i;
     uint8_t          hashed[KVS_SHA3_512_LEN];
+    uint8_t          ipad[KVS_SHA3_512_BLOCK], opad[KVS_SHA3_512_BLOCK];
     kvs_hmac_key_t  *k;
 
     if (kvs_crypto_init() != 0) {
         return NULL;
     }
 
-    k = malloc(sizeof(kvs_hmac_key_t));
-    if (k == NULL) {
-        return NULL;
-    }
-
-    /* as kvs_crypto_mac() does: a key past the block is hashed first */
+    /* a key past the block is hashed first, as HMAC says */
     if (klen > KVS_SHA3_512_BLOCK) {
         if (kvs_crypto_digest(kvs_crypto_sha3_512, key, klen, hashed)
             != 0)
         {
-            free(k);
             return NULL;
         }
 
@@ -218,19 +272,31 @@ kvs_hmac_key_new(const uint8_t *key, size_t klen)
         klen = sizeof(hashed);
     }
 
-    k->ctx = EVP_MAC_CTX_dup(kvs_crypto_hmac_sha3);
+    for (i = 0; i < KVS_SHA3_512_BLOCK; i++) {
+        ipad[i] = (uint8_t) ((i < klen ? key[i] : 0) ^ 0x36);
+        opad[i] = (uint8_t) ((i < klen ? key[i] : 0) ^ 0x5c);
+    }
 
-    if (k->ctx == NULL
-        || EVP_MAC_init(k->ctx, klen > 0 ? key : (const uint8_t *) "", klen,
-                        NULL)
-           != 1)
-    {
-        EVP_MAC_CTX_free(k->ctx);
-        free(k);
-        k = NULL;
+    k = malloc(sizeof(kvs_hmac_key_t));
+
+    if (k != NULL) {
+        k->inner = EVP_MD_CTX_new();
+        k->outer = EVP_MD_CTX_new();
+
+        if (k->inner == NULL || k->outer == NULL
+            || EVP_DigestInit_ex2(k->inner, kvs_crypto_sha3_512, NULL) != 1
+            || EVP_DigestUpdate(k->inner, ipad, sizeof(ipad)) != 1
+            || EVP_DigestInit_ex2(k->outer, kvs_crypto_sha3_512, NULL) != 1
+            || EVP_DigestUpdate(k->outer, opad, sizeof(opad)) != 1)
+        {
+            kvs_hmac_key_free(k);
+            k = NULL;
+        }
     }
 
     OPENSSL_cleanse(hashed, sizeof(hashed));
+    OPENSSL_cleanse(ipad, sizeof(ipad));
+    OPENSSL_cleanse(opad, sizeof(opad));
 
     return k;
 }
@@ -240,23 +306,23 @@ int
 kvs_hmac_keyed(const kvs_hmac_key_t *k, const void *data, size_t len,
     uint8_t out[64])
 {
-    int           rc;
-    size_t        n;
-    EVP_MAC_CTX  *ctx;
+    uint8_t      inner[KVS_SHA3_512_LEN];
+    EVP_MD_CTX  *ctx;
 
-    ctx = EVP_MAC_CTX_dup(k->ctx);
-    if (ctx == NULL) {
+    ctx = kvs_crypto_ctx();
+
+    if (ctx == NULL
+        || EVP_MD_CTX_copy_ex(ctx, k->inner) != 1
+        || EVP_DigestUpdate(ctx, len > 0 ? data : "", len) != 1
+        || EVP_DigestFinal_ex(ctx, inner, NULL) != 1
+        || EVP_MD_CTX_copy_ex(ctx, k->outer) != 1
+        || EVP_DigestUpdate(ctx, inner, sizeof(inner)) != 1
+        || EVP_DigestFinal_ex(ctx, out, NULL) != 1)
+    {
         return -1;
     }
 
-    rc = (EVP_MAC_update(ctx, len > 0 ? data : "", len) == 1
-          && EVP_MAC_final(ctx, out, &n, KVS_SHA3_512_LEN) == 1
-          && n == KVS_SHA3_512_LEN)
-         ? 0 : -1;
-
-    EVP_MAC_CTX_free(ctx);
-
-    return rc;
+    return 0;
 }
 
 
@@ -264,7 +330,8 @@ void
 kvs_hmac_key_free(kvs_hmac_key_t *k)
 {
     if (k != NULL) {
-        EVP_MAC_CTX_free(k->ctx);
+        EVP_MD_CTX_free(k->inner);
+        EVP_MD_CTX_free(k->outer);
         free(k);
     }
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <openssl/sha.h>
 
+#include "kvs_crypto.h"
 #include "kvs_merkle.h"
 
 
@@ -26,7 +27,9 @@ kvs_merkle_bucket(char ns, const char *path, size_t len)
 {
     uint8_t  md[SHA256_DIGEST_LENGTH], buf[1 + KVS_KEY_MAX];
 
-    SHA256(buf, kvs_merkle_input(buf, ns, path, len), md);
+    /* kvs_sha256() fails only without SHA-256 in OpenSSL, and then nginx
+     * does not start (ngx_http_kvs_init_module) */
+    (void) kvs_sha256(buf, kvs_merkle_input(buf, ns, path, len), md);
 
     return (uint16_t) (md[0] << 8 | md[1]);
 }
@@ -47,7 +50,7 @@ kvs_merkle_digest(uint8_t *out, char ns, const char *path, size_t len,
      * value is compressed here or already dropped by the TTL sweep is not */
     buf[n + 8 + KVS_UUID_LEN] = flags & KVS_FLAG_TOMBSTONE;
 
-    SHA256(buf, n + 8 + KVS_UUID_LEN + 1, md);
+    (void) kvs_sha256(buf, n + 8 + KVS_UUID_LEN + 1, md);
 
     memcpy(out, md, KVS_MERKLE_DIGEST_LEN);
 }
