@@ -4,8 +4,9 @@
  * one kvs_store_write() (one transaction and its fsync, as a group commit
  * makes), with the audit log off and on, in alternating rounds.  For each
  * it prints the CPU time of the process per write (user and system, so
- * the pwrite()s of the commit count) and the wall time per batch, fsync
- * included.  `make bench` builds and runs it:
+ * the pwrite()s of the commit count), the wall time per batch, fsync
+ * included, and the bytes a batch wrote (LMDB's pages, 4 KiB each, and the
+ * meta page).  `make bench` builds and runs it:
  *
  *     build/bench-store [DIR [BATCHES [ROUNDS]]]
  *
@@ -31,6 +32,7 @@
 typedef struct {
     double  cpu_us;    /* a write's */
     double  wall_us;   /* a batch's */
+    double  kib;       /* a batch's bytes written (LMDB's pages) */
 } bench_run_t;
 
 
@@ -45,13 +47,40 @@ bench_clock(clockid_t id)
 }
 
 
+/* the bytes this process has written (wchar of /proc/self/io): LMDB
+ * writes its pages with pwrite(), so a commit's pages, meta included */
+
+static double
+bench_written(void)
+{
+    char                buf[256];
+    FILE               *f;
+    unsigned long long  n;
+
+    n = 0;
+    f = fopen("/proc/self/io", "r");
+
+    if (f != NULL) {
+        while (fgets(buf, sizeof(buf), f) != NULL) {
+            if (sscanf(buf, "wchar: %llu", &n) == 1) {
+                break;
+            }
+        }
+
+        fclose(f);
+    }
+
+    return (double) n;
+}
+
+
 static int
 bench_round(const char *dir, int audit, int batches, uint64_t *ms,
     bench_run_t *run)
 {
     int                 b, i;
     char                err[KVS_STORE_ERRLEN], path[BENCH_BATCH][32];
-    double              cpu, wall;
+    double              cpu, wall, written;
     kvs_store_t        *st;
     kvs_write_t         w[BENCH_BATCH];
     kvs_audit_event_t   ev;
@@ -87,6 +116,7 @@ bench_round(const char *dir, int audit, int batches, uint64_t *ms,
 
     cpu = bench_clock(CLOCK_PROCESS_CPUTIME_ID);
     wall = bench_clock(CLOCK_MONOTONIC);
+    written = bench_written();
 
     for (b = 0; b < batches; b++) {
         memset(w, 0, sizeof(w));
@@ -119,6 +149,7 @@ bench_round(const char *dir, int audit, int batches, uint64_t *ms,
     run->cpu_us = (bench_clock(CLOCK_PROCESS_CPUTIME_ID) - cpu)
                   / batches / BENCH_BATCH;
     run->wall_us = (bench_clock(CLOCK_MONOTONIC) - wall) / batches;
+    run->kib = (bench_written() - written) / 1024 / batches;
 
     kvs_store_close(st);
 
@@ -204,8 +235,10 @@ main(int argc, char **argv)
     for (a = 0; a < 2; a++) {
         qsort(runs[a], rounds, sizeof(bench_run_t), bench_cmp);
         printf("  audit log %-4s %7.1f us of CPU a write   %7.0f us a batch "
-               "(fsync included)\n", a ? "on" : "off",
-               runs[a][rounds / 2].cpu_us, runs[a][rounds / 2].wall_us);
+               "(fsync included)   %6.1f KiB written a batch (%.1f pages)\n",
+               a ? "on" : "off", runs[a][rounds / 2].cpu_us,
+               runs[a][rounds / 2].wall_us, runs[a][rounds / 2].kib,
+               runs[a][rounds / 2].kib / 4);
     }
 
     printf("  the audit log's CPU a write: %+.1f us\n",
