@@ -15,27 +15,27 @@ $node->stop;
 
 my $dir = $node->data_dir;
 open my $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\03\\00\\00\\00\n";
+print $load "schema_version\n\\04\\00\\00\\00\n";
 close $load;
-is($?, 0, 'the store is marked as schema version 3 (by mdb_load)');
+is($?, 0, 'the store is marked as schema version 4 (by mdb_load)');
 
 my ($code, $t) = $node->test_config;
 isnt($code, 0, 'nginx -t refuses the store, without starting');
-like($t, qr/has schema version 3, but this build of KVS reads only version 2.*new data_dir/,
+like($t, qr/has schema version 4, but this build of KVS reads only version 3.*new data_dir/,
      'saying what to do');
 
 my $out = $node->start(may_fail => 1);
 like($out . $node->log_text,
-     qr/\[emerg\].*has schema version 3, but this build of KVS reads only version 2/,
+     qr/\[emerg\].*has schema version 4, but this build of KVS reads only version 3/,
      'nginx refuses to start, naming both versions');
 ok(!$node->master_pid, 'and is not running');
 
 open $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\02\\00\\00\\00\n";
+print $load "schema_version\n\\03\\00\\00\\00\n";
 close $load;
 $node->start;
 my ($s, $h, $b) = $node->request(GET => '/kv/kept');
-is($b, '{"v":1}', 'back at version 2 the data is all there');
+is($b, '{"v":1}', 'back at version 3 the data is all there');
 $node->stop;
 
 # a store of version 1, as the first release wrote it
@@ -48,7 +48,7 @@ system('cp', 't/fixtures/store-v1/data.mdb', $old->data_dir . '/') == 0
 is($code, 0, 'nginx -t takes a store of version 1');
 $old->start;
 like($old->log_text, qr/\[notice\].*upgraded the store in ".*" from schema (?x)
-                        version\ 1\ to\ 2:\ permissions\ in\ CDWR/,
+                        version\ 1\ to\ 3:\ permissions\ in\ CDWR;\ Merkle\ buckets\ beside\ their\ keys/,
      'the start upgrades it, with a notice');
 ($s, $h, $b) = $old->request(GET => '/kv/fixture/plain');
 is("$s $b", '200 {"name":"plain"}', 'its keys read as before');

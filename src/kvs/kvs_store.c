@@ -874,11 +874,13 @@ kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST);
 
+    /* a range's digest, the XOR of its buckets', kept by every write */
+
     while (rc == 0) {
-        if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
-            kvs_merkle_xor(out + ((uint8_t *) key.mv_data)[0]
-                                 * KVS_MERKLE_DIGEST_LEN,
-                           val.mv_data);
+        if (key.mv_size == 1 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+            memcpy(out + ((uint8_t *) key.mv_data)[0]
+                         * KVS_MERKLE_DIGEST_LEN,
+                   val.mv_data, KVS_MERKLE_DIGEST_LEN);
         }
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -946,6 +948,11 @@ kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
     key.mv_size = 2;
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    /* past the bucket's own entry, its digest */
+    if (rc == 0 && key.mv_size == 2) {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
 
     while (rc == 0 && key.mv_size > 3
            && memcmp(key.mv_data, prefix, 2) == 0)
@@ -1112,7 +1119,8 @@ kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
     key.mv_data = bkey;
     key.mv_size = 2;
 
-    rc = kvs_store_read_get(st, st->merkle, &key, &val,
+    /* the bucket's entry in bucket_keys, before its keys' */
+    rc = kvs_store_read_get(st, st->bucket_keys, &key, &val,
                             "reading the Merkle tree");
 
     if (rc == KVS_NOT_FOUND) {

@@ -27,7 +27,7 @@
 #include "kvs_wire.h"
 
 /* the layout of the databases this build writes (kvs_store_schema.c) */
-#define KVS_SCHEMA_VERSION  2
+#define KVS_SCHEMA_VERSION  3
 #define KVS_STORE_ERRLEN    512
 
 #define KVS_OK              0

@@ -146,23 +146,20 @@ kvs_store_change(kvs_store_t *st, MDB_txn *txn, uint64_t *seq,
 }
 
 
-/* XORs the digest of a key's version into its Merkle bucket: in, or out */
+/* XORs digest into the one of key in dbi: a new one is of zeros */
 
 static int
-kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
+kvs_store_xor(MDB_txn *txn, MDB_dbi dbi, uint8_t *k, size_t klen,
     const uint8_t *digest)
 {
     int      rc;
-    uint8_t  bkey[2], acc[KVS_MERKLE_DIGEST_LEN];
+    uint8_t  acc[KVS_MERKLE_DIGEST_LEN];
     MDB_val  key, val;
 
-    bkey[0] = (uint8_t) (bucket >> 8);
-    bkey[1] = (uint8_t) bucket;
+    key.mv_data = k;
+    key.mv_size = klen;
 
-    key.mv_data = bkey;
-    key.mv_size = 2;
-
-    rc = mdb_get(txn, st->merkle, &key, &val);
+    rc = mdb_get(txn, dbi, &key, &val);
     if (rc == 0 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
         memcpy(acc, val.mv_data, KVS_MERKLE_DIGEST_LEN);
 
@@ -178,7 +175,35 @@ kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
     val.mv_data = acc;
     val.mv_size = KVS_MERKLE_DIGEST_LEN;
 
-    return mdb_put(txn, st->merkle, &key, &val, 0);
+    return mdb_put(txn, dbi, &key, &val, 0);
+}
+
+
+/*
+ * XORs the digest of a key's version into its Merkle bucket, in or out,
+ * and into the bucket's range.  A bucket's digest is bucket_keys' entry
+ * of the bucket alone, first of the bucket's keys, so that the leaf a
+ * write touches there holds both; merkle holds the 256 ranges' digests,
+ * a few pages that every write of a commit shares.
+ */
+
+static int
+kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
+    const uint8_t *digest)
+{
+    int      rc;
+    uint8_t  bkey[2], rkey[1];
+
+    bkey[0] = (uint8_t) (bucket >> 8);
+    bkey[1] = (uint8_t) bucket;
+    rkey[0] = bkey[0];
+
+    rc = kvs_store_xor(txn, st->bucket_keys, bkey, sizeof(bkey), digest);
+    if (rc != 0) {
+        return rc;
+    }
+
+    return kvs_store_xor(txn, st->merkle, rkey, sizeof(rkey), digest);
 }
 
 

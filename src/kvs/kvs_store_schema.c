@@ -18,7 +18,10 @@
  * version 1 wrote POSIX-style bits no code read, 0744 on every key, and
  * the step rewrites each record's bits to what they meant
  * (kvs_perm_from_posix: 0744 is "f11"), so that no key changes who may
- * touch it.  A change of a stored format adds the next version and its
+ * touch it.  Version 3 keeps a Merkle bucket's digest in bucket_keys,
+ * beside the bucket's keys, and merkle only the 256 ranges' digests
+ * (kvs_store_index.c): a write then touches one leaf less.  The step moves
+ * the buckets' digests and sums the ranges'; the tree's root stays.  A change of a stored format adds the next version and its
  * step here, and the fixture of version 1 (t/fixtures/) tests that what
  * it held reads the same after every step.
  */
@@ -31,6 +34,7 @@
 #include <lmdb.h>
 
 #include "kvs_acl.h"
+#include "kvs_merkle.h"
 #include "kvs_store_int.h"
 
 
@@ -40,12 +44,17 @@
 static int kvs_store_perm_room(kvs_store_t *st, MDB_txn *txn,
     size_t *bytes);
 static int kvs_store_perm_run(kvs_store_t *st, MDB_txn *txn);
+static int kvs_store_buckets_room(kvs_store_t *st, MDB_txn *txn,
+    size_t *bytes);
+static int kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn);
 
 
 /* steps[v - 1] upgrades version v to v + 1 */
 
 static const kvs_store_step_t  kvs_store_steps[] = {
-    { "permissions in CDWR", kvs_store_perm_room, kvs_store_perm_run }
+    { "permissions in CDWR", kvs_store_perm_room, kvs_store_perm_run },
+    { "Merkle buckets beside their keys", kvs_store_buckets_room,
+      kvs_store_buckets_run }
 };
 
 const kvs_store_schema_t  kvs_store_schema = {
@@ -476,6 +485,105 @@ kvs_store_perm_run(kvs_store_t *st, MDB_txn *txn)
     }
 
     free(buf);
+
+    return rc;
+}
+
+
+/*
+ * From 2 to 3: each of merkle's bucket digests (2-byte keys) becomes
+ * bucket_keys' entry of the bucket, and merkle is left with the digests of
+ * the 256 ranges (1-byte keys), each the XOR of its buckets'.  bucket_keys
+ * may take a copy of every page, and a new entry of each bucket.
+ */
+
+static int
+kvs_store_buckets_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    int       rc;
+    MDB_stat  bk, mk;
+
+    rc = mdb_stat(txn, st->bucket_keys, &bk);
+    if (rc == 0) {
+        rc = mdb_stat(txn, st->merkle, &mk);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    *bytes = (bk.ms_branch_pages + bk.ms_leaf_pages + bk.ms_depth + 1)
+             * bk.ms_psize
+             + mk.ms_entries * (2 + KVS_MERKLE_DIGEST_LEN + 16) * 2
+             + 256 * (1 + KVS_MERKLE_DIGEST_LEN + 16) + 4 * bk.ms_psize;
+
+    return 0;
+}
+
+
+static int
+kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn)
+{
+    int          rc;
+    size_t       i;
+    uint8_t      rkey[1], zero[KVS_MERKLE_DIGEST_LEN], *ranges;
+    MDB_val      key, val;
+    MDB_cursor  *c;
+
+    ranges = calloc(256, KVS_MERKLE_DIGEST_LEN);
+    if (ranges == NULL) {
+        return ENOMEM;
+    }
+
+    rc = mdb_cursor_open(txn, st->merkle, &c);
+    if (rc != 0) {
+        free(ranges);
+        return rc;
+    }
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size != 2 || val.mv_size != KVS_MERKLE_DIGEST_LEN) {
+            continue;
+        }
+
+        kvs_merkle_xor(ranges + ((uint8_t *) key.mv_data)[0]
+                                * KVS_MERKLE_DIGEST_LEN,
+                       val.mv_data);
+
+        rc = mdb_put(txn, st->bucket_keys, &key, &val, 0);
+        if (rc != 0) {
+            break;
+        }
+    }
+
+    mdb_cursor_close(c);
+
+    if (rc == MDB_NOTFOUND) {
+        rc = mdb_drop(txn, st->merkle, 0);
+    }
+
+    memset(zero, 0, sizeof(zero));
+
+    for (i = 0; rc == 0 && i < 256; i++) {
+        if (memcmp(ranges + i * KVS_MERKLE_DIGEST_LEN, zero, sizeof(zero))
+            == 0)
+        {
+            continue;
+        }
+
+        rkey[0] = (uint8_t) i;
+        key.mv_data = rkey;
+        key.mv_size = 1;
+        val.mv_data = ranges + i * KVS_MERKLE_DIGEST_LEN;
+        val.mv_size = KVS_MERKLE_DIGEST_LEN;
+
+        rc = mdb_put(txn, st->merkle, &key, &val, 0);
+    }
+
+    free(ranges);
 
     return rc;
 }

@@ -506,6 +506,39 @@ kvs_test_raw_count(kvs_test_raw_t *raw, const char *db)
 }
 
 
+/* the entries of db whose keys are longer than len: bucket_keys' keys,
+ * past the buckets' own entries (2 bytes) */
+
+static size_t
+kvs_test_raw_count_longer(kvs_test_raw_t *raw, const char *db, size_t len)
+{
+    int          rc;
+    size_t       n;
+    MDB_dbi      dbi;
+    MDB_val      key, val;
+    MDB_cursor  *c;
+
+    if (mdb_dbi_open(raw->txn, db, 0, &dbi) != 0
+        || mdb_cursor_open(raw->txn, dbi, &c) != 0)
+    {
+        return (size_t) -1;
+    }
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        n += key.mv_size > len;
+    }
+
+    mdb_cursor_close(c);
+
+    return rc == MDB_NOTFOUND ? n : (size_t) -1;
+}
+
+
 /* "<big-endian u64><ns><path>", the keys of by_time and expiry (paths
  * of up to 448 bytes) */
 
@@ -957,8 +990,12 @@ kvs_test_indexes(void)
           && val.mv_size == 8 + KVS_UUID_LEN + 1
           && kvs_test_vrec_is(val.mv_data, &vb2, 0),
           "bucket_keys: (bucket, key) -> the latest version");
-    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 2,
+    kvs_test_u64(kvs_test_raw_count_longer(&raw, "bucket_keys", 2), 2,
                  "bucket_keys: one entry per key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"),
+                 2 + (kvs_test_bucket_of("idx/a") != kvs_test_bucket_of("idx/b"))
+                 + 1,
+                 "bucket_keys: and one per bucket, its digest");
 
     kvs_test_u64(kvs_test_raw_count(&raw, "changes"), 3,
                  "changes: one entry per applied write");
@@ -978,8 +1015,8 @@ kvs_test_indexes(void)
           && val.mv_size == 8 && kvs_get_u64(val.mv_data) == 3,
           "meta: change_seq is 3 (little-endian u64)");
     CHECK(kvs_test_raw_get(&raw, "meta", "schema_version", 14, &val) == 0
-          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 2,
-          "meta: schema_version is 2 (little-endian u32)");
+          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 3,
+          "meta: schema_version is 3 (little-endian u32)");
 
     k[0] = (uint8_t) (kvs_test_bucket_of("idx/a") >> 8);
     k[1] = (uint8_t) kvs_test_bucket_of("idx/a");
@@ -990,10 +1027,28 @@ kvs_test_indexes(void)
         kvs_test_digest(db, "idx/b", &vb2, 0);
         kvs_merkle_xor(d, db);
     }
-    CHECK(kvs_test_raw_get(&raw, "merkle", k, 2, &val) == 0
+    CHECK(kvs_test_raw_get(&raw, "bucket_keys", k, 2, &val) == 0
           && val.mv_size == KVS_MERKLE_DIGEST_LEN
           && memcmp(val.mv_data, d, KVS_MERKLE_DIGEST_LEN) == 0,
-          "merkle: big-endian bucket -> digest of the bucket's versions");
+          "bucket_keys: big-endian bucket alone -> digest of the bucket's "
+          "versions");
+    if ((kvs_test_bucket_of("idx/a") >> 8) == (kvs_test_bucket_of("idx/b") >> 8)
+        && kvs_test_bucket_of("idx/a") != kvs_test_bucket_of("idx/b"))
+    {
+        uint8_t  db[KVS_MERKLE_DIGEST_LEN];
+
+        kvs_test_digest(db, "idx/b", &vb2, 0);
+        kvs_merkle_xor(d, db);
+    }
+    CHECK(kvs_test_raw_get(&raw, "merkle", k, 1, &val) == 0
+          && val.mv_size == KVS_MERKLE_DIGEST_LEN
+          && memcmp(val.mv_data, d, KVS_MERKLE_DIGEST_LEN) == 0,
+          "merkle: the bucket's range (its first byte) -> the XOR of its "
+          "buckets' digests");
+    kvs_test_u64(kvs_test_raw_count(&raw, "merkle"),
+                 1 + ((kvs_test_bucket_of("idx/a") >> 8)
+                      != (kvs_test_bucket_of("idx/b") >> 8)),
+                 "merkle: one entry per range written");
 
     kvs_test_raw_close(&raw, 0);
 
@@ -1316,7 +1371,7 @@ kvs_test_long_keys(void)
                  "long keys: kv holds the 5 keys");
     kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 5,
                  "long keys: by_time holds one entry per key");
-    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 5,
+    kvs_test_u64(kvs_test_raw_count_longer(&raw, "bucket_keys", 2), 5,
                  "long keys: bucket_keys holds one entry per key");
 
     kvs_test_raw_close(&raw, 0);
@@ -1537,7 +1592,7 @@ kvs_test_schema(void)
         kvs_test_bail("raw open", dir);
     }
 
-    kvs_put_u32(buf, 3);
+    kvs_put_u32(buf, 4);
     rc = kvs_test_raw_put(&raw, "meta", "schema_version", 14, buf, 4);
     if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
         kvs_test_bail("raw put", mdb_strerror(rc));
@@ -1546,21 +1601,21 @@ kvs_test_schema(void)
     st = NULL;
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
     CHECK(rc == KVS_ERROR && st == NULL,
-          "schema: a store of schema version 3 fails to open");
+          "schema: a store of schema version 4 fails to open");
     if (rc == KVS_OK) {
         kvs_store_close(st);
     }
 
     snprintf(want, sizeof(want),
-             "the store in \"%s\" has schema version 3, but this build of "
-             "KVS reads only version 2 and upgrades older ones; run a build "
-             "of KVS that reads version 3, or give this one a new data_dir",
+             "the store in \"%s\" has schema version 4, but this build of "
+             "KVS reads only version 3 and upgrades older ones; run a build "
+             "of KVS that reads version 4, or give this one a new data_dir",
              dir);
     kvs_test_str(err, want, "schema: the sentence names both versions");
 
     err[0] = '\0';
     CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_ERROR,
-          "schema: nginx -t refuses a store of schema version 3");
+          "schema: nginx -t refuses a store of schema version 4");
     kvs_test_str(err, want, "schema: with the same sentence");
 
     if (kvs_test_raw_open(&raw, dir, 1) != 0) {
@@ -3550,7 +3605,7 @@ kvs_test_sweep(void)
           "sweep: a swept record is a bare header in kv");
     kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 6,
                  "sweep: by_time keeps an entry for every key");
-    kvs_test_u64(kvs_test_raw_count(&raw, "bucket_keys"), 6,
+    kvs_test_u64(kvs_test_raw_count_longer(&raw, "bucket_keys", 2), 6,
                  "sweep: bucket_keys keeps an entry for every key");
 
     kvs_test_raw_close(&raw, 0);

@@ -10,8 +10,13 @@
  * before: after this build's open, and after each upgrade.  This build's
  * version 2 rewrites the permission bits of every record (0744 becomes
  * "f11", in the dumps "perm=1e4" becomes "perm=f11", and the records of
- * the change feed carry the same two bytes); nothing else may change.
- * Later versions are made up by the tests, with this build's step and
+ * the change feed carry the same two bytes); version 3 moves the Merkle
+ * buckets' digests beside their keys, which changes no read but the
+ * root's: this build reads the root of a store of version 1 as of all
+ * zero buckets, and the upgraded store must give the root version 1's
+ * layout held (kvs_test_old_root, read with LMDB alone).  Nothing else may
+ * change.  Later versions are made up by the tests, with this build's
+ * steps and
  * steps that change nothing a read sees (a rewrite of every record as it
  * is, a mark in meta), one of them failing and one needing more room than
  * the map has.  Run from the top of the tree, as t/run does; the one
@@ -40,6 +45,7 @@
 
 
 #define KVS_FIXTURE        "t/fixtures/store-v1/data.mdb"
+#define KVS_FIXTURE_V2     "t/fixtures/store-v2/data.mdb"
 #define KVS_TEST_MAP       (1 << 20)
 #define KVS_TEST_T0        1700000000000ULL
 #define KVS_TEST_NOW       (KVS_TEST_T0 + 3600000)
@@ -65,7 +71,7 @@ kvs_test_bail(const char *what, const char *why)
 /* a copy of the fixture in a directory of its own */
 
 static void
-kvs_test_copy(char *dir, const char *name)
+kvs_test_copy_of(char *dir, const char *name, const char *fixture)
 {
     int      in, out;
     char     path[PATH_MAX], buf[65536];
@@ -78,9 +84,9 @@ kvs_test_copy(char *dir, const char *name)
         kvs_test_bail(dir, strerror(errno));
     }
 
-    in = open(KVS_FIXTURE, O_RDONLY);
+    in = open(fixture, O_RDONLY);
     if (in == -1) {
-        kvs_test_bail(KVS_FIXTURE, strerror(errno));
+        kvs_test_bail(fixture, strerror(errno));
     }
 
     out = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
@@ -96,6 +102,13 @@ kvs_test_copy(char *dir, const char *name)
 
     close(in);
     close(out);
+}
+
+
+static void
+kvs_test_copy(char *dir, const char *name)
+{
+    kvs_test_copy_of(dir, name, KVS_FIXTURE);
 }
 
 
@@ -493,8 +506,8 @@ kvs_test_fail(kvs_store_t *st, MDB_txn *txn)
 }
 
 
-/* this build's step to version 2, then the made-up ones (setup) */
-static kvs_store_step_t  kvs_test_steps[3];
+/* this build's steps to version 3, then the made-up ones (setup) */
+static kvs_store_step_t  kvs_test_steps[4];
 
 static const kvs_store_step_t  kvs_test_steps_fail[] = {
     { "fails halfway", kvs_test_room_kv, kvs_test_fail },
@@ -505,14 +518,78 @@ static const kvs_store_step_t  kvs_test_steps_huge[] = {
 };
 
 static const kvs_store_schema_t  kvs_test_v1 = { 1, NULL };
-static const kvs_store_schema_t  kvs_test_v3 = { 3, kvs_test_steps };
 static const kvs_store_schema_t  kvs_test_v4 = { 4, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_v5 = { 5, kvs_test_steps };
 static const kvs_store_schema_t  kvs_test_fails = { 2, kvs_test_steps_fail };
 static const kvs_store_schema_t  kvs_test_huge = { 2, kvs_test_steps_huge };
 
 
 static char  kvs_test_v1_dump[KVS_TEST_DUMP];
-static char  kvs_test_v2_dump[KVS_TEST_DUMP];
+static char  kvs_test_v3_dump[KVS_TEST_DUMP];
+
+
+/* the Merkle root of a store of version 1 or 2 as its build read it: the
+ * ranges summed from merkle's bucket digests (2-byte keys), in hex */
+
+static void
+kvs_test_old_root(const char *dir, char *hex)
+{
+    int          rc;
+    size_t       i;
+    uint8_t      ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t      root[KVS_MERKLE_DIGEST_LEN];
+    MDB_env     *env;
+    MDB_txn     *txn;
+    MDB_dbi      dbi;
+    MDB_val      key, val;
+    MDB_cursor  *c;
+
+    memset(ranges, 0, sizeof(ranges));
+
+    if (mdb_env_create(&env) != 0) {
+        kvs_test_bail("mdb_env_create", dir);
+    }
+
+    rc = mdb_env_set_maxdbs(env, 16);
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    }
+
+    if (rc != 0) {
+        kvs_test_bail("open", mdb_strerror(rc));
+    }
+
+    if (mdb_dbi_open(txn, "merkle", 0, &dbi) == 0
+        && mdb_cursor_open(txn, dbi, &c) == 0)
+    {
+        for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+             rc == 0;
+             rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+        {
+            if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+                kvs_merkle_xor(ranges + ((uint8_t *) key.mv_data)[0]
+                                        * KVS_MERKLE_DIGEST_LEN,
+                               val.mv_data);
+            }
+        }
+
+        mdb_cursor_close(c);
+    }
+
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    kvs_store_merkle_root(ranges, root);
+
+    for (i = 0; i < sizeof(root); i++) {
+        sprintf(hex + 2 * i, "%02x", root[i]);
+    }
+}
 
 
 /* dst is src with every from replaced by to, of the same length */
@@ -540,12 +617,14 @@ kvs_test_fixture(void)
     int           rc;
     char          dir[PATH_MAX], err[KVS_STORE_ERRLEN];
     char          note[KVS_STORE_ERRLEN], line[1024];
-    char          want[PATH_MAX + 256], lp[KVS_TEST_LONG + 1];
+    char          want[PATH_MAX + 256], lp[KVS_TEST_LONG + 1], *p;
+    char          old_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
+    char          read_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
     kvs_store_t  *st;
 
     static char   dump[KVS_TEST_DUMP];
 
-    /* what version 1 reads, as a build of version 1 read it */
+    /* what version 1 reads, as this build reads it without upgrading */
 
     kvs_test_copy(dir, "v1");
 
@@ -558,12 +637,28 @@ kvs_test_fixture(void)
     kvs_test_dump(st, kvs_test_v1_dump, sizeof(kvs_test_v1_dump));
     kvs_store_close(st);
 
+    kvs_test_old_root(dir, old_root);
+
+    p = strstr(kvs_test_v1_dump, "merkle rc=0 root=");
+    if (p == NULL || strlen(p) < 17 + 2 * KVS_MERKLE_DIGEST_LEN) {
+        kvs_test_bail("dump", "no Merkle root");
+    }
+
+    memcpy(read_root, p + 17, 2 * KVS_MERKLE_DIGEST_LEN);
+    read_root[2 * KVS_MERKLE_DIGEST_LEN] = '\0';
+
+    CHECK(strcmp(old_root, read_root) != 0,
+          "fixture: version 1's Merkle buckets are not where version 3 "
+          "reads them");
+
     /* and what it reads once this build has upgraded it */
 
     kvs_test_replace(dump, kvs_test_v1_dump, "perm=1e4", "perm=f11");
-    kvs_test_replace(kvs_test_v2_dump, dump, "0100e401", "0100110f");
-    kvs_test_replace(dump, kvs_test_v2_dump, "0101e401", "0101110f");
-    kvs_test_replace(kvs_test_v2_dump, dump, "0102e401", "0102110f");
+    kvs_test_replace(kvs_test_v3_dump, dump, "0100e401", "0100110f");
+    kvs_test_replace(dump, kvs_test_v3_dump, "0101e401", "0101110f");
+    kvs_test_replace(kvs_test_v3_dump, dump, "0102e401", "0102110f");
+    kvs_test_replace(dump, kvs_test_v3_dump, read_root, old_root);
+    strcpy(kvs_test_v3_dump, dump);
 
     CHECK(strstr(kvs_test_v1_dump, "perm=1e4") != NULL
           && strstr(kvs_test_v1_dump, "0100e401") != NULL,
@@ -581,15 +676,17 @@ kvs_test_fixture(void)
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 2: permissions in CDWR", dir);
-    kvs_test_str(note, want, "fixture: this build upgrades it to version 2");
+             "version 1 to 3: permissions in CDWR; Merkle buckets beside "
+             "their keys", dir);
+    kvs_test_str(note, want, "fixture: this build upgrades it to version 3");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
 
-    kvs_test_str(dump, kvs_test_v2_dump, "fixture: and it reads the same, "
-                 "with permissions f11 instead of 0744");
-    CHECK(kvs_test_version(dir) == 2, "fixture: meta says version 2");
+    kvs_test_str(dump, kvs_test_v3_dump, "fixture: and it reads the same, "
+                 "with permissions f11 instead of 0744, and the Merkle root "
+                 "version 1 held");
+    CHECK(kvs_test_version(dir) == 3, "fixture: meta says version 3");
 
     rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
                                 err, sizeof(err));
@@ -652,85 +749,87 @@ kvs_test_upgrades(void)
 
     kvs_test_copy(dir, "upgrade");
 
-    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v3, err,
+    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v4, err,
                                  sizeof(err))
           == KVS_OK,
-          "upgrade: nginx -t of a build of version 3 takes version 1");
+          "upgrade: nginx -t of a build of version 4 takes version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, NULL, 0,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, NULL, 0,
                                err, sizeof(err));
     CHECK(rc == KVS_ERROR, "upgrade: a worker's or a reload's open refuses "
           "to upgrade");
     snprintf(want, sizeof(want),
              "the store in \"%s\" has schema version 1, older than this "
-             "build's 3, and only nginx's start upgrades it, not a reload "
+             "build's 4, and only nginx's start upgrades it, not a reload "
              "while workers of the old build may still read it: stop nginx "
              "and start it again", dir);
     kvs_test_str(err, want, "upgrade: saying to restart nginx");
     CHECK(kvs_test_version(dir) == 1, "upgrade: and leaves version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v3, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 3");
+    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 4");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 3: permissions in CDWR; rewrites every record as "
+             "version 1 to 4: permissions in CDWR; Merkle buckets beside "
+             "their keys; rewrites every record as "
              "it is", dir);
     kvs_test_str(note, want, "upgrade: with a notice of the step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v2_dump,
-                 "upgrade: version 3 reads as version 2 does");
-    CHECK(kvs_test_version(dir) == 3, "upgrade: meta says version 3");
+    kvs_test_str(dump, kvs_test_v3_dump,
+                 "upgrade: version 4 reads as version 3 does");
+    CHECK(kvs_test_version(dir) == 4, "upgrade: meta says version 4");
 
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
-    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 3, but this "
-                                    "build of KVS reads only version 2")
+    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 4, but this "
+                                    "build of KVS reads only version 3")
                              != NULL,
           "upgrade: this build refuses the upgraded store");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v5, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: then on to version 4");
+    CHECK(rc == KVS_OK, "upgrade: then on to version 5");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 3 to 4: marks meta", dir);
+             "version 4 to 5: marks meta", dir);
     kvs_test_str(note, want, "upgrade: by its one step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v2_dump,
-                 "upgrade: version 4 reads as version 2 does");
-    CHECK(kvs_test_version(dir) == 4, "upgrade: meta says version 4");
+    kvs_test_str(dump, kvs_test_v3_dump,
+                 "upgrade: version 5 reads as version 3 does");
+    CHECK(kvs_test_version(dir) == 5, "upgrade: meta says version 5");
 
     kvs_test_copy(dir, "two-steps");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v5, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 4 in one open");
+    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 5 in one open");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 4: permissions in CDWR; rewrites every record as "
+             "version 1 to 5: permissions in CDWR; Merkle buckets beside "
+             "their keys; rewrites every record as "
              "it is; marks meta",
              dir);
     kvs_test_str(note, want, "upgrade: step by step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v2_dump, "upgrade: and reads the same");
+    kvs_test_str(dump, kvs_test_v3_dump, "upgrade: and reads the same");
 }
 
 
@@ -762,7 +861,7 @@ kvs_test_refused(void)
     if (rc == KVS_OK) {
         kvs_test_dump(st, dump, sizeof(dump));
         kvs_store_close(st);
-        kvs_test_str(dump, kvs_test_v2_dump,
+        kvs_test_str(dump, kvs_test_v3_dump,
                      "refused: with nothing of the failed step in it");
     }
 
@@ -801,18 +900,167 @@ kvs_test_refused(void)
 }
 
 
+/*
+ * t/fixtures/store-v2: 300 keys, every seventh deleted, written by the
+ * build of schema version 2 (see its README).  Version 3's step moves
+ * each bucket's digest from merkle into bucket_keys: every bucket reads
+ * the digest it had, the root stays, and a bucket still lists its keys.
+ */
+
+typedef struct {
+    unsigned  n;
+    char      first[32];
+} kvs_test_keys_t;
+
+
+static int
+kvs_test_keys_cb(char ns, const char *path, size_t len,
+    const kvs_version_t *v, uint8_t flags, void *data)
+{
+    kvs_test_keys_t *k = data;
+
+    (void) ns;
+    (void) v;
+    (void) flags;
+
+    if (k->n++ == 0 && len < sizeof(k->first)) {
+        memcpy(k->first, path, len);
+        k->first[len] = '\0';
+    }
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_v2_fixture(void)
+{
+    int               rc;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char              note[KVS_STORE_ERRLEN], want[PATH_MAX + 256];
+    char              old_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
+    char              new_root[2 * KVS_MERKLE_DIGEST_LEN + 1], path[32];
+    size_t            i, nb, same;
+    uint8_t           ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t           root[KVS_MERKLE_DIGEST_LEN], d[KVS_MERKLE_DIGEST_LEN];
+    uint16_t          bucket;
+    MDB_env          *env;
+    MDB_txn          *txn;
+    MDB_dbi           dbi;
+    MDB_val           key, val;
+    MDB_cursor       *c;
+    kvs_store_t      *st;
+    kvs_test_keys_t   keys;
+
+    static uint16_t   buckets[4096];
+    static uint8_t    digests[4096][KVS_MERKLE_DIGEST_LEN];
+
+    kvs_test_copy_of(dir, "v2-fixture", KVS_FIXTURE_V2);
+    kvs_test_old_root(dir, old_root);
+
+    /* the buckets version 2 held, read with LMDB alone */
+
+    nb = 0;
+
+    if (mdb_env_create(&env) != 0
+        || mdb_env_set_maxdbs(env, 16) != 0
+        || mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0
+        || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0
+        || mdb_dbi_open(txn, "merkle", 0, &dbi) != 0
+        || mdb_cursor_open(txn, dbi, &c) != 0)
+    {
+        kvs_test_bail("open", dir);
+    }
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0 && nb < 4096;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+            buckets[nb] = (uint16_t) (((uint8_t *) key.mv_data)[0] << 8
+                                      | ((uint8_t *) key.mv_data)[1]);
+            memcpy(digests[nb++], val.mv_data, KVS_MERKLE_DIGEST_LEN);
+        }
+    }
+
+    mdb_cursor_close(c);
+    mdb_txn_abort(txn);
+    mdb_env_close(env);
+
+    CHECK(nb > 200, "v2 fixture: merkle holds a digest of each bucket");
+    CHECK(kvs_test_version(dir) == 2, "v2 fixture: it is of version 2");
+
+    rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
+                                err, sizeof(err));
+    if (rc != KVS_OK) {
+        kvs_test_bail("open", err);
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 2 to 3: Merkle buckets beside their keys", dir);
+    kvs_test_str(note, want, "v2 fixture: this build upgrades it by the one "
+                 "step");
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        kvs_test_bail("read", err);
+    }
+
+    same = 0;
+
+    for (i = 0; i < nb; i++) {
+        if (kvs_store_bucket_digest(st, buckets[i], d) == KVS_OK
+            && memcmp(d, digests[i], KVS_MERKLE_DIGEST_LEN) == 0)
+        {
+            same++;
+        }
+    }
+
+    CHECK(same == nb, "v2 fixture: every bucket reads the digest it had");
+
+    rc = kvs_store_merkle_ranges(st, ranges);
+    kvs_store_merkle_root(ranges, root);
+
+    for (i = 0; i < sizeof(root); i++) {
+        sprintf(new_root + 2 * i, "%02x", root[i]);
+    }
+
+    CHECK(rc == KVS_OK, "v2 fixture: the ranges read");
+    kvs_test_str(new_root, old_root, "v2 fixture: the root stays");
+
+    /* a live key and a deleted one: each is listed in its bucket, first
+     * there, past the bucket's own entry */
+
+    for (i = 1; i <= 7; i += 6) {
+        snprintf(path, sizeof(path), "fixture/k%03zu", i);
+        bucket = kvs_merkle_bucket(KVS_NS_DATA, path, strlen(path));
+        memset(&keys, 0, sizeof(keys));
+
+        rc = kvs_store_bucket_keys(st, bucket, kvs_test_keys_cb, &keys);
+        CHECK(rc == KVS_OK && keys.n >= 1 && keys.n <= 3
+              && (strcmp(keys.first, path) == 0 || keys.n > 1),
+              "v2 fixture: a bucket lists its keys, not its digest");
+    }
+
+    kvs_store_read_end(st);
+    kvs_store_close(st);
+
+    CHECK(kvs_test_version(dir) == 3, "v2 fixture: meta says version 3");
+}
+
+
 /* every store of a case is a directory under kvs_test_base */
 
 static int
 kvs_test_setup(void)
 {
     kvs_test_steps[0] = kvs_store_schema.steps[0];
-    kvs_test_steps[1].what = "rewrites every record as it is";
-    kvs_test_steps[1].room = kvs_test_room_kv;
-    kvs_test_steps[1].run = kvs_test_rewrite;
-    kvs_test_steps[2].what = "marks meta";
-    kvs_test_steps[2].room = kvs_test_room_mark;
-    kvs_test_steps[2].run = kvs_test_mark;
+    kvs_test_steps[1] = kvs_store_schema.steps[1];
+    kvs_test_steps[2].what = "rewrites every record as it is";
+    kvs_test_steps[2].room = kvs_test_room_kv;
+    kvs_test_steps[2].run = kvs_test_rewrite;
+    kvs_test_steps[3].what = "marks meta";
+    kvs_test_steps[3].room = kvs_test_room_mark;
+    kvs_test_steps[3].run = kvs_test_mark;
 
     if (mkdtemp(kvs_test_base) == NULL) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
@@ -836,6 +1084,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_fixture),
     KVS_TEST_CASE(kvs_test_upgrades),
     KVS_TEST_CASE(kvs_test_refused),
+    KVS_TEST_CASE(kvs_test_v2_fixture),
     { NULL, NULL }
 };
 
