@@ -26,10 +26,10 @@ use File::Path qw(make_path remove_tree);
 use POSIX qw(_exit WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(fail say_err spawn command stop_pid wrk_start wrk_reap
-                    wrk_text wrk_wait wrk_interrupt wrk_result wrk_run
-                    alternate median machine ratio verdict node_ticks
-                    node_cpu fill keys_of);
+our @EXPORT_OK = qw(fail say_err spawn command stop_pid stop_all wrk_start
+                    wrk_reap wrk_text wrk_wait wrk_interrupt wrk_result
+                    wrk_run alternate median machine ratio verdict
+                    node_ticks node_cpu fill keys_of);
 
 our %O;               # the run's settings: name, root, work, duration, ...
 my %running;          # pid => what
@@ -115,12 +115,14 @@ sub stop_pid {
     delete $running{$pid};
 }
 
-END {
-    if ($$ == $PARENT) {
-        local $?;    # the script's exit status, which waitpid would set
-        stop_pid($_) for keys %running;
-    }
+# stops every process of the run still running: for a script's END block
+# that removes their directories, which runs before this module's
+sub stop_all {
+    local $?;    # the script's exit status, which waitpid would set
+    stop_pid($_) for keys %running;
 }
+
+END { stop_all() if $$ == $PARENT }
 
 sub exit_text {
     my ($status) = @_;
