@@ -4,8 +4,8 @@
 -- Environment (set by the bench):
 --   BENCH_TARGET  "kvs"    -> PUT  /kv/bench/put/<n>       body = the JSON
 --                 "etcd"   -> POST <BENCH_ETCD_PUT>         body = {"key":b64,"value":b64}
---                 "etcdv2" -> PUT  /v2/keys/bench/put/<n>  body = value=<the JSON,
---                             url-encoded>, as a form
+--                 "etcdv2" -> PUT  /v2/keys/bench/put/<n>  body = value=<v>,
+--                             a form, v the JSON url-encoded
 --   BENCH_VALUE   the JSON value
 --   BENCH_KEYS    how many distinct keys (default 10000)
 --   BENCH_ETCD_PUT  the gateway path, e.g. /v3/kv/put
