@@ -39,7 +39,7 @@ DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
 # test's); openssl: KVS::PKI's certificates; zstd: the backup suites
 DEB_TEST   := libtest-base-perl curl perl lmdb-utils libio-socket-ssl-perl \
               openssl util-linux mount zstd
-DEB_BENCH  := wrk etcd-server
+DEB_BENCH  := wrk etcd-server redis-server redis-tools
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)
 NGX_CC_OPT := -g -O2 -fstack-protector-strong -Wformat \
@@ -157,6 +157,7 @@ test: build unit tools
 
 bench: build deps-bench $(BENCH_STORE)
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
+	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/write
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/cluster
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/replication
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/data

@@ -1,8 +1,11 @@
--- wrk script for the durable PUT runs of bench/run.
+-- wrk script for the durable PUT runs of bench/run, bench/ops and
+-- bench/write.
 --
--- Environment (set by bench/run):
---   BENCH_TARGET  "kvs"  -> PUT  /kv/bench/put/<n>       body = the JSON
---                 "etcd" -> POST <BENCH_ETCD_PUT>         body = {"key":b64,"value":b64}
+-- Environment (set by the bench):
+--   BENCH_TARGET  "kvs"    -> PUT  /kv/bench/put/<n>       body = the JSON
+--                 "etcd"   -> POST <BENCH_ETCD_PUT>         body = {"key":b64,"value":b64}
+--                 "etcdv2" -> PUT  /v2/keys/bench/put/<n>  body = value=<v>,
+--                             a form, v the JSON url-encoded
 --   BENCH_VALUE   the JSON value
 --   BENCH_KEYS    how many distinct keys (default 10000)
 --   BENCH_ETCD_PUT  the gateway path, e.g. /v3/kv/put
@@ -37,6 +40,14 @@ local function b64(s)
                    .. (c and b64chars:sub(c4 + 1, c4 + 1) or "=")
    end
    return table.concat(out)
+end
+
+-- a form field's value (application/x-www-form-urlencoded): every byte but
+-- the unreserved ones as %XX
+local function form(s)
+   return (s:gsub("[^%w%-%._~]", function(c)
+      return string.format("%%%02X", c:byte())
+   end))
 end
 
 -- main state ---------------------------------------------------------------
@@ -81,8 +92,14 @@ local counter = 0
 function init(args)
    local vb64 = b64(value)
    local headers = { ["Content-Type"] = "application/json" }
+   local form_headers =
+      { ["Content-Type"] = "application/x-www-form-urlencoded" }
+   local fvalue = "value=" .. form(value)
    for i = 0, nkeys - 1 do
-      if target == "etcd" then
+      if target == "etcdv2" then
+         reqs[i] = wrk.format("PUT", "/v2/keys/bench/put/" .. i, form_headers,
+                              fvalue)
+      elseif target == "etcd" then
          local body = '{"key":"' .. b64("bench/put/" .. i) .. '","value":"'
                       .. vb64 .. '"}'
          reqs[i] = wrk.format("POST", etcd_put, headers, body)

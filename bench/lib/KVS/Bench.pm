@@ -26,10 +26,10 @@ use File::Path qw(make_path remove_tree);
 use POSIX qw(_exit WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(fail say_err spawn stop_pid wrk_start wrk_reap wrk_text
-                    wrk_wait wrk_interrupt wrk_result wrk_run alternate
-                    median machine ratio verdict node_ticks node_cpu fill
-                    keys_of);
+our @EXPORT_OK = qw(fail say_err spawn command stop_pid stop_all wrk_start
+                    wrk_reap wrk_text wrk_wait wrk_interrupt wrk_result
+                    wrk_run alternate median machine ratio verdict
+                    node_ticks node_cpu fill keys_of);
 
 our %O;               # the run's settings: name, root, work, duration, ...
 my %running;          # pid => what
@@ -115,12 +115,14 @@ sub stop_pid {
     delete $running{$pid};
 }
 
-END {
-    if ($$ == $PARENT) {
-        local $?;    # the script's exit status, which waitpid would set
-        stop_pid($_) for keys %running;
-    }
+# stops every process of the run still running: for a script's END block
+# that removes their directories, which runs before this module's
+sub stop_all {
+    local $?;    # the script's exit status, which waitpid would set
+    stop_pid($_) for keys %running;
 }
+
+END { stop_all() if $$ == $PARENT }
 
 sub exit_text {
     my ($status) = @_;
@@ -147,6 +149,41 @@ sub spawn {
     }
     $running{$pid} = $what;
     return $pid;
+}
+
+# runs @cmd to its end, its output in a file of the run's, for at most
+# $limit s (then it is stopped by pid and the run fails): {status (its
+# wait status), text (its output), cpu (its CPU seconds), wall, t0}
+my $commands = 0;
+sub command {
+    my ($what, $limit, @cmd) = @_;
+    my $out = sprintf '%s/cmd-%04d.out', $O{work}, ++$commands;
+    my %r = (t0 => time);
+    my $pid = spawn($what, $out, @cmd);
+    while (1) {
+        my @c0 = times;
+        if (waitpid($pid, WNOHANG) != 0) {
+            my @c1 = times;
+            $r{status} = $?;
+            $r{cpu} = $c1[2] + $c1[3] - $c0[2] - $c0[3];
+            last;
+        }
+        if (time - $r{t0} > $limit) {
+            stop_pid($pid);
+            fail("$what still ran after $limit s: @cmd");
+        }
+        sleep 0.02;
+    }
+    $r{wall} = time - $r{t0};
+    delete $running{$pid};
+    if (open my $f, '<', $out) {
+        local $/;
+        $r{text} = <$f> // '';
+    }
+    $r{text} //= '';
+    fail("$what: $cmd[0] @{[ exit_text($r{status}) ]}: $r{text}")
+        if $r{status} & 127 || $r{status} >> 8 >= 126;
+    return \%r;
 }
 
 # CPU ticks a node has used: [its processes' main threads (the event
