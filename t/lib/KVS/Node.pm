@@ -23,15 +23,25 @@ my @live;
 my $owner = $$;    # forked clients must not stop the nodes when they exit
 
 # a port free on the loopback address given (127.0.0.1 unless told)
+# A port free now, and never one this process was given before: the
+# kernel may hand a closed port out again at once, and a test that asks
+# for two (a node's listener and its TLS one) would get one port twice,
+# which nginx refuses as a duplicate listen.
+my %given_ports;
+
 sub free_port {
     my ($address) = @_;
-    my $s = IO::Socket::INET->new(Listen => 1,
-                                  LocalAddr => $address // '127.0.0.1',
-                                  LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
-        or die "cannot find a free port: $!";
-    my $port = $s->sockport;
-    close $s;
-    return $port;
+    for (1 .. 100) {
+        my $s = IO::Socket::INET->new(Listen => 1,
+                                      LocalAddr => $address // '127.0.0.1',
+                                      LocalPort => 0, Proto => 'tcp', ReuseAddr => 1)
+            or die "cannot find a free port: $!";
+        my $port = $s->sockport;
+        close $s;
+        next if $given_ports{$port}++;
+        return $port;
+    }
+    die "cannot find a port not given before in 100 tries\n";
 }
 
 # new(name => 'n1', yaml => "extra: lines\n", workers => 2,
