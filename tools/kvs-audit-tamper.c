@@ -49,6 +49,25 @@ fail(const char *what, int rc)
 }
 
 
+/* a cursor on the log's first entry, in k and v; *rc is MDB_NOTFOUND when
+ * the log is empty */
+
+static MDB_cursor *
+first(MDB_val *k, MDB_val *v, int *rc)
+{
+    MDB_cursor  *c;
+
+    *rc = mdb_cursor_open(txn, audit, &c);
+    if (*rc != 0) {
+        fail("opening a cursor", *rc);
+    }
+
+    *rc = mdb_cursor_get(c, k, v, MDB_FIRST);
+
+    return c;
+}
+
+
 /* the key of entry seq, the seq-th key of the database, into key
  * (KEY_LEN + 1) */
 
@@ -60,12 +79,7 @@ key_of(uint64_t seq, char *key)
     MDB_val      k, v;
     MDB_cursor  *c;
 
-    rc = mdb_cursor_open(txn, audit, &c);
-    if (rc != 0) {
-        fail("opening a cursor", rc);
-    }
-
-    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    c = first(&k, &v, &rc);
 
     for (n = 1; rc == 0 && n < seq; n++) {
         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
@@ -161,12 +175,7 @@ list(void)
     MDB_val      k, v;
     MDB_cursor  *c;
 
-    rc = mdb_cursor_open(txn, audit, &c);
-    if (rc != 0) {
-        fail("opening a cursor", rc);
-    }
-
-    rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+    c = first(&k, &v, &rc);
 
     for (seq = 1; rc == 0; seq++) {
         printf("%llu %.*s\n", (unsigned long long) seq, (int) k.mv_size,

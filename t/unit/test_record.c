@@ -355,6 +355,27 @@ kvs_test_uuid(void)
  * new process, so its first uuid refills the pool.
  */
 
+/* a child of this test, its output flushed first so it is not printed
+ * twice; bails out when fork() fails */
+
+static pid_t
+kvs_test_fork(void)
+{
+    pid_t  pid;
+
+    fflush(stdout);
+
+    pid = fork();
+
+    if (pid == -1) {
+        printf("Bail out! fork: %s\n", strerror(errno));
+        exit(2);
+    }
+
+    return pid;
+}
+
+
 /* a child forked with a partly used buffer makes its own uuids, not the
  * ones its parent makes next */
 
@@ -372,14 +393,7 @@ kvs_test_uuid_fork(void)
         exit(2);
     }
 
-    fflush(stdout);
-
-    pid = fork();
-
-    if (pid == -1) {
-        printf("Bail out! fork: %s\n", strerror(errno));
-        exit(2);
-    }
+    pid = kvs_test_fork();
 
     if (pid == 0) {
         kvs_uuid_generate(child);
@@ -407,14 +421,7 @@ kvs_test_uuid_no_entropy(void)
     size_t   i, j;
     uint8_t  u[KVS_TEST_NOENT][KVS_UUID_LEN];
 
-    fflush(stdout);
-
-    pid = fork();
-
-    if (pid == -1) {
-        printf("Bail out! fork: %s\n", strerror(errno));
-        exit(2);
-    }
+    pid = kvs_test_fork();
 
     if (pid == 0) {
         kvs_test_no_entropy = 1;

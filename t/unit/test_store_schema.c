@@ -528,61 +528,75 @@ static char  kvs_test_v1_dump[KVS_TEST_DUMP];
 static char  kvs_test_v3_dump[KVS_TEST_DUMP];
 
 
-/* the Merkle root of a store of version 1 or 2 as its build read it: the
- * ranges summed from merkle's bucket digests (2-byte keys), in hex */
+/* the bucket digests of a store of version 1 or 2, merkle's 2-byte keys,
+ * read with LMDB alone: their number, at most max */
 
-static void
-kvs_test_old_root(const char *dir, char *hex)
+#define KVS_TEST_OLD_MAX  4096
+
+static size_t
+kvs_test_old_buckets(const char *dir, uint16_t *buckets,
+    uint8_t (*digests)[KVS_MERKLE_DIGEST_LEN], size_t max)
 {
     int          rc;
-    size_t       i;
-    uint8_t      ranges[256 * KVS_MERKLE_DIGEST_LEN];
-    uint8_t      root[KVS_MERKLE_DIGEST_LEN];
+    size_t       n;
     MDB_env     *env;
     MDB_txn     *txn;
     MDB_dbi      dbi;
     MDB_val      key, val;
     MDB_cursor  *c;
 
-    memset(ranges, 0, sizeof(ranges));
-
-    if (mdb_env_create(&env) != 0) {
-        kvs_test_bail("mdb_env_create", dir);
-    }
-
-    rc = mdb_env_set_maxdbs(env, 16);
-
-    if (rc == 0) {
-        rc = mdb_env_open(env, dir, MDB_RDONLY, 0600);
-    }
-
-    if (rc == 0) {
-        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    }
-
-    if (rc != 0) {
-        kvs_test_bail("open", mdb_strerror(rc));
-    }
-
-    if (mdb_dbi_open(txn, "merkle", 0, &dbi) == 0
-        && mdb_cursor_open(txn, dbi, &c) == 0)
+    if (mdb_env_create(&env) != 0
+        || mdb_env_set_maxdbs(env, 16) != 0
+        || mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0
+        || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0
+        || mdb_dbi_open(txn, "merkle", 0, &dbi) != 0
+        || mdb_cursor_open(txn, dbi, &c) != 0)
     {
-        for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-             rc == 0;
-             rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
-        {
-            if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
-                kvs_merkle_xor(ranges + ((uint8_t *) key.mv_data)[0]
-                                        * KVS_MERKLE_DIGEST_LEN,
-                               val.mv_data);
-            }
-        }
-
-        mdb_cursor_close(c);
+        kvs_test_bail("open", dir);
     }
 
+    n = 0;
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0 && n < max;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
+            buckets[n] = (uint16_t) (((uint8_t *) key.mv_data)[0] << 8
+                                     | ((uint8_t *) key.mv_data)[1]);
+            memcpy(digests[n++], val.mv_data, KVS_MERKLE_DIGEST_LEN);
+        }
+    }
+
+    mdb_cursor_close(c);
     mdb_txn_abort(txn);
     mdb_env_close(env);
+
+    return n;
+}
+
+
+/* the Merkle root of a store of version 1 or 2 as its build read it: the
+ * ranges summed from its bucket digests, in hex */
+
+static void
+kvs_test_old_root(const char *dir, char *hex)
+{
+    size_t           i, n;
+    uint8_t          ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t          root[KVS_MERKLE_DIGEST_LEN];
+
+    static uint16_t  buckets[KVS_TEST_OLD_MAX];
+    static uint8_t   digests[KVS_TEST_OLD_MAX][KVS_MERKLE_DIGEST_LEN];
+
+    memset(ranges, 0, sizeof(ranges));
+
+    n = kvs_test_old_buckets(dir, buckets, digests, KVS_TEST_OLD_MAX);
+
+    for (i = 0; i < n; i++) {
+        kvs_merkle_xor(ranges + (buckets[i] >> 8) * KVS_MERKLE_DIGEST_LEN,
+                       digests[i]);
+    }
 
     kvs_store_merkle_root(ranges, root);
 
@@ -944,48 +958,18 @@ kvs_test_v2_fixture(void)
     uint8_t           ranges[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t           root[KVS_MERKLE_DIGEST_LEN], d[KVS_MERKLE_DIGEST_LEN];
     uint16_t          bucket;
-    MDB_env          *env;
-    MDB_txn          *txn;
-    MDB_dbi           dbi;
-    MDB_val           key, val;
-    MDB_cursor       *c;
     kvs_store_t      *st;
     kvs_test_keys_t   keys;
 
-    static uint16_t   buckets[4096];
-    static uint8_t    digests[4096][KVS_MERKLE_DIGEST_LEN];
+    static uint16_t   buckets[KVS_TEST_OLD_MAX];
+    static uint8_t    digests[KVS_TEST_OLD_MAX][KVS_MERKLE_DIGEST_LEN];
 
     kvs_test_copy_of(dir, "v2-fixture", KVS_FIXTURE_V2);
     kvs_test_old_root(dir, old_root);
 
     /* the buckets version 2 held, read with LMDB alone */
 
-    nb = 0;
-
-    if (mdb_env_create(&env) != 0
-        || mdb_env_set_maxdbs(env, 16) != 0
-        || mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0
-        || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0
-        || mdb_dbi_open(txn, "merkle", 0, &dbi) != 0
-        || mdb_cursor_open(txn, dbi, &c) != 0)
-    {
-        kvs_test_bail("open", dir);
-    }
-
-    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
-         rc == 0 && nb < 4096;
-         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
-    {
-        if (key.mv_size == 2 && val.mv_size == KVS_MERKLE_DIGEST_LEN) {
-            buckets[nb] = (uint16_t) (((uint8_t *) key.mv_data)[0] << 8
-                                      | ((uint8_t *) key.mv_data)[1]);
-            memcpy(digests[nb++], val.mv_data, KVS_MERKLE_DIGEST_LEN);
-        }
-    }
-
-    mdb_cursor_close(c);
-    mdb_txn_abort(txn);
-    mdb_env_close(env);
+    nb = kvs_test_old_buckets(dir, buckets, digests, KVS_TEST_OLD_MAX);
 
     CHECK(nb > 200, "v2 fixture: merkle holds a digest of each bucket");
     CHECK(kvs_test_version(dir) == 2, "v2 fixture: it is of version 2");
