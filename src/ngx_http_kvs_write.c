@@ -51,6 +51,7 @@ typedef struct {
                                            batch never began, or metrics
                                            are off */
     uint64_t              ended_us;     /* durable */
+    kvs_write_times_t     times;        /* of began_us to ended_us */
     ngx_http_kvs_ctx_t   *ctx[NGX_HTTP_KVS_BATCH_MAX];
     kvs_write_t           writes[NGX_HTTP_KVS_BATCH_MAX];
 } ngx_http_kvs_batch_t;
@@ -364,9 +365,12 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
     b->n = batch->n;
     b->now_ms = ngx_http_kvs_now_ms();
 
-    /* a commit's time is the store's: from the writer lock to the fsync */
+    /* a commit's time is the store's: from the writer lock to the fsync,
+     * with what of it went to the writes and to their audit entries */
 
     if (ngx_http_kvs_metrics_row != NULL) {
+        ngx_memzero(&batch->times, sizeof(kvs_write_times_t));
+        b->times = &batch->times;
         batch->began_us = kvs_metrics_clock_us();
     }
 }
@@ -375,6 +379,7 @@ ngx_http_kvs_write_collect(kvs_write_batch_t *b, void *data)
 static void
 ngx_http_kvs_write_done(ngx_event_t *ev)
 {
+    uint64_t                   us, in;
     ngx_uint_t                 i, n, more;
     ngx_connection_t          *c;
     ngx_thread_task_t         *task;
@@ -392,10 +397,18 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
                   "requests ended: %d", batch->n, batch->nctx, batch->rc);
 
     if (batch->n && batch->began_us) {
+        us = batch->ended_us - batch->began_us;
+        in = batch->times.apply_us + batch->times.audit_us;
+
         ngx_http_kvs_metric_inc(KVS_M_COMMITS, 1);
         ngx_http_kvs_metric_observe(KVS_M_COMMIT_WRITES, 0, batch->n);
-        ngx_http_kvs_metric_observe(KVS_M_COMMIT_SECONDS, 0,
-                                    batch->ended_us - batch->began_us);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_SECONDS, 0, us);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_PHASE, KVS_PHASE_APPLY,
+                                    batch->times.apply_us);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_PHASE, KVS_PHASE_AUDIT,
+                                    batch->times.audit_us);
+        ngx_http_kvs_metric_observe(KVS_M_COMMIT_PHASE, KVS_PHASE_COMMIT,
+                                    us > in ? us - in : 0);
     }
 
     /* the agent pushes what was committed now, not at its next tick; a

@@ -29,7 +29,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: three PUTs and a GET of a missing key: the kv counters, three commits of one write each, three keys
+=== TEST 1: three PUTs and a GET of a missing key: the kv counters, three commits of one write each, their time by part (none of it an audit log's), three keys
 --- config
 location / { kvs_api; }
 location = /metrics { kvs_metrics; allow 127.0.0.1; deny all; }
@@ -57,6 +57,17 @@ kvs_group_commit_writes_count 3
 )*kvs_group_commit_duration_seconds_bucket\{le="\+Inf"\} 3
 kvs_group_commit_duration_seconds_sum 0\.\d{6}
 kvs_group_commit_duration_seconds_count 3
+(?:kvs_group_commit_phase_seconds_bucket\{phase="apply",le="[\d.]+"\} [123]
+)*kvs_group_commit_phase_seconds_bucket\{phase="apply",le="\+Inf"\} 3
+kvs_group_commit_phase_seconds_sum\{phase="apply"\} 0\.\d{6}
+kvs_group_commit_phase_seconds_count\{phase="apply"\} 3
+(?:kvs_group_commit_phase_seconds_bucket\{phase="audit",le="[\d.]+"\} 3
+)+kvs_group_commit_phase_seconds_bucket\{phase="audit",le="\+Inf"\} 3
+kvs_group_commit_phase_seconds_count\{phase="audit"\} 3
+(?:kvs_group_commit_phase_seconds_bucket\{phase="commit",le="[\d.]+"\} [123]
+)*kvs_group_commit_phase_seconds_bucket\{phase="commit",le="\+Inf"\} 3
+kvs_group_commit_phase_seconds_sum\{phase="commit"\} 0\.\d{6}
+kvs_group_commit_phase_seconds_count\{phase="commit"\} 3
 kvs_keys 3
 kvs_store_size_bytes \d+
 kvs_store_used_bytes \d+

@@ -1,7 +1,8 @@
 # Metrics counted across processes: the strict reader refuses what the
 # format forbids; nginx -t refuses a bad metrics_enabled; two workers'
 # counts are summed (200 PUTs over both, by a reuseport listener, are 200
-# in the scrape, and the group commits hold them all); a reload keeps the
+# in the scrape, and the group commits hold them all, their time told by
+# part); a reload keeps the
 # counters; the TTL sweep counts what it expires; logins count by outcome,
 # and a scrape needs no token.
 use strict;
@@ -132,8 +133,28 @@ is(KVS::Prometheus::value($fam, 'kvs_group_commit_writes_count'), $commits,
    'one writes-per-commit observation per commit');
 is(KVS::Prometheus::value($fam, 'kvs_group_commit_duration_seconds_count'),
    $commits, 'one duration per commit');
-cmp_ok(KVS::Prometheus::value($fam, 'kvs_group_commit_duration_seconds_sum'),
-       '>', 0, 'commits take time (an fsync each)');
+my $took = KVS::Prometheus::value($fam,
+                                  'kvs_group_commit_duration_seconds_sum');
+cmp_ok($took, '>', 0, 'commits take time (an fsync each)');
+
+# where that time went: the writes, their audit entries, LMDB's commit
+
+sub phase {
+    my ($f, $what, $phase) = @_;
+    return KVS::Prometheus::value($f, "kvs_group_commit_phase_seconds_$what",
+                                  phase => $phase);
+}
+
+for my $p (qw(apply audit commit)) {
+    is(phase($fam, 'count', $p), $commits, "one $p time per commit");
+}
+cmp_ok(phase($fam, 'sum', 'apply'), '>', 0, 'applying the writes takes time');
+is(phase($fam, 'sum', 'audit'), 0, 'no audit log, no time for one');
+cmp_ok(phase($fam, 'sum', 'commit'), '>', 0, "LMDB's commit takes time");
+my $parts = 0;
+$parts += phase($fam, 'sum', $_) for qw(apply audit commit);
+cmp_ok(abs($parts - $took), '<', 1e-5,
+       "the three parts make the commits' duration ($parts s)");
 is(KVS::Prometheus::value($fam, 'kvs_keys'), $puts, 'kvs_keys is 200');
 cmp_ok(KVS::Prometheus::value($fam, 'kvs_store_used_bytes'), '>', 0,
        'the store uses some bytes');
@@ -202,5 +223,28 @@ is(KVS::Prometheus::value($fam, 'kvs_http_requests_total',
                           area => 'api', method => 'POST', status => '4xx'),
    2, 'the failed ones are 4xx answers of the api area');
 $auth->stop;
+
+# with the audit log on, its entries take their part of a commit
+
+my $audited = KVS::Node->new(
+    name => 'metrics-audit', workers => 1,
+    yaml => "audit_enabled: true\naudit_secret_file: conf/audit.secret\n",
+    server => 'location = /metrics { kvs_metrics; }');
+$audited->put_file('conf/audit.secret', 'metrics-audit-secret-' . ('x' x 32)
+                                        . "\n");
+$audited->start;
+
+for my $i (1 .. 5) {
+    ($st) = $audited->request(PUT => "/kv/a/$i", body => '{"i":1}');
+    is($st, 200, "PUT $i with the audit log on");
+}
+$fam = scrape($audited);
+is(KVS::Prometheus::value($fam, 'kvs_audit_entries_total'), 5,
+   'five entries');
+$commits = KVS::Prometheus::value($fam, 'kvs_group_commits_total');
+is(phase($fam, 'count', 'audit'), $commits, 'an audit time per commit');
+cmp_ok(phase($fam, 'sum', 'audit'), '>', 0,
+       'the entries took time (their hashes)');
+$audited->stop;
 
 done_testing();

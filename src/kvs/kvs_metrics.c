@@ -51,6 +51,10 @@ static const char *const  kvs_metric_results[] = {
     "ok", "failed"
 };
 
+static const char *const  kvs_metric_phases[KVS_PHASE_N] = {
+    "apply", "audit", "commit"
+};
+
 static const kvs_metric_dim_t  kvs_metric_dims[KVS_DIM_N] = {
     [KVS_DIM_NONE] = { NULL, NULL, 1 },
     [KVS_DIM_AREA] = { "area", kvs_metric_areas, KVS_AREA_N },
@@ -58,7 +62,8 @@ static const kvs_metric_dim_t  kvs_metric_dims[KVS_DIM_N] = {
     [KVS_DIM_STATUS] = { "status", kvs_metric_statuses, KVS_STATUS_N },
     [KVS_DIM_STATE] = { "state", kvs_metric_states, 3 },
     [KVS_DIM_RESULT] = { "result", kvs_metric_results, 2 },
-    [KVS_DIM_PEER] = { "peer", NULL, KVS_METRICS_PEERS + 1 }
+    [KVS_DIM_PEER] = { "peer", NULL, KVS_METRICS_PEERS + 1 },
+    [KVS_DIM_PHASE] = { "phase", kvs_metric_phases, KVS_PHASE_N }
 };
 
 

@@ -37,6 +37,7 @@ typedef enum {
     KVS_DIM_STATE,                /* alive, failed, left */
     KVS_DIM_RESULT,               /* ok, failed */
     KVS_DIM_PEER,                 /* a peer's node id: dynamic */
+    KVS_DIM_PHASE,                /* apply, audit, commit */
     KVS_DIM_N
 } kvs_metric_dim_e;
 
@@ -64,6 +65,12 @@ typedef enum {
 
 #define KVS_RESULT_OK      0
 #define KVS_RESULT_FAILED  1
+
+/* the parts of a group commit's time, as kvs_write_times_t tells them */
+#define KVS_PHASE_APPLY    0
+#define KVS_PHASE_AUDIT    1
+#define KVS_PHASE_COMMIT   2
+#define KVS_PHASE_N        3
 
 /* up to three dimensions of a family, packed in an int */
 #define KVS_L0         0
@@ -109,6 +116,10 @@ typedef enum {
     M(COMMIT_SECONDS, "kvs_group_commit_duration_seconds", HISTOGRAM,         \
       KVS_L0, COMMIT,                                                         \
       "Time from LMDB's writer lock to a durable commit, fsync included.")    \
+    M(COMMIT_PHASE, "kvs_group_commit_phase_seconds", HISTOGRAM,              \
+      KVS_L1(PHASE), COMMIT,                                                  \
+      "A group commit's time by part: applying its writes, appending their "  \
+      "audit entries, and LMDB's commit (page writes and syncs).")            \
     M(KEYS, "kvs_keys", GAUGE, KVS_L0, NONE,                                  \
       "Records in kv: keys, tombstones, users, groups and tokens.")           \
     M(STORE_SIZE, "kvs_store_size_bytes", GAUGE, KVS_L0, NONE,                \

@@ -197,9 +197,19 @@ int kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n,
  * the clock to stamp the batch with.  A batch of none commits nothing.
  */
 typedef struct {
-    kvs_write_t      *w;
-    size_t            n;
-    uint64_t          now_ms;
+    uint64_t          apply_us;      /* the writes: records, indexes,
+                                        Merkle digests, the change feed */
+    uint64_t          audit_us;      /* their audit entries: encoding, the
+                                        chain's hashes, the puts */
+} kvs_write_times_t;
+
+typedef struct {
+    kvs_write_t        *w;
+    size_t              n;
+    uint64_t            now_ms;
+    kvs_write_times_t  *times;       /* set by collect() to have the
+                                        transaction's time told, in every
+                                        try it takes; NULL: not timed */
 } kvs_write_batch_t;
 
 typedef void (*kvs_write_collect_pt)(kvs_write_batch_t *b, void *data);

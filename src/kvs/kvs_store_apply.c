@@ -37,6 +37,7 @@
 #include <lmdb.h>
 
 #include "kvs_store_int.h"
+#include "kvs_metrics.h"
 
 
 /*
@@ -135,6 +136,7 @@ kvs_store_write_collect(kvs_store_t *st, kvs_write_collect_pt collect,
     bt.b.w = NULL;
     bt.b.n = 0;
     bt.b.now_ms = 0;
+    bt.b.times = NULL;
     bt.from = 0;
     bt.n = 0;
 
@@ -258,14 +260,15 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
 {
     kvs_store_batch_t *bt = data;
 
-    int               rc;
-    size_t            i;
-    uint8_t           buf[8];
-    MDB_val           key, val;
-    uint64_t          seq;
-    kvs_write_t      *w;
-    kvs_store_room_t  room;
-    kvs_store_chain_t chain;
+    int                 rc;
+    size_t              i;
+    uint8_t             buf[8];
+    MDB_val             key, val;
+    uint64_t            seq, t0, t1;
+    kvs_write_t        *w;
+    kvs_store_room_t    room;
+    kvs_store_chain_t   chain;
+    kvs_write_times_t  *times;
 
     if (bt->collect) {
         bt->collect(&bt->b, bt->data);
@@ -305,17 +308,33 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
     }
 
     chain.known = 0;
+    times = bt->b.times;
+    t0 = 0;
 
     for (i = 0; i < bt->n; i++) {
+        if (times) {
+            t0 = kvs_metrics_clock_us();
+        }
+
         rc = kvs_store_apply(st, txn, &w[i], bt->b.now_ms, &seq, &room);
         if (rc != 0) {
             goto failed;
+        }
+
+        if (times) {
+            t1 = kvs_metrics_clock_us();
+            times->apply_us += t1 - t0;
+            t0 = t1;
         }
 
         /* after the outcome: an entry only of what was written */
         rc = kvs_store_audit_append(st, txn, &w[i], bt->b.now_ms, &chain);
         if (rc != 0) {
             goto failed;
+        }
+
+        if (times && w[i].audit && kvs_store_audit_on(st)) {
+            times->audit_us += kvs_metrics_clock_us() - t0;
         }
     }
 
