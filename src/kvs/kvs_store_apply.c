@@ -264,7 +264,7 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
     size_t              i;
     uint8_t             buf[8];
     MDB_val             key, val;
-    uint64_t            seq, t0, t1;
+    uint64_t            seq, first, t0, t1;
     kvs_write_t        *w;
     kvs_store_room_t    room;
     kvs_store_chain_t   chain;
@@ -307,6 +307,7 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
         return rc;
     }
 
+    first = seq;
     chain.known = 0;
     times = bt->b.times;
     t0 = 0;
@@ -336,6 +337,14 @@ kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn, void *data)
         if (times && w[i].audit && kvs_store_audit_on(st)) {
             times->audit_us += kvs_metrics_clock_us() - t0;
         }
+    }
+
+    /* a batch that changed nothing (peers' records held already, as a
+     * peer forwards this node's own back) leaves the transaction clean,
+     * and LMDB commits a clean one without a write or a sync */
+
+    if (seq == first) {
+        return 0;
     }
 
     kvs_put_u64(buf, seq);
