@@ -321,6 +321,11 @@ ngx_kvs_backup_finish(ngx_kvs_backup_t *b)
                          ? kvs_audit_kinds[KVS_AUDIT_BACKUP_FINISHED].status
                          : NGX_HTTP_INTERNAL_SERVER_ERROR);
 
+    /* the retention is the backup's last step: once the status says no
+     * backup runs, its list is what the retention left */
+
+    ngx_kvs_backup_retain(b, now);
+
     sh = b->agent->kmcf->shm->data;
     bs = &sh->backup;
 
@@ -330,8 +335,6 @@ ngx_kvs_backup_finish(ngx_kvs_backup_t *b)
     bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
 
     ngx_unlock(&bs->lock);
-
-    ngx_kvs_backup_retain(b, now);
 }
 
 

@@ -176,7 +176,10 @@ is($st, 200, 'bob logs out');
 ($st) = $node->request(DELETE => "/api/groups/$devs", headers => \%A);
 is($st, 204, 'the group is deleted');
 
-@e = entries($node, %A);
+# the denial's entry joins its worker's next commit after the 403
+ok(KVS::Node::wait_for(5, sub {
+       @e = entries($node, %A);
+       grep { $_->{kind} eq 'denied' } @e }), 'the denial is written');
 my @tail = @e[4 .. $#e];
 
 # A denial's entry is written with its worker's next commit, and its 403

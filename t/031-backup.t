@@ -114,6 +114,15 @@ my $b1 = KVS::Node->new(name => 'b1', workers => 2,
     server => 'location = /metrics { kvs_metrics; }');
 $b1->put_file('conf/audit.secret', "$audit_secret\n");
 my $dir = $b1->prefix . '/backups';
+
+# "* * * * *" runs at the first whole minute after b1 starts; the checks
+# and the writes below come before it, so b1 starts no later than 40 s
+# into a minute: a backup that began among the writes would end before a
+# peer's write could reach b1 during it
+{
+    my $into = time % 60;
+    sleep 61 - $into if $into > 40;
+}
 $b1->start;
 
 my $c2 = KVS::Node->new(name => 'c2', workers => 1,

@@ -87,7 +87,8 @@ ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mo
 ok(wait_for(15, sub { !grep { value($_, 'conflict/two') ne '{"version":"B"}' } $m1, $m2 }),
    'both converge on the version of the node with the earliest joined_timestamp')
     or diag join ' | ', map { value($_, 'conflict/two') } $m1, $m2;
-like($m1->log_text . $m2->log_text, qr/resolved: version $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff wins with 1 of 2 votes among 2 versions, because the member that joined first holds it \(held by "d1"\); versions: $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff \(1 vote\), $ts\/11111111-1111-4111-8111-111111111111 \(1 vote\)/,
-     'saying so, with both versions and their votes');
+# the winner is written, the vote closed, then the notice logged
+ok(wait_for(5, sub { ($m1->log_text . $m2->log_text) =~ qr/resolved: version $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff wins with 1 of 2 votes among 2 versions, because the member that joined first holds it \(held by "d1"\); versions: $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff \(1 vote\), $ts\/11111111-1111-4111-8111-111111111111 \(1 vote\)/ }),
+   'saying so, with both versions and their votes');
 $_->stop for $m1, $m2;
 done_testing;

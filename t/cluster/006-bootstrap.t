@@ -58,8 +58,8 @@ my $missing = grep { ($n2->request(GET => "/kv/young/$_"))[0] != ($_ == 5 ? 404 
 is($missing, 0, 'and serves every young key it bootstrapped, the deleted one deleted');
 ($st) = $n2->request(GET => '/kv/old/one');
 is($st, 404, 'a record older than bootstrap_max_age_hours is left to anti-entropy');
-like($n2->log_text, qr/bootstrap from "b1" done, \d+ records pulled: serving in normal mode/,
-     'the log says when it is done');
+ok(wait_for(5, sub { $n2->log_text =~ /bootstrap from "b1" done, \d+ records pulled: serving in normal mode/ }),
+   'the log says when it is done');
 ($st) = $n2->request(PUT => '/kv/x', body => '{}');
 is($st, 200, 'and it takes writes again');
 

@@ -58,7 +58,9 @@ my ($fam, @err);
 ok(wait_for(5, sub {
        ($fam, @err) = scrape($n1);
        !@err && !grep { value($fam, 'kvs_push_lag_seconds_count',
-                              peer => $_) < $writes } qw(m2 m3)
+                              peer => $_) < $writes
+                        || value($fam, 'kvs_push_records_total',
+                                 peer => $_) < $writes } qw(m2 m3)
    }), "node 1's push lag histograms hold $writes records for m2 and m3")
     or diag "@err";
 is("@err", '', "node 1's scrape parses strictly, peer labels and all");
