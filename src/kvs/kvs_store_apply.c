@@ -10,7 +10,7 @@
  *   by_time, expiry, merkle, bucket_keys, changes
  *                the old version's entries out, the new one's in
  *                (kvs_store_index_add/remove, kvs_store_index.c)
- *   meta         "change_seq", once per batch
+ *   meta         "change_seq", once per batch that appended changes
  *
  * A local PUT or DELETE makes a version that supersedes what it replaces;
  * a peer's record replaces the one held only when kvs_version_decide()
