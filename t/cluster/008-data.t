@@ -195,12 +195,14 @@ ok(wait_for(2, sub { !grep { body($_, '/kv/rev/doc?revisions') ne $b } $n2, $n3 
 
 # --- a node frozen over an expiry -------------------------------------------------
 
-($st, $h) = $n1->request(PUT => '/kv/ttl/frozen?ttl=1', body => '{"lock":"held"}');
+# ttl=2: the overwrite below must come before the expiry, however slow
+# the push to node 3 and the freeze are on a loaded machine
+($st, $h) = $n1->request(PUT => '/kv/ttl/frozen?ttl=2', body => '{"lock":"held"}');
 $expires = $h->{'x-kvs-expires-at'} // 0;
 my $frozen_etag = $h->{etag};
-($st) = $n1->request(PUT => '/kv/ttl/renewed?ttl=1', body => '{"lock":"held"}');
+($st) = $n1->request(PUT => '/kv/ttl/renewed?ttl=2', body => '{"lock":"held"}');
 ok(wait_for(1, sub { etag($n3, '/kv/ttl/frozen') eq $frozen_etag && status($n3, '/kv/ttl/renewed') == 200 }),
-   'two keys with ?ttl=1 reach node 3');
+   'two keys with ?ttl=2 reach node 3');
 my @frozen = $n3->pids;
 kill 'STOP', @frozen;
 ($st, $h, $b) = $n1->request(PUT => '/kv/ttl/renewed', body => '{"lock":"renewed"}');
