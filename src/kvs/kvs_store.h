@@ -189,13 +189,7 @@ void kvs_store_remote(kvs_write_t *w, const kvs_wire_entry_t *e);
 int kvs_store_write(kvs_store_t *st, kvs_write_t *w, size_t n,
     uint64_t now_ms, char *err, size_t errlen);
 
-/*
- * Group commit across processes: begins the write transaction, which waits
- * for LMDB's writer lock while another process commits, and only then asks
- * collect() for the batch, so that every write that arrived meanwhile joins
- * this commit instead of waiting for the next one.  collect() also gives
- * the clock to stamp the batch with.  A batch of none commits nothing.
- */
+/* where a group commit's time went, in microseconds, told when asked */
 typedef struct {
     uint64_t          apply_us;      /* the writes: records, indexes,
                                         Merkle digests, the change feed */
@@ -203,6 +197,13 @@ typedef struct {
                                         chain's hashes, the puts */
 } kvs_write_times_t;
 
+/*
+ * Group commit across processes: begins the write transaction, which waits
+ * for LMDB's writer lock while another process commits, and only then asks
+ * collect() for the batch, so that every write that arrived meanwhile joins
+ * this commit instead of waiting for the next one.  collect() also gives
+ * the clock to stamp the batch with.  A batch of none commits nothing.
+ */
 typedef struct {
     kvs_write_t        *w;
     size_t              n;
