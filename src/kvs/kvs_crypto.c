@@ -10,9 +10,15 @@
  * on every call.
  *
  * A digest runs in a context of its thread's, made at the thread's first
- * digest and freed when the thread ends: a write hashes several times
- * (Merkle buckets, audit entries), and a context made and freed for each
- * would cost more than hashing a short key.
+ * digest: a write hashes several times (Merkle buckets, audit entries),
+ * and a context made and freed for each would cost more than hashing a
+ * short key.  The context lives as long as its thread, as kvs_codec.c's
+ * do, and is never freed by a destructor of the thread's: nginx's thread
+ * pool lets the worker go on as soon as a thread starts to exit, and the
+ * worker unloads the module while the thread may still be running its
+ * destructors, which would then jump into unmapped code.  (A pthread key
+ * also outlives the module: each reload would take one more of the
+ * process's keys.)
  */
 
 #include <limits.h>
@@ -38,7 +44,6 @@
 
 static void kvs_crypto_fetch(void);
 static EVP_MD_CTX *kvs_crypto_ctx(void);
-static void kvs_crypto_ctx_free(void *ctx);
 static int kvs_crypto_digest(const EVP_MD *md, const void *data, size_t len,
     uint8_t *out);
 static int kvs_crypto_mac(EVP_MAC_CTX *proto, const EVP_MD *md,
@@ -67,8 +72,8 @@ static EVP_MD          *kvs_crypto_sha256;
 static EVP_MAC_CTX     *kvs_crypto_hmac;
 static EVP_MAC_CTX     *kvs_crypto_hmac_sha3;
 static EVP_KDF         *kvs_crypto_scrypt;
-static pthread_key_t    kvs_crypto_thread;       /* the thread's
-                                                    EVP_MD_CTX */
+
+static __thread EVP_MD_CTX  *kvs_crypto_md_ctx;   /* see above */
 
 
 int
@@ -127,11 +132,6 @@ kvs_crypto_fetch(void)
         return;
     }
 
-    /* the algorithms stay fetched when this fails: every call fails */
-    if (pthread_key_create(&kvs_crypto_thread, kvs_crypto_ctx_free) != 0) {
-        return;
-    }
-
     kvs_crypto_ready = 1;
 }
 
@@ -161,28 +161,11 @@ kvs_sha256(const void *data, size_t len, uint8_t out[32])
 static EVP_MD_CTX *
 kvs_crypto_ctx(void)
 {
-    EVP_MD_CTX  *ctx;
-
-    ctx = pthread_getspecific(kvs_crypto_thread);
-
-    if (ctx == NULL) {
-        ctx = EVP_MD_CTX_new();
-
-        if (ctx != NULL && pthread_setspecific(kvs_crypto_thread, ctx) != 0)
-        {
-            EVP_MD_CTX_free(ctx);
-            ctx = NULL;
-        }
+    if (kvs_crypto_md_ctx == NULL) {
+        kvs_crypto_md_ctx = EVP_MD_CTX_new();
     }
 
-    return ctx;
-}
-
-
-static void
-kvs_crypto_ctx_free(void *ctx)
-{
-    EVP_MD_CTX_free(ctx);
+    return kvs_crypto_md_ctx;
 }
 
 
