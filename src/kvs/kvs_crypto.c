@@ -16,9 +16,7 @@
  * do, and is never freed by a destructor of the thread's: nginx's thread
  * pool lets the worker go on as soon as a thread starts to exit, and the
  * worker unloads the module while the thread may still be running its
- * destructors, which would then jump into unmapped code.  (A pthread key
- * also outlives the module: each reload would take one more of the
- * process's keys.)
+ * destructors, which would then jump into unmapped code.
  */
 
 #include <limits.h>
