@@ -834,6 +834,14 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
              rc == 0;
              rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT))
         {
+            /* kv's earlier versions, beside their records since schema
+             * version 4, are not records */
+            if (i == KVS_RESTORE_KV
+                && kvs_store_key_is_record(key.mv_data, key.mv_size))
+            {
+                rs.records++;
+            }
+
             if ((i == KVS_RESTORE_KV || i == KVS_RESTORE_REV)
                 && kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0)
             {
@@ -855,9 +863,7 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
 
         mdb_cursor_close(cur);
 
-        if (i == KVS_RESTORE_KV) {
-            rs.records = n;
-        }
+
     }
 
     *meta = dbi[KVS_RESTORE_META];
@@ -906,15 +912,29 @@ kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta)
         }
     }
 
-    /* the newest version: by_time's keys begin with it, big-endian */
+    /*
+     * The newest version: by_time's keys begin with it, big-endian (of
+     * dead records only since schema version 4), and so do the values of
+     * the change feed, whose last entry is the last write while the feed
+     * holds any.
+     */
 
-    rc = mdb_cursor_open(txn, dbi[KVS_RESTORE_BY_TIME], &cur);
+    for (i = KVS_RESTORE_BY_TIME; i <= KVS_RESTORE_CHANGES;
+         i += KVS_RESTORE_CHANGES - KVS_RESTORE_BY_TIME)
+    {
+        if (mdb_cursor_open(txn, dbi[i], &cur) != 0) {
+            continue;
+        }
 
-    if (rc == 0) {
-        if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0
-            && key.mv_size >= 8)
-        {
-            ms = kvs_get_be64(key.mv_data);
+        if (mdb_cursor_get(cur, &key, &val, MDB_LAST) == 0) {
+            ms = 0;
+
+            if (i == KVS_RESTORE_BY_TIME && key.mv_size >= 8) {
+                ms = kvs_get_be64(key.mv_data);
+
+            } else if (i == KVS_RESTORE_CHANGES && val.mv_size >= 8) {
+                ms = kvs_get_be64(val.mv_data);
+            }
 
             if (ms > rs.taken_ms) {
                 rs.taken_ms = ms;

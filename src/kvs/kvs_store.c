@@ -739,7 +739,7 @@ kvs_store_changes(kvs_store_t *st, uint64_t after, size_t max,
             memcpy(hk + hkey.mv_size, val.mv_data, 8 + KVS_UUID_LEN);
             hkey.mv_size += 8 + KVS_UUID_LEN;
 
-            rc = mdb_get(st->read, st->rev, &hkey, &rval);
+            rc = mdb_get(st->read, st->kv, &hkey, &rval);
         }
 
         if (rc == 0) {
@@ -831,7 +831,6 @@ kvs_store_copy(kvs_store_t *st, int fd, uint64_t *keys, char *err,
 {
     int        rc;
     MDB_txn   *txn;
-    MDB_stat   stat;
 
     txn = NULL;
 
@@ -841,10 +840,9 @@ kvs_store_copy(kvs_store_t *st, int fd, uint64_t *keys, char *err,
                               st->dir, rc);
     }
 
-    rc = mdb_stat(txn, st->kv, &stat);
+    rc = kvs_store_records(st, txn, keys);
 
     if (rc == 0) {
-        *keys = stat.ms_entries;
         rc = mdb_env_copyfd2(st->env, fd, MDB_CP_COMPACT);
     }
 
@@ -1066,17 +1064,54 @@ kvs_store_conflicts(kvs_store_t *st, kvs_conflict_pt fn, void *data)
 int
 kvs_store_count(kvs_store_t *st, uint64_t *n)
 {
-    int       rc;
-    MDB_stat  stat;
+    int  rc;
 
-    rc = mdb_stat(st->read, st->kv, &stat);
+    rc = kvs_store_records(st, st->read, n);
     if (rc != 0) {
         return kvs_store_read_failed(st, "counting the records", rc);
     }
 
-    *n = stat.ms_entries;
-
     return KVS_OK;
+}
+
+
+/* the records of kv in txn: its entries, less the versions kept beside
+ * them */
+
+int
+kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n)
+{
+    int       rc;
+    MDB_val   key, val;
+    MDB_stat  stat;
+    uint64_t  revs;
+
+    rc = mdb_stat(txn, st->kv, &stat);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = KVS_STORE_REVS;
+    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        revs = 0;
+
+    } else if (rc != 0) {
+        return rc;
+
+    } else if (val.mv_size != 8) {
+        return MDB_CORRUPTED;
+
+    } else {
+        revs = kvs_get_u64(val.mv_data);
+    }
+
+    *n = stat.ms_entries > revs ? stat.ms_entries - revs : 0;
+
+    return 0;
 }
 
 
@@ -1157,7 +1192,7 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
     klen = kvs_store_key(k, ns, path, len);
     plen = kvs_store_rev_prefix(prefix, k, klen);
 
-    rc = mdb_cursor_open(st->read, st->rev, &cur);
+    rc = mdb_cursor_open(st->read, st->kv, &cur);
     if (rc != 0) {
         return kvs_store_read_failed(st, "reading a key's history", rc);
     }

@@ -27,7 +27,7 @@
 #include "kvs_wire.h"
 
 /* the layout of the databases this build writes (kvs_store_schema.c) */
-#define KVS_SCHEMA_VERSION  3
+#define KVS_SCHEMA_VERSION  4
 #define KVS_STORE_ERRLEN    512
 
 #define KVS_OK              0
@@ -427,6 +427,9 @@ int kvs_store_list(kvs_store_t *st, char ns, const char *prefix,
 
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);
+/* a key of kv that is a record's, not one of its earlier versions kept
+ * beside it (schema version 4; every key of an older kv is a record's) */
+int kvs_store_key_is_record(const void *key, size_t len);
 
 /* The store's size in bytes, inside the current read transaction, for
  * metrics: the file's high-water mark (LMDB's last page, never lowered),

@@ -585,9 +585,10 @@ kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
 
 
 /*
- * Keeps the record kv holds for k, of size bytes, in rev.  It is read
- * again after rev's space is reserved: a put may move the pages an
- * earlier read pointed into.
+ * Keeps the record kv holds for k, of size bytes, as an earlier version
+ * beside it (kvs_store_rev_key).  It is read again after the version's
+ * space is reserved: a put may move the pages an earlier read pointed
+ * into.
  */
 
 static int
@@ -602,7 +603,7 @@ kvs_store_history_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     key.mv_size = kvs_store_rev_key(rk, k, klen, v);
     val.mv_size = size;
 
-    rc = mdb_put(txn, st->rev, &key, &val, MDB_RESERVE);
+    rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
@@ -621,7 +622,7 @@ kvs_store_history_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
     memcpy(val.mv_data, cur.mv_data, size);
 
-    return 0;
+    return kvs_store_revs_add(st, txn, 1);
 }
 
 

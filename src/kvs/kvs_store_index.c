@@ -4,9 +4,13 @@
  * full path then kept in the record: kvs_store_key() makes one,
  * kvs_store_key_path() gives back the path a key stands for.
  *
- * Every record has entries in by_time (its version's timestamp), expiry
- * (when it has a TTL), its Merkle bucket (its version's digest, XORed in)
- * and bucket_keys, and each write one in the change feed.  Those come and
+ * Every record has entries in expiry (when it has a TTL), its Merkle
+ * bucket (its version's digest, XORed in) and bucket_keys, a dead one
+ * (a tombstone, or a record the TTL sweep emptied) one in by_time (its
+ * version's timestamp) for the purge, and each write one in the change
+ * feed.  A live record has no by_time entry (schema version 4): an update,
+ * the common write, then touches no leaf of by_time, where the entry of
+ * the version it replaced lay anywhere in time.  Those come and
  * go only through kvs_store_index_add() and kvs_store_index_remove(): a
  * write removes the replaced record's and adds the new one's, the purge
  * removes a tombstone's, so the indexes and the Merkle tree always agree
@@ -225,10 +229,12 @@ kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     uint16_t  bucket;
     MDB_val   key, val;
 
-    rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
-                         del);
-    if (rc != 0) {
-        return rc;
+    if (hdr->flags & (KVS_FLAG_TOMBSTONE | KVS_FLAG_EXPIRED)) {
+        rc = kvs_store_index(txn, st->by_time, hdr->version.timestamp, k,
+                             klen, del);
+        if (rc != 0) {
+            return rc;
+        }
     }
 
     if (hdr->expires_at) {
@@ -282,6 +288,25 @@ kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
 
 int
+kvs_store_key_is_record(const void *key, size_t len)
+{
+    return !kvs_store_key_is_rev(key, len);
+}
+
+
+/* a record the TTL sweep emptied in place, its version kept, is dead
+ * now: it joins by_time, for the purge */
+
+int
+kvs_store_index_expired(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const kvs_record_hdr_t *hdr)
+{
+    return kvs_store_index(txn, st->by_time, hdr->version.timestamp, k, klen,
+                           0);
+}
+
+
+int
 kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
     uint64_t *seq)
@@ -300,11 +325,10 @@ kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 size_t
 kvs_store_rev_prefix(uint8_t *out, const uint8_t *k, size_t klen)
 {
-    out[0] = (uint8_t) (klen >> 8);
-    out[1] = (uint8_t) klen;
-    memcpy(out + 2, k, klen);
+    memcpy(out, k, klen);
+    out[klen] = 0;
 
-    return 2 + klen;
+    return klen + 1;
 }
 
 
@@ -329,14 +353,15 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, size_t keep)
 {
     int          rc;
-    size_t       plen, n, i;
+    size_t       plen, n, i, gone;
     uint8_t      prefix[KVS_REV_PREFIX_MAX];
     MDB_val      key, val;
     MDB_cursor  *cur;
 
     plen = kvs_store_rev_prefix(prefix, k, klen);
+    gone = 0;
 
-    rc = mdb_cursor_open(txn, st->rev, &cur);
+    rc = mdb_cursor_open(txn, st->kv, &cur);
     if (rc != 0) {
         return rc;
     }
@@ -370,6 +395,7 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
             }
 
             n--;
+            gone++;
 
             /* after a delete the cursor stands on the next entry */
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -388,5 +414,49 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
     mdb_cursor_close(cur);
 
+    if (rc == 0 && gone) {
+        rc = kvs_store_revs_add(st, txn, -(int64_t) gone);
+    }
+
     return rc;
 }
+
+
+/* meta's count of kept versions, moved by delta */
+
+int
+kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta)
+{
+    int       rc;
+    uint8_t   buf[8];
+    MDB_val   key, val;
+    uint64_t  n;
+
+    key.mv_data = KVS_STORE_REVS;
+    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        n = 0;
+
+    } else if (rc != 0) {
+        return rc;
+
+    } else if (val.mv_size != 8) {
+        return MDB_CORRUPTED;
+
+    } else {
+        n = kvs_get_u64(val.mv_data);
+    }
+
+    /* never below zero, whatever an older count said */
+    n = delta < 0 && (uint64_t) -delta > n ? 0 : n + (uint64_t) delta;
+
+    kvs_put_u64(buf, n);
+    val.mv_data = buf;
+    val.mv_size = sizeof(buf);
+
+    return mdb_put(txn, st->meta, &key, &val, 0);
+}
+

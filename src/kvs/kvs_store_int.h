@@ -112,14 +112,37 @@ int kvs_store_read_get(kvs_store_t *st, MDB_dbi dbi, MDB_val *key,
 
 
 /*
- * rev keys: the key's length (2, big-endian), the key, then the version
- * (big-endian timestamp, uuid).  The versions of one key sort together,
- * oldest first, and no key's entries mix with another's: the length comes
- * first.
+ * A key's earlier versions live in kv beside its record (schema version
+ * 4), so that a write that keeps the version it replaces dirties one leaf,
+ * not one of kv and one of another tree: the key of kv, a zero byte, then
+ * the version (big-endian timestamp, uuid).  No path holds a byte below
+ * 0x20 (kvs_key_check), so the zero sorts a key's versions right after
+ * its record, oldest first, before any other key, and tells them from
+ * records: see kvs_store_key_is_rev().  The longest, of a long key, is 506
+ * bytes, within LMDB's 511.
  */
 
-#define KVS_REV_PREFIX_MAX  (2 + KVS_STORE_KEY_MAX)
-#define KVS_REV_KEY_MAX     (KVS_REV_PREFIX_MAX + 8 + KVS_UUID_LEN)
+#define KVS_REV_SUFFIX      (1 + 8 + KVS_UUID_LEN)
+#define KVS_REV_PREFIX_MAX  (KVS_STORE_KEY_MAX + 1)
+#define KVS_REV_KEY_MAX     (KVS_STORE_KEY_MAX + KVS_REV_SUFFIX)
+
+/*
+ * A key of kv that is an earlier version, not a record.  Records' keys
+ * are an inline path (up to 1 + KVS_KEY_INLINE bytes, no zero byte after
+ * the namespace) or a long one (KVS_STORE_KEY_MAX, whose digest may hold
+ * any byte); their versions are 25 bytes longer, so the lengths never
+ * meet: a long key's version is the one key of KVS_REV_KEY_MAX bytes, and
+ * an inline key's the one shorter key with a zero where its suffix
+ * begins.
+ */
+#define kvs_store_key_is_rev(k, len)                                          \
+    ((len) == KVS_REV_KEY_MAX                                                 \
+     || ((len) < KVS_STORE_KEY_MAX && (len) > KVS_REV_SUFFIX                  \
+         && ((const uint8_t *) (k))[(len) - KVS_REV_SUFFIX] == 0))
+
+/* meta's count of the versions kv keeps beside its records: a count of
+ * records is kv's entries less it */
+#define KVS_STORE_REVS      "revisions"
 
 
 /*
@@ -148,8 +171,12 @@ size_t kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
 int kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
     uint64_t *seq);
+int kvs_store_index_expired(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    size_t klen, const kvs_record_hdr_t *hdr);
 int kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr);
+int kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta);
+int kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n);
 int kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, size_t keep);
 int kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,

@@ -83,7 +83,7 @@ kvs_store_entry_cmp(const void *one, const void *two)
 /*
  * The entry a record stands for in a listing: its path, or in a listing
  * that is not recursive the level under the prefix it lies in.  Returns 0
- * when it lists nothing (another prefix, not live).
+ * when it lists nothing (another prefix, not live, an earlier version).
  */
 
 static int
@@ -93,6 +93,10 @@ kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
 {
     const char        *slash;
     kvs_record_hdr_t   hdr;
+
+    if (kvs_store_key_is_rev(key->mv_data, key->mv_size)) {
+        return 0;
+    }
 
     if (kvs_record_decode(&hdr, val->mv_data, val->mv_size) != 0) {
         *bad = 1;
@@ -214,7 +218,10 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
             memcpy(block, key.mv_data, sizeof(block));
             nlist = 0;
 
-            while (rc == 0 && key.mv_size == KVS_STORE_KEY_MAX
+            /* the long keys' earlier versions among them are skipped */
+            while (rc == 0
+                   && (key.mv_size == KVS_STORE_KEY_MAX
+                       || key.mv_size == KVS_REV_KEY_MAX)
                    && memcmp(key.mv_data, block, sizeof(block)) == 0)
             {
                 if (kvs_store_list_entry(&key, &val, prefix, plen,

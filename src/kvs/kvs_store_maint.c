@@ -278,6 +278,11 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
                 break;
             }
 
+            rc = kvs_store_index_expired(st, txn, k, klen, &hdr);
+            if (rc != 0) {
+                break;
+            }
+
             wk->n++;
 
         } else if (rc != 0 && rc != MDB_NOTFOUND) {

@@ -21,9 +21,16 @@
  * touch it.  Version 3 keeps a Merkle bucket's digest in bucket_keys,
  * beside the bucket's keys, and merkle only the 256 ranges' digests
  * (kvs_store_index.c): a write then touches one leaf less.  The step moves
- * the buckets' digests and sums the ranges'; the tree's root stays.  A change of a stored format adds the next version and its
- * step here, and the fixture of version 1 (t/fixtures/) tests that what
- * it held reads the same after every step.
+ * the buckets' digests and sums the ranges'; the tree's root stays.
+ * Version 4 keeps a key's earlier versions in kv beside its record rather
+ * than in rev, and gives by_time entries only to dead records (tombstones,
+ * and records the TTL sweep emptied), which are all the purge looks for:
+ * an update then dirties neither a leaf of rev nor the leaf of by_time
+ * where the replaced version's entry lay.  The step moves rev's entries,
+ * counts them in meta, and drops by_time's entries of live records.  A
+ * change of a stored format adds the next version and its step here, and
+ * the fixtures of older versions (t/fixtures/) test that what they held
+ * reads the same after every step.
  */
 
 #include <errno.h>
@@ -47,6 +54,9 @@ static int kvs_store_perm_run(kvs_store_t *st, MDB_txn *txn);
 static int kvs_store_buckets_room(kvs_store_t *st, MDB_txn *txn,
     size_t *bytes);
 static int kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn);
+static int kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn,
+    size_t *bytes);
+static int kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn);
 
 
 /* steps[v - 1] upgrades version v to v + 1 */
@@ -54,7 +64,9 @@ static int kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn);
 static const kvs_store_step_t  kvs_store_steps[] = {
     { "permissions in CDWR", kvs_store_perm_room, kvs_store_perm_run },
     { "Merkle buckets beside their keys", kvs_store_buckets_room,
-      kvs_store_buckets_run }
+      kvs_store_buckets_run },
+    { "earlier versions beside their records, by_time of dead records only",
+      kvs_store_revs_room, kvs_store_revs_run }
 };
 
 const kvs_store_schema_t  kvs_store_schema = {
@@ -586,4 +598,182 @@ kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn)
     free(ranges);
 
     return rc;
+}
+
+
+/*
+ * From 3 to 4: every entry of rev moves into kv under its new key
+ * (kvs_store_rev_key), meta counts them, rev is left empty; by_time keeps
+ * the entries of dead records only.  kv may take a copy of every page
+ * and rev's bytes again, by_time a copy of its pages.
+ */
+
+static int
+kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
+{
+    int       rc;
+    MDB_stat  kv, rev, bt;
+
+    rc = mdb_stat(txn, st->kv, &kv);
+    if (rc == 0) {
+        rc = mdb_stat(txn, st->rev, &rev);
+    }
+
+    if (rc == 0) {
+        rc = mdb_stat(txn, st->by_time, &bt);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    *bytes = (kv.ms_branch_pages + kv.ms_leaf_pages + kv.ms_overflow_pages
+              + kv.ms_depth
+              + 2 * (rev.ms_branch_pages + rev.ms_leaf_pages
+                     + rev.ms_overflow_pages + rev.ms_depth)
+              + bt.ms_branch_pages + bt.ms_leaf_pages + bt.ms_depth + 4)
+             * kv.ms_psize;
+
+    return 0;
+}
+
+
+static int
+kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
+{
+    int               rc;
+    size_t            klen, size;
+    uint8_t           nk[KVS_REV_KEY_MAX], *buf;
+    uint64_t          n;
+    const uint8_t    *p;
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *c;
+    kvs_record_hdr_t  hdr;
+
+    rc = mdb_cursor_open(txn, st->rev, &c);
+    if (rc != 0) {
+        return rc;
+    }
+
+    n = 0;
+    buf = NULL;
+    size = 0;
+
+    /* version 3's key: the key's length (2, big-endian), the key, the
+     * version */
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        p = key.mv_data;
+
+        if (key.mv_size < 2 + 8 + KVS_UUID_LEN) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        klen = (size_t) p[0] << 8 | p[1];
+
+        if (klen == 0 || klen > KVS_STORE_KEY_MAX
+            || key.mv_size != 2 + klen + 8 + KVS_UUID_LEN)
+        {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        memcpy(nk, p + 2, klen);
+        nk[klen] = 0;
+        memcpy(nk + klen + 1, p + 2 + klen, 8 + KVS_UUID_LEN);
+
+        /* rev's page is not kv's, but a copy costs nothing here */
+
+        if (val.mv_size > size) {
+            free(buf);
+            size = val.mv_size;
+            buf = malloc(size);
+            if (buf == NULL) {
+                size = 0;
+                rc = ENOMEM;
+                break;
+            }
+        }
+
+        memcpy(buf, val.mv_data, val.mv_size);
+
+        rkey.mv_data = nk;
+        rkey.mv_size = klen + KVS_REV_SUFFIX;
+        rval.mv_data = buf;
+        rval.mv_size = val.mv_size;
+
+        rc = mdb_put(txn, st->kv, &rkey, &rval, MDB_NOOVERWRITE);
+        if (rc != 0) {
+            break;
+        }
+
+        n++;
+    }
+
+    mdb_cursor_close(c);
+    free(buf);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    rc = mdb_drop(txn, st->rev, 0);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = kvs_store_revs_add(st, txn, (int64_t) n);
+    if (rc != 0) {
+        return rc;
+    }
+
+    /* by_time: "<big-endian version timestamp><key of kv>" */
+
+    rc = mdb_cursor_open(txn, st->by_time, &c);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        if (key.mv_size <= 8 || key.mv_size > 8 + KVS_STORE_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
+        rkey.mv_data = (uint8_t *) key.mv_data + 8;
+        rkey.mv_size = key.mv_size - 8;
+
+        rc = mdb_get(txn, st->kv, &rkey, &rval);
+
+        if (rc == 0
+            && kvs_record_decode(&hdr, rval.mv_data, rval.mv_size) == 0
+            && (hdr.flags & (KVS_FLAG_TOMBSTONE | KVS_FLAG_EXPIRED))
+            && hdr.version.timestamp == kvs_get_be64(key.mv_data))
+        {
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+            continue;
+        }
+
+        if (rc != 0 && rc != MDB_NOTFOUND) {
+            break;
+        }
+
+        /* a live record's, or one left by no record: after the delete
+         * the cursor stands on the next entry, which MDB_NEXT takes */
+
+        rc = mdb_cursor_del(c, 0);
+        if (rc == 0) {
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+        }
+    }
+
+    mdb_cursor_close(c);
+
+    return rc == MDB_NOTFOUND ? 0 : rc;
 }

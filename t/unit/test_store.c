@@ -539,6 +539,64 @@ kvs_test_raw_count_longer(kvs_test_raw_t *raw, const char *db, size_t len)
 }
 
 
+/* kv's earlier versions (schema version 4: "<ns><path>\0<version>", of
+ * paths of up to 448 bytes), counted by key, and as meta counts them */
+
+static size_t
+kvs_test_raw_revs(kvs_test_raw_t *raw)
+{
+    int          rc;
+    size_t       n;
+    MDB_dbi      dbi;
+    MDB_val      key, val;
+    MDB_cursor  *c;
+
+    if (mdb_dbi_open(raw->txn, "kv", 0, &dbi) != 0
+        || mdb_cursor_open(raw->txn, dbi, &c) != 0)
+    {
+        return (size_t) -1;
+    }
+
+    n = 0;
+
+    for (rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+         rc == 0;
+         rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
+    {
+        n += key.mv_size > 1
+             && memchr((uint8_t *) key.mv_data + 1, 0, key.mv_size - 1)
+                != NULL;
+    }
+
+    mdb_cursor_close(c);
+
+    if (rc != MDB_NOTFOUND) {
+        return (size_t) -1;
+    }
+
+    if (mdb_dbi_open(raw->txn, "meta", 0, &dbi) != 0) {
+        return (size_t) -1;
+    }
+
+    key.mv_data = "revisions";
+    key.mv_size = 9;
+
+    rc = mdb_get(raw->txn, dbi, &key, &val);
+
+    if (rc == MDB_NOTFOUND && n == 0) {
+        return 0;
+    }
+
+    if (rc != 0 || val.mv_size != 8 || kvs_get_u64(val.mv_data) != n) {
+        printf("#   kv holds %zu earlier versions, meta counts another "
+               "number\n", n);
+        return (size_t) -1;
+    }
+
+    return n;
+}
+
+
 /* "<big-endian u64><ns><path>", the keys of by_time and expiry (paths
  * of up to 448 bytes) */
 
@@ -961,17 +1019,9 @@ kvs_test_indexes(void)
         kvs_test_bail("raw open", dir);
     }
 
-    klen = kvs_test_ikey(k, 1000, "idx/a");
-    CHECK(kvs_test_has(&raw, "by_time", k, klen),
-          "by_time holds (timestamp, key) of a put");
-    klen = kvs_test_ikey(k, 1001, "idx/b");
-    CHECK(kvs_test_has(&raw, "by_time", k, klen),
-          "by_time holds the overwrite's timestamp");
-    klen = kvs_test_ikey(k, 1000, "idx/b");
-    CHECK(!kvs_test_has(&raw, "by_time", k, klen),
-          "by_time lost the overwritten timestamp");
-    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 2,
-                 "by_time: one entry per key");
+    /* by_time indexes dead records only: the purge's */
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 0,
+                 "by_time: no entry of a live record");
 
     klen = kvs_test_ikey(k, 9000, "idx/a");
     CHECK(kvs_test_has(&raw, "expiry", k, klen),
@@ -1015,8 +1065,8 @@ kvs_test_indexes(void)
           && val.mv_size == 8 && kvs_get_u64(val.mv_data) == 3,
           "meta: change_seq is 3 (little-endian u64)");
     CHECK(kvs_test_raw_get(&raw, "meta", "schema_version", 14, &val) == 0
-          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 3,
-          "meta: schema_version is 3 (little-endian u32)");
+          && val.mv_size == 4 && kvs_get_u32(val.mv_data) == 4,
+          "meta: schema_version is 4 (little-endian u32)");
 
     k[0] = (uint8_t) (kvs_test_bucket_of("idx/a") >> 8);
     k[1] = (uint8_t) kvs_test_bucket_of("idx/a");
@@ -1067,14 +1117,11 @@ kvs_test_indexes(void)
     kvs_test_u64(kvs_test_raw_count(&raw, "expiry"), 0,
                  "expiry: an overwrite without TTL and a delete remove "
                  "the entries");
-    klen = kvs_test_ikey(k, 2000, "idx/a");
-    CHECK(kvs_test_has(&raw, "by_time", k, klen),
-          "by_time: the overwrite's timestamp");
     klen = kvs_test_ikey(k, 2000, "idx/b");
     CHECK(kvs_test_has(&raw, "by_time", k, klen),
           "by_time: a tombstone is indexed at its timestamp");
-    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 2,
-                 "by_time: still one entry per key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 1,
+                 "by_time: the tombstone's entry alone");
 
     klen = kvs_test_bkey(k, "idx/b");
     CHECK(kvs_test_raw_get(&raw, "bucket_keys", k, klen, &val) == 0
@@ -1211,11 +1258,11 @@ kvs_test_batch(void)
     }
 
     klen = kvs_test_ikey(k, 5001, "batch/07");
-    CHECK(kvs_test_has(&raw, "by_time", k, klen),
-          "batch: by_time holds the second write of a key");
+    CHECK(!kvs_test_has(&raw, "by_time", k, klen),
+          "batch: by_time holds no entry of a live key written twice");
     klen = kvs_test_ikey(k, 5000, "batch/07");
     CHECK(!kvs_test_has(&raw, "by_time", k, klen),
-          "batch: by_time dropped the first write of a key");
+          "batch: nor of its first write");
     kvs_test_u64(kvs_test_raw_count(&raw, "changes"), seq,
                  "batch: the change feed holds one entry per applied write");
     kvs_put_be64(k, seq);
@@ -1367,10 +1414,14 @@ kvs_test_long_keys(void)
                     + KVS_KEY_MAX, "\"two\"", 5) == 0,
           "long keys: kv key is ns + 448 bytes + SHA-256, the record holds "
           "header, path, value");
-    kvs_test_u64(kvs_test_raw_count(&raw, "kv"), 5,
-                 "long keys: kv holds the 5 keys");
-    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 5,
-                 "long keys: by_time holds one entry per key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "kv"), 5 + 2,
+                 "long keys: kv holds the 5 keys, and the 2 earlier "
+                 "versions kept beside them");
+    CHECK(kvs_test_raw_get(&raw, "meta", "revisions", 9, &val) == 0
+          && val.mv_size == 8 && kvs_get_u64(val.mv_data) == 2,
+          "long keys: meta counts the 2 earlier versions");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 1,
+                 "long keys: by_time holds the tombstone's entry alone");
     kvs_test_u64(kvs_test_raw_count_longer(&raw, "bucket_keys", 2), 5,
                  "long keys: bucket_keys holds one entry per key");
 
@@ -1592,7 +1643,7 @@ kvs_test_schema(void)
         kvs_test_bail("raw open", dir);
     }
 
-    kvs_put_u32(buf, 4);
+    kvs_put_u32(buf, KVS_SCHEMA_VERSION + 1);
     rc = kvs_test_raw_put(&raw, "meta", "schema_version", 14, buf, 4);
     if (rc != 0 || kvs_test_raw_close(&raw, 1) != 0) {
         kvs_test_bail("raw put", mdb_strerror(rc));
@@ -1601,21 +1652,22 @@ kvs_test_schema(void)
     st = NULL;
     rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
     CHECK(rc == KVS_ERROR && st == NULL,
-          "schema: a store of schema version 4 fails to open");
+          "schema: a store of a later schema version fails to open");
     if (rc == KVS_OK) {
         kvs_store_close(st);
     }
 
     snprintf(want, sizeof(want),
-             "the store in \"%s\" has schema version 4, but this build of "
-             "KVS reads only version 3 and upgrades older ones; run a build "
-             "of KVS that reads version 4, or give this one a new data_dir",
-             dir);
+             "the store in \"%s\" has schema version %d, but this build of "
+             "KVS reads only version %d and upgrades older ones; run a build "
+             "of KVS that reads version %d, or give this one a new data_dir",
+             dir, KVS_SCHEMA_VERSION + 1, KVS_SCHEMA_VERSION,
+             KVS_SCHEMA_VERSION + 1);
     kvs_test_str(err, want, "schema: the sentence names both versions");
 
     err[0] = '\0';
     CHECK(kvs_store_check(dir, KVS_TEST_MAP, err, sizeof(err)) == KVS_ERROR,
-          "schema: nginx -t refuses a store of schema version 4");
+          "schema: nginx -t refuses a store of a later schema version");
     kvs_test_str(err, want, "schema: with the same sentence");
 
     if (kvs_test_raw_open(&raw, dir, 1) != 0) {
@@ -2570,9 +2622,13 @@ kvs_test_purge(void)
     CHECK(memcmp(ra, rb, sizeof(ra)) == 0 && count == 2,
           "purge: the tree is as if the key had never been");
 
+    /* by_time holds dead records only: two tombstones, a scan of one */
+    kvs_test_put(a, "p/later", "4", 2600, NULL);
+    kvs_test_del(a, "p/later", 9500, NULL);
+
     from = 0;
     n = kvs_store_purge(a, 10000, 1, &from, err, sizeof(err));
-    CHECK(n == 0 && from != 0,
+    CHECK(n == 1 && from == 9500,
           "purge: a scan cut short says where to resume");
     n = kvs_store_purge(a, 10000, 100, &from, err, sizeof(err));
     CHECK(n == 1 && from == 0, "purge: and resumes there");
@@ -3130,8 +3186,9 @@ kvs_test_revisions_apart(void)
 }
 
 
-/* rev keys, as kvs_store.c writes them: be16 length of the key, the key
- * (namespace and a path of up to 448 bytes), be64 timestamp, uuid */
+/* the keys of earlier versions in kv, as kvs_store_index.c writes them:
+ * the key (namespace and a path of up to 448 bytes), a zero byte, be64
+ * timestamp, uuid */
 
 static size_t
 kvs_test_rkey(uint8_t *buf, const char *path, const kvs_version_t *v)
@@ -3140,14 +3197,13 @@ kvs_test_rkey(uint8_t *buf, const char *path, const kvs_version_t *v)
 
     len = strlen(path);
 
-    buf[0] = (uint8_t) ((len + 1) >> 8);
-    buf[1] = (uint8_t) (len + 1);
-    buf[2] = KVS_NS_DATA;
-    memcpy(buf + 3, path, len);
-    kvs_put_be64(buf + 3 + len, v->timestamp);
-    memcpy(buf + 3 + len + 8, v->uuid, KVS_UUID_LEN);
+    buf[0] = KVS_NS_DATA;
+    memcpy(buf + 1, path, len);
+    buf[1 + len] = 0;
+    kvs_put_be64(buf + 2 + len, v->timestamp);
+    memcpy(buf + 2 + len + 8, v->uuid, KVS_UUID_LEN);
 
-    return 3 + len + 8 + KVS_UUID_LEN;
+    return 2 + len + 8 + KVS_UUID_LEN;
 }
 
 
@@ -3202,11 +3258,13 @@ kvs_test_revisions_purge(void)
         kvs_test_bail("raw open", dir);
     }
 
-    kvs_test_u64(kvs_test_raw_count(&raw, "rev"), 1,
-                 "history purge: rev holds one entry");
+    kvs_test_u64(kvs_test_raw_revs(&raw), 1,
+                 "history purge: kv holds one earlier version");
     klen = kvs_test_rkey(k, "h/q", &vq);
-    CHECK(kvs_test_has(&raw, "rev", k, klen),
-          "history purge: the live key's, under (length, key, version)");
+    CHECK(kvs_test_has(&raw, "kv", k, klen)
+          && kvs_test_raw_count(&raw, "rev") == 0,
+          "history purge: the live key's, under (key, 0, version), "
+          "nothing in rev");
 
     kvs_test_raw_close(&raw, 0);
 
@@ -3227,9 +3285,10 @@ kvs_test_revisions_purge(void)
         kvs_test_bail("raw open", dir);
     }
 
-    CHECK(n == 1 && kvs_test_raw_count(&raw, "rev") == 0
+    CHECK(n == 1 && kvs_test_raw_revs(&raw) == 0
           && kvs_test_raw_count(&raw, "kv") == 0,
-          "history purge: the only key purged, kv and rev are empty");
+          "history purge: the only key purged, kv is empty, and meta "
+          "counts no earlier version");
 
     kvs_test_raw_close(&raw, 0);
 }
@@ -3257,13 +3316,13 @@ kvs_test_rev_count(kvs_store_t **st, const char *dir, unsigned history,
         kvs_test_bail("raw open", dir);
     }
 
-    n = kvs_test_raw_count(&raw, "rev");
+    n = kvs_test_raw_revs(&raw);
 
     if (path) {
         klen = kvs_test_rkey(k, path, v);
 
-        if (!kvs_test_has(&raw, "rev", k, klen)) {
-            printf("#   rev has no version %llu of \"%s\"\n",
+        if (!kvs_test_has(&raw, "kv", k, klen)) {
+            printf("#   kv has no version %llu of \"%s\"\n",
                    (unsigned long long) v->timestamp, path);
             n = (size_t) -1;
         }
@@ -3473,6 +3532,73 @@ kvs_test_ttl(void)
 }
 
 
+/*
+ * A live record has no by_time entry (schema version 4); the sweep that
+ * empties it gives it one, so that the purge finds it once its expiry is
+ * as old as a tombstone has to be.
+ */
+
+static void
+kvs_test_sweep_by_time(void)
+{
+    int              n;
+    char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t           klen;
+    uint8_t          k[16 + KVS_KEY_MAX];
+    uint64_t         from, count;
+    kvs_store_t     *st;
+    kvs_version_t    v;
+    kvs_test_rec_t   r;
+    kvs_test_raw_t   raw;
+
+    kvs_test_dir(dir, "sweep-by-time");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    kvs_test_write1(st, KVS_WRITE_PUT, "sb/x", "\"x\"", 500, 1000, &v);
+    kvs_test_write1(st, KVS_WRITE_PUT, "sb/keep", "\"k\"", 0, 1000, NULL);
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 0,
+                 "sweep by_time: live records have no by_time entry");
+    kvs_test_raw_close(&raw, 0);
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+    CHECK(kvs_test_expire(st, 2000, 100) == 1,
+          "sweep by_time: the record with a TTL is swept");
+    kvs_store_close(st);
+
+    if (kvs_test_raw_open(&raw, dir, 0) != 0) {
+        kvs_test_bail("raw open", dir);
+    }
+
+    klen = kvs_test_ikey(k, v.timestamp, "sb/x");
+    CHECK(kvs_test_has(&raw, "by_time", k, klen)
+          && kvs_test_raw_count(&raw, "by_time") == 1,
+          "sweep by_time: the swept record joins by_time, at its version");
+    kvs_test_raw_close(&raw, 0);
+
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    from = 0;
+    n = kvs_store_purge(st, 3000, 100, &from, err, sizeof(err));
+    CHECK(n == 1 && from == 0, "sweep by_time: the purge takes it");
+    CHECK(kvs_test_get(st, "sb/x", &r) == KVS_NOT_FOUND
+          && kvs_test_get(st, "sb/keep", &r) == KVS_OK,
+          "sweep by_time: it is gone, the record without TTL stays");
+
+    kvs_store_read_begin(st, err, sizeof(err));
+    kvs_store_count(st, &count);
+    kvs_store_read_end(st);
+    kvs_test_u64(count, 1, "sweep by_time: one record left");
+
+    kvs_store_close(st);
+}
+
+
 static void
 kvs_test_sweep(void)
 {
@@ -3629,8 +3755,9 @@ kvs_test_sweep(void)
     CHECK(kvs_test_raw_get(&raw, "kv", k, 4, &val) == 0
           && val.mv_size == KVS_RECORD_HDR_SIZE,
           "sweep: a swept record is a bare header in kv");
-    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 6,
-                 "sweep: by_time keeps an entry for every key");
+    kvs_test_u64(kvs_test_raw_count(&raw, "by_time"), 2,
+                 "sweep: by_time keeps the entries of the two swept "
+                 "records, dead ones, and of no live one");
     kvs_test_u64(kvs_test_raw_count_longer(&raw, "bucket_keys", 2), 6,
                  "sweep: bucket_keys keeps an entry for every key");
 
@@ -4295,6 +4422,35 @@ kvs_test_listing_long(void)
     CHECK(kvs_test_long_list(st, sub, 1, 2, deep, 8),
           "list long: under the 456-byte prefix in pages of 2, each key "
           "once");
+
+    /* each key with two earlier versions beside it in kv, a long key's
+     * among the long keys of its block: the same listings */
+
+    for (i = 0; i < 2; i++) {
+        size_t  j;
+
+        for (j = 0; j < 10; j++) {
+            ok &= kvs_test_put(st, all[j], i ? "3" : "2", 1001 + i, NULL)
+                  == KVS_OK;
+        }
+
+        ok &= kvs_test_put(st, "longer", i ? "3" : "2", 1001 + i, NULL)
+              == KVS_OK;
+    }
+
+    CHECK(ok, "list long: every key written twice more, its history kept");
+    CHECK(kvs_test_long_list(st, "long/", 1, 100, all, 10),
+          "list long, with history: recursive under a short prefix, each "
+          "key once");
+    CHECK(kvs_test_long_list(st, "long/", 1, 3, all, 10),
+          "list long, with history: in pages of 3, each key once");
+    CHECK(kvs_test_long_list(st, "long/", 0, 100, top, 3),
+          "list long, with history: not recursive, the sub-prefix once");
+    CHECK(kvs_test_long_list(st, sub, 1, 100, deep, 8),
+          "list long, with history: recursive under the 456-byte prefix");
+    CHECK(kvs_test_long_list(st, sub, 1, 2, deep, 8),
+          "list long, with history: under the 456-byte prefix in pages of "
+          "2, each key once");
 
     /*
      * Two levels and a leaf under "wide/" that share their first 450
@@ -5152,6 +5308,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_revisions_setting),
     KVS_TEST_CASE(kvs_test_ttl),
     KVS_TEST_CASE(kvs_test_sweep),
+    KVS_TEST_CASE(kvs_test_sweep_by_time),
     KVS_TEST_CASE(kvs_test_sweep_purge),
     KVS_TEST_CASE(kvs_test_compressed),
     KVS_TEST_CASE(kvs_test_listing),

@@ -7,7 +7,11 @@
  * a long key, a compressed value, a tombstone, a key with history, one
  * with an expiry, and a member.  Each case copies it, opens it, and
  * compares what every read of the store's API gives with what it gave
- * before: after this build's open, and after each upgrade.  This build's
+ * before: after this build's open, and after each upgrade.  What the
+ * build of version 3 read from it once upgraded is kept beside it
+ * (t/fixtures/store-v1/reads): this build reads history where version 4
+ * keeps it, so its reads of a store not upgraded lack it, and what
+ * version 4's step gives is compared with that file.  This build's
  * version 2 rewrites the permission bits of every record (0744 becomes
  * "f11", in the dumps "perm=1e4" becomes "perm=f11", and the records of
  * the change feed carry the same two bytes); version 3 moves the Merkle
@@ -46,6 +50,7 @@
 
 #define KVS_FIXTURE        "t/fixtures/store-v1/data.mdb"
 #define KVS_FIXTURE_V2     "t/fixtures/store-v2/data.mdb"
+#define KVS_FIXTURE_READS  "t/fixtures/store-v1/reads"
 #define KVS_TEST_MAP       (1 << 20)
 #define KVS_TEST_T0        1700000000000ULL
 #define KVS_TEST_NOW       (KVS_TEST_T0 + 3600000)
@@ -506,8 +511,8 @@ kvs_test_fail(kvs_store_t *st, MDB_txn *txn)
 }
 
 
-/* this build's steps to version 3, then the made-up ones (setup) */
-static kvs_store_step_t  kvs_test_steps[4];
+/* this build's steps to version 4, then the made-up ones (setup) */
+static kvs_store_step_t  kvs_test_steps[5];
 
 static const kvs_store_step_t  kvs_test_steps_fail[] = {
     { "fails halfway", kvs_test_room_kv, kvs_test_fail },
@@ -518,14 +523,14 @@ static const kvs_store_step_t  kvs_test_steps_huge[] = {
 };
 
 static const kvs_store_schema_t  kvs_test_v1 = { 1, NULL };
-static const kvs_store_schema_t  kvs_test_v4 = { 4, kvs_test_steps };
 static const kvs_store_schema_t  kvs_test_v5 = { 5, kvs_test_steps };
+static const kvs_store_schema_t  kvs_test_v6 = { 6, kvs_test_steps };
 static const kvs_store_schema_t  kvs_test_fails = { 2, kvs_test_steps_fail };
 static const kvs_store_schema_t  kvs_test_huge = { 2, kvs_test_steps_huge };
 
 
 static char  kvs_test_v1_dump[KVS_TEST_DUMP];
-static char  kvs_test_v3_dump[KVS_TEST_DUMP];
+static char  kvs_test_new_dump[KVS_TEST_DUMP];
 
 
 /* the bucket digests of a store of version 1 or 2, merkle's 2-byte keys,
@@ -606,20 +611,113 @@ kvs_test_old_root(const char *dir, char *hex)
 }
 
 
-/* dst is src with every from replaced by to, of the same length */
+/* a file of the tree, whole, into buf (cap bytes with its NUL) */
 
 static void
-kvs_test_replace(char *dst, const char *src, const char *from, const char *to)
+kvs_test_read_file(const char *path, char *buf, size_t cap)
 {
-    char    *p;
-    size_t   n;
+    int      fd;
+    ssize_t  n;
+    size_t   len;
 
-    strcpy(dst, src);
-    n = strlen(from);
-
-    for (p = strstr(dst, from); p; p = strstr(p + n, from)) {
-        memcpy(p, to, n);
+    fd = open(path, O_RDONLY);
+    if (fd == -1) {
+        kvs_test_bail(path, strerror(errno));
     }
+
+    len = 0;
+
+    while (len + 1 < cap && (n = read(fd, buf + len, cap - 1 - len)) > 0) {
+        len += (size_t) n;
+    }
+
+    (void) close(fd);
+
+    if (len + 1 >= cap) {
+        kvs_test_bail(path, "larger than a dump");
+    }
+
+    buf[len] = '\0';
+}
+
+
+/* entries of a database of a stopped store, read with LMDB alone; -1 when
+ * it cannot be read */
+
+static long
+kvs_test_entries(const char *dir, const char *name)
+{
+    int       rc;
+    long      n;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_stat  stat;
+
+    n = -1;
+
+    if (mdb_env_create(&env) != 0) {
+        return -1;
+    }
+
+    (void) mdb_env_set_maxdbs(env, 16);
+
+    if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0
+        && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
+    {
+        rc = mdb_dbi_open(txn, name, 0, &dbi);
+
+        if (rc == 0 && mdb_stat(txn, dbi, &stat) == 0) {
+            n = (long) stat.ms_entries;
+        }
+
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return n;
+}
+
+
+/* meta's count of the versions kv keeps beside records, read with LMDB
+ * alone; -1 when there is none */
+
+static long
+kvs_test_revisions(const char *dir)
+{
+    long      n;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   key, val;
+
+    n = -1;
+
+    if (mdb_env_create(&env) != 0) {
+        return -1;
+    }
+
+    (void) mdb_env_set_maxdbs(env, 16);
+
+    if (mdb_env_open(env, dir, MDB_RDONLY, 0600) == 0
+        && mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) == 0)
+    {
+        key.mv_data = KVS_STORE_REVS;
+        key.mv_size = sizeof(KVS_STORE_REVS) - 1;
+
+        if (mdb_dbi_open(txn, "meta", 0, &dbi) == 0
+            && mdb_get(txn, dbi, &key, &val) == 0 && val.mv_size == 8)
+        {
+            n = (long) kvs_get_u64(val.mv_data);
+        }
+
+        mdb_txn_abort(txn);
+    }
+
+    mdb_env_close(env);
+
+    return n;
 }
 
 
@@ -665,18 +763,21 @@ kvs_test_fixture(void)
           "fixture: version 1's Merkle buckets are not where version 3 "
           "reads them");
 
-    /* and what it reads once this build has upgraded it */
-
-    kvs_test_replace(dump, kvs_test_v1_dump, "perm=1e4", "perm=f11");
-    kvs_test_replace(kvs_test_v3_dump, dump, "0100e401", "0100110f");
-    kvs_test_replace(dump, kvs_test_v3_dump, "0101e401", "0101110f");
-    kvs_test_replace(kvs_test_v3_dump, dump, "0102e401", "0102110f");
-    kvs_test_replace(dump, kvs_test_v3_dump, read_root, old_root);
-    strcpy(kvs_test_v3_dump, dump);
-
     CHECK(strstr(kvs_test_v1_dump, "perm=1e4") != NULL
           && strstr(kvs_test_v1_dump, "0100e401") != NULL,
           "fixture: version 1 wrote 0744 as every key's permissions");
+
+    /* and what the build of version 3 read once it had upgraded it:
+     * permissions f11 instead of 0744, the Merkle root version 1 held */
+
+    kvs_test_read_file(KVS_FIXTURE_READS, kvs_test_new_dump,
+                       sizeof(kvs_test_new_dump));
+
+    snprintf(line, sizeof(line), "merkle rc=0 root=%s\n", old_root);
+    CHECK(strstr(kvs_test_new_dump, line) != NULL
+          && strstr(kvs_test_new_dump, "perm=f11") != NULL
+          && strstr(kvs_test_new_dump, "perm=1e4") == NULL,
+          "fixture: version 3 read the root version 1 held, and f11");
 
     kvs_test_copy(dir, "v2");
 
@@ -690,17 +791,25 @@ kvs_test_fixture(void)
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 3: permissions in CDWR; Merkle buckets beside "
-             "their keys", dir);
-    kvs_test_str(note, want, "fixture: this build upgrades it to version 3");
+             "version 1 to 4: permissions in CDWR; Merkle buckets beside "
+             "their keys; earlier versions beside their records, by_time of "
+             "dead records only", dir);
+    kvs_test_str(note, want, "fixture: this build upgrades it to version 4");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
 
-    kvs_test_str(dump, kvs_test_v3_dump, "fixture: and it reads the same, "
-                 "with permissions f11 instead of 0744, and the Merkle root "
-                 "version 1 held");
-    CHECK(kvs_test_version(dir) == 3, "fixture: meta says version 3");
+    kvs_test_str(dump, kvs_test_new_dump, "fixture: and it reads what the "
+                 "build of version 3 read from it");
+    CHECK(kvs_test_version(dir) == 4, "fixture: meta says version 4");
+
+    CHECK(kvs_test_entries(dir, "rev") == 0
+          && kvs_test_entries(dir, "kv") == 6 + 3
+          && kvs_test_revisions(dir) == 3,
+          "fixture: the three earlier versions moved from rev into kv, "
+          "and meta counts them");
+    CHECK(kvs_test_entries(dir, "by_time") == 1,
+          "fixture: by_time keeps the tombstone's entry only");
 
     rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
                                 err, sizeof(err));
@@ -710,41 +819,44 @@ kvs_test_fixture(void)
         kvs_store_close(st);
     }
 
-    CHECK(strstr(kvs_test_v1_dump, "get fixture/plain rc=0 ts=1700000000000 "
-                 "flags=0 exp=0 created=1700000000000") != NULL
-          && strstr(kvs_test_v1_dump, "value={\"name\":\"plain\"}\n"),
+    CHECK(strstr(kvs_test_new_dump, "get fixture/plain rc=0 "
+                 "ts=1700000000000 flags=0 exp=0 created=1700000000000")
+          != NULL
+          && strstr(kvs_test_new_dump, "value={\"name\":\"plain\"}\n"),
           "fixture: the plain key reads, with its version");
 
     kvs_test_long_path(lp);
     snprintf(line, sizeof(line), "get %s rc=0", lp);
-    CHECK(strstr(kvs_test_v1_dump, line) != NULL
-          && strstr(kvs_test_v1_dump, "value={\"long\":true}\n") != NULL,
+    CHECK(strstr(kvs_test_new_dump, line) != NULL
+          && strstr(kvs_test_new_dump, "value={\"long\":true}\n") != NULL,
           "fixture: the long key reads");
 
-    CHECK(strstr(kvs_test_v1_dump, "get fixture/compressed rc=0 ts="
+    CHECK(strstr(kvs_test_new_dump, "get fixture/compressed rc=0 ts="
                  "1700000002000 flags=2") != NULL
-          && strstr(kvs_test_v1_dump, "raw=2002") != NULL
-          && strstr(kvs_test_v1_dump, "value={\"text\":\"kkkk") != NULL,
+          && strstr(kvs_test_new_dump, "raw=2002") != NULL
+          && strstr(kvs_test_new_dump, "value={\"text\":\"kkkk") != NULL,
           "fixture: the compressed value decompresses");
 
-    CHECK(strstr(kvs_test_v1_dump, "get fixture/gone rc=0 ts=1700000004000 "
-                 "flags=1") != NULL,
-          "fixture: the tombstone is there");
+    CHECK(strstr(kvs_test_new_dump, "get fixture/gone rc=0 ts=1700000004000 "
+                 "flags=1") != NULL
+          && strstr(kvs_test_new_dump, "value={\"gone\":false}\n  history")
+             != NULL,
+          "fixture: the tombstone is there, its value in its history");
 
-    CHECK(strstr(kvs_test_v1_dump, "value={\"v\":3}\n  history") != NULL
-          && strstr(kvs_test_v1_dump, "value={\"v\":2}\n  history") != NULL
-          && strstr(kvs_test_v1_dump, "value={\"v\":1}\n  history rc=0")
+    CHECK(strstr(kvs_test_new_dump, "value={\"v\":3}\n  history") != NULL
+          && strstr(kvs_test_new_dump, "value={\"v\":2}\n  history") != NULL
+          && strstr(kvs_test_new_dump, "value={\"v\":1}\n  history rc=0")
              != NULL,
           "fixture: the key with history has its two earlier versions");
 
-    CHECK(strstr(kvs_test_v1_dump, "get fixture/ttl rc=0 ts=1700000008000 "
+    CHECK(strstr(kvs_test_new_dump, "get fixture/ttl rc=0 ts=1700000008000 "
                  "flags=0 exp=2015360008000") != NULL,
           "fixture: the key with a TTL keeps its expiry");
 
-    CHECK(strstr(kvs_test_v1_dump, "listed fixture/long/ (prefix)") != NULL
-          && strstr(kvs_test_v1_dump, "changes 9\n") != NULL
-          && strstr(kvs_test_v1_dump, "count rc=0 n=6\n") != NULL
-          && strstr(kvs_test_v1_dump, "member fixture-node 127.0.0.1:9984")
+    CHECK(strstr(kvs_test_new_dump, "listed fixture/long/ (prefix)") != NULL
+          && strstr(kvs_test_new_dump, "changes 9\n") != NULL
+          && strstr(kvs_test_new_dump, "count rc=0 n=6\n") != NULL
+          && strstr(kvs_test_new_dump, "member fixture-node 127.0.0.1:9984")
              != NULL,
           "fixture: the listing, change feed, count and member read");
 }
@@ -763,72 +875,26 @@ kvs_test_upgrades(void)
 
     kvs_test_copy(dir, "upgrade");
 
-    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v4, err,
+    CHECK(kvs_store_check_schema(dir, KVS_TEST_MAP, &kvs_test_v5, err,
                                  sizeof(err))
           == KVS_OK,
-          "upgrade: nginx -t of a build of version 4 takes version 1");
+          "upgrade: nginx -t of a build of version 5 takes version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, NULL, 0,
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v5, NULL, 0,
                                err, sizeof(err));
     CHECK(rc == KVS_ERROR, "upgrade: a worker's or a reload's open refuses "
           "to upgrade");
     snprintf(want, sizeof(want),
              "the store in \"%s\" has schema version 1, older than this "
-             "build's 4, and only nginx's start upgrades it, not a reload "
+             "build's 5, and only nginx's start upgrades it, not a reload "
              "while workers of the old build may still read it: stop nginx "
              "and start it again", dir);
     kvs_test_str(err, want, "upgrade: saying to restart nginx");
     CHECK(kvs_test_version(dir) == 1, "upgrade: and leaves version 1");
 
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v4, note,
-                               sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 4");
-    if (rc != KVS_OK) {
-        printf("# %s\n", err);
-        return;
-    }
-
-    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 1 to 4: permissions in CDWR; Merkle buckets beside "
-             "their keys; rewrites every record as "
-             "it is", dir);
-    kvs_test_str(note, want, "upgrade: with a notice of the step");
-
-    kvs_test_dump(st, dump, sizeof(dump));
-    kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v3_dump,
-                 "upgrade: version 4 reads as version 3 does");
-    CHECK(kvs_test_version(dir) == 4, "upgrade: meta says version 4");
-
-    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
-    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 4, but this "
-                                    "build of KVS reads only version 3")
-                             != NULL,
-          "upgrade: this build refuses the upgraded store");
-
     rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v5, note,
                                sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: then on to version 5");
-    if (rc != KVS_OK) {
-        printf("# %s\n", err);
-        return;
-    }
-
-    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 4 to 5: marks meta", dir);
-    kvs_test_str(note, want, "upgrade: by its one step");
-
-    kvs_test_dump(st, dump, sizeof(dump));
-    kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v3_dump,
-                 "upgrade: version 5 reads as version 3 does");
-    CHECK(kvs_test_version(dir) == 5, "upgrade: meta says version 5");
-
-    kvs_test_copy(dir, "two-steps");
-
-    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v5, note,
-                               sizeof(note), err, sizeof(err));
-    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 5 in one open");
+    CHECK(rc == KVS_OK, "upgrade: the start's open upgrades to version 5");
     if (rc != KVS_OK) {
         printf("# %s\n", err);
         return;
@@ -836,14 +902,61 @@ kvs_test_upgrades(void)
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
              "version 1 to 5: permissions in CDWR; Merkle buckets beside "
-             "their keys; rewrites every record as "
-             "it is; marks meta",
+             "their keys; earlier versions beside their records, by_time "
+             "of dead records only; rewrites every record as it is", dir);
+    kvs_test_str(note, want, "upgrade: with a notice of the step");
+
+    kvs_test_dump(st, dump, sizeof(dump));
+    kvs_store_close(st);
+    kvs_test_str(dump, kvs_test_new_dump,
+                 "upgrade: version 5 reads as version 4 does");
+    CHECK(kvs_test_version(dir) == 5, "upgrade: meta says version 5");
+
+    rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err));
+    CHECK(rc == KVS_ERROR && strstr(err, "has schema version 5, but this "
+                                    "build of KVS reads only version 4")
+                             != NULL,
+          "upgrade: this build refuses the upgraded store");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v6, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "upgrade: then on to version 6");
+    if (rc != KVS_OK) {
+        printf("# %s\n", err);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 5 to 6: marks meta", dir);
+    kvs_test_str(note, want, "upgrade: by its one step");
+
+    kvs_test_dump(st, dump, sizeof(dump));
+    kvs_store_close(st);
+    kvs_test_str(dump, kvs_test_new_dump,
+                 "upgrade: version 6 reads as version 4 does");
+    CHECK(kvs_test_version(dir) == 6, "upgrade: meta says version 6");
+
+    kvs_test_copy(dir, "two-steps");
+
+    rc = kvs_store_open_schema(&st, dir, KVS_TEST_MAP, &kvs_test_v6, note,
+                               sizeof(note), err, sizeof(err));
+    CHECK(rc == KVS_OK, "upgrade: version 1 goes to 6 in one open");
+    if (rc != KVS_OK) {
+        printf("# %s\n", err);
+        return;
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 1 to 6: permissions in CDWR; Merkle buckets beside "
+             "their keys; earlier versions beside their records, by_time "
+             "of dead records only; rewrites every record as it is; marks "
+             "meta",
              dir);
     kvs_test_str(note, want, "upgrade: step by step");
 
     kvs_test_dump(st, dump, sizeof(dump));
     kvs_store_close(st);
-    kvs_test_str(dump, kvs_test_v3_dump, "upgrade: and reads the same");
+    kvs_test_str(dump, kvs_test_new_dump, "upgrade: and reads the same");
 }
 
 
@@ -875,7 +988,7 @@ kvs_test_refused(void)
     if (rc == KVS_OK) {
         kvs_test_dump(st, dump, sizeof(dump));
         kvs_store_close(st);
-        kvs_test_str(dump, kvs_test_v3_dump,
+        kvs_test_str(dump, kvs_test_new_dump,
                      "refused: with nothing of the failed step in it");
     }
 
@@ -981,9 +1094,11 @@ kvs_test_v2_fixture(void)
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 2 to 3: Merkle buckets beside their keys", dir);
-    kvs_test_str(note, want, "v2 fixture: this build upgrades it by the one "
-                 "step");
+             "version 2 to 4: Merkle buckets beside their keys; earlier "
+             "versions beside their records, by_time of dead records only",
+             dir);
+    kvs_test_str(note, want, "v2 fixture: this build upgrades it by the two "
+                 "steps");
 
     if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
         kvs_test_bail("read", err);
@@ -1028,7 +1143,17 @@ kvs_test_v2_fixture(void)
     kvs_store_read_end(st);
     kvs_store_close(st);
 
-    CHECK(kvs_test_version(dir) == 3, "v2 fixture: meta says version 3");
+    CHECK(kvs_test_version(dir) == 4, "v2 fixture: meta says version 4");
+
+    /* its 43 tombstones (k000, k007, .. k294) kept their values as
+     * earlier versions, now in kv, and by_time has their entries only */
+
+    CHECK(kvs_test_entries(dir, "rev") == 0
+          && kvs_test_entries(dir, "kv") == 300 + 43
+          && kvs_test_revisions(dir) == 43
+          && kvs_test_entries(dir, "by_time") == 43,
+          "v2 fixture: the tombstones' values moved into kv, by_time keeps "
+          "the tombstones");
 }
 
 
@@ -1039,12 +1164,13 @@ kvs_test_setup(void)
 {
     kvs_test_steps[0] = kvs_store_schema.steps[0];
     kvs_test_steps[1] = kvs_store_schema.steps[1];
-    kvs_test_steps[2].what = "rewrites every record as it is";
-    kvs_test_steps[2].room = kvs_test_room_kv;
-    kvs_test_steps[2].run = kvs_test_rewrite;
-    kvs_test_steps[3].what = "marks meta";
-    kvs_test_steps[3].room = kvs_test_room_mark;
-    kvs_test_steps[3].run = kvs_test_mark;
+    kvs_test_steps[2] = kvs_store_schema.steps[2];
+    kvs_test_steps[3].what = "rewrites every record as it is";
+    kvs_test_steps[3].room = kvs_test_room_kv;
+    kvs_test_steps[3].run = kvs_test_rewrite;
+    kvs_test_steps[4].what = "marks meta";
+    kvs_test_steps[4].room = kvs_test_room_mark;
+    kvs_test_steps[4].run = kvs_test_mark;
 
     if (mkdtemp(kvs_test_base) == NULL) {
         printf("Bail out! mkdtemp: %s\n", strerror(errno));
