@@ -15,27 +15,27 @@ $node->stop;
 
 my $dir = $node->data_dir;
 open my $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\04\\00\\00\\00\n";
+print $load "schema_version\n\\05\\00\\00\\00\n";
 close $load;
-is($?, 0, 'the store is marked as schema version 4 (by mdb_load)');
+is($?, 0, 'the store is marked as schema version 5 (by mdb_load)');
 
 my ($code, $t) = $node->test_config;
 isnt($code, 0, 'nginx -t refuses the store, without starting');
-like($t, qr/has schema version 4, but this build of KVS reads only version 3.*new data_dir/,
+like($t, qr/has schema version 5, but this build of KVS reads only version 4.*new data_dir/,
      'saying what to do');
 
 my $out = $node->start(may_fail => 1);
 like($out . $node->log_text,
-     qr/\[emerg\].*has schema version 4, but this build of KVS reads only version 3/,
+     qr/\[emerg\].*has schema version 5, but this build of KVS reads only version 4/,
      'nginx refuses to start, naming both versions');
 ok(!$node->master_pid, 'and is not running');
 
 open $load, '|-', "mdb_load -T -s meta $dir" or die "mdb_load: $!";
-print $load "schema_version\n\\03\\00\\00\\00\n";
+print $load "schema_version\n\\04\\00\\00\\00\n";
 close $load;
 $node->start;
 my ($s, $h, $b) = $node->request(GET => '/kv/kept');
-is($b, '{"v":1}', 'back at version 3 the data is all there');
+is($b, '{"v":1}', 'back at version 4 the data is all there');
 $node->stop;
 
 # a store of version 1, as the first release wrote it
@@ -48,12 +48,22 @@ system('cp', 't/fixtures/store-v1/data.mdb', $old->data_dir . '/') == 0
 is($code, 0, 'nginx -t takes a store of version 1');
 $old->start;
 like($old->log_text, qr/\[notice\].*upgraded the store in ".*" from schema (?x)
-                        version\ 1\ to\ 3:\ permissions\ in\ CDWR;\ Merkle\ buckets\ beside\ their\ keys/,
+                        version\ 1\ to\ 4:\ permissions\ in\ CDWR;\ Merkle\ buckets\ beside\ their\ keys;
+                        \ history\ beside\ records,\ by_time\ of\ dead\ records,\ buckets\ of\ keys\ alone/,
      'the start upgrades it, with a notice');
 ($s, $h, $b) = $old->request(GET => '/kv/fixture/plain');
 is("$s $b", '200 {"name":"plain"}', 'its keys read as before');
 ($s, $h, $b) = $old->request(GET => '/kv/fixture/plain?meta');
 like($b, qr/"permissions":"f11"/, 'their 0744 now reads f11');
+($s, $h, $b) = $old->request(GET => '/kv/fixture/history?revisions');
+like("$s $b", qr/^200 \[\{"revision":1,[^]]*\},\{"revision":2,[^]]*\},\{"revision":3,[^]]*\}\]$/,
+     'a key keeps its two earlier versions, now beside it in kv');
+($s, $h, $b) = $old->request(GET => '/kv/fixture/history?revision=3');
+is("$s $b", '200 {"v":1}', 'and the oldest reads');
+($s, $h, $b) = $old->request(GET => '/kv/fixture/?recursive=true');
+is($s, 200, 'the listing of the upgraded store answers');
+is(scalar(() = $b =~ /"fixture\/history"/g), 1,
+   'and lists a key with history once');
 $old->stop;
 $old->start;
 my @notices = $old->log_text =~ /upgraded the store/g;

@@ -894,21 +894,121 @@ kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 }
 
 
-int
-kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out)
-{
-    unsigned  i;
+/*
+ * The keys of the buckets from first to last, in bucket order, each with
+ * the record it has in kv: bucket_keys says which keys a bucket holds
+ * (schema version 4: nothing else), kv their versions.  fn returns 0 to
+ * go on; anything else stops the walk, which is no failure.
+ */
 
-    for (i = 0; i < 256; i++) {
-        if (kvs_store_bucket_digest(st, (uint16_t) (range << 8 | i),
-                                    out + i * KVS_MERKLE_DIGEST_LEN)
-            != KVS_OK)
-        {
-            return KVS_ERROR;
+typedef int (*kvs_store_bucket_pt)(uint16_t bucket, const uint8_t *k,
+    const kvs_record_hdr_t *hdr, const char *path, size_t plen, void *data);
+
+static int
+kvs_store_buckets_walk(kvs_store_t *st, uint16_t first, uint16_t last,
+    kvs_store_bucket_pt fn, void *data, const char *what)
+{
+    int               rc;
+    size_t            plen;
+    uint8_t           prefix[2];
+    uint16_t          bucket;
+    MDB_val           key, val, rkey, rec;
+    MDB_cursor       *cur;
+    const char       *path;
+    kvs_record_hdr_t  hdr;
+
+    prefix[0] = (uint8_t) (first >> 8);
+    prefix[1] = (uint8_t) first;
+
+    rc = mdb_cursor_open(st->read, st->bucket_keys, &cur);
+    if (rc != 0) {
+        return kvs_store_read_failed(st, what, rc);
+    }
+
+    key.mv_data = prefix;
+    key.mv_size = 2;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0) {
+        if (key.mv_size <= 3 || key.mv_size > 2 + KVS_STORE_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
         }
+
+        bucket = (uint16_t) (((uint8_t *) key.mv_data)[0] << 8
+                             | ((uint8_t *) key.mv_data)[1]);
+
+        if (bucket > last) {
+            break;
+        }
+
+        rkey.mv_data = (uint8_t *) key.mv_data + 2;
+        rkey.mv_size = key.mv_size - 2;
+
+        /* a key in its bucket has its record, in the same transaction */
+
+        rc = mdb_get(st->read, st->kv, &rkey, &rec);
+
+        if (rc == 0 && kvs_record_decode(&hdr, rec.mv_data, rec.mv_size)
+                       != 0)
+        {
+            rc = MDB_CORRUPTED;
+        }
+
+        if (rc == 0) {
+            rc = kvs_store_key_path(st, st->read, rkey.mv_data, rkey.mv_size,
+                                    &rec, &path, &plen);
+        }
+
+        if (rc != 0) {
+            rc = rc == MDB_NOTFOUND ? MDB_CORRUPTED : rc;
+            break;
+        }
+
+        if (fn(bucket, rkey.mv_data, &hdr, path, plen, data) != 0) {
+            break;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return kvs_store_read_failed(st, what, rc);
     }
 
     return KVS_OK;
+}
+
+
+/* a bucket's digest, from first's at out: the XOR of its keys' */
+
+static int
+kvs_store_bucket_xor(uint16_t bucket, const uint8_t *k,
+    const kvs_record_hdr_t *hdr, const char *path, size_t plen, void *data)
+{
+    uint8_t *out = data;
+
+    uint8_t  d[KVS_MERKLE_DIGEST_LEN];
+
+    kvs_merkle_digest(d, (char) k[0], path, plen, &hdr->version, hdr->flags);
+    kvs_merkle_xor(out + (bucket & 0xff) * KVS_MERKLE_DIGEST_LEN, d);
+
+    return 0;
+}
+
+
+int
+kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out)
+{
+    memset(out, 0, 256 * KVS_MERKLE_DIGEST_LEN);
+
+    return kvs_store_buckets_walk(st, (uint16_t) (range << 8),
+                                  (uint16_t) (range << 8 | 0xff),
+                                  kvs_store_bucket_xor, out,
+                                  "reading the Merkle tree");
 }
 
 
@@ -922,70 +1022,36 @@ kvs_store_merkle_root(const uint8_t *ranges, uint8_t *root)
 }
 
 
+typedef struct {
+    kvs_bucket_key_pt   fn;
+    void               *data;
+} kvs_store_bucket_keys_t;
+
+
+static int
+kvs_store_bucket_key(uint16_t bucket, const uint8_t *k,
+    const kvs_record_hdr_t *hdr, const char *path, size_t plen, void *data)
+{
+    kvs_store_bucket_keys_t *bk = data;
+
+    (void) bucket;
+
+    return bk->fn((char) k[0], path, plen, &hdr->version, hdr->flags,
+                  bk->data) != KVS_OK;
+}
+
+
 int
 kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
     void *data)
 {
-    int               rc;
-    size_t            plen;
-    uint8_t           prefix[2];
-    MDB_val           key, val;
-    MDB_cursor       *cur;
-    const char       *path;
-    kvs_version_t     v;
+    kvs_store_bucket_keys_t  bk;
 
-    prefix[0] = (uint8_t) (bucket >> 8);
-    prefix[1] = (uint8_t) bucket;
+    bk.fn = fn;
+    bk.data = data;
 
-    rc = mdb_cursor_open(st->read, st->bucket_keys, &cur);
-    if (rc != 0) {
-        return kvs_store_read_failed(st, "reading a bucket's keys", rc);
-    }
-
-    key.mv_data = prefix;
-    key.mv_size = 2;
-
-    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
-
-    /* past the bucket's own entry, its digest */
-    if (rc == 0 && key.mv_size == 2) {
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    }
-
-    while (rc == 0 && key.mv_size > 3
-           && memcmp(key.mv_data, prefix, 2) == 0)
-    {
-        if (val.mv_size != KVS_VERSION_REC_LEN) {
-            rc = MDB_CORRUPTED;
-            break;
-        }
-
-        v.timestamp = kvs_get_be64(val.mv_data);
-        memcpy(v.uuid, (uint8_t *) val.mv_data + 8, KVS_UUID_LEN);
-
-        rc = kvs_store_key_path(st, st->read, (uint8_t *) key.mv_data + 2,
-                                key.mv_size - 2, NULL, &path, &plen);
-        if (rc != 0) {
-            break;
-        }
-
-        if (fn(((char *) key.mv_data)[2], path, plen, &v,
-               ((uint8_t *) val.mv_data)[8 + KVS_UUID_LEN], data)
-            != KVS_OK)
-        {
-            break;
-        }
-
-        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
-    }
-
-    mdb_cursor_close(cur);
-
-    if (rc != 0 && rc != MDB_NOTFOUND) {
-        return kvs_store_read_failed(st, "reading a bucket's keys", rc);
-    }
-
-    return KVS_OK;
+    return kvs_store_buckets_walk(st, bucket, bucket, kvs_store_bucket_key,
+                                  &bk, "reading a bucket's keys");
 }
 
 
@@ -1146,35 +1212,19 @@ int
 kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
 {
     int      rc;
-    uint8_t  bkey[2];
-    MDB_val  key, val;
+    uint8_t  range[256 * KVS_MERKLE_DIGEST_LEN];
 
-    bkey[0] = (uint8_t) (bucket >> 8);
-    bkey[1] = (uint8_t) bucket;
-    key.mv_data = bkey;
-    key.mv_size = 2;
+    /* kvs_store_bucket_xor places it by the bucket's low byte */
 
-    /* the bucket's entry in bucket_keys, before its keys' */
-    rc = kvs_store_read_get(st, st->bucket_keys, &key, &val,
-                            "reading the Merkle tree");
+    memset(range, 0, sizeof(range));
 
-    if (rc == KVS_NOT_FOUND) {
-        memset(out, 0, KVS_MERKLE_DIGEST_LEN);
-        return KVS_OK;
-    }
+    rc = kvs_store_buckets_walk(st, bucket, bucket, kvs_store_bucket_xor,
+                                range, "reading the Merkle tree");
 
-    if (rc != KVS_OK) {
-        return rc;
-    }
+    memcpy(out, range + (bucket & 0xff) * KVS_MERKLE_DIGEST_LEN,
+           KVS_MERKLE_DIGEST_LEN);
 
-    if (val.mv_size != KVS_MERKLE_DIGEST_LEN) {
-        return kvs_store_read_failed(st, "reading the Merkle tree",
-                                     MDB_CORRUPTED);
-    }
-
-    memcpy(out, val.mv_data, KVS_MERKLE_DIGEST_LEN);
-
-    return KVS_OK;
+    return rc;
 }
 
 

@@ -935,14 +935,14 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     if (have_old) {
         rc = kvs_store_index_remove(st, txn, k, klen, w->path, w->path_len,
-                                    &old);
+                                    &old, 1);
         if (rc != 0) {
             return rc;
         }
     }
 
     rc = kvs_store_index_add(st, txn, k, klen, w->path, w->path_len, &new,
-                             seq);
+                             !have_old, seq);
     if (rc != 0) {
         return rc;
     }

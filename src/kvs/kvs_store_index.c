@@ -184,48 +184,42 @@ kvs_store_xor(MDB_txn *txn, MDB_dbi dbi, uint8_t *k, size_t klen,
 
 
 /*
- * XORs the digest of a key's version into its Merkle bucket, in or out,
- * and into the bucket's range.  A bucket's digest is bucket_keys' entry
- * of the bucket alone, first of the bucket's keys, so that the leaf a
- * write touches there holds both; merkle holds the 256 ranges' digests,
- * a few pages that every write of a commit shares.
+ * XORs the digest of a key's version into the digest of its bucket's
+ * range, in or out: merkle holds the 256 ranges' digests, a few pages
+ * that every write of a commit shares.  A bucket's own digest is not
+ * kept (schema version 4): a read makes it from the versions its keys
+ * have in kv (kvs_store_bucket_digests), so that an update touches no
+ * leaf of the bucket's.
  */
 
 static int
-kvs_store_merkle_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
+kvs_store_range_xor(kvs_store_t *st, MDB_txn *txn, uint16_t bucket,
     const uint8_t *digest)
 {
-    int      rc;
-    uint8_t  bkey[2], rkey[1];
+    uint8_t  rkey[1];
 
-    bkey[0] = (uint8_t) (bucket >> 8);
-    bkey[1] = (uint8_t) bucket;
-    rkey[0] = bkey[0];
-
-    rc = kvs_store_xor(txn, st->bucket_keys, bkey, sizeof(bkey), digest);
-    if (rc != 0) {
-        return rc;
-    }
+    rkey[0] = (uint8_t) (bucket >> 8);
 
     return kvs_store_xor(txn, st->merkle, rkey, sizeof(rkey), digest);
 }
 
 
 /*
- * The entries a record has besides kv: by_time, expiry (with a TTL), its
- * version's share of the Merkle bucket and its bucket_keys entry, put or
- * (del) deleted together, so the two directions cannot drift apart.  The
- * Merkle XOR is its own inverse: the same step adds and removes.
+ * The entries a record has besides kv: by_time (when dead), expiry (with
+ * a TTL), its version's share of its Merkle range, put or (del) deleted
+ * together, so the two directions cannot drift apart, and (member) the
+ * key's entry in its bucket, which says only that the key is there: a
+ * write that replaces a record keeps it.  The Merkle XOR is its own
+ * inverse: the same step adds and removes.
  */
 
 static int
 kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
-    int del)
+    int del, int member)
 {
     int       rc;
     uint8_t   digest[KVS_MERKLE_DIGEST_LEN], bk[2 + KVS_STORE_KEY_MAX];
-    uint8_t   vrec[KVS_VERSION_REC_LEN];
     uint16_t  bucket;
     MDB_val   key, val;
 
@@ -248,8 +242,8 @@ kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     kvs_merkle_digest(digest, (char) k[0], path, plen, &hdr->version,
                       hdr->flags);
 
-    rc = kvs_store_merkle_xor(st, txn, bucket, digest);
-    if (rc != 0) {
+    rc = kvs_store_range_xor(st, txn, bucket, digest);
+    if (rc != 0 || !member) {
         return rc;
     }
 
@@ -264,9 +258,8 @@ kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
         return rc == MDB_NOTFOUND ? 0 : rc;
     }
 
-    kvs_store_version_rec(vrec, &hdr->version, hdr->flags);
-    val.mv_data = vrec;
-    val.mv_size = sizeof(vrec);
+    val.mv_data = NULL;
+    val.mv_size = 0;
 
     return mdb_put(txn, st->bucket_keys, &key, &val, 0);
 }
@@ -274,16 +267,19 @@ kvs_store_index_entries(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
 /*
  * The one place a record's index entries come and go.  A write removes
- * those of the record it replaces and adds those of the new one (with its
- * change); the purge only removes.  k is the key of kv, path the full
+ * those of the record it replaces (keep: the key stays in its bucket)
+ * and adds those of the new one (with its change; created: the key joins
+ * its bucket); the purge only removes.  k is the key of kv, path the full
  * path.
  */
 
 int
 kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr)
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    int keep)
 {
-    return kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 1);
+    return kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 1,
+                                   !keep);
 }
 
 
@@ -309,11 +305,12 @@ kvs_store_index_expired(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 int
 kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
-    uint64_t *seq)
+    int created, uint64_t *seq)
 {
     int  rc;
 
-    rc = kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 0);
+    rc = kvs_store_index_entries(st, txn, k, klen, path, plen, hdr, 0,
+                                 created);
     if (rc != 0) {
         return rc;
     }

@@ -170,11 +170,12 @@ size_t kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
     const kvs_version_t *v);
 int kvs_store_index_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
-    uint64_t *seq);
+    int created, uint64_t *seq);
 int kvs_store_index_expired(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const kvs_record_hdr_t *hdr);
 int kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr);
+    size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
+    int keep);
 int kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta);
 int kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n);
 int kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,

@@ -171,7 +171,7 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
         /* the tombstone's digest leaves its bucket, with its entries */
 
-        rc = kvs_store_index_remove(st, txn, k, klen, path, plen, &hdr);
+        rc = kvs_store_index_remove(st, txn, k, klen, path, plen, &hdr, 0);
         if (rc != 0) {
             break;
         }

@@ -23,11 +23,15 @@
  * (kvs_store_index.c): a write then touches one leaf less.  The step moves
  * the buckets' digests and sums the ranges'; the tree's root stays.
  * Version 4 keeps a key's earlier versions in kv beside its record rather
- * than in rev, and gives by_time entries only to dead records (tombstones,
- * and records the TTL sweep emptied), which are all the purge looks for:
- * an update then dirties neither a leaf of rev nor the leaf of by_time
- * where the replaced version's entry lay.  The step moves rev's entries,
- * counts them in meta, and drops by_time's entries of live records.  A
+ * than in rev, gives by_time entries only to dead records (tombstones,
+ * and records the TTL sweep emptied), which are all the purge looks for,
+ * and keeps in bucket_keys only which keys a bucket holds, no version and
+ * no bucket digest (a read makes those from kv; merkle keeps the ranges'
+ * digests): an update then dirties no leaf of rev, none of by_time where
+ * the replaced version's entry lay, and none of bucket_keys, only kv's
+ * leaf of the key and what every write of a commit shares.  The step
+ * moves rev's entries, counts them in meta, drops by_time's entries of
+ * live records and bucket_keys' digests, and empties its values.  A
  * change of a stored format adds the next version and its step here, and
  * the fixtures of older versions (t/fixtures/) test that what they held
  * reads the same after every step.
@@ -65,8 +69,8 @@ static const kvs_store_step_t  kvs_store_steps[] = {
     { "permissions in CDWR", kvs_store_perm_room, kvs_store_perm_run },
     { "Merkle buckets beside their keys", kvs_store_buckets_room,
       kvs_store_buckets_run },
-    { "earlier versions beside their records, by_time of dead records only",
-      kvs_store_revs_room, kvs_store_revs_run }
+    { "history beside records, by_time of dead records, buckets of keys "
+      "alone", kvs_store_revs_room, kvs_store_revs_run }
 };
 
 const kvs_store_schema_t  kvs_store_schema = {
@@ -604,15 +608,16 @@ kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn)
 /*
  * From 3 to 4: every entry of rev moves into kv under its new key
  * (kvs_store_rev_key), meta counts them, rev is left empty; by_time keeps
- * the entries of dead records only.  kv may take a copy of every page
- * and rev's bytes again, by_time a copy of its pages.
+ * the entries of dead records only; bucket_keys loses its buckets'
+ * digests and its keys' versions.  kv may take a copy of every page and
+ * rev's bytes again, by_time and bucket_keys a copy of theirs.
  */
 
 static int
 kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
 {
     int       rc;
-    MDB_stat  kv, rev, bt;
+    MDB_stat  kv, rev, bt, bk;
 
     rc = mdb_stat(txn, st->kv, &kv);
     if (rc == 0) {
@@ -623,6 +628,10 @@ kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
         rc = mdb_stat(txn, st->by_time, &bt);
     }
 
+    if (rc == 0) {
+        rc = mdb_stat(txn, st->bucket_keys, &bk);
+    }
+
     if (rc != 0) {
         return rc;
     }
@@ -631,7 +640,8 @@ kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
               + kv.ms_depth
               + 2 * (rev.ms_branch_pages + rev.ms_leaf_pages
                      + rev.ms_overflow_pages + rev.ms_depth)
-              + bt.ms_branch_pages + bt.ms_leaf_pages + bt.ms_depth + 4)
+              + bt.ms_branch_pages + bt.ms_leaf_pages + bt.ms_depth
+              + bk.ms_branch_pages + bk.ms_leaf_pages + bk.ms_depth + 4)
              * kv.ms_psize;
 
     return 0;
@@ -768,6 +778,48 @@ kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
          * the cursor stands on the next entry, which MDB_NEXT takes */
 
         rc = mdb_cursor_del(c, 0);
+        if (rc == 0) {
+            rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
+        }
+    }
+
+    mdb_cursor_close(c);
+
+    if (rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    /* bucket_keys: "<big-endian bucket>" (a digest) goes, "<bucket><key
+     * of kv>" keeps the key, with no value */
+
+    rc = mdb_cursor_open(txn, st->bucket_keys, &c);
+    if (rc != 0) {
+        return rc;
+    }
+
+    rc = mdb_cursor_get(c, &key, &val, MDB_FIRST);
+
+    while (rc == 0) {
+        if (key.mv_size == 2) {
+            rc = mdb_cursor_del(c, 0);
+
+        } else if (val.mv_size != 0) {
+
+            /* a put of another size moves the node: the key is taken
+             * out of the page first */
+
+            if (key.mv_size > sizeof(nk)) {
+                rc = MDB_CORRUPTED;
+                break;
+            }
+
+            memcpy(nk, key.mv_data, key.mv_size);
+            key.mv_data = nk;
+            val.mv_data = NULL;
+            val.mv_size = 0;
+            rc = mdb_cursor_put(c, &key, &val, MDB_CURRENT);
+        }
+
         if (rc == 0) {
             rc = mdb_cursor_get(c, &key, &val, MDB_NEXT);
         }

@@ -792,8 +792,8 @@ kvs_test_fixture(void)
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
              "version 1 to 4: permissions in CDWR; Merkle buckets beside "
-             "their keys; earlier versions beside their records, by_time of "
-             "dead records only", dir);
+             "their keys; history beside records, by_time of dead records, "
+             "buckets of keys alone", dir);
     kvs_test_str(note, want, "fixture: this build upgrades it to version 4");
 
     kvs_test_dump(st, dump, sizeof(dump));
@@ -902,8 +902,8 @@ kvs_test_upgrades(void)
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
              "version 1 to 5: permissions in CDWR; Merkle buckets beside "
-             "their keys; earlier versions beside their records, by_time "
-             "of dead records only; rewrites every record as it is", dir);
+             "their keys; history beside records, by_time of dead records, "
+             "buckets of keys alone; rewrites every record as it is", dir);
     kvs_test_str(note, want, "upgrade: with a notice of the step");
 
     kvs_test_dump(st, dump, sizeof(dump));
@@ -948,8 +948,8 @@ kvs_test_upgrades(void)
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
              "version 1 to 6: permissions in CDWR; Merkle buckets beside "
-             "their keys; earlier versions beside their records, by_time "
-             "of dead records only; rewrites every record as it is; marks "
+             "their keys; history beside records, by_time of dead records, "
+             "buckets of keys alone; rewrites every record as it is; marks "
              "meta",
              dir);
     kvs_test_str(note, want, "upgrade: step by step");
@@ -1094,9 +1094,9 @@ kvs_test_v2_fixture(void)
     }
 
     snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
-             "version 2 to 4: Merkle buckets beside their keys; earlier "
-             "versions beside their records, by_time of dead records only",
-             dir);
+             "version 2 to 4: Merkle buckets beside their keys; history "
+             "beside records, by_time of dead records, buckets of keys "
+             "alone", dir);
     kvs_test_str(note, want, "v2 fixture: this build upgrades it by the two "
                  "steps");
 
