@@ -51,6 +51,7 @@
 #define KVS_FIXTURE        "t/fixtures/store-v1/data.mdb"
 #define KVS_FIXTURE_V2     "t/fixtures/store-v2/data.mdb"
 #define KVS_FIXTURE_READS  "t/fixtures/store-v1/reads"
+#define KVS_FIXTURE_V3     "t/fixtures/store-v3/data.mdb"
 #define KVS_TEST_MAP       (1 << 20)
 #define KVS_TEST_T0        1700000000000ULL
 #define KVS_TEST_NOW       (KVS_TEST_T0 + 3600000)
@@ -533,13 +534,14 @@ static char  kvs_test_v1_dump[KVS_TEST_DUMP];
 static char  kvs_test_new_dump[KVS_TEST_DUMP];
 
 
-/* the bucket digests of a store of version 1 or 2, merkle's 2-byte keys,
- * read with LMDB alone: their number, at most max */
+/* the bucket digests of a store of version 1 or 2 (db "merkle") or 3
+ * ("bucket_keys"), the 2-byte keys there, read with LMDB alone: their
+ * number, at most max */
 
 #define KVS_TEST_OLD_MAX  4096
 
 static size_t
-kvs_test_old_buckets(const char *dir, uint16_t *buckets,
+kvs_test_old_buckets(const char *dir, const char *db, uint16_t *buckets,
     uint8_t (*digests)[KVS_MERKLE_DIGEST_LEN], size_t max)
 {
     int          rc;
@@ -554,7 +556,7 @@ kvs_test_old_buckets(const char *dir, uint16_t *buckets,
         || mdb_env_set_maxdbs(env, 16) != 0
         || mdb_env_open(env, dir, MDB_RDONLY, 0600) != 0
         || mdb_txn_begin(env, NULL, MDB_RDONLY, &txn) != 0
-        || mdb_dbi_open(txn, "merkle", 0, &dbi) != 0
+        || mdb_dbi_open(txn, db, 0, &dbi) != 0
         || mdb_cursor_open(txn, dbi, &c) != 0)
     {
         kvs_test_bail("open", dir);
@@ -581,11 +583,11 @@ kvs_test_old_buckets(const char *dir, uint16_t *buckets,
 }
 
 
-/* the Merkle root of a store of version 1 or 2 as its build read it: the
- * ranges summed from its bucket digests, in hex */
+/* the Merkle root of a store of version 1, 2 or 3 as its build read it:
+ * the ranges summed from its bucket digests (in db), in hex */
 
 static void
-kvs_test_old_root(const char *dir, char *hex)
+kvs_test_old_root(const char *dir, const char *db, char *hex)
 {
     size_t           i, n;
     uint8_t          ranges[256 * KVS_MERKLE_DIGEST_LEN];
@@ -596,7 +598,7 @@ kvs_test_old_root(const char *dir, char *hex)
 
     memset(ranges, 0, sizeof(ranges));
 
-    n = kvs_test_old_buckets(dir, buckets, digests, KVS_TEST_OLD_MAX);
+    n = kvs_test_old_buckets(dir, db, buckets, digests, KVS_TEST_OLD_MAX);
 
     for (i = 0; i < n; i++) {
         kvs_merkle_xor(ranges + (buckets[i] >> 8) * KVS_MERKLE_DIGEST_LEN,
@@ -749,7 +751,7 @@ kvs_test_fixture(void)
     kvs_test_dump(st, kvs_test_v1_dump, sizeof(kvs_test_v1_dump));
     kvs_store_close(st);
 
-    kvs_test_old_root(dir, old_root);
+    kvs_test_old_root(dir, "merkle", old_root);
 
     p = strstr(kvs_test_v1_dump, "merkle rc=0 root=");
     if (p == NULL || strlen(p) < 17 + 2 * KVS_MERKLE_DIGEST_LEN) {
@@ -1078,11 +1080,12 @@ kvs_test_v2_fixture(void)
     static uint8_t    digests[KVS_TEST_OLD_MAX][KVS_MERKLE_DIGEST_LEN];
 
     kvs_test_copy_of(dir, "v2-fixture", KVS_FIXTURE_V2);
-    kvs_test_old_root(dir, old_root);
+    kvs_test_old_root(dir, "merkle", old_root);
 
     /* the buckets version 2 held, read with LMDB alone */
 
-    nb = kvs_test_old_buckets(dir, buckets, digests, KVS_TEST_OLD_MAX);
+    nb = kvs_test_old_buckets(dir, "merkle", buckets, digests,
+                              KVS_TEST_OLD_MAX);
 
     CHECK(nb > 200, "v2 fixture: merkle holds a digest of each bucket");
     CHECK(kvs_test_version(dir) == 2, "v2 fixture: it is of version 2");
@@ -1157,6 +1160,178 @@ kvs_test_v2_fixture(void)
 }
 
 
+/*
+ * t/fixtures/store-v3: the last layout with rev, a by_time entry of every
+ * record, and bucket_keys holding each key's version and each bucket's
+ * digest (see its README).  Version 4's step: every bucket reads the
+ * digest version 3 kept, now made from kv, the root stays, every history
+ * reads, and the databases hold what version 4 keeps.
+ */
+
+typedef struct {
+    unsigned  n;
+    char      values[4][32];
+} kvs_test_hist_t;
+
+
+static int
+kvs_test_hist_values(const kvs_record_hdr_t *hdr, const uint8_t *value,
+    void *data)
+{
+    kvs_test_hist_t *h = data;
+
+    if (h->n < 4 && hdr->value_len < sizeof(h->values[0])) {
+        memcpy(h->values[h->n], value, hdr->value_len);
+        h->values[h->n][hdr->value_len] = '\0';
+    }
+
+    h->n++;
+
+    return KVS_OK;
+}
+
+
+static int
+kvs_test_count_cb(const char *path, size_t len, int is_prefix, void *data)
+{
+    (void) path;
+    (void) len;
+    (void) is_prefix;
+
+    (*(unsigned *) data)++;
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_v3_fixture(void)
+{
+    int               rc, more;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN], lp[600];
+    char              note[KVS_STORE_ERRLEN], want[PATH_MAX + 256];
+    char              old_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
+    char              new_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
+    size_t            i, nb, same;
+    uint8_t           ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t           root[KVS_MERKLE_DIGEST_LEN], d[KVS_MERKLE_DIGEST_LEN];
+    uint64_t          n;
+    unsigned          listed;
+    kvs_store_t      *st;
+    kvs_test_hist_t   h[4];
+
+    static uint16_t   buckets[KVS_TEST_OLD_MAX];
+    static uint8_t    digests[KVS_TEST_OLD_MAX][KVS_MERKLE_DIGEST_LEN];
+
+    kvs_test_copy_of(dir, "v3-fixture", KVS_FIXTURE_V3);
+    kvs_test_old_root(dir, "bucket_keys", old_root);
+
+    nb = kvs_test_old_buckets(dir, "bucket_keys", buckets, digests,
+                              KVS_TEST_OLD_MAX);
+
+    CHECK(nb > 100 && kvs_test_version(dir) == 3
+          && kvs_test_entries(dir, "rev") == 7
+          && kvs_test_entries(dir, "by_time") == 206,
+          "v3 fixture: version 3, with rev, by_time of every record and "
+          "bucket digests in bucket_keys");
+
+    rc = kvs_store_open_upgrade(&st, dir, KVS_TEST_MAP, note, sizeof(note),
+                                err, sizeof(err));
+    if (rc != KVS_OK) {
+        kvs_test_bail("open", err);
+    }
+
+    snprintf(want, sizeof(want), "upgraded the store in \"%s\" from schema "
+             "version 3 to 4: history beside records, by_time of dead "
+             "records, buckets of keys alone", dir);
+    kvs_test_str(note, want, "v3 fixture: this build upgrades it by the one "
+                 "step");
+
+    if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+        kvs_test_bail("read", err);
+    }
+
+    same = 0;
+
+    for (i = 0; i < nb; i++) {
+        if (kvs_store_bucket_digest(st, buckets[i], d) == KVS_OK
+            && memcmp(d, digests[i], KVS_MERKLE_DIGEST_LEN) == 0)
+        {
+            same++;
+        }
+    }
+
+    CHECK(same == nb, "v3 fixture: every bucket reads the digest version 3 "
+          "kept, made from kv");
+
+    rc = kvs_store_merkle_ranges(st, ranges);
+    kvs_store_merkle_root(ranges, root);
+
+    for (i = 0; i < sizeof(root); i++) {
+        sprintf(new_root + 2 * i, "%02x", root[i]);
+    }
+
+    CHECK(rc == KVS_OK, "v3 fixture: the ranges read");
+    kvs_test_str(new_root, old_root, "v3 fixture: the root stays");
+
+    memcpy(lp, "fix/long/", 9);
+
+    for (i = 9; i < 520; i++) {
+        lp[i] = (char) ('a' + i % 26);
+    }
+
+    lp[520] = '\0';
+
+    memset(h, 0, sizeof(h));
+    (void) kvs_store_history(st, KVS_NS_DATA, "fix/history", 11,
+                             kvs_test_hist_values, &h[0]);
+    (void) kvs_store_history(st, KVS_NS_DATA, "fix/gone", 8,
+                             kvs_test_hist_values, &h[1]);
+    (void) kvs_store_history(st, KVS_NS_DATA, lp, 520,
+                             kvs_test_hist_values, &h[2]);
+    (void) kvs_store_history(st, KVS_NS_USER, "fix/user", 8,
+                             kvs_test_hist_values, &h[3]);
+
+    CHECK(h[0].n == 3 && strcmp(h[0].values[0], "{\"v\":4}") == 0
+          && strcmp(h[0].values[2], "{\"v\":2}") == 0,
+          "v3 fixture: a key's three earlier versions, newest first");
+    CHECK(h[1].n == 1 && strcmp(h[1].values[0], "{\"gone\":false}") == 0,
+          "v3 fixture: a tombstone's value, in its history");
+    CHECK(h[2].n == 2 && strcmp(h[2].values[0], "{\"long\":2}") == 0
+          && strcmp(h[2].values[1], "{\"long\":1}") == 0,
+          "v3 fixture: a long key's history");
+    CHECK(h[3].n == 1 && strcmp(h[3].values[0], "{\"u\":1}") == 0,
+          "v3 fixture: another namespace's history");
+
+    rc = kvs_store_count(st, &n);
+    CHECK(rc == KVS_OK && n == 206, "v3 fixture: 206 records, as before");
+
+    listed = 0;
+    more = 0;
+    rc = kvs_store_list(st, KVS_NS_DATA, "fix/", 4, NULL, 0, 1, 1000,
+                        KVS_TEST_T0 + 10000, kvs_test_count_cb, &listed,
+                        &more);
+    CHECK(rc == KVS_OK && listed == 203 && more == 0,
+          "v3 fixture: the listing gives the 203 live keys, each once");
+
+    kvs_store_read_end(st);
+    kvs_store_close(st);
+
+    CHECK(kvs_test_version(dir) == 4, "v3 fixture: meta says version 4");
+    CHECK(kvs_test_entries(dir, "rev") == 0
+          && kvs_test_entries(dir, "kv") == 206 + 7
+          && kvs_test_revisions(dir) == 7,
+          "v3 fixture: the 7 earlier versions moved into kv, counted in "
+          "meta");
+    CHECK(kvs_test_entries(dir, "by_time") == 2,
+          "v3 fixture: by_time keeps the tombstone and the swept record");
+    CHECK(kvs_test_entries(dir, "bucket_keys") == 206
+          && kvs_test_old_buckets(dir, "bucket_keys", buckets, digests,
+                                  KVS_TEST_OLD_MAX) == 0,
+          "v3 fixture: bucket_keys holds the keys, no digest");
+}
+
+
 /* every store of a case is a directory under kvs_test_base */
 
 static int
@@ -1195,6 +1370,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_upgrades),
     KVS_TEST_CASE(kvs_test_refused),
     KVS_TEST_CASE(kvs_test_v2_fixture),
+    KVS_TEST_CASE(kvs_test_v3_fixture),
     { NULL, NULL }
 };
 
