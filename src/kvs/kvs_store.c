@@ -927,6 +927,8 @@ kvs_store_buckets_walk(kvs_store_t *st, uint16_t first, uint16_t last,
 
     key.mv_data = prefix;
     key.mv_size = 2;
+    path = NULL;
+    plen = 0;
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 
