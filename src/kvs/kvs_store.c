@@ -1150,31 +1150,16 @@ int
 kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n)
 {
     int       rc;
-    MDB_val   key, val;
     MDB_stat  stat;
     uint64_t  revs;
 
     rc = mdb_stat(txn, st->kv, &stat);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = kvs_store_revs(st, txn, &revs);
     }
 
-    key.mv_data = KVS_STORE_REVS;
-    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
-
-    rc = mdb_get(txn, st->meta, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        revs = 0;
-
-    } else if (rc != 0) {
+    if (rc != 0) {
         return rc;
-
-    } else if (val.mv_size != 8) {
-        return MDB_CORRUPTED;
-
-    } else {
-        revs = kvs_get_u64(val.mv_data);
     }
 
     *n = stat.ms_entries > revs ? stat.ms_entries - revs : 0;

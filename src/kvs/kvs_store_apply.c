@@ -586,9 +586,9 @@ kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
 
 /*
  * Keeps the record kv holds for k, of size bytes, as an earlier version
- * beside it (kvs_store_rev_key).  It is read again after the version's
- * space is reserved: a put may move the pages an earlier read pointed
- * into.
+ * beside it (kvs_store_rev_key); the trim that follows counts it in meta.
+ * It is read again after the version's space is reserved: a put may move
+ * the pages an earlier read pointed into.
  */
 
 static int
@@ -622,7 +622,7 @@ kvs_store_history_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
     memcpy(val.mv_data, cur.mv_data, size);
 
-    return kvs_store_revs_add(st, txn, 1);
+    return 0;
 }
 
 
@@ -909,7 +909,8 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
             }
         }
 
-        rc = kvs_store_history_trim(st, txn, k, klen, keep);
+        /* meta counts the version kept and those trimmed at once */
+        rc = kvs_store_history_trim(st, txn, k, klen, keep, copy ? 1 : 0);
         if (rc != 0) {
             return rc;
         }

@@ -343,11 +343,15 @@ kvs_store_rev_key(uint8_t *out, const uint8_t *k, size_t klen,
 }
 
 
-/* Deletes the oldest entries of k's history past the newest keep. */
+/*
+ * Deletes the oldest entries of k's history past the newest keep, and
+ * moves meta's count by what it deleted and the added the caller just
+ * kept (kvs_store_history_add): once a write.
+ */
 
 int
 kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, size_t keep)
+    size_t klen, size_t keep, size_t added)
 {
     int          rc;
     size_t       plen, n, i, gone;
@@ -411,15 +415,48 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
     mdb_cursor_close(cur);
 
-    if (rc == 0 && gone) {
-        rc = kvs_store_revs_add(st, txn, -(int64_t) gone);
+    if (rc == 0) {
+        rc = kvs_store_revs_add(st, txn, (int64_t) added - (int64_t) gone);
     }
 
     return rc;
 }
 
 
-/* meta's count of kept versions, moved by delta */
+/* meta's count of kept versions in txn, 0 before the first */
+
+int
+kvs_store_revs(kvs_store_t *st, MDB_txn *txn, uint64_t *n)
+{
+    int      rc;
+    MDB_val  key, val;
+
+    key.mv_data = KVS_STORE_REVS;
+    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
+
+    rc = mdb_get(txn, st->meta, &key, &val);
+
+    if (rc == MDB_NOTFOUND) {
+        *n = 0;
+        return 0;
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (val.mv_size != 8) {
+        return MDB_CORRUPTED;
+    }
+
+    *n = kvs_get_u64(val.mv_data);
+
+    return 0;
+}
+
+
+/* the count moved by delta; a write that keeps one version and trims one
+ * moves it by nothing, and touches no meta */
 
 int
 kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta)
@@ -429,27 +466,20 @@ kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta)
     MDB_val   key, val;
     uint64_t  n;
 
-    key.mv_data = KVS_STORE_REVS;
-    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
+    if (delta == 0) {
+        return 0;
+    }
 
-    rc = mdb_get(txn, st->meta, &key, &val);
-
-    if (rc == MDB_NOTFOUND) {
-        n = 0;
-
-    } else if (rc != 0) {
+    rc = kvs_store_revs(st, txn, &n);
+    if (rc != 0) {
         return rc;
-
-    } else if (val.mv_size != 8) {
-        return MDB_CORRUPTED;
-
-    } else {
-        n = kvs_get_u64(val.mv_data);
     }
 
     /* never below zero, whatever an older count said */
     n = delta < 0 && (uint64_t) -delta > n ? 0 : n + (uint64_t) delta;
 
+    key.mv_data = KVS_STORE_REVS;
+    key.mv_size = sizeof(KVS_STORE_REVS) - 1;
     kvs_put_u64(buf, n);
     val.mv_data = buf;
     val.mv_size = sizeof(buf);

@@ -176,10 +176,11 @@ int kvs_store_index_expired(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 int kvs_store_index_remove(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, const char *path, size_t plen, const kvs_record_hdr_t *hdr,
     int keep);
+int kvs_store_revs(kvs_store_t *st, MDB_txn *txn, uint64_t *n);
 int kvs_store_revs_add(kvs_store_t *st, MDB_txn *txn, int64_t delta);
 int kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n);
 int kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, size_t keep);
+    size_t klen, size_t keep, size_t added);
 int kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
     const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value);
 void kvs_store_member_encode(const kvs_member_t *m, uint8_t *out,

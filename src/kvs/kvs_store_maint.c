@@ -182,7 +182,7 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
         }
 
         /* the key's history goes with it */
-        rc = kvs_store_history_trim(st, txn, k, klen, 0);
+        rc = kvs_store_history_trim(st, txn, k, klen, 0, 0);
         if (rc != 0) {
             break;
         }

@@ -61,6 +61,8 @@ static int kvs_store_buckets_run(kvs_store_t *st, MDB_txn *txn);
 static int kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn,
     size_t *bytes);
 static int kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn);
+static int kvs_store_dead_only(kvs_store_t *st, MDB_txn *txn);
+static int kvs_store_keys_only(kvs_store_t *st, MDB_txn *txn);
 
 
 /* steps[v - 1] upgrades version v to v + 1 */
@@ -651,14 +653,13 @@ kvs_store_revs_room(kvs_store_t *st, MDB_txn *txn, size_t *bytes)
 static int
 kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
 {
-    int               rc;
-    size_t            klen, size;
-    uint8_t           nk[KVS_REV_KEY_MAX], *buf;
-    uint64_t          n;
-    const uint8_t    *p;
-    MDB_val           key, val, rkey, rval;
-    MDB_cursor       *c;
-    kvs_record_hdr_t  hdr;
+    int             rc;
+    size_t          klen, size;
+    uint8_t         nk[KVS_REV_KEY_MAX], *buf;
+    uint64_t        n;
+    const uint8_t  *p;
+    MDB_val         key, val, rkey, rval;
+    MDB_cursor     *c;
 
     rc = mdb_cursor_open(txn, st->rev, &c);
     if (rc != 0) {
@@ -737,9 +738,27 @@ kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
     }
 
     rc = kvs_store_revs_add(st, txn, (int64_t) n);
-    if (rc != 0) {
-        return rc;
+    if (rc == 0) {
+        rc = kvs_store_dead_only(st, txn);
     }
+
+    if (rc == 0) {
+        rc = kvs_store_keys_only(st, txn);
+    }
+
+    return rc;
+}
+
+
+/* by_time keeps the entries of dead records only */
+
+static int
+kvs_store_dead_only(kvs_store_t *st, MDB_txn *txn)
+{
+    int               rc;
+    MDB_val           key, val, rkey, rval;
+    MDB_cursor       *c;
+    kvs_record_hdr_t  hdr;
 
     /* by_time: "<big-endian version timestamp><key of kv>" */
 
@@ -785,9 +804,19 @@ kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
 
     mdb_cursor_close(c);
 
-    if (rc != MDB_NOTFOUND) {
-        return rc;
-    }
+    return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+
+/* bucket_keys keeps which keys a bucket holds, nothing else */
+
+static int
+kvs_store_keys_only(kvs_store_t *st, MDB_txn *txn)
+{
+    int          rc;
+    uint8_t      nk[2 + KVS_STORE_KEY_MAX];
+    MDB_val      key, val;
+    MDB_cursor  *c;
 
     /* bucket_keys: "<big-endian bucket>" (a digest) goes, "<bucket><key
      * of kv>" keeps the key, with no value */
@@ -827,5 +856,4 @@ kvs_store_revs_run(kvs_store_t *st, MDB_txn *txn)
 
     mdb_cursor_close(c);
 
-    return rc == MDB_NOTFOUND ? 0 : rc;
-}
+    return rc == MDB_NOTFOUND ? 0 : rc;}

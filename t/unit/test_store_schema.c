@@ -1029,6 +1029,50 @@ kvs_test_refused(void)
 }
 
 
+/* of nb buckets, how many read the digest given: in a read transaction */
+
+static size_t
+kvs_test_same_buckets(kvs_store_t *st, const uint16_t *buckets,
+    uint8_t (*digests)[KVS_MERKLE_DIGEST_LEN], size_t nb)
+{
+    size_t   i, same;
+    uint8_t  d[KVS_MERKLE_DIGEST_LEN];
+
+    same = 0;
+
+    for (i = 0; i < nb; i++) {
+        if (kvs_store_bucket_digest(st, buckets[i], d) == KVS_OK
+            && memcmp(d, digests[i], KVS_MERKLE_DIGEST_LEN) == 0)
+        {
+            same++;
+        }
+    }
+
+    return same;
+}
+
+
+/* the Merkle root this build reads, in hex: in a read transaction */
+
+static int
+kvs_test_read_root(kvs_store_t *st, char *hex)
+{
+    int      rc;
+    size_t   i;
+    uint8_t  ranges[256 * KVS_MERKLE_DIGEST_LEN];
+    uint8_t  root[KVS_MERKLE_DIGEST_LEN];
+
+    rc = kvs_store_merkle_ranges(st, ranges);
+    kvs_store_merkle_root(ranges, root);
+
+    for (i = 0; i < sizeof(root); i++) {
+        sprintf(hex + 2 * i, "%02x", root[i]);
+    }
+
+    return rc;
+}
+
+
 /*
  * t/fixtures/store-v2: 300 keys, every seventh deleted, written by the
  * build of schema version 2 (see its README).  Version 3's step moves
@@ -1070,8 +1114,6 @@ kvs_test_v2_fixture(void)
     char              old_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
     char              new_root[2 * KVS_MERKLE_DIGEST_LEN + 1], path[32];
     size_t            i, nb, same;
-    uint8_t           ranges[256 * KVS_MERKLE_DIGEST_LEN];
-    uint8_t           root[KVS_MERKLE_DIGEST_LEN], d[KVS_MERKLE_DIGEST_LEN];
     uint16_t          bucket;
     kvs_store_t      *st;
     kvs_test_keys_t   keys;
@@ -1107,24 +1149,11 @@ kvs_test_v2_fixture(void)
         kvs_test_bail("read", err);
     }
 
-    same = 0;
-
-    for (i = 0; i < nb; i++) {
-        if (kvs_store_bucket_digest(st, buckets[i], d) == KVS_OK
-            && memcmp(d, digests[i], KVS_MERKLE_DIGEST_LEN) == 0)
-        {
-            same++;
-        }
-    }
+    same = kvs_test_same_buckets(st, buckets, digests, nb);
 
     CHECK(same == nb, "v2 fixture: every bucket reads the digest it had");
 
-    rc = kvs_store_merkle_ranges(st, ranges);
-    kvs_store_merkle_root(ranges, root);
-
-    for (i = 0; i < sizeof(root); i++) {
-        sprintf(new_root + 2 * i, "%02x", root[i]);
-    }
+    rc = kvs_test_read_root(st, new_root);
 
     CHECK(rc == KVS_OK, "v2 fixture: the ranges read");
     kvs_test_str(new_root, old_root, "v2 fixture: the root stays");
@@ -1213,8 +1242,6 @@ kvs_test_v3_fixture(void)
     char              old_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
     char              new_root[2 * KVS_MERKLE_DIGEST_LEN + 1];
     size_t            i, nb, same;
-    uint8_t           ranges[256 * KVS_MERKLE_DIGEST_LEN];
-    uint8_t           root[KVS_MERKLE_DIGEST_LEN], d[KVS_MERKLE_DIGEST_LEN];
     uint64_t          n;
     unsigned          listed;
     kvs_store_t      *st;
@@ -1251,25 +1278,12 @@ kvs_test_v3_fixture(void)
         kvs_test_bail("read", err);
     }
 
-    same = 0;
-
-    for (i = 0; i < nb; i++) {
-        if (kvs_store_bucket_digest(st, buckets[i], d) == KVS_OK
-            && memcmp(d, digests[i], KVS_MERKLE_DIGEST_LEN) == 0)
-        {
-            same++;
-        }
-    }
+    same = kvs_test_same_buckets(st, buckets, digests, nb);
 
     CHECK(same == nb, "v3 fixture: every bucket reads the digest version 3 "
           "kept, made from kv");
 
-    rc = kvs_store_merkle_ranges(st, ranges);
-    kvs_store_merkle_root(ranges, root);
-
-    for (i = 0; i < sizeof(root); i++) {
-        sprintf(new_root + 2 * i, "%02x", root[i]);
-    }
+    rc = kvs_test_read_root(st, new_root);
 
     CHECK(rc == KVS_OK, "v3 fixture: the ranges read");
     kvs_test_str(new_root, old_root, "v3 fixture: the root stays");
