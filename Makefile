@@ -144,6 +144,14 @@ $(BENCH_STORE): bench/store.c $(KVS_SRCS) $(KVS_HDRS)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $@ bench/store.c $(KVS_SRCS) \
 	    $(FUZZ_LIBS)
 
+# bench/disk.c: what a commit's sync costs this disk by the shape of its
+# writes (appended, in one run, scattered), without LMDB
+BENCH_DISK := $(BUILD)/bench-disk
+
+$(BENCH_DISK): bench/disk.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_KVS) -o $@ bench/disk.c
+
 # A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
 run: build
 	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
@@ -155,7 +163,7 @@ run: build
 test: build unit tools
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) SANITIZE=$(SANITIZE) ./t/run
 
-bench: build deps-bench $(BENCH_STORE)
+bench: build deps-bench $(BENCH_STORE) $(BENCH_DISK)
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) ./bench/run
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/write
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/cluster
@@ -165,6 +173,7 @@ bench: build deps-bench $(BENCH_STORE)
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/ops
 	@KVS_MODULE=$(CURDIR)/$(MODULE) TEST_NGINX_BINARY=$(NGINX_BIN) ./bench/backup
 	@mkdir -p bench/results && $(BENCH_STORE) | tee bench/results/store.txt
+	@$(BENCH_DISK) | tee bench/results/disk.txt
 
 # Every target for FUZZ_S seconds (default 60); fails on any crash or
 # broken invariant, and ends with one summary line.  Not part of `make test`.

@@ -26,7 +26,7 @@ use File::Path qw(make_path remove_tree);
 use POSIX qw(_exit WNOHANG);
 use Time::HiRes qw(sleep time);
 
-our @EXPORT_OK = qw(fail say_err spawn command stop_pid stop_all wrk_start
+our @EXPORT_OK = qw(round_ratio fail say_err spawn command stop_pid stop_all wrk_start
                     wrk_reap wrk_text wrk_wait wrk_interrupt wrk_result
                     wrk_run alternate median machine ratio verdict
                     node_ticks node_cpu fill keys_of);
@@ -404,14 +404,16 @@ sub wrk_run {
     return $r;
 }
 
-# BENCH_ROUNDS rounds of every run, in the order given each round, so that
+# BENCH_ROUNDS rounds of every run, in the order given and back, so that
 # drift of the machine falls on all alike: {name => the median run (by
-# req/s), with every run's req/s in {all}}
+# req/s), with every run's req/s in {all}, a round's each}
 sub alternate {
     my (@runs) = @_;    # [name, sub returning a wrk_run result]
     my %r;
+    # every other round backwards: a run often gains or loses by what the
+    # one before it left (caches, where the scheduler put the processes)
     for my $round (1 .. $O{rounds}) {
-        for (@runs) {
+        for ($round % 2 ? @runs : reverse @runs) {
             say_err("  $_->[0], round $round of $O{rounds}");
             push @{ $r{ $_->[0] } }, $_->[1]->();
         }
@@ -431,6 +433,18 @@ sub median {
 }
 
 sub ratio { $_[1] ? sprintf('%.2f', $_[0] / $_[1]) : '-' }
+
+# the median of the ratios of two alternate() results' runs of one round
+# each: the runs of a round are seconds apart, so a drift of the machine
+# over the rounds (on a VM, often larger than the difference measured)
+# falls on both sides of each ratio
+sub round_ratio {
+    my ($on, $off) = @_;
+    my @a = @{ $on->{all} // [] };
+    my @b = @{ $off->{all} // [] };
+    my @r = map { $b[$_] ? $a[$_] / $b[$_] : () } 0 .. ($#a < $#b ? $#a : $#b);
+    return @r ? sprintf('%.2f', median(@r)) : '-';
+}
 sub verdict { $_[0] ne '-' && $_[0] >= $_[1] ? 'PASS' : 'BELOW' }
 
 # (nproc, CPU model, load average, kernel, nginx version)
