@@ -1248,10 +1248,18 @@ kvs_store_history(kvs_store_t *st, char ns, const char *path, size_t len,
 
     n = 0;
 
-    while (n < st->history && rc == 0
-           && key.mv_size == plen + 8 + KVS_UUID_LEN
+    while (n < st->history && rc == 0 && key.mv_size >= plen
            && memcmp(key.mv_data, prefix, plen) == 0)
     {
+        /* of a path of 448 bytes, the versions share their prefix with
+         * the longer paths under it whose digest begins with a zero byte
+         * (kvs_store_key), and with those paths' versions: passed over */
+
+        if (key.mv_size != plen + 8 + KVS_UUID_LEN) {
+            rc = mdb_cursor_get(cur, &key, &val, MDB_PREV);
+            continue;
+        }
+
         if (kvs_record_decode(&hdr, val.mv_data, val.mv_size) != 0) {
             rc = MDB_CORRUPTED;
             break;

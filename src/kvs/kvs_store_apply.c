@@ -586,27 +586,33 @@ kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
 
 /*
  * Keeps the record kv holds for k, of size bytes, as an earlier version
- * beside it (kvs_store_rev_key); the trim that follows counts it in meta.
- * It is read again after the version's space is reserved: a put may move
- * the pages an earlier read pointed into.
+ * beside it (kvs_store_rev_key); the trim that follows counts it in meta
+ * when *added says it is new.  A version kept already is left as it is:
+ * a tie resolved one way and back replaces the same version twice.  The
+ * record is read again after the version's space is reserved: a put may
+ * move the pages an earlier read pointed into.
  */
 
 static int
 kvs_store_history_add(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
-    size_t klen, const kvs_version_t *v, size_t size)
+    size_t klen, const kvs_version_t *v, size_t size, int *added)
 {
     int      rc;
     uint8_t  rk[KVS_REV_KEY_MAX];
     MDB_val  key, val, cur;
 
+    *added = 0;
+
     key.mv_data = rk;
     key.mv_size = kvs_store_rev_key(rk, k, klen, v);
     val.mv_size = size;
 
-    rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE);
+    rc = mdb_put(txn, st->kv, &key, &val, MDB_RESERVE | MDB_NOOVERWRITE);
     if (rc != 0) {
-        return rc;
+        return rc == MDB_KEYEXIST ? 0 : rc;
     }
+
+    *added = 1;
 
     key.mv_data = (void *) k;
     key.mv_size = klen;
@@ -792,7 +798,7 @@ static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
 {
-    int                rc, have_old, live, store;
+    int                rc, have_old, live, store, added;
     size_t             klen, keep;
     int64_t            grow, copy;
     uint8_t            k[KVS_STORE_KEY_MAX];
@@ -900,17 +906,19 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     room->left -= grow + copy;
 
     if (have_old) {
+        added = 0;
+
         if (copy) {
             rc = kvs_store_history_add(st, txn, k, klen, &old.version,
                                        KVS_RECORD_HDR_SIZE + old.key_len
-                                       + old.value_len);
+                                       + old.value_len, &added);
             if (rc != 0) {
                 return rc;
             }
         }
 
         /* meta counts the version kept and those trimmed at once */
-        rc = kvs_store_history_trim(st, txn, k, klen, keep, copy ? 1 : 0);
+        rc = kvs_store_history_trim(st, txn, k, klen, keep, added);
         if (rc != 0) {
             return rc;
         }

@@ -377,9 +377,15 @@ kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
 
         rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 
-        while (rc == 0 && key.mv_size == plen + 8 + KVS_UUID_LEN
+        while (rc == 0 && key.mv_size >= plen
                && memcmp(key.mv_data, prefix, plen) == 0)
         {
+            /* a longer path's key among them (kvs_store_history) */
+            if (key.mv_size != plen + 8 + KVS_UUID_LEN) {
+                rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+                continue;
+            }
+
             if (i == 0) {
                 n++;
                 rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);

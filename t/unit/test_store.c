@@ -563,9 +563,13 @@ kvs_test_raw_revs(kvs_test_raw_t *raw)
          rc == 0;
          rc = mdb_cursor_get(c, &key, &val, MDB_NEXT))
     {
-        n += key.mv_size > 1
-             && memchr((uint8_t *) key.mv_data + 1, 0, key.mv_size - 1)
-                != NULL;
+        /* 25 bytes of suffix (a zero, the version) after a record's
+         * key: of a long key, 1 + 448 + 32 bytes; of an inline one,
+         * shorter, and no other zero after its namespace */
+        n += key.mv_size == 1 + KVS_TEST_INLINE + SHA256_DIGEST_LENGTH + 25
+             || (key.mv_size < 1 + KVS_TEST_INLINE + SHA256_DIGEST_LENGTH
+                 && key.mv_size > 25
+                 && ((uint8_t *) key.mv_data)[key.mv_size - 25] == 0);
     }
 
     mdb_cursor_close(c);
@@ -3337,6 +3341,170 @@ kvs_test_rev_count(kvs_store_t **st, const char *dir, unsigned history,
 }
 
 
+/*
+ * A path of exactly 448 bytes and a longer one that begins with it: the
+ * long one's key is those 448 bytes and its SHA-256, and when the digest
+ * begins with a zero byte that key shares the prefix "<path>\0" of the
+ * short path's earlier versions.  The suffixes were searched for: the
+ * SHA-256 of "<p>/30" begins 00 e0 (after versions of any timestamp
+ * below 0xe0 << 56), of "<p>/1639" 00 2d (before those of a timestamp of
+ * 0x40 << 56).  The history, its trim and a listing pass such a key over.
+ */
+
+static int
+kvs_test_count_path(const char *path, size_t len, int is_prefix, void *data)
+{
+    (void) path;
+    (void) is_prefix;
+
+    /* the three paths of the test: 448 bytes, and it with "/30", "/1639" */
+    if (len != KVS_TEST_INLINE && len != KVS_TEST_INLINE + 3
+        && len != KVS_TEST_INLINE + 5)
+    {
+        return KVS_ERROR;
+    }
+
+    (*(int *) data)++;
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_revisions_neighbour(void)
+{
+    int               n;
+    char              dir[PATH_MAX], p[KVS_TEST_INLINE + 1];
+    char              after[KVS_TEST_INLINE + 8], before[KVS_TEST_INLINE + 8];
+    size_t            i, revs;
+    uint64_t          t;
+    kvs_store_t      *st;
+    int               more;
+    char              err[KVS_STORE_ERRLEN];
+    kvs_test_raw_t    raw;
+    kvs_test_hist_t   h;
+
+    memset(p, 'x', KVS_TEST_INLINE);
+    p[0] = 'h';
+    p[1] = '/';
+    p[KVS_TEST_INLINE] = '\0';
+    snprintf(after, sizeof(after), "%s/30", p);
+    snprintf(before, sizeof(before), "%s/1639", p);
+
+    kvs_test_dir(dir, "revisions-neighbour");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    /* versions of small timestamps: the long key sorts after them */
+    n = 0;
+    for (i = 1; i <= 3; i++) {
+        n += kvs_test_put(st, p, "{\"v\":1}", 1000 * i, NULL) == KVS_OK;
+    }
+    n += kvs_test_put(st, after, "{\"v\":9}", 5000, NULL) == KVS_OK;
+    CHECK(n == 4, "neighbour: three versions of a 448-byte path, a longer "
+          "path under it");
+    CHECK(kvs_test_history(st, p, &h) == KVS_OK && h.n == 2,
+          "neighbour: its two earlier versions, not stopped by the long "
+          "key after them");
+
+    /* versions of a timestamp of 0x40 << 56: the other long key sorts
+     * before them, and trimming passes it over */
+    t = (uint64_t) 0x40 << 56;
+    n = kvs_test_put(st, before, "{\"v\":8}", t, NULL) == KVS_OK;
+    for (i = 1; i <= 6; i++) {
+        n += kvs_test_put(st, p, "{\"v\":2}", t + i, NULL) == KVS_OK;
+    }
+    CHECK(n == 7, "neighbour: six more versions, a long key before them");
+    CHECK(kvs_test_history(st, p, &h) == KVS_OK && h.n == 3,
+          "neighbour: the history reads the newest three");
+
+    n = -1;
+    if (kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK) {
+        n = 0;
+        if (kvs_store_list(st, KVS_NS_DATA, "h/", 2, NULL, 0, 1, 100, t + 7,
+                           kvs_test_count_path, &n, &more)
+            != KVS_OK)
+        {
+            n = -1;
+        }
+        kvs_store_read_end(st);
+    }
+    CHECK(n == 3, "neighbour: a listing has the three paths, no version");
+
+    kvs_store_close(st);
+
+    revs = (size_t) -1;
+    if (kvs_test_raw_open(&raw, dir, 0) == 0) {
+        revs = kvs_test_raw_revs(&raw);
+        kvs_test_raw_close(&raw, 0);
+    }
+    CHECK(revs == 3, "neighbour: the trim left three earlier versions in "
+          "kv, as meta counts them");
+}
+
+
+/*
+ * A tie resolved one way, then back, then the first way again: the
+ * version replaced the second time is one history keeps already, and
+ * meta counts it once.
+ */
+
+static void
+kvs_test_revisions_flip(void)
+{
+    int            n;
+    char           dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    size_t         la, lb, revs, i;
+    uint8_t        ra[KVS_RECORD_HDR_SIZE + 64], rb[sizeof(ra)];
+    uint64_t       count;
+    kvs_store_t   *a, *b;
+    kvs_write_t    w;
+    kvs_test_raw_t raw;
+
+    kvs_test_dir(dir, "revisions-flip-b");
+    b = kvs_test_open(dir, KVS_TEST_MAP);
+    kvs_test_dir(dir, "revisions-flip-a");
+    a = kvs_test_open(dir, KVS_TEST_MAP);
+
+    /* the same timestamp, each node's own uuid */
+    CHECK(kvs_test_put(a, "f/x", "{\"v\":1}", 5000, NULL) == KVS_OK
+          && kvs_test_put(b, "f/x", "{\"v\":2}", 5000, NULL) == KVS_OK,
+          "flip: two versions of one timestamp");
+    la = kvs_test_record(a, "f/x", ra);
+    lb = kvs_test_record(b, "f/x", rb);
+
+    n = 0;
+    for (i = 0; i < 3; i++) {
+        kvs_test_set(&w, KVS_WRITE_REMOTE, KVS_NS_DATA, "f/x", NULL, 0);
+        w.value = i % 2 ? ra : rb;
+        w.value_len = i % 2 ? la : lb;
+        w.resolved = 1;
+        n += kvs_store_write(a, &w, 1, 6000, err, sizeof(err)) == KVS_OK
+             && w.rc == KVS_OK;
+    }
+    CHECK(n == 3, "flip: the tie resolved to b, to a, to b");
+
+    count = 0;
+    if (kvs_store_read_begin(a, err, sizeof(err)) == KVS_OK) {
+        if (kvs_store_count(a, &count) != KVS_OK) {
+            count = 0;
+        }
+        kvs_store_read_end(a);
+    }
+    CHECK(count == 1, "flip: the store counts one record");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
+
+    revs = (size_t) -1;
+    if (kvs_test_raw_open(&raw, dir, 0) == 0) {
+        revs = kvs_test_raw_revs(&raw);
+        kvs_test_raw_close(&raw, 0);
+    }
+    CHECK(revs == 2, "flip: kv keeps the two earlier versions, and meta "
+          "counts two");
+}
+
+
 static void
 kvs_test_revisions_setting(void)
 {
@@ -5306,6 +5474,8 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_revisions_apart),
     KVS_TEST_CASE(kvs_test_revisions_purge),
     KVS_TEST_CASE(kvs_test_revisions_setting),
+    KVS_TEST_CASE(kvs_test_revisions_neighbour),
+    KVS_TEST_CASE(kvs_test_revisions_flip),
     KVS_TEST_CASE(kvs_test_ttl),
     KVS_TEST_CASE(kvs_test_sweep),
     KVS_TEST_CASE(kvs_test_sweep_by_time),
