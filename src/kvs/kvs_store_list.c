@@ -218,10 +218,10 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
             memcpy(block, key.mv_data, sizeof(block));
             nlist = 0;
 
-            /* the long keys' earlier versions among them are skipped */
-            while (rc == 0
-                   && (key.mv_size == KVS_STORE_KEY_MAX
-                       || key.mv_size == KVS_REV_KEY_MAX)
+            /* earlier versions among them are skipped: the long keys',
+             * and the 448-byte path's, which sort between the long keys
+             * whose digest begins with a zero byte and the others */
+            while (rc == 0 && key.mv_size > sizeof(block)
                    && memcmp(key.mv_data, block, sizeof(block)) == 0)
             {
                 if (kvs_store_list_entry(&key, &val, prefix, plen,

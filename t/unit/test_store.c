@@ -3443,6 +3443,83 @@ kvs_test_revisions_neighbour(void)
 
 
 /*
+ * A listing in path order across that prefix: the long keys that begin
+ * with a 448-byte path come as one block, sorted by path, though that
+ * path's versions sort among them.  The SHA-256 of "<p>/z1278" begins
+ * 00 32, before versions of a timestamp of 0x40 << 56; of "<p>/a", 8a,
+ * after them.
+ */
+
+typedef struct {
+    size_t  n;
+    size_t  len[8];
+} kvs_test_lens_t;
+
+
+static int
+kvs_test_lens_add(const char *path, size_t len, int is_prefix, void *data)
+{
+    kvs_test_lens_t *l = data;
+
+    (void) path;
+    (void) is_prefix;
+
+    if (l->n == 8) {
+        return KVS_ERROR;
+    }
+
+    l->len[l->n++] = len;
+
+    return KVS_OK;
+}
+
+
+static void
+kvs_test_listing_neighbour(void)
+{
+    int               n, more;
+    char              dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char              p[KVS_TEST_INLINE + 1], a[KVS_TEST_INLINE + 8];
+    char              z[KVS_TEST_INLINE + 8];
+    uint64_t          t;
+    kvs_store_t      *st;
+    kvs_test_lens_t   l;
+
+    memset(p, 'x', KVS_TEST_INLINE);
+    p[0] = 'h';
+    p[1] = '/';
+    p[KVS_TEST_INLINE] = '\0';
+    snprintf(a, sizeof(a), "%s/a", p);
+    snprintf(z, sizeof(z), "%s/z1278", p);
+
+    kvs_test_dir(dir, "listing-neighbour");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    t = (uint64_t) 0x40 << 56;
+    n = kvs_test_put(st, z, "{\"v\":1}", t, NULL) == KVS_OK;
+    n += kvs_test_put(st, a, "{\"v\":2}", t, NULL) == KVS_OK;
+    n += kvs_test_put(st, p, "{\"v\":3}", t + 1, NULL) == KVS_OK;
+    n += kvs_test_put(st, p, "{\"v\":4}", t + 2, NULL) == KVS_OK;
+    CHECK(n == 4, "listing neighbour: a 448-byte path with a version "
+          "kept, two longer paths under it");
+
+    memset(&l, 0, sizeof(l));
+    n = KVS_ERROR;
+    if (kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK) {
+        n = kvs_store_list(st, KVS_NS_DATA, "h/", 2, NULL, 0, 1, 100, t + 3,
+                           kvs_test_lens_add, &l, &more);
+        kvs_store_read_end(st);
+    }
+    CHECK(n == KVS_OK && l.n == 3 && l.len[0] == KVS_TEST_INLINE
+          && l.len[1] == KVS_TEST_INLINE + 2
+          && l.len[2] == KVS_TEST_INLINE + 6,
+          "listing neighbour: the three paths in path order");
+
+    kvs_store_close(st);
+}
+
+
+/*
  * A tie resolved one way, then back, then the first way again: the
  * version replaced the second time is one history keeps already, and
  * meta counts it once.
@@ -5476,6 +5553,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_revisions_setting),
     KVS_TEST_CASE(kvs_test_revisions_neighbour),
     KVS_TEST_CASE(kvs_test_revisions_flip),
+    KVS_TEST_CASE(kvs_test_listing_neighbour),
     KVS_TEST_CASE(kvs_test_ttl),
     KVS_TEST_CASE(kvs_test_sweep),
     KVS_TEST_CASE(kvs_test_sweep_by_time),
