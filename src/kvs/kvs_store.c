@@ -1154,10 +1154,11 @@ kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n)
     uint64_t  revs;
 
     rc = mdb_stat(txn, st->kv, &stat);
-    if (rc == 0) {
-        rc = kvs_store_revs(st, txn, &revs);
+    if (rc != 0) {
+        return rc;
     }
 
+    rc = kvs_store_revs(st, txn, &revs);
     if (rc != 0) {
         return rc;
     }
