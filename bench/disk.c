@@ -106,38 +106,7 @@ bench_commit(int fd, int mfd, const bench_row_t *row, uint8_t *buf,
     int   i;
     long  at;
 
-    switch (row->shape) {
-
-    case BENCH_APPENDED:
-        if (*tail + row->pages > BENCH_FILE_PAGES) {
-            *tail = 0;
-        }
-
-        at = *tail;
-        *tail += row->pages;
-
-        if (pwrite(fd, buf, (size_t) row->pages * BENCH_PAGE,
-                   (off_t) at * BENCH_PAGE)
-            != (ssize_t) row->pages * BENCH_PAGE)
-        {
-            return -1;
-        }
-
-        break;
-
-    case BENCH_RUN:
-        at = 2 + random() % (BENCH_FILE_PAGES - 2 - row->pages);
-
-        if (pwrite(fd, buf, (size_t) row->pages * BENCH_PAGE,
-                   (off_t) at * BENCH_PAGE)
-            != (ssize_t) row->pages * BENCH_PAGE)
-        {
-            return -1;
-        }
-
-        break;
-
-    case BENCH_SCATTERED:
+    if (row->shape == BENCH_SCATTERED) {
         for (i = 0; i < row->pages; i++) {
             at = 2 + random() % (BENCH_FILE_PAGES - 2);
 
@@ -148,7 +117,25 @@ bench_commit(int fd, int mfd, const bench_row_t *row, uint8_t *buf,
             }
         }
 
-        break;
+    } else {
+        if (row->shape == BENCH_RUN) {
+            at = 2 + random() % (BENCH_FILE_PAGES - 2 - row->pages);
+
+        } else {
+            if (*tail + row->pages > BENCH_FILE_PAGES) {
+                *tail = 0;
+            }
+
+            at = *tail;
+            *tail += row->pages;
+        }
+
+        if (pwrite(fd, buf, (size_t) row->pages * BENCH_PAGE,
+                   (off_t) at * BENCH_PAGE)
+            != (ssize_t) row->pages * BENCH_PAGE)
+        {
+            return -1;
+        }
     }
 
     if (fdatasync(fd) != 0) {

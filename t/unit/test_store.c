@@ -3351,6 +3351,38 @@ kvs_test_rev_count(kvs_store_t **st, const char *dir, unsigned history,
  * 0x40 << 56).  The history, its trim and a listing pass such a key over.
  */
 
+/* a path of exactly KVS_TEST_INLINE bytes, "h/xxx…", into p */
+
+static void
+kvs_test_path_inline(char *p)
+{
+    memset(p, 'x', KVS_TEST_INLINE);
+    p[0] = 'h';
+    p[1] = '/';
+    p[KVS_TEST_INLINE] = '\0';
+}
+
+
+/* the earlier versions kv holds in the closed store in dir, when meta
+ * counts as many; (size_t) -1 otherwise */
+
+static size_t
+kvs_test_revs_in(const char *dir)
+{
+    size_t          revs;
+    kvs_test_raw_t  raw;
+
+    revs = (size_t) -1;
+
+    if (kvs_test_raw_open(&raw, dir, 0) == 0) {
+        revs = kvs_test_raw_revs(&raw);
+        kvs_test_raw_close(&raw, 0);
+    }
+
+    return revs;
+}
+
+
 static int
 kvs_test_count_path(const char *path, size_t len, int is_prefix, void *data)
 {
@@ -3376,18 +3408,14 @@ kvs_test_revisions_neighbour(void)
     int               n;
     char              dir[PATH_MAX], p[KVS_TEST_INLINE + 1];
     char              after[KVS_TEST_INLINE + 8], before[KVS_TEST_INLINE + 8];
-    size_t            i, revs;
+    size_t            i;
     uint64_t          t;
     kvs_store_t      *st;
     int               more;
     char              err[KVS_STORE_ERRLEN];
-    kvs_test_raw_t    raw;
     kvs_test_hist_t   h;
 
-    memset(p, 'x', KVS_TEST_INLINE);
-    p[0] = 'h';
-    p[1] = '/';
-    p[KVS_TEST_INLINE] = '\0';
+    kvs_test_path_inline(p);
     snprintf(after, sizeof(after), "%s/30", p);
     snprintf(before, sizeof(before), "%s/1639", p);
 
@@ -3432,13 +3460,8 @@ kvs_test_revisions_neighbour(void)
 
     kvs_store_close(st);
 
-    revs = (size_t) -1;
-    if (kvs_test_raw_open(&raw, dir, 0) == 0) {
-        revs = kvs_test_raw_revs(&raw);
-        kvs_test_raw_close(&raw, 0);
-    }
-    CHECK(revs == 3, "neighbour: the trim left three earlier versions in "
-          "kv, as meta counts them");
+    CHECK(kvs_test_revs_in(dir) == 3, "neighbour: the trim left three "
+          "earlier versions in kv, as meta counts them");
 }
 
 
@@ -3485,10 +3508,7 @@ kvs_test_listing_neighbour(void)
     kvs_store_t      *st;
     kvs_test_lens_t   l;
 
-    memset(p, 'x', KVS_TEST_INLINE);
-    p[0] = 'h';
-    p[1] = '/';
-    p[KVS_TEST_INLINE] = '\0';
+    kvs_test_path_inline(p);
     snprintf(a, sizeof(a), "%s/a", p);
     snprintf(z, sizeof(z), "%s/z1278", p);
 
@@ -3530,12 +3550,11 @@ kvs_test_revisions_flip(void)
 {
     int            n;
     char           dir[PATH_MAX], err[KVS_STORE_ERRLEN];
-    size_t         la, lb, revs, i;
+    size_t         la, lb, i;
     uint8_t        ra[KVS_RECORD_HDR_SIZE + 64], rb[sizeof(ra)];
     uint64_t       count;
     kvs_store_t   *a, *b;
     kvs_write_t    w;
-    kvs_test_raw_t raw;
 
     kvs_test_dir(dir, "revisions-flip-b");
     b = kvs_test_open(dir, KVS_TEST_MAP);
@@ -3572,13 +3591,8 @@ kvs_test_revisions_flip(void)
     kvs_store_close(a);
     kvs_store_close(b);
 
-    revs = (size_t) -1;
-    if (kvs_test_raw_open(&raw, dir, 0) == 0) {
-        revs = kvs_test_raw_revs(&raw);
-        kvs_test_raw_close(&raw, 0);
-    }
-    CHECK(revs == 2, "flip: kv keeps the two earlier versions, and meta "
-          "counts two");
+    CHECK(kvs_test_revs_in(dir) == 2, "flip: kv keeps the two earlier "
+          "versions, and meta counts two");
 }
 
 
