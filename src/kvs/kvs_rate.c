@@ -27,7 +27,7 @@ void
 kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
     uint64_t now_ms, kvs_rate_decision_t *d)
 {
-    uint64_t  b, i, j, rem;
+    uint64_t  b, i, j, rem, lag;
     uint32_t  freed;
     unsigned  k, s;
 
@@ -80,8 +80,18 @@ kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
             }
         }
 
-    } else if (i < w->newest) {
-        /* a clock behind another process's: at the newest bucket's start */
+    }
+
+    /*
+     * A clock behind another process's (or set back by less than a
+     * window) counts in the newest bucket, and its waits are told from
+     * its own now: lag is how far the newest bucket's start lies ahead.
+     */
+
+    lag = 0;
+
+    if (i < w->newest) {
+        lag = (w->newest - i) * b - rem;
         rem = 0;
     }
 
@@ -97,7 +107,8 @@ kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
 
         /* the oldest counted request leaves when its bucket does, 21
          * buckets after that bucket began */
-        d->reset_ms = (w->oldest + KVS_RATE_SLOTS - w->newest) * b - rem;
+        d->reset_ms = (w->oldest + KVS_RATE_SLOTS - w->newest) * b - rem
+                      + lag;
         return;
     }
 
@@ -120,7 +131,7 @@ kvs_rate_take(kvs_rate_window_t *w, uint64_t window_ms, uint32_t limit,
         s = kvs_rate_next(s);
     }
 
-    d->reset_ms = (KVS_RATE_SLOTS - k) * b - rem;
+    d->reset_ms = (KVS_RATE_SLOTS - k) * b - rem + lag;
 }
 
 

@@ -303,10 +303,28 @@ kvs_test_clocks(void)
     kvs_rate_take(&w, W, 2, 1800000000000ULL, &d);
     kvs_rate_take(&w, W, 2, 1800000000000ULL - 30, &d);
     CHECK(d.admitted && d.remaining == 0, "clocks: 30 ms behind counts");
+    CHECK(d.reset_ms == 21 * B + 30,
+          "clocks: 30 ms behind, Reset from that clock's now");
     kvs_rate_take(&w, W, 2, 1800000000000ULL - 60, &d);
     CHECK(!d.admitted, "clocks: behind, still limited");
 
+    /* a clock set back by half a window (an NTP step): the wait is
+     * told from now, the newest bucket's start being half a window on */
+    memset(&w, 0, sizeof(w));
+    t = 1800000000000ULL;
+    kvs_rate_take(&w, W, 1, t, &d);
+    kvs_rate_take(&w, W, 1, t - W / 2, &d);
+    CHECK(!d.admitted && d.reset_ms == 21 * B + W / 2,
+          "clocks: half a window back, Reset counts the half window");
+    kvs_rate_take(&w, W, 1, t - W / 2 + d.reset_ms - 1, &d);
+    CHECK(!d.admitted, "clocks: half a window back, refused before Reset");
+    kvs_rate_take(&w, W, 1, t + 21 * B, &d);
+    CHECK(d.admitted, "clocks: half a window back, room at Reset");
+
     /* a clock set back by an hour starts afresh rather than wait it out */
+    memset(&w, 0, sizeof(w));
+    kvs_rate_take(&w, W, 2, 1800000000000ULL, &d);
+    kvs_rate_take(&w, W, 2, 1800000000000ULL - 60, &d);
     kvs_rate_take(&w, W, 2, 1800000000000ULL - 3600000, &d);
     CHECK(d.admitted && d.remaining == 1,
           "clocks: an hour back starts the window afresh");
