@@ -65,6 +65,8 @@ typedef struct {
  */
 typedef struct {
     ngx_atomic_t           lock;
+    ngx_pid_t              owner;         /* the agent that starts them: the
+                                             newest, not one quitting */
     ngx_uint_t             pending;       /* POST /api/backup asked */
     ngx_uint_t             running;
     uint64_t               next_run;      /* ms; 0: nothing scheduled */

@@ -118,11 +118,17 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
     sh = agent->kmcf->shm->data;
     bs = &sh->backup;
 
-    /* a "running" left by an agent that exited in the middle; a request
-     * still pending is this agent's to take */
+    /*
+     * A "running" left by an agent that exited in the middle; a request
+     * still pending is this agent's to take.  From now on only this agent
+     * starts backups: after a reload the old one runs on for a while (the
+     * master tells it to quit once this one runs), and a backup it took
+     * then would be cut short by its exit with no agent to say so.
+     */
 
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
 
+    bs->owner = ngx_pid;
     bs->running = 0;
     bs->next_run = ngx_kvs_backup_next(&agent->kmcf->kc, now);
 
@@ -204,7 +210,8 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
 
     asked = bs->pending;
-    start = asked || (bs->next_run && now >= bs->next_run);
+    start = bs->owner == ngx_pid
+            && (asked || (bs->next_run && now >= bs->next_run));
 
     if (start) {
         bs->pending = 0;
@@ -238,9 +245,9 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 
     ngx_unlock(&bs->lock);
 
-    ngx_kvs_debug(ev->log, "kvs backup: %s", asked ? "asked for, starts"
-                                             : start ? "scheduled, starts"
-                                                     : "none due");
+    ngx_kvs_debug(ev->log, "kvs backup: %s",
+                  !start ? "none due, or another agent's"
+                         : asked ? "asked for, starts" : "scheduled, starts");
 
     if (start) {
         ngx_kvs_backup_start(b, now, asked);
@@ -329,10 +336,15 @@ ngx_kvs_backup_finish(ngx_kvs_backup_t *b)
     sh = b->agent->kmcf->shm->data;
     bs = &sh->backup;
 
+    /* an agent that a reload replaced meanwhile leaves the state, and
+     * the schedule of the new configuration, to the new one */
+
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
 
-    bs->running = 0;
-    bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
+    if (bs->owner == ngx_pid) {
+        bs->running = 0;
+        bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
+    }
 
     ngx_unlock(&bs->lock);
 }

@@ -491,4 +491,43 @@ $s = wait_for(20, sub { (status_of($ba, $admin)->{last} // {})->{ok} })
 ok($s && $s->{last}{ok}, 'its backup is written');
 $ba->stop;
 
+# a reload while a POST's backup is pending: the old agent, which the
+# master tells to quit once the new one runs, must not take the request
+# on its way out (it would start the backup, exit, and leave the status
+# saying "running" for good); the two agents are stopped by turns so
+# that the old one's tick comes after the new one's start
+
+my $br = KVS::Node->new(name => 'br', workers => 1,
+    yaml => "backup_enabled: false\ngossip_interval_min: 0.2\n"
+            . "gossip_interval_max: 0.4\n");
+$br->start;
+$br->request(PUT => "/kv/r$_", body => '{"n":1}') for 1 .. 20;
+
+my $old = $br->helper_pid;
+kill 'STOP', $old;
+($st) = $br->request(POST => '/api/backup');
+is($st, 202, 'reload: the POST is pending');
+kill 'HUP', $br->{pid};
+my $next;
+wait_for(10, sub {
+    ($next) = grep { $_ != $old && KVS::Node::title($_) =~ /kvs agent process/ }
+              $br->pids;
+    return $next;
+});
+ok($next, 'reload: a new agent runs');
+kill 'STOP', $next if $next;
+ok(status($br)->{pending}, 'reload: the request still pending');
+sleep 0.8;                                # the old agent's tick is due
+kill 'CONT', $old;
+ok(wait_for(10, sub { !kill 0, $old }), 'reload: the old agent exited');
+kill 'CONT', $next if $next;
+$s = status_when($br, 20, sub { !$_[0]{running} && !$_[0]{pending}
+                                && ($_[0]{last} // {})->{ok} });
+ok($s, 'reload: the new agent ran the backup, and the status says so');
+($st) = $br->request(POST => '/api/backup');
+is($st, 202, 'reload: a POST after it is taken (no backup "runs")');
+ok(status_when($br, 20, sub { !$_[0]{running} && !$_[0]{pending} }),
+   'reload: and its backup ends');
+$br->stop;
+
 done_testing;
