@@ -41,6 +41,7 @@ static ngx_int_t ngx_http_kvs_backup_files(ngx_http_request_t *r,
     ngx_array_t *files);
 static u_char *ngx_http_kvs_backup_last(u_char *p, kvs_backup_last_t *l);
 static int ngx_http_kvs_backup_newer(const void *a, const void *b);
+static void ngx_http_kvs_backup_real(const char *path, char *out);
 
 
 /*
@@ -106,13 +107,8 @@ ngx_http_kvs_backup_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
         b->data[--b->len] = '\0';
     }
 
-    if (realpath((char *) b->data, real) == NULL) {
-        ngx_cpystrn((u_char *) real, b->data, sizeof(real));
-    }
-
-    if (realpath((char *) kmcf->data_dir.data, dir) == NULL) {
-        ngx_cpystrn((u_char *) dir, kmcf->data_dir.data, sizeof(dir));
-    }
+    ngx_http_kvs_backup_real((char *) b->data, real);
+    ngx_http_kvs_backup_real((char *) kmcf->data_dir.data, dir);
 
     dlen = ngx_strlen(dir);
 
@@ -134,6 +130,93 @@ ngx_http_kvs_backup_conf(ngx_conf_t *cf, ngx_http_kvs_main_conf_t *kmcf)
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The real path of an absolute path (PATH_MAX bytes out), though its last
+ * components do not exist yet, as backup_dir and data_dir need not before
+ * the master makes them: its longest existing parent resolved (symbolic
+ * links followed), the rest appended with "." and ".." taken as words of
+ * the path, which, naming nothing yet, links cannot redirect.  A path
+ * whose resolution would not fit is kept as it is.
+ */
+
+static void
+ngx_http_kvs_backup_real(const char *path, char *out)
+{
+    char    head[PATH_MAX], res[PATH_MAX];
+    char   *cut, *name, *end;
+    size_t  len, rlen;
+
+    if (realpath(path, out) != NULL) {
+        return;
+    }
+
+    ngx_cpystrn((u_char *) out, (u_char *) path, PATH_MAX);
+    ngx_cpystrn((u_char *) head, (u_char *) path, sizeof(head));
+
+    /* the longest parent that resolves ("/" always does) */
+
+    for ( ;; ) {
+        cut = strrchr(head, '/');
+
+        if (cut == NULL) {
+            return;
+        }
+
+        if (cut == head) {
+            ngx_cpystrn((u_char *) res, (u_char *) "/", sizeof(res));
+            break;
+        }
+
+        *cut = '\0';
+
+        if (realpath(head, res) != NULL) {
+            break;
+        }
+    }
+
+    rlen = ngx_strlen(res);
+
+    /* the components past it, one by one */
+
+    for (name = (char *) path + (cut - head) + 1; *name; name = end) {
+        end = strchr(name, '/');
+        len = end ? (size_t) (end - name) : ngx_strlen(name);
+        end = end ? end + 1 : name + len;
+
+        if (len == 0 || (len == 1 && name[0] == '.')) {
+            continue;
+        }
+
+        if (len == 2 && name[0] == '.' && name[1] == '.') {
+            while (rlen > 1 && res[rlen - 1] != '/') {
+                rlen--;
+            }
+
+            if (rlen > 1) {
+                rlen--;
+            }
+
+            res[rlen] = '\0';
+            continue;
+        }
+
+        if (rlen + 1 + len + 1 > sizeof(res)) {
+            return;
+        }
+
+        if (rlen > 1) {
+            res[rlen++] = '/';
+        }
+
+        ngx_memcpy(res + rlen, name, len);
+        rlen += len;
+        res[rlen] = '\0';
+    }
+
+    ngx_memcpy(out, res, rlen + 1);
 }
 
 

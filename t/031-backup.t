@@ -88,6 +88,11 @@ for my $case (
       qr/node\.yaml:5: backup_dir: ".*\/data\/backups" is inside data_dir/ ],
     [ "backup_dir: ./data/\n",
       qr/node\.yaml:5: backup_dir: ".*\/data" is inside data_dir/ ],
+    # not there yet, and named through "." or "..": the name made plain
+    [ "backup_dir: ./data/backups\n",
+      qr{node\.yaml:5: backup_dir: "(?![^"]*/\.\.?/)[^"]*/data/backups" is inside data_dir} ],
+    [ "backup_dir: ../" . ($t->prefix =~ s{.*/}{}r) . "/data/x/../backups\n",
+      qr{node\.yaml:5: backup_dir: "(?![^"]*/\.\.?/)[^"]*/data/backups" is inside data_dir} ],
 ) {
     my ($text, $re) = @$case;
     $t->set_yaml("node_id: backup-t\nbind_address: 127.0.0.1\nport: 1\n"
@@ -508,19 +513,19 @@ kill 'STOP', $old;
 ($st) = $br->request(POST => '/api/backup');
 is($st, 202, 'reload: the POST is pending');
 kill 'HUP', $br->{pid};
-my $next;
+my $newer;
 wait_for(10, sub {
-    ($next) = grep { $_ != $old && KVS::Node::title($_) =~ /kvs agent process/ }
+    ($newer) = grep { $_ != $old && KVS::Node::title($_) =~ /kvs agent process/ }
               $br->pids;
-    return $next;
+    return $newer;
 });
-ok($next, 'reload: a new agent runs');
-kill 'STOP', $next if $next;
+ok($newer, 'reload: a new agent runs');
+kill 'STOP', $newer if $newer;
 ok(status($br)->{pending}, 'reload: the request still pending');
 sleep 0.8;                                # the old agent's tick is due
 kill 'CONT', $old;
 ok(wait_for(10, sub { !kill 0, $old }), 'reload: the old agent exited');
-kill 'CONT', $next if $next;
+kill 'CONT', $newer if $newer;
 $s = status_when($br, 20, sub { !$_[0]{running} && !$_[0]{pending}
                                 && ($_[0]{last} // {})->{ok} });
 ok($s, 'reload: the new agent ran the backup, and the status says so');
