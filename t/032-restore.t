@@ -231,6 +231,11 @@ is($rc, 6, 'or with --tombstone-ttl-hours');
 is(sha256_hex(slurp("$dd/data.mdb")), $sum, 'the store unchanged');
 ($rc, $out) = run_restore('--bogus', $backup, $dd);
 is($rc, 2, 'an unknown option is a usage error (2)');
+($rc, $out) = run_restore($n1->prefix . '/conf', $dd);
+is($rc, 2, 'a directory as the backup is a usage error (2)');
+like($out, qr/^kvs-restore: the backup "\Q${\ $n1->prefix}\E\/conf" is not a regular file$/m,
+     'saying so');
+is(sha256_hex(slurp("$dd/data.mdb")), $sum, 'the store unchanged');
 
 # the round trip: wipe, restore, start
 

@@ -587,11 +587,18 @@ kvs_restore_unpack(void)
     ZSTD_inBuffer   ib;
     ZSTD_outBuffer  ob;
     ZSTD_DCtx      *dctx;
+    struct stat     sb;
 
     in = open(rs.backup, O_RDONLY);
     if (in == -1) {
         kvs_restore_fail(KVS_RESTORE_USAGE, "cannot read the backup \"%s\": "
                          "%s", rs.backup, strerror(errno));
+    }
+
+    /* a directory opens, and fails only at its first read */
+    if (fstat(in, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+        kvs_restore_fail(KVS_RESTORE_USAGE, "the backup \"%s\" is not a "
+                         "regular file", rs.backup);
     }
 
     out = open(rs.tmp_mdb, O_WRONLY | O_CREAT | O_EXCL, 0600);
