@@ -32,6 +32,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_kvs_module.h"
+#include "kvs_json.h"
 
 
 /* witnesses a verification reads at most */
@@ -71,6 +72,7 @@ static ngx_int_t ngx_http_kvs_audit_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_audit_verify(ngx_http_request_t *r);
 static void ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log);
 static void ngx_http_kvs_audit_verify_done(ngx_event_t *ev);
+static u_char *ngx_http_kvs_audit_text(u_char *p, const char *s);
 
 
 /*
@@ -422,14 +424,14 @@ ngx_http_kvs_audit_refused(ngx_http_request_t *r, kvs_audit_kind_e kind,
         slot->count = 0;
         slot->kind = (u_char) kind;
         slot->has_user = ev.user != NULL;
-        slot->user_len = (u_char) ngx_min(ev.user_len,
-                                          NGX_HTTP_KVS_AUDIT_FOLD_WHO);
-        slot->client_len = (u_char) ngx_min(ev.client_len,
-                                            NGX_HTTP_KVS_AUDIT_FOLD_WHO);
-        slot->method_len = (u_char) ngx_min(ev.method_len,
-                                            KVS_AUDIT_METHOD_MAX);
-        slot->object_len = (u_char) ngx_min(ev.object_len,
-                                            NGX_HTTP_KVS_AUDIT_FOLD_OBJECT);
+        slot->user_len = (u_char) kvs_audit_cut(ev.user, ev.user_len,
+                                                NGX_HTTP_KVS_AUDIT_FOLD_WHO);
+        slot->client_len = (u_char) kvs_audit_cut(ev.client, ev.client_len,
+                                                  NGX_HTTP_KVS_AUDIT_FOLD_WHO);
+        slot->method_len = (u_char) kvs_audit_cut(ev.method, ev.method_len,
+                                                  KVS_AUDIT_METHOD_MAX);
+        slot->object_len = (u_char) kvs_audit_cut(ev.object, ev.object_len,
+                                              NGX_HTTP_KVS_AUDIT_FOLD_OBJECT);
 
         p = slot->user;
         if (ev.user) {
@@ -1033,6 +1035,20 @@ ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log)
 }
 
 
+/* a string of the store's as JSON text: escaped, valid UTF-8, at most 6
+ * bytes a byte */
+
+static u_char *
+ngx_http_kvs_audit_text(u_char *p, const char *s)
+{
+    size_t  len;
+
+    len = ngx_strlen(s);
+
+    return p + kvs_json_encode(p, 6 * len, (const uint8_t *) s, len, NULL);
+}
+
+
 static void
 ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
 {
@@ -1057,14 +1073,14 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
         goto done;
     }
 
-    /* names, hashes and sentences: no byte of them needs escaping but
-     * the peers' names, which are node ids as the YAML allows them */
+    /* the bad entry's key, the reason and the peers' names are bytes of
+     * the store, which a tamperer chose: each may take 6 bytes escaped */
 
     size = sizeof("{\"ok\":false,\"entries\":,\"head\":\"\",\"entry\":\"\","
                   "\"reason\":\"\",\"witnessed\":{}}\n")
-           + 20 + KVS_AUDIT_HASH_HEX + 2 * sizeof(job->v.why)
-           + sizeof(job->v.bad)
-           + job->nwitnesses * (2 * KVS_AUDIT_NODE_MAX + 32);
+           + 20 + KVS_AUDIT_HASH_HEX + 6 * sizeof(job->v.why)
+           + 6 * sizeof(job->v.bad)
+           + job->nwitnesses * (6 * KVS_AUDIT_NODE_MAX + 32);
 
     body = ngx_pnalloc(r->pool, size);
     if (body == NULL) {
@@ -1077,15 +1093,16 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
                         job->entries);
 
         if (job->v.bad[0]) {
-            p = ngx_sprintf(p, "\"%s\"", job->v.bad);
+            *p++ = '"';
+            p = ngx_http_kvs_audit_text(p, job->v.bad);
+            *p++ = '"';
 
         } else {
             p = ngx_cpymem(p, "null", 4);
         }
 
         p = ngx_cpymem(p, ",\"reason\":\"", sizeof(",\"reason\":\"") - 1);
-        p = (u_char *) ngx_escape_json(p, (u_char *) job->v.why,
-                                       ngx_strlen(job->v.why));
+        p = ngx_http_kvs_audit_text(p, job->v.why);
         p = ngx_cpymem(p, "\"}\n", 3);
 
         ngx_kvs_log(NGX_LOG_WARN, c->log, 0, "kvs: the audit log does not "
@@ -1100,9 +1117,7 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
 
         for (i = 0; i < job->nwitnesses; i++) {
             *p++ = '"';
-            p = (u_char *) ngx_escape_json(p,
-                                     (u_char *) job->witnesses[i].peer,
-                                     ngx_strlen(job->witnesses[i].peer));
+            p = ngx_http_kvs_audit_text(p, job->witnesses[i].peer);
             p = ngx_sprintf(p, "\":%uL%s", job->witnesses[i].head.seq,
                             i + 1 < job->nwitnesses ? "," : "");
         }

@@ -183,10 +183,14 @@ ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
     n = &ngx_http_kvs_notes[ngx_http_kvs_fill][ngx_http_kvs_nnotes++];
 
     n->ev = *ev;
-    n->ev.user_len = ngx_min(ev->user_len, KVS_AUDIT_USER_MAX);
-    n->ev.client_len = ngx_min(ev->client_len, KVS_AUDIT_CLIENT_MAX);
-    n->ev.method_len = ngx_min(ev->method_len, KVS_AUDIT_METHOD_MAX);
-    n->ev.object_len = ngx_min(ev->object_len, KVS_AUDIT_OBJECT_MAX);
+    n->ev.user_len = kvs_audit_cut(ev->user, ev->user_len,
+                                   KVS_AUDIT_USER_MAX);
+    n->ev.client_len = kvs_audit_cut(ev->client, ev->client_len,
+                                     KVS_AUDIT_CLIENT_MAX);
+    n->ev.method_len = kvs_audit_cut(ev->method, ev->method_len,
+                                     KVS_AUDIT_METHOD_MAX);
+    n->ev.object_len = kvs_audit_cut(ev->object, ev->object_len,
+                                     KVS_AUDIT_OBJECT_MAX);
 
     n->ev.user = ev->user ? (const char *) ngx_cpymem(n->user, ev->user,
                                                       n->ev.user_len)

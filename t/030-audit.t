@@ -249,6 +249,12 @@ is(join(',', sort { $a <=> $b } map { $_->{seq} } @paged),
                                headers => \%A);
 ok((grep { $_->{ts} < $all[-1]{ts} } @{ $json->decode($body)->{entries} }) == 0,
    '?since leaves out earlier entries');
+for my $late ('9999999999999', '10000000000000', '10000000000001') {
+    ($st, $h, $body) = $node->request(GET => "/api/audit?since=$late",
+                                      headers => \%A);
+    is("$st " . scalar @{ $json->decode($body)->{entries} // [1] }, '200 0',
+       "?since=$late, past every entry: none (the keys' 13 digits wrapped)");
+}
 ($st, $h, $body) = $node->request(GET => '/api/audit?limit=1001', headers => \%A);
 is($st, 400, 'a limit above 1000: 400');
 ($st, $h, $body) = $node->request(GET => '/api/audit?since=x', headers => \%A);
@@ -295,6 +301,25 @@ for my $case (['an edit', qr/hmac is wrong/, 'edit', 3],
     ok(!$r->{ok}, "$what: ok is false");
     is($r->{entry}, $named, "$what: the entry named is $named");
     like($r->{reason}, $why, "$what: the reason ($r->{reason})");
+}
+
+# an entry under a key of bytes no text has: the verdict that names it
+# is still JSON, and UTF-8 (its raw bytes made it neither)
+{
+    copy("$data/../data.mdb.good", "$data/data.mdb") or die $!;
+    my $named = `$tamper $data rekey 3`;
+    is($?, 0, 'the tool: a key of odd bytes');
+    chomp $named;
+    $node->start;
+    my ($l, undef, $lb) = login('admin', 'admin-password');
+    my ($s, undef, $raw) = $node->request(GET => '/api/audit/verify',
+        headers => { Authorization => 'Bearer ' . json_field($lb, 'token') });
+    $node->stop;
+    my $v = eval { JSON::PP->new->utf8->decode($raw) };
+    ok($v, 'odd key: the verdict parses as UTF-8 JSON') or diag $raw;
+    ok($v && !$v->{ok}, 'odd key: ok is false');
+    is($v && $v->{entry}, $named =~ s/\xff/\x{fffd}/r,
+       'odd key: the entry named, 0xff as U+FFFD');
 }
 
 my ($s, $r) = tampered('a truncation', 'truncate', 2);

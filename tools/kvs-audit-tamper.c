@@ -11,6 +11,9 @@
  *                                          chained, under a key between
  *   kvs-audit-tamper DIR reorder SEQ SEQ2  the two entries swap keys
  *   kvs-audit-tamper DIR truncate N        the newest N entries gone
+ *   kvs-audit-tamper DIR rekey SEQ         the entry under a key of
+ *                                          bytes no text has ('"', a
+ *                                          control byte, 0xff)
  *
  * The log's entries are its keys in order (the n-th key holds entry n):
  * SEQ counts keys.
@@ -234,6 +237,29 @@ edit(uint64_t seq)
 
 
 static void
+rekey(uint64_t seq)
+{
+    char     key[KEY_LEN + 1], odd[KEY_LEN + 1];
+    size_t   len;
+    uint8_t  e[ENTRY_MAX + 1];
+
+    key_of(seq, key);
+    len = entry_of(key, e);
+
+    memcpy(odd, key, sizeof(odd));
+    odd[4] = '"';
+    odd[5] = '\x01';
+    odd[6] = (char) 0xff;
+
+    del(key, KEY_LEN);
+    put(odd, KEY_LEN, e, len);
+
+    fwrite(odd, 1, KEY_LEN, stdout);
+    putchar('\n');
+}
+
+
+static void
 delete(uint64_t seq, uint64_t last)
 {
     char  key[KEY_LEN + 1], next[KEY_LEN + 1];
@@ -357,7 +383,7 @@ main(int argc, char **argv)
 
     if (argc < 3) {
         fprintf(stderr, "usage: kvs-audit-tamper DIR list|edit SEQ|delete "
-                "SEQ|insert SEQ|reorder SEQ SEQ2|truncate N\n");
+                "SEQ|insert SEQ|reorder SEQ SEQ2|truncate N|rekey SEQ\n");
         return 1;
     }
 
@@ -386,6 +412,9 @@ main(int argc, char **argv)
 
     } else if (strcmp(argv[2], "reorder") == 0 && argc == 5) {
         reorder(arg_seq(argv[3], last), arg_seq(argv[4], last));
+
+    } else if (strcmp(argv[2], "rekey") == 0 && argc == 4) {
+        rekey(arg_seq(argv[3], last));
 
     } else if (strcmp(argv[2], "truncate") == 0 && argc == 4) {
         truncate_log(arg_seq(argv[3], last));

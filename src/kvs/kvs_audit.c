@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kvs_audit.h"
+#include "kvs_json.h"
 
 
 const kvs_audit_kind_t  kvs_audit_kinds[KVS_AUDIT_KINDS] = {
@@ -217,21 +218,29 @@ kvs_audit_num(uint8_t *p, uint64_t v)
 }
 
 
+/*
+ * A string of the client's (a user name, a path) as JSON text, cut to max
+ * bytes between characters: '"' and '\\' escaped, control bytes as
+ * \u00XX (the only escapes kvs_audit_parse() takes), and a byte that
+ * starts no well-formed UTF-8 character as U+FFFD, so that an entry is
+ * valid JSON whatever the client sent.  Each byte takes at most 6 of the
+ * entry, which KVS_AUDIT_ENTRY_MAX counts.
+ */
+
 static uint8_t *
 kvs_audit_str(uint8_t *p, const char *s, size_t len, size_t max)
 {
-    size_t             i;
+    size_t             i, n;
     unsigned char      c;
     static const char  hex[] = "0123456789abcdef";
 
-    if (len > max) {
-        len = max;
-    }
+    len = kvs_audit_cut(s, len, max);
 
     *p++ = '"';
 
-    for (i = 0; i < len; i++) {
+    for (i = 0; i < len; i += n) {
         c = (unsigned char) s[i];
+        n = 1;
 
         if (c == '"' || c == '\\') {
             *p++ = '\\';
@@ -242,14 +251,49 @@ kvs_audit_str(uint8_t *p, const char *s, size_t len, size_t max)
             *p++ = hex[c >> 4];
             *p++ = hex[c & 0x0f];
 
-        } else {
+        } else if (c < 0x80) {
             *p++ = c;
+
+        } else {
+            n = kvs_json_utf8_char((const uint8_t *) s + i,
+                                   (const uint8_t *) s + len);
+
+            if (n == 0) {
+                p = kvs_audit_lit(p, "\xef\xbf\xbd");
+                n = 1;
+
+            } else {
+                memcpy(p, s + i, n);
+                p += n;
+            }
         }
     }
 
     *p++ = '"';
 
     return p;
+}
+
+
+size_t
+kvs_audit_cut(const char *s, size_t len, size_t max)
+{
+    size_t  n;
+
+    if (len <= max) {
+        return len;
+    }
+
+    /* back over the continuation bytes (10xxxxxx) of a character cut, to
+     * its first byte, at most the 3 a character has after that */
+
+    for (n = max; n > 0 && max - n < 3
+                  && ((unsigned char) s[n] & 0xc0) == 0x80; n--)
+    {
+        /* void */
+    }
+
+    return ((unsigned char) s[n] & 0xc0) == 0x80 ? max : n;
 }
 
 

@@ -388,6 +388,27 @@ kvs_json_encode(uint8_t *dst, size_t size, const uint8_t *src, size_t len,
 }
 
 
+size_t
+kvs_json_utf8_char(const uint8_t *p, const uint8_t *end)
+{
+    const uint8_t   *next;
+    kvs_json_ctx_t   ctx;
+
+    if (p >= end) {
+        return 0;
+    }
+
+    if (*p < 0x80) {
+        return 1;
+    }
+
+    ctx.end = end;
+    next = kvs_json_utf8(&ctx, p);
+
+    return next ? (size_t) (next - p) : 0;
+}
+
+
 static const uint8_t *
 kvs_json_fail(kvs_json_ctx_t *ctx, const uint8_t *p, const char *why)
 {

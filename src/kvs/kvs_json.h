@@ -35,4 +35,8 @@ int kvs_json_utf8_check(const uint8_t *buf, size_t len);
 size_t kvs_json_encode(uint8_t *dst, size_t size, const uint8_t *src,
     size_t len, size_t *used);
 
+/* The bytes of the character that starts at p, before end: 1 for ASCII,
+ * those of a well-formed UTF-8 sequence, 0 when p starts none. */
+size_t kvs_json_utf8_char(const uint8_t *p, const uint8_t *end);
+
 #endif /* KVS_JSON_H */

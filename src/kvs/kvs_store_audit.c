@@ -238,13 +238,19 @@ kvs_store_audit_list(kvs_store_t *st, uint64_t since, const char *after,
         return KVS_ERROR;
     }
 
+    /* a key's 13 digits reach no later ms: nothing is at or after it
+     * (taken modulo, such a since wrapped to the first entries) */
+    if (since > KVS_AUDIT_TS_MAX) {
+        return KVS_OK;
+    }
+
     rc = mdb_cursor_open(st->read, st->audit, &c);
     if (rc != 0) {
         return kvs_store_read_failed(st, "reading the audit log", rc);
     }
 
     snprintf(start, sizeof(start), KVS_AUDIT_KEY_PREFIX "%013llu",
-             (unsigned long long) (since % 10000000000000ULL));
+             (unsigned long long) since);
 
     key.mv_data = start;
     key.mv_size = 4 + 13;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "kvs_audit.h"
+#include "kvs_json.h"
 #include "kvs_store.h"
 #include "kvs_test.h"
 
@@ -187,6 +188,68 @@ kvs_test_encode(void)
           "parse: its fields");
     CHECK(e.signed_len == len - (9 + KVS_AUDIT_HASH_HEX + 2),
           "parse: the hmac covers all before ,\"hmac\"");
+}
+
+
+/* what a client sends is no text: entries must be valid JSON anyway */
+
+static void
+kvs_test_utf8(void)
+{
+    char               obj[1 + 2 * 600 + 1];
+    uint8_t            out[KVS_AUDIT_ENTRY_MAX];
+    size_t             i, len, at;
+    const char        *why, *o;
+    kvs_audit_head_t   head;
+    kvs_audit_entry_t  e;
+    kvs_audit_event_t  ev;
+    const char        *key = "log:1795618467095:00000000-0000-0000-0000-"
+                             "000000000000";
+
+    /* "/" and 600 e-acutes: byte 1100 is the second of one */
+    obj[0] = '/';
+    for (i = 0; i < 600; i++) {
+        obj[1 + 2 * i] = (char) 0xc3;
+        obj[2 + 2 * i] = (char) 0xa9;
+    }
+    obj[sizeof(obj) - 1] = '\0';
+
+    CHECK(kvs_audit_cut(obj, 1201, 1100) == 1099,
+          "cut: before the character that max would split");
+    CHECK(kvs_audit_cut(obj, 1201, 1101) == 1101,
+          "cut: at max between two characters");
+    CHECK(kvs_audit_cut("abc", 3, 10) == 3 && kvs_audit_cut("abc", 3, 2) == 2,
+          "cut: ASCII at max");
+    CHECK(kvs_audit_cut("\x80\x80\x80\x80\x80", 5, 4) == 4,
+          "cut: no character to go back to, at max");
+
+    memset(&head, 0, sizeof(head));
+    kvs_test_event(&ev, "bob", obj);
+    ev.object_len = 1201;
+    len = kvs_audit_encode(&ev, 1795618467095ULL, key, "n1", 2, NULL,
+                           kvs_test_mac, &head, out);
+    CHECK(len > 0 && kvs_json_check(out, len, &at, &why) == 0,
+          "encode: a path cut at 1100 bytes inside a character is valid "
+          "JSON");
+    CHECK(kvs_audit_parse(out, len, &e) == NULL && e.object_len == 1099,
+          "encode: cut before that character");
+
+    memset(&head, 0, sizeof(head));
+    kvs_test_event(&ev, "bob\xc3", "/api/users/\xff\"x\x01\xc3\xa9");
+    len = kvs_audit_encode(&ev, 1795618467095ULL, key, "n1", 2, NULL,
+                           kvs_test_mac, &head, out);
+    CHECK(len > 0 && kvs_json_check(out, len, &at, &why) == 0,
+          "encode: bytes of no UTF-8 character make valid JSON");
+    o = strstr((char *) out, "\"object\":\"");
+    CHECK(o != NULL
+          && strncmp(o + 10, "/api/users/\xef\xbf\xbd\\\"x\\u0001\xc3\xa9\"",
+                     strlen("/api/users/\xef\xbf\xbd\\\"x\\u0001\xc3\xa9\""))
+             == 0,
+          "encode: each such byte U+FFFD, a character kept, escapes as "
+          "before");
+    CHECK(strstr((char *) out, "\"user\":\"bob\xef\xbf\xbd\"") != NULL,
+          "encode: a user name's cut character too");
+    CHECK(kvs_audit_parse(out, len, &e) == NULL, "parse: the entry reads");
 }
 
 
@@ -569,6 +632,7 @@ kvs_test_store(void)
 
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_encode),
+    KVS_TEST_CASE(kvs_test_utf8),
     KVS_TEST_CASE(kvs_test_hostile),
     KVS_TEST_CASE(kvs_test_verdicts),
     KVS_TEST_CASE(kvs_test_store),
