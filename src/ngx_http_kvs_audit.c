@@ -402,7 +402,9 @@ ngx_http_kvs_audit_refused(ngx_http_request_t *r, kvs_audit_kind_e kind,
 
     now = ngx_time();
     window = NGX_HTTP_KVS_AUDIT_FOLD_WINDOW(kmcf);
-    slot = &sh->audit_fold[hash % NGX_HTTP_KVS_AUDIT_FOLD_SLOTS];
+    /* the bit set above is in every hash: the slot is of the others
+     * (hash % SLOTS took the odd slots only) */
+    slot = &sh->audit_fold[(hash >> 1) % NGX_HTTP_KVS_AUDIT_FOLD_SLOTS];
 
     old = 0;
     fresh = 0;

@@ -218,6 +218,38 @@ is($failed[0]{count}, 1, 'with count 1');
 is($failed[0]{user}, undef, 'anonymous');
 is($failed[0]{status}, 401, 'status 401');
 
+# two clients whose denials alternate fold each in a slot of its own:
+# the CRC-32 of (kind 13, "u", name), with its low bit set, gives fold65
+# and fold80 one slot of 256 as (crc | 1) % 256 (173, only odd slots were
+# ever used) and two as (crc >> 1) % 256: sharing one, each denial took
+# the slot from the other and was written (6 entries for 6 denials)
+
+my %F;
+for my $u ('fold65', 'fold80') {
+    ($st) = $node->request(POST => '/api/users', headers => \%A,
+        body => qq({"username":"$u","password":"$u-password-1"}));
+    is($st, 201, "fold: user $u");
+    (undef, undef, $body) = login($u, "$u-password-1");
+    $F{$u} = { Authorization => 'Bearer ' . json_field($body, 'token') };
+}
+for (1 .. 3) {
+    for my $u ('fold65', 'fold80') {
+        ($st) = $node->request(GET => '/api/audit', headers => $F{$u});
+    }
+}
+is($st, 403, 'fold: the denials');
+my @denied;
+KVS::Node::wait_for(5, sub {
+    @denied = grep { $_->{kind} eq 'denied' && ($_->{user} // '') =~ /^fold/ }
+              entries($node, %A);
+    @denied >= 2 });
+sleep 1;                                  # anything more would be written
+@denied = grep { $_->{kind} eq 'denied' && ($_->{user} // '') =~ /^fold/ }
+          entries($node, %A);
+is(join(' ', map { "$_->{user}:$_->{count}" } @denied),
+   'fold65:1 fold80:1',
+   'fold: two clients alternating, one entry each, the rest folded');
+
 # a stop flushes the folded count: no count is lost
 
 $node->stop;

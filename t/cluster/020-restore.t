@@ -53,6 +53,13 @@ $_->start for $c2, $c3;
 ok(wait_for(10, sub { health($c1) =~ /"member_count":3/ }),
    'three nodes form a cluster');
 
+# rc2 and rc3 start empty and bootstrap, each from a random peer: one
+# that is itself syncing answers 503 and is tried again, so the two may
+# take turns on each other for a while (CI saw 2 s) before one picks rc1;
+# a syncing rc2 refuses the writes below
+ok(wait_for(30, sub { !grep { health($_) !~ /"mode":"normal"/ } $c2, $c3 }),
+   'rc2 and rc3 have bootstrapped: normal mode');
+
 ok(write_keys($c1, 'old', 300), '300 keys written on rc1');
 ok(wait_for(10, sub { status($c3, 'old/300') == 200 }), 'and pushed to rc3');
 
