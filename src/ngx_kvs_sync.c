@@ -53,6 +53,8 @@ typedef struct {
     ngx_uint_t           pulled;
     size_t               bytes;
     ngx_uint_t           bootstrap;
+    char                 failed[256];    /* bootstrap: the peer whose walk
+                                            failed last ("" when none) */
     uint64_t             oldest;         /* bootstrap: what is older stays */
     ngx_event_t          ev;             /* next walk, or next page */
     ngx_connection_t     dummy;
@@ -154,6 +156,22 @@ ngx_kvs_sync_start(ngx_event_t *ev)
                == KVS_MEMBER_ALIVE)
         {
             alive[nalive++] = i;
+        }
+    }
+
+    /*
+     * A bootstrap tries another peer than the one that just failed it
+     * (often one bootstrapping too, which answers 503): nodes started
+     * empty together would otherwise take turns on one another while a
+     * peer in normal mode waits.
+     */
+
+    if (s->bootstrap && s->failed[0] && nalive > 1) {
+        for (i = 0; i < nalive; i++) {
+            if (ngx_strcmp(agent->view[alive[i]].node_id, s->failed) == 0) {
+                alive[i] = alive[--nalive];
+                break;
+            }
         }
     }
 
@@ -597,6 +615,12 @@ ngx_kvs_sync_end(const char *failure)
                     "buckets differed, %ui records pulled, %uz bytes",
                     s->node_id, s->nranges, s->nbuckets, s->pulled,
                     s->bytes);
+    }
+
+    if (s->bootstrap) {
+        ngx_cpystrn((u_char *) s->failed,
+                    (u_char *) (failure ? s->node_id : ""),
+                    sizeof(s->failed));
     }
 
     if (failure == NULL && s->bootstrap) {

@@ -64,4 +64,30 @@ ok(wait_for(5, sub { $n2->log_text =~ /bootstrap from "b1" done, \d+ records pul
 is($st, 200, 'and it takes writes again');
 
 $_->stop for $n1, $n2;
+
+# three nodes start empty with only each other as seeds: all stay
+# syncing, and each bootstrap walk fails with a 503.  A retry goes to
+# another peer than the one that just failed it, so that nodes started
+# together do not take turns on one another while a normal peer waits
+# (t/cluster/020 once saw two of them do so for 2 s): s2's attempts
+# alternate between s3 and s4, where a random pick repeated one half the
+# time
+
+my $gone = KVS::Node::free_port();
+my @s = map { KVS::Node->new(name => "s$_",
+                  yaml => $timing . "seed_nodes: [\"127.0.0.1:$gone\"]\n") }
+        3, 4;
+$_->start for @s;
+my $s2 = KVS::Node->new(name => 's2', yaml => $timing . 'seed_nodes: '
+                                              . seeds(@s) . "\n");
+$s2->start;
+my @tries;
+wait_for(20, sub {
+    @tries = $s2->log_text =~ /bootstrapping from "(s\d)"/g;
+    @tries >= 8 });
+ok(@tries >= 8, 's2 tried 8 times to bootstrap: ' . join(' ', @tries));
+is(scalar(grep { $tries[$_] eq $tries[$_ - 1] } 1 .. $#tries), 0,
+   'never from the peer whose walk failed the try before');
+like(health($s2), qr/"mode":"syncing"/, 'and it is still syncing, as are they');
+$_->stop for $s2, @s;
 done_testing;
