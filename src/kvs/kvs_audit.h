@@ -213,10 +213,10 @@ int kvs_audit_verify_end(kvs_audit_verify_t *v);
 
 /* hex of a hash, 128 chars and a NUL; and back: 0 or -1 */
 void kvs_audit_hex(char *out, const uint8_t *hash);
+int kvs_audit_unhex(uint8_t *out, const char *in, size_t len);
 
 /* the bytes of s kept when it is cut to at most max: never in the middle
  * of a UTF-8 character */
 size_t kvs_audit_cut(const char *s, size_t len, size_t max);
-int kvs_audit_unhex(uint8_t *out, const char *in, size_t len);
 
 #endif /* KVS_AUDIT_H */
