@@ -68,6 +68,8 @@ static void ngx_http_kvs_audit_event(ngx_http_request_t *r,
     kvs_audit_event_t *ev, kvs_audit_kind_e kind, ngx_str_t *object,
     ngx_str_t *user);
 static void ngx_http_kvs_audit_fold_event(ngx_http_kvs_audit_folded_t *f);
+static ngx_int_t ngx_http_kvs_audit_read_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx);
 static ngx_int_t ngx_http_kvs_audit_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_audit_verify(ngx_http_request_t *r);
 static void ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log);
@@ -565,26 +567,34 @@ ngx_http_kvs_audit_flush(ngx_cycle_t *cycle, ngx_uint_t all)
 }
 
 
-/* audit_reads: a GET of a key that answered 200, with the version read */
+/*
+ * audit_reads: a GET of a key that answers 200, with the version read.
+ * Its entry is a note and the answer does not wait for it, unless the
+ * notes are full (reads come faster than commits take them): then the
+ * read waits, its entry queued as a write of its own, and is answered
+ * once that is durable, so that no read goes without its entry.  Returns
+ * NGX_DECLINED when the caller answers now, NGX_DONE when the read waits.
+ */
 
-void
+ngx_int_t
 ngx_http_kvs_audit_read(ngx_http_request_t *r, ngx_str_t *key,
-    const kvs_version_t *version)
+    const kvs_version_t *version, u_char *body, size_t len)
 {
     u_char                    *p;
-    ngx_str_t                  object;
+    ngx_str_t                  object, *answer;
     kvs_audit_event_t          ev;
+    ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
     if (!kmcf->kc.audit_reads || !ngx_http_kvs_audit_on()) {
-        return;
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, sizeof("/kv/") - 1 + key->len);
     if (p == NULL) {
-        return;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     object.data = p;
@@ -594,7 +604,44 @@ ngx_http_kvs_audit_read(ngx_http_request_t *r, ngx_str_t *key,
     ngx_http_kvs_audit_event(r, &ev, KVS_AUDIT_READ, &object, NULL);
     ev.status = NGX_HTTP_OK;
 
-    ngx_http_kvs_write_note(&ev, version);
+    if (ngx_http_kvs_write_note_try(&ev, version) == NGX_OK) {
+        return NGX_DECLINED;
+    }
+
+    ctx = ngx_http_kvs_get_ctx(r);
+    answer = ngx_palloc(r->pool, sizeof(ngx_str_t));
+
+    if (ctx == NULL || answer == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    answer->data = body;
+    answer->len = len;
+
+    /* the event's strings are the request's, which outlives the write */
+    ctx->audit = ev;
+    ngx_memzero(&ctx->write, sizeof(kvs_write_t));
+    ctx->write.op = KVS_WRITE_AUDIT;
+    ctx->write.audit = &ctx->audit;
+    ctx->write.version = *version;
+    ctx->writes = NULL;
+    ctx->data = answer;
+    ctx->written = ngx_http_kvs_audit_read_written;
+
+    ngx_kvs_debug(r->connection->log, "kvs audit: the notes are full, the "
+                  "read of \"%V\" waits for its entry", key);
+
+    return ngx_http_kvs_write_queue(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_audit_read_written(ngx_http_request_t *r,
+    ngx_http_kvs_ctx_t *ctx)
+{
+    ngx_str_t  *answer = ctx->data;
+
+    return ngx_http_kvs_send(r, NGX_HTTP_OK, answer->data, answer->len);
 }
 
 

@@ -314,7 +314,11 @@ ngx_http_kvs_get(ngx_http_request_t *r, ngx_str_t *key,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_kvs_audit_read(r, key, &hdr.version);
+    status = ngx_http_kvs_audit_read(r, key, &hdr.version, copy,
+                                     hdr.raw_len);
+    if (status != NGX_DECLINED) {
+        return status;
+    }
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, copy, hdr.raw_len);
 }

@@ -495,14 +495,16 @@ void ngx_http_kvs_audit_attach(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx);
 void ngx_http_kvs_audit_refused(ngx_http_request_t *r,
     kvs_audit_kind_e kind, ngx_uint_t status);
-void ngx_http_kvs_audit_read(ngx_http_request_t *r, ngx_str_t *key,
-    const kvs_version_t *version);
+ngx_int_t ngx_http_kvs_audit_read(ngx_http_request_t *r, ngx_str_t *key,
+    const kvs_version_t *version, u_char *body, size_t len);
 void ngx_http_kvs_audit_flush(ngx_cycle_t *cycle, ngx_uint_t all);
 u_char *ngx_http_kvs_audit_heads(ngx_http_kvs_main_conf_t *kmcf,
     u_char *p, u_char *last);
 ngx_int_t ngx_http_kvs_audit_witness(ngx_http_request_t *r,
     ngx_http_kvs_ctx_t *ctx, ngx_str_t *sender);
 ngx_int_t ngx_http_kvs_audit_handler(ngx_http_request_t *r);
+ngx_int_t ngx_http_kvs_write_note_try(const kvs_audit_event_t *ev,
+    const kvs_version_t *version);
 void ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
     const kvs_version_t *version);
 

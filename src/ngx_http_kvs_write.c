@@ -17,7 +17,8 @@
  * Audit events that answer no write (a denial, a failed login, a read
  * with audit_reads) are notes: copied into the stage's notes, they join
  * the next batch as audit-only writes, and their requests do not wait.
- * Notes fill one of two arrays while a batch commits the other's.
+ * Notes fill one of two arrays while a batch commits the other's; a read
+ * whose note finds them full waits instead, its entry queued as a write.
  */
 
 #include <ngx_config.h>
@@ -160,10 +161,15 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 }
 
 
-/* an audit event to be written with the next batch; no request waits */
+/*
+ * An audit event to be written with the next batch; no request waits.
+ * NGX_BUSY: the notes are full, and the event is not taken: a caller with
+ * a request holds it and queues the event as a write of its own
+ * (ngx_http_kvs_audit_read), the others lose it (ngx_http_kvs_write_note).
+ */
 
-void
-ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
+ngx_int_t
+ngx_http_kvs_write_note_try(const kvs_audit_event_t *ev,
     const kvs_version_t *version)
 {
     ngx_http_kvs_note_t  *n;
@@ -172,12 +178,7 @@ ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
 
     if (ngx_http_kvs_nnotes == NGX_HTTP_KVS_NOTES_MAX) {
         ngx_thread_mutex_unlock(&ngx_http_kvs_stage_mutex, ngx_cycle->log);
-
-        ngx_kvs_log(NGX_LOG_ERR, ngx_cycle->log, 0,
-                    "kvs: an audit entry of \"%s\" was lost: %d wait for "
-                    "the commit in progress", kvs_audit_kinds[ev->kind].name,
-                    NGX_HTTP_KVS_NOTES_MAX);
-        return;
+        return NGX_BUSY;
     }
 
     n = &ngx_http_kvs_notes[ngx_http_kvs_fill][ngx_http_kvs_nnotes++];
@@ -214,6 +215,21 @@ ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
 
     if (!ngx_http_kvs_busy) {
         ngx_http_kvs_write_post();
+    }
+
+    return NGX_OK;
+}
+
+
+void
+ngx_http_kvs_write_note(const kvs_audit_event_t *ev,
+    const kvs_version_t *version)
+{
+    if (ngx_http_kvs_write_note_try(ev, version) == NGX_BUSY) {
+        ngx_kvs_log(NGX_LOG_ERR, ngx_cycle->log, 0,
+                    "kvs: an audit entry of \"%s\" was lost: %d wait for "
+                    "the commit in progress", kvs_audit_kinds[ev->kind].name,
+                    NGX_HTTP_KVS_NOTES_MAX);
     }
 }
 

@@ -10,6 +10,7 @@ use File::Basename qw(dirname);
 use File::Copy qw(copy);
 use JSON::PP;
 use Time::HiRes qw(sleep time);
+use IO::Socket::INET;
 use KVS::Node;
 
 my $module = $ENV{KVS_MODULE}
@@ -373,6 +374,38 @@ is($e[1]{version}{uuid}, $e[0]{version}{uuid}, 'and the version read');
 is($e[1]{user}, undef, 'anonymous, auth being off');
 ($vst, $v) = verify($reads);
 ok($v->{ok}, 'audit on without auth: verify is open, and passes');
+
+# reads beyond what a commit takes wait for one, they are not dropped: 300
+# GETs sent at once on as many connections to one worker, while its notes
+# hold 64 (each answered read used to be noted, and the 65th on lost)
+
+my @socks;
+for (1 .. 300) {
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $reads->port, Proto => 'tcp',
+                                  Timeout => 10)
+        or die "connect: $!";
+    push @socks, $s;
+}
+print { $_ } "GET /kv/r HTTP/1.0\r\nHost: localhost\r\n\r\n" for @socks;
+my %answered;
+for my $s (@socks) {
+    local $/;
+    my $answer = <$s> // '';
+    $answered{$answer =~ m{^HTTP/1\.\d (\d{3})} ? $1 : 'none'}++;
+    close $s;
+}
+is(join(' ', map { "$_:$answered{$_}" } sort keys %answered), '200:300',
+   'audit_reads: 300 GETs at once are answered 200');
+$deadline = time + 10;
+do { @e = entries($reads); sleep 0.1 }
+    while (@e < 302 && time < $deadline);
+is(scalar(grep { $_->{kind} eq 'read' } @e), 301,
+   'each made its read entry (and the first GET its own)');
+unlike($reads->log_text, qr/audit entry of "read" was lost/,
+       'none was lost');
+($vst, $v) = verify($reads);
+ok($v->{ok}, 'the chain of them verifies');
 $reads->stop;
 
 done_testing;
