@@ -932,30 +932,56 @@ ngx_http_kvs_audit_one(const char *key, size_t klen, const uint8_t *entry,
 {
     ngx_http_kvs_audit_page_t *pg = data;
 
-    ngx_str_t  *item;
+    u_char      *p;
+    size_t       at, elen;
+    ngx_str_t   *item;
+    const char  *why;
 
     item = ngx_array_push(pg->items);
     if (item == NULL) {
         return KVS_ERROR;
     }
 
-    /* the read transaction ends before the answer is sent */
-    item->data = ngx_pnalloc(pg->request->pool, len);
-    if (item->data == NULL) {
-        return KVS_ERROR;
+    /* keys and entries are the node's own, unless the store was edited:
+     * the page stays JSON whatever they hold, and verify names the entry */
+
+    elen = kvs_json_encode(NULL, 0, (const uint8_t *) key, klen, NULL);
+
+    if (kvs_json_check(entry, len, &at, &why) == 0) {
+
+        /* the read transaction ends before the answer is sent */
+        item->data = ngx_pnalloc(pg->request->pool, len);
+        if (item->data == NULL) {
+            return KVS_ERROR;
+        }
+
+        item->len = ngx_cpymem(item->data, entry, len) - item->data;
+
+    } else {
+        p = ngx_pnalloc(pg->request->pool,
+                        sizeof("{\"key\":\"\",\"damaged\":\"the stored entry "
+                               "is not JSON:  at byte \"}") - 1
+                        + elen + ngx_strlen(why) + NGX_SIZE_T_LEN);
+        if (p == NULL) {
+            return KVS_ERROR;
+        }
+
+        item->data = p;
+        p = ngx_cpymem(p, "{\"key\":\"", sizeof("{\"key\":\"") - 1);
+        p += kvs_json_encode(p, elen, (const uint8_t *) key, klen, NULL);
+        p = ngx_sprintf(p, "\",\"damaged\":\"the stored entry is not "
+                        "JSON: %s at byte %uz\"}", why, at);
+        item->len = p - item->data;
     }
 
-    ngx_memcpy(item->data, entry, len);
-    item->len = len;
-
-    pg->last.data = ngx_pnalloc(pg->request->pool, klen);
+    pg->last.data = ngx_pnalloc(pg->request->pool, elen);
     if (pg->last.data == NULL) {
         return KVS_ERROR;
     }
 
-    ngx_memcpy(pg->last.data, key, klen);
-    pg->last.len = klen;
-    pg->size += len + 1;
+    pg->last.len = kvs_json_encode(pg->last.data, elen,
+                                   (const uint8_t *) key, klen, NULL);
+    pg->size += item->len + 1;
 
     return KVS_OK;
 }

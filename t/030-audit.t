@@ -320,7 +320,9 @@ sub tampered {
         headers => { Authorization => 'Bearer ' . json_field($lb, 'token') });
     $node->stop;
     # strict: the verdict must be UTF-8 JSON whatever bytes it names
-    return ($s, eval { JSON::PP->new->utf8->decode($raw) }, $named, $raw);
+    # (scalar: a failed eval is an empty list, which would shift the rest)
+    return ($s, scalar eval { JSON::PP->new->utf8->decode($raw) }, $named,
+            $raw);
 }
 
 for my $case (['an edit', qr/hmac is wrong/, 'edit', 3],
@@ -344,6 +346,44 @@ for my $case (['an edit', qr/hmac is wrong/, 'edit', 3],
     ok($v && !$v->{ok}, 'odd key: ok is false');
     is($v && $v->{entry}, $named =~ s/\xff/\x{fffd}/r,
        'odd key: the entry named, 0xff as U+FFFD');
+}
+
+# pages of a tampered log are still UTF-8 JSON: an entry that is not JSON
+# is named by its key, and a key of odd bytes is escaped as "next"
+sub page {
+    my ($query) = @_;
+    my (undef, undef, $lb) = login('admin', 'admin-password');
+    my ($st, undef, $raw) = $node->request(GET => "/api/audit?$query",
+        headers => { Authorization => 'Bearer ' . json_field($lb, 'token') });
+    return ($st, scalar eval { JSON::PP->new->utf8->decode($raw) }, $raw);
+}
+
+{
+    my ($s, $v, $named) = tampered('a garbled entry', 'garble', 3);
+    ok(!$v->{ok}, 'garbled: ok is false');
+    is($v->{entry}, $named, 'garbled: the entry named');
+    $node->start;
+    my ($st, $pg, $raw) = page('limit=1000');
+    is($st, 200, 'garbled: the page answers');
+    ok($pg, 'garbled: the page parses as UTF-8 JSON') or diag $raw;
+    my @bad = grep { exists $_->{damaged} } @{ $pg ? $pg->{entries} : [] };
+    is(scalar @bad, 1, 'one entry is shown as damaged');
+    is($bad[0] && $bad[0]{key}, $named, 'named by its key');
+    like($bad[0] && $bad[0]{damaged}, qr/^the stored entry is not JSON: .+ at byte \d+$/,
+         'saying why');
+    $node->stop;
+    my @keys = split /\n/, `$tamper $data list`;
+    is(scalar @{ $pg ? $pg->{entries} : [] }, scalar @keys,
+       'the other entries are all there');
+
+    # odd bytes inside entry 3's uuid: it stays third, and ends a page of 3
+    tampered('a key of odd bytes, paged', 'rekey', 3, 40);
+    $node->start;
+    ($st, $pg, $raw) = page('limit=3');
+    ok($pg, 'odd key as next: the page parses as UTF-8 JSON') or diag $raw;
+    like($pg && $pg->{next}, qr/^log:\d{13}:.{22}"\x01\x{fffd}/,
+         'next is the key, escaped, 0xff as U+FFFD');
+    $node->stop;
 }
 
 my ($s, $r) = tampered('a truncation', 'truncate', 2);

@@ -11,9 +11,14 @@
  *                                          chained, under a key between
  *   kvs-audit-tamper DIR reorder SEQ SEQ2  the two entries swap keys
  *   kvs-audit-tamper DIR truncate N        the newest N entries gone
- *   kvs-audit-tamper DIR rekey SEQ         the entry under a key of
+ *   kvs-audit-tamper DIR rekey SEQ [AT]    the entry under a key of
  *                                          bytes no text has ('"', a
- *                                          control byte, 0xff)
+ *                                          control byte, 0xff) from byte
+ *                                          AT (default 4: the key sorts
+ *                                          before every ?since)
+ *   kvs-audit-tamper DIR garble SEQ        the entry's second half
+ *                                          replaced by bytes no JSON and
+ *                                          no text has
  *
  * The log's entries are its keys in order (the n-th key holds entry n):
  * SEQ counts keys.
@@ -237,19 +242,29 @@ edit(uint64_t seq)
 
 
 static void
-rekey(uint64_t seq)
+rekey(uint64_t seq, const char *at_arg)
 {
-    char     key[KEY_LEN + 1], odd[KEY_LEN + 1];
-    size_t   len;
-    uint8_t  e[ENTRY_MAX + 1];
+    char           key[KEY_LEN + 1], odd[KEY_LEN + 1], *end;
+    size_t         len;
+    uint8_t        e[ENTRY_MAX + 1];
+    unsigned long  at;
+
+    at = at_arg ? strtoul(at_arg, &end, 10) : 4;
+
+    if (at_arg && (*end != '\0' || at > KEY_LEN - 3)) {
+        fprintf(stderr, "kvs-audit-tamper: \"%s\" is no byte of a key: 0 "
+                "to %d\n", at_arg, KEY_LEN - 3);
+        mdb_txn_abort(txn);
+        exit(1);
+    }
 
     key_of(seq, key);
     len = entry_of(key, e);
 
     memcpy(odd, key, sizeof(odd));
-    odd[4] = '"';
-    odd[5] = '\x01';
-    odd[6] = (char) 0xff;
+    odd[at] = '"';
+    odd[at + 1] = '\x01';
+    odd[at + 2] = (char) 0xff;
 
     del(key, KEY_LEN);
     put(odd, KEY_LEN, e, len);
@@ -338,6 +353,25 @@ insert(uint64_t seq)
 }
 
 
+static void
+garble(uint64_t seq)
+{
+    char     key[KEY_LEN + 1];
+    size_t   len, half;
+    uint8_t  e[ENTRY_MAX + 1];
+
+    key_of(seq, key);
+    len = entry_of(key, e);
+
+    for (half = len / 2; half < len; half++) {
+        e[half] = (half & 1) ? '"' : 0xff;
+    }
+
+    put(key, KEY_LEN, e, len);
+    printf("%s\n", key);
+}
+
+
 /* entries a and b swap keys: each is kept under the other's */
 
 static void
@@ -383,7 +417,8 @@ main(int argc, char **argv)
 
     if (argc < 3) {
         fprintf(stderr, "usage: kvs-audit-tamper DIR list|edit SEQ|delete "
-                "SEQ|insert SEQ|reorder SEQ SEQ2|truncate N|rekey SEQ\n");
+                "SEQ|insert SEQ|reorder SEQ SEQ2|truncate N|rekey SEQ [AT]|"
+                "garble SEQ\n");
         return 1;
     }
 
@@ -413,8 +448,11 @@ main(int argc, char **argv)
     } else if (strcmp(argv[2], "reorder") == 0 && argc == 5) {
         reorder(arg_seq(argv[3], last), arg_seq(argv[4], last));
 
-    } else if (strcmp(argv[2], "rekey") == 0 && argc == 4) {
-        rekey(arg_seq(argv[3], last));
+    } else if (strcmp(argv[2], "rekey") == 0 && (argc == 4 || argc == 5)) {
+        rekey(arg_seq(argv[3], last), argc == 5 ? argv[4] : NULL);
+
+    } else if (strcmp(argv[2], "garble") == 0 && argc == 4) {
+        garble(arg_seq(argv[3], last));
 
     } else if (strcmp(argv[2], "truncate") == 0 && argc == 4) {
         truncate_log(arg_seq(argv[3], last));
