@@ -231,12 +231,21 @@ void
 ngx_http_kvs_backup_dir(ngx_cycle_t *cycle, ngx_http_kvs_main_conf_t *kmcf,
     ngx_core_conf_t *ccf)
 {
+    ngx_file_info_t  fi;
+
     if (mkdir((char *) kmcf->backup_dir.data, 0700) == -1) {
 
         if (ngx_errno != NGX_EEXIST) {
             ngx_kvs_log(NGX_LOG_WARN, cycle->log, ngx_errno,
                         "kvs: backup_dir \"%V\" cannot be made; backups "
                         "fail until it can", &kmcf->backup_dir);
+
+        } else if (ngx_file_info(kmcf->backup_dir.data, &fi) != NGX_FILE_ERROR
+                   && !ngx_is_dir(&fi))
+        {
+            ngx_kvs_log(NGX_LOG_WARN, cycle->log, 0,
+                        "kvs: backup_dir \"%V\" is not a directory; "
+                        "backups fail until it is", &kmcf->backup_dir);
         }
 
         return;
@@ -600,7 +609,9 @@ ngx_http_kvs_backup_files(ngx_http_request_t *r, ngx_array_t *files)
 
         ngx_cpystrn(p, (u_char *) de->d_name, len + 1);
 
-        if (ngx_file_info(path, &fi) == NGX_FILE_ERROR
+        /* the files the retention would delete: not a link, which it
+         * leaves, whatever the link points to */
+        if (ngx_link_info(path, &fi) == NGX_FILE_ERROR
             || !ngx_is_file(&fi))
         {
             continue;

@@ -324,6 +324,10 @@ my @old = (name_at('b1', time - 10 * $day), name_at('b1', time - 8 * $day));
 my @kept = (name_at('b1', time - 6 * $day), name_at('other', time - 10 * $day),
             'notes.txt');
 $b1->put_file("backups/$_", "x") for @old, @kept;
+# a link named like an old backup: the retention leaves it (not a file it
+# made), so the status does not list it either
+my $link = name_at('b1', time - 9 * $day);
+symlink("$dir/notes.txt", "$dir/$link") or die "symlink: $!";
 my $before = $s->{last}{file};
 ($st) = $b1->request(POST => '/api/backup');
 $s = status_when($b1, 90, sub { !$_[0]{running} && !$_[0]{pending}
@@ -335,6 +339,8 @@ ok(-e "$dir/$kept[1]" && -e "$dir/notes.txt", "other nodes' files and others sta
 like($b1->log_text, qr/backup ".*\Q$old[0]\E" deleted: older than backup_retention_days \(7\)/,
      'each deletion is logged');
 is(scalar @{ $s->{backups} }, 4, 'the status lists the three new and the 6-day one');
+ok(-l "$dir/$link", 'a link named like a backup 9 days old stays');
+ok(!grep({ $_->{file} eq $link } @{ $s->{backups} }), 'and is not listed');
 
 $c2->stop;
 $b1->stop;
@@ -424,6 +430,25 @@ like($body, qr/^\{"error":"the method DELETE is not allowed/, 'a JSON error');
 is($st, 405, 'GET /api/backup: 405');
 is($h->{allow}, 'POST', 'Allow: POST');
 $b4->stop;
+
+# backup_dir a regular file itself: said so, not the temporary file's
+# "Not a directory"
+
+my $b5 = KVS::Node->new(name => 'b5', workers => 1,
+                        yaml => "backup_dir: conf/node.yaml
+");
+$b5->start;
+($st) = $b5->request(POST => '/api/backup');
+is($st, 202, 'backup_dir a file: POST');
+$s = status_when($b5, 20, sub { $_[0]{last} && !$_[0]{running} });
+is($s && $s->{last}{ok}, JSON::PP::false, 'backup_dir a file: the backup failed');
+like($s && $s->{last}{error}, qr/^backup_dir ".*conf\/node\.yaml" is not a directory$/,
+     'saying so');
+like($b5->log_text, qr/\[warn\].*kvs: backup_dir ".*conf\/node\.yaml" is not a directory; backups fail until it is/,
+     'the start warned');
+like(`cat ${\ $b5->prefix }/conf/node.yaml`, qr/^backup_dir: conf\/node\.yaml$/m,
+     'the file is untouched');
+$b5->stop;
 
 
 # near max_db_size, the pages a backup pins fill the map: PUTs get 507,

@@ -211,6 +211,7 @@ kvs_backup_write(kvs_store_t *st, const char *dir, const char *name,
     int level, kvs_backup_result_t *res, char *err, size_t errlen)
 {
     int                  rc, fd, pipes[2];
+    struct stat          sb;
     char                 final[KVS_BACKUP_PATH_MAX];
     char                 path[KVS_BACKUP_PATH_MAX + sizeof(KVS_BACKUP_TMP)];
     pthread_t            thread;
@@ -228,10 +229,18 @@ kvs_backup_write(kvs_store_t *st, const char *dir, const char *name,
 
     snprintf(path, sizeof(path), "%s" KVS_BACKUP_TMP, final);
 
-    if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-        kvs_backup_failed(err, errlen, "creating backup_dir", dir, dir,
-                          errno);
-        return -1;
+    if (mkdir(dir, 0700) == -1) {
+        if (errno != EEXIST) {
+            kvs_backup_failed(err, errlen, "creating backup_dir", dir, dir,
+                              errno);
+            return -1;
+        }
+
+        if (stat(dir, &sb) == 0 && !S_ISDIR(sb.st_mode)) {
+            snprintf(err, errlen, "backup_dir \"%s\" is not a directory",
+                     dir);
+            return -1;
+        }
     }
 
     fd = open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
