@@ -49,6 +49,8 @@ typedef struct {
     ngx_msec_t           retry_at;
     ngx_uint_t           failures;
     ngx_uint_t           busy;
+    ngx_uint_t           forgotten;     /* removed while busy: the answer
+                                           frees the slot */
     ngx_uint_t           metric;        /* its slot of per-peer metrics */
     ngx_uint_t           nsent;         /* records in flight */
     uint64_t             sent[NGX_HTTP_KVS_APPLY_MAX];  /* their versions'
@@ -231,7 +233,18 @@ ngx_kvs_push_peer(ngx_kvs_agent_t *agent, kvs_member_t *m)
         }
     }
 
-    if (ngx_kvs_push_npeers == NGX_KVS_AGENT_PEERS_MAX) {
+    /* a slot stays where it is while its call is out (the call points to
+     * it): a removed member's slot is free, node_id "", and taken again */
+
+    for (i = 0; i < ngx_kvs_push_npeers; i++) {
+        if (ngx_kvs_push_peers[i].node_id[0] == '\0'
+            && !ngx_kvs_push_peers[i].busy)
+        {
+            break;
+        }
+    }
+
+    if (i == NGX_KVS_AGENT_PEERS_MAX) {
         return NULL;
     }
 
@@ -254,7 +267,12 @@ ngx_kvs_push_peer(ngx_kvs_agent_t *agent, kvs_member_t *m)
         return NULL;
     }
 
-    pp = &ngx_kvs_push_peers[ngx_kvs_push_npeers++];
+    pp = &ngx_kvs_push_peers[i];
+
+    if (i == ngx_kvs_push_npeers) {
+        ngx_kvs_push_npeers++;
+    }
+
     ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
 
     ngx_cpystrn((u_char *) pp->node_id, (u_char *) m->node_id,
@@ -378,6 +396,13 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
     agent = ngx_kvs_agent;
     pp = call->data;
     pp->busy = 0;
+
+    if (pp->forgotten) {
+        /* its member was removed meanwhile, its cursor with it */
+        ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
+        ngx_destroy_pool(call->pool);
+        return;
+    }
 
     if (call->status == NGX_HTTP_OK) {
         pp->cursor = pp->sending;
@@ -547,17 +572,30 @@ ngx_kvs_push_trim(ngx_kvs_agent_t *agent)
 void
 ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id)
 {
-    char        name[sizeof(KVS_PUSH_CURSOR) + 256];
-    char        err[KVS_STORE_ERRLEN];
-    ngx_uint_t  i;
+    char                  name[sizeof(KVS_PUSH_CURSOR) + 256];
+    char                  err[KVS_STORE_ERRLEN];
+    ngx_uint_t            i;
+    ngx_kvs_push_peer_t  *pp;
 
     for (i = 0; i < ngx_kvs_push_npeers; i++) {
-        if (ngx_strcmp(ngx_kvs_push_peers[i].node_id, node_id) == 0
-            && !ngx_kvs_push_peers[i].busy)
-        {
-            ngx_kvs_push_peers[i] = ngx_kvs_push_peers[--ngx_kvs_push_npeers];
-            break;
+        pp = &ngx_kvs_push_peers[i];
+
+        if (ngx_strcmp(pp->node_id, node_id) != 0) {
+            continue;
         }
+
+        /* the slot is freed, not filled with another: a call out for
+         * another peer points to that one's slot */
+
+        if (pp->busy) {
+            pp->node_id[0] = '\0';
+            pp->forgotten = 1;
+
+        } else {
+            ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
+        }
+
+        break;
     }
 
     ngx_snprintf((u_char *) name, sizeof(name) - 1, KVS_PUSH_CURSOR "%s%Z",

@@ -1,6 +1,7 @@
 # Push replication: a write on one node is readable on the others within a
 # second, deletes too, a read-only node takes replicated writes, and a node
-# frozen while others write catches up when thawed.
+# frozen while others write catches up when thawed; a member removed while
+# a push to another is on its way leaves that other's pushes going.
 use strict;
 use warnings;
 use Test::More;
@@ -125,4 +126,39 @@ for my $when ('before a reload', 'after a reload') {
 unlike($w1->log_text, qr/\[(alert|crit|emerg)\]/, 'no alert in w1\'s log');
 
 $_->stop for $w1, $w2;
+
+# A member removed while a push to another peer is on its way: the agent's
+# table of peers let the last slot (busy, its answer due) take the removed
+# one's place, so the answer cleared the old slot and the copy stayed busy:
+# nothing more was pushed to that peer until a restart.  f3 is frozen just
+# long enough to hold a push while f2, killed, is removed.
+
+my $ftiming = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
+            . "sync_interval: 120\ncatchup_interval: 120\n"
+            . "failure_timeout: 3\nremoval_timeout: 4\npeer_timeout: 5\n"
+            . "cluster_secret: $secret\n";
+my $f1 = KVS::Node->new(name => 'f1', yaml => $ftiming . "seed_nodes: []\n");
+my $f2 = KVS::Node->new(name => 'f2', yaml => $ftiming . 'seed_nodes: ' . seeds($f1) . "\n");
+my $f3 = KVS::Node->new(name => 'f3', yaml => $ftiming . 'seed_nodes: ' . seeds($f1) . "\n");
+$_->start for $f1, $f2, $f3;
+ok(wait_for(20, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mode":"normal","member_count":3/ } $f1, $f2, $f3 }),
+   'removal: three nodes');
+$f1->request(PUT => '/kv/warm', body => '1');
+ok(wait_for(5, sub { !grep { ($_->request(GET => '/kv/warm'))[0] != 200 } $f2, $f3 }),
+   'removal: f1 pushes to both (its table: f2, f3)');
+$f2->kill9;
+sleep 2.5;
+my @frozen = $f3->pids;
+kill 'STOP', @frozen;
+$f1->request(PUT => '/kv/held', body => '2');
+my $removed = wait_for(4, sub { $f1->log_text =~ /member "f2" \(.*\) removed/ });
+kill 'CONT', @frozen;
+ok($removed, 'f2 removed while the push to f3 was on its way');
+ok(wait_for(10, sub { ($f3->request(GET => '/kv/held'))[0] == 200 }),
+   'the push held by the freeze arrives');
+($st) = $f1->request(PUT => '/kv/after', body => '3');
+is($st, 200, 'a write on f1 after the removal');
+ok(wait_for(3, sub { ($f3->request(GET => '/kv/after'))[0] == 200 }),
+   'is pushed to f3 (anti-entropy is 120 s away)');
+$_->stop for $f1, $f3;
 done_testing;
