@@ -130,6 +130,7 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
     int                        n;
     size_t                     len, room;
     u_char                    *body;
+    uint64_t                   now;
     ngx_int_t                  rc;
     ngx_str_t                  sender;
     ngx_uint_t                 i, leave;
@@ -167,19 +168,26 @@ ngx_http_kvs_cluster_body(ngx_http_request_t *r)
 
     leave = ctx->route->flags & NGX_HTTP_KVS_LEAVE;
 
-    /* never take news about this node from others; the caller is alive */
+    /* the caller is alive, or leaving, as of this node's clock, whatever
+     * its own says: its word of itself beats what others said later */
 
-    n = (int) kvs_members_filter(m, n, kmcf->kc.node_id,
-                                 ngx_kvs_members_oldest(&kmcf->kc));
+    now = ngx_http_kvs_now_ms();
 
     for (i = 0; i < (ngx_uint_t) n; i++) {
         if (sender.len == ngx_strlen(m[i].node_id)
             && ngx_strncmp(m[i].node_id, sender.data, sender.len) == 0)
         {
-            m[i].last_seen = ngx_http_kvs_now_ms();
+            m[i].last_seen = now;
             m[i].state = leave ? KVS_MEMBER_LEFT : KVS_MEMBER_ALIVE;
+            m[i].own = 1;
         }
     }
+
+    /* never take news about this node from others, nor stamps ahead */
+
+    n = (int) kvs_members_filter(m, n, kmcf->kc.node_id,
+                                 ngx_kvs_members_oldest(&kmcf->kc),
+                                 now + KVS_MEMBERS_AHEAD_MS);
 
     ctx->write.op = KVS_WRITE_MEMBERS;
     ctx->write.members = m;

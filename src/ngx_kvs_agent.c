@@ -694,7 +694,9 @@ ngx_kvs_agent_answer(ngx_kvs_call_t *call)
     }
 
     n = (int) kvs_members_filter(m, n, agent->kmcf->kc.node_id,
-                                 ngx_kvs_members_oldest(&agent->kmcf->kc));
+                                 ngx_kvs_members_oldest(&agent->kmcf->kc),
+                                 ngx_http_kvs_now_ms()
+                                 + KVS_MEMBERS_AHEAD_MS);
 
     if (kvs_store_members_merge(agent->store, m, n, err, sizeof(err))
         != KVS_OK)

@@ -419,6 +419,7 @@ kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
         }
 
         m[n].state = state;
+        m[n].own = 0;
         n++;
     }
 
@@ -430,12 +431,14 @@ kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
 
 size_t
 kvs_members_filter(kvs_member_t *m, size_t n, const char *self,
-    uint64_t oldest)
+    uint64_t oldest, uint64_t newest)
 {
     size_t  i;
 
     for (i = 0; i < n; /* void */ ) {
-        if (strcmp(m[i].node_id, self) == 0 || m[i].last_seen < oldest) {
+        if (strcmp(m[i].node_id, self) == 0 || m[i].last_seen < oldest
+            || m[i].last_seen > newest)
+        {
             m[i] = m[--n];
             continue;
         }

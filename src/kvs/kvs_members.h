@@ -19,6 +19,10 @@
 /* The most a list may hold: a cluster larger than this is not gossiped. */
 #define KVS_MEMBERS_MAX  1024
 
+/* How far ahead of this node's clock a gossiped record may be stamped:
+ * clocks kept by NTP differ by far less. */
+#define KVS_MEMBERS_AHEAD_MS  60000
+
 /* The longest id, and the longest address, a member may have (bytes). */
 #define KVS_MEMBER_NAME_MAX  255
 
@@ -103,9 +107,12 @@ int kvs_members_parse(const char *json, size_t len, kvs_member_t *m,
     size_t max, const char **why);
 
 /* Drops the records a node must not take from a peer: its own (news about
- * a node come only from that node) and those last seen before oldest
- * (already removed here, or about to be).  Returns the count left. */
+ * a node come only from that node), those last seen before oldest
+ * (already removed here, or about to be) and those stamped after newest
+ * (now + KVS_MEMBERS_AHEAD_MS: a clock ahead, or a lie, whose stamp would
+ * beat every true one until the clock caught up).  Returns the count
+ * left. */
 size_t kvs_members_filter(kvs_member_t *m, size_t n, const char *self,
-    uint64_t oldest);
+    uint64_t oldest, uint64_t newest);
 
 #endif /* KVS_MEMBERS_H */

@@ -63,6 +63,11 @@ typedef struct {
     uint64_t          last_seen;
     uint64_t          joined_timestamp;
     int               state;
+    int               own;                /* the member's word of itself
+                                             (its signed gossip): it
+                                             replaces a record stamped
+                                             later, and is stamped after
+                                             it; never stored */
 } kvs_member_t;
 
 #define KVS_MEMBER_ALIVE   0

@@ -1122,7 +1122,7 @@ kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
     size_t        i, len;
     uint8_t       buf[KVS_MEMBER_FIXED + sizeof(m->address)];
     MDB_val       key, val, ckey, cval;
-    kvs_member_t  held;
+    kvs_member_t  held, one;
 
     for (i = 0; i < n; i++) {
         key.mv_data = (void *) m[i].node_id;
@@ -1133,12 +1133,19 @@ kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
         }
 
         rc = mdb_get(txn, st->members, &key, &val);
+        one = m[i];
 
         if (rc == 0) {
             if (kvs_store_member_decode(&held, &key, &val) == KVS_OK
-                && held.last_seen >= m[i].last_seen)
+                && held.last_seen >= one.last_seen)
             {
-                continue;
+                /* a member's own word is stamped after what it replaces,
+                 * so that the others' copies of that do not come back */
+                if (!one.own) {
+                    continue;
+                }
+
+                one.last_seen = held.last_seen + 1;
             }
 
         } else if (rc != MDB_NOTFOUND) {
@@ -1158,7 +1165,7 @@ kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn, const kvs_member_t *m,
             }
         }
 
-        kvs_store_member_encode(&m[i], buf, &len);
+        kvs_store_member_encode(&one, buf, &len);
         val.mv_data = buf;
         val.mv_size = len;
 

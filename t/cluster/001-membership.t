@@ -14,6 +14,13 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "cluster_secret: $secret\n";
 
 
+sub encode_member {
+    my ($id, $node, $last_seen, $state) = @_;
+    return qq([{"id":"$id","address":"127.0.0.1:) . $node->port
+           . qq(","last_seen":$last_seen,"joined_timestamp":)
+           . int(time * 1000 - 5000) . qq(,"state":"$state"}]);
+}
+
 sub members {
     my ($node) = @_;
     my ($st, $h, $b) = eval { $node->request(GET => '/members/') };
@@ -136,6 +143,39 @@ like($b, qr/node \\"evil\\" is not a member/, 'naming it');
 is($st, 200, 'while a fresh, correctly signed gossip is answered');
 like($b, qr/"id":"n1"/, 'with the member list');
 ok(!members($n1)->{evil}, 'and no stranger got in');
+
+# a member's record stamped ahead of this node's clock (a peer's clock
+# ahead, or a liar): it is not taken, and the member's own word beats a
+# later stamp it already holds.  n3 says n2 left ten minutes from now; n2
+# is alive and gossips to n1 every few hundred ms.
+my $ahead = encode_member('n2', $n2, $now + 600_000, 'left');
+($st) = signed($n1, '/members/gossip', $ahead, 'n3', int(time * 1000));
+is($st, 200, 'a gossip that says n2 left, stamped 10 minutes ahead');
+sleep 1;
+ok(members($n1)->{n2} && members($n1)->{n2}{state} eq 'alive',
+   'n2 stays alive on n1');
+($st) = $n1->request(PUT => '/kv/after-the-lie', body => '1');
+ok(wait_for(3, sub { ($n2->request(GET => '/kv/after-the-lie'))[0] == 200 }),
+   'and n1 still pushes to it');
+
+# within the bound (a minute ahead) the lie is taken, and n2's own next
+# gossip puts it right, where the later stamp held it left for 30 s
+($st) = signed($n1, '/members/gossip',
+               encode_member('n2', $n2, int(time * 1000) + 30_000, 'left'),
+               'n3', int(time * 1000));
+is($st, 200, 'a gossip that says n2 left, stamped 30 s ahead');
+ok(wait_for(2, sub { (members($n1)->{n2}{state} // '') eq 'alive' }),
+   'n2 is alive again on n1 at its next gossip');
+
+# the same stamp from n2 itself (its clock ahead): its own record is taken,
+# as seen now
+($st) = signed($n1, '/members/gossip',
+               encode_member('n2', $n2, $now + 600_000, 'alive'), 'n2',
+               int(time * 1000));
+is($st, 200, 'n2 gossips with its clock 10 minutes ahead');
+my $seen = members($n1)->{n2};
+ok($seen && $seen->{last_seen} < time * 1000 + 60_000,
+   'n1 keeps n2 as seen by its own clock');
 
 my $lonely = KVS::Node->new(name => 'nosecret',
                             yaml => 'seed_nodes: ' . seeds($n1) . "\n");

@@ -413,7 +413,7 @@ kvs_test_filter(void)
     kvs_test_member(&out[2], "fresh", "a:3", 4000, 1, KVS_MEMBER_ALIVE);
     kvs_test_member(&out[3], "edge", "a:4", 1000, 1, KVS_MEMBER_ALIVE);
 
-    len = kvs_members_filter(out, 4, "self", 1000);
+    len = kvs_members_filter(out, 4, "self", 1000, 4000);
     CHECK(len == 2, "filter: drops this node and records seen too long ago");
     CHECK(len == 2
           && ((strcmp(out[0].node_id, "edge") == 0
@@ -421,6 +421,12 @@ kvs_test_filter(void)
               || (strcmp(out[0].node_id, "fresh") == 0
                   && strcmp(out[1].node_id, "edge") == 0)),
           "filter: keeps the others, the bound itself included");
+
+    kvs_test_member(&out[0], "ahead", "a:1", 4001, 1, KVS_MEMBER_LEFT);
+    kvs_test_member(&out[1], "now", "a:2", 4000, 1, KVS_MEMBER_ALIVE);
+    len = kvs_members_filter(out, 2, "self", 1000, 4000);
+    CHECK(len == 1 && strcmp(out[0].node_id, "now") == 0,
+          "filter: drops a record stamped after newest, keeps newest");
 }
 
 
