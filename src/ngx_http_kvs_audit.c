@@ -996,7 +996,7 @@ ngx_http_kvs_audit_list(ngx_http_request_t *r)
     ngx_http_kvs_params_t       params;
     ngx_http_kvs_audit_page_t   pg;
 
-    status = ngx_http_kvs_params(r, 2, &params);
+    status = ngx_http_kvs_params(r, NGX_HTTP_KVS_PARAMS_AUDIT, &params);
     if (status != NGX_OK) {
         return status;
     }

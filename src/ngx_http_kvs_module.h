@@ -325,6 +325,11 @@ extern ngx_uint_t    ngx_kvs_log_level;
 
 ngx_int_t ngx_http_kvs_handler(ngx_http_request_t *r);
 ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
+/* the kind of request whose parameters ngx_http_kvs_params() reads: a
+ * key's (0), a listing's (1), or these */
+#define NGX_HTTP_KVS_PARAMS_AUDIT  2     /* GET /api/audit */
+#define NGX_HTTP_KVS_PARAMS_PAGE   3     /* GET /api/users, /api/groups */
+
 ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     ngx_http_kvs_params_t *p);
 ngx_int_t ngx_http_kvs_read_begin(ngx_http_request_t *r);

@@ -35,6 +35,7 @@
 #define NGX_HTTP_KVS_ON_DELETE   0x04
 #define NGX_HTTP_KVS_ON_LIST     0x08     /* GET or HEAD of a prefix */
 #define NGX_HTTP_KVS_ON_AUDIT    0x10     /* GET of /api/audit */
+#define NGX_HTTP_KVS_ON_PAGE     0x20     /* GET of /api/users, /api/groups */
 
 
 typedef ngx_int_t (*ngx_http_kvs_param_pt)(ngx_http_request_t *r,
@@ -175,11 +176,13 @@ static ngx_http_kvs_param_t  ngx_http_kvs_params_table[] = {
       ngx_http_kvs_param_revision,
       offsetof(ngx_http_kvs_params_t, revision) },
 
-    { ngx_string("limit"), NGX_HTTP_KVS_ON_LIST, 0,
+    { ngx_string("limit"),
+      NGX_HTTP_KVS_ON_LIST|NGX_HTTP_KVS_ON_AUDIT|NGX_HTTP_KVS_ON_PAGE, 0,
       ngx_http_kvs_param_limit,
       offsetof(ngx_http_kvs_params_t, limit) },
 
-    { ngx_string("after"), NGX_HTTP_KVS_ON_LIST, 0,
+    { ngx_string("after"),
+      NGX_HTTP_KVS_ON_LIST|NGX_HTTP_KVS_ON_AUDIT|NGX_HTTP_KVS_ON_PAGE, 0,
       ngx_http_kvs_param_after,
       offsetof(ngx_http_kvs_params_t, after) },
 
@@ -205,7 +208,8 @@ static ngx_http_kvs_param_on_t  ngx_http_kvs_param_ons[] = {
     { NGX_HTTP_KVS_ON_DELETE, "a DELETE's" },
     { NGX_HTTP_KVS_ON_LIST, "a listing's" },
     { NGX_HTTP_KVS_ON_AUDIT, "the audit log's" },
-    { 0, NULL }
+    { NGX_HTTP_KVS_ON_PAGE, "the user and group pages'" },
+    { 0, "this request's" }
 };
 
 
@@ -492,9 +496,14 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     p->limit = NGX_HTTP_KVS_LIST_LIMIT;
     p->recursive = 1;
 
-    if (prefix == 2) {
+    /* one bit: a request is of one kind, which names it in a 400 */
+
+    if (prefix == NGX_HTTP_KVS_PARAMS_AUDIT) {
         /* /api/audit pages as a listing does, from ?since */
-        on = NGX_HTTP_KVS_ON_LIST|NGX_HTTP_KVS_ON_AUDIT;
+        on = NGX_HTTP_KVS_ON_AUDIT;
+
+    } else if (prefix == NGX_HTTP_KVS_PARAMS_PAGE) {
+        on = NGX_HTTP_KVS_ON_PAGE;
 
     } else if (prefix) {
         on = NGX_HTTP_KVS_ON_LIST;
@@ -613,7 +622,9 @@ ngx_http_kvs_param_unknown(ngx_http_request_t *r, ngx_str_t *name,
     ngx_http_kvs_param_on_t  *o;
     u_char                    names[NGX_MAX_ERROR_STR];
 
-    for (o = ngx_http_kvs_param_ons; o->on != on; o++) { /* void */ }
+    for (o = ngx_http_kvs_param_ons; o->on && o->on != on; o++) {
+        /* void */
+    }
 
     p = names;
     last = names + sizeof(names);

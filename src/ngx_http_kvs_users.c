@@ -1135,7 +1135,7 @@ ngx_http_kvs_page(ngx_http_request_t *r, char ns, const char *name)
     ngx_http_kvs_page_t     pg;
     ngx_http_kvs_params_t   params;
 
-    status = ngx_http_kvs_params(r, 1, &params);
+    status = ngx_http_kvs_params(r, NGX_HTTP_KVS_PARAMS_PAGE, &params);
     if (status != NGX_OK) {
         return status;
     }

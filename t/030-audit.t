@@ -292,6 +292,22 @@ is($st, 400, 'a limit above 1000: 400');
 ($st, $h, $body) = $node->request(GET => '/api/audit?since=x', headers => \%A);
 is($st, 400, 'a since that is no number: 400');
 
+# a parameter these pages do not take: a 400 naming those they do (one
+# unknown to every request crashed the worker on /api/audit, whose mask
+# matched no name; recursive was taken and ignored)
+for my $case (['/api/audit?bogus=1', 'bogus', "the audit log's: limit, after, since"],
+              ['/api/audit?meta', 'meta', "the audit log's: limit, after, since"],
+              ['/api/audit?recursive=false', 'recursive', "the audit log's: limit, after, since"],
+              ['/api/users?recursive=false', 'recursive', "the user and group pages': limit, after"],
+              ['/api/groups?since=1', 'since', "the user and group pages': limit, after"])
+{
+    my ($uri, $name, $ones) = @$case;
+    ($st, $h, $body) = eval { $node->request(GET => $uri, headers => \%A) };
+    is(defined $st ? "$st $body" : "no answer: $@", qq(400 {"error":"the parameter \\"$name\\" is not one of $ones"}\n),
+       "GET $uri: 400, naming what it takes");
+}
+like($node->log_text, qr/^(?!.*exited on signal)/s, 'no worker crashed');
+
 my ($vst, $v) = verify($node, %A);
 is($vst, 200, 'verify answers 200');
 ok($v->{ok}, 'the chain verifies');
