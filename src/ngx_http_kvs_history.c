@@ -15,15 +15,29 @@
 
 typedef struct {
     ngx_uint_t            n;             /* versions seen, newest first */
+    ngx_uint_t            shown;         /* of them, those the caller may
+                                            read */
     ngx_uint_t            want;          /* ?revision=N, or 0 */
     uint64_t              now;
     ngx_http_request_t   *r;
-    ngx_array_t          *list;          /* ?revisions: kvs_version_t */
+    ngx_str_t            *key;
+    const uint8_t        *owner;         /* the current record's, or NULL:
+                                            with auth on, the versions of
+                                            another owner are shown to
+                                            admins only */
+    ngx_array_t          *list;          /* ?revisions:
+                                            ngx_http_kvs_revision_t */
     u_char               *value;         /* ?revision=N: its JSON */
     size_t                len;
     kvs_version_t         version;
     ngx_int_t             rc;            /* NGX_OK, or an error status */
 } ngx_http_kvs_versions_t;
+
+
+typedef struct {
+    ngx_uint_t            revision;      /* its number among them all */
+    kvs_version_t         version;
+} ngx_http_kvs_revision_t;
 
 
 static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
@@ -32,7 +46,9 @@ static int ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr,
 
 /*
  * ?revisions and ?revision=N: the current version when it is live, then
- * the earlier ones the store kept, newest first and numbered from 1.
+ * the earlier ones the store kept, newest first and numbered from 1.  A
+ * version the caller may not read under its own bits keeps its number
+ * and is left out of the list; asked for, it is a 403.
  */
 
 ngx_int_t
@@ -43,18 +59,20 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
     u_char                   *body, *p;
     ngx_uint_t                i;
     const uint8_t            *value;
-    kvs_version_t            *v;
     kvs_record_hdr_t          hdr;
+    ngx_http_kvs_revision_t  *v;
     ngx_http_kvs_versions_t   vs;
 
     ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
     vs.r = r;
+    vs.key = key;
     vs.now = now;
     vs.want = params->revision;
     vs.rc = NGX_OK;
 
     if (params->revisions) {
-        vs.list = ngx_array_create(r->pool, 4, sizeof(kvs_version_t));
+        vs.list = ngx_array_create(r->pool, 4,
+                                   sizeof(ngx_http_kvs_revision_t));
         if (vs.list == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -63,7 +81,11 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
     rc = kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA,
                        (const char *) key->data, key->len, &hdr, &value);
 
-    /* the history is guarded by the current record, or its tombstone */
+    /* the history is guarded by the current record, or its tombstone;
+     * each kept version by its own bits too, and one of another owner
+     * than the current record's is an admin's to read: a key deleted and
+     * written again by another, or given away, does not hand over the
+     * versions of its earlier owner */
 
     if (rc == KVS_OK && !ngx_http_kvs_may(r, &hdr, KVS_PERM_R)) {
         return ngx_http_kvs_error(r, NGX_HTTP_FORBIDDEN,
@@ -73,6 +95,7 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
     /* the current version, counted only when live, like every other */
 
     if (rc == KVS_OK) {
+        vs.owner = hdr.owner;
         (void) ngx_http_kvs_version_one(&hdr, value, &vs);
 
     } else if (rc == KVS_ERROR) {
@@ -130,10 +153,11 @@ ngx_http_kvs_versions(ngx_http_request_t *r, ngx_str_t *key,
 
     for (i = 0; i < vs.list->nelts; i++) {
         p = ngx_sprintf(p, "%s{\"revision\":%ui,\"uuid\":\"",
-                        i ? "," : "", i + 1);
-        kvs_uuid_format(v[i].uuid, (char *) p);
+                        i ? "," : "", v[i].revision);
+        kvs_uuid_format(v[i].version.uuid, (char *) p);
         p += KVS_UUID_STR_LEN;
-        p = ngx_sprintf(p, "\",\"timestamp\":%uL}", v[i].timestamp);
+        p = ngx_sprintf(p, "\",\"timestamp\":%uL}",
+                        v[i].version.timestamp);
     }
 
     *p++ = ']';
@@ -149,7 +173,8 @@ ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
 {
     ngx_http_kvs_versions_t *vs = data;
 
-    kvs_version_t  *v;
+    ngx_uint_t                readable;
+    ngx_http_kvs_revision_t  *v;
 
     /* a tombstone or a swept record in history has no value to show, and
      * a version past its own expiry is gone from history too: a TTL
@@ -158,21 +183,44 @@ ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
         return KVS_OK;
     }
 
+    /* numbered among them all, whoever asks; shown by its own bits */
+
     vs->n++;
+    readable = ngx_http_kvs_may(vs->r, hdr, KVS_PERM_R)
+               && (vs->owner == NULL
+                   || ngx_memcmp(hdr->owner, vs->owner, KVS_UUID_LEN) == 0
+                   || ngx_http_kvs_admin_of(vs->r));
+
+    if (readable) {
+        vs->shown++;
+    }
 
     if (vs->list) {
+        if (!readable) {
+            return KVS_OK;
+        }
+
         v = ngx_array_push(vs->list);
         if (v == NULL) {
             vs->rc = NGX_HTTP_INTERNAL_SERVER_ERROR;
             return KVS_ERROR;
         }
 
-        *v = hdr->version;
+        v->revision = vs->n;
+        v->version = hdr->version;
         return KVS_OK;
     }
 
     if (vs->n != vs->want) {
         return KVS_OK;
+    }
+
+    if (!readable) {
+        vs->rc = ngx_http_kvs_error(vs->r, NGX_HTTP_FORBIDDEN,
+                                    "you may not read revision %ui of "
+                                    "\"%V\": it was written with other "
+                                    "permissions", vs->want, vs->key);
+        return KVS_ERROR;
     }
 
     vs->version = hdr->version;
@@ -184,7 +232,8 @@ ngx_http_kvs_version_one(const kvs_record_hdr_t *hdr, const uint8_t *value,
 }
 
 
-/* ?meta: the record's header, and how many versions ?revisions lists */
+/* ?meta: the record's header, and how many versions ?revisions lists (to
+ * this caller) */
 
 ngx_int_t
 ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
@@ -199,8 +248,11 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 
     ngx_memzero(&vs, sizeof(ngx_http_kvs_versions_t));
     vs.r = r;
+    vs.key = key;
+    vs.owner = hdr->owner;
     vs.now = now;
     vs.n = 1;
+    vs.shown = 1;
     vs.want = (ngx_uint_t) -1;     /* counts only */
 
     if (kvs_store_history(ngx_http_kvs_store, KVS_NS_DATA,
@@ -254,7 +306,7 @@ ngx_http_kvs_meta(ngx_http_request_t *r, kvs_record_hdr_t *hdr,
 
     p = ngx_sprintf(p, ",\"size\":%uD,\"stored_size\":%uD,"
                     "\"revisions\":%ui}\n",
-                    hdr->raw_len, hdr->value_len, vs.n);
+                    hdr->raw_len, hdr->value_len, vs.shown);
 
     return ngx_http_kvs_send(r, NGX_HTTP_OK, body, p - body);
 }

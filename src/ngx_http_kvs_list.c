@@ -10,9 +10,10 @@
  * trailing "/".  The page comes from one LMDB cursor walk (see
  * kvs_store_list()), so its cost does not grow with the store.
  *
- * With auth on, a page shows only the keys the caller may read: it may be
- * short, and "next" is then the last entry walked, shown or not, so that
- * paging goes on past what was left out.
+ * With auth on, a page shows only the keys the caller may read, and the
+ * walk goes past the others as past dead records: they do not count
+ * against ?limit, "next" is the last key shown, and a level shows only
+ * when it holds a key the caller may read.  No page names another key.
  */
 
 #include <ngx_config.h>
@@ -25,13 +26,13 @@
 typedef struct {
     ngx_http_request_t  *request;
     ngx_array_t         *keys;         /* ngx_str_t, into the read txn */
-    ngx_str_t            last;         /* the last entry walked */
+    ngx_str_t            last;         /* the last entry listed */
     size_t               size;         /* bytes of the keys, escaped */
     uint64_t             now;
-    ngx_uint_t           filter;       /* auth on: only what may be read */
 } ngx_http_kvs_list_t;
 
 
+static int ngx_http_kvs_list_may(const kvs_record_hdr_t *hdr, void *data);
 static int ngx_http_kvs_list_one(const char *path, size_t len,
     int is_prefix, void *data);
 static size_t ngx_http_kvs_json_len(u_char *s, size_t len);
@@ -74,7 +75,6 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     l.request = r;
     l.size = 0;
     l.now = ngx_http_kvs_now_ms();
-    l.filter = kmcf->kc.auth_enabled;
     ngx_str_null(&l.last);
 
     rc = ngx_http_kvs_read_begin(r);
@@ -82,11 +82,14 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
         return rc;
     }
 
-    rc = kvs_store_list(ngx_http_kvs_store, KVS_NS_DATA,
-                        (const char *) prefix->data, prefix->len,
-                        (const char *) params->after.data,
-                        params->after.len, params->recursive, params->limit,
-                        l.now, ngx_http_kvs_list_one, &l, &more);
+    rc = kvs_store_list_may(ngx_http_kvs_store, KVS_NS_DATA,
+                            (const char *) prefix->data, prefix->len,
+                            (const char *) params->after.data,
+                            params->after.len, params->recursive,
+                            params->limit, l.now,
+                            kmcf->kc.auth_enabled ? ngx_http_kvs_list_may
+                                                  : NULL,
+                            ngx_http_kvs_list_one, &l, &more);
 
     body = NULL;
     p = NULL;
@@ -139,29 +142,31 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
 }
 
 
+/* auth on: a record the caller may not read is walked past */
+
+static int
+ngx_http_kvs_list_may(const kvs_record_hdr_t *hdr, void *data)
+{
+    ngx_http_kvs_list_t *l = data;
+
+    return ngx_http_kvs_may(l->request, hdr, KVS_PERM_R) != 0;
+}
+
+
 static int
 ngx_http_kvs_list_one(const char *path, size_t len, int is_prefix,
     void *data)
 {
     ngx_http_kvs_list_t *l = data;
 
-    ngx_str_t          *k;
-    const uint8_t      *value;
-    kvs_record_hdr_t    hdr;
+    ngx_str_t  *k;
 
     /* a prefix says so by its trailing "/" */
 
+    (void) is_prefix;
+
     l->last.data = (u_char *) path;
     l->last.len = len;
-
-    if (l->filter && !is_prefix
-        && (kvs_store_get(ngx_http_kvs_store, KVS_NS_DATA, path, len, &hdr,
-                          &value)
-            != KVS_OK
-            || !ngx_http_kvs_may(l->request, &hdr, KVS_PERM_R)))
-    {
-        return KVS_OK;
-    }
 
     k = ngx_array_push(l->keys);
     if (k == NULL) {

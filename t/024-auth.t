@@ -278,6 +278,66 @@ like($b, qr/"team"/, 'where the keys he may read are');
 ($st, $h, $b) = $node->request(GET => '/kv/bobs?revisions', headers => \%B);
 is($st, 403, 'nor read its history');
 
+# listings name no key the caller may not read: not as "next" (a page of
+# limit=1 named the unreadable key it walked, so paging enumerated them),
+# nor as a level that holds only such keys
+for my $k ('hr/salaries', 'hr/zz-list', 'hr/secret/plan', 'hr/secret/budget') {
+    $node->request(PUT => "/kv/$k", headers => \%A, body => '1');
+    ($st) = meta(\%A, $k, '{"permissions":"f00"}');
+    is($st, 200, "the admin's $k, f00");
+}
+$node->request(PUT => '/kv/hr/open/memo', headers => \%A, body => '1');
+my $seen = '';
+for my $q ('recursive=true', 'recursive=true&limit=1',
+           'recursive=true&limit=1&after=hr/salaries', 'recursive=false',
+           'recursive=false&limit=1')
+{
+    ($st, $h, $b) = $node->request(GET => "/kv/hr/?$q", headers => \%B);
+    is($st, 200, "bob lists hr/?$q");
+    $seen .= $b;
+}
+unlike($seen, qr{salaries|zz-list|secret}, 'no page names a key he may not read');
+($st, $h, $b) = $node->request(GET => '/kv/hr/?recursive=true&limit=1',
+                               headers => \%B);
+is($b, qq({"keys":["hr/open/memo"],"next":null}\n),
+   'a page of one holds the one he may read, and no next');
+($st, $h, $b) = $node->request(GET => '/kv/hr/?recursive=false',
+                               headers => \%B);
+is($b, qq({"keys":["hr/open/"],"next":null}\n),
+   'a level shows when it holds a key he may read');
+($st, $h, $b) = $node->request(GET => '/kv/hr/?recursive=false',
+                               headers => \%A);
+is($b, qq({"keys":["hr/open/","hr/salaries","hr/secret/","hr/zz-list"],"next":null}\n),
+   'the admin sees them all');
+
+# a key deleted and written again by another: the first owner's versions
+# stay his (each kept version is read under its own bits as well)
+$node->request(PUT => '/kv/diary', headers => \%A, body => '"v1"');
+meta(\%A, 'diary', '{"permissions":"f00"}');
+$node->request(PUT => '/kv/diary', headers => \%A, body => '"v2"');
+($st) = $node->request(DELETE => '/kv/diary', headers => \%A);
+is($st, 204, 'the admin deletes his private diary');
+($st) = $node->request(PUT => '/kv/diary', headers => \%B, body => '"mine"');
+is($st, 200, 'bob writes the key again, his now');
+($st, $h, $b) = $node->request(GET => '/kv/diary?revisions', headers => \%B);
+is(join(' ', $b =~ /"revision":(\d+)/g), '1',
+   'his ?revisions lists his own version only');
+($st, $h, $b) = $node->request(GET => '/kv/diary?revision=2', headers => \%B);
+is($st, 403, 'the admin\'s last version: 403');
+like($b, qr/you may not read revision 2 of \\"diary\\"/, 'saying why');
+($st) = $node->request(GET => '/kv/diary?revision=3', headers => \%B);
+is($st, 403, 'nor the one before');
+($st) = $node->request(GET => '/kv/diary?revision=4', headers => \%B);
+is($st, 403, 'nor his first, though others might read it then (f11): '
+             . 'it is another owner\'s');
+($st, $h, $b) = $node->request(GET => '/kv/diary?meta', headers => \%B);
+like($b, qr/"revisions":1\}/, 'his ?meta counts the one he may read');
+($st, $h, $b) = $node->request(GET => '/kv/diary?revision=2', headers => \%A);
+is("$st $b", '200 "v2"', 'the admin reads every version');
+($st, $h, $b) = $node->request(GET => '/kv/diary?revisions', headers => \%A);
+my @revs = $b =~ /"revision":(\d+)/g;
+is("@revs", '1 2 3 4', 'and lists them all');
+
 # logout, and the revocations
 
 ($st) = $node->request(POST => '/api/logout', headers => \%B);

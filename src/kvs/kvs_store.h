@@ -430,6 +430,16 @@ int kvs_store_list(kvs_store_t *st, char ns, const char *prefix,
     size_t plen, const char *after, size_t alen, int recursive,
     size_t limit, uint64_t now_ms, kvs_list_pt fn, void *data, int *more);
 
+/* The same, where may (given data) says of each live record whether the
+ * caller may see it: one it may not is walked past as a dead one is, so
+ * it neither counts against limit, nor ends a page, nor makes a level
+ * show (a level shows when a record under it may be seen). */
+typedef int (*kvs_list_may_pt)(const kvs_record_hdr_t *hdr, void *data);
+int kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
+    size_t plen, const char *after, size_t alen, int recursive,
+    size_t limit, uint64_t now_ms, kvs_list_may_pt may, kvs_list_pt fn,
+    void *data, int *more);
+
 /* records in kv, tombstones included */
 int kvs_store_count(kvs_store_t *st, uint64_t *n);
 /* a key of kv that is a record's, not one of its earlier versions kept

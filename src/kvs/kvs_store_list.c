@@ -89,7 +89,7 @@ kvs_store_entry_cmp(const void *one, const void *two)
 static int
 kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
     const char *prefix, size_t plen, int recursive, uint64_t now_ms,
-    kvs_store_entry_t *e, int *bad)
+    kvs_list_may_pt may, void *data, kvs_store_entry_t *e, int *bad)
 {
     const char        *slash;
     kvs_record_hdr_t   hdr;
@@ -112,7 +112,8 @@ kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
     }
 
     if (e->len < plen || memcmp(e->path, prefix, plen) != 0
-        || !kvs_record_live(&hdr, now_ms))
+        || !kvs_record_live(&hdr, now_ms)
+        || (may != NULL && !may(&hdr, data)))
     {
         return 0;
     }
@@ -136,6 +137,17 @@ int
 kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     const char *after, size_t alen, int recursive, size_t limit,
     uint64_t now_ms, kvs_list_pt fn, void *data, int *more)
+{
+    return kvs_store_list_may(st, ns, prefix, plen, after, alen, recursive,
+                              limit, now_ms, NULL, fn, data, more);
+}
+
+
+int
+kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
+    size_t plen, const char *after, size_t alen, int recursive, size_t limit,
+    uint64_t now_ms, kvs_list_may_pt may, kvs_list_pt fn, void *data,
+    int *more)
 {
     int                 rc, bad, stop;
     size_t              n, i, cmp, nlist, cap;
@@ -196,7 +208,7 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
         }
 
         if (!kvs_store_list_entry(&key, &val, prefix, plen, recursive,
-                                  now_ms, &e, &bad))
+                                  now_ms, may, data, &e, &bad))
         {
             if (bad) {
                 rc = MDB_CORRUPTED;
@@ -225,7 +237,8 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
                    && memcmp(key.mv_data, block, sizeof(block)) == 0)
             {
                 if (kvs_store_list_entry(&key, &val, prefix, plen,
-                                         recursive, now_ms, &e, &bad))
+                                         recursive, now_ms, may, data, &e,
+                                         &bad))
                 {
                     if (nlist == cap) {
                         cap = cap ? 2 * cap : 64;
