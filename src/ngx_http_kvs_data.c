@@ -127,6 +127,14 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     /* a change of who a key belongs to is the owner's, not a writer's */
 
     if (params.meta) {
+        if (params.ttl >= 0) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "the parameters \"meta\" and \"ttl\" "
+                                      "do not go together: a change of "
+                                      "meta keeps the key's expiry, which "
+                                      "a PUT of its value sets");
+        }
+
         return ngx_http_kvs_meta_put(r, ctx);
     }
 

@@ -128,3 +128,20 @@ location / { kvs_api; }
  qq({"error":"the parameter \\"ttl\\" is not one of a GET's: meta, revisions, revision"}\n),
  qq({"error":"the parameter \\"ttl\\" is not one of a DELETE's: none"}\n),
  "1"]
+
+
+
+=== TEST 6: ?ttl with ?meta is a 400 that changes nothing (it was taken and ignored)
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/t/k\n1", "PUT /kv/t/k?meta&ttl=5\n" . '{"permissions":"fff"}',
+ "GET /kv/t/k?meta"]
+--- error_code eval
+[200, 400, 200]
+--- response_body eval
+[qr/"uuid"/,
+ qq({"error":"the parameters \\"meta\\" and \\"ttl\\" do not go together: a change of meta keeps the key's expiry, which a PUT of its value sets"}\n),
+ qr/"permissions":"f11","expires_at":null,/]
+--- no_error_log
+[error]
