@@ -8,8 +8,11 @@
  * a tick stamps this node's own record, fails members unseen for
  * failure_timeout and removes those unseen for removal_timeout, logs what
  * changed since the last tick, and sends the member list, signed, to up to
- * three random alive peers (to the seed nodes until one has answered),
- * merging their answers: the record seen last wins.  Calls go through the
+ * three random alive peers and one failed one (to the seed nodes until one
+ * has answered, and every tenth tick after), merging their answers: the
+ * record seen last wins.  Removals wait removal_timeout after the agent
+ * starts: until then the members' stamps are as old as the node's
+ * downtime, and the failed ones are called as usual.  Calls go through the
  * non-blocking peer client, so a stalled peer never stalls the agent.  All
  * its state worth keeping is in LMDB; the helper exits without notice.
  */
@@ -27,6 +30,11 @@
 
 
 #define NGX_KVS_AGENT_FANOUT     3
+
+/* in touch with the cluster, a node still asks its seeds to join it every
+ * this many ticks: a seed that was down longer than removal_timeout, which
+ * nobody calls any more, is found again when it is back */
+#define NGX_KVS_AGENT_SEED_TICKS  10
 
 /* the TTL sweep: every second, at most this many records a transaction */
 #define NGX_KVS_AGENT_SWEEP      1000
@@ -83,6 +91,7 @@ ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store)
     agent->log = cycle->log;
     agent->store = store;
     agent->kmcf = kmcf;
+    agent->started = ngx_current_msec;
 
     agent->view = ngx_pcalloc(cycle->pool,
                               2 * KVS_MEMBERS_MAX * sizeof(kvs_member_t));
@@ -174,6 +183,7 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
 {
     char                      *p, err[KVS_STORE_ERRLEN];
     size_t                     i, len, k, alive[KVS_MEMBERS_MAX], nalive;
+    size_t                     failed[KVS_MEMBERS_MAX], nfailed;
     uint64_t                   now;
     ngx_str_t                  address;
     kvs_member_t               self;
@@ -234,23 +244,40 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
     len = kvs_members_encode(agent->now, agent->nnow, p);
 
     nalive = 0;
+    nfailed = 0;
 
     for (i = 0; i < agent->nnow; i++) {
-        if (kvs_member_state(&agent->now[i], now,
-                             (uint64_t) (kc->failure_timeout * 1000))
-            == KVS_MEMBER_ALIVE
-            && ngx_strcmp(agent->now[i].node_id, kc->node_id) != 0)
+        if (ngx_strcmp(agent->now[i].node_id, kc->node_id) == 0) {
+            continue;
+        }
+
+        switch (kvs_member_state(&agent->now[i], now,
+                                 (uint64_t) (kc->failure_timeout * 1000)))
         {
+        case KVS_MEMBER_ALIVE:
             alive[nalive++] = i;
+            break;
+
+        case KVS_MEMBER_FAILED:
+            failed[nfailed++] = i;
+            break;
+
+        default:
+            /* it left: it comes back through a seed, or joins itself */
+            break;
         }
     }
 
     ngx_kvs_debug(agent->log, "kvs agent: tick: %uz members, %uz alive "
-                  "peers", agent->nnow, nalive);
+                  "peers, %uz failed", agent->nnow, nalive, nfailed);
 
-    if (!agent->answered || nalive == 0) {
+    agent->ticks++;
 
-        /* not in touch yet: the seeds introduce us */
+    if (!agent->answered || nalive == 0
+        || agent->ticks % NGX_KVS_AGENT_SEED_TICKS == 0)
+    {
+        /* not in touch yet: the seeds introduce us; in touch, they hear
+         * from us now and then, whether they are members or not */
 
         for (i = 0; i < kc->nseed_nodes; i++) {
             address.data = (u_char *) kc->seed_nodes[i];
@@ -273,6 +300,19 @@ ngx_kvs_agent_tick(ngx_event_t *ev)
                                   agent);
 
         alive[i] = alive[--nalive];
+    }
+
+    /* a failed member may be back, and nobody else may call it */
+
+    if (nfailed > 0) {
+        i = failed[ngx_random() % nfailed];
+
+        address.data = (u_char *) agent->now[i].address;
+        address.len = ngx_strlen(agent->now[i].address);
+
+        (void) ngx_kvs_agent_send(agent, &address, "/members/gossip",
+                                  (u_char *) p, len, ngx_kvs_agent_answer,
+                                  agent);
     }
 
     ngx_free(p);
@@ -429,7 +469,12 @@ ngx_kvs_agent_detect(ngx_kvs_agent_t *agent, uint64_t now)
 
         age = now > m->last_seen ? now - m->last_seen : 0;
 
-        if (age > remove) {
+        /* at start, a member's stamp is as old as this node's downtime:
+         * it is called for removal_timeout before it may be removed */
+
+        if (age > remove
+            && ngx_current_msec - agent->started >= (ngx_msec_t) remove)
+        {
             if (kvs_store_member_delete(agent->store, m->node_id, err,
                                         sizeof(err))
                 != KVS_OK)

@@ -32,6 +32,10 @@ typedef struct {
     kvs_member_t              *now;           /* this tick's */
     size_t                     nnow;
     ngx_uint_t                 answered;      /* a peer has answered */
+    ngx_uint_t                 ticks;
+    ngx_msec_t                 started;       /* removals wait
+                                                 removal_timeout from
+                                                 here */
     ngx_uint_t                 titled;        /* ps shows what it is */
 } ngx_kvs_agent_t;
 

@@ -113,6 +113,19 @@ ok(wait_for(1.5, sub { !members($n1)->{n4} && !members($n2)->{n4} && !members($n
 ok(wait_for(2, sub { ($n1->log_text . $n2->log_text . $n3->log_text) =~ /member "n4" \(127\.0\.0\.1:\d+\) left/ }),
    'logged as left');
 
+# n1, seeded by the others but with no seeds of its own, down longer than
+# removal_timeout: the others removed it, and it removed them at its first
+# tick, so nobody called anyone and the cluster stayed split for good
+$n1->stop;
+sleep 5;
+ok(!members($n2)->{n1} && !members($n3)->{n1}, 'n1 down 5 s: the others removed it');
+$n1->start;
+ok(wait_for(15, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":3/ } $n1, $n2, $n3 }),
+   'n1 back: all three count three members again');
+($st) = $n2->request(PUT => '/kv/after-the-split', body => '1');
+ok(wait_for(5, sub { ($n1->request(GET => '/kv/after-the-split'))[0] == 200 }),
+   'and a write on n2 reaches n1');
+
 # signatures
 my $body = '[{"id":"evil","address":"127.0.0.1:1","last_seen":1,"joined_timestamp":1,"state":"alive"}]';
 ($st, $h, $b) = $n1->request(POST => '/members/gossip', body => $body,
