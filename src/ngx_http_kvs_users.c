@@ -486,6 +486,65 @@ ngx_http_kvs_user_kdf_done(void *data)
  * groups whose membership changes.  NGX_DONE once queued.
  */
 
+/*
+ * Whether the user is the last enabled member of the group admin, whom a
+ * deletion, a disabling or leaving the group would leave without one:
+ * nobody could then manage users, groups, the audit log or backups.
+ * Inside a read transaction.  Two admins that remove each other on two
+ * nodes at once can still both go; an admin_password_file's admin is
+ * made again only on a store that never held one.
+ */
+
+static ngx_uint_t
+ngx_http_kvs_last_admin(const uint8_t *uuid)
+{
+    size_t             i;
+    uint8_t            member[KVS_UUID_LEN];
+    ngx_uint_t         in, others;
+    kvs_user_t         u;
+    kvs_group_t        g;
+    const uint8_t     *held;
+    kvs_record_hdr_t   hdr;
+
+    if (!ngx_http_kvs_identity(KVS_NS_GROUP, kvs_ident_admin_group, &hdr,
+                               &held)
+        || kvs_group_parse(held, hdr.value_len, &g) != 0)
+    {
+        return 0;
+    }
+
+    in = 0;
+    others = 0;
+
+    for (i = 0; i < g.nmembers; i++) {
+        (void) kvs_group_member(&g, i, member);
+
+        if (ngx_memcmp(member, uuid, KVS_UUID_LEN) == 0) {
+            in = 1;
+
+        } else if (ngx_http_kvs_identity(KVS_NS_USER, member, &hdr, &held)
+                   && kvs_user_parse(held, hdr.value_len, &u) == 0
+                   && !u.disabled)
+        {
+            others++;
+        }
+    }
+
+    return in && others == 0;
+}
+
+
+static ngx_int_t
+ngx_http_kvs_last_admin_refused(ngx_http_request_t *r, const char *what)
+{
+    return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                              "this user is the last enabled member of the "
+                              "group admin, who may not be %s: without one "
+                              "nobody could manage users, groups, the audit "
+                              "log or backups", what);
+}
+
+
 static ngx_int_t
 ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
 {
@@ -499,6 +558,20 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     ngx_http_kvs_ctx_t        *ctx;
 
     now = ngx_http_kvs_now_ms();
+
+    if (!j->create && j->req.disabled.present && j->req.disabled.value) {
+        rc = ngx_http_kvs_read_begin(r);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        rc = ngx_http_kvs_last_admin(j->uuid);
+        kvs_store_read_end(ngx_http_kvs_store);
+
+        if (rc) {
+            return ngx_http_kvs_last_admin_refused(r, "disabled");
+        }
+    }
 
     if (j->create) {
         ngx_memzero(&j->user, sizeof(kvs_user_t));
@@ -724,7 +797,7 @@ ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
 {
     int                         more;
     char                        name[KVS_IDENT_NAME_MAX];
-    size_t                      at, len;
+    size_t                      at, len, i;
     ngx_int_t                   status;
     const uint8_t              *held;
     kvs_record_hdr_t            hdr;
@@ -763,6 +836,22 @@ ngx_http_kvs_groups_of(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j,
         }
 
         ms.nwant++;
+    }
+
+    /* leaving the group admin: not its last enabled member */
+
+    if (status == NGX_OK && !j->create) {
+        for (i = 0; i < ms.nwant; i++) {
+            if (ngx_memcmp(ms.want[i], kvs_ident_admin_group, KVS_UUID_LEN)
+                == 0)
+            {
+                break;
+            }
+        }
+
+        if (i == ms.nwant && ngx_http_kvs_last_admin(j->uuid)) {
+            status = ngx_http_kvs_last_admin_refused(r, "taken out of it");
+        }
     }
 
     if (status == NGX_OK
@@ -1310,6 +1399,18 @@ ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
                                             "send changes to another node");
     }
 
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    rc = ngx_http_kvs_last_admin(uuid);
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    if (rc) {
+        return ngx_http_kvs_last_admin_refused(r, "deleted");
+    }
+
     return ngx_http_kvs_identity_delete(r, KVS_NS_USER, uuid,
                                         ngx_http_kvs_user_deleted);
 }
@@ -1415,6 +1516,67 @@ ngx_http_kvs_groups_handler(ngx_http_request_t *r)
 }
 
 
+/*
+ * A group's members as it stores them, by uuid in ascending order (as
+ * kvs_group_sort() keeps them), each once, their names moved with them.
+ * Returns the count left, or -1 when out of memory.
+ */
+
+typedef struct {
+    uint8_t     uuid[KVS_UUID_LEN];
+    ngx_str_t   name;
+} ngx_http_kvs_member_t;
+
+
+static int
+ngx_http_kvs_member_cmp(const void *one, const void *two)
+{
+    const ngx_http_kvs_member_t  *a = one, *b = two;
+
+    return ngx_memcmp(a->uuid, b->uuid, KVS_UUID_LEN);
+}
+
+
+static ngx_int_t
+ngx_http_kvs_group_order(ngx_pool_t *pool, uint8_t (*members)[KVS_UUID_LEN],
+    ngx_str_t *names, size_t n)
+{
+    size_t                  i, k;
+    ngx_http_kvs_member_t  *m;
+
+    if (n == 0) {
+        return 0;
+    }
+
+    m = ngx_palloc(pool, n * sizeof(ngx_http_kvs_member_t));
+    if (m == NULL) {
+        return -1;
+    }
+
+    for (i = 0; i < n; i++) {
+        ngx_memcpy(m[i].uuid, members[i], KVS_UUID_LEN);
+        m[i].name = names[i];
+    }
+
+    qsort(m, n, sizeof(ngx_http_kvs_member_t), ngx_http_kvs_member_cmp);
+
+    for (i = 0, k = 0; i < n; i++) {
+        if (k && ngx_memcmp(m[k - 1].uuid, m[i].uuid, KVS_UUID_LEN) == 0) {
+            continue;
+        }
+
+        m[k++] = m[i];
+    }
+
+    for (i = 0; i < k; i++) {
+        ngx_memcpy(members[i], m[i].uuid, KVS_UUID_LEN);
+        names[i] = m[i].name;
+    }
+
+    return (ngx_int_t) k;
+}
+
+
 /* POST /api/groups and PUT /api/groups/{uuid}: the body read */
 
 static void
@@ -1428,11 +1590,16 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
     ngx_int_t                  rc;
     ngx_str_t                  id;
     kvs_group_t                g;
+    ngx_int_t                  order;
+    ngx_uint_t                 enabled;
+    kvs_user_t                 u;
     const char                *why;
     const uint8_t             *held;
     kvs_record_hdr_t           hdr;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_group_job_t  *j;
+
+    enabled = 0;
 
     rc = ngx_http_kvs_body(r, &data, &len);
     if (rc != NGX_OK) {
@@ -1564,6 +1731,11 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
             rc = ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                     "\"members\" names \"%V\", who is not "
                                     "a user", &j->names[n]);
+
+        } else if (kvs_user_parse(held, hdr.value_len, &u) == 0
+                   && !u.disabled)
+        {
+            enabled++;
         }
 
         n++;
@@ -1571,14 +1743,33 @@ ngx_http_kvs_groups_body(ngx_http_request_t *r)
 
     kvs_store_read_end(ngx_http_kvs_store);
 
+    /* emptied, or left with disabled users only, the group admin would
+     * leave nobody to manage users, groups, the audit log and backups */
+
+    if (rc == NGX_OK && enabled == 0
+        && ngx_memcmp(j->uuid, kvs_ident_admin_group, KVS_UUID_LEN) == 0)
+    {
+        rc = ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                "the group admin must keep an enabled "
+                                "member: without one nobody could manage "
+                                "users, groups, the audit log or backups");
+    }
+
     if (rc != NGX_OK) {
         ngx_http_finalize_request(r, rc);
         return;
     }
 
-    j->n = n;
+    /* stored by uuid, each once: the answer names them in that order */
 
-    n = kvs_group_sort(members, n);
+    order = ngx_http_kvs_group_order(r->pool, members, j->names, n);
+    if (order < 0) {
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    n = (size_t) order;
+    j->n = n;
 
     size = kvs_group_encode((const char *) j->name.data, j->name.len,
                             (const uint8_t (*)[KVS_UUID_LEN]) members, n,

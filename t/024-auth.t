@@ -180,6 +180,38 @@ is($st, 403, 'bob may not create users');
 is($st, 201, 'the admin creates the group devs with bob');
 like($b, qr/"members":\["bob"\]/, 'its members by name');
 my $devs_id = json_field($b, 'uuid');
+# the answer shows the members as stored: once each, in the stored order
+($st, $h, $b) = $node->request(POST => '/api/groups', headers => \%A,
+    body => '{"name":"twice","members":["bob","bob","admin"]}');
+my ($twice_id) = $b =~ /"uuid":"([^"]+)"/;
+my ($told) = $b =~ /"members":(\[[^\]]*\])/;
+($st, $h, $b) = $node->request(GET => "/api/groups/$twice_id", headers => \%A);
+my ($stored) = $b =~ /"members":(\[[^\]]*\])/;
+is($told, $stored, "a group of bob twice: the 201 shows what GET shows ($stored)");
+($st) = $node->request(DELETE => "/api/groups/$twice_id", headers => \%A);
+is($st, 204, 'and goes');
+
+# the group admin keeps an enabled member: emptied, no one could manage
+# users, groups, the audit log or backups again
+my $admins = '8887d470-42c7-5cf3-83f8-c01f8f1d2c89';
+($st, $h, $b) = $node->request(PUT => "/api/groups/$admins", headers => \%A,
+                               body => '{"members":[]}');
+is($st, 409, 'emptying the group admin: 409');
+like($b, qr/the group admin must keep an enabled member/, 'saying why');
+for my $case (['disabled', PUT => '{"disabled":true}'],
+              ['taken out of it', PUT => '{"groups":[]}'],
+              ['deleted', DELETE => ''])
+{
+    my ($what, $method, $body) = @$case;
+    ($st, $h, $b) = $node->request($method => "/api/users/$admin_id",
+                                   headers => \%A, body => $body);
+    is($st, 409, "the last enabled admin $what: 409");
+    like($b, qr/last enabled member of the group admin, who may not be \Q$what\E/,
+         'saying why');
+}
+($st, $h, $b) = $node->request(GET => '/api/users', headers => \%A);
+is($st, 200, 'the admin is still one');
+
 ($st, $h, $b) = $node->request(GET => "/api/users/$bob_id", headers => \%B);
 is($st, 200, 'bob reads himself');
 like($b, qr/"groups":\["devs"\]/, 'and is in devs');
