@@ -11,6 +11,7 @@
 #include <lmdb.h>
 
 #include "kvs_store_int.h"
+#include "kvs_ident.h"
 
 
 /*
@@ -97,8 +98,10 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
     kvs_store_walk_t *wk = data;
 
     int               rc;
-    size_t            i, klen, max;
+    char              uuid[KVS_UUID_STR_LEN];
+    size_t            i, klen, max, admin_len;
     uint8_t           start[8], k[KVS_STORE_KEY_MAX];
+    uint8_t           admin[KVS_STORE_KEY_MAX];
     uint64_t          ts, older_than, *from;
     MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
@@ -109,6 +112,12 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
     older_than = wk->bound;
     max = wk->max;
     from = wk->from;
+
+    /* the user admin's tombstone is kept for good: it says the admin was
+     * deleted on purpose, where a store without it has admin_password_file
+     * make the admin again */
+    kvs_uuid_format(kvs_ident_admin_user, uuid);
+    admin_len = kvs_store_key(admin, KVS_NS_USER, uuid, sizeof(uuid));
 
     rc = mdb_cursor_open(txn, st->by_time, &cur);
     if (rc != 0) {
@@ -150,7 +159,8 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
                        != 0
             || !((hdr.flags & KVS_FLAG_TOMBSTONE)
                  || ((hdr.flags & KVS_FLAG_EXPIRED)
-                     && hdr.expires_at < older_than)))
+                     && hdr.expires_at < older_than))
+            || (klen == admin_len && memcmp(k, admin, klen) == 0))
         {
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
             continue;

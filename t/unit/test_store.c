@@ -2584,8 +2584,11 @@ kvs_test_purge(void)
     uint8_t        ra[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t        rb[256 * KVS_MERKLE_DIGEST_LEN];
     uint64_t       from, count;
+    kvs_write_t    w;
     kvs_store_t   *a, *b;
     kvs_test_rec_t r;
+    const char    *admin = "2131b76e-641e-5c30-b0a5-e3360261c5cf";
+    const char    *other = "f26c3939-c945-5650-a379-dc89815e40f2";
 
     kvs_test_dir(dir, "purge-a");
     a = kvs_test_open(dir, 16 << 20);
@@ -2636,6 +2639,28 @@ kvs_test_purge(void)
           "purge: a scan cut short says where to resume");
     n = kvs_store_purge(a, 10000, 100, &from, err, sizeof(err));
     CHECK(n == 1 && from == 0, "purge: and resumes there");
+
+    /* the user admin's tombstone stays for good: with it gone, a node
+     * with admin_password_file made the admin again at its next start */
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_USER, admin, "{}", 0);
+    kvs_store_write(a, &w, 1, 11000, err, sizeof(err));
+    kvs_test_set(&w, KVS_WRITE_DELETE, KVS_NS_USER, admin, NULL, 0);
+    kvs_store_write(a, &w, 1, 12000, err, sizeof(err));
+    kvs_test_set(&w, KVS_WRITE_PUT, KVS_NS_USER, other, "{}", 0);
+    kvs_store_write(a, &w, 1, 11000, err, sizeof(err));
+    kvs_test_set(&w, KVS_WRITE_DELETE, KVS_NS_USER, other, NULL, 0);
+    kvs_store_write(a, &w, 1, 12000, err, sizeof(err));
+
+    from = 0;
+    n = kvs_store_purge(a, 20000, 100, &from, err, sizeof(err));
+    CHECK(n == 1, "purge: of two users' tombstones, one goes");
+    CHECK(kvs_test_get_ns(a, KVS_NS_USER, admin, &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_TOMBSTONE),
+          "purge: the user admin's stays");
+    CHECK(kvs_test_get_ns(a, KVS_NS_USER, other, &r) == KVS_NOT_FOUND,
+          "purge: another user's goes");
+    n = kvs_store_purge(a, 30000, 100, &from, err, sizeof(err));
+    CHECK(n == 0 && from == 0, "purge: and stays at the next round");
 
     kvs_store_close(a);
     kvs_store_close(b);
