@@ -1269,6 +1269,9 @@ static ngx_http_kvs_status_t  ngx_http_kvs_statuses[] = {
       ngx_string("the request body is too large") },
     { NGX_HTTP_REQUEST_URI_TOO_LARGE,
       ngx_string("the request URI is too long") },
+    { NGX_HTTP_PRECONDITION_FAILED,
+      ngx_string("the precondition failed: If-Match names no version the "
+                 "key is at") },
     { NGX_HTTP_SERVICE_UNAVAILABLE,
       ngx_string("the service is unavailable") },
 

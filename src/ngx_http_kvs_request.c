@@ -1006,6 +1006,19 @@ ngx_http_kvs_send(ngx_http_request_t *r, ngx_uint_t status, u_char *data,
     r->headers_out.status = status;
     r->headers_out.content_length_n = len;
 
+    /* nginx's not_modified filter holds a GET to If-Match against the
+     * answer's ETag and to If-Unmodified-Since against its Last-Modified:
+     * an answer without an ETag (?meta, ?revisions, a listing) has no
+     * version to match, and none has a date, so neither may refuse it */
+
+    if (r->headers_out.etag == NULL) {
+        r->disable_not_modified = 1;
+    }
+
+    if (r->headers_out.last_modified_time == -1) {
+        r->headers_in.if_unmodified_since = NULL;
+    }
+
     if (len) {
         if (r->headers_out.content_type.len == 0) {
             ngx_str_set(&r->headers_out.content_type, "application/json");

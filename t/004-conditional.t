@@ -176,5 +176,32 @@ for my $c (1 .. 10) {
 }
 is_deeply(\%count, { 200 => 1, 412 => 9 }, 'ten concurrent compare-and-sets: one wins, nine get 412');
 
+# a GET's preconditions hold where the answer has a version (its ETag):
+# ?meta, ?revisions and listings, which have none, ignore If-Match (nginx's
+# filter refused them all with 412), and with no Last-Modified anywhere,
+# If-Unmodified-Since is ignored as RFC 9110 says (it was always a 412)
+($st, $h) = put('cond/g', '{"g":1}');
+my $g = $h->{etag};
+for my $uri ('/kv/cond/g', '/kv/cond/g?meta', '/kv/cond/g?revisions',
+             '/kv/cond/')
+{
+    ($st) = $node->request(GET => $uri, headers => { 'If-Match' => $g });
+    is($st, 200, "GET $uri with If-Match of the current version: 200");
+}
+($st) = $node->request(GET => '/kv/cond/g?meta',
+                       headers => { 'If-Match' => '"other"' });
+is($st, 200, '?meta, which has no ETag, ignores If-Match');
+($st) = $node->request(GET => '/kv/cond/g', headers =>
+    { 'If-Unmodified-Since' => 'Thu, 01 Jan 1970 00:00:00 GMT' });
+is($st, 200, 'If-Unmodified-Since on a GET: ignored, no answer has a date');
+($st, $h, $b) = $node->request(GET => '/kv/cond/g',
+                               headers => { 'If-Match' => '"other"' });
+is($st, 412, 'a GET with If-Match of another version: 412');
+is($b, qq({"error":"the precondition failed: If-Match names no version the key is at"}\n),
+   'with a sentence that says which');
+($st, $h, $b) = $node->request(GET => '/kv/cond/g',
+                               headers => { 'If-None-Match' => $g });
+is($st, 304, 'If-None-Match of the current version: 304, as before');
+
 $node->stop;
 done_testing;
