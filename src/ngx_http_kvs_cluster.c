@@ -89,6 +89,20 @@ ngx_http_kvs_cluster_handler(ngx_http_request_t *r)
         return rc;
     }
 
+    /*
+     * Signed over the digest it declares, the request is a peer's before
+     * its body is read: its batch may carry a record as large as the
+     * protocol allows, whatever this node's own max_json_size (a node of
+     * a smaller one refused a larger node's batch with 413, and the push
+     * retried it for good).  A stranger's is bounded by this node's.
+     */
+    if (!(route->flags & NGX_HTTP_KVS_MEMBER_LIST)
+        && ngx_http_kvs_header(r, KVS_SIGN_HEADER_DIGEST) != NULL)
+    {
+        ctx->body_max = NGX_HTTP_KVS_PEER_BATCH_MAX;
+        ctx->body_max_of = "the protocol's largest batch";
+    }
+
     if (route->flags & NGX_HTTP_KVS_MEMBER_LIST) {
         ngx_http_kvs_cluster_auth(r, kmcf, &sender);
     }
@@ -242,7 +256,7 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
 {
     int                        rc;
     const char                *why;
-    ngx_table_elt_t           *node, *date, *sig;
+    ngx_table_elt_t           *node, *date, *sig, *digest;
     ngx_http_kvs_main_conf_t  *kmcf;
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
@@ -250,6 +264,7 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
     node = ngx_http_kvs_header(r, KVS_SIGN_HEADER_NODE);
     date = ngx_http_kvs_header(r, KVS_SIGN_HEADER_DATE);
     sig = ngx_http_kvs_header(r, KVS_SIGN_HEADER_SIGNATURE);
+    digest = ngx_http_kvs_header(r, KVS_SIGN_HEADER_DIGEST);
 
     if (node != NULL) {
         *sender = node->value;
@@ -264,7 +279,23 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                                            "and takes no cluster requests");
     }
 
-    if (body == NULL) {
+    if (body == NULL && digest != NULL) {
+        /* before the body: the signature over the digest it declares */
+        rc = kvs_sign_verify_digest((char *) kmcf->cluster_secret.data,
+                                    kmcf->cluster_secret.len,
+                                    (char *) r->method_name.data,
+                                    r->method_name.len,
+                                    (char *) r->unparsed_uri.data,
+                                    r->unparsed_uri.len,
+                                    date ? (char *) date->value.data : NULL,
+                                    date ? date->value.len : 0,
+                                    (char *) digest->value.data,
+                                    digest->value.len,
+                                    sig ? (char *) sig->value.data : NULL,
+                                    sig ? sig->value.len : 0,
+                                    ngx_http_kvs_now_ms(), &why);
+
+    } else if (body == NULL) {
         rc = kvs_sign_check(date ? (char *) date->value.data : NULL,
                             date ? date->value.len : 0,
                             sig ? (char *) sig->value.data : NULL,
@@ -284,6 +315,11 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                              sig ? (char *) sig->value.data : NULL,
                              sig ? sig->value.len : 0,
                              ngx_http_kvs_now_ms(), &why);
+    }
+
+    if (rc == -2) {
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0, "kvs: %s", why);
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (rc != 0) {

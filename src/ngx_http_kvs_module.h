@@ -344,6 +344,10 @@ ngx_int_t ngx_http_kvs_page_body(ngx_http_request_t *r, const char *name,
     ngx_array_t *items, size_t size, ngx_str_t *next, ngx_str_t *body);
 uint64_t ngx_http_kvs_now_ms(void);
 off_t ngx_http_kvs_batch_max(kvs_config_t *kc);
+/* a batch, or an answer, of a peer that signed it: a record of the
+ * protocol's largest value and its framing, whatever max_json_size */
+#define NGX_HTTP_KVS_PEER_BATCH_MAX                                           \
+    (2 * (off_t) KVS_WIRE_VALUE_MAX + 131072)
 /* the node bootstraps from its peers and takes no external writes: the
  * store's mark, which handlers and the agent's walk read alike */
 ngx_uint_t ngx_http_kvs_syncing(void);

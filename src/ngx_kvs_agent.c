@@ -40,6 +40,16 @@
 #define NGX_KVS_AGENT_SWEEP      1000
 #define NGX_KVS_AGENT_SWEEP_MAX  1000
 
+/* the room of a call's headers, but for the node's id, the fingerprint and
+ * the audit heads */
+#define NGX_KVS_AGENT_HEADERS_ROOM                                            \
+    (sizeof("Content-Type: application/octet-stream\r\n")                    \
+     + sizeof(KVS_SIGN_HEADER_NODE ": \r\n")                                 \
+     + sizeof(KVS_SIGN_HEADER_DATE ": \r\n") + NGX_INT64_LEN                 \
+     + sizeof(KVS_SIGN_HEADER_SIGNATURE ": \r\n") + KVS_SIGN_LEN             \
+     + sizeof(KVS_SIGN_HEADER_DIGEST ": \r\n") + KVS_SIGN_DIGEST_LEN         \
+     + sizeof(NGX_HTTP_KVS_AUTH_HEADER ": \r\n"))
+
 /* the room of a gossip's audit heads: its own and each peer's, a node id
  * of up to 255 bytes, a seq and a hash each */
 #define NGX_KVS_AGENT_HEADS_ROOM                                              \
@@ -634,7 +644,7 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     ngx_pool_t      *pool;
     kvs_config_t    *kc;
     ngx_kvs_call_t  *call;
-    char             sig[KVS_SIGN_LEN];
+    char             sig[KVS_SIGN_LEN], digest[KVS_SIGN_DIGEST_LEN];
 
     kc = &agent->kmcf->kc;
 
@@ -648,7 +658,8 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
             ? NGX_KVS_AGENT_HEADS_ROOM : 0;
 
     call = ngx_pcalloc(pool, sizeof(ngx_kvs_call_t));
-    p = ngx_pnalloc(pool, len + 256 + agent->kmcf->node_id.len
+    p = ngx_pnalloc(pool, len + NGX_KVS_AGENT_HEADERS_ROOM
+                          + agent->kmcf->node_id.len
                           + agent->kmcf->auth_fingerprint.len + heads);
 
     if (call == NULL || p == NULL) {
@@ -658,10 +669,11 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
 
     date = ngx_http_kvs_now_ms();
 
-    if (kvs_sign((char *) agent->kmcf->cluster_secret.data,
-                 agent->kmcf->cluster_secret.len, "POST", 4, uri,
-                 ngx_strlen(uri), date, body, len, sig)
-        != 0)
+    if (kvs_sign_digest(body, len, digest) != 0
+        || kvs_sign_hex((char *) agent->kmcf->cluster_secret.data,
+                        agent->kmcf->cluster_secret.len, "POST", 4, uri,
+                        ngx_strlen(uri), date, digest, sig)
+           != 0)
     {
         ngx_destroy_pool(pool);
         return NULL;
@@ -683,9 +695,11 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
                     KVS_SIGN_HEADER_NODE ": %s\r\n"
                     KVS_SIGN_HEADER_DATE ": %uL\r\n"
                     KVS_SIGN_HEADER_SIGNATURE ": %*s\r\n"
+                    KVS_SIGN_HEADER_DIGEST ": %*s\r\n"
                     NGX_HTTP_KVS_AUTH_HEADER ": %V\r\n",
                     uri[1] == '_' ? "octet-stream" : "json",
                     kc->node_id, date, (size_t) KVS_SIGN_LEN, sig,
+                    (size_t) KVS_SIGN_DIGEST_LEN, digest,
                     &agent->kmcf->auth_fingerprint);
 
     if (heads) {
@@ -695,7 +709,9 @@ ngx_kvs_agent_call(ngx_kvs_agent_t *agent, ngx_kvs_peer_t *peer,
     call->headers.len = p - call->headers.data;
 
     call->timeout = ngx_kvs_agent_msec(kc->peer_timeout);
-    call->max_response = 2 * kc->max_json_size + 131072;
+    /* a peer's answer may carry a record of the protocol's largest value,
+     * whatever this node's max_json_size */
+    call->max_response = (size_t) NGX_HTTP_KVS_PEER_BATCH_MAX;
 
     return call;
 }

@@ -26,13 +26,29 @@
 
 static int kvs_sign_text(const char *secret, size_t slen, const char *method,
     size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
-    const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN]);
+    const char digest[KVS_SIGN_DIGEST_LEN], char out[KVS_SIGN_LEN]);
 
 
 int
 kvs_sign(const char *secret, size_t slen, const char *method, size_t mlen,
     const char *uri, size_t ulen, uint64_t date_ms, const uint8_t *body,
     size_t blen, char out[KVS_SIGN_LEN])
+{
+    char  digest[KVS_SIGN_DIGEST_LEN];
+
+    if (kvs_sign_digest(body, blen, digest) != 0) {
+        return -1;
+    }
+
+    return kvs_sign_hex(secret, slen, method, mlen, uri, ulen, date_ms,
+                        digest, out);
+}
+
+
+int
+kvs_sign_hex(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, uint64_t date_ms,
+    const char digest[KVS_SIGN_DIGEST_LEN], char out[KVS_SIGN_LEN])
 {
     int   n;
     char  date[KVS_SIGN_DATE_LEN];
@@ -43,7 +59,68 @@ kvs_sign(const char *secret, size_t slen, const char *method, size_t mlen,
     }
 
     return kvs_sign_text(secret, slen, method, mlen, uri, ulen, date,
-                         (size_t) n, body, blen, out);
+                         (size_t) n, digest, out);
+}
+
+
+int
+kvs_sign_digest(const uint8_t *body, size_t blen,
+    char out[KVS_SIGN_DIGEST_LEN])
+{
+    uint8_t  md[KVS_SHA256_LEN];
+
+    if (kvs_sha256(body, blen, md) != 0) {
+        return -1;
+    }
+
+    kvs_hex(out, md, sizeof(md));
+
+    return 0;
+}
+
+
+int
+kvs_sign_verify_digest(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, const char *date,
+    size_t dlen, const char *digest, size_t dglen, const char *sig,
+    size_t siglen, uint64_t now_ms, const char **why)
+{
+    size_t  i;
+    char    want[KVS_SIGN_LEN];
+
+    if (kvs_sign_check(date, dlen, sig, siglen, now_ms, why) != 0) {
+        return -1;
+    }
+
+    /* as kvs_sign_digest() writes it, so that one body has one text */
+
+    for (i = 0; i < dglen; i++) {
+        if (!((digest[i] >= '0' && digest[i] <= '9')
+              || (digest[i] >= 'a' && digest[i] <= 'f')))
+        {
+            break;
+        }
+    }
+
+    if (dglen != KVS_SIGN_DIGEST_LEN || i != dglen) {
+        *why = "the X-KVS-Content-SHA256 header is not a digest";
+        return -1;
+    }
+
+    if (kvs_sign_text(secret, slen, method, mlen, uri, ulen, date, dlen,
+                      digest, want)
+        != 0)
+    {
+        *why = "cannot compute the signature: out of memory";
+        return -2;
+    }
+
+    if (!kvs_crypto_equal(want, sig, KVS_SIGN_LEN)) {
+        *why = "the signature does not match";
+        return -1;
+    }
+
+    return 0;
 }
 
 
@@ -104,15 +181,16 @@ kvs_sign_verify(const char *secret, size_t slen, const char *method,
     size_t dlen, const uint8_t *body, size_t blen, const char *sig,
     size_t siglen, uint64_t now_ms, const char **why)
 {
-    char  want[KVS_SIGN_LEN];
+    char  want[KVS_SIGN_LEN], digest[KVS_SIGN_DIGEST_LEN];
 
     if (kvs_sign_check(date, dlen, sig, siglen, now_ms, why) != 0) {
         return -1;
     }
 
-    if (kvs_sign_text(secret, slen, method, mlen, uri, ulen, date, dlen,
-                      body, blen, want)
-        != 0)
+    if (kvs_sign_digest(body, blen, digest) != 0
+        || kvs_sign_text(secret, slen, method, mlen, uri, ulen, date, dlen,
+                         digest, want)
+           != 0)
     {
         *why = "cannot compute the signature: out of memory";
         return -2;
@@ -130,12 +208,12 @@ kvs_sign_verify(const char *secret, size_t slen, const char *method,
 static int
 kvs_sign_text(const char *secret, size_t slen, const char *method,
     size_t mlen, const char *uri, size_t ulen, const char *date, size_t dlen,
-    const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN])
+    const char digest[KVS_SIGN_DIGEST_LEN], char out[KVS_SIGN_LEN])
 {
     int       rc;
     char     *p;
     size_t    len;
-    uint8_t   md[KVS_SHA256_LEN], mac[KVS_SHA256_LEN];
+    uint8_t   mac[KVS_SHA256_LEN];
     uint8_t   stack[KVS_SIGN_BUFLEN], *buf;
 
     /* the three newlines and the hex digest; sizes the caller cannot
@@ -162,10 +240,6 @@ kvs_sign_text(const char *secret, size_t slen, const char *method,
 
     rc = -1;
 
-    if (kvs_sha256(body, blen, md) != 0) {
-        goto done;
-    }
-
     /* memcpy() from NULL is undefined even for 0 bytes, hence the tests */
     p = (char *) buf;
 
@@ -187,7 +261,7 @@ kvs_sign_text(const char *secret, size_t slen, const char *method,
     p += dlen;
     *p++ = '\n';
 
-    kvs_hex(p, md, sizeof(md));
+    memcpy(p, digest, KVS_SIGN_DIGEST_LEN);
 
     if (kvs_hmac_sha256((const uint8_t *) secret, slen, buf, len, mac) != 0)
     {

@@ -28,6 +28,16 @@
 #define KVS_SIGN_HEADER_DATE       "X-KVS-Date"
 #define KVS_SIGN_HEADER_SIGNATURE  "X-KVS-Signature"
 
+/*
+ * The body's digest as the signature takes it, sent beside it so that a
+ * receiver can check the signature before it reads the body: a peer's
+ * batch may then be as large as the protocol allows, a stranger's no
+ * larger than this node's own limit.  The body read is then checked
+ * against the signature as always, so a digest that lies fails there.
+ */
+#define KVS_SIGN_HEADER_DIGEST     "X-KVS-Content-SHA256"
+#define KVS_SIGN_DIGEST_LEN        64  /* hex characters */
+
 
 /*
  * Writes the signature of a request dated date_ms into out, 64 lowercase
@@ -40,6 +50,30 @@
 int kvs_sign(const char *secret, size_t slen, const char *method,
     size_t mlen, const char *uri, size_t ulen, uint64_t date_ms,
     const uint8_t *body, size_t blen, char out[KVS_SIGN_LEN]);
+
+/*
+ * The same from the body's digest, 64 lowercase hex characters as
+ * kvs_sign_digest() writes them (the X-KVS-Content-SHA256 header).
+ */
+int kvs_sign_hex(const char *secret, size_t slen, const char *method,
+    size_t mlen, const char *uri, size_t ulen, uint64_t date_ms,
+    const char digest[KVS_SIGN_DIGEST_LEN], char out[KVS_SIGN_LEN]);
+
+/* The hex SHA-256 of a body, not terminated.  Returns 0, or -1. */
+int kvs_sign_digest(const uint8_t *body, size_t blen,
+    char out[KVS_SIGN_DIGEST_LEN]);
+
+/*
+ * kvs_sign_verify() of a request whose body is not read yet, over the
+ * digest it declares (dglen must be 64, in lowercase hex): the same
+ * returns and sentences, and "the X-KVS-Content-SHA256 header is not a
+ * digest".  Whether the body has that digest is for kvs_sign_verify() of
+ * the body, once read.
+ */
+int kvs_sign_verify_digest(const char *secret, size_t slen,
+    const char *method, size_t mlen, const char *uri, size_t ulen,
+    const char *date, size_t dlen, const char *digest, size_t dglen,
+    const char *sig, size_t siglen, uint64_t now_ms, const char **why);
 
 /*
  * The part of kvs_sign_verify() that needs no body: the request is signed

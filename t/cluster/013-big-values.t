@@ -3,7 +3,8 @@
 # limits of its locations (a client's body up to max_json_size, a peer's
 # batch up to 2 x max_json_size + 64 KiB), whatever nginx's
 # client_max_body_size says there, and "nginx -t" warns when one written
-# for a KVS location is below what the location takes.
+# for a KVS location is below what the location takes; nodes of different
+# max_json_size replicate each other's largest values.
 use strict;
 use warnings;
 use Test::More;
@@ -60,6 +61,55 @@ for my $case (['1m', 1 << 20, 'client_max_body_size 1m;'],
     like($body, qr/larger than max_json_size/, 'by the module, saying so');
 
     $_->stop for $a, $b;
+}
+
+# nodes of different max_json_size: a peer's signed batch may carry the
+# protocol's largest value whatever the receiver's own limit (a node of
+# 1m refused the 3 MiB batch of a node of 4m with 413, the push retried it
+# for good, and nothing written after it reached the smaller node)
+{
+    my $big = KVS::Node->new(name => 'mixed-4m',
+                             yaml => $timing . "max_json_size: 4m
+seed_nodes: []
+");
+    my $small = KVS::Node->new(name => 'mixed-1m',
+                               yaml => $timing . "max_json_size: 1m
+seed_nodes: "
+                                       . seeds($big) . "\n");
+    $_->start for $big, $small;
+    ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":2/ } $big, $small }),
+       'max_json_size 4m and 1m: two nodes know each other');
+    my $value = value(3 << 20);
+    my ($st) = $big->request(PUT => '/kv/big/mixed', body => $value);
+    is($st, 200, 'a value of 3 MiB on the node of 4m');
+    ($st) = $big->request(PUT => '/kv/big/after', body => '1');
+    ok(wait_for(5, sub { ($small->request(GET => '/kv/big/after'))[0] == 200 }),
+       'a write after it reaches the node of 1m');
+    my ($s2, $h2, $b2) = $small->request(GET => '/kv/big/mixed');
+    ok($s2 == 200 && $b2 eq $value, 'and so does the value of 3 MiB, by push');
+    unlike($big->log_text, qr/answered 413/, 'no push was refused');
+
+    # a stranger is held to the node's own limit: a body over it is a 413
+    # unless it is signed, and a signature over a declared digest that is
+    # not the cluster's is refused before the body is read
+    my $body = 'x' x (3 << 20);
+    ($st) = $small->request(POST => '/_cluster/apply', body => $body,
+        headers => { 'X-KVS-Node' => 'mixed-4m', 'X-KVS-Date' => int(time * 1000),
+                     'X-KVS-Signature' => 'ab' x 32 });
+    is($st, 413, 'an unsigned 3 MiB batch to the node of 1m: 413');
+    ($st, undef, my $why) = $small->request(POST => '/_cluster/apply', body => $body,
+        headers => { 'X-KVS-Node' => 'mixed-4m', 'X-KVS-Date' => int(time * 1000),
+                     'X-KVS-Signature' => 'ab' x 32,
+                     'X-KVS-Content-SHA256' => 'cd' x 32 });
+    is($st, 401, 'with a declared digest and a forged signature: 401');
+    like($why, qr/the signature does not match/, 'saying so');
+    my %signed = (%{ KVS::Node::sign_headers($secret, 'POST', '/_cluster/apply',
+                                             'x', 'mixed-4m') },
+                  'X-KVS-Content-SHA256' => 'ee' x 32);
+    ($st) = $small->request(POST => '/_cluster/apply', body => 'x',
+                            headers => \%signed);
+    is($st, 401, 'a signed body whose declared digest is not its own: 401');
+    $_->stop for $big, $small;
 }
 
 # where the limit is written: inherited from http is written too; 0 (no

@@ -9,7 +9,8 @@
  * the check takes and whose signature is the HMAC of the formula in
  * kvs_sign.h, computed here again straight with OpenSSL; a signature
  * kvs_sign() makes for these parts verifies, and one with a character
- * changed does not.
+ * changed does not; kvs_sign_verify_digest() over the body's own digest
+ * gives kvs_sign_verify()'s verdict.
  */
 
 #include <string.h>
@@ -120,11 +121,12 @@ kvs_fuzz_date(const kvs_fuzz_part_t *date, uint64_t *v)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    int               rc, vrc, digits;
+    int               rc, vrc, drc, digits;
     char              want[KVS_SIGN_LEN], made[KVS_SIGN_LEN], text[24];
+    char              digest[KVS_SIGN_DIGEST_LEN];
     size_t            i;
     uint64_t          d, when;
-    const char       *why, *vwhy, *nl, *end;
+    const char       *why, *vwhy, *dwhy, *nl, *end;
     kvs_fuzz_part_t   part[KVS_FUZZ_PARTS], body, *date, *sig, canon;
 
     end = (const char *) data + size;
@@ -171,6 +173,20 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                           part[3].p, part[3].len, date->p, date->len,
                           (const uint8_t *) body.p, body.len, sig->p,
                           sig->len, KVS_FUZZ_NOW, &vwhy);
+
+    /* over the body's own digest, declared before the body is read, the
+     * same verdict */
+    FUZZ_CHECK(kvs_sign_digest((const uint8_t *) body.p, body.len, digest)
+               == 0, "a body has a digest");
+    dwhy = NULL;
+    drc = kvs_sign_verify_digest(part[4].p, part[4].len, part[2].p,
+                                 part[2].len, part[3].p, part[3].len,
+                                 date->p, date->len, digest,
+                                 KVS_SIGN_DIGEST_LEN, sig->p, sig->len,
+                                 KVS_FUZZ_NOW, &dwhy);
+    FUZZ_CHECK(drc == vrc
+               && (vrc == 0 || (dwhy != NULL && strcmp(dwhy, vwhy) == 0)),
+               "a declared digest, the body's own, verifies as the body");
 
     if (rc != 0) {
         FUZZ_CHECK(vrc == rc && vwhy != NULL && strcmp(vwhy, why) == 0,

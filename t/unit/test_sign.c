@@ -21,6 +21,7 @@
  *       -lcrypto -o /tmp/test_sign && /tmp/test_sign
  */
 
+#include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -585,6 +586,79 @@ kvs_test_odd_inputs(void)
 }
 
 
+/* a signature checked over the digest a request declares, before its body */
+
+static void
+kvs_test_digest(void)
+{
+    int          rc;
+    char         sig[KVS_SIGN_LEN + 1], hex[KVS_SIGN_LEN + 1], date[32];
+    char         digest[KVS_SIGN_DIGEST_LEN + 1], upper[KVS_SIGN_DIGEST_LEN];
+    size_t       i;
+    const char  *why, *body;
+
+    body = "a peer's batch";
+    snprintf(date, sizeof(date), "%llu", (unsigned long long) KVS_TEST_DATE);
+
+    rc = kvs_test_sign(S(KVS_TEST_SECRET), "POST", S("/_cluster/apply"),
+                       KVS_TEST_DATE, (const uint8_t *) body, strlen(body),
+                       sig);
+    rc |= kvs_sign_digest((const uint8_t *) body, strlen(body), digest);
+    digest[KVS_SIGN_DIGEST_LEN] = '\0';
+    rc |= kvs_sign_hex(S(KVS_TEST_SECRET), S("POST"), S("/_cluster/apply"),
+                       KVS_TEST_DATE, digest, hex);
+    hex[KVS_SIGN_LEN] = '\0';
+    CHECK(rc == 0 && strcmp(sig, hex) == 0,
+          "digest: signed from the digest as from the body");
+    kvs_test_str(digest, "b0d8cb19a99efbfc383968fa6f16cc00"
+                         "270a48c27c8c2932a1aad8800b853f69",
+                 "digest: the body's SHA-256 in hex (sha256sum's)");
+
+    rc = kvs_sign_verify_digest(S(KVS_TEST_SECRET), S("POST"),
+                                S("/_cluster/apply"), date, strlen(date),
+                                digest, KVS_SIGN_DIGEST_LEN, sig,
+                                KVS_SIGN_LEN, KVS_TEST_DATE, &why);
+    CHECK(rc == 0, "digest: the signature verifies over the declared digest");
+
+    digest[0] = digest[0] == '0' ? '1' : '0';
+    rc = kvs_sign_verify_digest(S(KVS_TEST_SECRET), S("POST"),
+                                S("/_cluster/apply"), date, strlen(date),
+                                digest, KVS_SIGN_DIGEST_LEN, sig,
+                                KVS_SIGN_LEN, KVS_TEST_DATE, &why);
+    CHECK(rc == -1, "digest: another digest does not verify");
+    kvs_test_str(rc == -1 ? why : "(returned 0)", WHY_MISMATCH,
+                 "digest: another digest: sentence");
+    digest[0] = digest[0] == '0' ? '1' : '0';
+
+    for (i = 0; i < KVS_SIGN_DIGEST_LEN; i++) {
+        upper[i] = (char) toupper((unsigned char) digest[i]);
+    }
+
+    rc = kvs_sign_verify_digest(S(KVS_TEST_SECRET), S("POST"),
+                                S("/_cluster/apply"), date, strlen(date),
+                                upper, KVS_SIGN_DIGEST_LEN, sig,
+                                KVS_SIGN_LEN, KVS_TEST_DATE, &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)",
+                 "the X-KVS-Content-SHA256 header is not a digest",
+                 "digest: upper case is no digest of ours");
+
+    rc = kvs_sign_verify_digest(S(KVS_TEST_SECRET), S("POST"),
+                                S("/_cluster/apply"), date, strlen(date),
+                                digest, KVS_SIGN_DIGEST_LEN - 1, sig,
+                                KVS_SIGN_LEN, KVS_TEST_DATE, &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)",
+                 "the X-KVS-Content-SHA256 header is not a digest",
+                 "digest: one hex digit short is none");
+
+    rc = kvs_sign_verify_digest(S(KVS_TEST_SECRET), S("POST"),
+                                S("/_cluster/apply"), date, strlen(date),
+                                digest, KVS_SIGN_DIGEST_LEN, sig,
+                                KVS_SIGN_LEN, KVS_TEST_DATE + 61000, &why);
+    kvs_test_str(rc == -1 ? why : "(returned 0)", WHY_SKEW,
+                 "digest: the date is checked first, as ever");
+}
+
+
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_known_answers),
     KVS_TEST_CASE(kvs_test_coverage),
@@ -592,6 +666,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_dates),
     KVS_TEST_CASE(kvs_test_check),
     KVS_TEST_CASE(kvs_test_odd_inputs),
+    KVS_TEST_CASE(kvs_test_digest),
     { NULL, NULL }
 };
 
