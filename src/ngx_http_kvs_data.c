@@ -536,11 +536,18 @@ ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
     if (r->headers_in.if_none_match) {
         v = &r->headers_in.if_none_match->value;
 
-        if (r->method != NGX_HTTP_PUT || v->len != 1 || v->data[0] != '*') {
+        if (r->method != NGX_HTTP_PUT) {
             return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                      "on %V, If-None-Match takes only * "
-                                      "(create only); got \"%V\"",
+                                      "a %V takes no If-None-Match (a PUT "
+                                      "takes If-None-Match: * to create "
+                                      "only); got \"%V\"",
                                       &r->method_name, v);
+        }
+
+        if (v->len != 1 || v->data[0] != '*') {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "on PUT, If-None-Match takes only * "
+                                      "(create only); got \"%V\"", v);
         }
 
         w->create_only = 1;
@@ -569,6 +576,8 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         return ngx_http_kvs_error(r, NGX_HTTP_PRECONDITION_FAILED,
                                   ctx->write.create_only
                                   ? "key \"%V\" exists (If-None-Match: *)"
+                                  : ctx->write.must_exist
+                                  ? "key \"%V\" does not exist (If-Match: *)"
                                   : "key \"%V\" is not at the version "
                                     "If-Match names", &ctx->key);
     }

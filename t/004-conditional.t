@@ -88,6 +88,15 @@ is($st, 400, 'a malformed If-Match is a 400');
 like($b, qr/If-Match must be \* or one ETag of this API/, 'naming the header');
 ($st, $h, $b) = put('cas/k', '{}', 'If-None-Match' => $e1);
 is($st, 400, 'If-None-Match with an ETag on PUT is a 400');
+like($b, qr/on PUT, If-None-Match takes only \* \(create only\)/, 'saying what it takes');
+($st, $h, $b) = $node->request(DELETE => '/kv/cas/k', headers => { 'If-None-Match' => '*' });
+is($st, 400, 'If-None-Match on a DELETE is a 400');
+is($b, qq({"error":"a DELETE takes no If-None-Match (a PUT takes If-None-Match: * to create only); got \\"*\\""}\n),
+   'saying so, where it said DELETE took only the * it was given');
+($st, $h, $b) = put('cas/none', '{}', 'If-Match' => '*');
+is($st, 412, 'If-Match: * on a key that does not exist: 412');
+like($b, qr/key \\"cas\/none\\" does not exist \(If-Match: \*\)/,
+     'saying the key does not exist, not that it is at another version');
 
 ($st, $h) = put('cas/get', '{"g":1}');
 my $eg = $h->{etag};
