@@ -37,6 +37,9 @@
 
 
 #define NGX_KVS_PEER_HEADERS_MAX  8192
+
+/* the room for an answer's body a call starts with */
+#define NGX_KVS_PEER_ANSWER_FIRST  65536
 #define NGX_KVS_PEER_IDLE_TIMEOUT 60000
 
 
@@ -53,6 +56,7 @@ static void ngx_kvs_call_sent(ngx_event_t *wev);
 static void ngx_kvs_call_read(ngx_event_t *rev);
 static ngx_int_t ngx_kvs_call_prepare(ngx_kvs_call_t *call);
 static ngx_int_t ngx_kvs_call_parse(ngx_kvs_call_t *call);
+static ngx_int_t ngx_kvs_call_grow(ngx_kvs_call_t *call);
 static const char *ngx_kvs_call_closed(ngx_kvs_call_t *call);
 static void ngx_kvs_call_done(ngx_kvs_call_t *call, const char *error);
 static void ngx_kvs_call_finish(ngx_event_t *ev);
@@ -438,9 +442,13 @@ ngx_kvs_call_prepare(ngx_kvs_call_t *call)
 
     b = ngx_create_temp_buf(call->pool, len);
 
+    /* the answer's buffer grows to its Content-Length, up to
+     * max_response, as the answer comes (ngx_kvs_call_grow()): a limit
+     * of a peer's largest batch is not allocated for every call */
     call->in = ngx_create_temp_buf(call->pool,
                                    NGX_KVS_PEER_HEADERS_MAX
-                                   + call->max_response);
+                                   + ngx_min(call->max_response,
+                                             NGX_KVS_PEER_ANSWER_FIRST));
 
     if (call->parser == NULL || b == NULL || call->in == NULL) {
         return NGX_ERROR;
@@ -744,10 +752,12 @@ ngx_kvs_call_read(ngx_event_t *rev)
     }
 
     for ( ;; ) {
-        if (b->last == b->end) {
+        if (b->last == b->end && ngx_kvs_call_grow(call) != NGX_OK) {
             ngx_kvs_call_done(call, "the answer is too large");
             return;
         }
+
+        b = call->in;
 
         n = c->recv(c, b->last, b->end - b->last);
 
@@ -784,6 +794,65 @@ ngx_kvs_call_read(ngx_event_t *rev)
             return;
         }
     }
+}
+
+
+/*
+ * The answer's buffer is full: once its headers are in, it grows to the
+ * Content-Length (or doubles, without one), up to max_response.  Only the
+ * body follows the headers then, and only body_start points into the
+ * buffer.  NGX_DECLINED: it may not grow.
+ */
+
+static ngx_int_t
+ngx_kvs_call_grow(ngx_kvs_call_t *call)
+{
+    size_t      used, cap, want, size;
+    u_char     *p;
+    ngx_buf_t  *b;
+
+    b = call->in;
+
+    if (!call->headers_done) {
+        return NGX_DECLINED;
+    }
+
+    used = b->last - b->start;
+    cap = b->end - b->start;
+    want = (call->body_start - b->start) + call->max_response;
+
+    if (cap >= want) {
+        return NGX_DECLINED;
+    }
+
+    if (call->content_length >= 0
+        && (size_t) call->content_length <= call->max_response)
+    {
+        size = (call->body_start - b->start)
+               + (size_t) call->content_length;
+
+    } else {
+        size = ngx_min(2 * cap, want);
+    }
+
+    if (size <= cap) {
+        return NGX_DECLINED;
+    }
+
+    p = ngx_palloc(call->pool, size);
+    if (p == NULL) {
+        return NGX_DECLINED;
+    }
+
+    ngx_memcpy(p, b->start, used);
+
+    call->body_start = p + (call->body_start - b->start);
+    b->pos = p + (b->pos - b->start);
+    b->last = p + used;
+    b->start = p;
+    b->end = p + size;
+
+    return NGX_OK;
 }
 
 
@@ -1197,9 +1266,11 @@ ngx_kvs_blocking_exchange(ngx_kvs_call_t *call, ngx_kvs_blocking_t *bl)
     b = call->in;
 
     for ( ;; ) {
-        if (b->last == b->end) {
+        if (b->last == b->end && ngx_kvs_call_grow(call) != NGX_OK) {
             return "the answer is too large";
         }
+
+        b = call->in;
 
         if (ngx_kvs_blocking_wait(bl) != NGX_OK) {
             return "timed out";

@@ -109,7 +109,18 @@ seed_nodes: "
     ($st) = $small->request(POST => '/_cluster/apply', body => 'x',
                             headers => \%signed);
     is($st, 401, 'a signed body whose declared digest is not its own: 401');
-    $_->stop for $big, $small;
+
+    # a new node of 1m bootstraps from the node of 4m: the fetch's answer
+    # holds the value of 3 MiB, which the agent's buffer grows to take
+    my $fresh = KVS::Node->new(name => 'mixed-fresh',
+                               yaml => $timing . "max_json_size: 1m\nseed_nodes: "
+                                       . seeds($big) . "\n");
+    $fresh->start;
+    ok(wait_for(20, sub { (($fresh->request(GET => '/health'))[2] // '') =~ /"mode":"normal"/ }),
+       'a new node of 1m bootstraps');
+    ($s2, $h2, $b2) = $fresh->request(GET => '/kv/big/mixed');
+    ok($s2 == 200 && $b2 eq $value, 'with the value of 3 MiB');
+    $_->stop for $big, $small, $fresh;
 }
 
 # where the limit is written: inherited from http is written too; 0 (no
