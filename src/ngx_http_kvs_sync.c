@@ -23,8 +23,10 @@
 
 
 typedef struct {
-    u_char   *p;
-    u_char   *end;
+    u_char       *start;
+    u_char       *p;
+    u_char       *end;
+    ngx_pool_t   *pool;
 } ngx_http_kvs_out_t;
 
 
@@ -116,8 +118,10 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
         return;
     }
 
+    out.start = buf;
     out.p = buf;
     out.end = buf + cap;
+    out.pool = r->pool;
 
     nrc = ngx_http_kvs_read_begin(r);
     if (nrc != NGX_OK) {
@@ -137,7 +141,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
     ngx_str_set(&r->headers_out.content_type, "application/octet-stream");
     r->headers_out.content_type_len = sizeof("application/octet-stream") - 1;
 
-    rc = ngx_http_kvs_send(r, NGX_HTTP_OK, buf, out.p - buf);
+    rc = ngx_http_kvs_send(r, NGX_HTTP_OK, out.start, out.p - out.start);
     ngx_http_finalize_request(r, rc);
 }
 
@@ -227,6 +231,22 @@ ngx_http_kvs_fetch(ngx_http_request_t *r, u_char *body, size_t len,
         }
 
         if ((size_t) (out->end - out->p) < kvs_wire_size(&e)) {
+
+            /* a record larger than this node's batch goes alone: a peer
+             * of a larger max_json_size wrote it, and the asker takes
+             * what the protocol allows */
+
+            if (out->p != out->start) {
+                break;
+            }
+
+            out->start = ngx_pnalloc(out->pool, kvs_wire_size(&e));
+            if (out->start == NULL) {
+                return NGX_HTTP_INTERNAL_SERVER_ERROR;
+            }
+
+            out->p = kvs_wire_put(out->start, &e);
+            out->end = out->p;
             break;
         }
 

@@ -73,6 +73,7 @@ static void ngx_kvs_sync_keys(ngx_kvs_call_t *call);
 static void ngx_kvs_sync_fetch(void);
 static void ngx_kvs_sync_fetched(ngx_kvs_call_t *call);
 static void ngx_kvs_sync_later(ngx_event_t *ev);
+static ngx_int_t ngx_kvs_sync_rest(ngx_kvs_sync_t *s, const kvs_write_t *last);
 static void ngx_kvs_sync_end(const char *failure);
 static ngx_msec_t ngx_kvs_sync_interval(void);
 static ngx_int_t ngx_kvs_sync_ok(ngx_kvs_call_t *call, size_t len);
@@ -566,6 +567,18 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
     peer.len = ngx_strlen(s->node_id);
     ngx_http_kvs_refused(s->agent->kmcf, s->agent->log, &peer, w, n);
 
+    /* an answer the peer cut to its batch (a record of a larger
+     * max_json_size than its own goes alone) leaves the keys after the
+     * last it holds: they are asked again now, not at the next walk */
+
+    if (why == NULL && n > 0 && n < s->nwant
+        && ngx_kvs_sync_rest(s, &w[n - 1]) == NGX_OK)
+    {
+        ngx_destroy_pool(call->pool);
+        ngx_kvs_sync_fetch();
+        return;
+    }
+
     ngx_destroy_pool(call->pool);
 
     s->nwant = 0;
@@ -581,6 +594,48 @@ ngx_kvs_sync_fetched(ngx_kvs_call_t *call)
                                         ? s->agent->kmcf->kc.throttle_delay_ms
                                         : s->agent->kmcf->kc.fetch_delay_ms)
                           + 1);
+}
+
+
+/*
+ * Keeps in the want list the keys after the one of last, the last record
+ * an answer held (the peer answers in the list's order, leaving out the
+ * keys it no longer holds).  NGX_DECLINED when none is left.
+ */
+
+static ngx_int_t
+ngx_kvs_sync_rest(ngx_kvs_sync_t *s, const kvs_write_t *last)
+{
+    int                rc;
+    size_t             n;
+    const char        *why;
+    const uint8_t     *p, *end, *at;
+    kvs_wire_entry_t   e;
+
+    p = s->want;
+    end = s->want + s->wlen;
+    n = 0;
+
+    while ((rc = kvs_wire_key_next(&p, end, &e, &why)) == 1) {
+        n++;
+
+        if (e.ns == last->ns && e.path_len == last->path_len
+            && ngx_memcmp(e.path, last->path, e.path_len) == 0)
+        {
+            break;
+        }
+    }
+
+    if (rc != 1 || p == end) {
+        return NGX_DECLINED;
+    }
+
+    at = p;
+    s->wlen = end - at;
+    ngx_memmove(s->want, at, s->wlen);
+    s->nwant -= n;
+
+    return NGX_OK;
 }
 
 

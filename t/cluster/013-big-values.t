@@ -77,8 +77,8 @@ seed_nodes: []
 seed_nodes: "
                                        . seeds($big) . "\n");
     $_->start for $big, $small;
-    ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"member_count":2/ } $big, $small }),
-       'max_json_size 4m and 1m: two nodes know each other');
+    ok(wait_for(20, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mode":"normal","member_count":2/ } $big, $small }),
+       'max_json_size 4m and 1m: two nodes know each other, bootstrapped');
     my $value = value(3 << 20);
     my ($st) = $big->request(PUT => '/kv/big/mixed', body => $value);
     is($st, 200, 'a value of 3 MiB on the node of 4m');
@@ -110,17 +110,24 @@ seed_nodes: "
                             headers => \%signed);
     is($st, 401, 'a signed body whose declared digest is not its own: 401');
 
-    # a new node of 1m bootstraps from the node of 4m: the fetch's answer
-    # holds the value of 3 MiB, which the agent's buffer grows to take
+    # a new node of 1m bootstraps from the other node of 1m (the one of 4m
+    # stopped, so that it is the only source): that
+    # one's answer to a fetch is cut to its own batch, so the value of 3 MiB
+    # goes alone and the rest is asked again in the same walk (it came in
+    # no answer, and the bootstrap ended without it), and the agent's
+    # buffer grows to take it
     my $fresh = KVS::Node->new(name => 'mixed-fresh',
                                yaml => $timing . "max_json_size: 1m\nseed_nodes: "
-                                       . seeds($big) . "\n");
+                                       . seeds($small) . "\n");
+    $big->stop;
     $fresh->start;
     ok(wait_for(20, sub { (($fresh->request(GET => '/health'))[2] // '') =~ /"mode":"normal"/ }),
-       'a new node of 1m bootstraps');
+       'a new node of 1m bootstraps from the other');
+    like($fresh->log_text, qr/bootstrap from "mixed-1m" done, 2 records pulled/,
+         'both records pulled in its walk');
     ($s2, $h2, $b2) = $fresh->request(GET => '/kv/big/mixed');
     ok($s2 == 200 && $b2 eq $value, 'with the value of 3 MiB');
-    $_->stop for $big, $small, $fresh;
+    $_->stop for $small, $fresh;
 }
 
 # where the limit is written: inherited from http is written too; 0 (no
