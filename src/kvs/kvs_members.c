@@ -349,9 +349,10 @@ int
 kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
     const char **why)
 {
-    int      rc, state;
-    size_t   n;
-    cJSON   *root, *item, *v;
+    int             rc, state;
+    size_t          n;
+    cJSON          *root, *item, *v;
+    kvs_address_t   a;
 
     root = cJSON_ParseWithLength(json, len);
 
@@ -387,6 +388,16 @@ kvs_members_parse(const char *json, size_t len, kvs_member_t *m, size_t max,
             *why = "a member's id or address is empty, longer than 255 "
                    "bytes, not UTF-8, or has a control byte, a quote or a "
                    "backslash";
+            return -1;
+        }
+
+        if (rc == 0
+            && kvs_address_parse(m[n].address, strlen(m[n].address), &a)
+               != 0)
+        {
+            cJSON_Delete(root);
+            *why = "a member's address is not host:port, nor http:// or "
+                   "https:// of one";
             return -1;
         }
 

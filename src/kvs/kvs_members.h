@@ -38,14 +38,15 @@
      + 2 * 20 + 2 * KVS_MEMBER_NAME_MAX)
 
 /*
- * The shortest one member's JSON can be: an id and an address of one byte,
- * two one-digit numbers, no state.  A list of len bytes holds at most
- * kvs_members_room(len) members, so a reader takes room by the body, not
- * for KVS_MEMBERS_MAX.
+ * The shortest one member's JSON can be: an id of one byte, an address of
+ * three ("a:1"), two one-digit numbers, no state.  A list of len bytes
+ * holds at most kvs_members_room(len) members, so a reader takes room by
+ * the body, not for KVS_MEMBERS_MAX (a list of shorter, so bad, members
+ * fills the room and is refused).
  */
 #define KVS_MEMBER_JSON_MIN                                                   \
     (sizeof("{\"id\":\"\",\"address\":\"\",\"last_seen\":,"                   \
-            "\"joined_timestamp\":}") - 1 + 4)
+            "\"joined_timestamp\":}") - 1 + 6)
 
 #define kvs_members_room(len)                                                 \
     ((len) / (KVS_MEMBER_JSON_MIN + 1) + 1 < KVS_MEMBERS_MAX                  \

@@ -190,6 +190,14 @@ my $seen = members($n1)->{n2};
 ok($seen && $seen->{last_seen} < time * 1000 + 60_000,
    'n1 keeps n2 as seen by its own clock');
 
+# an address no call could be made to is refused with the list
+($st, $h, $b) = signed($n1, '/members/gossip',
+    '[{"id":"nowhere","address":"nohost","last_seen":' . int(time * 1000)
+    . ',"joined_timestamp":1}]', 'n2', int(time * 1000));
+is($st, 400, 'a member whose address has no port: 400');
+like($b, qr/a member's address is not host:port/, 'saying so');
+ok(!members($n1)->{nowhere}, 'and it is not taken');
+
 my $lonely = KVS::Node->new(name => 'nosecret',
                             yaml => 'seed_nodes: ' . seeds($n1) . "\n");
 my ($rc, $out) = $lonely->test_config;

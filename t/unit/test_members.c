@@ -102,6 +102,8 @@ kvs_test_longest_list(void)
         memset(m[i].address, 'a', KVS_MEMBER_NAME_MAX);
         snprintf(m[i].node_id, 8, "%06zu", i);
         m[i].node_id[6] = 'i';
+        /* a name of 249 bytes and a port: an address parse takes */
+        memcpy(m[i].address + KVS_MEMBER_NAME_MAX - 6, ":65535", 6);
         m[i].last_seen = UINT64_MAX;
         m[i].joined_timestamp = UINT64_MAX;
         m[i].state = KVS_MEMBER_FAILED;
@@ -145,7 +147,7 @@ kvs_test_shortest(void)
     char          *buf, *p;
     size_t         i, len, count;
     const char    *why;
-    const char    *one = "{\"id\":\"i\",\"address\":\"a\",\"last_seen\":1,"
+    const char    *one = "{\"id\":\"i\",\"address\":\"a:1\",\"last_seen\":1,"
                          "\"joined_timestamp\":2}";
     kvs_member_t  *m;
 
@@ -388,6 +390,19 @@ kvs_test_parse_errors(void)
     CHECK(n == -1, "parse: an unknown state is refused");
     kvs_test_str(why, "a member's state is not alive, failed or left",
                  "parse: saying which states exist");
+
+    /* an address no call could be made to: it was kept, and the agent
+     * warned at every call to it */
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"nohost\","
+                       "\"last_seen\":1,\"joined_timestamp\":1}]",
+                       out, 4, &why);
+    CHECK(n == -1, "parse: an address without a port is refused");
+    kvs_test_str(why, "a member's address is not host:port, nor http:// or "
+                      "https:// of one", "parse: saying what it must be");
+    n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"https://a:1\","
+                       "\"last_seen\":1,\"joined_timestamp\":1}]",
+                       out, 4, &why);
+    CHECK(n == 1, "parse: an https:// address is one");
 
     n = kvs_test_parse("[{\"id\":\"x\",\"address\":\"a:1\",\"last_seen\":1,"
                        "\"joined_timestamp\":1},1,2,3,4]", out, 1, &why);
