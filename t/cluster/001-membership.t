@@ -186,8 +186,8 @@ ok(wait_for(2, sub { (members($n1)->{n2}{state} // '') eq 'alive' }),
                encode_member('n2', $n2, $now + 600_000, 'alive'), 'n2',
                int(time * 1000));
 is($st, 200, 'n2 gossips with its clock 10 minutes ahead');
-my $seen = members($n1)->{n2};
-ok($seen && $seen->{last_seen} < time * 1000 + 60_000,
+my $held = members($n1)->{n2};
+ok($held && $held->{last_seen} < time * 1000 + 60_000,
    'n1 keeps n2 as seen by its own clock');
 
 # an address no call could be made to is refused with the list

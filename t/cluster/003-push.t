@@ -148,11 +148,11 @@ ok(wait_for(5, sub { !grep { ($_->request(GET => '/kv/warm'))[0] != 200 } $f2, $
    'removal: f1 pushes to both (its table: f2, f3)');
 $f2->kill9;
 sleep 2.5;
-my @frozen = $f3->pids;
-kill 'STOP', @frozen;
+my @held = $f3->pids;
+kill 'STOP', @held;
 $f1->request(PUT => '/kv/held', body => '2');
 my $removed = wait_for(4, sub { $f1->log_text =~ /member "f2" \(.*\) removed/ });
-kill 'CONT', @frozen;
+kill 'CONT', @held;
 ok($removed, 'f2 removed while the push to f3 was on its way');
 ok(wait_for(10, sub { ($f3->request(GET => '/kv/held'))[0] == 200 }),
    'the push held by the freeze arrives');
