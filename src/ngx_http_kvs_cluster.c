@@ -255,6 +255,8 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_str_t *sender)
 {
     int                        rc;
+    char                      *dg, hex[KVS_SIGN_DIGEST_LEN];
+    size_t                     dglen;
     const char                *why;
     ngx_table_elt_t           *node, *date, *sig, *digest;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -279,8 +281,26 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                                            "and takes no cluster requests");
     }
 
-    if (body == NULL && digest != NULL) {
-        /* before the body: the signature over the digest it declares */
+    /* the body read, its own digest; before it, the one it declares, if
+     * any: the signature is checked over it (else only its form) */
+
+    dg = NULL;
+    dglen = 0;
+
+    if (body != NULL) {
+        if (kvs_sign_digest(body, len, hex) != 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        dg = hex;
+        dglen = KVS_SIGN_DIGEST_LEN;
+
+    } else if (digest != NULL) {
+        dg = (char *) digest->value.data;
+        dglen = digest->value.len;
+    }
+
+    if (dg != NULL) {
         rc = kvs_sign_verify_digest((char *) kmcf->cluster_secret.data,
                                     kmcf->cluster_secret.len,
                                     (char *) r->method_name.data,
@@ -288,33 +308,17 @@ ngx_http_kvs_cluster_verify(ngx_http_request_t *r, u_char *body, size_t len,
                                     (char *) r->unparsed_uri.data,
                                     r->unparsed_uri.len,
                                     date ? (char *) date->value.data : NULL,
-                                    date ? date->value.len : 0,
-                                    (char *) digest->value.data,
-                                    digest->value.len,
+                                    date ? date->value.len : 0, dg, dglen,
                                     sig ? (char *) sig->value.data : NULL,
                                     sig ? sig->value.len : 0,
                                     ngx_http_kvs_now_ms(), &why);
 
-    } else if (body == NULL) {
+    } else {
         rc = kvs_sign_check(date ? (char *) date->value.data : NULL,
                             date ? date->value.len : 0,
                             sig ? (char *) sig->value.data : NULL,
                             sig ? sig->value.len : 0,
                             ngx_http_kvs_now_ms(), &why);
-
-    } else {
-        rc = kvs_sign_verify((char *) kmcf->cluster_secret.data,
-                             kmcf->cluster_secret.len,
-                             (char *) r->method_name.data,
-                             r->method_name.len,
-                             (char *) r->unparsed_uri.data,
-                             r->unparsed_uri.len,
-                             date ? (char *) date->value.data : NULL,
-                             date ? date->value.len : 0,
-                             body, len,
-                             sig ? (char *) sig->value.data : NULL,
-                             sig ? sig->value.len : 0,
-                             ngx_http_kvs_now_ms(), &why);
     }
 
     if (rc == -2) {

@@ -545,6 +545,28 @@ ngx_http_kvs_last_admin_refused(ngx_http_request_t *r, const char *what)
 }
 
 
+/* ngx_http_kvs_last_admin() in a read transaction of its own: NGX_OK, or
+ * the 409 */
+
+static ngx_int_t
+ngx_http_kvs_last_admin_check(ngx_http_request_t *r, const uint8_t *uuid,
+    const char *what)
+{
+    ngx_int_t   rc;
+    ngx_uint_t  last;
+
+    rc = ngx_http_kvs_read_begin(r);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    last = ngx_http_kvs_last_admin(uuid);
+    kvs_store_read_end(ngx_http_kvs_store);
+
+    return last ? ngx_http_kvs_last_admin_refused(r, what) : NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
 {
@@ -560,16 +582,9 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
     now = ngx_http_kvs_now_ms();
 
     if (!j->create && j->req.disabled.present && j->req.disabled.value) {
-        rc = ngx_http_kvs_read_begin(r);
+        rc = ngx_http_kvs_last_admin_check(r, j->uuid, "disabled");
         if (rc != NGX_OK) {
             return rc;
-        }
-
-        rc = ngx_http_kvs_last_admin(j->uuid);
-        kvs_store_read_end(ngx_http_kvs_store);
-
-        if (rc) {
-            return ngx_http_kvs_last_admin_refused(r, "disabled");
         }
     }
 
@@ -1399,16 +1414,9 @@ ngx_http_kvs_user_delete(ngx_http_request_t *r, ngx_str_t *id)
                                             "send changes to another node");
     }
 
-    rc = ngx_http_kvs_read_begin(r);
+    rc = ngx_http_kvs_last_admin_check(r, uuid, "deleted");
     if (rc != NGX_OK) {
         return rc;
-    }
-
-    rc = ngx_http_kvs_last_admin(uuid);
-    kvs_store_read_end(ngx_http_kvs_store);
-
-    if (rc) {
-        return ngx_http_kvs_last_admin_refused(r, "deleted");
     }
 
     return ngx_http_kvs_identity_delete(r, KVS_NS_USER, uuid,

@@ -49,8 +49,6 @@ typedef struct {
     ngx_msec_t           retry_at;
     ngx_uint_t           failures;
     ngx_uint_t           busy;
-    ngx_uint_t           forgotten;     /* removed while busy: the answer
-                                           frees the slot */
     ngx_uint_t           metric;        /* its slot of per-peer metrics */
     ngx_uint_t           nsent;         /* records in flight */
     uint64_t             sent[NGX_HTTP_KVS_APPLY_MAX];  /* their versions'
@@ -397,8 +395,9 @@ ngx_kvs_push_answer(ngx_kvs_call_t *call)
     pp = call->data;
     pp->busy = 0;
 
-    if (pp->forgotten) {
-        /* its member was removed meanwhile, its cursor with it */
+    if (pp->node_id[0] == '\0') {
+        /* its member was removed meanwhile (ngx_kvs_push_forget()), its
+         * cursor with it: the answer frees the slot */
         ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
         ngx_destroy_pool(call->pool);
         return;
@@ -589,7 +588,6 @@ ngx_kvs_push_forget(ngx_kvs_agent_t *agent, const char *node_id)
 
         if (pp->busy) {
             pp->node_id[0] = '\0';
-            pp->forgotten = 1;
 
         } else {
             ngx_memzero(pp, sizeof(ngx_kvs_push_peer_t));
