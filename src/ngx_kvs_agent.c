@@ -67,6 +67,7 @@ static void ngx_kvs_agent_answer(ngx_kvs_call_t *call);
 static ngx_msec_t ngx_kvs_agent_interval(ngx_kvs_agent_t *agent);
 static void ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now);
 static void ngx_kvs_agent_sweep(ngx_event_t *ev);
+static ngx_int_t ngx_kvs_agent_peer_evict(ngx_kvs_agent_t *agent);
 static ngx_kvs_call_t *ngx_kvs_agent_call(ngx_kvs_agent_t *agent,
     ngx_kvs_peer_t *peer, const char *uri, u_char *body, size_t len);
 
@@ -585,11 +586,13 @@ ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
         }
     }
 
-    if (agent->npeers == NGX_KVS_AGENT_PEERS_MAX) {
+    if (agent->npeers == NGX_KVS_AGENT_PEERS_MAX
+        && ngx_kvs_agent_peer_evict(agent) != NGX_OK)
+    {
         return NULL;
     }
 
-    peer = ngx_kvs_peer_create(agent->pool, address, agent->log);
+    peer = ngx_kvs_peer_create(address, agent->log);
     if (peer == NULL) {
         return NULL;
     }
@@ -597,6 +600,59 @@ ngx_kvs_agent_peer(ngx_kvs_agent_t *agent, ngx_str_t *address)
     agent->peers[agent->npeers++] = peer;
 
     return peer;
+}
+
+
+/*
+ * A full table of peers makes room: of the peers with no call or lookup
+ * out, the one whose last call started longest ago is freed, its kept
+ * connection closed.  Nodes that came and went at new addresses would
+ * otherwise fill it for good, and a member that joined after them would
+ * never be called; in a cluster of more members than the table holds,
+ * peers take turns in it.
+ */
+
+static ngx_int_t
+ngx_kvs_agent_peer_evict(ngx_kvs_agent_t *agent)
+{
+    ngx_uint_t       i, oldest;
+    ngx_kvs_peer_t  *peer;
+
+    oldest = agent->npeers;
+
+    for (i = 0; i < agent->npeers; i++) {
+        peer = agent->peers[i];
+
+        if (ngx_kvs_peer_busy(peer)) {
+            continue;
+        }
+
+        if (oldest == agent->npeers
+            || (ngx_msec_int_t) (peer->used - agent->peers[oldest]->used) < 0)
+        {
+            oldest = i;
+        }
+    }
+
+    if (oldest == agent->npeers) {
+        ngx_kvs_log(NGX_LOG_WARN, agent->log, 0,
+                    "kvs: the cluster agent's %ui peers are all in calls; "
+                    "no call to another now", agent->npeers);
+        return NGX_BUSY;
+    }
+
+    peer = agent->peers[oldest];
+
+    ngx_kvs_log(NGX_LOG_INFO, agent->log, 0,
+                "kvs: the cluster agent forgets peer \"%V\", not called for "
+                "%M ms, to make room for another", &peer->address,
+                ngx_current_msec - peer->used);
+
+    ngx_kvs_peer_destroy(peer);
+
+    agent->peers[oldest] = agent->peers[--agent->npeers];
+
+    return NGX_OK;
 }
 
 
@@ -794,13 +850,14 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     address.data = (u_char *) to->address;
     address.len = ngx_strlen(to->address);
 
-    peer = ngx_kvs_peer_create(agent->pool, &address, agent->log);
+    peer = ngx_kvs_peer_create(&address, agent->log);
     if (peer == NULL) {
         return;
     }
 
     call = ngx_kvs_agent_call(agent, peer, "/members/leave", body, len);
     if (call == NULL) {
+        ngx_kvs_peer_destroy(peer);
         return;
     }
 
@@ -819,6 +876,7 @@ ngx_kvs_agent_leave_one(ngx_kvs_agent_t *agent, kvs_member_t *to,
     }
 
     ngx_destroy_pool(call->pool);
+    ngx_kvs_peer_destroy(peer);
 }
 
 

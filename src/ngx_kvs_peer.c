@@ -43,6 +43,8 @@
 #define NGX_KVS_PEER_IDLE_TIMEOUT 60000
 
 
+static ngx_kvs_peer_t *ngx_kvs_peer_init(ngx_pool_t *pool,
+    ngx_str_t *address, ngx_log_t *log);
 static void ngx_kvs_call_exchange(ngx_kvs_call_t *call);
 static void ngx_kvs_call_wait(ngx_kvs_call_t *call);
 static void ngx_kvs_call_wait_timeout(ngx_event_t *ev);
@@ -209,7 +211,53 @@ ngx_kvs_peer_ssl_verify(ngx_kvs_peer_t *peer, SSL *ssl)
 
 
 ngx_kvs_peer_t *
-ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
+ngx_kvs_peer_create(ngx_str_t *address, ngx_log_t *log)
+{
+    ngx_pool_t      *pool;
+    ngx_kvs_peer_t  *peer;
+
+    pool = ngx_create_pool(512, log);
+    if (pool == NULL) {
+        return NULL;
+    }
+
+    peer = ngx_kvs_peer_init(pool, address, log);
+
+    if (peer == NULL) {
+        ngx_destroy_pool(pool);
+    }
+
+    return peer;
+}
+
+
+ngx_uint_t
+ngx_kvs_peer_busy(ngx_kvs_peer_t *peer)
+{
+    return peer->calls || !ngx_queue_empty(&peer->waiting)
+           || ngx_kvs_resolve_running(peer);
+}
+
+
+void
+ngx_kvs_peer_destroy(ngx_kvs_peer_t *peer)
+{
+    ngx_connection_t  *c;
+
+    c = peer->idle;
+
+    if (c) {
+        peer->idle = NULL;
+        ngx_kvs_peer_close_connection(c);
+    }
+
+    ngx_kvs_resolve_forget(peer);
+    ngx_destroy_pool(peer->pool);
+}
+
+
+static ngx_kvs_peer_t *
+ngx_kvs_peer_init(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
 {
     ngx_url_t        u;
     kvs_address_t    a;
@@ -219,6 +267,8 @@ ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address, ngx_log_t *log)
     if (peer == NULL) {
         return NULL;
     }
+
+    peer->pool = pool;
 
     peer->address.data = ngx_pstrdup(pool, address);
     if (peer->address.data == NULL) {
@@ -472,6 +522,9 @@ ngx_kvs_call_start(ngx_kvs_call_t *call)
     call->finish.handler = ngx_kvs_call_finish;
     call->finish.data = call;
     call->finish.log = call->log;
+
+    call->peer->calls++;
+    call->peer->used = ngx_current_msec;
 
     if (ngx_kvs_call_prepare(call) != NGX_OK) {
         ngx_kvs_call_done(call, "out of memory");
@@ -1074,6 +1127,7 @@ ngx_kvs_call_finish(ngx_event_t *ev)
     ngx_kvs_call_t  *call;
 
     call = ev->data;
+    call->peer->calls--;
     call->handler(call);
 }
 

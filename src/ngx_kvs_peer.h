@@ -20,6 +20,8 @@ typedef void (*ngx_kvs_call_handler_pt)(ngx_kvs_call_t *call);
 
 
 struct ngx_kvs_peer_s {
+    ngx_pool_t               *pool;          /* its own: ngx_kvs_peer_destroy()
+                                                frees it whole */
     ngx_str_t                 address;       /* as gossiped: "host:port",
                                                 or "https://host:port" */
     ngx_str_t                 host;          /* for SNI and the
@@ -36,6 +38,8 @@ struct ngx_kvs_peer_s {
     ngx_queue_t               waiting;       /* calls waiting for its first
                                                 address */
     ngx_connection_t         *idle;          /* one kept-alive connection */
+    ngx_uint_t                calls;         /* started, handler not run */
+    ngx_msec_t                used;          /* when a call last started */
     unsigned                  ssl:1;
     unsigned                  ip:1;          /* host is an address */
 };
@@ -102,8 +106,13 @@ const char *ngx_kvs_peer_ssl_verify(ngx_kvs_peer_t *peer, SSL *ssl);
  * looked up when the peer is first called: on the agent's thread
  * (ngx_kvs_resolve.c) by ngx_kvs_call_start(), right there by
  * ngx_kvs_call_blocking(). */
-ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_pool_t *pool, ngx_str_t *address,
-    ngx_log_t *log);
+ngx_kvs_peer_t *ngx_kvs_peer_create(ngx_str_t *address, ngx_log_t *log);
+/* Whether a call or a lookup of the peer's is out: while one is, the peer
+ * must not be destroyed. */
+ngx_uint_t ngx_kvs_peer_busy(ngx_kvs_peer_t *peer);
+/* Frees a peer that is not busy, its kept connection and its lookups'
+ * state. */
+void ngx_kvs_peer_destroy(ngx_kvs_peer_t *peer);
 ngx_uint_t ngx_kvs_peer_is(ngx_kvs_peer_t *peer, kvs_address_t *a);
 
 /* What a lookup of the peer's host name found: an address (socklen > 0)
@@ -120,6 +129,11 @@ ngx_int_t ngx_kvs_resolve_init(ngx_cycle_t *cycle, ngx_msec_t interval);
 ngx_int_t ngx_kvs_resolve(ngx_kvs_peer_t *peer);
 /* why the last lookup of the peer's name found no address, or NULL */
 const char *ngx_kvs_resolve_error(ngx_kvs_peer_t *peer);
+/* whether a lookup of the peer's name runs: its thread will hand the peer
+ * its answer */
+ngx_uint_t ngx_kvs_resolve_running(ngx_kvs_peer_t *peer);
+/* frees the state of the peer's lookups, none running */
+void ngx_kvs_resolve_forget(ngx_kvs_peer_t *peer);
 
 /* Why a call did not get its 200, in words: its error, or "answered 401". */
 const char *ngx_kvs_call_failure(ngx_kvs_call_t *call);

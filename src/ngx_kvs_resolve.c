@@ -167,6 +167,23 @@ ngx_kvs_resolve_error(ngx_kvs_peer_t *peer)
 }
 
 
+ngx_uint_t
+ngx_kvs_resolve_running(ngx_kvs_peer_t *peer)
+{
+    return peer->lookup && peer->lookup->running;
+}
+
+
+void
+ngx_kvs_resolve_forget(ngx_kvs_peer_t *peer)
+{
+    if (peer->lookup) {
+        ngx_free(peer->lookup);
+        peer->lookup = NULL;
+    }
+}
+
+
 /*
  * On a thread: the name's address as nginx's own ngx_parse_url() takes
  * it, an IPv4 one before any IPv6 one.  Only the lookup's own fields are
