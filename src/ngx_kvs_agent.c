@@ -343,10 +343,10 @@ next:
 static void
 ngx_kvs_agent_purge(ngx_kvs_agent_t *agent, uint64_t now)
 {
-    int              n;
-    char             err[KVS_STORE_ERRLEN];
-    uint64_t         ttl;
-    static uint64_t  from;
+    int                        n;
+    char                       err[KVS_STORE_ERRLEN];
+    uint64_t                   ttl;
+    static kvs_store_resume_t  from;
 
     ttl = (uint64_t) (agent->kmcf->kc.tombstone_ttl_hours * 3600000);
 

@@ -384,16 +384,25 @@ int kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket,
  * KVS_WRITE_REMOTE takes it; valid until kvs_store_read_end(). */
 int kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,
     const uint8_t **record, size_t *record_len);
+/* where a purge resumes: the by_time entry it stopped at (its timestamp,
+ * big-endian, and its key); len 0 is the start */
+#define KVS_STORE_RESUME_MAX  512
+
+typedef struct {
+    size_t   len;
+    uint8_t  key[KVS_STORE_RESUME_MAX];
+} kvs_store_resume_t;
+
 /*
  * Purges tombstones older than the bound (ms), with their index entries and
  * their share of the Merkle bucket: every node purges at the same age, so
  * the trees agree again.  Scans at most max entries of by_time from *from,
- * a timestamp to resume at, which it sets to where the next call should
- * resume (0 once all before the bound is done); returns how many went, or
- * -1.
+ * which it sets to the entry the next call resumes at (len 0 once all
+ * before the bound is done: the next starts over); returns how many went,
+ * or -1.
  */
 int kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
-    uint64_t *from, char *err, size_t errlen);
+    kvs_store_resume_t *from, char *err, size_t errlen);
 
 /*
  * The TTL sweep: records past their expires_at (at or before now_ms) lose

@@ -21,18 +21,24 @@
  */
 
 typedef struct {
-    uint64_t   bound;
-    size_t     max;
-    uint64_t  *from;
-    int        n;
+    uint64_t             bound;
+    size_t               max;
+    kvs_store_resume_t  *from;
+    int                  n;
 } kvs_store_walk_t;
+
+
+#if (8 + KVS_STORE_KEY_MAX > KVS_STORE_RESUME_MAX)
+#error "KVS_STORE_RESUME_MAX cannot hold a by_time entry's key"
+#endif
 
 
 /* runs one walk in its own transaction: how many it did, or -1 */
 
 static int
 kvs_store_walk(kvs_store_t *st, kvs_store_txn_pt fn, uint64_t bound,
-    size_t max, uint64_t *from, const char *what, char *err, size_t errlen)
+    size_t max, kvs_store_resume_t *from, const char *what, char *err,
+    size_t errlen)
 {
     kvs_store_walk_t  wk;
 
@@ -102,12 +108,13 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
     size_t            i, klen, max, admin_len;
     uint8_t           start[8], k[KVS_STORE_KEY_MAX];
     uint8_t           admin[KVS_STORE_KEY_MAX];
-    uint64_t          ts, older_than, *from;
+    uint64_t          ts, older_than;
     MDB_val           key, val, rkey, rval;
     MDB_cursor       *cur;
     const char       *path;
     size_t            plen;
     kvs_record_hdr_t  hdr;
+    kvs_store_resume_t  *from;
 
     older_than = wk->bound;
     max = wk->max;
@@ -124,23 +131,40 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
         return rc;
     }
 
-    kvs_put_be64(start, *from);
-    key.mv_data = start;
-    key.mv_size = 8;
+    /* at the entry the last call stopped at, or the first after it if
+     * that one went meanwhile: entries of one millisecond may be more
+     * than max, and resuming at a timestamp would walk the same ones
+     * again and again */
+
+    if (from->len > 8 && from->len <= 8 + KVS_STORE_KEY_MAX) {
+        key.mv_data = from->key;
+        key.mv_size = from->len;
+
+    } else {
+        kvs_put_be64(start, 0);
+        key.mv_data = start;
+        key.mv_size = 8;
+    }
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
 
     for (i = 0; rc == 0; i++) {
+        if (key.mv_size <= 9 || key.mv_size > 8 + KVS_STORE_KEY_MAX) {
+            rc = MDB_CORRUPTED;
+            break;
+        }
+
         ts = kvs_get_be64(key.mv_data);
 
-        if (ts >= older_than || key.mv_size <= 9) {
+        if (ts >= older_than) {
             rc = MDB_NOTFOUND;
             break;
         }
 
         if (i == max) {
             /* the next call resumes here */
-            *from = ts;
+            from->len = key.mv_size;
+            memcpy(from->key, key.mv_data, key.mv_size);
             break;
         }
 
@@ -208,7 +232,7 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
     if (rc == MDB_NOTFOUND) {
         /* the whole stretch before the bound is done: start over later */
-        *from = 0;
+        from->len = 0;
         rc = 0;
     }
 
@@ -218,7 +242,7 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 
 int
 kvs_store_purge(kvs_store_t *st, uint64_t older_than, size_t max,
-    uint64_t *from, char *err, size_t errlen)
+    kvs_store_resume_t *from, char *err, size_t errlen)
 {
     return kvs_store_walk(st, kvs_store_purge_txn, older_than, max, from,
                           "purging tombstones", err, errlen);

@@ -94,6 +94,24 @@ kvs_test_u64(uint64_t got, uint64_t want, const char *desc)
 }
 
 
+/* a big-endian u64, as by_time's keys begin */
+
+static uint64_t
+kvs_test_be64(const uint8_t *p)
+{
+    uint64_t  v;
+    int       i;
+
+    v = 0;
+
+    for (i = 0; i < 8; i++) {
+        v = (v << 8) | p[i];
+    }
+
+    return v;
+}
+
+
 static void
 kvs_test_cleanup(void)
 {
@@ -2583,7 +2601,8 @@ kvs_test_purge(void)
     uint8_t        rec[KVS_RECORD_HDR_SIZE + 64];
     uint8_t        ra[256 * KVS_MERKLE_DIGEST_LEN];
     uint8_t        rb[256 * KVS_MERKLE_DIGEST_LEN];
-    uint64_t       from, count;
+    uint64_t       count;
+    kvs_store_resume_t  from;
     kvs_write_t    w;
     kvs_store_t   *a, *b;
     kvs_test_rec_t r;
@@ -2601,10 +2620,10 @@ kvs_test_purge(void)
     kvs_test_put(a, "p/late", "3", 2500, NULL);
     kvs_test_del(a, "p/late", 9000, NULL);
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(a, 5000, 100, &from, err, sizeof(err));
     CHECK(n == 1, "purge: the one tombstone older than the bound goes");
-    CHECK(from == 0, "purge: and the scan is complete");
+    CHECK(from.len == 0, "purge: and the scan is complete");
     CHECK(kvs_test_get(a, "p/gone", &r) == KVS_NOT_FOUND,
           "purge: the key is no more, not even as a tombstone");
     CHECK(kvs_test_get(a, "p/live", &r) == KVS_OK,
@@ -2633,12 +2652,12 @@ kvs_test_purge(void)
     kvs_test_put(a, "p/later", "4", 2600, NULL);
     kvs_test_del(a, "p/later", 9500, NULL);
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(a, 10000, 1, &from, err, sizeof(err));
-    CHECK(n == 1 && from == 9500,
+    CHECK(n == 1 && from.len > 8 && kvs_test_be64(from.key) == 9500,
           "purge: a scan cut short says where to resume");
     n = kvs_store_purge(a, 10000, 100, &from, err, sizeof(err));
-    CHECK(n == 1 && from == 0, "purge: and resumes there");
+    CHECK(n == 1 && from.len == 0, "purge: and resumes there");
 
     /* the user admin's tombstone stays for good: with it gone, a node
      * with admin_password_file made the admin again at its next start */
@@ -2651,7 +2670,7 @@ kvs_test_purge(void)
     kvs_test_set(&w, KVS_WRITE_DELETE, KVS_NS_USER, other, NULL, 0);
     kvs_store_write(a, &w, 1, 12000, err, sizeof(err));
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(a, 20000, 100, &from, err, sizeof(err));
     CHECK(n == 1, "purge: of two users' tombstones, one goes");
     CHECK(kvs_test_get_ns(a, KVS_NS_USER, admin, &r) == KVS_OK
@@ -2660,7 +2679,7 @@ kvs_test_purge(void)
     CHECK(kvs_test_get_ns(a, KVS_NS_USER, other, &r) == KVS_NOT_FOUND,
           "purge: another user's goes");
     n = kvs_store_purge(a, 30000, 100, &from, err, sizeof(err));
-    CHECK(n == 0 && from == 0, "purge: and stays at the next round");
+    CHECK(n == 0 && from.len == 0, "purge: and stays at the next round");
 
     kvs_store_close(a);
     kvs_store_close(b);
@@ -3245,7 +3264,7 @@ kvs_test_revisions_purge(void)
     char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
     size_t           klen;
     uint8_t          k[2 + 1 + KVS_KEY_MAX + 8 + KVS_UUID_LEN];
-    uint64_t         from;
+    kvs_store_resume_t  from;
     kvs_store_t     *st;
     kvs_version_t    vp[2], vq;
     kvs_test_raw_t   raw;
@@ -3266,13 +3285,13 @@ kvs_test_revisions_purge(void)
           && kvs_test_hist_is(&h, 2, vp, values, 1),
           "history purge: the deleted key's history holds its 2 values");
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 1002, 100, &from, err, sizeof(err));
     CHECK(n == 0 && kvs_test_history(st, "h/p", &h) == KVS_OK && h.n == 2,
           "history purge: a tombstone not older than the bound keeps its "
           "history");
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 5000, 100, &from, err, sizeof(err));
     CHECK(n == 1, "history purge: the tombstone past its age goes");
     CHECK(kvs_test_history(st, "h/p", &h) == KVS_OK && h.n == 0,
@@ -3306,7 +3325,7 @@ kvs_test_revisions_purge(void)
     kvs_test_put(st, "h/p", "2", 1001, NULL);
     kvs_test_del(st, "h/p", 1002, NULL);
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 5000, 100, &from, err, sizeof(err));
     kvs_store_close(st);
 
@@ -3822,6 +3841,65 @@ kvs_test_ttl(void)
  * as old as a tombstone has to be.
  */
 
+/* more entries of one millisecond than a purge call scans: the purge went
+ * on from their timestamp, so it scanned the same ones at every call and
+ * never reached what came after them */
+
+static void
+kvs_test_purge_same_ms(void)
+{
+    int                 n, i, total, calls;
+    char                dir[PATH_MAX], err[KVS_STORE_ERRLEN], path[32];
+    kvs_store_t        *st;
+    kvs_test_rec_t      r;
+    kvs_store_resume_t  from;
+
+    kvs_test_dir(dir, "purge-same-ms");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    /* 25 records of the same millisecond, swept, not yet old enough */
+    for (i = 0; i < 25; i++) {
+        snprintf(path, sizeof(path), "sm/a%02d", i);
+        kvs_test_write1(st, KVS_WRITE_PUT, path, "1", 5000, 1000, NULL);
+    }
+
+    kvs_test_put(st, "sm/z", "1", 1000, NULL);
+    kvs_test_del(st, "sm/z", 1000, NULL);
+
+    CHECK(kvs_test_expire(st, 7000, 100) == 25,
+          "purge same ms: 25 records of one millisecond are swept");
+
+    total = 0;
+    from.len = 0;
+
+    for (calls = 0; calls < 20; calls++) {
+        n = kvs_store_purge(st, 3000, 10, &from, err, sizeof(err));
+        if (n < 0) {
+            break;
+        }
+
+        total += n;
+
+        if (from.len == 0) {
+            break;
+        }
+    }
+
+    CHECK(total == 1 && calls < 20,
+          "purge same ms: calls of 10 get past 25 entries of one "
+          "millisecond to the tombstone after them");
+    CHECK(kvs_test_get(st, "sm/z", &r) == KVS_NOT_FOUND,
+          "purge same ms: the tombstone is purged");
+    CHECK(kvs_test_get(st, "sm/a00", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_EXPIRED)
+          && kvs_test_get(st, "sm/a24", &r) == KVS_OK
+          && (r.hdr.flags & KVS_FLAG_EXPIRED),
+          "purge same ms: the swept records, not old enough, stay");
+
+    kvs_store_close(st);
+}
+
+
 static void
 kvs_test_sweep_by_time(void)
 {
@@ -3829,7 +3907,8 @@ kvs_test_sweep_by_time(void)
     char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
     size_t           klen;
     uint8_t          k[16 + KVS_KEY_MAX];
-    uint64_t         from, count;
+    uint64_t         count;
+    kvs_store_resume_t  from;
     kvs_store_t     *st;
     kvs_version_t    v;
     kvs_test_rec_t   r;
@@ -3867,9 +3946,9 @@ kvs_test_sweep_by_time(void)
 
     st = kvs_test_open(dir, KVS_TEST_MAP);
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 3000, 100, &from, err, sizeof(err));
-    CHECK(n == 1 && from == 0, "sweep by_time: the purge takes it");
+    CHECK(n == 1 && from.len == 0, "sweep by_time: the purge takes it");
     CHECK(kvs_test_get(st, "sb/x", &r) == KVS_NOT_FOUND
           && kvs_test_get(st, "sb/keep", &r) == KVS_OK,
           "sweep by_time: it is gone, the record without TTL stays");
@@ -4056,7 +4135,7 @@ kvs_test_sweep_purge(void)
 {
     int              n;
     char             dir[PATH_MAX], err[KVS_STORE_ERRLEN];
-    uint64_t         from;
+    kvs_store_resume_t  from;
     kvs_store_t     *st;
     kvs_test_rec_t   r;
     const char      *keys[2];
@@ -4073,22 +4152,22 @@ kvs_test_sweep_purge(void)
     CHECK(kvs_test_expire(st, 1500, 100) == 1,
           "sweep purge: x/a swept, x/b not yet");
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 1500, 100, &from, err, sizeof(err));
     CHECK(n == 0 && kvs_test_get(st, "x/a", &r) == KVS_OK
           && r.hdr.flags == KVS_FLAG_EXPIRED,
           "sweep purge: a swept record stays while its expiry is not "
           "older than the bound");
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 1501, 100, &from, err, sizeof(err));
-    CHECK(n == 1 && from == 0, "sweep purge: goes once it is older");
+    CHECK(n == 1 && from.len == 0, "sweep purge: goes once it is older");
     CHECK(kvs_test_get(st, "x/a", &r) == KVS_NOT_FOUND,
           "sweep purge: the key is no more");
     CHECK(kvs_test_bucket_consistent(st, kvs_test_bucket_of("x/a"), keys, 2),
           "sweep purge: its version left its Merkle bucket");
 
-    from = 0;
+    from.len = 0;
     n = kvs_store_purge(st, 10000, 100, &from, err, sizeof(err));
     CHECK(n == 0 && kvs_test_get(st, "x/b", &r) == KVS_OK
           && r.hdr.flags == 0 && r.len == 3,
@@ -5596,6 +5675,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_ttl),
     KVS_TEST_CASE(kvs_test_sweep),
     KVS_TEST_CASE(kvs_test_sweep_by_time),
+    KVS_TEST_CASE(kvs_test_purge_same_ms),
     KVS_TEST_CASE(kvs_test_sweep_purge),
     KVS_TEST_CASE(kvs_test_compressed),
     KVS_TEST_CASE(kvs_test_listing),
