@@ -1125,10 +1125,17 @@ static void
 ngx_kvs_call_finish(ngx_event_t *ev)
 {
     ngx_kvs_call_t  *call;
+    ngx_kvs_peer_t  *peer;
+
+    /* the peer stays busy while its handler runs (which may start calls
+     * that make room in the agent's table, and frees the call) */
 
     call = ev->data;
-    call->peer->calls--;
+    peer = call->peer;
+
     call->handler(call);
+
+    peer->calls--;
 }
 
 
