@@ -599,11 +599,7 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
                     ctx->write.version.timestamp);
 
     if (ngx_http_kvs_etag(r, ctx->write.version.uuid) != NGX_OK
-        || ngx_http_kvs_expires(r, ctx->write.ttl_ms
-                                   ? ctx->write.version.timestamp
-                                     + ctx->write.ttl_ms
-                                   : 0)
-           != NGX_OK)
+        || ngx_http_kvs_expires(r, ctx->write.expires_at) != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

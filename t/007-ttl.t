@@ -145,3 +145,22 @@ location / { kvs_api; }
  qr/"permissions":"f11","expires_at":null,/]
 --- no_error_log
 [error]
+
+
+
+=== TEST 7: a change of meta keeps the key's expiry and answers it in X-KVS-Expires-At, as a PUT of the value does; a key without one gets none
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/t/m?ttl=600\n1", "PUT /kv/t/m?meta\n" . '{"permissions":"fff"}',
+ "PUT /kv/t/n\n1", "PUT /kv/t/n?meta\n" . '{"permissions":"fff"}',
+ "GET /kv/t/m"]
+--- error_code eval
+[(200) x 5]
+--- raw_response_headers_like eval
+[$::Expires, $::Expires, qr/^(?!.*X-KVS-Expires-At)/s,
+ qr/^(?!.*X-KVS-Expires-At)/s, $::Expires]
+--- response_body eval
+[(qr/"uuid"/) x 4, "1"]
+--- no_error_log
+[error]

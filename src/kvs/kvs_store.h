@@ -125,6 +125,7 @@ typedef struct {
                                         KVS_FULL: it did not fit,
                                         KVS_ERROR: it was not written */
     kvs_version_t     version;       /* the version written */
+    uint64_t          expires_at;    /* its expiry, 0: none */
     const char       *why;           /* KVS_INVALID: what is wrong with
                                         the peer's record */
 } kvs_write_t;

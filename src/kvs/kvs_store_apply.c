@@ -958,6 +958,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     w->rc = KVS_OK;
     w->version = new.version;
+    w->expires_at = new.expires_at;
 
     return 0;
 }
