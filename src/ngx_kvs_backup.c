@@ -85,7 +85,7 @@ ngx_int_t
 ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
 {
     char                          err[KVS_POOL_ERRLEN];
-    uint64_t                      now;
+    uint64_t                      now, next;
     ngx_kvs_backup_t             *b;
     ngx_http_kvs_shared_t        *sh;
     ngx_http_kvs_backup_state_t  *bs;
@@ -126,11 +126,21 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
      * then would be cut short by its exit with no agent to say so.
      */
 
+    next = ngx_kvs_backup_next(&agent->kmcf->kc, now);
+
     ngx_spinlock(&bs->lock, ngx_pid, 1024);
+
+    /* a backup that fell due before the agent before this one ticked onto
+     * it (a reload sent as the minute turns) is due still, if backups
+     * still run: the next slot after now would skip it */
+
+    if (next && bs->next_run && bs->next_run <= now) {
+        next = bs->next_run;
+    }
 
     bs->owner = ngx_pid;
     bs->running = 0;
-    bs->next_run = ngx_kvs_backup_next(&agent->kmcf->kc, now);
+    bs->next_run = next;
 
     ngx_unlock(&bs->lock);
 
