@@ -102,9 +102,28 @@ for my $case (
     like($out, qr/\[emerg\].*$re/, 'naming the file, line and what is wrong');
 }
 
+# node_id names the backups' files: one they cannot be named by fails
+# nginx -t (every backup failed, "No such file or directory" or "File name
+# too long", before 2026-12-04)
+for my $case (
+    [ 'dc1/n1', qr/node\.yaml:1: node_id: "dc1\/n1" has a "\/", which a backup's file name cannot hold/ ],
+    [ 'a' x 223, qr/node\.yaml:1: node_id: "a{223}" is longer than 222 bytes, which a backup's file name cannot hold/ ],
+) {
+    my ($id, $re) = @$case;
+    $t->set_yaml("node_id: \"$id\"\nbind_address: 127.0.0.1\nport: 1\n"
+                 . "data_dir: ./data\n");
+    my ($rc, $out) = $t->test_config;
+    isnt($rc, 0, "nginx -t fails for node_id " . substr($id, 0, 20));
+    like($out, qr/\[emerg\].*$re/, 'naming the line and why');
+}
+$t->set_yaml("node_id: \"" . ('a' x 222) . "\"\nbind_address: 127.0.0.1\n"
+             . "port: 1\ndata_dir: ./data\n");
+my ($rc, $out) = $t->test_config;
+is($rc, 0, 'a node_id of 222 bytes passes') or diag $out;
+
 $t->set_yaml("node_id: backup-t\ndata_dir: ./data\nbackup_dir: ./data2\n"
              . "backup_schedule: '\@hourly'\n");
-my ($rc, $out) = $t->test_config;
+($rc, $out) = $t->test_config;
 is($rc, 0, 'a backup_dir beside data_dir, named like it, passes') or diag $out;
 
 

@@ -55,6 +55,22 @@ static void kvs_backup_failed(char *err, size_t errlen, const char *what,
 static int kvs_backup_stamp(const char *p, uint64_t *ms);
 
 
+const char *
+kvs_backup_node_check(const char *node, size_t len)
+{
+    if (memchr(node, '/', len) != NULL) {
+        return "has a \"/\", which a backup's file name cannot hold";
+    }
+
+    if (len > KVS_BACKUP_NODE_MAX) {
+        return "is longer than 222 bytes, which a backup's file name "
+               "cannot hold";
+    }
+
+    return NULL;
+}
+
+
 size_t
 kvs_backup_name(char *out, const char *node, uint64_t ms)
 {
@@ -65,7 +81,7 @@ kvs_backup_name(char *out, const char *node, uint64_t ms)
 
     len = strlen(node);
 
-    if (len > 255) {
+    if (kvs_backup_node_check(node, len) != NULL) {
         return 0;
     }
 

@@ -48,6 +48,15 @@
                               + KVS_BACKUP_ERRLEN)
 
 
+/* the longest node id a backup's file name holds: 255 bytes in all, with
+ * the prefix, the stamp, the suffix and ".tmp" */
+#define KVS_BACKUP_NODE_MAX                                                   \
+    (255 - (sizeof(KVS_BACKUP_PREFIX) - 1 + 1 + KVS_BACKUP_STAMP_LEN          \
+            + sizeof(KVS_BACKUP_SUFFIX) - 1 + sizeof(KVS_BACKUP_TMP) - 1))
+
+/* Why node cannot name a backup's file (a "/", too long), or NULL. */
+const char *kvs_backup_node_check(const char *node, size_t len);
+
 /*
  * Writes node's backup name for the second of ms (UTC) into out, of at
  * least KVS_BACKUP_NAME_MAX bytes.  Returns its length, or 0 when node is

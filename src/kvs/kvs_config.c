@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include "kvs_acl.h"
+#include "kvs_backup.h"
 #include "kvs_config.h"
 #include "kvs_members.h"
 #include "kvs_wire.h"
@@ -1347,6 +1348,18 @@ kvs_config_check_names(kvs_config_ctx_t *ctx, yaml_node_t *root,
 
         return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
                                 key->name, "cannot be a member's id: it %s",
+                                why);
+    }
+
+    /* it names the backups' files too, whether scheduled or asked for */
+
+    why = kvs_backup_node_check(ctx->cf->node_id, strlen(ctx->cf->node_id));
+
+    if (why != NULL) {
+        key = kvs_config_find("node_id", sizeof("node_id") - 1);
+
+        return kvs_config_error(ctx, kvs_config_key_line(root, lines, key),
+                                key->name, "\"%s\" %s", ctx->cf->node_id,
                                 why);
     }
 
