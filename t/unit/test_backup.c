@@ -93,15 +93,22 @@ kvs_test_names(void)
           && ms == 1835395200000ULL,
           "parse: February 29 of a leap year");
 
-    memset(node, 'a', 255);
-    node[255] = '\0';
-    CHECK(kvs_backup_name(name, node, KVS_TEST_MS) == 4 + 255 + 1 + 16 + 8,
-          "name: a node id of 255 bytes fits");
+    /* a file name of 255 bytes at most, ".tmp" included */
+    memset(node, 'a', 222);
+    node[222] = '\0';
+    CHECK(kvs_backup_name(name, node, KVS_TEST_MS) == 4 + 222 + 1 + 16 + 8
+          && strlen(name) + 4 == 255,
+          "name: a node id of 222 bytes fits, its .tmp name 255 bytes");
 
-    node[255] = 'a';
-    node[256] = '\0';
-    CHECK(kvs_backup_name(name, node, KVS_TEST_MS) == 0,
-          "name: a node id of 256 bytes does not");
+    node[222] = 'a';
+    node[223] = '\0';
+    CHECK(kvs_backup_name(name, node, KVS_TEST_MS) == 0
+          && kvs_backup_node_check(node, 223) != NULL,
+          "name: a node id of 223 bytes does not");
+
+    CHECK(kvs_backup_name(name, "dc1/n1", KVS_TEST_MS) == 0
+          && kvs_backup_node_check("dc1/n1", 6) != NULL,
+          "name: nor one with a \"/\"");
 }
 
 

@@ -622,10 +622,25 @@ kvs_test_peer_names(void)
               "names: a node_id of 256 bytes is refused");
     kvs_config_free(&cf);
 
-    snprintf(yaml, sizeof(yaml), "node_id: %0255d\n", 7);
+    /* it names the backups' files too: 222 bytes at most, no "/" */
+    snprintf(yaml, sizeof(yaml), "node_id: %0223d\n", 7);
     rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
-    CHECK(rc == 0 && strlen(cf.node_id) == 255,
-          "names: a node_id of 255 bytes is taken");
+    CHECK(rc == -1 && strstr(err, "c.yaml:1: node_id: \"0000") == err
+          && strstr(err, "7\" is longer than 222 bytes, which a backup's "
+                         "file name cannot hold") != NULL,
+          "names: a node_id of 223 bytes is refused");
+    kvs_config_free(&cf);
+
+    snprintf(yaml, sizeof(yaml), "node_id: %0222d\n", 7);
+    rc = kvs_test_load("c.yaml", yaml, &cf, err, sizeof(err));
+    CHECK(rc == 0 && strlen(cf.node_id) == 222,
+          "names: a node_id of 222 bytes is taken");
+    kvs_config_free(&cf);
+
+    rc = kvs_test_load("c.yaml", "node_id: dc1/n1\n", &cf, err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "c.yaml:1: node_id: \"dc1/n1\" "
+              "has a \"/\", which a backup's file name cannot hold",
+              "names: a node_id with a \"/\" is refused");
     kvs_config_free(&cf);
 
     /* "https://" 241 "x" ":65535" is 255 bytes, one more is too many */
