@@ -10,7 +10,7 @@
 use strict;
 use warnings;
 use Test::More;
-use File::Basename qw(dirname);
+use File::Basename qw(basename dirname);
 use File::Path qw(remove_tree);
 use Digest::SHA qw(sha256_hex);
 use Time::HiRes qw(sleep time);
@@ -184,6 +184,43 @@ for my $d (@damaged) {
 is(sha256_hex(slurp("$dd/data.mdb")), $sum, 'the store is unchanged by them');
 is(temporaries($n1), 0, 'and no temporary file is left beside it');
 
+# a store whose pages lie: the named database's root in the main
+# database's leaf is the first meta page.  LMDB checks little of the pages
+# it reads: reading the database fails an assertion and aborts the process
+# (other damage faults it); the tool must not die of it.
+sub damage_root {
+    my ($mdb, $name) = @_;
+    my $psize = unpack 'V', substr($mdb, 16 + 24, 4);
+    my ($meta) = sort { unpack('Q<', substr($mdb, $b + 144, 8))
+                        <=> unpack('Q<', substr($mdb, $a + 144, 8)) }
+                 0, $psize;
+    my $root = unpack 'Q<', substr($mdb, $meta + 128, 8);
+    my $page = $root * $psize;
+    die "the main database is no single leaf"
+        unless unpack('v', substr($mdb, $page + 10, 2)) & 0x02;
+    my $lower = unpack 'v', substr($mdb, $page + 12, 2);
+    for my $i (0 .. ($lower - 16) / 2 - 1) {
+        my $node = $page + unpack 'v', substr($mdb, $page + 16 + 2 * $i, 2);
+        my $ksize = unpack 'v', substr($mdb, $node + 6, 2);
+        next unless substr($mdb, $node + 8, $ksize) eq $name;
+        substr($mdb, $node + 8 + $ksize + 40, 8) = pack 'Q<', 0;
+        return $mdb;
+    }
+    die "no database \"$name\" in the main database";
+}
+
+my $lying = damage_root(scalar `zstd -q -d -c '$backup'`, 'kv');
+spew("$dmg/lying.mdb", $lying);
+system("zstd -q -f -o $dmg/" . basename($backup) . " $dmg/lying.mdb") == 0
+    or die;
+($rc, $out) = run_restore("$dmg/" . basename($backup), $dd);
+is($rc, 4, 'a backup whose store points at the wrong page is refused (4), '
+           . 'not a crash of the tool');
+like($out, qr/holds a damaged LMDB store: reading it stopped on signal \d+/,
+     'saying so');
+is(sha256_hex(slurp("$dd/data.mdb")), $sum, 'the store is unchanged');
+is(temporaries($n1), 0, 'and no temporary file is left beside it');
+
 # another node's backup
 
 my $n2 = KVS::Node->new(name => 'r2');
@@ -298,6 +335,19 @@ truncate "$dd/data.mdb", 16384 or die;
 is($rc, 0, 'a store cut short is replaced') or diag $out;
 like($out, qr/note: the store in "\Q$dd\E" is cut short, and names no node that can be read/,
      'the tool saying it could not read whose it was');
+$n1->start;
+($st) = $n1->request(GET => '/kv/' . key_of(3));
+is($st, 200, 'and the node serves the backup');
+$n1->stop;
+
+# and so is one whose pages lie: reading its node faults
+spew("$dd/data.mdb", damage_root(slurp("$dd/data.mdb"), 'meta'));
+($rc, $out) = run_restore('--allow-old', $backup, $dd);
+is($rc, 0, 'a store whose meta points at the wrong page is replaced')
+    or diag $out;
+like($out, qr/note: the store in "\Q$dd\E" is damaged: reading it stopped on signal \d+; it names no node that can be read/,
+     'the tool saying it could not read whose it was');
+is(temporaries($n1), 0, 'no temporary file is left beside it');
 $n1->start;
 ($st) = $n1->request(GET => '/kv/' . key_of(3));
 is($st, 200, 'and the node serves the backup');

@@ -47,6 +47,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <lmdb.h>
@@ -128,11 +129,14 @@ static void kvs_restore_fail(int code, const char *fmt, ...)
     __attribute__((format(printf, 2, 3), noreturn));
 static void kvs_restore_args(int argc, char **argv);
 static void kvs_restore_held(const char *when);
+static int kvs_restore_apart(void (*fn)(void));
 static void kvs_restore_target(void);
+static void kvs_restore_target_read(void);
 static void kvs_restore_name(void);
 static void kvs_restore_temp(void);
 static void kvs_restore_unpack(void);
 static void kvs_restore_check(void);
+static void kvs_restore_check_read(void);
 static uint64_t kvs_restore_needs(MDB_env *env);
 static void kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta);
 static void kvs_restore_judge(void);
@@ -388,15 +392,109 @@ kvs_restore_held(const char *when)
  * read, which is a reason to restore), --config's node_id.
  */
 
+/*
+ * Runs fn, which opens an LMDB store it cannot trust, in a child
+ * process: LMDB checks little of the pages it reads, and a damaged store
+ * (a backup damaged on its way, a DATA_DIR's, the reason to restore) makes
+ * it fail an assertion or read outside its map.  What fn finds, in rs,
+ * comes back through a pipe: rs holds no pointer but to static strings
+ * and to its own members, the same in both processes.  An fn that fails
+ * says why and exits with its code (its temporary directory gone), and
+ * so does this process.  Returns 0, or the signal that ended the child.
+ */
+
+static int
+kvs_restore_apart(void (*fn)(void))
+{
+    int            fd[2], status;
+    char          *p;
+    pid_t          pid;
+    size_t         got;
+    ssize_t        n;
+    kvs_restore_t  found;
+
+    fflush(stdout);
+    fflush(stderr);
+
+    if (pipe(fd) != 0) {
+        kvs_restore_fail(KVS_RESTORE_FAILED, "pipe(): %s", strerror(errno));
+    }
+
+    pid = fork();
+
+    if (pid == -1) {
+        kvs_restore_fail(KVS_RESTORE_FAILED, "fork(): %s", strerror(errno));
+    }
+
+    if (pid == 0) {
+        close(fd[0]);
+        fn();
+
+        for (p = (char *) &rs, got = 0; got < sizeof(rs); got += n) {
+            n = write(fd[1], p + got, sizeof(rs) - got);
+
+            if (n <= 0 && errno != EINTR) {
+                _exit(KVS_RESTORE_FAILED);
+            }
+
+            if (n < 0) {
+                n = 0;
+            }
+        }
+
+        _exit(KVS_RESTORE_OK);
+    }
+
+    close(fd[1]);
+
+    for (p = (char *) &found, got = 0; got < sizeof(found); got += n) {
+        n = read(fd[0], p + got, sizeof(found) - got);
+
+        if (n == -1 && errno == EINTR) {
+            n = 0;
+            continue;
+        }
+
+        if (n <= 0) {
+            break;
+        }
+    }
+
+    close(fd[0]);
+
+    while (waitpid(pid, &status, 0) == -1) {
+        if (errno != EINTR) {
+            kvs_restore_fail(KVS_RESTORE_FAILED, "waitpid(): %s",
+                             strerror(errno));
+        }
+    }
+
+    if (WIFSIGNALED(status)) {
+        return WTERMSIG(status);
+    }
+
+    if (WEXITSTATUS(status) != KVS_RESTORE_OK) {
+        /* it said why; what it made is gone with its own cleanup */
+        rs.tmp[0] = '\0';
+        exit(WEXITSTATUS(status));
+    }
+
+    if (got != sizeof(found)) {
+        kvs_restore_fail(KVS_RESTORE_FAILED, "the reading process ended "
+                         "without its answer");
+    }
+
+    rs = found;
+
+    return 0;
+}
+
+
 static void
 kvs_restore_target(void)
 {
-    int          rc;
+    int          sig;
     char         path[KVS_RESTORE_FILE_MAX];
-    MDB_env     *env;
-    MDB_txn     *txn;
-    MDB_dbi      meta;
-    MDB_val      key, val;
     struct stat  st;
 
     if (stat(rs.data_dir, &rs.dir_st) == 0) {
@@ -432,6 +530,29 @@ kvs_restore_target(void)
         return;
     }
 
+    sig = kvs_restore_apart(kvs_restore_target_read);
+
+    if (sig != 0) {
+        fprintf(stderr, "kvs-restore: note: the store in \"%s\" is "
+                "damaged: reading it stopped on signal %d; it names no node "
+                "that can be read\n", rs.data_dir, sig);
+    }
+}
+
+
+/* DATA_DIR's node, read in a process of its own (kvs_restore_apart) */
+
+static void
+kvs_restore_target_read(void)
+{
+    int          rc;
+    MDB_env     *env;
+    MDB_txn     *txn;
+    MDB_dbi      meta;
+    MDB_val      key, val;
+    struct stat  st;
+
+    st = rs.old_st;
     env = NULL;
     txn = NULL;
 
@@ -709,6 +830,21 @@ kvs_restore_unpack(void)
 
 static void
 kvs_restore_check(void)
+{
+    int  sig;
+
+    sig = kvs_restore_apart(kvs_restore_check_read);
+
+    if (sig != 0) {
+        kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" holds a damaged LMDB "
+                         "store: reading it stopped on signal %d", rs.backup,
+                         sig);
+    }
+}
+
+
+static void
+kvs_restore_check_read(void)
 {
     int           rc;
     uint64_t      need;
