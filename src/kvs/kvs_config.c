@@ -727,6 +727,24 @@ kvs_config_find(const char *name, size_t len)
 }
 
 
+
+/* the ms in a NUMBER key's unit, hours or seconds, as its users convert
+ * it (tombstone_ttl_hours * 3600000, failure_timeout * 1000) */
+
+static double
+kvs_config_number_ms(const kvs_config_key_t *key)
+{
+    size_t  len;
+
+    len = strlen(key->name);
+
+    return (len > sizeof("_hours") - 1
+            && strcmp(key->name + len - (sizeof("_hours") - 1), "_hours")
+               == 0)
+           ? 3600000.0 : 1000.0;
+}
+
+
 static int
 kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     yaml_node_t *value, unsigned long line)
@@ -736,7 +754,7 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
     char                buf[KVS_CONFIG_SHOWLEN + 8];
     char                why[KVS_CRON_ERRLEN];
     size_t              len;
-    double              d;
+    double              d, ms;
     int64_t             n;
     uint16_t            perm;
     uint64_t            u;
@@ -927,6 +945,17 @@ kvs_config_set(kvs_config_ctx_t *ctx, const kvs_config_key_t *key,
                                     KVS_CONFIG_SHOWLEN, text,
                                     (long long) key->min,
                                     (long long) key->max);
+        }
+
+        /* its users count whole ms: less than one would be 0, no time
+         * at all (tombstones purged at once, members failed at once) */
+        ms = kvs_config_number_ms(key);
+
+        if (!(d * ms >= 1.0)) {
+            return kvs_config_error(ctx, line, key->name,
+                                    "%.*s is out of range: less than a "
+                                    "millisecond (%.9g)",
+                                    KVS_CONFIG_SHOWLEN, text, 1.0 / ms);
         }
 
         *kvs_config_field(ctx->cf, key, double) = d;

@@ -1444,6 +1444,23 @@ kvs_test_errors(void)
           "n.yaml:1: failure_timeout: 0 is out of range "
           "(> 0 and <= 31536000)",
           "failure_timeout: zero" },
+        /* more than 0, less than the millisecond its users count in */
+        { "failure_timeout: 0.0001\n",
+          "n.yaml:1: failure_timeout: 0.0001 is out of range: less than a "
+          "millisecond (0.001)",
+          "failure_timeout: under a millisecond" },
+        { "removal_timeout: 1e-300\n",
+          "n.yaml:1: removal_timeout: 1e-300 is out of range: less than a "
+          "millisecond (0.001)",
+          "removal_timeout: 1e-300" },
+        { "tombstone_ttl_hours: 1e-9\n",
+          "n.yaml:1: tombstone_ttl_hours: 1e-9 is out of range: less than "
+          "a millisecond (2.77777778e-07)",
+          "tombstone_ttl_hours: under a millisecond (purged at once)" },
+        { "bootstrap_max_age_hours: 0.0000001\n",
+          "n.yaml:1: bootstrap_max_age_hours: 0.0000001 is out of range: "
+          "less than a millisecond (2.77777778e-07)",
+          "bootstrap_max_age_hours: under a millisecond" },
         { "removal_timeout: soon\n",
           "n.yaml:1: removal_timeout: expected a number, got \"soon\"",
           "removal_timeout: not a number" },
