@@ -1106,10 +1106,14 @@ kvs_ident_read_limit(const kvs_ident_value_t *v, const kvs_ident_field_t *f,
         return 0;
     }
 
-    if (kvs_ident_u64(v, INT64_MAX, &n) != 0) {
+    /* rate_limit_requests' bound: a window counts requests in 32 bits
+     * (kvs_rate.c), and a larger limit was shown as set and applied as
+     * 4294967295 */
+
+    if (kvs_ident_u64(v, 1000000000, &n) != 0) {
         return kvs_ident_fail(err, "\"%s\" must be a whole number of "
                               "requests per window from 0 (none) to "
-                              "9223372036854775807, or null for the node's "
+                              "1000000000, or null for the node's "
                               "rate_limit_requests", f->name);
     }
 

@@ -922,10 +922,10 @@ kvs_test_user_req(void)
     rc = kvs_ident_user_req_parse(B("{\"rate_limit\":null}"), &req, &why);
     CHECK(rc == 0 && req.rate_limit.present && req.rate_limit.value == -1,
           "user request: a null rate_limit is none, -1");
-    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":9223372036854775807}"),
+    rc = kvs_ident_user_req_parse(B("{\"rate_limit\":1000000000}"),
                                   &req, &why);
-    CHECK(rc == 0 && req.rate_limit.value == INT64_MAX,
-          "user request: rate_limit at its largest");
+    CHECK(rc == 0 && req.rate_limit.value == 1000000000,
+          "user request: rate_limit at its largest, rate_limit_requests'");
     rc = kvs_ident_user_req_parse(B("{\"rate_limit\":0}"), &req, &why);
     CHECK(rc == 0 && req.rate_limit.present && req.rate_limit.value == 0,
           "user request: a rate_limit of 0");
@@ -966,7 +966,7 @@ kvs_test_user_req_one(const uint8_t *body, size_t len, const char **why)
                     "\"old_password\", \"groups\", \"disabled\" and " \
                     "\"rate_limit\""
 #define WHY_LIMIT   "\"rate_limit\" must be a whole number of requests " \
-                    "per window from 0 (none) to 9223372036854775807, or " \
+                    "per window from 0 (none) to 1000000000, or " \
                     "null for the node's rate_limit_requests"
 
 static const kvs_test_req_t  kvs_test_user_reqs[] = {
@@ -1005,6 +1005,9 @@ static const kvs_test_req_t  kvs_test_user_reqs[] = {
     { "{\"rate_limit\":1.5}", WHY_LIMIT, "a fractional rate_limit" },
     { "{\"rate_limit\":9223372036854775808}", WHY_LIMIT,
       "rate_limit past int64" },
+    { "{\"rate_limit\":1000000001}", WHY_LIMIT,
+      "rate_limit past rate_limit_requests' bound (it was applied as "
+      "4294967295)" },
     { "{\"rate_limit\":\"10\"}", "the field \"rate_limit\" must be a number",
       "a string as rate_limit" },
     { "{\"rate_limit\":null,\"rate_limit\":1}",
