@@ -374,6 +374,7 @@ static int kvs_config_is_null(yaml_node_t *node);
 static const char *kvs_config_describe(yaml_node_t *node, char *buf,
     size_t size);
 static unsigned long kvs_config_line(yaml_mark_t mark);
+static unsigned long kvs_config_offset_line(FILE *fp, size_t offset);
 static int kvs_config_error(kvs_config_ctx_t *ctx, unsigned long line,
     const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
@@ -564,7 +565,10 @@ yaml_error:
             kvs_config_error(&ctx, 0, NULL, "%s", strerror(errno));
 
         } else {
-            kvs_config_error(&ctx, 0, NULL, "%s at byte %lu",
+            kvs_config_error(&ctx,
+                             kvs_config_offset_line(fp,
+                                                    parser.problem_offset),
+                             NULL, "%s at byte %lu",
                              parser.problem ? parser.problem : "read error",
                              (unsigned long) parser.problem_offset);
         }
@@ -639,7 +643,7 @@ static int
 kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
 {
     char                     desc[KVS_CONFIG_SHOWLEN + 8];
-    size_t                   i;
+    size_t                   i, n;
     const char              *name;
     yaml_node_t             *knode, *vnode;
     unsigned long            line;
@@ -684,13 +688,21 @@ kvs_config_apply(kvs_config_ctx_t *ctx, yaml_node_t *root)
         key = kvs_config_find(name, knode->data.scalar.length);
 
         if (key == NULL) {
-            /* quoting the key back keeps a long or odd key readable */
-            return kvs_config_error(ctx, line, NULL, "%.*s: unknown key",
-                                    (int) (knode->data.scalar.length
-                                           > KVS_CONFIG_SHOWLEN
-                                           ? KVS_CONFIG_SHOWLEN
-                                           : knode->data.scalar.length),
-                                    name);
+            /* the key back, cut short at a control byte (a quoted key may
+             * hold a newline or a terminal's escape) or at a length that
+             * keeps the error one readable line */
+            for (n = 0; n < knode->data.scalar.length
+                        && n < KVS_CONFIG_SHOWLEN; n++)
+            {
+                if ((unsigned char) name[n] < 0x20) {
+                    break;
+                }
+            }
+
+            return kvs_config_error(ctx, line, NULL, "%.*s%s: unknown key",
+                                    (int) n, name,
+                                    n < knode->data.scalar.length
+                                    ? "..." : "");
         }
 
         i = (size_t) (key - kvs_config_keys);
@@ -1735,7 +1747,7 @@ kvs_config_describe(yaml_node_t *node, char *buf, size_t size)
     len = node->data.scalar.length;
 
     for (n = 0; n < len && n < KVS_CONFIG_SHOWLEN; n++) {
-        if (s[n] == '\n' || s[n] == '\0') {
+        if ((unsigned char) s[n] < 0x20) {
             break;
         }
     }
@@ -1743,6 +1755,38 @@ kvs_config_describe(yaml_node_t *node, char *buf, size_t size)
     snprintf(buf, size, "\"%.*s%s\"", (int) n, s, n < len ? "..." : "");
 
     return buf;
+}
+
+
+/* the line of a byte of the file, counted again: libyaml's reader errors
+ * (a control byte, bad UTF-8) have an offset and no mark; 0 if unknown */
+
+static unsigned long
+kvs_config_offset_line(FILE *fp, size_t offset)
+{
+    int            c;
+    size_t         i;
+    unsigned long  line;
+
+    if (fseek(fp, 0, SEEK_SET) != 0) {
+        return 0;
+    }
+
+    line = 1;
+
+    for (i = 0; i < offset; i++) {
+        c = getc(fp);
+
+        if (c == EOF) {
+            return 0;
+        }
+
+        if (c == '\n') {
+            line++;
+        }
+    }
+
+    return line;
 }
 
 

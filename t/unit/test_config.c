@@ -1815,8 +1815,26 @@ kvs_test_files_errors(void)
 
     kvs_test_write("bad-utf8.yaml", "port: \xff\n");
     rc = kvs_config_load(&cf, "bad-utf8.yaml", err, sizeof(err));
-    CHECK(rc == -1 && strncmp(err, "bad-utf8.yaml: ", 15) == 0,
-          "invalid UTF-8 is a reader error");
+    CHECK(rc == -1 && strncmp(err, "bad-utf8.yaml:1: ", 17) == 0,
+          "invalid UTF-8 is a reader error, at its line");
+
+    /* the reader's errors have a byte offset: the line is counted */
+    kvs_test_write("bad-utf8.yaml", "node_id: a\nport: 80\xff\n");
+    rc = kvs_config_load(&cf, "bad-utf8.yaml", err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "bad-utf8.yaml:2: invalid "
+              "leading UTF-8 octet at byte 19",
+              "invalid UTF-8 on line 2: line 2, and the byte");
+    kvs_test_write("ctl.yaml", "node_id: a\nport: 8080\x01\n");
+    rc = kvs_config_load(&cf, "ctl.yaml", err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "ctl.yaml:2: control characters "
+              "are not allowed at byte 21",
+              "a control byte on line 2: line 2, and the byte");
+
+    /* an unknown key comes back on one line: cut at a control byte */
+    kvs_test_write("key.yaml", "node_id: a\n\"bogus\\nsecond\\x1b[31m\": 1\n");
+    rc = kvs_config_load(&cf, "key.yaml", err, sizeof(err));
+    CHECK_STR(rc == -1 ? err : "(loaded)", "key.yaml:2: bogus...: unknown key",
+              "an unknown key with a newline: cut there");
 
     kvs_config_free(&cf);
 }
