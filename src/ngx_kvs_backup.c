@@ -478,6 +478,7 @@ ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now)
     ngx_str_t                 *name;
     ngx_pool_t                *pool;
     ngx_array_t                names, times;
+    struct stat                st;
     struct dirent             *de;
     unsigned char             *expired;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -511,6 +512,18 @@ ngx_kvs_backup_retain(ngx_kvs_backup_t *b, uint64_t now)
             || tmp)
         {
             continue;
+        }
+
+        /* a file system that does not say the type: a symlink or a
+         * directory named like a backup is none, as the status says */
+
+        if (de->d_type == DT_UNKNOWN) {
+            ngx_snprintf((u_char *) path, sizeof(path) - 1, "%s/%s%Z",
+                         b->dir, de->d_name);
+
+            if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) {
+                continue;
+            }
         }
 
         name = ngx_array_push(&names);
