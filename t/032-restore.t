@@ -162,6 +162,7 @@ spew("$dmg/plain.mdb.zst", "this is no backup\n" x 100);
 system("zstd -q -d -c '$backup' | head -c 40960 | zstd -q -o $dmg/short-store.mdb.zst") == 0
     or die;
 spew("$dmg/empty.mdb.zst", '');
+spew("$dmg/twice.mdb.zst", $whole . $whole);
 
 my @damaged = (
     [ 'cut.mdb.zst', qr/is cut short: its zstd frame ends after \d+ bytes, unfinished/,
@@ -172,6 +173,8 @@ my @damaged = (
     [ 'short-store.mdb.zst', qr/holds a store cut short: 40960 bytes of the \d+ its last page needs/,
       'whole zstd of a store cut short' ],
     [ 'empty.mdb.zst', qr/is empty/, 'an empty file' ],
+    [ 'twice.mdb.zst', qr/is no backup: its zstd frame ends after \d+ bytes, and more follow/,
+      'two backups run together (they made one store of twice the size)' ],
 );
 
 for my $d (@damaged) {

@@ -754,6 +754,16 @@ kvs_restore_unpack(void)
             break;
         }
 
+        /* a backup is one frame: the stream decoder would go on into
+         * another (two files run together) and make one store of both */
+
+        if (rest == 0) {
+            kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" is no backup: "
+                             "its zstd frame ends after %llu bytes, and "
+                             "more follow", rs.backup,
+                             (unsigned long long) read_total);
+        }
+
         if (read_total == 0
             && ZSTD_getFrameContentSize(ibuf, (size_t) n)
                == ZSTD_CONTENTSIZE_ERROR)
@@ -781,6 +791,14 @@ kvs_restore_unpack(void)
                                  (unsigned long long) (read_total - ib.size
                                                        + ib.pos),
                                  ZSTD_getErrorName(rest));
+            }
+
+            if (rest == 0 && ib.pos < ib.size) {
+                kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" is no backup: "
+                                 "its zstd frame ends after %llu bytes, and "
+                                 "more follow", rs.backup,
+                                 (unsigned long long) (read_total - ib.size
+                                                       + ib.pos));
             }
 
             for (w = 0; (size_t) w < ob.pos; w += n) {
