@@ -387,12 +387,6 @@ kvs_restore_held(const char *when)
 
 
 /*
- * The identity the restored store keeps: meta's node_id of the store in
- * DATA_DIR; of a data_dir without one (wiped, or a store too damaged to
- * read, which is a reason to restore), --config's node_id.
- */
-
-/*
  * Runs fn, which opens an LMDB store it cannot trust, in a child
  * process: LMDB checks little of the pages it reads, and a damaged store
  * (a backup damaged on its way, a DATA_DIR's, the reason to restore) makes
@@ -489,6 +483,12 @@ kvs_restore_apart(void (*fn)(void))
     return 0;
 }
 
+
+/*
+ * The identity the restored store keeps: meta's node_id of the store in
+ * DATA_DIR; of a data_dir without one (wiped, or a store too damaged to
+ * read, which is a reason to restore), --config's node_id.
+ */
 
 static void
 kvs_restore_target(void)

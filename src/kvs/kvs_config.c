@@ -739,7 +739,6 @@ kvs_config_find(const char *name, size_t len)
 }
 
 
-
 /* the ms in a NUMBER key's unit, hours or seconds, as its users convert
  * it (tombstone_ttl_hours * 3600000, failure_timeout * 1000) */
 

@@ -103,17 +103,17 @@ kvs_store_purge_txn(kvs_store_t *st, MDB_txn *txn, void *data)
 {
     kvs_store_walk_t *wk = data;
 
-    int               rc;
-    char              uuid[KVS_UUID_STR_LEN];
-    size_t            i, klen, max, admin_len;
-    uint8_t           start[8], k[KVS_STORE_KEY_MAX];
-    uint8_t           admin[KVS_STORE_KEY_MAX];
-    uint64_t          ts, older_than;
-    MDB_val           key, val, rkey, rval;
-    MDB_cursor       *cur;
-    const char       *path;
-    size_t            plen;
-    kvs_record_hdr_t  hdr;
+    int                  rc;
+    char                 uuid[KVS_UUID_STR_LEN];
+    size_t               i, klen, max, admin_len;
+    uint8_t              start[8], k[KVS_STORE_KEY_MAX];
+    uint8_t              admin[KVS_STORE_KEY_MAX];
+    uint64_t             ts, older_than;
+    MDB_val              key, val, rkey, rval;
+    MDB_cursor          *cur;
+    const char          *path;
+    size_t               plen;
+    kvs_record_hdr_t     hdr;
     kvs_store_resume_t  *from;
 
     older_than = wk->bound;
