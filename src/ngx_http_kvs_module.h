@@ -215,6 +215,10 @@ typedef struct {
 /* records in one /_cluster/apply batch; a batch commits in one group */
 #define NGX_HTTP_KVS_APPLY_MAX  512
 
+/* the writes of one group commit: a request's writes go in one, so no
+ * request may have more (ngx_http_kvs_write_enqueue() refuses it) */
+#define NGX_HTTP_KVS_BATCH_MAX  1024
+
 /* an endpoint, found by its name (ngx_http_kvs_request.c) */
 
 #define NGX_HTTP_KVS_PREFIX       0x01    /* the path is a prefix */

@@ -673,6 +673,19 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
         }
     }
 
+    /* the user's record and every group joined or left commit together,
+     * in one group commit */
+
+    if (writes.nelts > NGX_HTTP_KVS_BATCH_MAX) {
+        return ngx_http_kvs_error(r, NGX_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                  "this change rewrites the members of %ui "
+                                  "groups, more than the %d one change "
+                                  "may: take the user out of some of them "
+                                  "with PUT /api/groups/{uuid} first",
+                                  writes.nelts - 1,
+                                  NGX_HTTP_KVS_BATCH_MAX - 1);
+    }
+
     ctx = ngx_http_kvs_get_ctx(r);
     if (ctx == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -28,7 +28,6 @@
 #include "ngx_http_kvs_module.h"
 
 
-#define NGX_HTTP_KVS_BATCH_MAX  1024
 #define NGX_HTTP_KVS_NOTES_MAX  64
 
 
@@ -143,11 +142,30 @@ ngx_http_kvs_write_enqueue(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
         ctx->nwrites = 1;
     }
 
+    /* a request's writes commit together: more than a batch holds would
+     * never fit one, and would hold up every write queued after them */
+
+    if (ctx->nwrites > NGX_HTTP_KVS_BATCH_MAX) {
+        ngx_kvs_log(NGX_LOG_ERR, r->connection->log, 0,
+                    "kvs: a request of %ui writes, more than the %d of a "
+                    "commit, is not queued", ctx->nwrites,
+                    NGX_HTTP_KVS_BATCH_MAX);
+        return NGX_ERROR;
+    }
+
     ngx_http_kvs_audit_attach(r, ctx);
 
     ngx_kvs_debug(r->connection->log,
                   "kvs write: %ui writes queued, a commit %s",
                   ctx->nwrites, ngx_http_kvs_busy ? "runs" : "starts");
+
+    /* the request stays until the queue answers it: one terminated
+     * meanwhile (a body's lingering_timeout, worker_shutdown_timeout, an
+     * HTTP/2 reset) is only marked, not freed under the commit's thread,
+     * which reads its writes, as for the other tasks of the thread pool
+     * (ngx_http_kvs_kdf.c) */
+
+    r->main->blocked++;
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, r->connection->log);
     ngx_queue_insert_tail(&ngx_http_kvs_stage, &ctx->queue);
@@ -301,6 +319,8 @@ ngx_http_kvs_write_post(void)
         r = ctx->request;
         c = r->connection;
 
+        r->main->blocked--;
+
         ngx_http_finalize_request(r,
             ngx_http_kvs_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
                                "the write queue is full; retry later"));
@@ -410,9 +430,6 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
     task = ev->data;
     batch = task->ctx;
 
-    ngx_http_kvs_busy = 0;
-    ngx_http_kvs_inflight();
-
     ngx_kvs_debug(ev->log, "kvs write: a commit of %ui writes for %ui "
                   "requests ended: %d", batch->n, batch->nctx, batch->rc);
 
@@ -451,6 +468,10 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
                     batch->n, batch->err);
     }
 
+    /* the batch is answered before the next can be posted: an answer
+     * that queues a write or an audit note waits for the next batch,
+     * which reuses this one's arrays */
+
     for (i = 0, n = 0; i < batch->nctx; i++) {
         ctx = batch->ctx[i];
         r = ctx->request;
@@ -460,9 +481,14 @@ ngx_http_kvs_write_done(ngx_event_t *ev)
                    ctx->nwrites * sizeof(kvs_write_t));
         n += ctx->nwrites;
 
+        r->main->blocked--;
+
         ngx_http_finalize_request(r, ngx_http_kvs_write_answer(r, ctx));
         ngx_http_run_posted_requests(c);
     }
+
+    ngx_http_kvs_busy = 0;
+    ngx_http_kvs_inflight();
 
     ngx_thread_mutex_lock(&ngx_http_kvs_stage_mutex, ev->log);
     more = !ngx_queue_empty(&ngx_http_kvs_stage) || ngx_http_kvs_nnotes;
