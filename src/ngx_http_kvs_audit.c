@@ -74,7 +74,8 @@ static ngx_int_t ngx_http_kvs_audit_list(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_audit_verify(ngx_http_request_t *r);
 static void ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log);
 static void ngx_http_kvs_audit_verify_done(ngx_event_t *ev);
-static u_char *ngx_http_kvs_audit_text(u_char *p, const char *s);
+static u_char *ngx_http_kvs_audit_text(u_char *p, const char *s,
+    size_t len);
 
 
 /*
@@ -1114,12 +1115,8 @@ ngx_http_kvs_audit_verify_thread(void *data, ngx_log_t *log)
  * bytes a byte */
 
 static u_char *
-ngx_http_kvs_audit_text(u_char *p, const char *s)
+ngx_http_kvs_audit_text(u_char *p, const char *s, size_t len)
 {
-    size_t  len;
-
-    len = ngx_strlen(s);
-
     return p + kvs_json_encode(p, 6 * len, (const uint8_t *) s, len, NULL);
 }
 
@@ -1127,9 +1124,9 @@ ngx_http_kvs_audit_text(u_char *p, const char *s)
 static void
 ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
 {
-    u_char                    *body, *p;
+    u_char                    *body, *p, *bad;
     char                       hex[KVS_AUDIT_HASH_HEX + 1];
-    size_t                     size;
+    size_t                     size, bad_len;
     ngx_int_t                  rc;
     ngx_uint_t                 i;
     ngx_connection_t          *c;
@@ -1167,22 +1164,27 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
         p = ngx_sprintf(body, "{\"ok\":false,\"entries\":%uL,\"entry\":",
                         job->entries);
 
-        if (job->v.bad[0]) {
+        if (job->v.bad_len) {
             *p++ = '"';
-            p = ngx_http_kvs_audit_text(p, job->v.bad);
+            bad = p;
+            p = ngx_http_kvs_audit_text(p, job->v.bad, job->v.bad_len);
+            bad_len = p - bad;
             *p++ = '"';
 
         } else {
             p = ngx_cpymem(p, "null", 4);
+            bad = NULL;
+            bad_len = 0;
         }
 
         p = ngx_cpymem(p, ",\"reason\":\"", sizeof(",\"reason\":\"") - 1);
-        p = ngx_http_kvs_audit_text(p, job->v.why);
+        p = ngx_http_kvs_audit_text(p, job->v.why, ngx_strlen(job->v.why));
         p = ngx_cpymem(p, "\"}\n", 3);
 
+        /* the key as the answer has it, escaped */
         ngx_kvs_log(NGX_LOG_WARN, c->log, 0, "kvs: the audit log does not "
-                    "verify: %s%s%s", job->v.bad[0] ? job->v.bad : "",
-                    job->v.bad[0] ? ": " : "", job->v.why);
+                    "verify: %*s%s%s", bad_len, bad, bad ? ": " : "",
+                    job->v.why);
 
     } else {
         kvs_audit_hex(hex, job->v.head.hash);
@@ -1192,7 +1194,8 @@ ngx_http_kvs_audit_verify_done(ngx_event_t *ev)
 
         for (i = 0; i < job->nwitnesses; i++) {
             *p++ = '"';
-            p = ngx_http_kvs_audit_text(p, job->witnesses[i].peer);
+            p = ngx_http_kvs_audit_text(p, job->witnesses[i].peer,
+                                        ngx_strlen(job->witnesses[i].peer));
             p = ngx_sprintf(p, "\":%uL%s", job->witnesses[i].head.seq,
                             i + 1 < job->nwitnesses ? "," : "");
         }

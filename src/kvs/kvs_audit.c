@@ -609,12 +609,16 @@ kvs_audit_verify_fail(kvs_audit_verify_t *v, const char *key,
 {
     va_list  args;
 
-    if (key_len > KVS_AUDIT_KEY_LEN) {
-        key_len = KVS_AUDIT_KEY_LEN;
+    /* the key as it is stored, a byte longer or a NUL in it included: a
+     * copy under such a key must be named, not the entry it copies */
+
+    if (key_len > KVS_AUDIT_BAD_MAX) {
+        key_len = KVS_AUDIT_BAD_MAX;
     }
 
     memcpy(v->bad, key, key_len);
     v->bad[key_len] = '\0';
+    v->bad_len = key_len;
 
     va_start(args, fmt);
     vsnprintf(v->why, sizeof(v->why), fmt, args);
@@ -751,6 +755,7 @@ kvs_audit_verify_end(kvs_audit_verify_t *v)
 
         /* no key to name: the entry is what the log lacks */
         v->bad[0] = '\0';
+        v->bad_len = 0;
         snprintf(v->why, sizeof(v->why),
                  "peer %s witnessed entry %llu (hash %s), which this log "
                  "lacks: it ends at entry %llu", v->witnesses[i].peer,

@@ -48,6 +48,8 @@
 /* an entry's key: "log:", 13 digits of ms, ":", a uuid */
 #define KVS_AUDIT_KEY_PREFIX   "log:"
 #define KVS_AUDIT_KEY_LEN      (4 + 13 + 1 + 36)
+/* the latest ms a key's 13 digits hold */
+#define KVS_AUDIT_TS_MAX       9999999999999ULL
 /* the latest ms a key's 13 digits say */
 #define KVS_AUDIT_TS_MAX       9999999999999ULL
 
@@ -190,6 +192,9 @@ typedef struct {
     int               seen;          /* the walk met entry seq */
 } kvs_audit_witness_t;
 
+/* the longest key a bad entry's can be: LMDB's largest (511 bytes) */
+#define KVS_AUDIT_BAD_MAX  511
+
 /*
  * Verification: kvs_audit_verify_init(), then kvs_audit_verify_step() for
  * every entry in key order (its key and bytes), then
@@ -201,7 +206,9 @@ typedef struct {
     kvs_audit_head_t  head;
     kvs_audit_witness_t *witnesses;
     size_t            nwitnesses;
-    char              bad[KVS_AUDIT_KEY_LEN + 1];
+    char              bad[KVS_AUDIT_BAD_MAX + 1];  /* bytes of the store,
+                                                      NUL-terminated */
+    size_t            bad_len;       /* 0: no key to name */
     char              why[512];
 } kvs_audit_verify_t;
 

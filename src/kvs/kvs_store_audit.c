@@ -91,6 +91,7 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
 
     memset(&chain->head, 0, sizeof(kvs_audit_head_t));
     chain->ts = 0;
+    chain->last_len = 0;
 
     rc = mdb_cursor_open(txn, st->audit, &c);
     if (rc != 0) {
@@ -107,6 +108,10 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
     if (rc != 0) {
         return rc;
     }
+
+    chain->last_len = key.mv_size < sizeof(chain->last)
+                      ? key.mv_size : sizeof(chain->last);
+    memcpy(chain->last, key.mv_data, chain->last_len);
 
     if (kvs_audit_key_ts(key.mv_data, key.mv_size, &chain->ts) != 0
         || kvs_audit_entry_seq(val.mv_data, val.mv_size,
@@ -127,6 +132,23 @@ kvs_store_audit_head_in(kvs_store_t *st, MDB_txn *txn,
 
     return kvs_sha3_512(val.mv_data, val.mv_size, chain->head.hash) == 0
            ? 0 : EIO;
+}
+
+
+/* whether key k (KVS_AUDIT_KEY_LEN bytes) sorts after the database's
+ * last one, as LMDB compares keys */
+
+static int
+kvs_store_audit_after(const char *k, const kvs_store_chain_t *chain)
+{
+    int     c;
+    size_t  n;
+
+    n = chain->last_len < KVS_AUDIT_KEY_LEN ? chain->last_len
+                                            : KVS_AUDIT_KEY_LEN;
+    c = memcmp(k, chain->last, n);
+
+    return c > 0 || (c == 0 && KVS_AUDIT_KEY_LEN > chain->last_len);
 }
 
 
@@ -165,6 +187,17 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     kvs_audit_key(k, ts, chain->head.seq + 1);
 
+    /* and it sorts after the last key, whatever that one's seq: a key
+     * edited in for a later time (forged, or the tamper tool's rekey),
+     * with entries put before it, would stay the head that every later
+     * entry chains from, all of them one seq, and verification would
+     * name the first of them instead of it */
+
+    if (!kvs_store_audit_after(k, chain) && chain->ts < KVS_AUDIT_TS_MAX) {
+        ts = chain->ts + 1;
+        kvs_audit_key(k, ts, chain->head.seq + 1);
+    }
+
     len = kvs_audit_encode(w->audit, now_ms, k, st->audit_node,
                            st->audit_node_len, version, st->audit_mac,
                            &chain->head, st->audit_buf);
@@ -190,6 +223,8 @@ kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     }
 
     chain->ts = ts;
+    chain->last_len = KVS_AUDIT_KEY_LEN;
+    memcpy(chain->last, k, KVS_AUDIT_KEY_LEN);
     st->audit_last = chain->head;
     memcpy(st->audit_last_key, k, KVS_AUDIT_KEY_LEN);
 

@@ -203,6 +203,8 @@ typedef struct {
     kvs_audit_head_t  head;
     uint64_t          ts;      /* the ms of the head's key */
     int               known;
+    size_t            last_len;               /* the database's last key */
+    char              last[KVS_AUDIT_BAD_MAX];
 } kvs_store_chain_t;
 
 int kvs_store_audit_append(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <lmdb.h>
 
 #include "kvs_audit.h"
 #include "kvs_json.h"
@@ -630,12 +631,225 @@ kvs_test_store(void)
 }
 
 
+/* puts key and value into the audit database of a closed store, as an
+ * intruder with the disk would */
+
+static int
+kvs_test_forge(const char *dir, const char *key, size_t klen,
+    const void *value, size_t len)
+{
+    int       rc;
+    MDB_env  *env;
+    MDB_txn  *txn;
+    MDB_dbi   dbi;
+    MDB_val   k, v;
+
+    rc = mdb_env_create(&env);
+    if (rc == 0) {
+        rc = mdb_env_set_maxdbs(env, 16);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_set_mapsize(env, KVS_TEST_MAP);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_open(env, dir, 0, 0600);
+    }
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, 0, &txn);
+
+        if (rc == 0) {
+            rc = mdb_dbi_open(txn, "audit", 0, &dbi);
+        }
+
+        if (rc == 0) {
+            k.mv_data = (void *) key;
+            k.mv_size = klen;
+            v.mv_data = (void *) value;
+            v.mv_size = len;
+            rc = mdb_put(txn, dbi, &k, &v, 0);
+        }
+
+        rc = (rc == 0) ? mdb_txn_commit(txn) : (mdb_txn_abort(txn), rc);
+    }
+
+    mdb_env_close(env);
+
+    return rc;
+}
+
+
+/* the entries' bytes and keys, in key order */
+
+typedef struct {
+    size_t   n;
+    char     key[8][KVS_AUDIT_KEY_LEN];
+    uint8_t  entry[8][KVS_AUDIT_ENTRY_MAX];
+    size_t   len[8];
+} kvs_test_copy_t;
+
+
+static int
+kvs_test_copy(const char *key, size_t klen, const uint8_t *entry,
+    size_t len, void *data)
+{
+    kvs_test_copy_t *cp = data;
+
+    if (cp->n == 8 || klen != KVS_AUDIT_KEY_LEN
+        || len > KVS_AUDIT_ENTRY_MAX)
+    {
+        return -1;
+    }
+
+    memcpy(cp->key[cp->n], key, klen);
+    memcpy(cp->entry[cp->n], entry, len);
+    cp->len[cp->n++] = len;
+
+    return 0;
+}
+
+
+/*
+ * Entries put in by hand under keys the node would not write: a key of a
+ * later time, with the node's entries after it, and keys a byte longer or
+ * with a NUL.  Verification names the key put in each time.  (A key of a
+ * later time stayed the head: the node put its next entries before it,
+ * all of one seq, and verification named the first of those; a longer
+ * key was named cut to its first 54 bytes, the entry it copied.)
+ */
+
+static void
+kvs_test_forged(void)
+{
+    int                 more;
+    char                dir[PATH_MAX], err[KVS_STORE_ERRLEN];
+    char                later[KVS_AUDIT_KEY_LEN + 1], longer[64];
+    uint64_t            n;
+    kvs_write_t         w;
+    kvs_store_t        *st;
+    kvs_test_seen_t     seen;
+    kvs_test_copy_t     cp;
+    kvs_audit_event_t   put;
+    kvs_audit_verify_t  v;
+
+    snprintf(dir, sizeof(dir), "%s/forged", kvs_test_base);
+
+    st = NULL;
+    if (kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err)) != KVS_OK
+        || kvs_store_set_audit(st, kvs_test_secret, 32, "n1") != KVS_OK)
+    {
+        printf("Bail out! kvs_store_open: %s\n", err);
+        return;
+    }
+
+    kvs_test_event(&put, "bob", "/kv/a");
+    memset(&w, 0, sizeof(w));
+    w.op = KVS_WRITE_AUDIT;
+    w.audit = &put;
+
+    CHECK(kvs_store_write(st, &w, 1, 1795618467000ULL, err, sizeof(err))
+          == KVS_OK
+          && kvs_store_write(st, &w, 1, 1795618467001ULL, err, sizeof(err))
+             == KVS_OK,
+          "forged: two entries");
+
+    memset(&cp, 0, sizeof(cp));
+    CHECK(kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK
+          && kvs_store_audit_list(st, 0, NULL, 0, 100, kvs_test_copy, &cp,
+                                  &more) == KVS_OK && cp.n == 2,
+          "forged: read back");
+    kvs_store_read_end(st);
+    kvs_store_close(st);
+
+    /* entry 2's bytes again, under a key of a later time */
+    memcpy(later, "log:9999999999990:ffffffff-ffff-8fff-bfff-ffffffffffff",
+           KVS_AUDIT_KEY_LEN);
+    CHECK(kvs_test_forge(dir, later, KVS_AUDIT_KEY_LEN, cp.entry[1],
+                         cp.len[1]) == 0,
+          "forged: a copy of entry 2 put under a key of a later time");
+
+    st = NULL;
+    if (kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err)) != KVS_OK
+        || kvs_store_set_audit(st, kvs_test_secret, 32, "n1") != KVS_OK)
+    {
+        printf("Bail out! kvs_store_open: %s\n", err);
+        return;
+    }
+
+    CHECK(kvs_store_write(st, &w, 1, 1795618468000ULL, err, sizeof(err))
+          == KVS_OK
+          && kvs_store_write(st, &w, 1, 1795618468001ULL, err, sizeof(err))
+             == KVS_OK,
+          "forged: two more entries");
+
+    memset(&seen, 0, sizeof(seen));
+    CHECK(kvs_store_read_begin(st, err, sizeof(err)) == KVS_OK
+          && kvs_store_audit_list(st, 0, NULL, 0, 100, kvs_test_list,
+                                  &seen, &more) == KVS_OK,
+          "forged: the entries list");
+    kvs_store_read_end(st);
+    kvs_test_str(seen.order, "1,2,2,3,4",
+                 "forged: the node's new entries go after the forged key, "
+                 "chained from it");
+    CHECK(strncmp(seen.last_key, "log:9999999999991:", 18) == 0,
+          "forged: at its ms and one");
+
+    kvs_audit_verify_init(&v, kvs_test_mac, NULL, 0);
+    CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err))
+          == KVS_INVALID && n == 2, "forged: the chain breaks after 2");
+    CHECK(v.bad_len == KVS_AUDIT_KEY_LEN
+          && memcmp(v.bad, later, KVS_AUDIT_KEY_LEN) == 0,
+          "forged: at the key put in, not at the node's next entry");
+    kvs_store_close(st);
+
+    /* entry 1's bytes under its key and a byte more, or a NUL before */
+    snprintf(dir, sizeof(dir), "%s/forged-longer", kvs_test_base);
+
+    st = NULL;
+    if (kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err)) != KVS_OK
+        || kvs_store_set_audit(st, kvs_test_secret, 32, "n1") != KVS_OK)
+    {
+        printf("Bail out! kvs_store_open: %s\n", err);
+        return;
+    }
+
+    CHECK(kvs_store_write(st, &w, 1, 1795618467000ULL, err, sizeof(err))
+          == KVS_OK, "longer: one entry");
+    kvs_store_close(st);
+
+    memcpy(longer, cp.key[0], KVS_AUDIT_KEY_LEN);
+    longer[KVS_AUDIT_KEY_LEN] = 'x';
+    CHECK(kvs_test_forge(dir, longer, KVS_AUDIT_KEY_LEN + 1, cp.entry[0],
+                         cp.len[0]) == 0,
+          "longer: a copy of entry 1 under its key and an x");
+
+    st = NULL;
+    if (kvs_store_open(&st, dir, KVS_TEST_MAP, err, sizeof(err)) != KVS_OK
+        || kvs_store_set_audit(st, kvs_test_secret, 32, "n1") != KVS_OK)
+    {
+        printf("Bail out! kvs_store_open: %s\n", err);
+        return;
+    }
+
+    kvs_audit_verify_init(&v, kvs_test_mac, NULL, 0);
+    CHECK(kvs_store_audit_verify(st, &v, &n, err, sizeof(err))
+          == KVS_INVALID
+          && v.bad_len == KVS_AUDIT_KEY_LEN + 1
+          && memcmp(v.bad, longer, KVS_AUDIT_KEY_LEN + 1) == 0,
+          "longer: verify names the key put in, its 55 bytes");
+    kvs_store_close(st);
+}
+
+
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_encode),
     KVS_TEST_CASE(kvs_test_utf8),
     KVS_TEST_CASE(kvs_test_hostile),
     KVS_TEST_CASE(kvs_test_verdicts),
     KVS_TEST_CASE(kvs_test_store),
+    KVS_TEST_CASE(kvs_test_forged),
     { NULL, NULL }
 };
 
