@@ -94,24 +94,6 @@ kvs_test_u64(uint64_t got, uint64_t want, const char *desc)
 }
 
 
-/* a big-endian u64, as by_time's keys begin */
-
-static uint64_t
-kvs_test_be64(const uint8_t *p)
-{
-    uint64_t  v;
-    int       i;
-
-    v = 0;
-
-    for (i = 0; i < 8; i++) {
-        v = (v << 8) | p[i];
-    }
-
-    return v;
-}
-
-
 static void
 kvs_test_cleanup(void)
 {
@@ -2654,7 +2636,7 @@ kvs_test_purge(void)
 
     from.len = 0;
     n = kvs_store_purge(a, 10000, 1, &from, err, sizeof(err));
-    CHECK(n == 1 && from.len > 8 && kvs_test_be64(from.key) == 9500,
+    CHECK(n == 1 && from.len > 8 && kvs_get_be64(from.key) == 9500,
           "purge: a scan cut short says where to resume");
     n = kvs_store_purge(a, 10000, 100, &from, err, sizeof(err));
     CHECK(n == 1 && from.len == 0, "purge: and resumes there");
