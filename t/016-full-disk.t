@@ -8,8 +8,6 @@ use warnings;
 use Test::More;
 use KVS::Node;
 
-my $nginx = $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx';
-
 plan skip_all => 'needs unshare -m and mount (root, or user namespaces)'
     unless system('unshare -m --propagation private '
                   . 'sh -c "mount -t tmpfs -o size=1m kvs /mnt" 2>/dev/null')
@@ -21,14 +19,7 @@ my $data = $node->data_dir;
 mkdir $data or die $!;
 
 # nginx, in a mount namespace where data_dir is a 16 MiB tmpfs
-my $wrapper = $node->prefix . '/nginx-on-tmpfs';
-open my $w, '>', $wrapper or die $!;
-print $w "#!/bin/sh\nexec unshare -m --propagation private sh -c "
-       . "'mount -t tmpfs -o size=16m kvs \"\$0\" && exec \"\$\@\"' "
-       . "$data $nginx \"\$\@\"\n";
-close $w;
-chmod 0755, $wrapper;
-$node->use_nginx($wrapper);
+$node->use_mount_namespace("mount -t tmpfs -o size=16m kvs $data");
 
 $node->start;
 

@@ -13,8 +13,6 @@ use Test::More;
 use JSON::PP;
 use KVS::Node qw(wait_for);
 
-my $nginx = $ENV{TEST_NGINX_BINARY} // '/usr/sbin/nginx';
-
 my $node = KVS::Node->new(name => 'dirent',
     yaml => "backup_enabled: false\nbackup_retention_days: 1\n");
 my $dir = $node->prefix . '/backups';
@@ -43,14 +41,7 @@ ok(in_image("cd '$dir' && echo old > $old && echo precious > precious "
    . 'backups');
 
 # nginx, in a mount namespace where backup_dir is that image
-my $wrapper = $node->prefix . '/nginx-on-image';
-open my $w, '>', $wrapper or die $!;
-print $w "#!/bin/sh\nexec unshare -m --propagation private sh -c "
-       . "'mount -o loop \"\$0\" \"\$1\" && shift && exec \"\$\@\"' "
-       . "'$img' '$dir' $nginx \"\$\@\"\n";
-close $w;
-chmod 0755, $wrapper;
-$node->use_nginx($wrapper);
+$node->use_mount_namespace("mount -o loop '$img' '$dir'");
 $node->start;
 
 my ($st, $h, $b) = $node->request(PUT => '/kv/a', body => '1');

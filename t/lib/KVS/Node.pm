@@ -82,6 +82,22 @@ sub new {
 # e.g. one that mounts something on data_dir first
 sub use_nginx { $_[0]{nginx} = $_[1] }
 
+# nginx from now on in a mount namespace of its own, where the shell
+# command $mount has run first (it mounts something under the prefix, a
+# tmpfs on data_dir, an image on backup_dir), so nothing outside sees it
+sub use_mount_namespace {
+    my ($self, $mount) = @_;
+    my $nginx = $self->{nginx};
+    my $wrapper = "$self->{prefix}/nginx-in-namespace";
+    open my $w, '>', $wrapper or die "$wrapper: $!";
+    $mount =~ s/'/'\\''/g;
+    print $w "#!/bin/sh\nexec unshare -m --propagation private sh -c "
+           . "'$mount && exec \"\$\@\"' sh $nginx \"\$\@\"\n";
+    close $w;
+    chmod 0755, $wrapper;
+    $self->use_nginx($wrapper);
+}
+
 sub port   { $_[0]{port} }
 sub address { $_[0]{address} }
 
