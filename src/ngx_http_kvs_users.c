@@ -666,7 +666,13 @@ ngx_http_kvs_user_write(ngx_http_request_t *r, ngx_http_kvs_user_job_t *j)
         ngx_memcpy(w->match, j->version.uuid, KVS_UUID_LEN);
     }
 
-    if (j->req.groups.present) {
+    /*
+     * A user created under a name deleted before has the old user's uuid,
+     * which the groups of the old one still list: creation makes the
+     * groups exactly those named, none when none are.
+     */
+
+    if (j->req.groups.present || j->create) {
         rc = ngx_http_kvs_groups_of(r, j, &writes);
         if (rc != NGX_OK) {
             return rc;
@@ -1403,7 +1409,8 @@ ngx_http_kvs_user_deleted(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
 /*
  * DELETE /api/users/{uuid}, admins: the tombstone revokes every token of
  * the user at once.  Its uuid stays in the groups that list it, which
- * matters to no one: a user re-created under the name joins them again.
+ * show live members only; a user created again under the name is taken
+ * out of them (ngx_http_kvs_user_write()).
  */
 
 static ngx_int_t

@@ -397,6 +397,10 @@ is($st, 204, 'the admin deletes bob');
 ($st, $h, $b) = $node->request(POST => '/api/users', headers => \%A,
     body => '{"username":"bob","password":"new-bob-password"}');
 is($st, 201, 'and creates a new bob at once, the same uuid');
+like($b, qr/"groups":\[\]/,
+     'who is in no group: not back in the old bob\'s devs');
+($st, $h, $b) = $node->request(GET => "/api/groups/$devs_id", headers => \%A);
+unlike($b, qr/"bob"/, 'devs does not list him');
 ($st, $h, $b) = $node->request(GET => '/kv/team', headers => \%B);
 is($st, 401, 'whom the old bob\'s token, of the same second, is not');
 ($st) = $node->request(DELETE => "/api/users/$bob_id", headers => \%A);
