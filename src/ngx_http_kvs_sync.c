@@ -6,11 +6,17 @@
  *                                    KVS_MERKLE_WIRE_LEN)
  *   /_cluster/buckets  [range]    -> that range's 256 bucket digests
  *   /_cluster/keys     [bucket]   -> the bucket's keys with their versions
+ *                      [bucket, key] the same, after that key
  *   /_cluster/fetch    keys       -> the records of those keys
  *
  * in the framing of src/kvs/kvs_wire.h, which writes and reads every byte
  * of a bucket, a key, a key with its version and a record.  What a peer
  * pulls is proportional to how much differs, not to the data.
+ *
+ * An answer is bounded like a push batch.  The records of a fetch are
+ * asked for by name, so the asker asks again for those cut; a bucket's
+ * keys are cut at a key, and the answer says so with "X-KVS-More: 1": the
+ * asker asks for the keys after the last it was given.
  */
 
 #include <ngx_config.h>
@@ -27,6 +33,7 @@ typedef struct {
     u_char       *p;
     u_char       *end;
     ngx_pool_t   *pool;
+    ngx_uint_t    more;        /* cut: more keys follow */
 } ngx_http_kvs_out_t;
 
 
@@ -88,6 +95,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
     u_char                    *body, *buf;
     ngx_int_t                  nrc;
     ngx_str_t                  sender;
+    ngx_table_elt_t           *h;
     ngx_http_kvs_out_t         out;
     ngx_http_kvs_main_conf_t  *kmcf;
 
@@ -122,6 +130,7 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
     out.p = buf;
     out.end = buf + cap;
     out.pool = r->pool;
+    out.more = 0;
 
     nrc = ngx_http_kvs_read_begin(r);
     if (nrc != NGX_OK) {
@@ -136,6 +145,18 @@ ngx_http_kvs_sync_body(ngx_http_request_t *r, ngx_http_kvs_sync_pt answer)
     if (nrc != NGX_OK) {
         ngx_http_finalize_request(r, nrc);
         return;
+    }
+
+    if (out.more) {
+        h = ngx_list_push(&r->headers_out.headers);
+        if (h == NULL) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
+
+        h->hash = 1;
+        ngx_str_set(&h->key, "X-KVS-More");
+        ngx_str_set(&h->value, "1");
     }
 
     ngx_str_set(&r->headers_out.content_type, "application/octet-stream");
@@ -189,18 +210,47 @@ static ngx_int_t
 ngx_http_kvs_keys(ngx_http_request_t *r, u_char *body, size_t len,
     ngx_http_kvs_out_t *out)
 {
-    uint16_t  bucket;
+    uint16_t           bucket;
+    const char        *why;
+    const uint8_t     *p;
+    kvs_wire_entry_t   after;
 
-    if (kvs_wire_bucket_get(body, len, &bucket) != 0) {
+    if (len < KVS_WIRE_BUCKET_LEN
+        || kvs_wire_bucket_get(body, KVS_WIRE_BUCKET_LEN, &bucket) != 0)
+    {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                   "keys takes a two-byte bucket");
     }
 
-    ngx_kvs_debug(r->connection->log, "kvs: keys of bucket %ui",
-                  (ngx_uint_t) bucket);
+    /* the key of the bucket to list after, if any: one, and nothing else */
 
-    if (kvs_store_bucket_keys(ngx_http_kvs_store, bucket,
-                              ngx_http_kvs_sync_key, out)
+    after.path = NULL;
+    after.ns = 0;
+    after.path_len = 0;
+
+    if (len > KVS_WIRE_BUCKET_LEN) {
+        p = body + KVS_WIRE_BUCKET_LEN;
+
+        if (kvs_wire_key_next(&p, body + len, &after, &why) != 1) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "the key to list a bucket's keys "
+                                      "after: %s", why);
+        }
+
+        if (p != body + len) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "keys takes a two-byte bucket and "
+                                      "one key to list after, no more");
+        }
+    }
+
+    ngx_kvs_debug(r->connection->log, "kvs: keys of bucket %ui after %*s",
+                  (ngx_uint_t) bucket, after.path_len,
+                  after.path ? after.path : "");
+
+    if (kvs_store_bucket_keys_after(ngx_http_kvs_store, bucket, after.ns,
+                                    after.path, after.path_len,
+                                    ngx_http_kvs_sync_key, out)
         != KVS_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -290,6 +340,7 @@ ngx_http_kvs_sync_key(char ns, const char *path, size_t len,
     e.flags = flags;
 
     if ((size_t) (out->end - out->p) < kvs_wire_version_size(&e)) {
+        out->more = 1;
         return KVS_ERROR;
     }
 

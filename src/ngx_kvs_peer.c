@@ -956,6 +956,7 @@ ngx_kvs_call_parse(ngx_kvs_call_t *call)
         call->status = status.code;
         call->content_length = -1;
         call->keepalive = 1;
+        call->more = 0;
         r->state = 0;
     }
 
@@ -1000,6 +1001,13 @@ ngx_kvs_call_parse(ngx_kvs_call_t *call)
                                       value.len) == 0)
         {
             call->keepalive = 0;
+
+        } else if (name.len == sizeof("X-KVS-More") - 1
+                   && ngx_strncasecmp(name.data, (u_char *) "X-KVS-More",
+                                      name.len) == 0
+                   && value.len == 1 && value.data[0] == '1')
+        {
+            call->more = 1;
 
         } else if (name.len == sizeof("Transfer-Encoding") - 1
                    && ngx_strncasecmp(name.data,

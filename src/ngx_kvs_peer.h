@@ -63,6 +63,8 @@ struct ngx_kvs_call_s {
     ngx_uint_t                status;        /* 0: no answer, see error */
     ngx_str_t                 response;
     const char               *error;
+    unsigned                  more:1;        /* X-KVS-More: 1, the answer
+                                                was cut and more follows */
 
     /* the exchange */
     ngx_queue_t               queue;         /* in peer->waiting */

@@ -7,7 +7,10 @@
  * the keys of the buckets that differ, and it pulls the records the peer
  * holds in a newer version (or in a tie, so that it is noted as a
  * conflict), in pages of at most 256 keys, fetch_delay_ms apart.  Records
- * are applied by the same version rules as pushed ones.
+ * are applied by the same version rules as pushed ones.  A bucket's keys
+ * come in answers the peer cuts to its batch size (X-KVS-More), each asked
+ * after the last key of the one before, and an answer's keys are taken
+ * whole, over as many pages as they fill.
  * The peer does the same the other way on its own schedule, so both end
  * with the newer of every version.  Only one walk runs at a time; after a
  * walk that found differences, the next comes after catchup_interval.
@@ -46,6 +49,10 @@ typedef struct {
     uint16_t            *buckets;        /* that differ */
     ngx_uint_t           nbuckets;
     ngx_uint_t           ibucket;
+    ngx_kvs_call_t      *keys;           /* a bucket's keys, being taken */
+    const u_char        *kp;             /* its next entry */
+    u_char              *again;          /* the bucket and its last key */
+    size_t               again_len;
     u_char              *want;           /* keys to fetch */
     size_t               wlen;
     size_t               wcap;
@@ -70,6 +77,8 @@ static void ngx_kvs_sync_next_range(void);
 static void ngx_kvs_sync_buckets(ngx_kvs_call_t *call);
 static void ngx_kvs_sync_next_bucket(void);
 static void ngx_kvs_sync_keys(ngx_kvs_call_t *call);
+static void ngx_kvs_sync_take(void);
+static void ngx_kvs_sync_keys_again(void);
 static void ngx_kvs_sync_fetch(void);
 static void ngx_kvs_sync_fetched(ngx_kvs_call_t *call);
 static void ngx_kvs_sync_later(ngx_event_t *ev);
@@ -141,6 +150,7 @@ ngx_kvs_sync_start(ngx_event_t *ev)
     kvs_config_t     *kc;
     ngx_kvs_sync_t   *s;
     ngx_kvs_agent_t  *agent;
+    kvs_wire_entry_t  e;
 
     s = &ngx_kvs_sync;
     agent = s->agent;
@@ -211,14 +221,18 @@ ngx_kvs_sync_start(ngx_event_t *ev)
 
     s->nranges = s->irange = 0;
     s->nbuckets = s->ibucket = 0;
+    s->keys = NULL;
     s->nwant = s->wlen = 0;
     s->pulled = 0;
     s->bytes = 0;
     s->wcap = 64 * 1024;
     s->want = ngx_palloc(s->pool, s->wcap);
     s->buckets = ngx_palloc(s->pool, 65536 * sizeof(uint16_t));
+    e.path_len = KVS_KEY_MAX;
+    s->again = ngx_palloc(s->pool,
+                          KVS_WIRE_BUCKET_LEN + kvs_wire_key_size(&e));
 
-    if (s->want == NULL || s->buckets == NULL) {
+    if (s->want == NULL || s->buckets == NULL || s->again == NULL) {
         ngx_kvs_sync_end("out of memory");
         return;
     }
@@ -418,33 +432,64 @@ ngx_kvs_sync_next_bucket(void)
 static void
 ngx_kvs_sync_keys(ngx_kvs_call_t *call)
 {
-    int                rc, held;
-    char               err[KVS_STORE_ERRLEN];
-    const char        *why;
-    const uint8_t     *p, *end, *value;
-    ngx_kvs_sync_t    *s;
-    ngx_kvs_agent_t   *agent;
-    kvs_record_hdr_t   hdr;
-    kvs_wire_entry_t   e;
-    kvs_version_verdict_e  verdict;
+    ngx_kvs_sync_t  *s;
 
     s = &ngx_kvs_sync;
-    agent = s->agent;
 
     if (ngx_kvs_sync_ok(call, 0) != NGX_OK) {
         return;
     }
 
+    /* kept until its keys are taken: they may fill more than a page */
+
+    s->keys = call;
+    s->kp = call->response.data;
+
+    ngx_kvs_sync_take();
+}
+
+
+/*
+ * Takes the keys of the bucket's answer from kp on into the want list
+ * until the list is full, fetches then, and comes back for the rest; then
+ * asks for the bucket's keys after the last one when the peer cut its
+ * answer, or goes on to the next bucket.
+ */
+
+static void
+ngx_kvs_sync_take(void)
+{
+    int                    rc, held, full;
+    char                   err[KVS_STORE_ERRLEN];
+    const char            *why;
+    const uint8_t         *p, *at, *end, *value, *last;
+    ngx_kvs_sync_t        *s;
+    ngx_kvs_call_t        *call;
+    ngx_kvs_agent_t       *agent;
+    kvs_record_hdr_t       hdr;
+    kvs_wire_entry_t       e;
+    kvs_version_verdict_e  verdict;
+
+    s = &ngx_kvs_sync;
+    agent = s->agent;
+    call = s->keys;
+
     if (kvs_store_read_begin(agent->store, err, sizeof(err)) != KVS_OK) {
-        ngx_destroy_pool(call->pool);
         ngx_kvs_sync_end("the store cannot be read");
         return;
     }
 
-    p = call->response.data;
-    end = p + call->response.len;
+    p = s->kp;
+    end = call->response.data + call->response.len;
+    full = 0;
 
-    while ((rc = kvs_wire_version_next(&p, end, &e, &why)) == 1) {
+    for ( ;; ) {
+        at = p;
+
+        rc = kvs_wire_version_next(&p, end, &e, &why);
+        if (rc != 1) {
+            break;
+        }
 
         if (e.version.timestamp < s->oldest) {
             continue;
@@ -467,6 +512,9 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
         }
 
         if (s->wlen + kvs_wire_key_size(&e) > s->wcap) {
+            /* taken after the fetch */
+            p = at;
+            full = 1;
             break;
         }
 
@@ -476,21 +524,75 @@ ngx_kvs_sync_keys(ngx_kvs_call_t *call)
 
     kvs_store_read_end(agent->store);
 
+    s->kp = p;
+
+    if (full) {
+        s->next = ngx_kvs_sync_take;
+        ngx_kvs_sync_fetch();
+        return;
+    }
+
     if (rc == -1) {
         ngx_kvs_log(NGX_LOG_WARN, agent->log, 0,
                     "kvs: the keys of a bucket from \"%s\" stop at a bad "
                     "one: %s", s->node_id, why);
     }
 
+    /* the answer is taken: the peer cut it at a key, the rest comes after
+     * the last one (an answer cut with no key in it, or at a bad one,
+     * would never end) */
+
+    s->again_len = 0;
+
+    if (call->more && rc == 0) {
+        p = call->response.data;
+        last = NULL;
+
+        do {
+            at = p;
+            if (kvs_wire_version_next(&p, end, &e, &why) == 1) {
+                last = at;
+            }
+        } while (p != at);
+
+        p = last;
+
+        if (last != NULL && kvs_wire_version_next(&p, end, &e, &why) == 1) {
+            kvs_wire_bucket_put(s->again, s->buckets[s->ibucket - 1]);
+            s->again_len = kvs_wire_key_put(s->again + KVS_WIRE_BUCKET_LEN,
+                                            &e)
+                           - s->again;
+        }
+    }
+
+    s->keys = NULL;
     ngx_destroy_pool(call->pool);
 
     if (s->nwant >= NGX_KVS_SYNC_PAGE || s->wlen > s->wcap / 2) {
-        s->next = ngx_kvs_sync_next_bucket;
+        s->next = s->again_len ? ngx_kvs_sync_keys_again
+                               : ngx_kvs_sync_next_bucket;
         ngx_kvs_sync_fetch();
         return;
     }
 
+    if (s->again_len) {
+        ngx_kvs_sync_keys_again();
+        return;
+    }
+
     ngx_kvs_sync_next_bucket();
+}
+
+
+static void
+ngx_kvs_sync_keys_again(void)
+{
+    ngx_kvs_sync_t  *s;
+
+    s = &ngx_kvs_sync;
+
+    ngx_kvs_sync_call("/_cluster/keys", s->again, s->again_len,
+                      ngx_kvs_sync_keys);
 }
 
 
@@ -694,6 +796,11 @@ ngx_kvs_sync_end(const char *failure)
         } else {
             ngx_kvs_log(NGX_LOG_ERR, agent->log, 0, "kvs: %s", err);
         }
+    }
+
+    if (s->keys) {
+        ngx_destroy_pool(s->keys->pool);
+        s->keys = NULL;
     }
 
     if (s->pool) {

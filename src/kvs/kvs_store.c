@@ -897,8 +897,10 @@ kvs_store_merkle_ranges(kvs_store_t *st, uint8_t *out)
 /*
  * The keys of the buckets from first to last, in bucket order, each with
  * the record it has in kv: bucket_keys says which keys a bucket holds
- * (schema version 4: nothing else), kv their versions.  fn returns 0 to
- * go on; anything else stops the walk, which is no failure.
+ * (schema version 4: nothing else), kv their versions.  With after (a key
+ * of kv, after_len bytes), the walk starts past it in the first bucket.
+ * fn returns 0 to go on; anything else stops the walk, which is no
+ * failure.
  */
 
 typedef int (*kvs_store_bucket_pt)(uint16_t bucket, const uint8_t *k,
@@ -906,31 +908,46 @@ typedef int (*kvs_store_bucket_pt)(uint16_t bucket, const uint8_t *k,
 
 static int
 kvs_store_buckets_walk(kvs_store_t *st, uint16_t first, uint16_t last,
-    kvs_store_bucket_pt fn, void *data, const char *what)
+    const uint8_t *after, size_t after_len, kvs_store_bucket_pt fn,
+    void *data, const char *what)
 {
     int               rc;
     size_t            plen;
-    uint8_t           prefix[2];
+    uint8_t           start[2 + KVS_STORE_KEY_MAX];
     uint16_t          bucket;
     MDB_val           key, val, rkey, rec;
     MDB_cursor       *cur;
     const char       *path;
     kvs_record_hdr_t  hdr;
 
-    prefix[0] = (uint8_t) (first >> 8);
-    prefix[1] = (uint8_t) first;
+    start[0] = (uint8_t) (first >> 8);
+    start[1] = (uint8_t) first;
+
+    if (after_len > KVS_STORE_KEY_MAX) {
+        return kvs_store_read_failed(st, what, EINVAL);
+    }
+
+    if (after_len) {
+        memcpy(start + 2, after, after_len);
+    }
 
     rc = mdb_cursor_open(st->read, st->bucket_keys, &cur);
     if (rc != 0) {
         return kvs_store_read_failed(st, what, rc);
     }
 
-    key.mv_data = prefix;
-    key.mv_size = 2;
+    key.mv_data = start;
+    key.mv_size = 2 + after_len;
     path = NULL;
     plen = 0;
 
     rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    if (rc == 0 && after_len && key.mv_size == 2 + after_len
+        && memcmp(key.mv_data, start, 2 + after_len) == 0)
+    {
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
 
     while (rc == 0) {
         if (key.mv_size <= 3 || key.mv_size > 2 + KVS_STORE_KEY_MAX) {
@@ -1008,7 +1025,7 @@ kvs_store_merkle_range(kvs_store_t *st, unsigned range, uint8_t *out)
     memset(out, 0, 256 * KVS_MERKLE_DIGEST_LEN);
 
     return kvs_store_buckets_walk(st, (uint16_t) (range << 8),
-                                  (uint16_t) (range << 8 | 0xff),
+                                  (uint16_t) (range << 8 | 0xff), NULL, 0,
                                   kvs_store_bucket_xor, out,
                                   "reading the Merkle tree");
 }
@@ -1047,13 +1064,30 @@ int
 kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket, kvs_bucket_key_pt fn,
     void *data)
 {
+    return kvs_store_bucket_keys_after(st, bucket, 0, NULL, 0, fn, data);
+}
+
+
+int
+kvs_store_bucket_keys_after(kvs_store_t *st, uint16_t bucket, char ns,
+    const char *path, size_t len, kvs_bucket_key_pt fn, void *data)
+{
+    size_t                   klen;
+    uint8_t                  k[KVS_STORE_KEY_MAX];
     kvs_store_bucket_keys_t  bk;
 
     bk.fn = fn;
     bk.data = data;
 
-    return kvs_store_buckets_walk(st, bucket, bucket, kvs_store_bucket_key,
-                                  &bk, "reading a bucket's keys");
+    if (len > KVS_KEY_MAX) {
+        return kvs_store_read_failed(st, "reading a bucket's keys", EINVAL);
+    }
+
+    klen = path ? kvs_store_key(k, ns, path, len) : 0;
+
+    return kvs_store_buckets_walk(st, bucket, bucket, k, klen,
+                                  kvs_store_bucket_key, &bk,
+                                  "reading a bucket's keys");
 }
 
 
@@ -1206,8 +1240,9 @@ kvs_store_bucket_digest(kvs_store_t *st, uint16_t bucket, uint8_t *out)
 
     memset(range, 0, sizeof(range));
 
-    rc = kvs_store_buckets_walk(st, bucket, bucket, kvs_store_bucket_xor,
-                                range, "reading the Merkle tree");
+    rc = kvs_store_buckets_walk(st, bucket, bucket, NULL, 0,
+                                kvs_store_bucket_xor, range,
+                                "reading the Merkle tree");
 
     memcpy(out, range + (bucket & 0xff) * KVS_MERKLE_DIGEST_LEN,
            KVS_MERKLE_DIGEST_LEN);

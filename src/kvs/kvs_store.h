@@ -381,6 +381,11 @@ typedef int (*kvs_bucket_key_pt)(char ns, const char *path, size_t len,
     const kvs_version_t *v, uint8_t flags, void *data);
 int kvs_store_bucket_keys(kvs_store_t *st, uint16_t bucket,
     kvs_bucket_key_pt fn, void *data);
+/* The same from the key after ns and path (path NULL: from the first), in
+ * the bucket's order, which is kv's: a page of a long bucket after the
+ * last key of the page before. */
+int kvs_store_bucket_keys_after(kvs_store_t *st, uint16_t bucket, char ns,
+    const char *path, size_t len, kvs_bucket_key_pt fn, void *data);
 /* A key's record whole (header, path of a long key, value), as a peer's
  * KVS_WRITE_REMOTE takes it; valid until kvs_store_read_end(). */
 int kvs_store_record(kvs_store_t *st, char ns, const char *path, size_t len,

@@ -6,6 +6,7 @@
 use strict;
 use warnings;
 use Test::More;
+use Digest::SHA ();
 use KVS::Node qw(wait_for);
 use KVS::PKI;
 use Time::HiRes qw(sleep time);
@@ -110,9 +111,30 @@ is($body, qq({"error":"a key has an unknown namespace"}\n), 'saying so');
 is($st, 400, 'a path that is no key is refused');
 is($body, qq({"error":"the key has an empty segment"}\n), "with the key check's sentence");
 
-($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys', "\x01\x02\x03");
-is($st, 400, 'keys of a bucket of three bytes are refused');
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys', "\x01");
+is($st, 400, 'keys of a bucket of one byte are refused');
 is($body, qq({"error":"keys takes a two-byte bucket"}\n), 'saying so');
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys', "\x01\x02\x03");
+is($st, 400, 'keys of a bucket after a key cut short are refused');
+is($body, qq({"error":"the key to list a bucket's keys after: a key is cut short"}\n),
+   'saying so');
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys',
+                              "\x01\x02" . key('d', 'wire/one') . 'x');
+is($st, 400, 'keys of a bucket after a key and more bytes are refused');
+is($body, qq({"error":"keys takes a two-byte bucket and one key to list after, no more"}\n),
+   'saying so');
+
+# a bucket's keys after one of them: the others (none here), then after a
+# path that sorts before it: that key
+my $bucket = pack('n', unpack('n', Digest::SHA::sha256('dwire/one')));
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys', $bucket);
+ok($st == 200 && index($body, 'wire/one') >= 0, "a bucket's keys list wire/one");
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys',
+                              $bucket . key('d', 'wire/one'));
+ok($st == 200 && index($body, 'wire/one') < 0, 'its keys after wire/one leave it out');
+($st, $h, $body) = $a->signed($secret, POST => '/_cluster/keys',
+                              $bucket . key('d', 'wire/'));
+ok($st == 200 && index($body, 'wire/one') >= 0, 'its keys after wire/ list it');
 
 # a frozen peer holds the master's leave for peer_timeout, not longer
 my @frozen = $c->pids;

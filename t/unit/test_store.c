@@ -2544,6 +2544,18 @@ kvs_test_tree(void)
           && keys.n >= 1 && strcmp(keys.path[0], "t/one") == 0
           && kvs_version_cmp(&keys.v[0], &v) == 0,
           "tree: a bucket lists its key with the version held");
+    memset(&keys, 0, sizeof(keys));
+    CHECK(kvs_store_bucket_keys_after(a, bucket, KVS_NS_DATA, "t/one", 5,
+                                      kvs_test_bucket_add, &keys)
+          == KVS_OK
+          && (keys.n == 0 || strcmp(keys.path[0], "t/one") > 0),
+          "tree: a bucket's keys after one of them leave it out");
+    memset(&keys, 0, sizeof(keys));
+    CHECK(kvs_store_bucket_keys_after(a, bucket, KVS_NS_DATA, "t/", 2,
+                                      kvs_test_bucket_add, &keys)
+          == KVS_OK
+          && keys.n >= 1 && strcmp(keys.path[0], "t/one") == 0,
+          "tree: after a path it does not hold, from the next key");
 
     CHECK(kvs_store_record(a, KVS_NS_DATA, "t/one", 5, &r, &len) == KVS_OK
           && len == KVS_RECORD_HDR_SIZE + 1
