@@ -1154,7 +1154,6 @@ ngx_http_kvs_wake_cleanup(void *data)
 static ngx_int_t
 ngx_http_kvs_init_process(ngx_cycle_t *cycle)
 {
-    char                       err[KVS_STORE_ERRLEN];
     ngx_http_kvs_main_conf_t  *kmcf;
 
     kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
@@ -1164,11 +1163,31 @@ ngx_http_kvs_init_process(ngx_cycle_t *cycle)
     }
 
     if (ngx_process != NGX_PROCESS_WORKER
-        && ngx_process != NGX_PROCESS_SINGLE
-        && ngx_process != NGX_PROCESS_HELPER)
+        && ngx_process != NGX_PROCESS_SINGLE)
     {
+        /*
+         * nginx's helpers are the cache manager, where the agent runs, and
+         * the cache loader of any proxy_cache_path, which must run none:
+         * init_process cannot tell them apart, the path manager's first
+         * call can (ngx_kvs_agent_manager()).
+         */
+
         return NGX_OK;
     }
+
+    return ngx_http_kvs_init_store_process(cycle);
+}
+
+
+/* a worker's, the single process's, or the agent's helper's, at its start */
+
+ngx_int_t
+ngx_http_kvs_init_store_process(ngx_cycle_t *cycle)
+{
+    char                       err[KVS_STORE_ERRLEN];
+    ngx_http_kvs_main_conf_t  *kmcf;
+
+    kmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_kvs_module);
 
     if (kvs_store_open(&ngx_http_kvs_store, (char *) kmcf->data_dir.data,
                        kmcf->kc.max_db_size, err, sizeof(err))

@@ -532,6 +532,10 @@ void ngx_http_kvs_backup_gauges(ngx_http_kvs_main_conf_t *kmcf,
 ngx_uint_t ngx_kvs_backup_busy(void);
 
 ngx_msec_t ngx_kvs_agent_manager(void *data);
+/* what init_process does in a process that serves or runs the agent: the
+ * store, metrics, the audit log, the write queue and KDF threads of a
+ * worker, the agent of the single process and of the helper */
+ngx_int_t ngx_http_kvs_init_store_process(ngx_cycle_t *cycle);
 ngx_int_t ngx_kvs_agent_init(ngx_cycle_t *cycle, kvs_store_t *store);
 void ngx_kvs_agent_leave(ngx_cycle_t *cycle);
 uint64_t ngx_kvs_members_oldest(kvs_config_t *kc);

@@ -75,11 +75,30 @@ static ngx_kvs_call_t *ngx_kvs_agent_call(ngx_kvs_agent_t *agent,
 ngx_kvs_agent_t  *ngx_kvs_agent;
 
 
-/* the path manager nginx calls in the helper; the agent runs on timers */
+/*
+ * The path manager nginx calls in its cache manager process, at once after
+ * it starts, then when asked (hourly): the first call starts the agent,
+ * which then runs on timers.  nginx's cache loader, spawned beside it when
+ * a proxy_cache_path has a loader, calls path loaders only, and so runs
+ * no agent: two would gossip, push and take backups twice.
+ */
 
 ngx_msec_t
 ngx_kvs_agent_manager(void *data)
 {
+    static ngx_uint_t  started;
+
+    if (!started) {
+        started = 1;
+
+        if (ngx_http_kvs_init_store_process((ngx_cycle_t *) ngx_cycle)
+            != NGX_OK)
+        {
+            /* as init_process failing: the master spawns the helper anew */
+            exit(2);
+        }
+    }
+
     return 3600000;
 }
 
