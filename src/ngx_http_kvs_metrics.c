@@ -75,7 +75,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_kvs_metrics_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_int_t ngx_http_kvs_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_metrics_log(ngx_http_request_t *r);
 static ngx_int_t ngx_http_kvs_metrics_gauges(ngx_http_request_t *r,
     uint64_t *values);
@@ -364,7 +363,7 @@ ngx_http_kvs_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_kvs_metrics_handler(ngx_http_request_t *r)
 {
     u_char                      *text;

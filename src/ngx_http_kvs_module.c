@@ -422,9 +422,35 @@ ngx_http_kvs_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_kvs_loc_conf_t *prev = parent;
     ngx_http_kvs_loc_conf_t *conf = child;
 
+    ngx_http_core_loc_conf_t  *clcf;
+
     ngx_conf_merge_value(conf->api, prev->api, 0);
     ngx_conf_merge_value(conf->cluster, prev->cluster, 0);
     ngx_conf_merge_value(conf->metrics, prev->metrics, 0);
+
+    /*
+     * The blocks nginx makes locations of inside one of ours, "if" and
+     * "limit_except", are ours too (the core module has merged them
+     * already): a request that limit_except lets through is served by
+     * our handler, where nginx would look for a file; and a body is
+     * bounded by the endpoint's own limit, not by the 1m client_max_body_size
+     * such a block took from its location before ngx_http_kvs_body_limits()
+     * zeroed that.
+     */
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+    if (clcf->noname && (conf->api || conf->cluster || conf->metrics)) {
+
+        if (clcf->lmt_excpt && clcf->handler == NULL) {
+            clcf->handler = conf->metrics ? ngx_http_kvs_metrics_handler
+                                          : ngx_http_kvs_handler;
+        }
+
+        if (!conf->metrics) {
+            clcf->client_max_body_size = 0;
+        }
+    }
 
     return NGX_CONF_OK;
 }

@@ -455,6 +455,8 @@ ngx_int_t ngx_http_kvs_metrics_postconfiguration(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
 char *ngx_http_kvs_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_kvs_metrics_init_process(ngx_cycle_t *cycle);
+/* the content handler of a kvs_metrics location */
+ngx_int_t ngx_http_kvs_metrics_handler(ngx_http_request_t *r);
 ngx_uint_t ngx_http_kvs_metrics_peer(const char *node_id);
 
 
