@@ -1277,7 +1277,21 @@ ngx_http_kvs_exit_process(ngx_cycle_t *cycle)
 static void
 ngx_http_kvs_exit_master(ngx_cycle_t *cycle)
 {
-    ngx_kvs_agent_leave(cycle);
+    /*
+     * In a binary upgrade the old master exits while the new one serves
+     * the node on: no leave then.  nginx forgets the new binary's pid once
+     * it exits (an upgrade rolled back), and then this exit is a stop.
+     */
+
+    if (ngx_new_binary == 0) {
+        ngx_kvs_agent_leave(cycle);
+
+    } else {
+        ngx_kvs_log(NGX_LOG_NOTICE, cycle->log, 0,
+                    "kvs: the new binary (pid %P) serves the node on: "
+                    "its peers are not told that it leaves", ngx_new_binary);
+    }
+
     ngx_http_kvs_exit_process(cycle);
 }
 
