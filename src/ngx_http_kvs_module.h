@@ -227,6 +227,9 @@ typedef struct {
 #define NGX_HTTP_KVS_LEAVE        0x08    /* the caller must be a member */
 #define NGX_HTTP_KVS_OPEN         0x10    /* needs no token, auth on */
 #define NGX_HTTP_KVS_UNLIMITED    0x20    /* no rate limit */
+#define NGX_HTTP_KVS_QUERY        0x40    /* its handler reads parameters */
+#define NGX_HTTP_KVS_QUERY_GET    0x80    /* the same, of a GET or HEAD */
+#define NGX_HTTP_KVS_ANY_QUERY    0x100   /* any query string is ignored */
 
 typedef struct {
     ngx_str_t                         path;
@@ -333,6 +336,7 @@ ngx_http_kvs_ctx_t *ngx_http_kvs_get_ctx(ngx_http_request_t *r);
  * key's (0), a listing's (1), or these */
 #define NGX_HTTP_KVS_PARAMS_AUDIT  2     /* GET /api/audit */
 #define NGX_HTTP_KVS_PARAMS_PAGE   3     /* GET /api/users, /api/groups */
+#define NGX_HTTP_KVS_PARAMS_NONE   4     /* any other endpoint: none */
 
 ngx_int_t ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
     ngx_http_kvs_params_t *p);

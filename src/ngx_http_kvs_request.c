@@ -82,7 +82,7 @@ static ngx_int_t ngx_http_kvs_verror(ngx_http_request_t *r,
 
 static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
 
-    { ngx_string("/kv/"), NGX_HTTP_KVS_PREFIX,
+    { ngx_string("/kv/"), NGX_HTTP_KVS_PREFIX|NGX_HTTP_KVS_QUERY,
       ngx_http_kvs_data_handler, NULL },
 
     { ngx_string("/members/"), 0,
@@ -91,8 +91,10 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
     { ngx_string("/members"), 0,
       ngx_http_kvs_members_handler, NULL },
 
-    /* a load balancer's probe: never rate-limited */
-    { ngx_string("/health"), NGX_HTTP_KVS_OPEN|NGX_HTTP_KVS_UNLIMITED,
+    /* a load balancer's probe: never rate-limited, and a query string
+     * its checks may add is no error */
+    { ngx_string("/health"),
+      NGX_HTTP_KVS_OPEN|NGX_HTTP_KVS_UNLIMITED|NGX_HTTP_KVS_ANY_QUERY,
       ngx_http_kvs_health_handler, NULL },
 
     { ngx_string("/api/login"), NGX_HTTP_KVS_OPEN,
@@ -101,19 +103,19 @@ static ngx_http_kvs_route_t  ngx_http_kvs_routes[] = {
     { ngx_string("/api/logout"), 0,
       ngx_http_kvs_logout_handler, NULL },
 
-    { ngx_string("/api/users"), 0,
+    { ngx_string("/api/users"), NGX_HTTP_KVS_QUERY_GET,
       ngx_http_kvs_users_handler, NULL },
 
     { ngx_string("/api/users/"), NGX_HTTP_KVS_PREFIX,
       ngx_http_kvs_users_handler, NULL },
 
-    { ngx_string("/api/groups"), 0,
+    { ngx_string("/api/groups"), NGX_HTTP_KVS_QUERY_GET,
       ngx_http_kvs_groups_handler, NULL },
 
     { ngx_string("/api/groups/"), NGX_HTTP_KVS_PREFIX,
       ngx_http_kvs_groups_handler, NULL },
 
-    { ngx_string("/api/audit"), 0,
+    { ngx_string("/api/audit"), NGX_HTTP_KVS_QUERY_GET,
       ngx_http_kvs_audit_handler, NULL },
 
     { ngx_string("/api/audit/verify"), 0,
@@ -225,6 +227,7 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
     ngx_uint_t                 i, serves, internal;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_route_t      *route;
+    ngx_http_kvs_params_t      params;
     ngx_http_kvs_loc_conf_t   *klcf;
     ngx_http_kvs_main_conf_t  *kmcf;
 
@@ -299,6 +302,21 @@ ngx_http_kvs_handler(ngx_http_request_t *r)
             if (rc != NGX_OK) {
                 return rc;
             }
+        }
+
+        /*
+         * A parameter the endpoint does not take is a 400 that names it,
+         * as on /kv/, not a silent no-op (?since on /api/audit/verify
+         * verified the whole log).  Peers send none.
+         */
+
+        if (r->args.len
+            && !(route->flags & (NGX_HTTP_KVS_QUERY|NGX_HTTP_KVS_INTERNAL
+                                 |NGX_HTTP_KVS_ANY_QUERY))
+            && !((route->flags & NGX_HTTP_KVS_QUERY_GET)
+                 && (r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))))
+        {
+            return ngx_http_kvs_params(r, NGX_HTTP_KVS_PARAMS_NONE, &params);
         }
 
         if (route->body) {
@@ -504,6 +522,9 @@ ngx_http_kvs_params(ngx_http_request_t *r, ngx_uint_t prefix,
 
     } else if (prefix == NGX_HTTP_KVS_PARAMS_PAGE) {
         on = NGX_HTTP_KVS_ON_PAGE;
+
+    } else if (prefix == NGX_HTTP_KVS_PARAMS_NONE) {
+        on = 0;
 
     } else if (prefix) {
         on = NGX_HTTP_KVS_ON_LIST;

@@ -176,3 +176,35 @@ location / { kvs_api; }
 [alert]
 [crit]
 [emerg]
+
+
+
+=== TEST 9: a parameter an endpoint does not take is a 400 that names it, on every endpoint (they were ignored off /kv/, and /api/audit/verify?since verified the whole log)
+--- config
+location / { kvs_api; }
+--- request eval
+["GET /members/?x=1", "GET /members?x=1", "POST /api/backup?bogus=1",
+ "GET /api/backup/status?x", "GET /api/audit/verify?since=1",
+ "POST /api/login?x=1\n{}", "GET /api/users/6f1e6e8c-1111-5222-8333-444455556666?x=1",
+ "POST /api/users?x=1\n{}"]
+--- error_code eval
+[(400) x 8]
+--- response_body eval
+[qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"bogus\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"since\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n),
+ qq({"error":"the parameter \\"x\\" is not one of this request's: none"}\n)]
+
+
+
+=== TEST 10: /health takes any query string: a load balancer's check may add one
+--- config
+location / { kvs_api; }
+--- request
+GET /health?probe=lb-7&ts=1796395944
+--- error_code: 200
+--- response_body_like: "status":"ok"
