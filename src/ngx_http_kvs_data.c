@@ -7,7 +7,8 @@
  * group-commit queue of ngx_http_kvs_write.c, which answers them once their
  * commit is durable.  The key is taken from the URI as the client sent it
  * (percent-decoded, but not normalized), so "a//b" or "a/../b" are refused
- * instead of silently becoming another key.
+ * instead of silently becoming another key; from the URI nginx routes once
+ * a rewrite, an internal redirect or a subrequest changed it.
  *
  * Values of compression_min_size bytes or more are compressed on nginx's
  * thread pool before they join the write queue (ngx_http_kvs_zip.c).  A
@@ -184,51 +185,77 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 
 
 /*
- * The key is the raw URI after "/kv/", percent-decoded: nginx's r->uri has
- * merged slashes and resolved dot segments already, which would store
- * "a//b" under "a/b".  A key ending in "/" (or none at all) is a prefix to
- * list; *prefix says so, and the prefix keeps its "/".
+ * The key is the path after "/kv/".  While nginx routes the client's own
+ * URI (r->valid_unparsed_uri, which proxy_pass also goes by), it is taken
+ * from the raw URI, percent-decoded: nginx's r->uri has merged slashes and
+ * resolved dot segments already, which would store "a//b" under "a/b".
+ * Once nginx changed the URI (a rewrite, an internal redirect by try_files
+ * or error_page, a subrequest of SSI or auth_request), the raw URI names
+ * another path or none, and the key is r->uri, decoded already.  A key
+ * ending in "/" (or none at all) is a prefix to list; *prefix says so, and
+ * the prefix keeps its "/".
  */
 
 static ngx_int_t
 ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 {
-    u_char      *src, *dst, *end;
+    u_char      *src, *dst;
+    ngx_str_t    path;
+    ngx_uint_t   raw;
     const char  *why;
 
     *prefix = 0;
 
-    src = r->uri_start;
-    end = r->args_start ? r->args_start - 1 : r->uri_end;
+    /* a subrequest has no request line of its own */
+    raw = r->valid_unparsed_uri && r->uri_start != NULL;
 
-    if (src == NULL || end - src < 4 || ngx_strncmp(src, "/kv/", 4) != 0) {
+    if (raw) {
+        path.data = r->uri_start;
+        path.len = (r->args_start ? r->args_start - 1 : r->uri_end)
+                   - r->uri_start;
+
+    } else {
+        path = r->uri;
+    }
+
+    if (path.len < 4 || ngx_strncmp(path.data, "/kv/", 4) != 0) {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                   "the key must follow \"/kv/\" in the URI");
     }
 
-    /*
-     * nginx ends its own r->uri at a "#", where a fragment starts, which no
-     * client sends; the raw URI keeps it.  Rather than have one URI read as
-     * two keys, a raw "#" is refused: a key's "#" comes as %23.
-     */
+    if (raw) {
 
-    if (ngx_strlchr(src, r->uri_end, '#') != NULL) {
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the URI holds a raw \"#\", which starts "
-                                  "a fragment: send a \"#\" of a key or a "
-                                  "parameter as %%23");
+        /*
+         * nginx ends its own r->uri at a "#", where a fragment starts,
+         * which no client sends; the raw URI keeps it.  Rather than have
+         * one URI read as two keys, a raw "#" is refused: a key's "#"
+         * comes as %23.
+         */
+
+        if (ngx_strlchr(path.data, r->uri_end, '#') != NULL) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "the URI holds a raw \"#\", which "
+                                      "starts a fragment: send a \"#\" of a "
+                                      "key or a parameter as %%23");
+        }
+
+        key->data = ngx_pnalloc(r->pool, path.len - 4);
+        if (key->data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        src = path.data + 4;
+        dst = key->data;
+        ngx_unescape_uri(&dst, &src, path.len - 4, 0);
+        key->len = dst - key->data;
+
+    } else {
+        key->data = path.data + 4;
+        key->len = path.len - 4;
     }
 
-    src += 4;
-
-    key->data = ngx_pnalloc(r->pool, end - src + 1);
-    if (key->data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dst = key->data;
-    ngx_unescape_uri(&dst, &src, end - src, 0);
-    key->len = dst - key->data;
+    ngx_kvs_debug(r->connection->log, "kvs: key \"%V\" of the %s URI \"%V\"",
+                  key, raw ? "client's" : "changed", &path);
 
     *prefix = (key->len == 0 || key->data[key->len - 1] == '/');
 
