@@ -47,7 +47,7 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  key;
-    ngx_uint_t                 prefix;
+    ngx_uint_t                 prefix, weak;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_params_t      params;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -121,9 +121,11 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     ctx->write.path_len = ctx->key.len;
 
     rc = ngx_http_kvs_conditions(r, &ctx->write);
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK && rc != NGX_DECLINED) {
         return rc;
     }
+
+    weak = (rc == NGX_DECLINED);
 
     /* a change of who a key belongs to is the owner's, not a writer's */
 
@@ -142,6 +144,17 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     rc = ngx_http_kvs_may_write(r, &key, &ctx->write);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (weak) {
+        return ngx_http_kvs_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                  "the precondition failed: If-Match "
+                                  "compares ETags strongly, and %V is "
+                                  "weak, so it matches no version of "
+                                  "\"%V\" (nginx's gzip weakens the ETag "
+                                  "of a GET it compresses); send it "
+                                  "without \"W/\"",
+                                  &r->headers_in.if_match->value, &key);
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -530,23 +543,33 @@ ngx_http_kvs_expires(ngx_http_request_t *r, uint64_t expires_at)
  * Conditional writes: If-Match: "<uuid>" writes only over that version
  * (compare-and-set), If-Match: * only over an existing key,
  * If-None-Match: * (PUT) only where there is none.  The store checks them
- * in the transaction that writes.
+ * in the transaction that writes.  If-Match compares strongly (RFC 9110),
+ * so W/"<uuid>", the ETag nginx's gzip gives a GET it compresses, matches
+ * no version: NGX_DECLINED says so, and the write fails with a 412 once
+ * the checks that come before preconditions have passed.
  */
 
 static ngx_int_t
 ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
 {
-    ngx_str_t  *v;
+    u_char      *etag;
+    ngx_str_t   *v;
+    ngx_uint_t   weak;
+
+    weak = 0;
 
     if (r->headers_in.if_match) {
         v = &r->headers_in.if_match->value;
 
+        weak = (v->len > 2 && v->data[0] == 'W' && v->data[1] == '/');
+        etag = weak ? v->data + 2 : v->data;
+
         if (v->len == 1 && v->data[0] == '*') {
             w->must_exist = 1;
 
-        } else if (v->len == KVS_UUID_STR_LEN + 2 && v->data[0] == '"'
-                   && v->data[v->len - 1] == '"'
-                   && kvs_uuid_parse(w->match, (char *) v->data + 1,
+        } else if (v->len - (etag - v->data) == KVS_UUID_STR_LEN + 2
+                   && etag[0] == '"' && v->data[v->len - 1] == '"'
+                   && kvs_uuid_parse(w->match, (char *) etag + 1,
                                      KVS_UUID_STR_LEN)
                       == 0)
         {
@@ -580,7 +603,7 @@ ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
         w->create_only = 1;
     }
 
-    return NGX_OK;
+    return weak ? NGX_DECLINED : NGX_OK;
 }
 
 
