@@ -7,7 +7,8 @@
  * group-commit queue of ngx_http_kvs_write.c, which answers them once their
  * commit is durable.  The key is taken from the URI as the client sent it
  * (percent-decoded, but not normalized), so "a//b" or "a/../b" are refused
- * instead of silently becoming another key.
+ * instead of silently becoming another key; from the URI nginx routes once
+ * a rewrite, an internal redirect or a subrequest changed it.
  *
  * Values of compression_min_size bytes or more are compressed on nginx's
  * thread pool before they join the write queue (ngx_http_kvs_zip.c).  A
@@ -46,7 +47,7 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 {
     ngx_int_t                  rc;
     ngx_str_t                  key;
-    ngx_uint_t                 prefix;
+    ngx_uint_t                 prefix, weak;
     ngx_http_kvs_ctx_t        *ctx;
     ngx_http_kvs_params_t      params;
     ngx_http_kvs_main_conf_t  *kmcf;
@@ -120,9 +121,11 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     ctx->write.path_len = ctx->key.len;
 
     rc = ngx_http_kvs_conditions(r, &ctx->write);
-    if (rc != NGX_OK) {
+    if (rc != NGX_OK && rc != NGX_DECLINED) {
         return rc;
     }
+
+    weak = (rc == NGX_DECLINED);
 
     /* a change of who a key belongs to is the owner's, not a writer's */
 
@@ -141,6 +144,17 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
     rc = ngx_http_kvs_may_write(r, &key, &ctx->write);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (weak) {
+        return ngx_http_kvs_error(r, NGX_HTTP_PRECONDITION_FAILED,
+                                  "the precondition failed: If-Match "
+                                  "compares ETags strongly, and %V is "
+                                  "weak, so it matches no version of "
+                                  "\"%V\" (nginx's gzip weakens the ETag "
+                                  "of a GET it compresses); send it "
+                                  "without \"W/\"",
+                                  &r->headers_in.if_match->value, &key);
     }
 
     if (r->method == NGX_HTTP_DELETE) {
@@ -184,51 +198,77 @@ ngx_http_kvs_data_handler(ngx_http_request_t *r)
 
 
 /*
- * The key is the raw URI after "/kv/", percent-decoded: nginx's r->uri has
- * merged slashes and resolved dot segments already, which would store
- * "a//b" under "a/b".  A key ending in "/" (or none at all) is a prefix to
- * list; *prefix says so, and the prefix keeps its "/".
+ * The key is the path after "/kv/".  While nginx routes the client's own
+ * URI (r->valid_unparsed_uri, which proxy_pass also goes by), it is taken
+ * from the raw URI, percent-decoded: nginx's r->uri has merged slashes and
+ * resolved dot segments already, which would store "a//b" under "a/b".
+ * Once nginx changed the URI (a rewrite, an internal redirect by try_files
+ * or error_page, a subrequest of SSI or auth_request), the raw URI names
+ * another path or none, and the key is r->uri, decoded already.  A key
+ * ending in "/" (or none at all) is a prefix to list; *prefix says so, and
+ * the prefix keeps its "/".
  */
 
 static ngx_int_t
 ngx_http_kvs_key(ngx_http_request_t *r, ngx_str_t *key, ngx_uint_t *prefix)
 {
-    u_char      *src, *dst, *end;
+    u_char      *src, *dst;
+    ngx_str_t    path;
+    ngx_uint_t   raw;
     const char  *why;
 
     *prefix = 0;
 
-    src = r->uri_start;
-    end = r->args_start ? r->args_start - 1 : r->uri_end;
+    /* a subrequest has no request line of its own */
+    raw = r->valid_unparsed_uri && r->uri_start != NULL;
 
-    if (src == NULL || end - src < 4 || ngx_strncmp(src, "/kv/", 4) != 0) {
+    if (raw) {
+        path.data = r->uri_start;
+        path.len = (r->args_start ? r->args_start - 1 : r->uri_end)
+                   - r->uri_start;
+
+    } else {
+        path = r->uri;
+    }
+
+    if (path.len < 4 || ngx_strncmp(path.data, "/kv/", 4) != 0) {
         return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
                                   "the key must follow \"/kv/\" in the URI");
     }
 
-    /*
-     * nginx ends its own r->uri at a "#", where a fragment starts, which no
-     * client sends; the raw URI keeps it.  Rather than have one URI read as
-     * two keys, a raw "#" is refused: a key's "#" comes as %23.
-     */
+    if (raw) {
 
-    if (ngx_strlchr(src, r->uri_end, '#') != NULL) {
-        return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
-                                  "the URI holds a raw \"#\", which starts "
-                                  "a fragment: send a \"#\" of a key or a "
-                                  "parameter as %%23");
+        /*
+         * nginx ends its own r->uri at a "#", where a fragment starts,
+         * which no client sends; the raw URI keeps it.  Rather than have
+         * one URI read as two keys, a raw "#" is refused: a key's "#"
+         * comes as %23.
+         */
+
+        if (ngx_strlchr(path.data, r->uri_end, '#') != NULL) {
+            return ngx_http_kvs_error(r, NGX_HTTP_BAD_REQUEST,
+                                      "the URI holds a raw \"#\", which "
+                                      "starts a fragment: send a \"#\" of a "
+                                      "key or a parameter as %%23");
+        }
+
+        key->data = ngx_pnalloc(r->pool, path.len - 4);
+        if (key->data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        src = path.data + 4;
+        dst = key->data;
+        ngx_unescape_uri(&dst, &src, path.len - 4, 0);
+        key->len = dst - key->data;
+
+    } else {
+        key->data = path.data + 4;
+        key->len = path.len - 4;
     }
 
-    src += 4;
-
-    key->data = ngx_pnalloc(r->pool, end - src + 1);
-    if (key->data == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    dst = key->data;
-    ngx_unescape_uri(&dst, &src, end - src, 0);
-    key->len = dst - key->data;
+    ngx_kvs_debug(r->connection->log, "kvs: key \"%V\" of the %s URI \"%V\"",
+                  key, raw ? "client's" : "changed", &path);
 
     *prefix = (key->len == 0 || key->data[key->len - 1] == '/');
 
@@ -503,23 +543,33 @@ ngx_http_kvs_expires(ngx_http_request_t *r, uint64_t expires_at)
  * Conditional writes: If-Match: "<uuid>" writes only over that version
  * (compare-and-set), If-Match: * only over an existing key,
  * If-None-Match: * (PUT) only where there is none.  The store checks them
- * in the transaction that writes.
+ * in the transaction that writes.  If-Match compares strongly (RFC 9110),
+ * so W/"<uuid>", the ETag nginx's gzip gives a GET it compresses, matches
+ * no version: NGX_DECLINED says so, and the write fails with a 412 once
+ * the checks that come before preconditions have passed.
  */
 
 static ngx_int_t
 ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
 {
-    ngx_str_t  *v;
+    u_char      *etag;
+    ngx_str_t   *v;
+    ngx_uint_t   weak;
+
+    weak = 0;
 
     if (r->headers_in.if_match) {
         v = &r->headers_in.if_match->value;
 
+        weak = (v->len > 2 && v->data[0] == 'W' && v->data[1] == '/');
+        etag = weak ? v->data + 2 : v->data;
+
         if (v->len == 1 && v->data[0] == '*') {
             w->must_exist = 1;
 
-        } else if (v->len == KVS_UUID_STR_LEN + 2 && v->data[0] == '"'
-                   && v->data[v->len - 1] == '"'
-                   && kvs_uuid_parse(w->match, (char *) v->data + 1,
+        } else if (v->len - (etag - v->data) == KVS_UUID_STR_LEN + 2
+                   && etag[0] == '"' && v->data[v->len - 1] == '"'
+                   && kvs_uuid_parse(w->match, (char *) etag + 1,
                                      KVS_UUID_STR_LEN)
                       == 0)
         {
@@ -553,7 +603,7 @@ ngx_http_kvs_conditions(ngx_http_request_t *r, kvs_write_t *w)
         w->create_only = 1;
     }
 
-    return NGX_OK;
+    return weak ? NGX_DECLINED : NGX_OK;
 }
 
 

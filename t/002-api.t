@@ -13,6 +13,9 @@ add_block_preprocessor(\&KVS::Blocks::empty_store);
 our $Profile = '{"name":"John Doe","age":30,"email":"john@example.com"}';
 our $Uuid = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
+# a version no key is at, for the preconditions that must fail
+our $Other = '0b4e7f3c-1d2a-4c5b-9e8f-7a6b5c4d3e2f';
+
 # a key of 1,024 bytes, the longest there may be
 our $Long = join('/', ('k' x 99) x 10) . '/' . ('z' x 24);
 length $Long == 1024 or die "the long key is " . length($Long) . " bytes\n";
@@ -208,3 +211,37 @@ location / { kvs_api; }
 GET /health?probe=lb-7&ts=1796395944
 --- error_code: 200
 --- response_body_like: "status":"ok"
+
+
+
+=== TEST 11: If-Match with a weak ETag (nginx's gzip makes them) matches no version: a PUT or DELETE with one is a 412 and changes nothing
+--- config
+location / { kvs_api; }
+--- request eval
+["PUT /kv/weak/k\n1",
+ "PUT /kv/weak/k\n2",
+ "DELETE /kv/weak/k",
+ "PUT /kv/weak/new\n3",
+ "GET /kv/weak/k",
+ "GET /kv/weak/k",
+ "GET /kv/weak/new"]
+--- more_headers eval
+["",
+ "If-Match: W/\"$::Other\"",
+ "If-Match: W/\"$::Other\"",
+ "If-Match: W/\"$::Other\"",
+ "If-Match: W/\"$::Other\"",
+ "",
+ ""]
+--- error_code eval
+[200, 412, 412, 412, 412, 200, 404]
+--- response_body eval
+[qr/"uuid"/,
+ qq({"error":"the precondition failed: If-Match compares ETags strongly, and W/\\"$::Other\\" is weak, so it matches no version of \\"weak/k\\" (nginx's gzip weakens the ETag of a GET it compresses); send it without \\"W/\\""}\n),
+ qq({"error":"the precondition failed: If-Match compares ETags strongly, and W/\\"$::Other\\" is weak, so it matches no version of \\"weak/k\\" (nginx's gzip weakens the ETag of a GET it compresses); send it without \\"W/\\""}\n),
+ qq({"error":"the precondition failed: If-Match compares ETags strongly, and W/\\"$::Other\\" is weak, so it matches no version of \\"weak/new\\" (nginx's gzip weakens the ETag of a GET it compresses); send it without \\"W/\\""}\n),
+ qq({"error":"the precondition failed: If-Match names no version the key is at"}\n),
+ "1",
+ qq({"error":"key \\"weak/new\\" not found"}\n)]
+--- no_error_log
+[error]

@@ -213,4 +213,49 @@ is($b, qq({"error":"the precondition failed: If-Match names no version the key i
 is($st, 304, 'If-None-Match of the current version: 304, as before');
 
 $node->stop;
+
+# nginx's gzip weakens the ETag of a GET it compresses, W/"<uuid>":
+# If-Match compares strongly (RFC 9110), so a write with it is a 412, the
+# precondition failed (it was a 400 that called it no ETag of this API);
+# If-None-Match compares weakly, so a GET with it of the current version is
+# a 304 as with the strong one
+my $gz = KVS::Node->new(name => 'cond-gzip', workers => 1,
+                        http => 'gzip on; gzip_min_length 1; '
+                              . 'gzip_types application/json;');
+$gz->start;
+($st, $h, $b) = $gz->request(PUT => '/kv/z/k', body => '{"z":1}');
+my $strong = $h->{etag};
+my ($zu) = $b =~ /"uuid":"([0-9a-f-]{36})"/;
+($st, $h) = $gz->request(GET => '/kv/z/k',
+                         headers => { 'Accept-Encoding' => 'gzip' });
+is($h->{'content-encoding'}, 'gzip', 'a GET that takes gzip is compressed');
+my $weak = $h->{etag};
+is($weak, qq(W/"$zu"), 'its ETag is the version, weak');
+($st, $h, $b) = $gz->request(PUT => '/kv/z/k', body => '{"z":2}',
+                             headers => { 'If-Match' => $weak });
+is($st, 412, 'PUT with If-Match of the weak ETag: 412');
+is($b, qq|{"error":"the precondition failed: If-Match compares ETags |
+       . qq|strongly, and W/\\"$zu\\" is weak, so it matches no version |
+       . qq|of \\"z/k\\" (nginx's gzip weakens the ETag of a GET it |
+       . qq|compresses); send it without \\"W/\\""}\n|,
+   'saying why, and what to send');
+($st) = $gz->request(DELETE => '/kv/z/k', headers => { 'If-Match' => $weak });
+is($st, 412, 'DELETE with If-Match of the weak ETag: 412');
+($st) = $gz->request(GET => '/kv/z/k', headers => { 'If-Match' => $weak });
+is($st, 412, 'GET with If-Match of the weak ETag: 412');
+($st, $h, $b) = $gz->request(PUT => '/kv/z/k', body => '{"z":2}',
+                             headers => { 'If-None-Match' => $weak });
+is($st, 400, 'PUT with If-None-Match of the weak ETag: a 400, as the strong');
+($st, $h, $b) = $gz->request(GET => '/kv/z/k');
+is($b, '{"z":1}', 'none of them wrote');
+for my $ae ('gzip', 'identity') {
+    ($st, $h, $b) = $gz->request(GET => '/kv/z/k', headers =>
+        { 'If-None-Match' => $weak, 'Accept-Encoding' => $ae });
+    is($st, 304, "GET ($ae) with If-None-Match of the weak ETag: 304");
+}
+($st) = $gz->request(PUT => '/kv/z/k', body => '{"z":3}',
+                     headers => { 'If-Match' => $strong });
+is($st, 200, 'PUT with If-Match of the ETag without W/ writes');
+$gz->stop;
+
 done_testing;
