@@ -91,6 +91,30 @@ $dd->start;
 is($rc, 0, 'nginx -t passes on the store of a running node') or diag $out;
 $dd->stop;
 
+# a data.mdb cut short (truncated, copied in part): its meta pages name
+# pages past its end, which LMDB reads as a fault; nginx -t and the start
+# died of SIGBUS ("Bus error", exit 135) and logged nothing until 2026-12-04
+my $cut = KVS::Node->new(name => 'cutshort', yaml => "compression_enabled: false\n");
+$cut->start;
+for my $i (1 .. 300) {
+    ($st) = $cut->request(PUT => "/kv/cut/$i", body => '"' . ('x' x 1000) . '"');
+    $st == 200 or last;
+}
+is($st, 200, 'a store of 300 values of 1 KB');
+$cut->stop;
+my $mdb = $cut->data_dir . '/data.mdb';
+my $whole = -s $mdb;
+my $half = int($whole / 2);
+truncate $mdb, $half or die $!;
+my $said = qr/\[emerg\].*kvs: "[^"]*\/data\/data\.mdb" is cut short: $half bytes, its last page needs $whole: it was truncated or copied in part, and LMDB would fault reading past its end; restore data_dir from a backup \(kvs-restore\)/;
+($rc, $out) = $cut->test_config;
+is($rc, 1, 'nginx -t fails on a data.mdb cut to half, not of a signal')
+    or diag $out;
+like($out, $said, 'naming the file, its size and the size its last page needs');
+$out = $cut->start(may_fail => 1);
+like($out, $said, 'and so does the start');
+ok(!$cut->master_pid, 'which runs nothing');
+
 my $missing = KVS::Node->new(name => 'missing',
                              kvs_config => 'kvs_config nowhere.yaml;');
 ($rc, $out) = $missing->test_config;

@@ -137,7 +137,6 @@ static void kvs_restore_temp(void);
 static void kvs_restore_unpack(void);
 static void kvs_restore_check(void);
 static void kvs_restore_check_read(void);
-static uint64_t kvs_restore_needs(MDB_env *env);
 static void kvs_restore_walk(MDB_txn *txn, MDB_dbi *meta);
 static void kvs_restore_judge(void);
 static void kvs_restore_mark(MDB_env *env, MDB_txn *txn, MDB_dbi meta);
@@ -545,14 +544,13 @@ kvs_restore_target(void)
 static void
 kvs_restore_target_read(void)
 {
-    int          rc;
-    MDB_env     *env;
-    MDB_txn     *txn;
-    MDB_dbi      meta;
-    MDB_val      key, val;
-    struct stat  st;
+    int        rc;
+    MDB_env   *env;
+    MDB_txn   *txn;
+    MDB_dbi    meta;
+    MDB_val    key, val;
+    uint64_t   size, need;
 
-    st = rs.old_st;
     env = NULL;
     txn = NULL;
 
@@ -570,7 +568,9 @@ kvs_restore_target_read(void)
 
     /* a store damaged, a reason to restore, must not fault the read */
 
-    if (rc == 0 && kvs_restore_needs(env) > (uint64_t) st.st_size) {
+    if (rc == 0 && kvs_store_env_size(env, &size, &need) == 0
+        && size < need)
+    {
         fprintf(stderr, "kvs-restore: note: the store in \"%s\" is cut "
                 "short, and names no node that can be read\n", rs.data_dir);
         mdb_env_close(env);
@@ -865,7 +865,7 @@ static void
 kvs_restore_check_read(void)
 {
     int           rc;
-    uint64_t      need;
+    uint64_t      size, need;
     MDB_env      *env;
     MDB_txn      *txn;
     MDB_dbi       meta;
@@ -888,17 +888,15 @@ kvs_restore_check_read(void)
                          "%s", rs.backup, mdb_strerror(rc));
     }
 
-    need = kvs_restore_needs(env);
-
-    if (need == 0) {
+    if (kvs_store_env_size(env, &size, &need) != 0) {
         kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" holds no readable "
                          "LMDB store", rs.backup);
     }
 
-    if (rs.bytes < need) {
+    if (size < need) {
         kvs_restore_fail(KVS_RESTORE_DAMAGED, "\"%s\" holds a store cut "
                          "short: %llu bytes of the %llu its last page needs",
-                         rs.backup, (unsigned long long) rs.bytes,
+                         rs.backup, (unsigned long long) size,
                          (unsigned long long) need);
     }
 
@@ -929,26 +927,6 @@ kvs_restore_check_read(void)
     kvs_restore_mark(env, txn, meta);
 
     mdb_env_close(env);
-}
-
-
-/*
- * The bytes an environment's file must have to hold its last page, or 0
- * when LMDB cannot say: a file shorter than that would fault a read of
- * the map, not fail it.
- */
-
-static uint64_t
-kvs_restore_needs(MDB_env *env)
-{
-    MDB_stat     stat;
-    MDB_envinfo  info;
-
-    if (mdb_env_info(env, &info) != 0 || mdb_env_stat(env, &stat) != 0) {
-        return 0;
-    }
-
-    return ((uint64_t) info.me_last_pgno + 1) * stat.ms_psize;
 }
 
 

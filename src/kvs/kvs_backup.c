@@ -259,9 +259,26 @@ kvs_backup_write(kvs_store_t *st, const char *dir, const char *name,
         }
     }
 
-    fd = open(path, O_WRONLY|O_CREAT|O_TRUNC|O_CLOEXEC, 0600);
+    /*
+     * O_EXCL: the temporary name is this backup's alone while it writes.
+     * Two agents may take the backup of one name in one second (a binary
+     * upgrade runs the old master's agent and the new one's, each with
+     * shared memory of its own); with O_TRUNC both wrote one inode, and
+     * the file kept was their two streams interleaved.
+     */
+
+    fd = open(path, O_WRONLY|O_CREAT|O_EXCL|O_CLOEXEC, 0600);
     if (fd == -1) {
-        kvs_backup_failed(err, errlen, "creating", path, dir, errno);
+        if (errno == EEXIST) {
+            snprintf(err, errlen, "the temporary file \"%s\" is taken by "
+                     "another backup of the same name (another agent's in "
+                     "the same second, as during a binary upgrade, or one "
+                     "cut short): this one is not written", path);
+
+        } else {
+            kvs_backup_failed(err, errlen, "creating", path, dir, errno);
+        }
+
         return -1;
     }
 
@@ -325,9 +342,36 @@ kvs_backup_write(kvs_store_t *st, const char *dir, const char *name,
         goto failed;
     }
 
-    if (rename(path, final) == -1) {
-        kvs_backup_failed(err, errlen, "renaming", path, dir, errno);
+    /*
+     * link() and unlink(), not rename(), which replaces a file of the
+     * final name: a backup of the same second may have written it (a POST
+     * right after a scheduled backup, another agent's), and its file
+     * stays.  link() fails with EEXIST when the name is taken, atomically,
+     * on ext4 and XFS as on every file system with hard links, NFS
+     * included, which refuses renameat2()'s RENAME_NOREPLACE (EINVAL).
+     * The file is whole and synced before it has its final name; a crash
+     * between the two calls leaves the temporary name too, which the next
+     * agent removes.
+     */
+
+    if (link(path, final) == -1) {
+        if (errno == EEXIST) {
+            snprintf(err, errlen, "\"%s\" exists already (a backup of "
+                     "the same second, another agent's or an earlier "
+                     "one's): it stays, and this one is dropped", final);
+
+        } else {
+            kvs_backup_failed(err, errlen, "renaming", path, dir, errno);
+        }
+
         goto failed;
+    }
+
+    if (unlink(path) == -1) {
+        kvs_backup_failed(err, errlen, "removing the temporary name",
+                          path, dir, errno);
+        (void) unlink(final);
+        return -1;
     }
 
     /* the rename is durable once the directory is; until then the file

@@ -291,6 +291,7 @@ kvs_store_new(const char *dir, size_t map_size, unsigned env_flags,
     char *err, size_t errlen)
 {
     int           rc, dead;
+    uint64_t      size, need;
     MDB_stat      stat;
     kvs_store_t  *st;
 
@@ -347,6 +348,24 @@ kvs_store_new(const char *dir, size_t map_size, unsigned env_flags,
         goto failed;
     }
 
+    /* mdb_env_open() reads only the two meta pages, which a file it
+     * takes holds; the pages they name are read from the map later */
+
+    rc = kvs_store_env_size(st->env, &size, &need);
+    if (rc != 0) {
+        goto failed;
+    }
+
+    if (size < need) {
+        snprintf(err, errlen, "\"%s/data.mdb\" is cut short: %llu bytes, "
+                 "its last page needs %llu: it was truncated or copied in "
+                 "part, and LMDB would fault reading past its end; restore "
+                 "data_dir from a backup (kvs-restore)", dir,
+                 (unsigned long long) size, (unsigned long long) need);
+        kvs_store_free(st);
+        return NULL;
+    }
+
     /* readers left behind by processes killed with -9 */
     if (!(env_flags & MDB_RDONLY)) {
         (void) mdb_reader_check(st->env, &dead);
@@ -367,6 +386,40 @@ failed:
     kvs_store_free(st);
 
     return NULL;
+}
+
+
+int
+kvs_store_env_size(MDB_env *env, uint64_t *size, uint64_t *need)
+{
+    int               rc;
+    MDB_stat          ms;
+    MDB_envinfo       info;
+    struct stat       sb;
+    mdb_filehandle_t  fd;
+
+    rc = mdb_env_info(env, &info);
+
+    if (rc == 0) {
+        rc = mdb_env_stat(env, &ms);
+    }
+
+    if (rc == 0) {
+        rc = mdb_env_get_fd(env, &fd);
+    }
+
+    if (rc != 0) {
+        return rc;
+    }
+
+    if (fstat(fd, &sb) == -1) {
+        return errno;
+    }
+
+    *size = (uint64_t) sb.st_size;
+    *need = ((uint64_t) info.me_last_pgno + 1) * ms.ms_psize;
+
+    return 0;
 }
 
 

@@ -150,13 +150,25 @@ int kvs_store_open_upgrade(kvs_store_t **stp, const char *dir,
 void kvs_store_close(kvs_store_t *st);
 
 /*
+ * The bytes the data file of an LMDB environment has (*size), and those it
+ * needs to hold the last page its newest meta page names (*need).  LMDB
+ * maps the file and reads a page past its end as a fault (SIGBUS), not an
+ * error, so a file shorter than that (truncated, copied in part) must be
+ * refused before a transaction reads it: kvs_store_open() and
+ * kvs_store_check() do, and kvs-restore of what it restores.  0, or
+ * LMDB's error or an errno when LMDB cannot say.
+ */
+struct MDB_env;
+int kvs_store_env_size(struct MDB_env *env, uint64_t *size, uint64_t *need);
+
+/*
  * What can be known of dir without taking the store from a node that
  * runs on it: KVS_OK when dir is missing (under an existing directory:
  * kvs_store_open() creates it) or a directory without data.mdb, or with
  * an empty one, or a store kvs_store_open_upgrade() opens with a map of
  * map_size bytes; otherwise KVS_ERROR with a sentence in err saying what
- * to do: dir is a file, data.mdb is no LMDB file, the store is of a newer
- * schema version, or too full to upgrade.  The store is read, not locked,
+ * to do: dir is a file, data.mdb is no LMDB file or is cut short, the
+ * store is of a newer schema version, or too full to upgrade.  The store is read, not locked,
  * in a read-only transaction of a few reads.
  */
 int kvs_store_check(const char *dir, size_t map_size, char *err,

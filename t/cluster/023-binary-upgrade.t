@@ -29,13 +29,16 @@ ok(wait_for(20, sub { members_of($a) =~ /"up2"/ && members_of($b) =~ /"up1"/ }),
 ok(wait_for(20, sub { ($b->request(GET => '/health'))[2] =~ /"mode":"normal"/ }),
    'and the second has bootstrapped from the first');
 
+# a pid of 0 or 1 would signal the test's process group or init
 my $old = $a->master_pid;
+BAIL_OUT('no master pid') unless $old && $old > 1;
 kill 'USR2', $old;
 my $prefix = $a->prefix;
 ok(wait_for(10, sub { -e "$prefix/logs/nginx.pid.oldbin"
                       && ($a->master_pid // $old) != $old }),
    'USR2 starts a new master');
 my $new = $a->master_pid;
+BAIL_OUT('no new master pid') unless $new && $new > 1;
 ok(wait_for(10, sub { my @s = $a->log_text =~ /cluster agent of node "up1" started/g;
                       @s == 2 }),
    'whose agent starts');

@@ -4,8 +4,9 @@
  * real backups of a real store, read back through zstd and LMDB as a
  * restore would: the file is one zstd frame of a data.mdb that LMDB opens
  * with every record.  Failures leave no file behind: a backup_dir under a
- * regular file (which stops root as well as anyone), and a rename that
- * fails after the whole file was written.
+ * regular file (which stops root as well as anyone), and a final name
+ * found taken after the whole file was written.  Two backups of one name
+ * never touch each other's file.
  */
 
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,12 +401,167 @@ kvs_test_write(void)
     CHECK(kvs_test_kv_count(restored) == KVS_TEST_KEYS,
           "write: it is an LMDB environment with every record in kv");
 
-    /* a second backup of the same second replaces the first, whole */
-    CHECK(kvs_backup_write(st, dir, name, 19, &res, err, sizeof(err)) == 0
-          && stat(file, &sb) == 0 && (uint64_t) sb.st_size == res.bytes,
-          "write: again at level 19, the same name replaced");
+    kvs_store_close(st);
+}
+
+
+/*
+ * Two backups of one name, as two agents make them in one second (a
+ * binary upgrade runs the old master's agent and the new one's, each
+ * with its shared memory), or a POST right after a scheduled backup: one
+ * is written whole, the other fails, and neither touches the other's
+ * file.  Until 2026-12-04 both wrote one temporary file (O_TRUNC, no
+ * O_EXCL), and the file kept was both zstd streams interleaved; and a
+ * second backup replaced the first's file.
+ */
+
+typedef struct {
+    kvs_store_t          *store;
+    const char           *dir;
+    const char           *name;
+    int                   rc;
+    kvs_backup_result_t   res;
+    char                  err[KVS_BACKUP_ERRLEN];
+} kvs_test_backup_t;
+
+
+static void *
+kvs_test_backup_thread(void *data)
+{
+    kvs_test_backup_t *b = data;
+
+    b->rc = kvs_backup_write(b->store, b->dir, b->name, 19, &b->res, b->err,
+                             sizeof(b->err));
+
+    return NULL;
+}
+
+
+static void
+kvs_test_same_name(void)
+{
+    int                  fd, i;
+    char                 data[KVS_TEST_PATH], dir[KVS_TEST_PATH];
+    char                 restored[KVS_TEST_PATH], file[KVS_TEST_FILE];
+    char                 tmp[KVS_TEST_FILE + 8], buf[64];
+    char                 name[KVS_BACKUP_NAME_MAX], err[KVS_BACKUP_ERRLEN];
+    ssize_t              n;
+    pthread_t            thread;
+    struct stat          sb, before;
+    kvs_store_t         *st, *other;
+    kvs_test_backup_t    first;
+    kvs_backup_result_t  res;
+
+    snprintf(data, sizeof(data), "%s/same1", kvs_test_base);
+    st = kvs_test_store(data, KVS_TEST_KEYS);
+    snprintf(data, sizeof(data), "%s/same2", kvs_test_base);
+    other = kvs_test_store(data, 100);
+
+    if (st == NULL || other == NULL) {
+        CHECK(0, "same name: two stores");
+        return;
+    }
+
+    snprintf(dir, sizeof(dir), "%s/same", kvs_test_base);
+    snprintf(restored, sizeof(restored), "%s/same-restored", kvs_test_base);
+    mkdir(dir, 0700);
+    mkdir(restored, 0700);
+
+    kvs_backup_name(name, "n1", KVS_TEST_MS);
+    snprintf(file, sizeof(file), "%s/%s", dir, name);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", file);
+
+    /* a temporary file of the name that another backup writes */
+
+    fd = open(tmp, O_WRONLY|O_CREAT|O_EXCL, 0600);
+    n = write(fd, "another backup's bytes", 22);
+    close(fd);
+
+    CHECK(n == 22
+          && kvs_backup_write(other, dir, name, 3, &res, err, sizeof(err))
+             == -1,
+          "same name: a temporary file of the name present, it fails");
+    CHECK(strstr(err, tmp) != NULL
+          && strstr(err, "taken by another backup of the same name")
+             != NULL,
+          "same name: saying the temporary file is another backup's");
+    printf("#   %s\n", err);
+
+    fd = open(tmp, O_RDONLY);
+    n = read(fd, buf, sizeof(buf));
+    close(fd);
+    CHECK(n == 22 && memcmp(buf, "another backup's bytes", 22) == 0,
+          "same name: the other's temporary file untouched");
+    CHECK(stat(file, &sb) == -1 && errno == ENOENT,
+          "same name: and no file of the final name made");
+
+    unlink(tmp);
+
+    /* two at once: the second starts while the first writes (or, on a
+     * fast machine, once it has written) */
+
+    first.store = st;
+    first.dir = dir;
+    first.name = name;
+    first.rc = 1;
+
+    if (pthread_create(&thread, NULL, kvs_test_backup_thread, &first) != 0) {
+        CHECK(0, "same name: a thread");
+        goto done;
+    }
+
+    for (i = 0; i < 10000; i++) {
+        if (stat(tmp, &sb) == 0 || stat(file, &sb) == 0) {
+            break;
+        }
+
+        usleep(1000);
+    }
+
+    CHECK(kvs_backup_write(other, dir, name, 3, &res, err, sizeof(err))
+          == -1,
+          "same name: a second backup while the first writes fails");
+    printf("#   %s\n", err);
+
+    (void) pthread_join(thread, NULL);
+
+    CHECK(first.rc == 0, "same name: the first is written");
+
+    if (first.rc != 0) {
+        printf("#   %s\n", first.err);
+    }
+
+    CHECK(stat(file, &sb) == 0 && (uint64_t) sb.st_size == first.res.bytes
+          && kvs_test_unzstd(file, restored) == first.res.copied
+          && kvs_test_kv_count(restored) == KVS_TEST_KEYS,
+          "same name: whole, one zstd frame of the first's store");
+    CHECK(stat(tmp, &sb) == -1 && errno == ENOENT,
+          "same name: no temporary file left");
+
+    /* after it, in the same second: the first's file stays */
+
+    (void) stat(file, &before);
+
+    CHECK(kvs_backup_write(other, dir, name, 3, &res, err, sizeof(err))
+          == -1,
+          "same name: a backup after a whole one of its name fails");
+    CHECK(strstr(err, file) != NULL
+          && strstr(err, "exists already (a backup of the same second")
+             != NULL,
+          "same name: saying the name is taken");
+    printf("#   %s\n", err);
+    CHECK(stat(file, &sb) == 0 && sb.st_ino == before.st_ino
+          && sb.st_size == before.st_size
+          && kvs_test_unzstd(file, restored) == first.res.copied
+          && kvs_test_kv_count(restored) == KVS_TEST_KEYS,
+          "same name: the first's file stays, whole");
+    CHECK(stat(tmp, &sb) == -1 && errno == ENOENT,
+          "same name: and the second's temporary file goes");
+
+done:
 
     kvs_store_close(st);
+    kvs_store_close(other);
 }
 
 
@@ -443,8 +600,8 @@ kvs_test_failures(void)
              "directory", dir);
     kvs_test_str(err, want, "failures: saying what and why");
 
-    /* the whole file written, then the rename fails: a non-empty
-     * directory holds the final name */
+    /* the whole file written, then its final name is found taken: a
+     * directory holds it */
 
     snprintf(dir, sizeof(dir), "%s/backups2", kvs_test_base);
     mkdir(dir, 0700);
@@ -456,10 +613,12 @@ kvs_test_failures(void)
 
     CHECK(kvs_backup_write(st, dir, name, 3, &res, err, sizeof(err)) == -1
           && res.bytes > 0,
-          "failures: a rename that fails after the file was written");
-    CHECK(strncmp(err, "renaming \"", 10) == 0 && strstr(err, ".tmp\"")
-          && strstr(err, "failed: "),
-          "failures: saying the rename failed");
+          "failures: a final name taken, found after the file was "
+          "written");
+    snprintf(want, sizeof(want), "\"%s/%s\" exists already (a backup of "
+             "the same second, another agent's or an earlier one's): it "
+             "stays, and this one is dropped", dir, name);
+    kvs_test_str(err, want, "failures: saying so");
     snprintf(path, sizeof(path), "%s/%s.tmp", dir, name);
     CHECK(stat(path, &sb) == -1 && errno == ENOENT,
           "failures: no temporary file left");
@@ -541,6 +700,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_last),
     KVS_TEST_CASE(kvs_test_meta),
     KVS_TEST_CASE(kvs_test_write),
+    KVS_TEST_CASE(kvs_test_same_name),
     KVS_TEST_CASE(kvs_test_failures),
     { NULL, NULL }
 };

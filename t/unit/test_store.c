@@ -832,6 +832,130 @@ kvs_test_check(void)
 }
 
 
+/*
+ * kvs_store_check() (how 0) or kvs_store_open() (how 1) of dir in a child
+ * process, whose fault is a failed case and not the end of the tests: 0
+ * when the call succeeded, 1 when it failed, its sentence in err; -1 when
+ * the child died, saying of what.
+ */
+
+static int
+kvs_test_apart(const char *dir, int how, char *err, size_t errlen)
+{
+    int           rc, status, fds[2];
+    pid_t         pid;
+    ssize_t       n;
+    kvs_store_t  *st;
+
+    if (pipe(fds) == -1) {
+        kvs_test_bail("pipe", strerror(errno));
+    }
+
+    pid = fork();
+
+    if (pid == -1) {
+        kvs_test_bail("fork", strerror(errno));
+    }
+
+    if (pid == 0) {
+        close(fds[0]);
+        err[0] = '\0';
+
+        if (how == 0) {
+            rc = kvs_store_check(dir, KVS_TEST_MAP, err, errlen);
+
+        } else {
+            rc = kvs_store_open(&st, dir, KVS_TEST_MAP, err, errlen);
+
+            if (rc == KVS_OK) {
+                kvs_store_close(st);
+            }
+        }
+
+        n = write(fds[1], err, strlen(err));
+        _exit(n < 0 || rc != KVS_OK);
+    }
+
+    close(fds[1]);
+    n = read(fds[0], err, errlen - 1);
+    err[n > 0 ? n : 0] = '\0';
+    close(fds[0]);
+
+    if (waitpid(pid, &status, 0) != pid) {
+        kvs_test_bail("waitpid", strerror(errno));
+    }
+
+    if (WIFSIGNALED(status)) {
+        printf("# the child died of signal %d\n", WTERMSIG(status));
+        return -1;
+    }
+
+    return WEXITSTATUS(status) == 0 ? 0 : 1;
+}
+
+
+/*
+ * A data.mdb cut short (truncated, copied in part): its meta pages name
+ * pages past its end, which LMDB maps and reads as a fault, not an error.
+ * nginx -t and the start killed nginx with SIGBUS and logged nothing until
+ * 2026-12-04; now both refuse it with a sentence, before a transaction
+ * reads it.
+ */
+
+static void
+kvs_test_cut_short(void)
+{
+    int           i;
+    char          dir[PATH_MAX], key[32], value[1024], want[2 * PATH_MAX];
+    char          err[KVS_STORE_ERRLEN];
+    struct stat   sb;
+    kvs_store_t  *st;
+    long long     whole, half;
+
+    kvs_test_dir(dir, "cut-short");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    memset(value, 'x', sizeof(value) - 1);
+    value[0] = '"';
+    value[sizeof(value) - 2] = '"';
+    value[sizeof(value) - 1] = '\0';
+
+    for (i = 0; i < 500; i++) {
+        snprintf(key, sizeof(key), "cut/%04d", i);
+
+        if (kvs_test_put(st, key, value, 1000 + i, NULL) != KVS_OK) {
+            kvs_test_bail("put", "a write failed");
+        }
+    }
+
+    kvs_store_close(st);
+
+    snprintf(want, sizeof(want), "%s/data.mdb", dir);
+
+    if (stat(want, &sb) == -1 || truncate(want, sb.st_size / 2) == -1) {
+        kvs_test_bail("truncate", strerror(errno));
+    }
+
+    whole = (long long) sb.st_size;
+    half = whole / 2;
+
+    snprintf(want, sizeof(want), "\"%s/data.mdb\" is cut short: %lld "
+             "bytes, its last page needs %lld: it was truncated or copied "
+             "in part, and LMDB would fault reading past its end; restore "
+             "data_dir from a backup (kvs-restore)", dir, half, whole);
+
+    CHECK(kvs_test_apart(dir, 0, err, sizeof(err)) == 1,
+          "cut short: nginx -t's check refuses a data.mdb cut to half, "
+          "without a fault");
+    kvs_test_str(err, want, "cut short: saying the file, its size and the "
+                 "size its last page needs");
+
+    CHECK(kvs_test_apart(dir, 1, err, sizeof(err)) == 1,
+          "cut short: and so does the start's open");
+    kvs_test_str(err, want, "cut short: with the same sentence");
+}
+
+
 static void
 kvs_test_put_get(void)
 {
@@ -5642,6 +5766,7 @@ kvs_test_usage(void)
 static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_open_errors),
     KVS_TEST_CASE(kvs_test_check),
+    KVS_TEST_CASE(kvs_test_cut_short),
     KVS_TEST_CASE(kvs_test_put_get),
     KVS_TEST_CASE(kvs_test_usage),
     KVS_TEST_CASE(kvs_test_snapshot),
