@@ -168,8 +168,8 @@ int kvs_store_env_size(struct MDB_env *env, uint64_t *size, uint64_t *need);
  * an empty one, or a store kvs_store_open_upgrade() opens with a map of
  * map_size bytes; otherwise KVS_ERROR with a sentence in err saying what
  * to do: dir is a file, data.mdb is no LMDB file or is cut short, the
- * store is of a newer schema version, or too full to upgrade.  The store is read, not locked,
- * in a read-only transaction of a few reads.
+ * store is of a newer schema version, or too full to upgrade.  The store
+ * is read, not locked, in a read-only transaction of a few reads.
  */
 int kvs_store_check(const char *dir, size_t map_size, char *err,
     size_t errlen);
