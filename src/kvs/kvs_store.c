@@ -398,6 +398,8 @@ kvs_store_env_size(MDB_env *env, uint64_t *size, uint64_t *need)
     struct stat       sb;
     mdb_filehandle_t  fd;
 
+    fd = -1;
+
     rc = mdb_env_info(env, &info);
 
     if (rc == 0) {
