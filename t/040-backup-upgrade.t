@@ -25,7 +25,10 @@ sub status {
 
 # level 19 of values that do not compress: the backup takes seconds, so
 # that the two agents' backups overlap
+# nginx gives the binary it starts on USR2 only the environment "env"
+# names: under SANITIZE=1 (t/run's wrapper) that is ASan's runtime too
 my $n = KVS::Node->new(name => 'bu', workers => 1,
+    main => "env LD_PRELOAD;\nenv ASAN_OPTIONS;\nenv UBSAN_OPTIONS;",
     yaml => "compression_enabled: false\nbackup_enabled: false\n");
 $n->start;
 my $c = $n->connection;

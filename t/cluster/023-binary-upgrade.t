@@ -13,7 +13,10 @@ my $secret = 'upgrade-cluster-secret-0123456789';
 my $yaml = "gossip_interval_min: 5\ngossip_interval_max: 6\nfailure_timeout: 30\n"
          . "removal_timeout: 60\npeer_timeout: 2\ncluster_secret: $secret\n";
 
-my $a = KVS::Node->new(name => 'up1', yaml => $yaml . "seed_nodes: []\n");
+# nginx gives the binary it starts on USR2 only the environment "env"
+# names: under SANITIZE=1 (t/run's wrapper) that is ASan's runtime too
+my $a = KVS::Node->new(name => 'up1', yaml => $yaml . "seed_nodes: []\n",
+                       main => "env LD_PRELOAD;\nenv ASAN_OPTIONS;\nenv UBSAN_OPTIONS;");
 $a->start;
 my $b = KVS::Node->new(name => 'up2', yaml => $yaml . 'seed_nodes: ' . seeds($a) . "\n");
 $b->start;
