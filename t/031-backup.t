@@ -26,13 +26,7 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\n"
            . "cluster_secret: $secret\n";
 my $audit_secret = 'audit-secret-' . ('s' x 32);
 
-sub status_of {
-    my ($n, $headers) = @_;
-    my ($st, undef, $body) = $n->request(GET => '/api/backup/status',
-                                         headers => $headers // {});
-    die "GET /api/backup/status: $st $body" unless $st == 200;
-    return $json->decode($body);
-}
+sub status_of { $_[0]->backup_status($_[1]) }
 
 sub status { status_of($_[0]) }
 

@@ -10,14 +10,7 @@ use JSON::PP;
 use Time::HiRes qw(sleep time);
 use KVS::Node qw(wait_for);
 
-my $json = JSON::PP->new;
-
-sub status {
-    my ($n) = @_;
-    my ($st, undef, $body) = $n->request(GET => '/api/backup/status');
-    die "GET /api/backup/status: $st $body" unless $st == 200;
-    return $json->decode($body);
-}
+sub status { $_[0]->backup_status }
 
 # the backups the status knows of, running or done, by their start
 sub started {

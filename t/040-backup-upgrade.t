@@ -10,18 +10,10 @@
 use strict;
 use warnings;
 use Test::More;
-use JSON::PP;
 use Time::HiRes qw(sleep time);
 use KVS::Node qw(wait_for);
 
-my $json = JSON::PP->new;
-
-sub status {
-    my ($n) = @_;
-    my ($st, undef, $body) = $n->request(GET => '/api/backup/status');
-    die "GET /api/backup/status: $st $body" unless $st == 200;
-    return $json->decode($body);
-}
+sub status { $_[0]->backup_status }
 
 # level 19 of values that do not compress: the backup takes seconds, so
 # that the two agents' backups overlap

@@ -338,6 +338,16 @@ sub request {
     return ($status + 0, \%hdr, $rbody // '');
 }
 
+# GET /api/backup/status, decoded (headers: a token's, with auth on);
+# dies unless it answers 200.
+sub backup_status {
+    my ($self, $headers) = @_;
+    my ($st, undef, $body) = $self->request(GET => '/api/backup/status',
+                                            headers => $headers // {});
+    die "GET /api/backup/status: $st $body\n" unless $st == 200;
+    return JSON::PP->new->decode($body);
+}
+
 # Asks the node's agent for a backup now (POST /api/backup) and returns
 # its file once GET /api/backup/status says it is written; dies otherwise.
 sub backup {
@@ -347,8 +357,7 @@ sub backup {
     my ($asked) = $b =~ /"asked_at":(\d+)/;
     my $last;
     wait_for(30, sub {
-        my (undef, undef, $s) = $self->request(GET => '/api/backup/status');
-        $last = JSON::PP->new->decode($s)->{last};
+        $last = $self->backup_status->{last};
         return $last && $last->{started_at} >= $asked && $last->{ok};
     }) or die "no backup within 30 s\n";
     return "$self->{prefix}/backups/$last->{file}";
