@@ -199,7 +199,8 @@ fuzz-seeds: deps $(KVS_SRCS) $(KVS_HDRS)
 	@mkdir -p $(FUZZ_BUILD)
 	$(CC) $(CFLAGS_KVS) -Isrc/kvs -o $(FUZZ_BUILD)/seeds t/fuzz/seeds.c \
 	    $(KVS_SRCS) $(FUZZ_LIBS)
-	mkdir -p $(addprefix t/fuzz/corpus/,record wire codec sign jwt password backup)
+	mkdir -p $(addprefix t/fuzz/corpus/,record wire wire_keys codec sign jwt \
+	    password backup)
 	$(FUZZ_BUILD)/seeds t/fuzz/corpus
 
 # Builds docker/Dockerfile and checks a node of the image (/health, a PUT

@@ -1,7 +1,8 @@
 /*
  * Writes the seeds of the fuzz targets that are bytes no one types: records
  * (record/), batches of them (wire/), zstd frames (codec/), signed
- * requests (sign/), tokens (jwt/), stored passwords (password/) and the
+ * requests (sign/), tokens (jwt/), stored passwords (password/), the key
+ * lists of anti-entropy (wire_keys/, its first byte the form) and the
  * last backup's records (backup/, beside names written by hand), each
  * made by the core's own encoders, so that a seed is what a node really
  * writes or sends.  Beside every valid one, near
@@ -142,6 +143,29 @@ seed_entry(seed_buf_t *batch, char ns, const char *path, const seed_buf_t *r)
     memcpy(p + 7 + plen, r->b, r->len);
 
     batch->len += 7 + plen + r->len;
+}
+
+
+/* a key, or a key and its version (version != NULL), of a key list */
+
+static void
+seed_key(seed_buf_t *list, char ns, const char *path,
+    const kvs_version_t *version)
+{
+    kvs_wire_entry_t  e;
+
+    memset(&e, 0, sizeof(e));
+    e.ns = ns;
+    e.path = path;
+    e.path_len = strlen(path);
+
+    if (version) {
+        e.version = *version;
+        list->len = kvs_wire_version_put(list->b + list->len, &e) - list->b;
+
+    } else {
+        list->len = kvs_wire_key_put(list->b + list->len, &e) - list->b;
+    }
 }
 
 
@@ -395,6 +419,44 @@ main(int argc, char **argv)
     b.len = n;
     seed_entry(&b, KVS_NS_DATA, "logs/other", &lng);
     seed_write("wire", "bad-long-key-path", b.b, b.len);
+
+    /* wire_keys/: a fetch's keys (first byte 0), a bucket's keys with
+     * their versions (1), the key to list a bucket's keys after, and near
+     * misses after a good entry */
+
+    {
+        kvs_version_t  v;
+
+        memset(&v, 0, sizeof(v));
+        v.timestamp = NOW;
+        memset(v.uuid, 0x5a, KVS_UUID_LEN);
+
+        for (n = 0; n < 2; n++) {
+            b.len = 1;
+            b.b[0] = (uint8_t) n;
+            seed_key(&b, KVS_NS_DATA, "users/john/profile", n ? &v : NULL);
+            seed_key(&b, KVS_NS_USER, "john", n ? &v : NULL);
+            seed_key(&b, KVS_NS_TOKEN, "c2VjcmV0", n ? &v : NULL);
+            seed_key(&b, KVS_NS_DATA, path, n ? &v : NULL);
+            seed_write("wire_keys", n ? "versions" : "keys", b.b, b.len);
+        }
+
+        b.len = 1;
+        b.b[0] = 0;
+        seed_key(&b, KVS_NS_DATA, "wire/one", NULL);
+        seed_write("wire_keys", "after", b.b, b.len);
+        seed_write("wire_keys", "bad-cut", b.b, b.len - 1);
+        n = b.len;
+        seed_key(&b, 'x', "a", NULL);
+        seed_write("wire_keys", "bad-namespace", b.b, b.len);
+        b.len = n;
+        seed_key(&b, KVS_NS_DATA, "wire/", NULL);
+        seed_write("wire_keys", "bad-path", b.b, b.len);
+        b.len = 1;
+        b.b[0] = 1;
+        seed_key(&b, KVS_NS_DATA, "wire/one", &v);
+        seed_write("wire_keys", "bad-version-cut", b.b, b.len - 1);
+    }
 
     /* codec/: frames of the store's compressor and of zstd's corners */
 
