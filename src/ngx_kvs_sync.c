@@ -462,12 +462,12 @@ ngx_kvs_sync_take(void)
     int                    rc, held, full;
     char                   err[KVS_STORE_ERRLEN];
     const char            *why;
-    const uint8_t         *p, *at, *end, *value, *last;
+    const uint8_t         *p, *at, *end, *value;
     ngx_kvs_sync_t        *s;
     ngx_kvs_call_t        *call;
     ngx_kvs_agent_t       *agent;
     kvs_record_hdr_t       hdr;
-    kvs_wire_entry_t       e;
+    kvs_wire_entry_t       e, last;
     kvs_version_verdict_e  verdict;
 
     s = &ngx_kvs_sync;
@@ -482,6 +482,7 @@ ngx_kvs_sync_take(void)
     p = s->kp;
     end = call->response.data + call->response.len;
     full = 0;
+    last.path = NULL;
 
     for ( ;; ) {
         at = p;
@@ -490,6 +491,8 @@ ngx_kvs_sync_take(void)
         if (rc != 1) {
             break;
         }
+
+        last = e;
 
         if (e.version.timestamp < s->oldest) {
             continue;
@@ -538,31 +541,19 @@ ngx_kvs_sync_take(void)
                     "one: %s", s->node_id, why);
     }
 
-    /* the answer is taken: the peer cut it at a key, the rest comes after
-     * the last one (an answer cut with no key in it, or at a bad one,
-     * would never end) */
+    /*
+     * The answer is taken: the peer cut it at a key, the rest comes after
+     * the last one.  A take after a full want list starts at the entry it
+     * stopped before, so the last entry of the answer is this walk's.  An
+     * answer cut with no key in it, or at a bad one, would never end.
+     */
 
     s->again_len = 0;
 
-    if (call->more && rc == 0) {
-        p = call->response.data;
-        last = NULL;
-
-        do {
-            at = p;
-            if (kvs_wire_version_next(&p, end, &e, &why) == 1) {
-                last = at;
-            }
-        } while (p != at);
-
-        p = last;
-
-        if (last != NULL && kvs_wire_version_next(&p, end, &e, &why) == 1) {
-            kvs_wire_bucket_put(s->again, s->buckets[s->ibucket - 1]);
-            s->again_len = kvs_wire_key_put(s->again + KVS_WIRE_BUCKET_LEN,
-                                            &e)
-                           - s->again;
-        }
+    if (call->more && rc == 0 && last.path != NULL) {
+        kvs_wire_bucket_put(s->again, s->buckets[s->ibucket - 1]);
+        s->again_len = kvs_wire_key_put(s->again + KVS_WIRE_BUCKET_LEN, &last)
+                       - s->again;
     }
 
     s->keys = NULL;
