@@ -59,6 +59,11 @@
 /* LMDB's page header, before a value given pages of its own */
 #define KVS_STORE_PAGE_HDR       16
 
+/* what a peer's record becomes (kvs_store_apply_remote): the key's
+ * record, or a version of its history */
+#define KVS_STORE_CURRENT        1
+#define KVS_STORE_EARLIER        2
+
 
 static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
     void *data);
@@ -550,11 +555,13 @@ kvs_store_usage(kvs_store_t *st, kvs_store_usage_t *u)
  * The one place a record is laid out in kv: its header, the full path
  * when the key holds only a digest of it, its value.  path and value must
  * not point into kv's pages: the put may reuse the old record's space.
+ * flags are mdb_put()'s (MDB_NOOVERWRITE for a version of history).
  */
 
 int
 kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
-    const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value)
+    const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value,
+    unsigned flags)
 {
     int       rc;
     uint8_t  *p;
@@ -562,7 +569,7 @@ kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
 
     val.mv_size = KVS_RECORD_HDR_SIZE + hdr->key_len + hdr->value_len;
 
-    rc = mdb_put(txn, st->kv, key, &val, MDB_RESERVE);
+    rc = mdb_put(txn, st->kv, key, &val, flags | MDB_RESERVE);
     if (rc != 0) {
         return rc;
     }
@@ -698,6 +705,15 @@ kvs_store_apply_remote(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         w->version = old->version;
         return 0;
 
+    case KVS_VERSION_OLDER:
+        w->rc = KVS_STALE;
+        w->version = old->version;
+
+        /* a version this node never held, come after a newer one: kept
+         * in history, where the node that replaced it in time has it */
+        *store = KVS_STORE_EARLIER;
+        break;
+
     default:
         w->rc = KVS_STALE;
         w->version = old->version;
@@ -706,9 +722,60 @@ kvs_store_apply_remote(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     *value = w->value + KVS_RECORD_HDR_SIZE + new->key_len;
     new->key_len = 0;
-    *store = 1;
+
+    if (*store == 0) {
+        *store = KVS_STORE_CURRENT;
+    }
 
     return 0;
+}
+
+
+/*
+ * A peer's version older than the one held joins the key's history in its
+ * place by time, as a local write's replaced version does, when it held a
+ * value that is still live and there is room: two nodes that overwrote a
+ * key within a push's delay then list the same versions, whichever push
+ * came last.  One kept already (a push sent twice) is left as it is; one
+ * older than every version kept is trimmed again at once.
+ */
+
+static int
+kvs_store_history_earlier(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
+    const uint8_t *k, size_t klen, kvs_record_hdr_t *hdr,
+    const uint8_t *value, uint64_t now_ms, kvs_store_room_t *room)
+{
+    int       rc;
+    int64_t   copy;
+    uint8_t   rk[KVS_REV_KEY_MAX];
+    MDB_val   key;
+
+    if (st->history == 0 || !kvs_record_live(hdr, now_ms)) {
+        return 0;
+    }
+
+    if (w->path_len > KVS_KEY_INLINE) {
+        hdr->key_len = (uint16_t) w->path_len;
+    }
+
+    copy = kvs_store_in_map(st, KVS_RECORD_HDR_SIZE + hdr->key_len
+                                + hdr->value_len);
+    if (copy > room->left - 2 * room->reserve) {
+        return 0;
+    }
+
+    key.mv_data = rk;
+    key.mv_size = kvs_store_rev_key(rk, k, klen, &hdr->version);
+
+    rc = kvs_store_record_put(st, txn, &key, hdr, w->path, value,
+                              MDB_NOOVERWRITE);
+    if (rc != 0) {
+        return rc == MDB_KEYEXIST ? 0 : rc;
+    }
+
+    room->left -= copy;
+
+    return kvs_store_history_trim(st, txn, k, klen, st->history, 1);
 }
 
 
@@ -847,8 +914,13 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     if (w->op == KVS_WRITE_REMOTE) {
         rc = kvs_store_apply_remote(st, txn, w, k, klen, have_old, &old,
                                     &new, now_ms, &value, &store);
-        if (rc != 0 || !store) {
+        if (rc != 0 || store == 0) {
             return rc;
+        }
+
+        if (store == KVS_STORE_EARLIER) {
+            return kvs_store_history_earlier(st, txn, w, k, klen, &new,
+                                             value, now_ms, room);
         }
 
     } else if (!kvs_store_apply_local(w, now_ms, have_old, &old, &new)) {
@@ -937,7 +1009,7 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
         }
     }
 
-    rc = kvs_store_record_put(st, txn, &key, &new, w->path, value);
+    rc = kvs_store_record_put(st, txn, &key, &new, w->path, value, 0);
     if (rc != 0) {
         return rc;
     }

@@ -182,7 +182,8 @@ int kvs_store_records(kvs_store_t *st, MDB_txn *txn, uint64_t *n);
 int kvs_store_history_trim(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
     size_t klen, size_t keep, size_t added);
 int kvs_store_record_put(kvs_store_t *st, MDB_txn *txn, MDB_val *key,
-    const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value);
+    const kvs_record_hdr_t *hdr, const char *path, const uint8_t *value,
+    unsigned flags);
 void kvs_store_member_encode(const kvs_member_t *m, uint8_t *out,
     size_t *len);
 int kvs_store_member_decode(kvs_member_t *m, const MDB_val *key,

@@ -307,7 +307,7 @@ kvs_store_expire_txn(kvs_store_t *st, MDB_txn *txn, void *data)
             memcpy(path, (uint8_t *) rval.mv_data + KVS_RECORD_HDR_SIZE,
                    hdr.key_len);
 
-            rc = kvs_store_record_put(st, txn, &rkey, &hdr, path, NULL);
+            rc = kvs_store_record_put(st, txn, &rkey, &hdr, path, NULL, 0);
             if (rc != 0) {
                 break;
             }

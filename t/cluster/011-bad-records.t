@@ -9,6 +9,7 @@ use strict;
 use warnings;
 use Test::More;
 use KVS::Node qw(seeds wait_for);
+use KVS::Record qw(record entry);
 use Time::HiRes qw(sleep time);
 
 my $secret = 'bad-records-cluster-secret-0123';
@@ -24,27 +25,6 @@ ok(wait_for(10, sub { !grep { (($_->request(GET => '/health'))[2] // '') !~ /"mo
    'three nodes know each other');
 
 my $now = int(time * 1000);
-
-# a record as kvs_record.c lays it out: 88 bytes of header, then the value
-sub record {
-    my (%o) = @_;
-    my $value = $o{value} // '';
-    return pack('C C v V Q< a16 Q< Q< a16 a16 V v v',
-                1, $o{flags} // 0, $o{permissions} // 0744,
-                $o{value_len} // length($value), $o{ts} // $now,
-                $o{uuid} // join('', map { chr(int rand 256) } 1 .. 16),
-                $o{created} // $now, $o{expires} // 0,
-                "\0" x 16, "\0" x 16, $o{raw_len} // length($value),
-                $o{key_len} // 0, 0)
-         . ($o{key} // '') . $value;
-}
-
-# one entry of an apply batch: namespace, path, record
-sub entry {
-    my ($path, $rec, $ns) = @_;
-    return pack('a v', $ns // 'd', length $path) . $path
-         . pack('V', length $rec) . $rec;
-}
 
 sub apply {
     my ($body) = @_;

@@ -2293,8 +2293,8 @@ kvs_test_conflict_add(char ns, const char *path, size_t len, void *data)
  */
 
 static int
-kvs_test_remote1(kvs_store_t *st, const char *path, const uint8_t *rec,
-    size_t len)
+kvs_test_remote_at(kvs_store_t *st, const char *path, const uint8_t *rec,
+    size_t len, uint64_t now)
 {
     char         err[KVS_STORE_ERRLEN];
     kvs_write_t  w;
@@ -2303,12 +2303,20 @@ kvs_test_remote1(kvs_store_t *st, const char *path, const uint8_t *rec,
     w.value = rec;
     w.value_len = len;
 
-    if (kvs_store_write(st, &w, 1, 1, err, sizeof(err)) != KVS_OK) {
+    if (kvs_store_write(st, &w, 1, now, err, sizeof(err)) != KVS_OK) {
         printf("# remote write of \"%s\": %s\n", path, err);
         return -100;
     }
 
     return w.rc;
+}
+
+
+static int
+kvs_test_remote1(kvs_store_t *st, const char *path, const uint8_t *rec,
+    size_t len)
+{
+    return kvs_test_remote_at(st, path, rec, len, 1);
 }
 
 
@@ -3255,6 +3263,75 @@ kvs_test_revisions(void)
     free(big);
 
     kvs_store_close(st);
+}
+
+
+/*
+ * A peer's version older than the one held, which this node never held,
+ * joins the key's history in its place by time (a push that came after a
+ * newer one); the same version sent again, a tombstone and a value already
+ * expired do not, nor does one older than every version kept.
+ */
+
+static void
+kvs_test_history_late(void)
+{
+    char              dir[PATH_MAX];
+    size_t            len;
+    uint8_t           rec[256];
+    kvs_store_t      *a, *b;
+    kvs_version_t     v[4];
+    kvs_test_hist_t   h;
+    kvs_record_hdr_t  hdr;
+    const char       *values[] = { "{\"v\":1}", "{\"v\":2}", "{\"v\":3}",
+                                   "{\"v\":0}" };
+
+    kvs_test_dir(dir, "late-a");
+    a = kvs_test_open(dir, 16 << 20);
+    kvs_test_dir(dir, "late-b");
+    b = kvs_test_open(dir, 16 << 20);
+
+    /* b: versions 1 and 3; a wrote version 2 between them */
+    kvs_test_put(b, "l/x", values[0], 1000, &v[0]);
+    kvs_test_put(a, "l/x", values[1], 2000, &v[1]);
+    kvs_test_put(b, "l/x", values[2], 3000, &v[2]);
+    len = kvs_test_record(a, "l/x", rec);
+
+    CHECK(kvs_test_remote1(b, "l/x", rec, len) == KVS_STALE,
+          "late: a peer's version older than the one held is stale");
+    CHECK(kvs_test_history(b, "l/x", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 2, v, values, 1),
+          "late: it is kept in history, before the version that was "
+          "newer and after the older one");
+    CHECK(kvs_test_remote1(b, "l/x", rec, len) == KVS_STALE
+          && kvs_test_history(b, "l/x", &h) == KVS_OK
+          && kvs_test_hist_is(&h, 2, v, values, 1),
+          "late: sent again, it is kept once");
+
+    /* a value that expired before it arrived held no value to list */
+    kvs_record_decode(&hdr, rec, len);
+    hdr.version.timestamp = 2500;
+    hdr.expires_at = 2600;
+    kvs_record_encode(&hdr, rec);
+    CHECK(kvs_test_remote_at(b, "l/x", rec, len, 3500) == KVS_STALE
+          && kvs_test_history(b, "l/x", &h) == KVS_OK && h.n == 2,
+          "late: a version past its expiry is not kept");
+
+    /* the store's history is 3: one older than those kept is trimmed */
+    kvs_test_put(b, "l/x", "{\"v\":4}", 4000, NULL);
+    kvs_test_put(b, "l/x", "{\"v\":5}", 5000, NULL);
+    CHECK(kvs_test_history(b, "l/x", &h) == KVS_OK && h.n == 3
+          && h.hdr[2].version.timestamp == 2000,
+          "late: three versions kept, the late one the oldest");
+    kvs_test_put(a, "l/y", values[3], 500, &v[3]);
+    len = kvs_test_record(a, "l/y", rec);
+    CHECK(kvs_test_remote1(b, "l/x", rec, len) == KVS_STALE
+          && kvs_test_history(b, "l/x", &h) == KVS_OK && h.n == 3
+          && h.hdr[2].version.timestamp == 2000,
+          "late: one older than the three kept is not kept");
+
+    kvs_store_close(a);
+    kvs_store_close(b);
 }
 
 
@@ -5785,6 +5862,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_conditions),
     KVS_TEST_CASE(kvs_test_owners),
     KVS_TEST_CASE(kvs_test_revisions),
+    KVS_TEST_CASE(kvs_test_history_late),
     KVS_TEST_CASE(kvs_test_revisions_apart),
     KVS_TEST_CASE(kvs_test_revisions_purge),
     KVS_TEST_CASE(kvs_test_revisions_setting),
