@@ -300,10 +300,10 @@ ngx_kvs_conflict_decide(void)
     int                  win;
     char                 err[KVS_STORE_ERRLEN];
     u_char               list[KVS_VOTE_VERSIONS * 80], *p;
-    size_t               i;
+    size_t               i, k, n;
     const char          *why;
     kvs_vote_t          *best;
-    kvs_write_t          w;
+    kvs_write_t          w[KVS_VOTE_VERSIONS];
     ngx_kvs_agent_t     *agent;
     ngx_kvs_conflict_t  *c;
 
@@ -328,16 +328,30 @@ ngx_kvs_conflict_decide(void)
         goto done;
     }
 
-    ngx_memzero(&w, sizeof(kvs_write_t));
-    w.op = KVS_WRITE_REMOTE;
-    w.resolved = 1;
-    w.ns = c->ns;
-    w.path = (const char *) c->path;
-    w.path_len = c->plen;
-    w.value = c->records[win].data;
-    w.value_len = c->records[win].len;
+    /* the winner, then the losers for history, where the nodes that held
+     * them keep them once the winner replaces them */
 
-    if (kvs_store_write(agent->store, &w, 1, ngx_http_kvs_now_ms(), err,
+    ngx_memzero(w, sizeof(w));
+    n = 0;
+
+    for (i = 0; i < c->tally.nversions; i++) {
+        if (i != (size_t) win && c->records[i].data == NULL) {
+            continue;
+        }
+
+        k = (i == (size_t) win) ? 0 : ++n;
+
+        w[k].op = KVS_WRITE_REMOTE;
+        w[k].resolved = (k == 0);
+        w[k].earlier = (k != 0);
+        w[k].ns = c->ns;
+        w[k].path = (const char *) c->path;
+        w[k].path_len = c->plen;
+        w[k].value = c->records[i].data;
+        w[k].value_len = c->records[i].len;
+    }
+
+    if (kvs_store_write(agent->store, w, n + 1, ngx_http_kvs_now_ms(), err,
                         sizeof(err))
         != KVS_OK)
     {
@@ -372,7 +386,7 @@ ngx_kvs_conflict_decide(void)
                                             - list), list,
                 best->votes, c->tally.voters, c->tally.nversions, why,
                 best->holder, (size_t) (p - list), list,
-                w.rc == KVS_OK ? "; this node now holds it" : "");
+                w[0].rc == KVS_OK ? "; this node now holds it" : "");
 
 done:
 

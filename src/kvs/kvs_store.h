@@ -114,6 +114,9 @@ typedef struct {
     uint16_t          permissions;
     unsigned          resolved:1;    /* REMOTE: the winner of a conflict,
                                         which replaces a tie */
+    unsigned          earlier:1;     /* REMOTE: a conflict's loser, kept
+                                        in history only (after its
+                                        winner, in the same batch) */
     size_t            nmembers;
     const kvs_audit_event_t *audit;  /* PUT, DELETE: the entry of the
                                         change, appended in its

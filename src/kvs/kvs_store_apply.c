@@ -680,9 +680,23 @@ kvs_store_apply_remote(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
                                &new->version))
     {
     case KVS_VERSION_NEWER:
+        if (w->earlier) {
+            /* its winner was not stored: nothing to keep it beside */
+            w->rc = KVS_STALE;
+            return 0;
+        }
+
         break;
 
     case KVS_VERSION_CONFLICT:
+        if (w->earlier) {
+            /* the loser of the tie, as the nodes that held it keep it */
+            w->rc = KVS_STALE;
+            w->version = old->version;
+            *store = KVS_STORE_EARLIER;
+            break;
+        }
+
         if (w->resolved) {
             break;
         }

@@ -6,6 +6,7 @@ use strict;
 use warnings;
 use Test::More;
 use KVS::Node qw(seeds wait_for);
+use KVS::Record qw(entry);
 use Time::HiRes qw(sleep time);
 
 my $secret = 'conflict-cluster-secret-01234';
@@ -16,19 +17,15 @@ my $timing = "gossip_interval_min: 0.2\ngossip_interval_max: 0.4\nsync_interval:
 
 sub signed { my $node = shift; $node->signed($secret, @_) }
 
-# a record as the store keeps it: the 88-byte header, then the value
 sub record {
     my ($ts, $uuid, $value) = @_;
-    my $hdr = pack('C C v V Q< a16 Q< Q< a16 a16 V v v', 1, 0, 0744,
-                   length $value, $ts, $uuid, $ts, 0, "\0" x 16, "\0" x 16,
-                   length $value, 0, 0);
-    return $hdr . $value;
+    return KVS::Record::record(ts => $ts, uuid => $uuid, value => $value,
+                               created => $ts);
 }
 
 sub apply {
     my ($node, $path, $rec) = @_;
-    my $batch = 'd' . pack('v', length $path) . $path . pack('V', length $rec) . $rec;
-    my ($st, $h, $b) = signed($node, 'POST', '/_cluster/apply', $batch);
+    my ($st, $h, $b) = signed($node, 'POST', '/_cluster/apply', entry($path, $rec));
     return $b;
 }
 
@@ -67,6 +64,11 @@ ok(wait_for(10, sub { (join '', map { $_->log_text } $n1, $n2, $n3)
    'a notice names the key, the versions and the reason');
 ok((join '', map { digest($_) } $n1, $n2, $n3) =~ /"conflicts_resolved":[1-9]/,
    'and the resolution is counted');
+sub revisions { ($_[0]->request(GET => "/kv/$_[1]?revisions"))[2] // '' }
+ok(wait_for(5, sub { my $r = revisions($n1, 'conflict/three');
+                     !grep { revisions($_, 'conflict/three') ne $r } $n2, $n3 }),
+   'the three nodes list the same revisions')
+    or diag join ' | ', map { revisions($_, 'conflict/three') } $n1, $n2, $n3;
 $_->stop for $n1, $n2, $n3;
 
 # --- two nodes: A and B: the node that joined first wins -------------------
@@ -90,5 +92,11 @@ ok(wait_for(15, sub { !grep { value($_, 'conflict/two') ne '{"version":"B"}' } $
 # the winner is written, the vote closed, then the notice logged
 ok(wait_for(5, sub { ($m1->log_text . $m2->log_text) =~ qr/resolved: version $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff wins with 1 of 2 votes among 2 versions, because the member that joined first holds it \(held by "d1"\); versions: $ts\/ffffffff-ffff-4fff-8fff-ffffffffffff \(1 vote\), $ts\/11111111-1111-4111-8111-111111111111 \(1 vote\)/ }),
    'saying so, with both versions and their votes');
+is(revisions($m1, 'conflict/two'),
+   qq([{"revision":1,"uuid":"ffffffff-ffff-4fff-8fff-ffffffffffff","timestamp":$ts},)
+   . qq({"revision":2,"uuid":"11111111-1111-4111-8111-111111111111","timestamp":$ts}]\n),
+   'the winner\'s node keeps the loser in history');
+is(revisions($m2, 'conflict/two'), revisions($m1, 'conflict/two'),
+   'as the node that held it does');
 $_->stop for $m1, $m2;
 done_testing;
