@@ -14,7 +14,16 @@
  * walk goes past the others as past dead records: they do not count
  * against ?limit, "next" is the last key shown, and a level shows only
  * when it holds a key the caller may read.  No page names another key.
+ *
+ * A walk passes at most NGX_HTTP_KVS_LIST_SCAN records (tombstones,
+ * expired records, earlier versions) on the event loop: past them the page
+ * ends early, even empty, and "next" is the last entry listed or the last
+ * dead record passed that the caller could read, so a prefix whose keys
+ * were deleted by the million costs each page about a millisecond until
+ * their tombstones are purged.
  */
+
+#define NGX_HTTP_KVS_LIST_SCAN  10000
 
 #include <ngx_config.h>
 #include <ngx_core.h>
@@ -47,6 +56,7 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
     u_char               *body, *p;
     ngx_str_t                 *k;
     ngx_uint_t                 i;
+    kvs_list_walk_t            walk;
     ngx_http_kvs_list_t        l;
     ngx_http_kvs_main_conf_t  *kmcf;
 
@@ -82,14 +92,23 @@ ngx_http_kvs_list(ngx_http_request_t *r, ngx_str_t *prefix,
         return rc;
     }
 
+    walk.may = kmcf->kc.auth_enabled ? ngx_http_kvs_list_may : NULL;
+    walk.scan = NGX_HTTP_KVS_LIST_SCAN;
+
     rc = kvs_store_list_may(ngx_http_kvs_store, KVS_NS_DATA,
                             (const char *) prefix->data, prefix->len,
                             (const char *) params->after.data,
                             params->after.len, params->recursive,
-                            params->limit, l.now,
-                            kmcf->kc.auth_enabled ? ngx_http_kvs_list_may
-                                                  : NULL,
+                            params->limit, l.now, &walk,
                             ngx_http_kvs_list_one, &l, &more);
+
+    /* a walk stopped by its bound goes on after the dead record it
+     * stopped at */
+
+    if (rc == KVS_OK && walk.resume) {
+        l.last.data = (u_char *) walk.resume;
+        l.last.len = walk.resume_len;
+    }
 
     body = NULL;
     p = NULL;

@@ -460,14 +460,27 @@ int kvs_store_list(kvs_store_t *st, char ns, const char *prefix,
     size_t plen, const char *after, size_t alen, int recursive,
     size_t limit, uint64_t now_ms, kvs_list_pt fn, void *data, int *more);
 
-/* The same, where may (given data) says of each live record whether the
+/* The same, where walk->may (given data) says of each record whether the
  * caller may see it: one it may not is walked past as a dead one is, so
  * it neither counts against limit, nor ends a page, nor makes a level
- * show (a level shows when a record under it may be seen). */
+ * show (a level shows when a record under it may be seen).  walk->scan
+ * (0: none) bounds the records a walk passes over: past it the walk stops
+ * at the last dead record the caller could see, *more is set and
+ * walk->resume names that record (into the read transaction), to go on
+ * from as after; otherwise walk->resume is NULL and the last entry listed
+ * is where the next page starts.  Not recursive, such an after may lie
+ * inside a level not listed yet, which then lists when a live record
+ * under it follows. */
 typedef int (*kvs_list_may_pt)(const kvs_record_hdr_t *hdr, void *data);
+typedef struct {
+    kvs_list_may_pt   may;
+    size_t            scan;
+    const char       *resume;
+    size_t            resume_len;
+} kvs_list_walk_t;
 int kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
     size_t plen, const char *after, size_t alen, int recursive,
-    size_t limit, uint64_t now_ms, kvs_list_may_pt may, kvs_list_pt fn,
+    size_t limit, uint64_t now_ms, kvs_list_walk_t *walk, kvs_list_pt fn,
     void *data, int *more);
 
 /* records in kv, tombstones included */

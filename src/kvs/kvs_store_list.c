@@ -83,8 +83,12 @@ kvs_store_entry_cmp(const void *one, const void *two)
 /*
  * The entry a record stands for in a listing: its path, or in a listing
  * that is not recursive the level under the prefix it lies in.  Returns 0
- * when it lists nothing (another prefix, not live, an earlier version).
+ * when it lists nothing (another prefix, an earlier version, or a record
+ * the caller may not see), KVS_LIST_PASSED for a dead record the caller
+ * could see (e its full path), a place a walk may stop at and go on from.
  */
+
+#define KVS_LIST_PASSED  2
 
 static int
 kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
@@ -112,13 +116,16 @@ kvs_store_list_entry(const MDB_val *key, const MDB_val *val,
     }
 
     if (e->len < plen || memcmp(e->path, prefix, plen) != 0
-        || !kvs_record_live(&hdr, now_ms)
         || (may != NULL && !may(&hdr, data)))
     {
         return 0;
     }
 
     e->is_prefix = 0;
+
+    if (!kvs_record_live(&hdr, now_ms)) {
+        return KVS_LIST_PASSED;
+    }
 
     if (!recursive) {
         slash = memchr(e->path + plen, '/', e->len - plen);
@@ -138,25 +145,35 @@ kvs_store_list(kvs_store_t *st, char ns, const char *prefix, size_t plen,
     const char *after, size_t alen, int recursive, size_t limit,
     uint64_t now_ms, kvs_list_pt fn, void *data, int *more)
 {
+    kvs_list_walk_t  walk;
+
+    walk.may = NULL;
+    walk.scan = 0;
+
     return kvs_store_list_may(st, ns, prefix, plen, after, alen, recursive,
-                              limit, now_ms, NULL, fn, data, more);
+                              limit, now_ms, &walk, fn, data, more);
 }
 
 
 int
 kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
     size_t plen, const char *after, size_t alen, int recursive, size_t limit,
-    uint64_t now_ms, kvs_list_may_pt may, kvs_list_pt fn, void *data,
+    uint64_t now_ms, kvs_list_walk_t *walk, kvs_list_pt fn, void *data,
     int *more)
 {
-    int                 rc, bad, stop;
-    size_t              n, i, cmp, nlist, cap;
+    int                 rc, bad, stop, got;
+    size_t              n, i, cmp, nlist, cap, scanned, level;
     uint8_t             block[1 + KVS_KEY_INLINE];
     MDB_val             key, val;
     MDB_cursor         *cur;
-    kvs_store_entry_t   e, last, *list, *es, *grown;
+    const char         *slash;
+    kvs_list_may_pt     may;
+    kvs_store_entry_t   e, last, passed, *list, *es, *grown;
 
     *more = 0;
+    may = walk->may;
+    walk->resume = NULL;
+    walk->resume_len = 0;
 
     if (alen > KVS_KEY_MAX) {
         return kvs_store_read_failed(st, "listing keys", EINVAL);
@@ -178,6 +195,26 @@ kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
 
     last.path = after;
     last.len = after ? alen : 0;
+
+    /*
+     * Not recursive, an after deeper than the prefix's level is where a
+     * walk stopped inside a level it had not listed yet (walk->resume): the
+     * level still lists when a record under it, past after, is live.
+     */
+
+    level = 0;
+
+    if (!recursive && after && alen > plen) {
+        slash = memchr(after + plen, '/', alen - plen);
+
+        if (slash && (size_t) (slash + 1 - after) < alen) {
+            level = slash + 1 - after;
+        }
+    }
+
+    passed.path = NULL;
+    passed.len = 0;
+    scanned = 0;
 
     if (after == NULL) {
         rc = kvs_store_list_seek(cur, &key, &val, ns, prefix, plen,
@@ -207,12 +244,38 @@ kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
             break;
         }
 
-        if (!kvs_store_list_entry(&key, &val, prefix, plen, recursive,
-                                  now_ms, may, data, &e, &bad))
+        /*
+         * The walk's bound: past walk->scan records it stops, at the last
+         * dead record the caller could see that it passed since the last
+         * entry listed, or else at that entry, and the page says more
+         * follow from there.  Records the caller may not see are no place
+         * to stop at: "next" would name them.
+         */
+
+        if (walk->scan && ++scanned > walk->scan && (passed.path || n))
         {
+            if (passed.path) {
+                walk->resume = passed.path;
+                walk->resume_len = passed.len;
+            }
+
+            *more = 1;
+            break;
+        }
+
+        got = kvs_store_list_entry(&key, &val, prefix, plen, recursive,
+                                   now_ms, may, data, &e, &bad);
+
+        if (got != 1) {
             if (bad) {
                 rc = MDB_CORRUPTED;
                 break;
+            }
+
+            if (got == KVS_LIST_PASSED && e.len <= KVS_KEY_INLINE
+                && (last.path == NULL || kvs_store_entry_cmp(&e, &last) > 0))
+            {
+                passed = e;
             }
 
             rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
@@ -238,7 +301,8 @@ kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
             {
                 if (kvs_store_list_entry(&key, &val, prefix, plen,
                                          recursive, now_ms, may, data, &e,
-                                         &bad))
+                                         &bad)
+                    == 1)
                 {
                     if (nlist == cap) {
                         cap = cap ? 2 * cap : 64;
@@ -271,9 +335,13 @@ kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
         for (i = 0; i < nlist; i++) {
 
             /* listed already (a level's keys, one after another), or not
-             * after the page's "after" */
+             * after the page's "after"; but the level a walk stopped in */
 
-            if (last.path && kvs_store_entry_cmp(&list[i], &last) <= 0) {
+            if (last.path && kvs_store_entry_cmp(&list[i], &last) <= 0
+                && !(level && n == 0 && list[i].is_prefix
+                     && list[i].len == level
+                     && memcmp(list[i].path, after, level) == 0))
+            {
                 continue;
             }
 
@@ -292,6 +360,7 @@ kvs_store_list_may(kvs_store_t *st, char ns, const char *prefix,
 
             n++;
             last = list[i];
+            passed.path = NULL;
         }
 
         if (stop || list != &e) {

@@ -4652,6 +4652,159 @@ kvs_test_pages(kvs_store_t *st, const char *prefix, int recursive,
 }
 
 
+/*
+ * The walk's bound (kvs_list_walk_t.scan): past it a page ends early at the
+ * last dead record passed that the caller could see, or at the last entry
+ * listed, never at a record the caller may not see; paging from where each
+ * page says lists every live key once, and a level stopped in lists when a
+ * live key under it follows.  may here refuses what was written at 3000.
+ */
+
+typedef struct {
+    kvs_test_list_t   l;
+    char              resume[KVS_KEY_MAX + 1];
+} kvs_test_walk_t;
+
+
+static int
+kvs_test_may_not_3000(const kvs_record_hdr_t *hdr, void *data)
+{
+    (void) data;
+
+    return hdr->created_at != 3000;
+}
+
+
+static const char *
+kvs_test_walk_pages(kvs_store_t *st, const char *prefix, int recursive,
+    size_t scan, char *out, size_t size, size_t *pages, char *nexts,
+    size_t nsize)
+{
+    int               rc;
+    char              err[KVS_STORE_ERRLEN], after[KVS_KEY_MAX + 1];
+    size_t            len, nlen;
+    kvs_list_walk_t   walk;
+    kvs_test_list_t   l;
+
+    len = 0;
+    nlen = 0;
+    out[0] = '\0';
+    nexts[0] = '\0';
+
+    for (*pages = 0; *pages < 64; (*pages)++) {
+        memset(&l, 0, sizeof(l));
+        walk.may = kvs_test_may_not_3000;
+        walk.scan = scan;
+
+        if (kvs_store_read_begin(st, err, sizeof(err)) != KVS_OK) {
+            return "(no read)";
+        }
+
+        rc = kvs_store_list_may(st, KVS_NS_DATA, prefix, strlen(prefix),
+                                *pages ? after : NULL,
+                                *pages ? strlen(after) : 0, recursive, 100,
+                                9000, &walk, kvs_test_list_add, &l, &l.more);
+
+        if (rc == KVS_OK && walk.resume) {
+            memcpy(l.last, walk.resume, walk.resume_len);
+            l.last[walk.resume_len] = '\0';
+        }
+
+        kvs_store_read_end(st);
+
+        if (rc != KVS_OK || len + l.len + 2 > size
+            || nlen + strlen(l.last) + 2 > nsize)
+        {
+            return "(list failed)";
+        }
+
+        if (len && l.len) {
+            out[len++] = ' ';
+        }
+
+        memcpy(out + len, l.out, l.len + 1);
+        len += l.len;
+
+        if (l.more == 0) {
+            (*pages)++;
+            return out;
+        }
+
+        if (nlen) {
+            nexts[nlen++] = ' ';
+        }
+
+        nlen += sprintf(nexts + nlen, "%s", l.last);
+        strcpy(after, l.last);
+    }
+
+    return "(no last page)";
+}
+
+
+static void
+kvs_test_listing_bound(void)
+{
+    int           ok;
+    char          dir[PATH_MAX], path[64], all[1024], nexts[4096];
+    size_t        i, pages;
+    kvs_store_t  *st;
+
+    kvs_test_dir(dir, "list-bound");
+    st = kvs_test_open(dir, KVS_TEST_MAP);
+
+    ok = 1;
+
+    /* b/a, 20 tombstones, 20 the caller may not see, 20 tombstones, b/z */
+
+    ok &= kvs_test_put(st, "b/a", "1", 1000, NULL) == KVS_OK;
+
+    for (i = 0; i < 60; i++) {
+        snprintf(path, sizeof(path), "b/k%02zu", i);
+        ok &= kvs_test_put(st, path, "1", i / 20 == 1 ? 3000 : 1000, NULL)
+              == KVS_OK;
+        ok &= kvs_test_del(st, path, 4000, NULL) == KVS_OK;
+    }
+
+    ok &= kvs_test_put(st, "b/z", "1", 1000, NULL) == KVS_OK;
+
+    /* a level whose first 30 keys are dead, then a live one */
+
+    for (i = 0; i < 30; i++) {
+        snprintf(path, sizeof(path), "b/l/%02zu", i);
+        ok &= kvs_test_put(st, path, "1", 1000, NULL) == KVS_OK;
+        ok &= kvs_test_del(st, path, 4000, NULL) == KVS_OK;
+    }
+
+    ok &= kvs_test_put(st, "b/l/zz", "1", 1000, NULL) == KVS_OK;
+
+    CHECK(ok, "bound: the keys are written");
+
+    kvs_test_str(kvs_test_walk_pages(st, "b/", 1, 0, all, sizeof(all),
+                                     &pages, nexts, sizeof(nexts)),
+                 "b/a b/l/zz b/z", "bound: none: every live key at once");
+    CHECK(pages == 1, "bound: none: one page");
+
+    kvs_test_str(kvs_test_walk_pages(st, "b/", 1, 5, all, sizeof(all),
+                                     &pages, nexts, sizeof(nexts)),
+                 "b/a b/l/zz b/z", "bound: 5: every live key once");
+    CHECK(pages > 10, "bound: 5: over many pages");
+    CHECK(strstr(nexts, "b/k2") == NULL && strstr(nexts, "b/k00") == NULL,
+          "bound: no page stops at a record the caller may not see, nor "
+          "before the first it passed");
+    CHECK(strstr(nexts, "b/k1") != NULL && strstr(nexts, "b/k4") != NULL,
+          "bound: the pages stop at the dead records the caller could see");
+
+    kvs_test_str(kvs_test_walk_pages(st, "b/", 0, 5, all, sizeof(all),
+                                     &pages, nexts, sizeof(nexts)),
+                 "b/a b/l/+ b/z", "bound: 5, not recursive: each level once");
+    CHECK(strstr(nexts, "b/l/1") != NULL,
+          "bound: a page stops inside a level it has not listed yet");
+
+    kvs_store_close(st);
+}
+
+
 static void
 kvs_test_listing(void)
 {
@@ -5876,6 +6029,7 @@ static const kvs_test_case_t  kvs_test_cases[] = {
     KVS_TEST_CASE(kvs_test_sweep_purge),
     KVS_TEST_CASE(kvs_test_compressed),
     KVS_TEST_CASE(kvs_test_listing),
+    KVS_TEST_CASE(kvs_test_listing_bound),
     KVS_TEST_CASE(kvs_test_listing_long),
     KVS_TEST_CASE(kvs_test_feed_history),
     KVS_TEST_CASE(kvs_test_full_reserve),
