@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
@@ -389,6 +390,10 @@ failed:
 }
 
 
+static int kvs_store_tail_free(MDB_env *env, size_t first, size_t last);
+static int kvs_store_tail_walk(const char *dir, size_t first, size_t last);
+
+
 int
 kvs_store_env_size(MDB_env *env, uint64_t *size, uint64_t *need)
 {
@@ -421,7 +426,140 @@ kvs_store_env_size(MDB_env *env, uint64_t *size, uint64_t *need)
     *size = (uint64_t) sb.st_size;
     *need = ((uint64_t) info.me_last_pgno + 1) * ms.ms_psize;
 
+    /* the pages past the end may be free ones LMDB never wrote */
+
+    if (*size < *need
+        && kvs_store_tail_free(env, *size / ms.ms_psize, info.me_last_pgno))
+    {
+        *need = *size / ms.ms_psize * ms.ms_psize;
+    }
+
     return 0;
+}
+
+
+/*
+ * Whether the pages first to last are all on LMDB's freelist.  A commit
+ * that takes pages from the end of the file and frees them again (a large
+ * value written and deleted in one group commit) leaves them unwritten past
+ * the file's end while its meta page counts them (me_last_pgno): the file
+ * is whole, and LMDB never reads a free page.  The freelist itself may lie
+ * past the end of a file truly cut short, where reading it faults, so it is
+ * read by a child process, on an environment of its own, without LMDB's
+ * lock file: a fault, or any page not free, says no.
+ */
+
+#define KVS_STORE_TAIL_MAX  (1 << 24)
+
+static int
+kvs_store_tail_free(MDB_env *env, size_t first, size_t last)
+{
+    int          fds[2];
+    char         ok;
+    pid_t        pid;
+    ssize_t      n;
+    const char  *dir;
+
+    if (first > last || last - first >= KVS_STORE_TAIL_MAX
+        || mdb_env_get_path(env, &dir) != 0 || pipe(fds) == -1)
+    {
+        return 0;
+    }
+
+    /*
+     * The child says its answer through a pipe, not its exit status:
+     * nginx's SIGCHLD handler, run by whatever thread takes the signal,
+     * reaps every child of the process; a child that faults says nothing.
+     */
+
+    pid = fork();
+
+    if (pid == 0) {
+        close(fds[0]);
+        ok = kvs_store_tail_walk(dir, first, last) == 0;
+        _exit(write(fds[1], &ok, 1) == 1 ? 0 : 1);
+    }
+
+    close(fds[1]);
+    ok = 0;
+
+    if (pid != -1) {
+        do {
+            n = read(fds[0], &ok, 1);
+        } while (n == -1 && errno == EINTR);
+
+        if (n != 1) {
+            ok = 0;
+        }
+
+        (void) waitpid(pid, NULL, 0);
+    }
+
+    close(fds[0]);
+
+    return ok;
+}
+
+
+/* the child's walk of the freelist: 0 when every page is on it */
+
+static int
+kvs_store_tail_walk(const char *dir, size_t first, size_t last)
+{
+    int          rc;
+    size_t       i, n, *ids, left;
+    uint8_t     *seen;
+    MDB_env     *env;
+    MDB_txn     *txn;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    seen = calloc(1, (last - first) / 8 + 1);
+    if (seen == NULL) {
+        return 1;
+    }
+
+    left = last - first + 1;
+
+    if (mdb_env_create(&env) != 0) {
+        return 1;
+    }
+
+    rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+
+    if (rc == 0) {
+        rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+    }
+
+    /* FREE_DBI, LMDB's database 0: a transaction's id, then the pages it
+     * freed as an IDL, their count first */
+
+    if (rc == 0) {
+        rc = mdb_cursor_open(txn, 0, &cur);
+    }
+
+    while (rc == 0 && left
+           && (rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0)
+    {
+        ids = val.mv_data;
+
+        if (val.mv_size < sizeof(size_t) || val.mv_size % sizeof(size_t)
+            || ids[0] != val.mv_size / sizeof(size_t) - 1)
+        {
+            return 1;
+        }
+
+        for (n = ids[0], i = 1; i <= n; i++) {
+            if (ids[i] >= first && ids[i] <= last
+                && !(seen[(ids[i] - first) / 8] & (1 << (ids[i] - first) % 8)))
+            {
+                seen[(ids[i] - first) / 8] |= 1 << (ids[i] - first) % 8;
+                left--;
+            }
+        }
+    }
+
+    return left != 0;
 }
 
 

@@ -158,8 +158,10 @@ void kvs_store_close(kvs_store_t *st);
  * maps the file and reads a page past its end as a fault (SIGBUS), not an
  * error, so a file shorter than that (truncated, copied in part) must be
  * refused before a transaction reads it: kvs_store_open() and
- * kvs_store_check() do, and kvs-restore of what it restores.  0, or
- * LMDB's error or an errno when LMDB cannot say.
+ * kvs_store_check() do, and kvs-restore of what it restores.  Pages past
+ * the end that are all free (LMDB took them and freed them again in one
+ * commit, and never wrote them) need no bytes: *need is then the file's
+ * whole pages.  0, or LMDB's error or an errno when LMDB cannot say.
  */
 struct MDB_env;
 int kvs_store_env_size(struct MDB_env *env, uint64_t *size, uint64_t *need);
