@@ -451,6 +451,10 @@ ngx_int_t ngx_http_kvs_pool_watch(kvs_pool_t *pool, ngx_connection_t *c,
 ngx_int_t ngx_http_kvs_kdf_post(ngx_http_kvs_kdf_task_t *task);
 void ngx_http_kvs_kdf_exit_process(ngx_cycle_t *cycle);
 
+/* the lock of what ngx_http_kvs_shared_t shares (audit folds, backups) */
+void ngx_http_kvs_shared_lock(ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_shared_unlock(ngx_http_kvs_main_conf_t *kmcf);
+
 ngx_int_t ngx_http_kvs_metrics_conf(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);
 ngx_int_t ngx_http_kvs_metrics_postconfiguration(ngx_conf_t *cf,
@@ -459,8 +463,6 @@ char *ngx_http_kvs_metrics(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 void ngx_http_kvs_metrics_init_process(ngx_cycle_t *cycle);
 /* the content handler of a kvs_metrics location */
 ngx_int_t ngx_http_kvs_metrics_handler(ngx_http_request_t *r);
-void ngx_http_kvs_shared_lock(ngx_http_kvs_main_conf_t *kmcf);
-void ngx_http_kvs_shared_unlock(ngx_http_kvs_main_conf_t *kmcf);
 ngx_uint_t ngx_http_kvs_metrics_peer(const char *node_id);
 
 
