@@ -36,9 +36,10 @@ DEB_BUILD  := nginx nginx-dev liblmdb-dev libyaml-dev libcjson-dev libssl-dev \
               libzstd-dev gcc make
 # util-linux and mount: unshare -m and mount, for the suites that run nginx
 # in a mount namespace of its own (a tmpfs data_dir, a hosts file of the
-# test's); openssl: KVS::PKI's certificates; zstd: the backup suites
+# test's); openssl: KVS::PKI's certificates; zstd: the backup suites; gdb:
+# t/042, which kills a worker at a chosen instruction
 DEB_TEST   := libtest-base-perl curl perl lmdb-utils libio-socket-ssl-perl \
-              openssl util-linux mount zstd
+              openssl util-linux mount zstd gdb
 DEB_BENCH  := wrk etcd-server redis-server redis-tools
 
 CFLAGS_KVS := -std=gnu11 -g -O2 -Wall -Wextra -Werror -fPIC $(SAN_FLAGS)

@@ -412,7 +412,7 @@ ngx_http_kvs_audit_refused(ngx_http_request_t *r, kvs_audit_kind_e kind,
     old = 0;
     fresh = 0;
 
-    ngx_spinlock(&sh->audit_lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(kmcf);
 
     if (slot->hash == hash && now < slot->start + window) {
         slot->count++;
@@ -450,7 +450,7 @@ ngx_http_kvs_audit_refused(ngx_http_request_t *r, kvs_audit_kind_e kind,
         fresh = 1;
     }
 
-    ngx_unlock(&sh->audit_lock);
+    ngx_http_kvs_shared_unlock(kmcf);
 
     if (old) {
         ngx_http_kvs_audit_fold_event(&prev);
@@ -527,7 +527,7 @@ ngx_http_kvs_audit_flush(ngx_cycle_t *cycle, ngx_uint_t all)
     for (i = 0; i < NGX_HTTP_KVS_AUDIT_FOLD_SLOTS; /* void */ ) {
         n = 0;
 
-        ngx_spinlock(&sh->audit_lock, ngx_pid, 1024);
+        ngx_http_kvs_shared_lock(kmcf);
 
         for ( /* void */ ;
              i < NGX_HTTP_KVS_AUDIT_FOLD_SLOTS && n < NGX_HTTP_KVS_AUDIT_FLUSH;
@@ -543,7 +543,7 @@ ngx_http_kvs_audit_flush(ngx_cycle_t *cycle, ngx_uint_t all)
             }
         }
 
-        ngx_unlock(&sh->audit_lock);
+        ngx_http_kvs_shared_unlock(kmcf);
 
         if (n == 0) {
             continue;

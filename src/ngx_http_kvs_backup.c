@@ -316,16 +316,18 @@ static ngx_int_t
 ngx_http_kvs_backup_post(ngx_http_request_t *r,
     ngx_http_kvs_backup_state_t *bs)
 {
-    u_char               *body, *p;
-    uint64_t              now;
-    ngx_uint_t            busy;
-    ngx_http_kvs_ctx_t   *ctx;
-    u_char                file[KVS_BACKUP_NAME_MAX];
+    u_char                    *body, *p;
+    uint64_t                   now;
+    ngx_uint_t                 busy;
+    ngx_http_kvs_ctx_t        *ctx;
+    ngx_http_kvs_main_conf_t  *kmcf;
+    u_char                     file[KVS_BACKUP_NAME_MAX];
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_kvs_module);
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
     now = ngx_http_kvs_now_ms();
 
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(kmcf);
 
     busy = bs->running ? 2 : bs->pending ? 1 : 0;
 
@@ -350,7 +352,7 @@ ngx_http_kvs_backup_post(ngx_http_request_t *r,
         ngx_cpystrn(file, bs->file, sizeof(file));
     }
 
-    ngx_unlock(&bs->lock);
+    ngx_http_kvs_shared_unlock(kmcf);
 
     if (busy == 2) {
         ngx_kvs_debug(r->connection->log, "kvs backup: \"%s\" runs, 409",
@@ -402,7 +404,7 @@ ngx_http_kvs_backup_status(ngx_http_request_t *r,
 
     kmcf = ngx_http_get_module_main_conf(r, ngx_http_kvs_module);
 
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(kmcf);
 
     pending = bs->pending;
     running = bs->running;
@@ -410,7 +412,7 @@ ngx_http_kvs_backup_status(ngx_http_request_t *r,
     started_at = bs->started_at;
     ngx_cpystrn(file, bs->file, sizeof(file));
 
-    ngx_unlock(&bs->lock);
+    ngx_http_kvs_shared_unlock(kmcf);
 
     status = ngx_http_kvs_read_begin(r);
     if (status != NGX_OK) {

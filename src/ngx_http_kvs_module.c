@@ -381,6 +381,31 @@ ngx_http_kvs_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 }
 
 
+/*
+ * The lock of what the module's zone shares between processes (the audit
+ * log's folded events, the backups' state): the zone's own slab mutex,
+ * held for a few instructions and never around an allocation in the zone.
+ * A process killed while it holds it (kill -9, a crash) leaves it to
+ * nginx's master, which frees it as it reaps the process and logs
+ * "shared memory zone "kvs" was locked by <pid>" at alert; a lock of the
+ * module's own would stay held, and every worker and the agent that next
+ * took it would spin for good.
+ */
+
+void
+ngx_http_kvs_shared_lock(ngx_http_kvs_main_conf_t *kmcf)
+{
+    ngx_shmtx_lock(&((ngx_slab_pool_t *) kmcf->shm->shm.addr)->mutex);
+}
+
+
+void
+ngx_http_kvs_shared_unlock(ngx_http_kvs_main_conf_t *kmcf)
+{
+    ngx_shmtx_unlock(&((ngx_slab_pool_t *) kmcf->shm->shm.addr)->mutex);
+}
+
+
 /* a file of the YAML, relative to nginx's prefix as data_dir is */
 
 static ngx_int_t

@@ -59,12 +59,11 @@ typedef struct {
 
 /*
  * The backups' state that the agent and the workers share
- * (ngx_kvs_backup.c), under the spinlock lock: what /api/backup/status
+ * (ngx_kvs_backup.c), under ngx_http_kvs_shared_lock(): what /api/backup/status
  * says of the moment, and a POST's request for the agent.  The last
  * backup's outcome is in meta, where it survives a restart.
  */
 typedef struct {
-    ngx_atomic_t           lock;
     ngx_pid_t              owner;         /* the agent that starts them: the
                                              newest, not one quitting */
     ngx_uint_t             pending;       /* POST /api/backup asked */
@@ -85,8 +84,7 @@ typedef struct {
     ngx_http_kvs_refusal_t refusals[NGX_HTTP_KVS_REFUSAL_SLOTS];
     /* when a peer's other auth settings were last logged */
     ngx_http_kvs_refusal_t auth[NGX_HTTP_KVS_REFUSAL_SLOTS];
-    /* folded audit events, under the spinlock audit_lock */
-    ngx_atomic_t           audit_lock;
+    /* folded audit events, under ngx_http_kvs_shared_lock() */
     ngx_http_kvs_audit_fold_t audit_fold[NGX_HTTP_KVS_AUDIT_FOLD_SLOTS];
     ngx_http_kvs_backup_state_t backup;
 } ngx_http_kvs_shared_t;
@@ -452,6 +450,10 @@ ngx_int_t ngx_http_kvs_pool_watch(kvs_pool_t *pool, ngx_connection_t *c,
     ngx_log_t *log);
 ngx_int_t ngx_http_kvs_kdf_post(ngx_http_kvs_kdf_task_t *task);
 void ngx_http_kvs_kdf_exit_process(ngx_cycle_t *cycle);
+
+/* the lock of what ngx_http_kvs_shared_t shares (audit folds, backups) */
+void ngx_http_kvs_shared_lock(ngx_http_kvs_main_conf_t *kmcf);
+void ngx_http_kvs_shared_unlock(ngx_http_kvs_main_conf_t *kmcf);
 
 ngx_int_t ngx_http_kvs_metrics_conf(ngx_conf_t *cf,
     ngx_http_kvs_main_conf_t *kmcf);

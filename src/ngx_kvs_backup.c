@@ -128,7 +128,7 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
 
     next = ngx_kvs_backup_next(&agent->kmcf->kc, now);
 
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(agent->kmcf);
 
     /* a backup that fell due before the agent before this one ticked onto
      * it (a reload sent as the minute turns) is due still, if backups
@@ -142,7 +142,7 @@ ngx_kvs_backup_init(ngx_kvs_agent_t *agent)
     bs->running = 0;
     bs->next_run = next;
 
-    ngx_unlock(&bs->lock);
+    ngx_http_kvs_shared_unlock(agent->kmcf);
 
     ngx_add_timer(&b->timer, NGX_KVS_BACKUP_TICK);
 
@@ -217,7 +217,7 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
 
     /* from pending to running at once: a POST never sees neither */
 
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(b->agent->kmcf);
 
     asked = bs->pending;
     start = bs->owner == ngx_pid
@@ -253,7 +253,7 @@ ngx_kvs_backup_tick(ngx_event_t *ev)
         }
     }
 
-    ngx_unlock(&bs->lock);
+    ngx_http_kvs_shared_unlock(b->agent->kmcf);
 
     ngx_kvs_debug(ev->log, "kvs backup: %s",
                   !start ? "none due, or another agent's"
@@ -349,14 +349,14 @@ ngx_kvs_backup_finish(ngx_kvs_backup_t *b)
     /* an agent that a reload replaced meanwhile leaves the state, and
      * the schedule of the new configuration, to the new one */
 
-    ngx_spinlock(&bs->lock, ngx_pid, 1024);
+    ngx_http_kvs_shared_lock(b->agent->kmcf);
 
     if (bs->owner == ngx_pid) {
         bs->running = 0;
         bs->next_run = ngx_kvs_backup_next(&b->agent->kmcf->kc, now);
     }
 
-    ngx_unlock(&bs->lock);
+    ngx_http_kvs_shared_unlock(b->agent->kmcf);
 }
 
 
