@@ -632,6 +632,16 @@ ngx_http_kvs_data_written(ngx_http_request_t *r, ngx_http_kvs_ctx_t *ctx)
                                     "If-Match names", &ctx->key);
     }
 
+    if (ctx->write.rc == KVS_CROWDED) {
+        return ngx_http_kvs_error(r, NGX_HTTP_CONFLICT,
+                                  "key \"%V\" not created: %d keys share "
+                                  "its first 448 bytes, the most that may "
+                                  "(keys longer than that are listed in "
+                                  "digest order, so a listing reads all of "
+                                  "them at once)", &ctx->key,
+                                  KVS_STORE_BLOCK_MAX);
+    }
+
     if (ctx->write.op == KVS_WRITE_DELETE) {
         return ngx_http_kvs_send(r, NGX_HTTP_NO_CONTENT, NULL, 0);
     }

@@ -83,6 +83,32 @@ listed_once($seen, ["long/$L/", 'long/zz'],
 listed_once($seen, [@long, 'long/zz'],
             'a short prefix pages through the long keys, each once');
 
+# a block of long keys sharing their first 448 bytes holds at most 1,000:
+# a listing reads a block whole to order it, so a client PUT may not make
+# one larger (written in parallel by curl: 1,000 PUTs, one connection each)
+my $B = 'blk/' . ('B' x 444);
+my $base = 'http://127.0.0.1:' . $node->port;
+my $out = `curl -sS --no-progress-meter -Z --parallel-max 16 -o /dev/null -w '%{http_code}\\n' -X PUT -d 1 '$base/kv/$B/k[000-999]' 2>/dev/null`;
+my %st;
+$st{$_}++ for split /\n/, $out;
+is_deeply(\%st, { 200 => 1000 }, '1,000 keys sharing their first 448 bytes written');
+my ($st, $h, $b) = $node->request(PUT => "/kv/$B/k1000", body => '1');
+is($st, 409, 'a 1,001st is refused with a 409');
+is($b, qq({"error":"key \\"$B/k1000\\" not created: 1000 keys share its first 448 bytes, the most that may (keys longer than that are listed in digest order, so a listing reads all of them at once)"}\n),
+   'saying why');
+($st) = $node->request(GET => "/kv/$B/k1000");
+is($st, 404, 'and it was not written');
+($st) = $node->request(PUT => "/kv/$B/k500", body => '2');
+is($st, 200, 'a key of the block is still overwritten');
+($st) = $node->request(DELETE => "/kv/$B/k501");
+is($st, 204, 'and deleted');
+($st) = $node->request(PUT => "/kv/$B/k501", body => '3');
+is($st, 200, 'and written again: its tombstone held its place');
+($st) = $node->request(PUT => "/kv/blk/${\ ('C' x 444)}/k0", body => '1');
+is($st, 200, 'a long key of another block is taken');
+my $page = page("/kv/$B/?limit=2");
+is(ref $page ? scalar @{ $page->{keys} } : $page, 2, 'the block lists');
+
 unlike($node->log_text, qr/\[(alert|crit|emerg|error)\]/, 'no errors in the log');
 $node->stop;
 done_testing;

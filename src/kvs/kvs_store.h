@@ -40,6 +40,16 @@
 #define KVS_CONFLICT        3       /* same timestamp, another uuid */
 #define KVS_INVALID         4       /* not a record this build reads */
 #define KVS_PRECONDITION    5       /* a condition of a local write failed */
+#define KVS_CROWDED         6       /* a new long key whose first 448 bytes
+                                       KVS_STORE_BLOCK_MAX keys share */
+
+/*
+ * Paths longer than 448 bytes that share their first 448 are keyed by a
+ * digest after them, so they sort in digest order and a listing reads all
+ * of them at once to order them: a client PUT may not make such a block
+ * hold more than this many keys (a peer's record is always taken).
+ */
+#define KVS_STORE_BLOCK_MAX  1000
 
 
 typedef struct kvs_store_s  kvs_store_t;

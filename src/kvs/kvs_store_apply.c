@@ -70,6 +70,8 @@ static int kvs_store_commit_writes(kvs_store_t *st, MDB_txn *txn,
 static int kvs_store_release(kvs_store_t *st);
 static size_t kvs_store_reserve(size_t map_size);
 static int64_t kvs_store_in_map(kvs_store_t *st, size_t bytes);
+static int kvs_store_block_room(kvs_store_t *st, MDB_txn *txn,
+    const uint8_t *k, kvs_write_t *w);
 static int kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room);
 static int kvs_store_members_apply(kvs_store_t *st, MDB_txn *txn,
@@ -875,6 +877,58 @@ kvs_store_apply_local(kvs_write_t *w, uint64_t now_ms, int have_old,
 }
 
 
+/*
+ * A new key of a long path joins the block of those sharing its first 448
+ * bytes only while the block holds fewer than KVS_STORE_BLOCK_MAX keys
+ * (records, tombstones included; not their earlier versions, whose keys
+ * are longer).
+ */
+
+static int
+kvs_store_block_room(kvs_store_t *st, MDB_txn *txn, const uint8_t *k,
+    kvs_write_t *w)
+{
+    int          rc;
+    size_t       n;
+    MDB_val      key, val;
+    MDB_cursor  *cur;
+
+    rc = mdb_cursor_open(txn, st->kv, &cur);
+    if (rc != 0) {
+        return rc;
+    }
+
+    key.mv_data = (void *) k;
+    key.mv_size = 1 + KVS_KEY_INLINE;
+    n = 0;
+
+    rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+
+    while (rc == 0 && n < KVS_STORE_BLOCK_MAX
+           && key.mv_size >= 1 + KVS_KEY_INLINE
+           && memcmp(key.mv_data, k, 1 + KVS_KEY_INLINE) == 0)
+    {
+        if (key.mv_size == KVS_STORE_KEY_MAX) {
+            n++;
+        }
+
+        rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT);
+    }
+
+    mdb_cursor_close(cur);
+
+    if (rc != 0 && rc != MDB_NOTFOUND) {
+        return rc;
+    }
+
+    if (n >= KVS_STORE_BLOCK_MAX) {
+        w->rc = KVS_CROWDED;
+    }
+
+    return 0;
+}
+
+
 static int
 kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
     uint64_t now_ms, uint64_t *seq, kvs_store_room_t *room)
@@ -939,6 +993,14 @@ kvs_store_apply(kvs_store_t *st, MDB_txn *txn, kvs_write_t *w,
 
     } else if (!kvs_store_apply_local(w, now_ms, have_old, &old, &new)) {
         return 0;
+
+    } else if (w->op == KVS_WRITE_PUT && !have_old
+               && klen == KVS_STORE_KEY_MAX)
+    {
+        rc = kvs_store_block_room(st, txn, k, w);
+        if (rc != 0 || w->rc == KVS_CROWDED) {
+            return rc;
+        }
     }
 
     if (w->path_len > KVS_KEY_INLINE) {
