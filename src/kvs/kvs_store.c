@@ -520,6 +520,8 @@ kvs_store_tail_walk(const char *dir, size_t first, size_t last)
     }
 
     left = last - first + 1;
+    txn = NULL;
+    cur = NULL;
 
     if (mdb_env_create(&env) != 0) {
         return 1;
