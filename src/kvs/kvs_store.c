@@ -21,12 +21,13 @@
 #include <limits.h>
 #include <stddef.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/wait.h>
 #include <unistd.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
@@ -391,7 +392,7 @@ failed:
 
 
 static int kvs_store_tail_free(MDB_env *env, size_t first, size_t last);
-static int kvs_store_tail_walk(const char *dir, size_t first, size_t last);
+static void kvs_store_tail_fault(int signo);
 
 
 int
@@ -443,125 +444,133 @@ kvs_store_env_size(MDB_env *env, uint64_t *size, uint64_t *need)
  * that takes pages from the end of the file and frees them again (a large
  * value written and deleted in one group commit) leaves them unwritten past
  * the file's end while its meta page counts them (me_last_pgno): the file
- * is whole, and LMDB never reads a free page.  The freelist itself may lie
- * past the end of a file truly cut short, where reading it faults, so it is
- * read by a child process, on an environment of its own, without LMDB's
- * lock file: a fault, or any page not free, says no.
+ * is whole, and LMDB never reads a free page.  The freelist is read in a
+ * read transaction of env, a snapshot whatever other processes write; it
+ * may lie past the end of a file truly cut short, where reading it faults,
+ * so a SIGBUS while it is read jumps out of the walk, and says no.
  */
 
 #define KVS_STORE_TAIL_MAX  (1 << 24)
 
-static int
-kvs_store_tail_free(MDB_env *env, size_t first, size_t last)
+static __thread sigjmp_buf  *kvs_store_tail_jmp;
+
+
+static void
+kvs_store_tail_fault(int signo)
 {
-    int          fds[2];
-    char         ok;
-    pid_t        pid;
-    ssize_t      n;
-    const char  *dir;
-
-    if (first > last || last - first >= KVS_STORE_TAIL_MAX
-        || mdb_env_get_path(env, &dir) != 0 || pipe(fds) == -1)
-    {
-        return 0;
+    if (kvs_store_tail_jmp != NULL) {
+        siglongjmp(*kvs_store_tail_jmp, 1);
     }
 
-    /*
-     * The child says its answer through a pipe, not its exit status:
-     * nginx's SIGCHLD handler, run by whatever thread takes the signal,
-     * reaps every child of the process; a child that faults says nothing.
-     */
-
-    pid = fork();
-
-    if (pid == 0) {
-        close(fds[0]);
-        ok = kvs_store_tail_walk(dir, first, last) == 0;
-        _exit(write(fds[1], &ok, 1) == 1 ? 0 : 1);
-    }
-
-    close(fds[1]);
-    ok = 0;
-
-    if (pid != -1) {
-        do {
-            n = read(fds[0], &ok, 1);
-        } while (n == -1 && errno == EINTR);
-
-        if (n != 1) {
-            ok = 0;
-        }
-
-        (void) waitpid(pid, NULL, 0);
-    }
-
-    close(fds[0]);
-
-    return ok;
+    /* another thread's fault: as if this handler had never been set */
+    (void) signal(signo, SIG_DFL);
+    (void) raise(signo);
 }
 
 
-/* the child's walk of the freelist: 0 when every page is on it */
-
 static int
-kvs_store_tail_walk(const char *dir, size_t first, size_t last)
+kvs_store_tail_free(MDB_env *env, size_t first, size_t last)
 {
-    int          rc;
-    size_t       i, n, *ids, left;
-    uint8_t     *seen;
-    MDB_env     *env;
-    MDB_txn     *txn;
-    MDB_val      key, val;
-    MDB_cursor  *cur;
+    int                 rc, ok;
+    size_t              i, n, *ids, left;
+    uint8_t            *seen;
+    MDB_txn            *txn;
+    MDB_val             key, val;
+    MDB_cursor         *cur;
+    sigjmp_buf          jb;
+    struct sigaction    sa, old;
+
+    /* what the walk sets lives in memory, not registers: a fault returns
+     * through siglongjmp() */
+    static __thread volatile int       v_ok;
+    static __thread MDB_txn *volatile  v_txn;
+    static __thread MDB_cursor *volatile  v_cur;
+
+    if (first > last || last - first >= KVS_STORE_TAIL_MAX) {
+        return 0;
+    }
 
     seen = calloc(1, (last - first) / 8 + 1);
     if (seen == NULL) {
-        return 1;
+        return 0;
     }
 
-    left = last - first + 1;
-    txn = NULL;
-    cur = NULL;
+    v_ok = 0;
+    v_txn = NULL;
+    v_cur = NULL;
 
-    if (mdb_env_create(&env) != 0) {
-        return 1;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = kvs_store_tail_fault;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_NODEFER;
+
+    if (sigaction(SIGBUS, &sa, &old) == -1) {
+        free(seen);
+        return 0;
     }
 
-    rc = mdb_env_open(env, dir, MDB_RDONLY | MDB_NOLOCK, 0600);
+    if (sigsetjmp(jb, 1) == 0) {
+        kvs_store_tail_jmp = &jb;
 
-    if (rc == 0) {
         rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
-    }
 
-    /* FREE_DBI, LMDB's database 0: a transaction's id, then the pages it
-     * freed as an IDL, their count first */
+        if (rc == 0) {
+            v_txn = txn;
 
-    if (rc == 0) {
-        rc = mdb_cursor_open(txn, 0, &cur);
-    }
-
-    while (rc == 0 && left
-           && (rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0)
-    {
-        ids = val.mv_data;
-
-        if (val.mv_size < sizeof(size_t) || val.mv_size % sizeof(size_t)
-            || ids[0] != val.mv_size / sizeof(size_t) - 1)
-        {
-            return 1;
+            /* FREE_DBI, LMDB's database 0: a transaction's id, then the
+             * pages it freed as an IDL, their count first */
+            rc = mdb_cursor_open(txn, 0, &cur);
         }
 
-        for (n = ids[0], i = 1; i <= n; i++) {
-            if (ids[i] >= first && ids[i] <= last
-                && !(seen[(ids[i] - first) / 8] & (1 << (ids[i] - first) % 8)))
+        if (rc == 0) {
+            v_cur = cur;
+        }
+
+        left = last - first + 1;
+
+        while (rc == 0 && left
+               && (rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) == 0)
+        {
+            ids = val.mv_data;
+
+            if (val.mv_size < sizeof(size_t) || val.mv_size % sizeof(size_t)
+                || ids[0] != val.mv_size / sizeof(size_t) - 1)
             {
-                seen[(ids[i] - first) / 8] |= 1 << (ids[i] - first) % 8;
-                left--;
+                break;
+            }
+
+            for (n = ids[0], i = 1; i <= n; i++) {
+                if (ids[i] >= first && ids[i] <= last
+                    && !(seen[(ids[i] - first) / 8]
+                         & (1 << (ids[i] - first) % 8)))
+                {
+                    seen[(ids[i] - first) / 8] |= 1 << (ids[i] - first) % 8;
+                    left--;
+                }
             }
         }
+
+        v_ok = (left == 0);
     }
 
-    return left != 0;
+    kvs_store_tail_jmp = NULL;
+    (void) sigaction(SIGBUS, &old, NULL);
+
+    ok = v_ok;
+
+    /* after a fault the cursor is left as it was (a few bytes): closing
+     * it would walk what faulted */
+    if (ok && v_cur != NULL) {
+        mdb_cursor_close(v_cur);
+    }
+
+    if (v_txn != NULL) {
+        mdb_txn_abort(v_txn);
+    }
+
+    free(seen);
+
+    return ok;
 }
 
 
