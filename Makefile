@@ -154,12 +154,17 @@ $(BENCH_DISK): bench/disk.c
 	$(CC) $(CFLAGS_KVS) -o $@ bench/disk.c
 
 # A standalone node on 127.0.0.1:8080, in the foreground; Ctrl-C stops it.
+# Run as root, the node's workers run as root too ("user root"): they must
+# reach run/data, and a clone may lie where nginx's default user cannot
+# pass (/root is 0700 on Debian).  A production config names its own user.
+RUN_USER   := $(if $(filter 0,$(shell id -u)),user root;,)
+
 run: build
 	mkdir -p $(RUN_PREFIX)/logs $(RUN_PREFIX)/tmp
 	@echo "KVS: serving on http://127.0.0.1:8080 (data in run/data); Ctrl-C stops it"
 	exec $(NGINX_BIN) -p $(RUN_PREFIX)/ \
 	    -c $(CURDIR)/conf-examples/standalone.conf \
-	    -g "load_module $(CURDIR)/$(MODULE); daemon off;"
+	    -g "load_module $(CURDIR)/$(MODULE); daemon off; $(RUN_USER)"
 
 test: build unit tools
 	@BUILD=$(BUILD) NGINX_BIN=$(NGINX_BIN) SANITIZE=$(SANITIZE) ./t/run

@@ -62,6 +62,7 @@ static ngx_int_t ngx_http_kvs_wake_init(ngx_cycle_t *cycle,
     ngx_http_kvs_main_conf_t *kmcf);
 static void ngx_http_kvs_wake_cleanup(void *data);
 static void ngx_http_kvs_exit_process(ngx_cycle_t *cycle);
+static ngx_int_t ngx_http_kvs_reachable(ngx_conf_t *cf, ngx_str_t *dir);
 static void ngx_http_kvs_exit_master(ngx_cycle_t *cycle);
 
 static ngx_int_t ngx_http_kvs_header_filter(ngx_http_request_t *r);
@@ -327,6 +328,10 @@ ngx_http_kvs_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (ngx_http_kvs_reachable(cf, &kmcf->data_dir) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
     /*
      * A path with a manager makes the master spawn, and respawn, nginx's
      * helper process: the cluster agent lives there.
@@ -403,6 +408,126 @@ void
 ngx_http_kvs_shared_unlock(ngx_http_kvs_main_conf_t *kmcf)
 {
     ngx_shmtx_unlock(&((ngx_slab_pool_t *) kmcf->shm->shm.addr)->mutex);
+}
+
+
+/*
+ * nginx started as root runs its workers and the agent as its "user": the
+ * master makes data_dir and gives it to them, but each directory above it
+ * must let them pass (search permission).  One that does not (a clone in
+ * /root, 0700 on Debian) would let nginx -t and the start succeed and
+ * every worker die at its start, the node listening and never answering;
+ * it is refused here, at -t, start and reload alike, naming it.  The
+ * modes are read as the kernel reads them, without ACLs.
+ */
+
+static ngx_int_t
+ngx_http_kvs_reachable(ngx_conf_t *cf, ngx_str_t *dir)
+{
+    int               ngroups, i, ok;
+    u_char           *p, *end;
+    uid_t             uid;
+    gid_t             gid, groups[64];
+    const char       *user;
+    struct stat       sb;
+    struct passwd    *pw;
+    struct group     *gr;
+    ngx_core_conf_t  *ccf;
+    char              mode[8];
+    u_char            path[NGX_MAX_PATH];
+
+    if (geteuid() != 0 || dir->len == 0 || dir->len >= sizeof(path)) {
+        return NGX_OK;
+    }
+
+    ccf = (ngx_core_conf_t *) ngx_get_conf(cf->cycle->conf_ctx,
+                                           ngx_core_module);
+
+    /* the "user" directive, or nginx's default, as nginx will take it */
+
+    if (ccf->user != (ngx_uid_t) NGX_CONF_UNSET_UINT) {
+        uid = ccf->user;
+        gid = ccf->group;
+        pw = getpwuid(uid);
+        user = pw ? pw->pw_name : NULL;
+
+    } else {
+        pw = getpwnam(NGX_USER);
+        gr = getgrnam(NGX_GROUP);
+
+        if (pw == NULL || gr == NULL) {
+            return NGX_OK;      /* nginx says so itself */
+        }
+
+        uid = pw->pw_uid;
+        gid = gr->gr_gid;
+        user = NGX_USER;
+    }
+
+    if (uid == 0) {
+        return NGX_OK;
+    }
+
+    ngroups = 1;
+    groups[0] = gid;
+
+    if (user != NULL) {
+        ngroups = sizeof(groups) / sizeof(groups[0]);
+
+        if (getgrouplist(user, gid, groups, &ngroups) == -1) {
+            ngroups = 1;
+        }
+    }
+
+    ngx_memcpy(path, dir->data, dir->len);
+    path[dir->len] = '\0';
+    end = path + dir->len;
+
+    /* every directory above data_dir, from the root down */
+
+    for (p = path + 1; p < end; p++) {
+        if (*p != '/') {
+            continue;
+        }
+
+        *p = '\0';
+
+        if (stat((char *) path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            if (sb.st_uid == uid) {
+                ok = sb.st_mode & S_IXUSR;
+
+            } else {
+                ok = sb.st_mode & S_IXOTH;
+
+                for (i = 0; i < ngroups; i++) {
+                    if (groups[i] == sb.st_gid) {
+                        ok = sb.st_mode & S_IXGRP;
+                        break;
+                    }
+                }
+            }
+
+            if (!ok) {
+                /* nginx's formats have no octal */
+                snprintf(mode, sizeof(mode), "%04o",
+                         (unsigned) (sb.st_mode & 07777));
+
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "kvs: nginx's workers run as user "
+                                   "\"%s\" (uid %d), which cannot pass "
+                                   "\"%s\" (mode %s, owner uid %d) to "
+                                   "reach data_dir \"%V\": let that user "
+                                   "through, move data_dir, or set nginx's "
+                                   "\"user\"", user ? user : "?", (int) uid,
+                                   path, mode, (int) sb.st_uid, dir);
+                return NGX_ERROR;
+            }
+        }
+
+        *p = '/';
+    }
+
+    return NGX_OK;
 }
 
 
