@@ -4700,6 +4700,22 @@ kvs_test_list(kvs_store_t *st, char ns, const char *prefix,
 }
 
 
+/* a page's entries after those of the pages before it in out (of len
+ * bytes, room checked by the caller); the new length */
+
+static size_t
+kvs_test_join(char *out, size_t len, const kvs_test_list_t *l)
+{
+    if (len && l->len) {
+        out[len++] = ' ';
+    }
+
+    memcpy(out + len, l->out, l->len + 1);
+
+    return len + l->len;
+}
+
+
 /* every page of a listing, each after the last entry of the one before,
  * joined as one listing would be; *pages says how many it took */
 
@@ -4722,12 +4738,7 @@ kvs_test_pages(kvs_store_t *st, const char *prefix, int recursive,
             return "(a page too long)";
         }
 
-        if (len && l.len) {
-            out[len++] = ' ';
-        }
-
-        memcpy(out + len, l.out, l.len + 1);
-        len += l.len;
+        len = kvs_test_join(out, len, &l);
 
         if (l.more == 0) {
             (*pages)++;
@@ -4811,12 +4822,7 @@ kvs_test_walk_pages(kvs_store_t *st, const char *prefix, int recursive,
             return "(list failed)";
         }
 
-        if (len && l.len) {
-            out[len++] = ' ';
-        }
-
-        memcpy(out + len, l.out, l.len + 1);
-        len += l.len;
+        len = kvs_test_join(out, len, &l);
 
         if (l.more == 0) {
             (*pages)++;
